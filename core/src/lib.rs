@@ -1,0 +1,32 @@
+//! Mattebox core: everything Mattebox does, with no knowledge of any host.
+//!
+//! A host holds one [`Runtime`]. It borrows its own pixel memory to the core
+//! as [`FrameView`]s (no copy), or hands paths to the [`media`] layer.
+//!
+//! ```
+//! use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
+//!
+//! let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() })?;
+//! let mut eight_bit = Frame::new(64, 36, PixelFormat::Rgba8)?;
+//! eight_bit.view_mut().fill([1.0, 0.5, 0.0, 1.0]);
+//! let mut float = Frame::new(64, 36, PixelFormat::Rgba32F)?;
+//! runtime.convert_frame(&eight_bit.view(), &mut float.view_mut())?;
+//! assert_eq!(float.pixel_f32(0, 0), [1.0, 128.0 / 255.0, 0.0, 1.0]);
+//! # Ok::<(), mattebox_core::Error>(())
+//! ```
+
+pub mod error;
+pub mod frame;
+#[cfg(any(feature = "images", feature = "video"))]
+pub mod media;
+pub mod rational;
+pub mod runtime;
+pub mod staged;
+
+pub use error::{Error, ErrorKind, Result};
+pub use frame::{Frame, FrameView, FrameViewMut, PixelFormat};
+pub use rational::Rational;
+pub use runtime::{LogLevel, LogSink, Runtime, RuntimeConfig};
+
+/// The version of this crate (and of the C ABI library built from it).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
