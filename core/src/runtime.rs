@@ -210,10 +210,16 @@ impl Runtime {
         self.install(|| crate::frame::convert(src, dst))
     }
 
-    /// Opens a video file, an image sequence or a still image for reading.
+    /// Opens a video file, an image sequence or a still image for reading;
+    /// the video decoder uses as many threads as this runtime unless
+    /// `options` says otherwise.
     #[cfg(any(feature = "images", feature = "video"))]
     pub fn open_media(&self, path: &Path, options: &crate::media::OpenOptions) -> Result<crate::media::MediaReader> {
-        self.in_logging(|| crate::media::MediaReader::open(path, options))
+        let mut options = options.clone();
+        if options.decoder_threads == 0 {
+            options.decoder_threads = self.threads;
+        }
+        self.in_logging(|| crate::media::MediaReader::open(path, &options))
     }
 }
 

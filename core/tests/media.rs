@@ -83,7 +83,7 @@ fn reads_h264_prores_ffv1_and_png_sequences_frame_accurately() {
     // Without a sidecar, a sequence plays at 24 fps unless told otherwise.
     check_clip(&seq_dir, Rational::integer(24), PixelFormat::Rgba8);
     check_clip(&seq_dir.join("%04d.png"), Rational::integer(24), PixelFormat::Rgba8);
-    let told = MediaReader::open(&seq_dir, &OpenOptions { frame_rate: Some(ntsc) }).unwrap();
+    let told = MediaReader::open(&seq_dir, &OpenOptions { frame_rate: Some(ntsc), ..Default::default() }).unwrap();
     assert_eq!(told.info().frame_rate, ntsc);
     assert_eq!(told.info().kind, MediaKind::ImageSequence);
     assert_eq!(told.info().first_number, Some(1));

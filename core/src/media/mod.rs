@@ -109,6 +109,9 @@ pub struct OpenOptions {
     /// `mattebox-sequence.json` sidecar, stills). Without it they play at 24 fps.
     /// Ignored for video files, whose rate is in the container.
     pub frame_rate: Option<Rational>,
+    /// Threads the video decoder may use; 0 lets ffmpeg choose (one per
+    /// core). [`crate::Runtime::open_media`] sets it to the runtime's count.
+    pub decoder_threads: usize,
 }
 
 /// Frame rate assumed for an image sequence that does not say.
@@ -280,7 +283,7 @@ impl MediaReader {
             #[cfg(not(feature = "images"))]
             MediaKind::ImageSequence | MediaKind::Image => return Err(not_built("image", path)),
             #[cfg(feature = "video")]
-            MediaKind::Video => ReaderInner::Video(video::VideoReader::open(path)?),
+            MediaKind::Video => ReaderInner::Video(video::VideoReader::open(path, options.decoder_threads)?),
             #[cfg(not(feature = "video"))]
             MediaKind::Video => return Err(not_built("video", path)),
         };

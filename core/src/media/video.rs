@@ -121,8 +121,14 @@ impl Drop for Scaler {
 impl Scaler {
     /// Converts between `src` and `dst` formats at one size. `yuv_matrix` and
     /// `yuv_full_range` describe the YUV side, whichever side that is.
-    fn new(src: Pixel, dst: Pixel, width: u32, height: u32, yuv_matrix: i32, yuv_full_range: bool) -> Result<Scaler> {
-        let flags = ffi::SWS_BICUBIC | ffi::SWS_ACCURATE_RND | ffi::SWS_FULL_CHR_H_INT | ffi::SWS_BITEXACT;
+    /// `exact` asks for swscale's accurate rounding, which also disables its
+    /// SIMD paths (4x slower at 1080p): worth it when encoding, not when
+    /// reading lossy YUV, where it changes values by at most one step.
+    fn new(src: Pixel, dst: Pixel, width: u32, height: u32, yuv_matrix: i32, yuv_full_range: bool, exact: bool) -> Result<Scaler> {
+        let mut flags = ffi::SWS_BICUBIC | ffi::SWS_FULL_CHR_H_INT;
+        if exact {
+            flags |= ffi::SWS_ACCURATE_RND | ffi::SWS_BITEXACT;
+        }
         // SAFETY: plain constructor call; null filters and params are allowed.
         let ctx = unsafe {
             ffi::sws_getContext(
@@ -251,7 +257,7 @@ fn stream_infos(input: &ff::format::context::Input) -> Vec<StreamInfo> {
 }
 
 impl VideoReader {
-    pub(crate) fn open(path: &Path) -> Result<Self> {
+    pub(crate) fn open(path: &Path, threads: usize) -> Result<Self> {
         ensure_init();
         if !path.exists() {
             return Err(Error::new(crate::ErrorKind::NotFound, format!("{}: no such file", path.display())));
@@ -267,7 +273,7 @@ impl VideoReader {
         let context = ff::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| ff_error(path, "read the video stream parameters", e))?;
         let mut decoder_ctx = context.decoder();
-        decoder_ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: 0, ..Default::default() });
+        decoder_ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: threads, ..Default::default() });
         let decoder = decoder_ctx.video().map_err(|e| ff_error(path, "open a decoder for the video stream", e))?;
         let (width, height) = (decoder.width(), decoder.height());
         check_dimensions(width, height).map_err(|e| e.context(path.display()))?;
@@ -404,8 +410,9 @@ impl VideoReader {
         if self.sent_eof {
             return Err(Error::internal("decoder wants input after end of stream"));
         }
-        let mut packet = ff::Packet::empty();
         loop {
+            // av_read_frame needs an empty packet; dropping the old one unrefs it.
+            let mut packet = ff::Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.stream_index => {
                     match self.decoder.send_packet(&packet) {
@@ -453,7 +460,8 @@ impl VideoReader {
         let dst_format = rgba_pixel(self.info.decoded_format);
         let key = (fmt, w, h, matrix, full);
         if self.scaler.as_ref().map(|s| s.key) != Some(key) {
-            self.scaler = Some(Scaler::new(fmt, dst_format, w, h, matrix, full)?);
+            // RGB sources (FFV1, PNG-in-video) must come through bit for bit.
+            self.scaler = Some(Scaler::new(fmt, dst_format, w, h, matrix, full, is_rgb(fmt))?);
         }
         let mut frame = Frame::new(w, h, self.info.decoded_format)?;
         let stride = frame.stride() as c_int;
@@ -484,10 +492,11 @@ fn seek_raw(input: &mut ff::format::context::Input, stream_index: usize, ts: i64
 fn build_index(input: &mut ff::format::context::Input, stream_index: usize, path: &Path) -> Result<FrameIndex> {
     let mut pts = Vec::new();
     let mut keyframes = Vec::new();
-    let mut packet = ff::Packet::empty();
     let mut missing_ts = 0usize;
     let mut start = i64::MAX;
     loop {
+        // av_read_frame needs an empty packet; dropping the old one unrefs it.
+        let mut packet = ff::Packet::empty();
         match packet.read(input) {
             Ok(()) => {
                 if packet.stream() != stream_index {
@@ -670,7 +679,7 @@ impl VideoWriter {
 
         let input_format = if format == PixelFormat::Rgba32F { PixelFormat::Rgba16 } else { format };
         let matrix = ffi::SWS_CS_ITU709;
-        let scaler = Scaler::new(rgba_pixel(input_format), choice.pixel, width, height, matrix, false)?;
+        let scaler = Scaler::new(rgba_pixel(input_format), choice.pixel, width, height, matrix, false, true)?;
         let picture = ff::frame::Video::new(choice.pixel, width, height);
         let staging = if format == PixelFormat::Rgba32F { Some(Frame::new(width, height, PixelFormat::Rgba16)?) } else { None };
         Ok(VideoWriter {

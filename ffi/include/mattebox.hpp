@@ -1,0 +1,232 @@
+// mattebox.hpp: a header-only C++17 RAII wrapper over the Mattebox C ABI.
+//
+// Handles free themselves; every fallible call returns either an `Error`
+// (falsy on success) or a `Result<T>` holding a value or an error, so the
+// wrapper works in code built with -fno-exceptions (Unreal, many plugins).
+// When exceptions are enabled, `Result<T>::value()` throws
+// `mattebox::Exception` on error; without them it prints the error and aborts.
+// Check `ok()` first to avoid both.
+//
+//   auto runtime = mattebox::Runtime::create();
+//   if (!runtime) { std::fprintf(stderr, "%s\n", runtime.error().message().c_str()); return 1; }
+//   auto media = mattebox::Media::open(*runtime, "clip.mp4");
+//
+// Link with -lmattebox. See ffi/README.md for the conventions of the C ABI.
+
+#ifndef MATTEBOX_HPP
+#define MATTEBOX_HPP
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#include <exception>
+#define MATTEBOX_HPP_EXCEPTIONS 1
+#else
+#define MATTEBOX_HPP_EXCEPTIONS 0
+#endif
+
+#include "mattebox.h"
+
+namespace mattebox {
+
+// A failed call: the code and the message from mb_last_error_message().
+// Converts to true when it holds an error.
+class Error {
+public:
+    Error() = default;
+    Error(mb_result code, std::string message) : code_(code), message_(std::move(message)) {}
+
+    // Captures this thread's last error for `code` (MB_RESULT_OK gives no error).
+    static Error from_last(mb_result code) {
+        if (code == MB_RESULT_OK) return Error();
+        return Error(code, mb_last_error_message());
+    }
+
+    mb_result code() const { return code_; }
+    const std::string& message() const { return message_; }
+    const char* code_name() const { return mb_result_name(static_cast<uint32_t>(code_)); }
+    explicit operator bool() const { return code_ != MB_RESULT_OK; }
+
+private:
+    mb_result code_ = MB_RESULT_OK;
+    std::string message_;
+};
+
+#if MATTEBOX_HPP_EXCEPTIONS
+// Thrown by Result<T>::value() when exceptions are enabled.
+class Exception : public std::exception {
+public:
+    explicit Exception(Error error) : error_(std::move(error)) {}
+    const char* what() const noexcept override { return error_.message().c_str(); }
+    const Error& error() const { return error_; }
+
+private:
+    Error error_;
+};
+#endif
+
+[[noreturn]] inline void fail(const Error& error) {
+#if MATTEBOX_HPP_EXCEPTIONS
+    throw Exception(error);
+#else
+    std::fprintf(stderr, "mattebox: %s: %s\n", error.code_name(), error.message().c_str());
+    std::abort();
+#endif
+}
+
+// A value or an error.
+template <class T>
+class Result {
+public:
+    Result(T value) : value_(std::move(value)) {}
+    Result(Error error) : error_(std::move(error)) {}
+
+    bool ok() const { return value_.has_value(); }
+    explicit operator bool() const { return ok(); }
+    const Error& error() const { return error_; }
+
+    // The value; on error throws (with exceptions) or aborts (without).
+    T& value() & {
+        if (!ok()) fail(error_);
+        return *value_;
+    }
+    T&& value() && {
+        if (!ok()) fail(error_);
+        return std::move(*value_);
+    }
+    // Unchecked access: only after ok() returned true.
+    T& operator*() { return *value_; }
+    T* operator->() { return &*value_; }
+
+private:
+    std::optional<T> value_;
+    Error error_;
+};
+
+// Whether the loaded library speaks the ABI this header describes.
+inline bool abi_compatible() { return (mb_abi_version() >> 16) == (MB_ABI_VERSION >> 16); }
+
+inline std::string version() { return mb_version(); }
+
+// Describes host memory as an mb_image. Mattebox never keeps the pointer.
+inline mb_image image(void* data, size_t size, uint32_t width, uint32_t height, size_t stride,
+                      mb_pixel_format format) {
+    mb_image img;
+    img.data = data;
+    img.size = size;
+    img.width = width;
+    img.height = height;
+    img.stride = stride;
+    img.format = format;
+    return img;
+}
+
+// The runtime: one per host (or per plugin instance). Move-only.
+class Runtime {
+public:
+    // `options` may be null for the defaults (all cores, warnings to stderr).
+    static Result<Runtime> create(const mb_runtime_options* options = nullptr) {
+        mb_runtime* raw = nullptr;
+        mb_result code = mb_runtime_new(options, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return Runtime(raw);
+    }
+
+    Runtime(Runtime&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+    Runtime& operator=(Runtime&& other) noexcept {
+        if (this != &other) {
+            mb_runtime_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+        }
+        return *this;
+    }
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    ~Runtime() { mb_runtime_free(raw_); }
+
+    mb_runtime* get() const { return raw_; }
+
+    uint32_t threads() const {
+        uint32_t n = 0;
+        mb_runtime_threads(raw_, &n);
+        return n;
+    }
+
+    // Converts `src` into `dst` (same size; any formats and strides).
+    Error convert(const mb_image& src, const mb_image& dst) const {
+        return Error::from_last(mb_frame_convert(raw_, &src, &dst));
+    }
+
+private:
+    explicit Runtime(mb_runtime* raw) : raw_(raw) {}
+    mb_runtime* raw_ = nullptr;
+};
+
+// An open video file, image sequence or still. Move-only.
+class Media {
+public:
+    static Result<Media> open(const Runtime& runtime, const std::string& path) {
+        mb_media* raw = nullptr;
+        mb_result code = mb_media_open(runtime.get(), path.c_str(), &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        Media media(raw);
+        media.info_.struct_size = sizeof(mb_media_info);
+        code = mb_media_get_info(raw, &media.info_);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return media;
+    }
+
+    Media(Media&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)), info_(other.info_) {}
+    Media& operator=(Media&& other) noexcept {
+        if (this != &other) {
+            mb_media_close(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+            info_ = other.info_;
+        }
+        return *this;
+    }
+    Media(const Media&) = delete;
+    Media& operator=(const Media&) = delete;
+    ~Media() { mb_media_close(raw_); }
+
+    mb_media* get() const { return raw_; }
+    const mb_media_info& info() const { return info_; }
+    uint32_t width() const { return info_.width; }
+    uint32_t height() const { return info_.height; }
+    uint64_t frame_count() const { return info_.frame_count; }
+    double frame_rate() const { return double(info_.frame_rate_num) / double(info_.frame_rate_den); }
+    std::string codec() const {
+        const char* name = mb_media_codec_name(raw_);
+        return name ? name : "";
+    }
+
+    // Decodes frame `index` into host memory of the media's size.
+    Error read_frame(uint64_t index, const mb_image& dst) {
+        return Error::from_last(mb_media_read_frame(raw_, index, &dst));
+    }
+
+    // Decodes frame `index` into a new tightly packed RGBA8 buffer.
+    Result<std::vector<uint8_t>> read_frame_rgba8(uint64_t index) {
+        const size_t stride = size_t(info_.width) * 4;
+        std::vector<uint8_t> pixels(stride * info_.height);
+        Error error = read_frame(index, image(pixels.data(), pixels.size(), info_.width, info_.height, stride,
+                                              MB_PIXEL_FORMAT_RGBA8));
+        if (error) return error;
+        return pixels;
+    }
+
+private:
+    explicit Media(mb_media* raw) : raw_(raw) {}
+    mb_media* raw_ = nullptr;
+    mb_media_info info_{};
+};
+
+}  // namespace mattebox
+
+#endif  // MATTEBOX_HPP

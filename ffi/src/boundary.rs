@@ -1,0 +1,198 @@
+//! What every entry point shares: the result enum, the per-thread error
+//! message, the panic boundary and checked access to host pointers.
+
+use std::cell::RefCell;
+use std::ffi::{CStr, CString, c_char};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+
+use mattebox_core::{Error, ErrorKind};
+
+/// The result of every fallible call. `MB_RESULT_OK` is zero; anything else
+/// is a failure whose description is in `mb_last_error_message()`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum mb_result {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullPointer = 1,
+    /// An argument is out of range or inconsistent (size, stride, format, index).
+    InvalidArgument = 2,
+    /// Well formed but not supported (codec, container, pixel format, feature not built).
+    Unsupported = 3,
+    /// A file or directory does not exist.
+    NotFound = 4,
+    /// Reading or writing a file failed.
+    Io = 5,
+    /// Media is corrupt, truncated or cannot be decoded or encoded.
+    Media = 6,
+    /// Memory could not be allocated.
+    OutOfMemory = 7,
+    /// The operation was cancelled.
+    Cancelled = 8,
+    /// Mattebox panicked; the call had no effect on the host. Please report it.
+    Panic = 9,
+    /// A bug in Mattebox. Please report it.
+    Internal = 10,
+}
+
+impl mb_result {
+    /// Every code, for `mb_result_name`.
+    pub(crate) const ALL: [mb_result; 11] = [
+        mb_result::Ok,
+        mb_result::NullPointer,
+        mb_result::InvalidArgument,
+        mb_result::Unsupported,
+        mb_result::NotFound,
+        mb_result::Io,
+        mb_result::Media,
+        mb_result::OutOfMemory,
+        mb_result::Cancelled,
+        mb_result::Panic,
+        mb_result::Internal,
+    ];
+
+    pub(crate) fn name(self) -> &'static CStr {
+        match self {
+            mb_result::Ok => c"MB_RESULT_OK",
+            mb_result::NullPointer => c"MB_RESULT_NULL_POINTER",
+            mb_result::InvalidArgument => c"MB_RESULT_INVALID_ARGUMENT",
+            mb_result::Unsupported => c"MB_RESULT_UNSUPPORTED",
+            mb_result::NotFound => c"MB_RESULT_NOT_FOUND",
+            mb_result::Io => c"MB_RESULT_IO",
+            mb_result::Media => c"MB_RESULT_MEDIA",
+            mb_result::OutOfMemory => c"MB_RESULT_OUT_OF_MEMORY",
+            mb_result::Cancelled => c"MB_RESULT_CANCELLED",
+            mb_result::Panic => c"MB_RESULT_PANIC",
+            mb_result::Internal => c"MB_RESULT_INTERNAL",
+        }
+    }
+}
+
+/// A failure on its way to the host: a code and a message.
+#[derive(Debug)]
+pub(crate) struct FfiError {
+    pub(crate) code: mb_result,
+    pub(crate) message: String,
+}
+
+impl FfiError {
+    pub(crate) fn null(argument: &str) -> Self {
+        FfiError { code: mb_result::NullPointer, message: format!("argument `{argument}` is NULL") }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        FfiError { code: mb_result::InvalidArgument, message: message.into() }
+    }
+}
+
+impl From<Error> for FfiError {
+    fn from(err: Error) -> Self {
+        let code = match err.kind() {
+            ErrorKind::InvalidArgument => mb_result::InvalidArgument,
+            ErrorKind::Unsupported => mb_result::Unsupported,
+            ErrorKind::NotFound => mb_result::NotFound,
+            ErrorKind::Io => mb_result::Io,
+            ErrorKind::Media => mb_result::Media,
+            ErrorKind::OutOfMemory => mb_result::OutOfMemory,
+            ErrorKind::Cancelled => mb_result::Cancelled,
+            _ => mb_result::Internal,
+        };
+        FfiError { code, message: err.to_string() }
+    }
+}
+
+pub(crate) type FfiResult<T> = Result<T, FfiError>;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    // Interior NULs would truncate the C string; replace them.
+    let text = CString::new(message.replace('\0', "?")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = text);
+}
+
+/// Pointer to this thread's last error message (empty if the last call succeeded).
+pub(crate) fn last_error_ptr() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+/// The panic boundary: runs `body`, turns its error or panic into an
+/// `mb_result` and this thread's last error message. `function` names the
+/// entry point in messages.
+pub(crate) fn guard(function: &str, body: impl FnOnce() -> FfiResult<()>) -> mb_result {
+    set_last_error("");
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => mb_result::Ok,
+        Ok(Err(e)) => {
+            set_last_error(&format!("{function}: {}", e.message));
+            e.code
+        }
+        Err(payload) => {
+            set_last_error(&format!("{function}: internal panic: {} (please report this)", panic_message(&*payload)));
+            mb_result::Panic
+        }
+    }
+}
+
+/// The panic boundary for calls that return a value instead of a result:
+/// a panic gives `fallback`.
+pub(crate) fn guard_value<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or(fallback)
+}
+
+/// Borrows `*ptr`, or fails naming `argument`.
+///
+/// # Safety
+/// A non-null `ptr` must point to a valid `T` for the returned lifetime.
+pub(crate) unsafe fn arg_ref<'a, T>(ptr: *const T, argument: &str) -> FfiResult<&'a T> {
+    // SAFETY: non-null is checked here; validity is the caller's promise.
+    unsafe { ptr.as_ref() }.ok_or_else(|| FfiError::null(argument))
+}
+
+/// Mutably borrows `*ptr`, or fails naming `argument`.
+///
+/// # Safety
+/// A non-null `ptr` must point to a valid `T`, not aliased, for the returned lifetime.
+pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, argument: &str) -> FfiResult<&'a mut T> {
+    // SAFETY: non-null is checked here; validity is the caller's promise.
+    unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::null(argument))
+}
+
+/// Reads a NUL-terminated path argument.
+///
+/// # Safety
+/// A non-null `ptr` must point to a NUL-terminated string.
+pub(crate) unsafe fn arg_path(ptr: *const c_char, argument: &str) -> FfiResult<PathBuf> {
+    if ptr.is_null() {
+        return Err(FfiError::null(argument));
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    if bytes.is_empty() {
+        return Err(FfiError::invalid(format!("argument `{argument}` is an empty path")));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(bytes)
+            .map(PathBuf::from)
+            .map_err(|_| FfiError::invalid(format!("argument `{argument}` is not UTF-8")))
+    }
+}

@@ -1,0 +1,213 @@
+/*
+ * abi_misuse.c: calls every exported mb_ function with NULL and bad
+ * arguments, then correctly, and checks codes and messages. Built with
+ * AddressSanitizer and UndefinedBehaviorSanitizer by ffi/tests/c_abi.rs.
+ *
+ *   abi_misuse CLIP.mp4 JUNK_FILE TRUNCATED.mp4
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mattebox.h"
+
+static int failures = 0;
+
+#define CHECK(cond)                                                           \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                       \
+        }                                                                     \
+    } while (0)
+
+/* The call returns `want`; a failure must come with a message naming `needle`. */
+#define EXPECT(call, want, needle) expect_impl((call), (want), (needle), #call, __LINE__)
+
+static void expect_impl(mb_result got, mb_result want, const char *needle, const char *text, int line) {
+    const char *message = mb_last_error_message();
+    if (got != want) {
+        fprintf(stderr, "line %d: %s returned %s, expected %s (%s)\n", line, text, mb_result_name(got),
+                mb_result_name(want), message);
+        failures++;
+        return;
+    }
+    if (want == MB_RESULT_OK) {
+        if (message[0] != '\0') {
+            fprintf(stderr, "line %d: %s succeeded but left an error message: %s\n", line, text, message);
+            failures++;
+        }
+    } else if (needle && !strstr(message, needle)) {
+        fprintf(stderr, "line %d: %s: message \"%s\" does not mention \"%s\"\n", line, text, message, needle);
+        failures++;
+    }
+}
+
+static int log_lines = 0;
+static void count_log(void *user, mb_log_level level, const char *message) {
+    (void)level;
+    CHECK(user == &log_lines);
+    CHECK(message != NULL);
+    log_lines++;
+}
+
+static mb_image img(void *data, size_t size, uint32_t w, uint32_t h, size_t stride, mb_pixel_format f) {
+    mb_image i = {data, size, w, h, stride, f};
+    return i;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: abi_misuse CLIP JUNK TRUNCATED\n");
+        return 2;
+    }
+    const char *clip = argv[1], *junk = argv[2], *truncated = argv[3];
+
+    /* Versions and names. */
+    CHECK((mb_abi_version() >> 16) == (MB_ABI_VERSION >> 16));
+    CHECK(mb_version() != NULL && strlen(mb_version()) > 0);
+    CHECK(strcmp(mb_result_name(MB_RESULT_MEDIA), "MB_RESULT_MEDIA") == 0);
+    CHECK(strcmp(mb_result_name(12345), "MB_RESULT_UNKNOWN") == 0);
+    CHECK(mb_last_error_message() != NULL);
+
+    /* Runtime options and creation. */
+    mb_runtime *rt = (mb_runtime *)&failures; /* garbage that must be overwritten with NULL */
+    mb_runtime_options options;
+    EXPECT(mb_runtime_options_init(NULL), MB_RESULT_NULL_POINTER, "options");
+    EXPECT(mb_runtime_new(NULL, NULL), MB_RESULT_NULL_POINTER, "out");
+    memset(&options, 0, sizeof options);
+    EXPECT(mb_runtime_new(&options, &rt), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    CHECK(rt == NULL);
+    EXPECT(mb_runtime_options_init(&options), MB_RESULT_OK, NULL);
+    options.log_level = 99;
+    EXPECT(mb_runtime_new(&options, &rt), MB_RESULT_INVALID_ARGUMENT, "log_level");
+    options.log_level = MB_LOG_LEVEL_DEBUG;
+    options.threads = 100000;
+    EXPECT(mb_runtime_new(&options, &rt), MB_RESULT_INVALID_ARGUMENT, "100000");
+    options.threads = 2;
+    options.log_callback = count_log;
+    options.log_user_data = &log_lines;
+    EXPECT(mb_runtime_new(&options, &rt), MB_RESULT_OK, NULL);
+    CHECK(rt != NULL);
+    CHECK(log_lines > 0); /* debug logging reports the runtime starting */
+
+    uint32_t threads = 0;
+    EXPECT(mb_runtime_threads(NULL, &threads), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_runtime_threads(rt, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_runtime_threads(rt, &threads), MB_RESULT_OK, NULL);
+    CHECK(threads == 2);
+    mb_runtime_free(NULL);
+
+    /* Frame conversion. */
+    uint8_t src_px[4 * 4 * 4];
+    for (size_t i = 0; i < sizeof src_px; i++) src_px[i] = (uint8_t)(i * 9);
+    uint16_t dst_px[4 * 4 * 4 + 16];
+    float float_px[4 * 4 * 4 + 1];
+    mb_image src = img(src_px, sizeof src_px, 4, 4, 16, MB_PIXEL_FORMAT_RGBA8);
+    mb_image dst = img(dst_px, sizeof dst_px, 4, 4, 32, MB_PIXEL_FORMAT_RGBA16);
+    EXPECT(mb_frame_convert(NULL, &src, &dst), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_frame_convert(rt, NULL, &dst), MB_RESULT_NULL_POINTER, "src");
+    EXPECT(mb_frame_convert(rt, &src, NULL), MB_RESULT_NULL_POINTER, "dst");
+    mb_image bad = src;
+    bad.data = NULL;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_NULL_POINTER, "src->data");
+    bad = src;
+    bad.stride = 8;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_INVALID_ARGUMENT, "stride");
+    bad = src;
+    bad.size = 10;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_INVALID_ARGUMENT, "too small");
+    bad = src;
+    bad.format = 77;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_UNSUPPORTED, "pixel format 77");
+    bad = src;
+    bad.width = 0;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_INVALID_ARGUMENT, "0x4");
+    bad = src;
+    bad.width = 100000;
+    bad.height = 100000;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_INVALID_ARGUMENT, "100000x100000");
+    bad = src;
+    bad.size = SIZE_MAX;
+    EXPECT(mb_frame_convert(rt, &bad, &dst), MB_RESULT_INVALID_ARGUMENT, "impossible size");
+    EXPECT(mb_frame_convert(rt, &src, &src), MB_RESULT_INVALID_ARGUMENT, "overlap");
+    mb_image misaligned = img((char *)float_px + 1, sizeof float_px - 1, 4, 4, 64, MB_PIXEL_FORMAT_RGBA32F);
+    EXPECT(mb_frame_convert(rt, &src, &misaligned), MB_RESULT_INVALID_ARGUMENT, "aligned");
+    mb_image smaller = img(dst_px, sizeof dst_px, 3, 4, 32, MB_PIXEL_FORMAT_RGBA16);
+    EXPECT(mb_frame_convert(rt, &src, &smaller), MB_RESULT_INVALID_ARGUMENT, "sizes must match");
+    EXPECT(mb_frame_convert(rt, &src, &dst), MB_RESULT_OK, NULL);
+    for (int y = 0; y < 4; y++)
+        for (int x = 0; x < 16; x++) CHECK(dst_px[y * 16 + x] == src_px[y * 16 + x] * 257);
+
+    /* Media. */
+    mb_media *media = (mb_media *)&failures;
+    EXPECT(mb_media_open(NULL, clip, &media), MB_RESULT_NULL_POINTER, "runtime");
+    CHECK(media == NULL);
+    EXPECT(mb_media_open(rt, NULL, &media), MB_RESULT_NULL_POINTER, "path");
+    EXPECT(mb_media_open(rt, clip, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_media_open(rt, "", &media), MB_RESULT_INVALID_ARGUMENT, "empty path");
+    EXPECT(mb_media_open(rt, "/nonexistent/missing.mp4", &media), MB_RESULT_NOT_FOUND, "missing.mp4");
+    CHECK(media == NULL);
+    EXPECT(mb_media_open(rt, junk, &media), MB_RESULT_MEDIA, junk);
+    CHECK(media == NULL);
+    EXPECT(mb_media_open(rt, truncated, &media), MB_RESULT_MEDIA, truncated);
+    CHECK(media == NULL);
+    EXPECT(mb_media_open(rt, clip, &media), MB_RESULT_OK, NULL);
+    CHECK(media != NULL);
+
+    mb_media_info info;
+    memset(&info, 0, sizeof info);
+    EXPECT(mb_media_get_info(NULL, &info), MB_RESULT_NULL_POINTER, "media");
+    EXPECT(mb_media_get_info(media, NULL), MB_RESULT_NULL_POINTER, "info");
+    EXPECT(mb_media_get_info(media, &info), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    /* A host built against an older, shorter struct gets only what it knows. */
+    memset(&info, 0xAB, sizeof info);
+    info.struct_size = 16;
+    EXPECT(mb_media_get_info(media, &info), MB_RESULT_OK, NULL);
+    CHECK(info.struct_size == 16 && info.width == 320 && info.height == 240);
+    CHECK(info.frame_count == 0xABABABABABABABABull);
+    info.struct_size = sizeof info;
+    EXPECT(mb_media_get_info(media, &info), MB_RESULT_OK, NULL);
+    CHECK(info.kind == MB_MEDIA_KIND_VIDEO);
+    CHECK(info.frame_rate_num == 24000 && info.frame_rate_den == 1001);
+    CHECK(info.frame_count == 48);
+    CHECK(info.decoded_format == MB_PIXEL_FORMAT_RGBA8);
+
+    CHECK(mb_media_codec_name(NULL) == NULL);
+    CHECK(strcmp(mb_media_codec_name(media), "h264") == 0);
+
+    size_t stride = 320 * 16 + 32;
+    void *frame = malloc(stride * 240);
+    mb_image out = img(frame, stride * 240, 320, 240, stride, MB_PIXEL_FORMAT_RGBA32F);
+    EXPECT(mb_media_read_frame(NULL, 0, &out), MB_RESULT_NULL_POINTER, "media");
+    EXPECT(mb_media_read_frame(media, 0, NULL), MB_RESULT_NULL_POINTER, "dst");
+    EXPECT(mb_media_read_frame(media, 48, &out), MB_RESULT_INVALID_ARGUMENT, "frame 48");
+    EXPECT(mb_media_read_frame(media, UINT64_MAX, &out), MB_RESULT_INVALID_ARGUMENT, "does not exist");
+    bad = out;
+    bad.width = 100;
+    EXPECT(mb_media_read_frame(media, 0, &bad), MB_RESULT_INVALID_ARGUMENT, "320x240");
+    bad = out;
+    bad.data = NULL;
+    EXPECT(mb_media_read_frame(media, 0, &bad), MB_RESULT_NULL_POINTER, "dst->data");
+    bad = out;
+    bad.stride = 100;
+    EXPECT(mb_media_read_frame(media, 0, &bad), MB_RESULT_INVALID_ARGUMENT, "stride");
+    EXPECT(mb_media_read_frame(media, 47, &out), MB_RESULT_OK, NULL);
+    EXPECT(mb_media_read_frame(media, 3, &out), MB_RESULT_OK, NULL);
+    const float *centre = (const float *)((char *)frame + 120 * stride) + 160 * 4;
+    CHECK(centre[3] == 1.0f);
+    CHECK(centre[0] >= 0.0f && centre[0] <= 1.0f);
+    free(frame);
+
+    mb_media_close(NULL);
+    mb_media_close(media);
+    mb_runtime_free(rt);
+
+    if (failures) {
+        fprintf(stderr, "abi_misuse: %d failures\n", failures);
+        return 1;
+    }
+    printf("abi_misuse: all checks passed\n");
+    return 0;
+}

@@ -1,0 +1,57 @@
+//! `mattebox info`: what a media source holds.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use mattebox_core::Rational;
+use mattebox_core::media::{MediaInfo, MediaKind, OpenOptions};
+use serde_json::json;
+
+use crate::report::{CliError, Ctx, Report};
+
+#[derive(Debug, Args)]
+pub(crate) struct InfoArgs {
+    /// Video files, image sequences (a directory or a pattern like shot_%04d.png) or images.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Frame rate to assume for image sequences that do not record one [default: 24].
+    #[arg(long, value_name = "RATE", value_parser = super::parse_rate)]
+    fps: Option<Rational>,
+}
+
+pub(crate) fn run(ctx: &Ctx, args: InfoArgs) -> Result<Report, CliError> {
+    let options = OpenOptions { frame_rate: args.fps, ..Default::default() };
+    let mut infos = Vec::new();
+    for file in &args.files {
+        infos.push(ctx.runtime.open_media(file, &options)?.info().clone());
+    }
+    let text = infos.iter().map(describe).collect::<Vec<_>>().join("\n");
+    let json = if infos.len() == 1 { json!({ "media": infos[0] }) } else { json!({ "media": infos }) };
+    Ok(Report { text, json })
+}
+
+fn describe(info: &MediaInfo) -> String {
+    let mut s = String::new();
+    let kind = match info.kind {
+        MediaKind::Video => "video file",
+        MediaKind::ImageSequence => "image sequence",
+        MediaKind::Image => "image",
+    };
+    let _ = writeln!(s, "{} ({kind}, {})", info.path.display(), info.container);
+    let _ = writeln!(s, "  size         {}x{}", info.width, info.height);
+    let _ = writeln!(s, "  frame rate   {} ({:.3} fps)", info.frame_rate, info.frame_rate.to_f64());
+    let _ = writeln!(s, "  frames       {} ({:.3} s)", info.frame_count, info.duration_seconds);
+    let _ = writeln!(
+        s,
+        "  pixels       {} {}, {} bits per channel; decodes to {}",
+        info.codec, info.source_pixel_format, info.bits_per_channel, info.decoded_format
+    );
+    if let Some(first) = info.first_number {
+        let _ = writeln!(s, "  numbering    {first} to {}", first + info.frame_count - 1);
+    }
+    for stream in &info.streams {
+        let _ = writeln!(s, "  stream #{:<4} {} {} {}", stream.index, stream.kind, stream.codec, stream.details);
+    }
+    s
+}

@@ -1,0 +1,92 @@
+//! `mattebox`: the command line over the Mattebox core.
+//!
+//! Exit codes: 0 success, 1 the work failed (missing or corrupt input, I/O),
+//! 2 the command line itself was wrong.
+
+mod commands;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+use mattebox_core::{LogLevel, Runtime, RuntimeConfig};
+
+use crate::report::{CliError, Ctx};
+
+/// Mattebox: AI shots, consistency scoring, retiming and compositing, from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "mattebox", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// Print one JSON document on standard output instead of text (errors too).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Log more: -v info, -vv debug, -vvv trace (to standard error).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    verbose: u8,
+    /// No progress bars, step messages or warnings: only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    /// Cache directory [default: $MATTEBOX_CACHE_DIR, else ~/.cache/mattebox].
+    #[arg(long, global = true, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what a video file, image sequence or image holds: streams, size, frame rate, frame count, pixel format.
+    Info(commands::info::InfoArgs),
+    /// Convert between video files and image sequences, keeping frame rate and bit depth.
+    Convert(commands::convert::ConvertArgs),
+    /// Run the main job on built-in sample data (no network, no GPU) and show each step.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are not errors; clap picks their exit code.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            report::print_error(&err, json);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let log_level = match (cli.quiet, cli.verbose) {
+        (true, _) => LogLevel::Error,
+        (_, 0) => LogLevel::Warn,
+        (_, 1) => LogLevel::Info,
+        (_, 2) => LogLevel::Debug,
+        _ => LogLevel::Trace,
+    };
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: cli.cache_dir,
+        threads: cli.threads.unwrap_or(0),
+        log_level,
+        ..Default::default()
+    })
+    .map_err(CliError::usage_from)?;
+    let ctx = Ctx::new(runtime, cli.json, cli.quiet);
+    let report = match cli.command {
+        Command::Info(args) => commands::info::run(&ctx, args)?,
+        Command::Convert(args) => commands::convert::run(&ctx, args)?,
+        Command::Demo(args) => commands::demo::run(&ctx, args)?,
+    };
+    ctx.print(report);
+    Ok(())
+}

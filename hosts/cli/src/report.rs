@@ -1,0 +1,125 @@
+//! What every command shares: the context (runtime, output mode), progress
+//! bars, the report a command returns, and errors with their exit codes.
+
+use std::fmt;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mattebox_core::{Error, Runtime};
+use serde_json::{Value, json};
+
+/// Why a command failed, and so which exit code it gets.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    /// The command line was wrong (exit 2).
+    Usage(String),
+    /// The work failed (exit 1).
+    Failed(Error),
+}
+
+impl CliError {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        CliError::Usage(message.into())
+    }
+
+    /// A core error caused directly by a command-line value.
+    pub(crate) fn usage_from(err: Error) -> Self {
+        CliError::Usage(err.to_string())
+    }
+
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            CliError::Usage(_) => "usage",
+            CliError::Failed(e) => e.kind().name(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) => f.write_str(m),
+            CliError::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(err: Error) -> Self {
+        CliError::Failed(err)
+    }
+}
+
+/// The error on standard error, and as JSON on standard output with --json.
+pub(crate) fn print_error(err: &CliError, json: bool) {
+    eprintln!("mattebox: error: {err}");
+    if json {
+        let doc = json!({ "ok": false, "error": { "kind": err.kind(), "message": err.to_string() } });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+}
+
+/// What a command produced: text for people, a JSON value for machines.
+#[derive(Debug)]
+pub(crate) struct Report {
+    pub(crate) text: String,
+    pub(crate) json: Value,
+}
+
+/// Shared state of one invocation.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) runtime: Runtime,
+    json: bool,
+    quiet: bool,
+}
+
+impl Ctx {
+    pub(crate) fn new(runtime: Runtime, json: bool, quiet: bool) -> Self {
+        Ctx { runtime, json, quiet }
+    }
+
+    /// A progress bar over `len` frames on standard error, hidden with
+    /// --quiet or --json and when standard error is not a terminal.
+    pub(crate) fn progress(&self, len: u64, message: &str) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(Some(len), self.draw_target());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>12} [{bar:32}] {pos}/{len} frames  {per_sec:>12}  eta {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    }
+
+    fn draw_target(&self) -> ProgressDrawTarget {
+        if self.quiet || self.json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() }
+    }
+
+    /// A step of a longer job, on standard error (not with --quiet or --json).
+    pub(crate) fn step(&self, text: &str) {
+        if !self.quiet && !self.json {
+            eprintln!("==> {text}");
+        }
+    }
+
+    pub(crate) fn print(&self, report: Report) {
+        if self.json {
+            let mut doc = json!({ "ok": true });
+            if let (Value::Object(doc), Value::Object(body)) = (&mut doc, report.json) {
+                doc.extend(body);
+            }
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        } else {
+            print!("{}", report.text);
+        }
+    }
+}
