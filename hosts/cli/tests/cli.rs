@@ -132,6 +132,31 @@ fn convert_round_trip_is_lossless_on_the_png_leg_and_keeps_the_rate() {
 }
 
 #[test]
+fn convert_reads_every_input_kind_that_ffmpeg_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = dir.path().join("seq");
+    std::fs::create_dir(&seq).unwrap();
+    make(&seq, "%04d.png", "24", 6, &[]);
+    let inputs = [
+        (make(dir.path(), "a.mp4", "24000/1001", 6, &["-c:v", "libx264", "-pix_fmt", "yuv420p"]), "24000/1001", "rgba8"),
+        (make(dir.path(), "b.mov", "30000/1001", 6, &["-c:v", "prores_ks", "-pix_fmt", "yuv422p10le"]), "30000/1001", "rgba16"),
+        (make(dir.path(), "c.mkv", "25", 6, &["-c:v", "ffv1"]), "25", "rgba8"),
+        (seq.clone(), "24", "rgba8"),
+    ];
+    for (i, (input, rate, format)) in inputs.iter().enumerate() {
+        for output in [dir.path().join(format!("out{i}.mkv")), dir.path().join(format!("out{i}_seq"))] {
+            let doc = json(&mattebox(&[&"convert", input, &output, &"--json"]));
+            assert_eq!(doc["frames"], 6, "{}", input.display());
+            assert_eq!(doc["format"], *format, "{}: bit depth is kept", input.display());
+            let info = json(&mattebox(&[&"info", &output, &"--json"]));
+            assert_eq!(info["media"]["frame_rate"], *rate, "{} -> {}", input.display(), output.display());
+            assert_eq!(info["media"]["frame_count"], 6);
+            assert_eq!(info["media"]["decoded_format"], *format, "{} -> {}", input.display(), output.display());
+        }
+    }
+}
+
+#[test]
 fn bad_input_fails_with_code_1_and_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing.mp4");
