@@ -26,7 +26,18 @@ fn main() {
     let frames = 120;
     let status = Command::new("ffmpeg")
         .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24"])
-        .args(["-frames:v", &frames.to_string(), "-c:v", "libx264", "-preset", "fast", "-pix_fmt", "yuv420p", "-g", "24"])
+        .args([
+            "-frames:v",
+            &frames.to_string(),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "24",
+        ])
         .arg(&clip)
         .status()
         .expect("ffmpeg must be installed");
@@ -50,7 +61,9 @@ fn main() {
         let mut dst = Frame::new(1920, 1080, to).unwrap();
         let ms: Vec<String> = runtimes
             .iter()
-            .map(|rt| format!("{:.2} ms", 1e3 * time(50, || rt.convert_frame(&from.view(), &mut dst.view_mut()).unwrap())))
+            .map(|rt| {
+                format!("{:.2} ms", 1e3 * time(50, || rt.convert_frame(&from.view(), &mut dst.view_mut()).unwrap()))
+            })
             .collect();
         println!("| {name} | {} | {} |", ms[0], ms[1]);
     }
@@ -88,7 +101,7 @@ fn main() {
     // a decode from its keyframe; GOP = 24 frames).
     let rt = &runtimes[1];
     let mut reader = rt.open_media(&clip, &OpenOptions::default()).unwrap();
-    let order: Vec<u64> = (0..40).map(|i| i * 53 % frames as u64).collect();
+    let order: Vec<u64> = (0..40).map(|i| i * 53 % frames).collect();
     let start = Instant::now();
     for &n in &order {
         std::hint::black_box(reader.read_frame(n).unwrap());

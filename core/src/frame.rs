@@ -74,9 +74,10 @@ impl FromStr for PixelFormat {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        PixelFormat::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            Error::unsupported(format!("unknown pixel format {s:?}; use one of rgba8, rgba16, rgba32f"))
-        })
+        PixelFormat::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| Error::unsupported(format!("unknown pixel format {s:?}; use one of rgba8, rgba16, rgba32f")))
     }
 }
 
@@ -88,7 +89,9 @@ pub const MAX_PIXELS: u64 = 1 << 28;
 /// Rejects empty and absurd frame sizes with a message that says which limit was hit.
 pub fn check_dimensions(width: u32, height: u32) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(Error::invalid_argument(format!("frame size {width}x{height} is empty; width and height must be at least 1")));
+        return Err(Error::invalid_argument(format!(
+            "frame size {width}x{height} is empty; width and height must be at least 1"
+        )));
     }
     if width > MAX_DIMENSION || height > MAX_DIMENSION {
         return Err(Error::invalid_argument(format!(
@@ -115,18 +118,17 @@ fn check_layout(len: usize, addr: usize, width: u32, height: u32, stride: usize,
         )));
     }
     let sample = format.bytes_per_sample();
-    if stride % sample != 0 {
+    if !stride.is_multiple_of(sample) {
         return Err(Error::invalid_argument(format!(
             "row stride {stride} bytes is not a multiple of the {sample}-byte {format} sample"
         )));
     }
-    if addr % sample != 0 {
+    if !addr.is_multiple_of(sample) {
         return Err(Error::invalid_argument(format!("{format} pixel data must be aligned to {sample} bytes")));
     }
-    let needed = stride
-        .checked_mul(height as usize - 1)
-        .and_then(|b| b.checked_add(row_bytes))
-        .ok_or_else(|| Error::invalid_argument(format!("a {width}x{height} frame with stride {stride} overflows memory")))?;
+    let needed = stride.checked_mul(height as usize - 1).and_then(|b| b.checked_add(row_bytes)).ok_or_else(|| {
+        Error::invalid_argument(format!("a {width}x{height} frame with stride {stride} overflows memory"))
+    })?;
     if len < needed {
         return Err(Error::invalid_argument(format!(
             "buffer of {len} bytes is too small for {width}x{height} {format} with stride {stride} (needs {needed})"
@@ -174,6 +176,37 @@ fn typed_row_mut(bytes: &mut [u8], format: PixelFormat) -> RowMut<'_> {
     }
 }
 
+/// The accessors both views share, over their `width`, `height`, `stride`
+/// and `format` fields.
+macro_rules! layout_accessors {
+    () => {
+        /// Width in pixels.
+        pub fn width(&self) -> u32 {
+            self.width
+        }
+
+        /// Height in pixels.
+        pub fn height(&self) -> u32 {
+            self.height
+        }
+
+        /// Distance between the starts of two rows, in bytes.
+        pub fn stride(&self) -> usize {
+            self.stride
+        }
+
+        /// Pixel format.
+        pub fn format(&self) -> PixelFormat {
+            self.format
+        }
+
+        /// Bytes of pixel data in one row (without stride padding).
+        pub fn row_bytes(&self) -> usize {
+            self.width as usize * self.format.bytes_per_pixel()
+        }
+    };
+}
+
 /// A read-only view of pixels owned by someone else.
 #[derive(Clone, Copy)]
 pub struct FrameView<'a> {
@@ -200,30 +233,7 @@ impl<'a> FrameView<'a> {
         Ok(FrameView { data: &data[..needed], width, height, stride, format })
     }
 
-    /// Width in pixels.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height in pixels.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
-    /// Distance between the starts of two rows, in bytes.
-    pub fn stride(&self) -> usize {
-        self.stride
-    }
-
-    /// Pixel format.
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-
-    /// Bytes of pixel data in one row (without stride padding).
-    pub fn row_bytes(&self) -> usize {
-        self.width as usize * self.format.bytes_per_pixel()
-    }
+    layout_accessors!();
 
     /// The bytes of row `y`, without padding. Panics if `y >= height`.
     pub fn row_bytes_at(&self, y: u32) -> &'a [u8] {
@@ -288,30 +298,7 @@ impl<'a> FrameViewMut<'a> {
         Ok(FrameViewMut { data: &mut data[..needed], width, height, stride, format })
     }
 
-    /// Width in pixels.
-    pub fn width(&self) -> u32 {
-        self.width
-    }
-
-    /// Height in pixels.
-    pub fn height(&self) -> u32 {
-        self.height
-    }
-
-    /// Distance between the starts of two rows, in bytes.
-    pub fn stride(&self) -> usize {
-        self.stride
-    }
-
-    /// Pixel format.
-    pub fn format(&self) -> PixelFormat {
-        self.format
-    }
-
-    /// Bytes of pixel data in one row (without stride padding).
-    pub fn row_bytes(&self) -> usize {
-        self.width as usize * self.format.bytes_per_pixel()
-    }
+    layout_accessors!();
 
     /// A read-only view of the same pixels.
     pub fn as_view(&self) -> FrameView<'_> {
@@ -320,7 +307,13 @@ impl<'a> FrameViewMut<'a> {
 
     /// A shorter-lived writable view of the same pixels.
     pub fn reborrow(&mut self) -> FrameViewMut<'_> {
-        FrameViewMut { data: self.data, width: self.width, height: self.height, stride: self.stride, format: self.format }
+        FrameViewMut {
+            data: self.data,
+            width: self.width,
+            height: self.height,
+            stride: self.stride,
+            format: self.format,
+        }
     }
 
     /// The samples of row `y`, typed by format. Panics if `y >= height`.
@@ -483,7 +476,13 @@ impl Frame {
 
     /// A borrowed view of this frame.
     pub fn view(&self) -> FrameView<'_> {
-        FrameView { data: self.as_bytes(), width: self.width, height: self.height, stride: self.stride(), format: self.format }
+        FrameView {
+            data: self.as_bytes(),
+            width: self.width,
+            height: self.height,
+            stride: self.stride(),
+            format: self.format,
+        }
     }
 
     /// A borrowed writable view of this frame.
@@ -550,8 +549,8 @@ mod tests {
         let words = vec![0u32; 64];
         let bytes: &[u8] = bytemuck::cast_slice(&words);
         assert!(FrameView::new(&bytes[1..], 2, 2, 32, PixelFormat::Rgba32F).is_err());
-        assert!(FrameView::new(&bytes[..], 2, 2, 34, PixelFormat::Rgba32F).is_err(), "stride not multiple of 4");
-        assert!(FrameView::new(&bytes[..], 2, 2, 32, PixelFormat::Rgba32F).is_ok());
+        assert!(FrameView::new(bytes, 2, 2, 34, PixelFormat::Rgba32F).is_err(), "stride not multiple of 4");
+        assert!(FrameView::new(bytes, 2, 2, 32, PixelFormat::Rgba32F).is_ok());
     }
 
     #[test]

@@ -71,7 +71,11 @@ impl FromStr for LogLevel {
             "info" => LogLevel::Info,
             "debug" => LogLevel::Debug,
             "trace" => LogLevel::Trace,
-            _ => return Err(Error::invalid_argument(format!("unknown log level {s:?}; use off, error, warn, info, debug or trace"))),
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "unknown log level {s:?}; use off, error, warn, info, debug or trace"
+                )));
+            }
         })
     }
 }
@@ -190,7 +194,8 @@ impl Runtime {
 
     /// Creates the cache directory if needed and returns it.
     pub fn ensure_cache_dir(&self) -> Result<&Path> {
-        std::fs::create_dir_all(&self.cache_dir).map_err(|e| Error::io(&self.cache_dir, "create the cache directory", e))?;
+        std::fs::create_dir_all(&self.cache_dir)
+            .map_err(|e| Error::io(&self.cache_dir, "create the cache directory", e))?;
         Ok(&self.cache_dir)
     }
 

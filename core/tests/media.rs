@@ -28,8 +28,12 @@ fn make_clip(dir: &Path, name: &str, rate: &str, pix_fmt: &str, codec_args: &[&s
     let src = format!(
         "color=c=black:s=320x240:r={rate},format={pix_fmt},geq=lum='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)':cb=128:cr=128"
     );
-    let src = if pix_fmt.starts_with("yuv") { src } else {
-        format!("color=c=black:s=320x240:r={rate},format=rgb24,geq=r='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)':g='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)':b='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)',format={pix_fmt}")
+    let src = if pix_fmt.starts_with("yuv") {
+        src
+    } else {
+        format!(
+            "color=c=black:s=320x240:r={rate},format=rgb24,geq=r='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)':g='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)':b='if(between(X\\,N*4\\,N*4+3)\\,235\\,16)',format={pix_fmt}"
+        )
     };
     let frames = FRAMES.to_string();
     let mut args = vec!["-f", "lavfi", "-i", &src, "-frames:v", &frames];
@@ -44,7 +48,8 @@ fn make_clip(dir: &Path, name: &str, rate: &str, pix_fmt: &str, codec_args: &[&s
 fn bar_frame(frame: &Frame) -> u32 {
     let mut row = vec![0.0; frame.width() as usize * 4];
     frame.view().read_row_f32(frame.height() / 2, &mut row);
-    let (x, _) = row.chunks_exact(4).enumerate().fold((0, 0.0f32), |best, (x, p)| if p[1] > best.1 { (x, p[1]) } else { best });
+    let (x, _) =
+        row.chunks_exact(4).enumerate().fold((0, 0.0f32), |best, (x, p)| if p[1] > best.1 { (x, p[1]) } else { best });
     x as u32 / 4
 }
 
@@ -56,7 +61,8 @@ fn check_clip(path: &Path, rate: Rational, format: PixelFormat) {
     assert_eq!(info.frame_count, FRAMES as u64, "{}", path.display());
     assert_eq!(info.decoded_format, format, "{}", path.display());
     // Forward, backward, and jumping around across keyframes.
-    let order: Vec<u64> = (0..FRAMES as u64).chain((0..FRAMES as u64).rev()).chain([7, 51, 3, 33, 34, 12, 59, 0, 25]).collect();
+    let order: Vec<u64> =
+        (0..FRAMES as u64).chain((0..FRAMES as u64).rev()).chain([7, 51, 3, 33, 34, 12, 59, 0, 25]).collect();
     for n in order {
         let frame = reader.read_frame(n).unwrap();
         assert_eq!(frame.format(), format);
@@ -119,7 +125,16 @@ fn mp4_to_png_sequence_to_ffv1_is_lossless_and_keeps_the_rate() {
     }
     // And ffmpeg itself agrees that the file is FFV1 at the exact rate.
     let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,r_frame_rate", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=codec_name,r_frame_rate",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(&mkv)
         .output()
         .unwrap();
@@ -148,7 +163,8 @@ fn float_frames_become_exr_sequences_and_16_bit_ffv1() {
     let mut frame = Frame::new(64, 32, PixelFormat::Rgba32F).unwrap();
     frame.view_mut().fill([0.25, 0.5, 2.0, 0.75]);
     let seq = dir.path().join("float");
-    let mut writer = MediaWriter::create(&seq, 64, 32, PixelFormat::Rgba32F, &WriteOptions::new(Rational::integer(48))).unwrap();
+    let mut writer =
+        MediaWriter::create(&seq, 64, 32, PixelFormat::Rgba32F, &WriteOptions::new(Rational::integer(48))).unwrap();
     writer.write_frame(&frame.view()).unwrap();
     writer.write_frame(&frame.view()).unwrap();
     writer.finish().unwrap();
@@ -158,7 +174,8 @@ fn float_frames_become_exr_sequences_and_16_bit_ffv1() {
     assert_eq!(back.read_frame(1).unwrap(), frame, "EXR keeps floats, even above 1.0");
 
     let mkv = dir.path().join("deep.mkv");
-    let mut writer = MediaWriter::create(&mkv, 64, 32, PixelFormat::Rgba32F, &WriteOptions::new(Rational::integer(48))).unwrap();
+    let mut writer =
+        MediaWriter::create(&mkv, 64, 32, PixelFormat::Rgba32F, &WriteOptions::new(Rational::integer(48))).unwrap();
     writer.write_frame(&frame.view()).unwrap();
     writer.finish().unwrap();
     let mut back = MediaReader::open(&mkv, &OpenOptions::default()).unwrap();
@@ -248,7 +265,9 @@ fn writers_refuse_bad_requests_and_leave_nothing_partial() {
     std::fs::write(&out, b"precious").unwrap();
     let err = MediaWriter::create(&out, 64, 64, PixelFormat::Rgba8, &rate).unwrap_err();
     assert!(err.to_string().contains("--overwrite"), "{err}");
-    let mut w = MediaWriter::create(&out, 64, 64, PixelFormat::Rgba8, &WriteOptions { overwrite: true, ..rate.clone() }).unwrap();
+    let mut w =
+        MediaWriter::create(&out, 64, 64, PixelFormat::Rgba8, &WriteOptions { overwrite: true, ..rate.clone() })
+            .unwrap();
     w.write_frame(&frame.view()).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), b"precious", "the old file stays until the new one is finished");
     w.finish().unwrap();

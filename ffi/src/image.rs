@@ -124,7 +124,11 @@ pub(crate) fn overlaps(a: &mb_image, b: &mb_image) -> bool {
 /// `runtime` must come from `mb_runtime_new`; `src` and `dst` must point to
 /// valid `mb_image` descriptions of buffers that stay valid during the call.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mb_frame_convert(runtime: *const mb_runtime, src: *const mb_image, dst: *const mb_image) -> mb_result {
+pub unsafe extern "C" fn mb_frame_convert(
+    runtime: *const mb_runtime,
+    src: *const mb_image,
+    dst: *const mb_image,
+) -> mb_result {
     guard("mb_frame_convert", || {
         // SAFETY: pointers checked for null; validity is the host's contract.
         let (runtime, src, dst) = unsafe { (arg_ref(runtime, "runtime")?, arg_ref(src, "src")?, arg_ref(dst, "dst")?) };

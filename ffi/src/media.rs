@@ -72,7 +72,11 @@ impl std::fmt::Debug for mb_media {
 /// `runtime` must come from `mb_runtime_new`, `path` must be a NUL-terminated
 /// string, and `out` must point to writable memory for a pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mb_media_open(runtime: *const mb_runtime, path: *const c_char, out: *mut *mut mb_media) -> mb_result {
+pub unsafe extern "C" fn mb_media_open(
+    runtime: *const mb_runtime,
+    path: *const c_char,
+    out: *mut *mut mb_media,
+) -> mb_result {
     guard("mb_media_open", || {
         // SAFETY: checked for null; validity is the host's contract.
         let out = unsafe { arg_mut(out, "out")? };

@@ -27,7 +27,8 @@ pub const MB_LOG_LEVEL_TRACE: mb_log_level = 5;
 /// Receives one log line. Called from any of the runtime's threads, possibly
 /// at the same time; `message` is valid only during the call.
 #[allow(non_camel_case_types)]
-pub type mb_log_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, level: mb_log_level, message: *const c_char)>;
+pub type mb_log_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: mb_log_level, message: *const c_char)>;
 
 /// Options for `mb_runtime_new`. Fill with `mb_runtime_options_init` first,
 /// then change what you need; `struct_size` lets later versions add fields.
@@ -121,7 +122,11 @@ fn log_level(code: mb_log_level) -> Result<LogLevel, FfiError> {
         MB_LOG_LEVEL_INFO => LogLevel::Info,
         MB_LOG_LEVEL_DEBUG => LogLevel::Debug,
         MB_LOG_LEVEL_TRACE => LogLevel::Trace,
-        other => return Err(FfiError::invalid(format!("log_level {other} is not one of MB_LOG_LEVEL_OFF (0) to MB_LOG_LEVEL_TRACE (5)"))),
+        other => {
+            return Err(FfiError::invalid(format!(
+                "log_level {other} is not one of MB_LOG_LEVEL_OFF (0) to MB_LOG_LEVEL_TRACE (5)"
+            )));
+        }
     })
 }
 

@@ -55,15 +55,10 @@ fn compile(compiler: &str, source: &Path, out: &Path, extra: &[&str]) {
 /// A 48-frame 320x240 H.264 clip at 24000/1001, made by the ffmpeg program.
 fn make_clip(dir: &Path) -> PathBuf {
     let clip = dir.join("clip.mp4");
-    run(Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i"]).args([
-        "testsrc2=size=320x240:rate=24000/1001",
-        "-frames:v",
-        "48",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-    ]).arg(&clip));
+    run(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .args(["testsrc2=size=320x240:rate=24000/1001", "-frames:v", "48", "-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&clip));
     clip
 }
 
@@ -118,7 +113,12 @@ fn c_and_cpp_examples_build_and_read_a_frame() {
     let cpp_exe = dir.path().join("read_frame_cpp");
     compile("c++", &root.join("examples/cpp/read_frame.cpp"), &cpp_exe, &["-std=c++17"]);
     let cpp_noexc = dir.path().join("read_frame_cpp_noexc");
-    compile("c++", &root.join("examples/cpp/read_frame.cpp"), &cpp_noexc, &["-std=c++17", "-fno-exceptions", "-fno-rtti"]);
+    compile(
+        "c++",
+        &root.join("examples/cpp/read_frame.cpp"),
+        &cpp_noexc,
+        &["-std=c++17", "-fno-exceptions", "-fno-rtti"],
+    );
 
     let c_out = String::from_utf8(run(Command::new(&c_exe).arg(&clip).arg("47")).stdout).unwrap();
     assert!(c_out.contains("320x240, 48 frames at 24000/1001 fps, codec h264"), "{c_out}");
@@ -127,11 +127,15 @@ fn c_and_cpp_examples_build_and_read_a_frame() {
     for exe in [&cpp_exe, &cpp_noexc] {
         let out = String::from_utf8(run(Command::new(exe).arg(&clip).arg("47")).stdout).unwrap();
         assert!(out.contains("320x240, 48 frames at 23.976 fps, codec h264"), "{out}");
-        assert!(out.ends_with(&format!("centre pixel{c_pixel}\n")), "C and C++ read the same pixel: {out} vs {c_pixel}");
+        assert!(
+            out.ends_with(&format!("centre pixel{c_pixel}\n")),
+            "C and C++ read the same pixel: {out} vs {c_pixel}"
+        );
     }
     // A missing file is an error message and exit code 1, not a crash.
     for exe in [&c_exe, &cpp_noexc] {
-        let out = Command::new(exe).env("LD_LIBRARY_PATH", lib_dir()).arg(dir.path().join("nope.mov")).output().unwrap();
+        let out =
+            Command::new(exe).env("LD_LIBRARY_PATH", lib_dir()).arg(dir.path().join("nope.mov")).output().unwrap();
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains("nope.mov"));
     }

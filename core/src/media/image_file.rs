@@ -129,9 +129,9 @@ fn write_png(path: &Path, frame: &FrameView<'_>) -> Result<()> {
     for y in 0..h {
         match (frame.row(y), deep) {
             (Row::U8(r), false) => r.chunks_exact(4).for_each(|p| bytes.extend_from_slice(&p[..channels])),
-            (Row::U16(r), true) => {
-                r.chunks_exact(4).for_each(|p| p[..channels].iter().for_each(|s| bytes.extend_from_slice(&s.to_ne_bytes())))
-            }
+            (Row::U16(r), true) => r
+                .chunks_exact(4)
+                .for_each(|p| p[..channels].iter().for_each(|s| bytes.extend_from_slice(&s.to_ne_bytes()))),
             _ => {
                 frame.read_row_f32(y, &mut row);
                 row.chunks_exact(4).for_each(|p| {
@@ -151,7 +151,9 @@ fn write_png(path: &Path, frame: &FrameView<'_>) -> Result<()> {
     };
     let file = File::create(path).map_err(|e| Error::io(path, "create the image", e))?;
     let encoder = PngEncoder::new_with_quality(BufWriter::new(file), CompressionType::Fast, FilterType::Adaptive);
-    encoder.write_image(&bytes, w, h, color).map_err(|e| Error::media(format!("{}: cannot encode PNG: {e}", path.display())))
+    encoder
+        .write_image(&bytes, w, h, color)
+        .map_err(|e| Error::media(format!("{}: cannot encode PNG: {e}", path.display())))
 }
 
 fn write_exr(path: &Path, frame: &FrameView<'_>) -> Result<()> {

@@ -127,7 +127,8 @@ impl Pattern {
 
     /// Every frame number present on disk, sorted.
     fn scan(&self) -> Result<Vec<u64>> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, "list the sequence directory", e))?;
+        let entries =
+            std::fs::read_dir(&self.dir).map_err(|e| Error::io(&self.dir, "list the sequence directory", e))?;
         let mut numbers: Vec<u64> =
             entries.filter_map(|e| e.ok()).filter_map(|e| self.number_of(e.file_name().to_str()?)).collect();
         numbers.sort_unstable();
@@ -236,7 +237,10 @@ impl SequenceReader {
         let image_type = pattern.image_type()?;
         let numbers = pattern.scan()?;
         let (Some(&first), Some(&last)) = (numbers.first(), numbers.last()) else {
-            return Err(Error::new(ErrorKind::NotFound, format!("{}: no files match this pattern", pattern.display().display())));
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{}: no files match this pattern", pattern.display().display()),
+            ));
         };
         if last - first + 1 != numbers.len() as u64 {
             let missing = numbers.windows(2).find(|w| w[1] != w[0] + 1).map(|w| w[0] + 1).unwrap_or(first);
@@ -300,10 +304,17 @@ impl SequenceReader {
 enum Target {
     Still(StagedFile),
     /// A new directory, renamed into place at the end.
-    NewDir { staged: StagedDir, pattern: Pattern },
+    NewDir {
+        staged: StagedDir,
+        pattern: Pattern,
+    },
     /// An existing directory: frames are staged in a hidden directory inside
     /// it and renamed into place one by one at the end.
-    ExistingDir { temp: PathBuf, pattern: Pattern, overwrite: bool },
+    ExistingDir {
+        temp: PathBuf,
+        pattern: Pattern,
+        overwrite: bool,
+    },
 }
 
 pub(crate) struct SequenceWriter {
@@ -336,7 +347,10 @@ impl SequenceWriter {
             let image_type = pattern.image_type()?;
             let target = if pattern.dir.exists() {
                 if !pattern.dir.is_dir() {
-                    return Err(Error::invalid_argument(format!("{} exists and is not a directory", pattern.dir.display())));
+                    return Err(Error::invalid_argument(format!(
+                        "{} exists and is not a directory",
+                        pattern.dir.display()
+                    )));
                 }
                 let existing = pattern.scan()?;
                 if !existing.is_empty() && !options.overwrite {
@@ -356,7 +370,13 @@ impl SequenceWriter {
             };
             (target, image_type)
         };
-        Ok(SequenceWriter { target: Some(target), image_type, next_number: FIRST_NUMBER, format, frame_rate: options.frame_rate })
+        Ok(SequenceWriter {
+            target: Some(target),
+            image_type,
+            next_number: FIRST_NUMBER,
+            format,
+            frame_rate: options.frame_rate,
+        })
     }
 
     pub(crate) fn write_frame(&mut self, frame: &FrameView<'_>) -> Result<()> {
@@ -424,7 +444,8 @@ impl SequenceWriter {
         for n in FIRST_NUMBER..written {
             let name = pattern.file_name(n);
             let to = pattern.dir.join(&name);
-            std::fs::rename(temp.join(&name), &to).map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
+            std::fs::rename(temp.join(&name), &to)
+                .map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
         }
         let sidecar = pattern.dir.join(SIDECAR_NAME);
         let staged = StagedFile::new(&sidecar, true)?;

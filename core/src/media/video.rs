@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Once;
 
-use ffmpeg_next as ff;
 use ff::ffi;
 use ff::format::Pixel;
 use ff::packet::Ref as _;
+use ffmpeg_next as ff;
 
 use super::{MediaInfo, MediaKind, StreamInfo, VideoCodec, WriteOptions};
 use crate::error::{Error, Result};
@@ -57,7 +57,9 @@ fn ensure_init() {
 fn ff_error(path: &Path, action: &str, err: ff::Error) -> Error {
     let kind = match err {
         ff::Error::Other { errno } if errno == ff::error::ENOENT => crate::ErrorKind::NotFound,
-        ff::Error::EncoderNotFound | ff::Error::DecoderNotFound | ff::Error::MuxerNotFound => crate::ErrorKind::Unsupported,
+        ff::Error::EncoderNotFound | ff::Error::DecoderNotFound | ff::Error::MuxerNotFound => {
+            crate::ErrorKind::Unsupported
+        }
         _ => crate::ErrorKind::Media,
     };
     let message = if kind == crate::ErrorKind::NotFound {
@@ -94,7 +96,11 @@ fn pixel_depth(format: Pixel) -> (u32, bool) {
 }
 
 fn to_rational(r: ff::Rational) -> Option<Rational> {
-    if r.numerator() > 0 && r.denominator() > 0 { Rational::new(r.numerator() as i64, r.denominator() as i64).ok() } else { None }
+    if r.numerator() > 0 && r.denominator() > 0 {
+        Rational::new(r.numerator() as i64, r.denominator() as i64).ok()
+    } else {
+        None
+    }
 }
 
 fn to_ff(r: Rational) -> ff::Rational {
@@ -124,7 +130,15 @@ impl Scaler {
     /// `exact` asks for swscale's accurate rounding, which also disables its
     /// SIMD paths (4x slower at 1080p): worth it when encoding, not when
     /// reading lossy YUV, where it changes values by at most one step.
-    fn new(src: Pixel, dst: Pixel, width: u32, height: u32, yuv_matrix: i32, yuv_full_range: bool, exact: bool) -> Result<Scaler> {
+    fn new(
+        src: Pixel,
+        dst: Pixel,
+        width: u32,
+        height: u32,
+        yuv_matrix: i32,
+        yuv_full_range: bool,
+        exact: bool,
+    ) -> Result<Scaler> {
         let mut flags = ffi::SWS_BICUBIC | ffi::SWS_FULL_CHR_H_INT;
         if exact {
             flags |= ffi::SWS_ACCURATE_RND | ffi::SWS_BITEXACT;
@@ -165,9 +179,26 @@ impl Scaler {
     /// # Safety
     /// The plane pointers and strides must describe images of the formats and
     /// size this scaler was made for.
-    unsafe fn run(&mut self, src: &[*const u8; 4], src_stride: &[c_int; 4], dst: &[*mut u8; 4], dst_stride: &[c_int; 4], height: u32) {
+    unsafe fn run(
+        &mut self,
+        src: &[*const u8; 4],
+        src_stride: &[c_int; 4],
+        dst: &[*mut u8; 4],
+        dst_stride: &[c_int; 4],
+        height: u32,
+    ) {
         // SAFETY: guaranteed by the caller.
-        unsafe { ffi::sws_scale(self.ctx, src.as_ptr(), src_stride.as_ptr(), 0, height as c_int, dst.as_ptr(), dst_stride.as_ptr()) };
+        unsafe {
+            ffi::sws_scale(
+                self.ctx,
+                src.as_ptr(),
+                src_stride.as_ptr(),
+                0,
+                height as c_int,
+                dst.as_ptr(),
+                dst_stride.as_ptr(),
+            )
+        };
     }
 }
 
@@ -273,7 +304,11 @@ impl VideoReader {
         let context = ff::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| ff_error(path, "read the video stream parameters", e))?;
         let mut decoder_ctx = context.decoder();
-        decoder_ctx.set_threading(ff::threading::Config { kind: ff::threading::Type::Frame, count: threads, ..Default::default() });
+        decoder_ctx.set_threading(ff::threading::Config {
+            kind: ff::threading::Type::Frame,
+            count: threads,
+            ..Default::default()
+        });
         let decoder = decoder_ctx.video().map_err(|e| ff_error(path, "open a decoder for the video stream", e))?;
         let (width, height) = (decoder.width(), decoder.height());
         check_dimensions(width, height).map_err(|e| e.context(path.display()))?;
@@ -450,8 +485,14 @@ impl VideoReader {
         // SAFETY: the decoded frame is valid; reading two enum fields.
         let (space, range) = unsafe { ((*self.decoded.as_ptr()).colorspace, (*self.decoded.as_ptr()).color_range) };
         let matrix = match space as c_int {
-            s if s == ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as c_int || s == ffi::AVColorSpace::AVCOL_SPC_RGB as c_int => {
-                if h >= 720 { ffi::SWS_CS_ITU709 } else { ffi::SWS_CS_DEFAULT }
+            s if s == ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED as c_int
+                || s == ffi::AVColorSpace::AVCOL_SPC_RGB as c_int =>
+            {
+                if h >= 720 {
+                    ffi::SWS_CS_ITU709
+                } else {
+                    ffi::SWS_CS_DEFAULT
+                }
             }
             s => s,
         };
@@ -469,7 +510,12 @@ impl VideoReader {
         // SAFETY: reading the frame's plane pointers and line sizes.
         let (src, src_stride) = unsafe {
             let raw = &*self.decoded.as_ptr();
-            let src = [raw.data[0] as *const u8, raw.data[1] as *const u8, raw.data[2] as *const u8, raw.data[3] as *const u8];
+            let src = [
+                raw.data[0] as *const u8,
+                raw.data[1] as *const u8,
+                raw.data[2] as *const u8,
+                raw.data[3] as *const u8,
+            ];
             (src, [raw.linesize[0], raw.linesize[1], raw.linesize[2], raw.linesize[3]])
         };
         let scaler = self.scaler.as_mut().expect("scaler was just made");
@@ -565,10 +611,16 @@ struct EncoderChoice {
     is_yuv: bool,
 }
 
-fn choose_encoder(codec: VideoCodec, format: PixelFormat, width: u32, height: u32, path: &Path) -> Result<EncoderChoice> {
+fn choose_encoder(
+    codec: VideoCodec,
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    path: &Path,
+) -> Result<EncoderChoice> {
     Ok(match codec {
         VideoCodec::H264 => {
-            if width % 2 != 0 || height % 2 != 0 {
+            if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
                 return Err(Error::unsupported(format!(
                     "{}: H.264 4:2:0 needs an even width and height, and the frames are {width}x{height}; \
                      write .mkv (FFV1) or .mov (ProRes) instead",
@@ -583,7 +635,7 @@ fn choose_encoder(codec: VideoCodec, format: PixelFormat, width: u32, height: u3
             }
         }
         VideoCodec::ProRes => {
-            if width % 2 != 0 {
+            if !width.is_multiple_of(2) {
                 return Err(Error::unsupported(format!(
                     "{}: ProRes 4:2:2 needs an even width, and the frames are {width} wide; write .mkv (FFV1) instead",
                     path.display()
@@ -622,7 +674,13 @@ pub(crate) struct VideoWriter {
 }
 
 impl VideoWriter {
-    pub(crate) fn create(path: &Path, width: u32, height: u32, format: PixelFormat, options: &WriteOptions) -> Result<Self> {
+    pub(crate) fn create(
+        path: &Path,
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        options: &WriteOptions,
+    ) -> Result<Self> {
         ensure_init();
         let muxer = muxer_for(path)?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -632,7 +690,10 @@ impl VideoWriter {
         };
         let choice = choose_encoder(codec, format, width, height, path)?;
         if options.frame_rate.num() > i32::MAX as i64 || options.frame_rate.den() > i32::MAX as i64 {
-            return Err(Error::invalid_argument(format!("frame rate {} is too precise for a video container", options.frame_rate)));
+            return Err(Error::invalid_argument(format!(
+                "frame rate {} is too precise for a video container",
+                options.frame_rate
+            )));
         }
         let staged = StagedFile::new(path, options.overwrite)?;
         let temp = staged.temp_path().to_owned();
@@ -666,7 +727,9 @@ impl VideoWriter {
         for (k, v) in &choice.options {
             dict.set(k, v);
         }
-        let encoder = enc.open_as_with(ff_codec, dict).map_err(|e| fail(&format!("open the {} encoder", choice.encoder_name), e))?;
+        let encoder = enc
+            .open_as_with(ff_codec, dict)
+            .map_err(|e| fail(&format!("open the {} encoder", choice.encoder_name), e))?;
         {
             let mut stream = output.add_stream(ff_codec).map_err(|e| fail("add a video stream", e))?;
             stream.set_parameters(&encoder);
@@ -681,7 +744,8 @@ impl VideoWriter {
         let matrix = ffi::SWS_CS_ITU709;
         let scaler = Scaler::new(rgba_pixel(input_format), choice.pixel, width, height, matrix, false, true)?;
         let picture = ff::frame::Video::new(choice.pixel, width, height);
-        let staging = if format == PixelFormat::Rgba32F { Some(Frame::new(width, height, PixelFormat::Rgba16)?) } else { None };
+        let staging =
+            if format == PixelFormat::Rgba32F { Some(Frame::new(width, height, PixelFormat::Rgba16)?) } else { None };
         Ok(VideoWriter {
             staged: Some(staged),
             output,
@@ -716,7 +780,10 @@ impl VideoWriter {
         // SAFETY: reading plane pointers of our own picture.
         let (dst, dst_stride) = unsafe {
             let raw = &*self.picture.as_ptr();
-            ([raw.data[0], raw.data[1], raw.data[2], raw.data[3]], [raw.linesize[0], raw.linesize[1], raw.linesize[2], raw.linesize[3]])
+            (
+                [raw.data[0], raw.data[1], raw.data[2], raw.data[3]],
+                [raw.linesize[0], raw.linesize[1], raw.linesize[2], raw.linesize[3]],
+            )
         };
         // SAFETY: the source view was validated at construction (size, stride,
         // length); the picture was allocated by ffmpeg for this format and size.

@@ -11,12 +11,7 @@ fn mattebox(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "mattebox failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "mattebox failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
@@ -138,8 +133,16 @@ fn convert_reads_every_input_kind_that_ffmpeg_writes() {
     std::fs::create_dir(&seq).unwrap();
     make(&seq, "%04d.png", "24", 6, &[]);
     let inputs = [
-        (make(dir.path(), "a.mp4", "24000/1001", 6, &["-c:v", "libx264", "-pix_fmt", "yuv420p"]), "24000/1001", "rgba8"),
-        (make(dir.path(), "b.mov", "30000/1001", 6, &["-c:v", "prores_ks", "-pix_fmt", "yuv422p10le"]), "30000/1001", "rgba16"),
+        (
+            make(dir.path(), "a.mp4", "24000/1001", 6, &["-c:v", "libx264", "-pix_fmt", "yuv420p"]),
+            "24000/1001",
+            "rgba8",
+        ),
+        (
+            make(dir.path(), "b.mov", "30000/1001", 6, &["-c:v", "prores_ks", "-pix_fmt", "yuv422p10le"]),
+            "30000/1001",
+            "rgba16",
+        ),
         (make(dir.path(), "c.mkv", "25", 6, &["-c:v", "ffv1"]), "25", "rgba8"),
         (seq.clone(), "24", "rgba8"),
     ];
@@ -222,7 +225,13 @@ fn bad_usage_exits_2() {
     ];
     for args in cases {
         let out = mattebox(args);
-        assert_eq!(out.status.code(), Some(2), "{:?}: {}", args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{:?}: {}",
+            args.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!out.stderr.is_empty());
     }
 }

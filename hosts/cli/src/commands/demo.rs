@@ -53,7 +53,9 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let (width, height) = args.size;
     let replace = |frame_rate| WriteOptions { frame_rate, codec: None, overwrite: true };
 
-    ctx.step(&format!("1/4 render a {width}x{height} sample shot, {frames} frames at 23.976 fps (procedural, offline)"));
+    ctx.step(&format!(
+        "1/4 render a {width}x{height} sample shot, {frames} frames at 23.976 fps (procedural, offline)"
+    ));
     let shot = out.join("sample.mp4");
     render_sample(ctx, &shot, width, height, frames, rate)?;
 
