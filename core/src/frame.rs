@@ -247,6 +247,13 @@ impl<'a> FrameView<'a> {
         typed_row(self.row_bytes_at(y), self.format)
     }
 
+    /// Every sample from the start of the first row to the end of the last,
+    /// typed by format; row `y` starts at sample `y * stride / bytes_per_sample`.
+    /// For kernels that index across rows without a bounds check per row.
+    pub fn samples(&self) -> Row<'a> {
+        typed_row(self.data, self.format)
+    }
+
     /// Reads row `y` as normalised float RGBA into `out` (`4 * width` values).
     pub fn read_row_f32(&self, y: u32, out: &mut [f32]) {
         let out = &mut out[..self.width as usize * 4];
@@ -349,6 +356,14 @@ impl<'a> FrameViewMut<'a> {
         let width = self.width as usize;
         let row: Vec<f32> = rgba.iter().copied().cycle().take(width * 4).collect();
         self.par_rows_mut(|_, dst| write_f32_into(dst, &row));
+    }
+}
+
+impl RowMut<'_> {
+    /// Writes normalised float RGBA into this row, clamping and rounding for
+    /// integer formats (NaN becomes 0).
+    pub fn write_f32(self, src: &[f32]) {
+        write_f32_into(self, src)
     }
 }
 

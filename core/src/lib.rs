@@ -17,6 +17,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod interp;
 #[cfg(any(feature = "images", feature = "video"))]
 pub mod media;
 pub mod rational;
