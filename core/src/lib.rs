@@ -20,6 +20,8 @@ pub mod frame;
 pub mod interp;
 #[cfg(any(feature = "images", feature = "video"))]
 pub mod media;
+#[cfg(feature = "images")]
+pub mod pipeline;
 pub mod rational;
 pub mod runtime;
 pub mod staged;

@@ -215,6 +215,18 @@ impl Runtime {
         self.install(|| crate::frame::convert(src, dst))
     }
 
+    /// Retimes a media file (frame-rate conversion, slow motion, speed
+    /// ramps); see [`crate::pipeline::retime`]. `progress` is called from
+    /// the calling thread as work advances.
+    #[cfg(feature = "images")]
+    pub fn retime(
+        &self,
+        job: &crate::pipeline::retime::RetimeJob,
+        progress: &mut dyn FnMut(crate::pipeline::retime::Progress),
+    ) -> Result<crate::pipeline::retime::RetimeReport> {
+        self.in_logging(|| crate::pipeline::retime::run(self, job, progress))
+    }
+
     /// Opens a video file, an image sequence or a still image for reading;
     /// the video decoder uses as many threads as this runtime unless
     /// `options` says otherwise.

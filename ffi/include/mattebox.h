@@ -43,9 +43,18 @@ typedef enum mb_result {
   MB_RESULT_INTERNAL = 10,
 } mb_result;
 
+// Optical flow both ways between two frames, kept to make any number of
+// in-between frames without computing it again. Immutable once made: safe
+// to use from several threads at once.
+typedef struct mb_flow_pair mb_flow_pair;
+
 // An open media source. One thread at a time reads from it; calls from
 // several threads are serialised.
 typedef struct mb_media mb_media;
+
+// A retime plan: for every output frame, which two source frames and which
+// t make it. Immutable; safe to share between threads.
+typedef struct mb_retime_plan mb_retime_plan;
 
 // The runtime handle: a thread pool, logging and a cache location. Safe to
 // use from several threads at once.
@@ -75,6 +84,61 @@ typedef struct mb_image {
   // One of the `MB_PIXEL_FORMAT_*` constants.
   mb_pixel_format format;
 } mb_image;
+
+// An interpolation mode code: one of the `MB_INTERP_MODE_*` constants.
+typedef uint32_t mb_interp_mode;
+
+// A retime kind code: one of the `MB_RETIME_*` constants.
+typedef uint32_t mb_retime_kind;
+
+// One key of a speed curve: at output time `time` (seconds) the playback
+// speed is `speed`; linear between keys.
+typedef struct mb_speed_key {
+  // Output time, seconds.
+  double time;
+  // Playback speed (above zero).
+  double speed;
+} mb_speed_key;
+
+// What a retime plan is for. Set `struct_size` to `sizeof(mb_retime_request)`.
+typedef struct mb_retime_request {
+  // `sizeof(mb_retime_request)`.
+  uint32_t struct_size;
+  // One of the `MB_RETIME_*` constants.
+  mb_retime_kind kind;
+  // Source frame rate, exact (24000 / 1001 for 23.976).
+  int64_t source_rate_num;
+  // Source frame rate denominator.
+  int64_t source_rate_den;
+  // Number of source frames.
+  uint64_t source_frames;
+  // Target rate (`MB_RETIME_FRAME_RATE`) or speed (`MB_RETIME_SPEED`), numerator.
+  int64_t value_num;
+  // ... and denominator.
+  int64_t value_den;
+  // Output rate for speeds and curves; 0 / 0 means the source's.
+  int64_t output_rate_num;
+  // ... and denominator.
+  int64_t output_rate_den;
+  // Keys of `MB_RETIME_CURVE`, in time order (copied); NULL otherwise.
+  const struct mb_speed_key *curve;
+  // Number of keys at `curve`.
+  size_t curve_len;
+} mb_retime_request;
+
+// Where one output frame of a plan comes from.
+typedef struct mb_planned_frame {
+  // Output frame number.
+  uint64_t index;
+  // Output time in seconds, exact: `time_num / time_den`.
+  int64_t time_num;
+  // Output time denominator.
+  int64_t time_den;
+  // Source frame at or before the position.
+  uint64_t source;
+  // How far towards `source + 1`, in [0, 1); exactly 0 on a source frame.
+  double fraction;
+} mb_planned_frame;
 
 // A media kind code: one of the `MB_MEDIA_KIND_*` constants.
 typedef uint32_t mb_media_kind;
@@ -137,6 +201,27 @@ typedef struct mb_runtime_options {
 // 32-bit float per channel, native-endian, R G B A; 0.0 to 1.0 is the display range.
 #define MB_PIXEL_FORMAT_RGBA32F 3
 
+// The nearer source frame, unchanged.
+#define MB_INTERP_MODE_NEAREST 1
+
+// A cross-fade of the two frames.
+#define MB_INTERP_MODE_BLEND 2
+
+// Motion-compensated, coarser flow: real time at 1080p.
+#define MB_INTERP_MODE_FAST 3
+
+// Motion-compensated, finer flow and bicubic resampling.
+#define MB_INTERP_MODE_QUALITY 4
+
+// Convert to the frame rate `value_num / value_den` at normal speed.
+#define MB_RETIME_FRAME_RATE 1
+
+// Play at the constant speed `value_num / value_den` (1/4 = 4x slow motion).
+#define MB_RETIME_SPEED 2
+
+// Play at the speeds of `curve`.
+#define MB_RETIME_CURVE 3
+
 // A video file decoded by ffmpeg.
 #define MB_MEDIA_KIND_VIDEO 1
 
@@ -194,6 +279,95 @@ const char *mb_result_name(uint32_t code);
 enum mb_result mb_frame_convert(const struct mb_runtime *runtime,
                                 const struct mb_image *src,
                                 const struct mb_image *dst);
+
+// Writes the frame at time `t` between `a` (t = 0) and `b` (t = 1) into
+// `out`. `a` and `b` must share size and format; `out` must have their size
+// and may have any format and stride. Computes optical flow for the flow
+// modes; to make several frames between the same two, use `mb_flow_pair_new`.
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new`; the images must describe
+// buffers valid during the call, and `out` must not overlap `a` or `b`.
+enum mb_result mb_interpolate(const struct mb_runtime *runtime,
+                              const struct mb_image *a,
+                              const struct mb_image *b,
+                              float t,
+                              mb_interp_mode mode_code,
+                              const struct mb_image *out);
+
+// Computes the flow between `a` and `b` with a flow mode
+// (`MB_INTERP_MODE_FAST` or `MB_INTERP_MODE_QUALITY`). Release with
+// `mb_flow_pair_free`; on failure `*out` is NULL.
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new`, the images must describe
+// buffers valid during the call, `out` must be writable.
+enum mb_result mb_flow_pair_new(const struct mb_runtime *runtime,
+                                const struct mb_image *a,
+                                const struct mb_image *b,
+                                mb_interp_mode mode_code,
+                                struct mb_flow_pair **out);
+
+// Writes the frame at time `t` between the two frames `pair` was computed
+// from (pass the same `a` and `b` again) into `out`.
+//
+// # Safety
+// As `mb_interpolate`; `pair` must come from `mb_flow_pair_new`.
+enum mb_result mb_flow_pair_interpolate(const struct mb_runtime *runtime,
+                                        const struct mb_flow_pair *pair,
+                                        const struct mb_image *a,
+                                        const struct mb_image *b,
+                                        float t,
+                                        const struct mb_image *out);
+
+// Releases a flow pair. NULL is ignored.
+//
+// # Safety
+// `pair` must be NULL or come from `mb_flow_pair_new`, and not be used after.
+void mb_flow_pair_free(struct mb_flow_pair *pair);
+
+// Sets `*is_cut` to 1 if `a` and `b` look like the two sides of a scene
+// cut (judged from these two frames alone, so stricter than a whole-clip
+// scan), else 0. Interpolating across a cut makes garbage: hold instead.
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new`; the images must describe
+// buffers valid during the call; `is_cut` must be writable.
+enum mb_result mb_frames_are_cut(const struct mb_runtime *runtime,
+                                 const struct mb_image *a,
+                                 const struct mb_image *b,
+                                 uint32_t *is_cut);
+
+// Plans a retime. Release with `mb_retime_plan_free`; on failure `*out` is NULL.
+//
+// # Safety
+// `request` must point to a filled `mb_retime_request` whose `curve`, if
+// not NULL, points to `curve_len` keys; `out` must be writable.
+enum mb_result mb_retime_plan_new(const struct mb_retime_request *request,
+                                  struct mb_retime_plan **out);
+
+// Writes the plan's output frame count and exact output rate.
+//
+// # Safety
+// `plan` must come from `mb_retime_plan_new`; the out-pointers must be writable.
+enum mb_result mb_retime_plan_info(const struct mb_retime_plan *plan,
+                                   uint64_t *frames,
+                                   int64_t *rate_num,
+                                   int64_t *rate_den);
+
+// Writes output frame `index` of the plan to `*frame`.
+//
+// # Safety
+// `plan` must come from `mb_retime_plan_new`; `frame` must be writable.
+enum mb_result mb_retime_plan_frame(const struct mb_retime_plan *plan,
+                                    uint64_t index,
+                                    struct mb_planned_frame *frame);
+
+// Releases a plan. NULL is ignored.
+//
+// # Safety
+// `plan` must be NULL or come from `mb_retime_plan_new`, and not be used after.
+void mb_retime_plan_free(struct mb_retime_plan *plan);
 
 // Opens a video file, an image sequence (a directory, or a pattern such as
 // `shot_%04d.png`) or a still image. On success `*out` holds a handle to

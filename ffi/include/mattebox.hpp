@@ -163,6 +163,19 @@ public:
         return Error::from_last(mb_frame_convert(raw_, &src, &dst));
     }
 
+    // Writes the frame at time t between `a` and `b` into `out`.
+    Error interpolate(const mb_image& a, const mb_image& b, float t, mb_interp_mode mode, const mb_image& out) const {
+        return Error::from_last(mb_interpolate(raw_, &a, &b, t, mode, &out));
+    }
+
+    // Whether `a` and `b` look like the two sides of a scene cut.
+    Result<bool> is_cut(const mb_image& a, const mb_image& b) const {
+        uint32_t cut = 0;
+        mb_result code = mb_frames_are_cut(raw_, &a, &b, &cut);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return cut != 0;
+    }
+
 private:
     explicit Runtime(mb_runtime* raw) : raw_(raw) {}
     mb_runtime* raw_ = nullptr;
@@ -225,6 +238,126 @@ private:
     explicit Media(mb_media* raw) : raw_(raw) {}
     mb_media* raw_ = nullptr;
     mb_media_info info_{};
+};
+
+// Optical flow both ways between two frames, for any number of in-between
+// frames. Move-only.
+class FlowPair {
+public:
+    static Result<FlowPair> compute(const Runtime& runtime, const mb_image& a, const mb_image& b,
+                                    mb_interp_mode mode = MB_INTERP_MODE_QUALITY) {
+        mb_flow_pair* raw = nullptr;
+        mb_result code = mb_flow_pair_new(runtime.get(), &a, &b, mode, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return FlowPair(raw);
+    }
+
+    FlowPair(FlowPair&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+    FlowPair& operator=(FlowPair&& other) noexcept {
+        if (this != &other) {
+            mb_flow_pair_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+        }
+        return *this;
+    }
+    FlowPair(const FlowPair&) = delete;
+    FlowPair& operator=(const FlowPair&) = delete;
+    ~FlowPair() { mb_flow_pair_free(raw_); }
+
+    // The frame at time t between the same `a` and `b`, into `out`.
+    Error interpolate(const Runtime& runtime, const mb_image& a, const mb_image& b, float t,
+                      const mb_image& out) const {
+        return Error::from_last(mb_flow_pair_interpolate(runtime.get(), raw_, &a, &b, t, &out));
+    }
+
+private:
+    explicit FlowPair(mb_flow_pair* raw) : raw_(raw) {}
+    mb_flow_pair* raw_ = nullptr;
+};
+
+// Which source frames and t make each output frame of a retime. Move-only.
+class RetimePlan {
+public:
+    // Converts `frames` source frames at `source_num/source_den` fps to `rate_num/rate_den` fps.
+    static Result<RetimePlan> frame_rate(int64_t source_num, int64_t source_den, uint64_t frames, int64_t rate_num,
+                                         int64_t rate_den) {
+        mb_retime_request request = base(source_num, source_den, frames);
+        request.kind = MB_RETIME_FRAME_RATE;
+        request.value_num = rate_num;
+        request.value_den = rate_den;
+        return make(request);
+    }
+
+    // Plays at the constant speed `speed_num/speed_den` (1/4 = 4x slow motion).
+    static Result<RetimePlan> speed(int64_t source_num, int64_t source_den, uint64_t frames, int64_t speed_num,
+                                    int64_t speed_den) {
+        mb_retime_request request = base(source_num, source_den, frames);
+        request.kind = MB_RETIME_SPEED;
+        request.value_num = speed_num;
+        request.value_den = speed_den;
+        return make(request);
+    }
+
+    // Plays at the speeds of a curve (keys in output seconds, time order).
+    static Result<RetimePlan> curve(int64_t source_num, int64_t source_den, uint64_t frames,
+                                    const std::vector<mb_speed_key>& keys) {
+        mb_retime_request request = base(source_num, source_den, frames);
+        request.kind = MB_RETIME_CURVE;
+        request.curve = keys.data();
+        request.curve_len = keys.size();
+        return make(request);
+    }
+
+    RetimePlan(RetimePlan&& other) noexcept
+        : raw_(std::exchange(other.raw_, nullptr)), frames_(other.frames_), rate_num_(other.rate_num_),
+          rate_den_(other.rate_den_) {}
+    RetimePlan& operator=(RetimePlan&& other) noexcept {
+        if (this != &other) {
+            mb_retime_plan_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+            frames_ = other.frames_;
+            rate_num_ = other.rate_num_;
+            rate_den_ = other.rate_den_;
+        }
+        return *this;
+    }
+    RetimePlan(const RetimePlan&) = delete;
+    RetimePlan& operator=(const RetimePlan&) = delete;
+    ~RetimePlan() { mb_retime_plan_free(raw_); }
+
+    uint64_t frames() const { return frames_; }
+    int64_t rate_num() const { return rate_num_; }
+    int64_t rate_den() const { return rate_den_; }
+
+    Result<mb_planned_frame> frame(uint64_t index) const {
+        mb_planned_frame planned{};
+        mb_result code = mb_retime_plan_frame(raw_, index, &planned);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return planned;
+    }
+
+private:
+    explicit RetimePlan(mb_retime_plan* raw) : raw_(raw) {
+        mb_retime_plan_info(raw_, &frames_, &rate_num_, &rate_den_);
+    }
+    static mb_retime_request base(int64_t source_num, int64_t source_den, uint64_t frames) {
+        mb_retime_request request{};
+        request.struct_size = sizeof(mb_retime_request);
+        request.source_rate_num = source_num;
+        request.source_rate_den = source_den;
+        request.source_frames = frames;
+        return request;
+    }
+    static Result<RetimePlan> make(const mb_retime_request& request) {
+        mb_retime_plan* raw = nullptr;
+        mb_result code = mb_retime_plan_new(&request, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return RetimePlan(raw);
+    }
+    mb_retime_plan* raw_ = nullptr;
+    uint64_t frames_ = 0;
+    int64_t rate_num_ = 0;
+    int64_t rate_den_ = 1;
 };
 
 }  // namespace mattebox

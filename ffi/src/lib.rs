@@ -12,6 +12,7 @@
 
 mod boundary;
 mod image;
+mod interp;
 mod media;
 mod runtime;
 
@@ -19,6 +20,7 @@ use std::ffi::c_char;
 
 pub use boundary::mb_result;
 pub use image::*;
+pub use interp::*;
 pub use media::*;
 pub use runtime::*;
 

@@ -140,3 +140,17 @@ fn c_and_cpp_examples_build_and_read_a_frame() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("nope.mov"));
     }
 }
+
+#[test]
+fn cpp_wrapper_classes_work_with_and_without_exceptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = repo_root().join("ffi/tests/cpp/wrapper_test.cpp");
+    for (name, flags) in
+        [("with", &["-std=c++17"][..]), ("without", &["-std=c++17", "-fno-exceptions", "-fno-rtti"][..])]
+    {
+        let exe = dir.path().join(format!("wrapper_{name}"));
+        compile("c++", &source, &exe, flags);
+        let out = run(&mut Command::new(&exe));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("all checks passed"), "{name} exceptions");
+    }
+}

@@ -115,12 +115,12 @@ impl Mode {
             _ => DisParams {
                 finest_level: level_for(640),
                 patch: 8,
-                stride: 3,
+                stride: 4,
                 coarse_stride: 4,
                 iterations: 12,
                 variational: VariationalParams {
                     iterations: 1,
-                    sor_iterations: 10,
+                    sor_iterations: 5,
                     alpha: 20.0,
                     gamma: 10.0,
                     delta: 5.0,

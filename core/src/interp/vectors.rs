@@ -86,3 +86,66 @@ pub fn write(path: &Path, frame: &FrameView<'_>, vectors: &FrameVectors<'_>, ove
         .map_err(|e| Error::media(format!("{}: cannot write motion vectors: {e}", path.display())))?;
     staged.commit()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Frame, PixelFormat};
+    use exr::prelude::{ReadChannels, ReadLayers};
+
+    fn flow(w: usize, h: usize, u: f32, v: f32) -> Flow {
+        let mut f = Flow::zeros(w, h).unwrap();
+        f.u.iter_mut().for_each(|x| *x = u);
+        f.v.iter_mut().for_each(|x| *x = v);
+        f
+    }
+
+    #[test]
+    fn writes_fusion_channels_with_y_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.exr");
+        let mut frame = Frame::new(6, 4, PixelFormat::Rgba8).unwrap();
+        frame.view_mut().fill([1.0, 0.5, 0.0, 1.0]);
+        let (fwd, bwd) = (flow(6, 4, 3.0, 2.0), flow(6, 4, -3.0, -2.0));
+        let occlusion = vec![0.25; 24];
+        let vectors = FrameVectors { forward: Some(&fwd), backward: Some(&bwd), occlusion: Some(&occlusion) };
+        write(&path, &frame.view(), &vectors, false).unwrap();
+
+        let image = exr::prelude::read()
+            .no_deep_data()
+            .largest_resolution_level()
+            .all_channels()
+            .first_valid_layer()
+            .all_attributes()
+            .from_file(&path)
+            .unwrap();
+        let channels = &image.layer_data.channel_data.list;
+        let value = |name: &str| -> f32 {
+            let channel = channels.iter().find(|c| c.name.to_string() == name).unwrap_or_else(|| panic!("{name}"));
+            match &channel.sample_data {
+                exr::prelude::FlatSamples::F32(v) => v[7],
+                other => panic!("{name}: {other:?}"),
+            }
+        };
+        assert_eq!(value("VectorX"), 3.0);
+        assert_eq!(value("VectorY"), -2.0, "Fusion's y points up");
+        assert_eq!(value("BackVectorX"), -3.0);
+        assert_eq!(value("BackVectorY"), 2.0);
+        assert_eq!(value("Occlusion"), 0.25);
+        assert_eq!((value("R"), value("G"), value("B"), value("A")), (1.0, 128.0 / 255.0, 0.0, 1.0));
+
+        // The first frame has no previous one: its back vector is zero.
+        let first = FrameVectors { forward: Some(&fwd), backward: None, occlusion: None };
+        write(&path, &frame.view(), &first, true).unwrap();
+        assert!(write(&path, &frame.view(), &first, false).is_err(), "no overwrite without asking");
+        let wrong = flow(3, 3, 0.0, 0.0);
+        let err = write(
+            &dir.path().join("w.exr"),
+            &frame.view(),
+            &FrameVectors { forward: Some(&wrong), backward: None, occlusion: None },
+            false,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("3x3"), "{err}");
+    }
+}

@@ -202,6 +202,111 @@ int main(int argc, char **argv) {
 
     mb_media_close(NULL);
     mb_media_close(media);
+
+    /* Interpolation between two small host frames. */
+    enum { W = 32, H = 16 };
+    static uint8_t fa[W * H * 4], fb[W * H * 4], fo[W * H * 4], small[8 * 8 * 4], small_out[8 * 8 * 4];
+    for (int i = 0; i < W * H * 4; i++) {
+        fa[i] = (uint8_t)(i % 4 == 3 ? 255 : 40);
+        fb[i] = (uint8_t)(i % 4 == 3 ? 255 : 200);
+    }
+    mb_image ia = img(fa, sizeof fa, W, H, W * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image ib = img(fb, sizeof fb, W, H, W * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image io = img(fo, sizeof fo, W, H, W * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image is = img(small, sizeof small, 8, 8, 32, MB_PIXEL_FORMAT_RGBA8);
+    EXPECT(mb_interpolate(NULL, &ia, &ib, 0.5f, MB_INTERP_MODE_BLEND, &io), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_interpolate(rt, NULL, &ib, 0.5f, MB_INTERP_MODE_BLEND, &io), MB_RESULT_NULL_POINTER, "`a`");
+    EXPECT(mb_interpolate(rt, &ia, NULL, 0.5f, MB_INTERP_MODE_BLEND, &io), MB_RESULT_NULL_POINTER, "`b`");
+    EXPECT(mb_interpolate(rt, &ia, &ib, 0.5f, MB_INTERP_MODE_BLEND, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_interpolate(rt, &ia, &ib, 0.5f, 99, &io), MB_RESULT_UNSUPPORTED, "mode 99");
+    EXPECT(mb_interpolate(rt, &ia, &ib, 1.5f, MB_INTERP_MODE_BLEND, &io), MB_RESULT_INVALID_ARGUMENT, "outside 0..1");
+    EXPECT(mb_interpolate(rt, &ia, &ib, 0.0f / 0.0f, MB_INTERP_MODE_FAST, &io), MB_RESULT_INVALID_ARGUMENT, "outside 0..1");
+    EXPECT(mb_interpolate(rt, &ia, &is, 0.5f, MB_INTERP_MODE_BLEND, &io), MB_RESULT_INVALID_ARGUMENT, "32x16 and 8x8");
+    EXPECT(mb_interpolate(rt, &ia, &ib, 0.5f, MB_INTERP_MODE_BLEND, &ia), MB_RESULT_INVALID_ARGUMENT, "overlaps");
+    EXPECT(mb_interpolate(rt, &ia, &ib, 0.5f, MB_INTERP_MODE_BLEND, &io), MB_RESULT_OK, NULL);
+    CHECK(fo[0] == 120 && fo[3] == 255);
+    EXPECT(mb_interpolate(rt, &ia, &ib, 0.25f, MB_INTERP_MODE_QUALITY, &io), MB_RESULT_OK, NULL);
+
+    mb_flow_pair *pair = (mb_flow_pair *)&failures;
+    EXPECT(mb_flow_pair_new(rt, &ia, &ib, MB_INTERP_MODE_FAST, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_flow_pair_new(NULL, &ia, &ib, MB_INTERP_MODE_FAST, &pair), MB_RESULT_NULL_POINTER, "runtime");
+    CHECK(pair == NULL);
+    EXPECT(mb_flow_pair_new(rt, &ia, NULL, MB_INTERP_MODE_FAST, &pair), MB_RESULT_NULL_POINTER, "`b`");
+    EXPECT(mb_flow_pair_new(rt, &ia, &ib, MB_INTERP_MODE_BLEND, &pair), MB_RESULT_INVALID_ARGUMENT, "optical flow");
+    EXPECT(mb_flow_pair_new(rt, &ia, &ib, MB_INTERP_MODE_QUALITY, &pair), MB_RESULT_OK, NULL);
+    CHECK(pair != NULL);
+    EXPECT(mb_flow_pair_interpolate(rt, NULL, &ia, &ib, 0.5f, &io), MB_RESULT_NULL_POINTER, "pair");
+    EXPECT(mb_flow_pair_interpolate(NULL, pair, &ia, &ib, 0.5f, &io), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_flow_pair_interpolate(rt, pair, &ia, &ib, -1.0f, &io), MB_RESULT_INVALID_ARGUMENT, "outside 0..1");
+    EXPECT(mb_flow_pair_interpolate(rt, pair, &ia, &ib, 0.5f, &ib), MB_RESULT_INVALID_ARGUMENT, "overlaps");
+    mb_image iso = img(small_out, sizeof small_out, 8, 8, 32, MB_PIXEL_FORMAT_RGBA8);
+    EXPECT(mb_flow_pair_interpolate(rt, pair, &is, &is, 0.5f, &iso), MB_RESULT_INVALID_ARGUMENT, "another size");
+    EXPECT(mb_flow_pair_interpolate(rt, pair, &ia, &ib, 0.0f, &io), MB_RESULT_OK, NULL);
+    CHECK(memcmp(fo, fa, sizeof fa) == 0);
+    mb_flow_pair_free(NULL);
+    mb_flow_pair_free(pair);
+
+    uint32_t cut = 7;
+    EXPECT(mb_frames_are_cut(rt, &ia, &ib, NULL), MB_RESULT_NULL_POINTER, "is_cut");
+    EXPECT(mb_frames_are_cut(NULL, &ia, &ib, &cut), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_frames_are_cut(rt, &ia, &ia, &cut), MB_RESULT_OK, NULL);
+    CHECK(cut == 0);
+    EXPECT(mb_frames_are_cut(rt, &ia, &ib, &cut), MB_RESULT_OK, NULL);
+    CHECK(cut == 1);
+
+    /* Retime plans. */
+    mb_retime_request rq;
+    memset(&rq, 0, sizeof rq);
+    mb_retime_plan *plan = (mb_retime_plan *)&failures;
+    EXPECT(mb_retime_plan_new(NULL, &plan), MB_RESULT_NULL_POINTER, "request");
+    CHECK(plan == NULL);
+    EXPECT(mb_retime_plan_new(&rq, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    rq.struct_size = sizeof rq;
+    rq.kind = 9;
+    rq.source_rate_num = 24000;
+    rq.source_rate_den = 1001;
+    rq.source_frames = 48;
+    rq.value_num = 30000;
+    rq.value_den = 1001;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_UNSUPPORTED, "kind 9");
+    rq.kind = MB_RETIME_FRAME_RATE;
+    rq.source_rate_den = 0;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_INVALID_ARGUMENT, "zero denominator");
+    rq.source_rate_den = 1001;
+    rq.kind = MB_RETIME_SPEED;
+    rq.value_num = 0;
+    rq.value_den = 1;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_INVALID_ARGUMENT, "above zero");
+    rq.kind = MB_RETIME_CURVE;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_NULL_POINTER, "curve");
+    mb_speed_key keys[2] = {{0.0, 1.0}, {1.0, 0.0}};
+    rq.curve = keys;
+    rq.curve_len = 2;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_INVALID_ARGUMENT, "above zero");
+    keys[1].speed = 0.5;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_OK, NULL);
+    mb_retime_plan_free(plan);
+    rq.kind = MB_RETIME_FRAME_RATE;
+    rq.value_num = 30000;
+    rq.value_den = 1001;
+    EXPECT(mb_retime_plan_new(&rq, &plan), MB_RESULT_OK, NULL);
+    uint64_t frames = 0;
+    int64_t rate_num = 0, rate_den = 0;
+    EXPECT(mb_retime_plan_info(NULL, &frames, &rate_num, &rate_den), MB_RESULT_NULL_POINTER, "plan");
+    EXPECT(mb_retime_plan_info(plan, NULL, &rate_num, &rate_den), MB_RESULT_NULL_POINTER, "frames");
+    EXPECT(mb_retime_plan_info(plan, &frames, &rate_num, &rate_den), MB_RESULT_OK, NULL);
+    CHECK(frames == 60 && rate_num == 30000 && rate_den == 1001);
+    mb_planned_frame pf;
+    EXPECT(mb_retime_plan_frame(plan, 1, NULL), MB_RESULT_NULL_POINTER, "frame");
+    EXPECT(mb_retime_plan_frame(NULL, 1, &pf), MB_RESULT_NULL_POINTER, "plan");
+    EXPECT(mb_retime_plan_frame(plan, 60, &pf), MB_RESULT_INVALID_ARGUMENT, "frame 60");
+    EXPECT(mb_retime_plan_frame(plan, 1, &pf), MB_RESULT_OK, NULL);
+    CHECK(pf.index == 1 && pf.source == 0 && pf.fraction > 0.79 && pf.fraction < 0.81);
+    CHECK(pf.time_num == 1001 && pf.time_den == 30000);
+    mb_retime_plan_free(NULL);
+    mb_retime_plan_free(plan);
+
     mb_runtime_free(rt);
 
     if (failures) {

@@ -43,6 +43,10 @@ enum Command {
     Info(commands::info::InfoArgs),
     /// Convert between video files and image sequences, keeping frame rate and bit depth.
     Convert(commands::convert::ConvertArgs),
+    /// Make one in-between frame from two images with optical flow.
+    Interpolate(commands::interpolate::InterpolateArgs),
+    /// Change frame rate or speed: 24 -> 60 fps, slow motion, speed ramps; exports motion vectors.
+    Retime(commands::retime::RetimeArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
     Demo(commands::demo::DemoArgs),
 }
@@ -85,6 +89,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
     let report = match cli.command {
         Command::Info(args) => commands::info::run(&ctx, args)?,
         Command::Convert(args) => commands::convert::run(&ctx, args)?,
+        Command::Interpolate(args) => commands::interpolate::run(&ctx, args)?,
+        Command::Retime(args) => commands::retime::run(&ctx, args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };
     ctx.print(report);

@@ -49,7 +49,7 @@ fn frame_md5s(input: &str) -> Vec<String> {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in [&[][..], &["info"], &["convert"], &["demo"]] {
+    for sub in [&[][..], &["info"], &["convert"], &["demo"], &["interpolate"], &["retime"]] {
         let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = sub.iter().map(|s| s as &dyn AsRef<std::ffi::OsStr>).collect();
         args.push(&"--help");
         let text = ok(&mattebox(&args));
@@ -244,7 +244,18 @@ fn demo_runs_offline_and_reports_each_output() {
     assert_eq!(doc["sample"]["frame_count"], 24);
     assert_eq!(doc["lossless_identical_frames"], 24);
     assert_eq!(doc["lossless"]["frame_rate"], "24000/1001");
-    for name in ["sample.mp4", "sample-lossless.mkv", "frames/frame_000024.png", "frames/mattebox-sequence.json"] {
+    // 24 frames at 24000/1001 cover 1.001 s: 61 frames at 60 fps, 96 at quarter speed.
+    assert_eq!(doc["retime_60fps"]["output_frames"], 61);
+    assert_eq!(doc["retime_60fps"]["output_rate"], "60");
+    assert_eq!(doc["slow_motion"]["output_frames"], 96);
+    for name in [
+        "sample.mp4",
+        "sample-60fps.mp4",
+        "sample-slowmo.mp4",
+        "sample-lossless.mkv",
+        "frames/frame_000024.png",
+        "frames/mattebox-sequence.json",
+    ] {
         assert!(out_dir.join(name).exists(), "{name}");
     }
     // Running it again replaces its own outputs.

@@ -2,8 +2,9 @@
 //!
 //! It renders a sample shot of its own (a procedural landscape with a
 //! panning camera and parallax), then runs it through what Mattebox can do
-//! so far, printing each step: inspect it, convert it to a PNG sequence, and
-//! back to a lossless FFV1 file that is checked frame by frame.
+//! so far, printing each step: inspect it, retime it from 23.976 to 60 fps
+//! and into 4x slow motion with optical flow, convert it to a PNG sequence
+//! and back to a lossless FFV1 file that is checked frame by frame.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,6 +14,10 @@ use mattebox_core::media::{MediaWriter, OpenOptions, WriteOptions};
 use mattebox_core::{Error, Frame, PixelFormat, Rational};
 use rayon::prelude::*;
 use serde_json::json;
+
+use mattebox_core::interp::Mode;
+use mattebox_core::interp::retime::RetimeSpec;
+use mattebox_core::pipeline::retime::{RetimeJob, RetimeReport};
 
 use super::convert::copy_frames;
 use crate::report::{CliError, Ctx, Report};
@@ -54,20 +59,28 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let replace = |frame_rate| WriteOptions { frame_rate, codec: None, overwrite: true };
 
     ctx.step(&format!(
-        "1/4 render a {width}x{height} sample shot, {frames} frames at 23.976 fps (procedural, offline)"
+        "1/6 render a {width}x{height} sample shot, {frames} frames at 23.976 fps (procedural, offline)"
     ));
     let shot = out.join("sample.mp4");
     render_sample(ctx, &shot, width, height, frames, rate)?;
 
-    ctx.step("2/4 inspect it");
+    ctx.step("2/6 inspect it");
     let info = ctx.runtime.open_media(&shot, &OpenOptions::default())?.info().clone();
 
-    ctx.step("3/4 convert it to a PNG sequence (the frame rate goes into a sidecar)");
+    ctx.step("3/6 retime it to 60 fps with optical flow (quality mode)");
+    let sixty_fps = RetimeSpec::FrameRate(Rational::integer(60));
+    let sixty = retime(ctx, &shot, &out.join("sample-60fps.mp4"), sixty_fps, Mode::Quality)?;
+
+    ctx.step("4/6 make it 4x slow motion (fast mode)");
+    let quarter = RetimeSpec::Speed(Rational::new(1, 4).expect("valid speed"));
+    let slowmo = retime(ctx, &shot, &out.join("sample-slowmo.mp4"), quarter, Mode::Fast)?;
+
+    ctx.step("5/6 convert it to a PNG sequence (the frame rate goes into a sidecar)");
     let pngs = out.join("frames");
     let reader = ctx.runtime.open_media(&shot, &OpenOptions::default())?;
     let pngs = copy_frames(ctx, reader, &pngs, info.decoded_format, &replace(info.frame_rate), "to PNG")?;
 
-    ctx.step("4/4 convert the PNGs to lossless FFV1 and check every pixel");
+    ctx.step("6/6 convert the PNGs to lossless FFV1 and check every pixel");
     let lossless = out.join("sample-lossless.mkv");
     let reader = ctx.runtime.open_media(&pngs, &OpenOptions::default())?;
     let seq_info = reader.info().clone();
@@ -86,15 +99,24 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let text = format!(
         "\nMattebox demo finished in {seconds:.1} s. In {}:\n\
          \x20 sample.mp4            the sample shot: {}x{} {}, {} frames at {} fps\n\
-         \x20 frames/               the same as a PNG sequence ({} files + mattebox-sequence.json)\n\
+         \x20 sample-60fps.mp4      retimed to {} fps: {} frames, {} made by optical flow ({:.1} s)\n\
+         \x20 sample-slowmo.mp4     4x slow motion: {} frames, {} made by optical flow ({:.1} s)\n\
+         \x20 frames/               the shot as a PNG sequence ({} files + mattebox-sequence.json)\n\
          \x20 sample-lossless.mkv   FFV1: all {identical} frames identical to the PNGs, still at {} fps\n\n\
-         Next: mattebox info {}\n",
+         Next: mattebox retime {} -o out.mp4 --fps 30 --vectors vectors/\n",
         out.display(),
         info.width,
         info.height,
         info.codec,
         info.frame_count,
         info.frame_rate,
+        sixty.output_rate,
+        sixty.output_frames,
+        sixty.made,
+        sixty.seconds,
+        slowmo.output_frames,
+        slowmo.made,
+        slowmo.seconds,
         seq_info.frame_count,
         mkv_info.frame_rate,
         shot.display(),
@@ -106,8 +128,25 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         "png_sequence": seq_info,
         "lossless": mkv_info,
         "lossless_identical_frames": identical,
+        "retime_60fps": sixty,
+        "slow_motion": slowmo,
     });
     Ok(Report { text, json })
+}
+
+fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) -> Result<RetimeReport, CliError> {
+    let job = RetimeJob {
+        input: input.to_owned(),
+        output: output.to_owned(),
+        spec,
+        output_rate: None,
+        mode,
+        vectors: None,
+        open: OpenOptions::default(),
+        codec: None,
+        overwrite: true,
+    };
+    super::retime::run_job(ctx, &job)
 }
 
 fn compare_all(ctx: &Ctx, a: &Path, b: &Path) -> Result<u64, Error> {

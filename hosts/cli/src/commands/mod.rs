@@ -3,6 +3,8 @@
 pub(crate) mod convert;
 pub(crate) mod demo;
 pub(crate) mod info;
+pub(crate) mod interpolate;
+pub(crate) mod retime;
 
 use mattebox_core::Rational;
 use mattebox_core::media::VideoCodec;
@@ -19,5 +21,10 @@ pub(crate) fn parse_codec(text: &str) -> Result<VideoCodec, String> {
 
 /// clap parser for pixel formats.
 pub(crate) fn parse_format(text: &str) -> Result<mattebox_core::PixelFormat, String> {
+    text.parse().map_err(|e: mattebox_core::Error| e.to_string())
+}
+
+/// clap parser for interpolation modes.
+pub(crate) fn parse_mode(text: &str) -> Result<mattebox_core::interp::Mode, String> {
     text.parse().map_err(|e: mattebox_core::Error| e.to_string())
 }

@@ -1,0 +1,4 @@
+//! Jobs that run the core's algorithms over media files: read, process,
+//! write atomically, report progress. Hosts reach them through [`crate::Runtime`].
+
+pub mod retime;

@@ -1,0 +1,253 @@
+//! Retiming a media file: plan, scan for cuts, render every output frame,
+//! optionally export motion vectors.
+//!
+//! Source frames are decoded in order and at most two are held at once; a
+//! flow pair is computed once per source pair and serves every output frame
+//! between those two frames. Output frames between two frames on either side
+//! of a cut hold the earlier frame, so the cut stays exactly where it was.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::interp::retime::{PlannedFrame, RetimePlan, RetimeSpec, plan};
+use crate::interp::{FlowPair, Mode, cuts, interpolate, interpolate_with, vectors};
+use crate::media::{MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::rational::Rational;
+use crate::runtime::Runtime;
+
+/// What to retime, how, and where to.
+#[derive(Clone, Debug)]
+pub struct RetimeJob {
+    /// Source: a video file, image sequence or still.
+    pub input: PathBuf,
+    /// Destination (named as for [`MediaWriter::create`]).
+    pub output: PathBuf,
+    /// Rate, speed or speed curve.
+    pub spec: RetimeSpec,
+    /// Output rate for speed changes and curves (default: the source's).
+    pub output_rate: Option<Rational>,
+    /// How in-between frames are made.
+    pub mode: Mode,
+    /// Directory for one motion-vector EXR per source frame.
+    pub vectors: Option<PathBuf>,
+    /// How to open the source (frame rate of sequences).
+    pub open: OpenOptions,
+    /// Video codec of the output, if not implied by its extension.
+    pub codec: Option<VideoCodec>,
+    /// Replace existing outputs.
+    pub overwrite: bool,
+}
+
+/// Which part of the job is running, for progress reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Reading every source frame once to find cuts.
+    Scanning,
+    /// Rendering output frames.
+    Rendering,
+    /// Writing motion vectors for source frames.
+    Vectors,
+}
+
+/// Progress: `done` of `total` units of `stage`.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// The running stage.
+    pub stage: Stage,
+    /// Units done.
+    pub done: u64,
+    /// Units in the stage.
+    pub total: u64,
+}
+
+/// What a retime did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RetimeReport {
+    /// Where the output landed.
+    pub output: PathBuf,
+    /// Source frames and rate.
+    pub source_frames: u64,
+    /// Source frame rate.
+    pub source_rate: Rational,
+    /// Output frames and rate.
+    pub output_frames: u64,
+    /// Output frame rate.
+    pub output_rate: Rational,
+    /// Mode used for in-between frames.
+    pub mode: Mode,
+    /// Source frames k after which a cut was found (between k and k + 1).
+    pub cuts: Vec<u64>,
+    /// Output frames that are source frames unchanged.
+    pub copied: u64,
+    /// Output frames made between two source frames.
+    pub made: u64,
+    /// Output frames that held a frame because a cut was in the way.
+    pub held_at_cuts: u64,
+    /// Flow pairs computed.
+    pub flow_pairs: u64,
+    /// Motion-vector files written.
+    pub vector_files: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Source frames held while rendering: the pair (k, k + 1) and its flow.
+struct Window {
+    index: Option<u64>,
+    a: Option<Frame>,
+    b: Option<Frame>,
+    pair: Option<FlowPair>,
+}
+
+/// Runs `job`, reporting progress through `progress`.
+pub(crate) fn run(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
+    let started = Instant::now();
+    if let Some(dir) = &job.vectors {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the vectors directory", e))?;
+    }
+    let mut reader = runtime.open_media(&job.input, &job.open)?;
+    let info = reader.info().clone();
+    if info.frame_count < 2 {
+        return Err(Error::invalid_argument(format!(
+            "{}: has {} frame; retiming needs at least two frames to move between",
+            job.input.display(),
+            info.frame_count
+        )));
+    }
+    let plan: RetimePlan = plan(info.frame_rate, info.frame_count, job.output_rate, &job.spec)?;
+
+    // Pass 1: cut signatures of every source frame (cheap: a sparse grid each).
+    let mut signatures = Vec::with_capacity(info.frame_count as usize);
+    for k in 0..info.frame_count {
+        let frame = reader.read_frame(k)?;
+        signatures.push(cuts::Signature::of(&frame.view()));
+        progress(Progress { stage: Stage::Scanning, done: k + 1, total: info.frame_count });
+    }
+    let cut_list = cuts::detect(&signatures);
+    let is_cut = |k: u64| cut_list.binary_search(&k).is_ok();
+    tracing::info!(cuts = ?cut_list, "scanned {} source frames", info.frame_count);
+
+    let options = WriteOptions { frame_rate: plan.rate, codec: job.codec, overwrite: job.overwrite };
+    let mut writer = MediaWriter::create(&job.output, info.width, info.height, info.decoded_format, &options)?;
+    let mut window = Window { index: None, a: None, b: None, pair: None };
+    let mut report = RetimeReport {
+        output: PathBuf::new(),
+        source_frames: info.frame_count,
+        source_rate: info.frame_rate,
+        output_frames: plan.frames.len() as u64,
+        output_rate: plan.rate,
+        mode: job.mode,
+        cuts: cut_list.clone(),
+        copied: 0,
+        made: 0,
+        held_at_cuts: 0,
+        flow_pairs: 0,
+        vector_files: 0,
+        seconds: 0.0,
+    };
+    let mut out = Frame::new(info.width, info.height, info.decoded_format)?;
+    let total = plan.frames.len() as u64;
+    for (j, planned) in plan.frames.iter().enumerate() {
+        let PlannedFrame { source, fraction, .. } = *planned;
+        if fraction == 0.0 || source + 1 >= info.frame_count {
+            window.load(&mut reader, source, false)?;
+            writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
+            report.copied += 1;
+        } else if is_cut(source) {
+            window.load(&mut reader, source, false)?;
+            writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
+            report.held_at_cuts += 1;
+        } else {
+            window.load(&mut reader, source, true)?;
+            let (a, b) = (window.a.as_ref().expect("loaded"), window.b.as_ref().expect("loaded"));
+            let t = fraction as f32;
+            if job.mode.uses_flow() {
+                if window.pair.is_none() {
+                    window.pair = Some(runtime.install(|| FlowPair::compute(&a.view(), &b.view(), job.mode))?);
+                    report.flow_pairs += 1;
+                }
+                let pair = window.pair.as_ref().expect("computed");
+                runtime.install(|| interpolate_with(&a.view(), &b.view(), pair, t, &mut out.view_mut()))?;
+            } else {
+                runtime.install(|| interpolate(&a.view(), &b.view(), t, job.mode, &mut out.view_mut()))?;
+            }
+            writer.write_frame(&out.view())?;
+            report.made += 1;
+        }
+        progress(Progress { stage: Stage::Rendering, done: j as u64 + 1, total });
+    }
+    drop(window);
+
+    if let Some(dir) = &job.vectors {
+        let mode = if job.mode.uses_flow() { job.mode } else { Mode::Quality };
+        report.vector_files = write_vectors(runtime, &mut reader, dir, mode, &is_cut, job.overwrite, progress)?;
+    }
+    report.output = writer.finish()?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+impl Window {
+    /// Makes `a` frame `k` and, if `pair` is set, `b` frame `k + 1`, reusing
+    /// what is already held (moving forward by one keeps the old `b` as `a`).
+    fn load(&mut self, reader: &mut MediaReader, k: u64, pair: bool) -> Result<()> {
+        if self.index != Some(k) {
+            let advanced_by_one = self.index.map(|i| i + 1) == Some(k);
+            self.a = match (advanced_by_one, self.b.take()) {
+                (true, Some(b)) => Some(b),
+                _ => Some(reader.read_frame(k)?),
+            };
+            self.pair = None;
+            self.index = Some(k);
+        }
+        if pair && self.b.is_none() {
+            self.b = Some(reader.read_frame(k + 1)?);
+        }
+        Ok(())
+    }
+}
+
+/// Writes `dir/vectors_%06d.exr` for every source frame (numbered from 1,
+/// as image sequences are): the frame, its flow to the next frame and to the
+/// previous one (zero across cuts and at the ends), and its occlusion mask.
+fn write_vectors(
+    runtime: &Runtime,
+    reader: &mut MediaReader,
+    dir: &Path,
+    mode: Mode,
+    is_cut: &dyn Fn(u64) -> bool,
+    overwrite: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<u64> {
+    let count = reader.info().frame_count;
+    let mut previous_backward = None;
+    let mut current = reader.read_frame(0)?;
+    for k in 0..count {
+        let next = if k + 1 < count { Some(reader.read_frame(k + 1)?) } else { None };
+        let (forward, backward_of_next, occlusion) = match &next {
+            Some(next) if !is_cut(k) => runtime.install(|| -> Result<_> {
+                let pair = FlowPair::compute(&current.view(), &next.view(), mode)?;
+                Ok((Some(pair.forward_full()?), Some(pair.backward_full()?), Some(pair.occlusion_full()?)))
+            })?,
+            _ => (None, None, None),
+        };
+        let path = dir.join(format!("vectors_{:06}.exr", k + 1));
+        let frame_vectors = vectors::FrameVectors {
+            forward: forward.as_ref(),
+            backward: previous_backward.as_ref(),
+            occlusion: occlusion.as_deref(),
+        };
+        vectors::write(&path, &current.view(), &frame_vectors, overwrite)?;
+        previous_backward = backward_of_next;
+        if let Some(next) = next {
+            current = next;
+        }
+        progress(Progress { stage: Stage::Vectors, done: k + 1, total: count });
+    }
+    Ok(count)
+}

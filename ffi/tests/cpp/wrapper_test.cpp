@@ -1,0 +1,72 @@
+// wrapper_test.cpp: the C++ wrapper's classes used as a host would, built
+// with and without exceptions by ffi/tests/c_abi.rs.
+#include <cstdio>
+#include <vector>
+
+#include "mattebox.hpp"
+
+static int failures = 0;
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+int main() {
+    auto runtime = mattebox::Runtime::create();
+    CHECK(runtime.ok());
+    if (!runtime) return 1;
+    const uint32_t w = 48, h = 32;
+    std::vector<uint8_t> a(w * h * 4), b(w * h * 4), out(w * h * 4);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (uint32_t c = 0; c < 4; c++) {
+                // A soft gradient with a bright square that moves 4 px right from A to B.
+                uint8_t base = uint8_t(40 + x + 2 * y + 10 * c);
+                a[(y * w + x) * 4 + c] = (x >= 10 && x < 20 && y >= 10 && y < 20) || c == 3 ? 250 : base;
+                b[(y * w + x) * 4 + c] = (x >= 14 && x < 24 && y >= 10 && y < 20) || c == 3 ? 250 : base;
+            }
+    mb_image ia = mattebox::image(a.data(), a.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image ib = mattebox::image(b.data(), b.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image io = mattebox::image(out.data(), out.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+
+    CHECK(!runtime->interpolate(ia, ib, 0.5f, MB_INTERP_MODE_BLEND, io));
+    mattebox::Error bad = runtime->interpolate(ia, ib, 2.0f, MB_INTERP_MODE_BLEND, io);
+    CHECK(bad && bad.code() == MB_RESULT_INVALID_ARGUMENT && !bad.message().empty());
+
+    auto cut = runtime->is_cut(ia, ib);
+    CHECK(cut.ok() && !*cut);
+
+    auto pair = mattebox::FlowPair::compute(*runtime, ia, ib, MB_INTERP_MODE_FAST);
+    CHECK(pair.ok());
+    if (pair) {
+        CHECK(!pair->interpolate(*runtime, ia, ib, 0.5f, io));
+        // The square is now centred 2 px further right: at x = 12..21.
+        CHECK(out[(15 * w + 21) * 4] > 200 && out[(15 * w + 11) * 4] < 200);
+    }
+    auto not_flow = mattebox::FlowPair::compute(*runtime, ia, ib, MB_INTERP_MODE_NEAREST);
+    CHECK(!not_flow.ok() && not_flow.error().code() == MB_RESULT_INVALID_ARGUMENT);
+
+    auto plan = mattebox::RetimePlan::frame_rate(24, 1, 48, 60, 1);
+    CHECK(plan.ok() && plan->frames() == 120 && plan->rate_num() == 60);
+    if (plan) {
+        auto f = plan->frame(3);
+        CHECK(f.ok() && f->source == 1 && f->fraction > 0.19 && f->fraction < 0.21);
+        CHECK(!plan->frame(500).ok());
+    }
+    auto slow = mattebox::RetimePlan::speed(24, 1, 10, 1, 4);
+    CHECK(slow.ok() && slow->frames() == 40);
+    auto ramp = mattebox::RetimePlan::curve(24, 1, 24, {{0.0, 1.0}, {1.0, 0.5}});
+    CHECK(ramp.ok() && ramp->frames() > 24);
+    auto broken = mattebox::RetimePlan::curve(24, 1, 24, {{0.0, 0.0}});
+    CHECK(!broken.ok() && broken.error().message().find("above zero") != std::string::npos);
+
+    if (failures) {
+        std::fprintf(stderr, "wrapper_test: %d failures\n", failures);
+        return 1;
+    }
+    std::printf("wrapper_test: all checks passed\n");
+    return 0;
+}

@@ -1,0 +1,252 @@
+//! `mattebox retime` and `mattebox interpolate` on clips made by the real
+//! `ffmpeg` program. Clips show a bright bar at x = 4 x frame number, so
+//! an output frame shows which source position it came from.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn mattebox(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mattebox")).args(args.iter().map(|a| a.as_ref())).output().unwrap()
+}
+
+fn json_ok(out: &Output) -> Value {
+    assert!(out.status.success(), "mattebox failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y"]).args(args).output().unwrap();
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A bar clip on a soft textured background, so optical flow has something
+/// to hold on to, encoded with `codec`.
+fn bar_clip(dir: &Path, name: &str, rate: &str, frames: u32, codec: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let src = format!(
+        "color=c=gray:s=320x180:r={rate},format=rgb24,\
+         geq=r='40+30*sin(X/7)*cos(Y/5)+if(between(X\\,N*4\\,N*4+5)\\,180\\,0)':\
+         g='40+30*sin(X/9+1)*cos(Y/6)+if(between(X\\,N*4\\,N*4+5)\\,180\\,0)':\
+         b='40+30*cos(X/8)*sin(Y/7)+if(between(X\\,N*4\\,N*4+5)\\,180\\,0)'"
+    );
+    let n = frames.to_string();
+    let mut args = vec!["-f", "lavfi", "-i", &src, "-frames:v", &n];
+    args.extend_from_slice(codec);
+    let o = out.to_str().unwrap().to_owned();
+    args.push(&o);
+    ffmpeg(&args);
+    out
+}
+
+/// Decodes every frame of a clip to RGB24 with ffmpeg.
+fn frames_rgb(path: &Path, w: usize, h: usize) -> Vec<Vec<u8>> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout.chunks_exact(w * h * 3).map(|c| c.to_vec()).collect()
+}
+
+/// The centre of the bar in a frame: brightness-weighted mean x of the row's bright pixels.
+fn bar_centre(frame: &[u8], w: usize, y: usize) -> f64 {
+    let row = &frame[y * w * 3..(y + 1) * w * 3];
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for x in 0..w {
+        let v = row[x * 3] as f64;
+        if v > 150.0 {
+            sum += x as f64 * v;
+            weight += v;
+        }
+    }
+    sum / weight
+}
+
+#[test]
+fn twenty_four_to_sixty_moves_the_bar_smoothly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = bar_clip(dir.path(), "in.mp4", "24", 24, &["-c:v", "libx264", "-pix_fmt", "yuv444p", "-crf", "4"]);
+    let output = dir.path().join("out.mkv");
+    let doc = json_ok(&mattebox(&[&"retime", &input, &"-o", &output, &"--fps", &"60", &"--json"]));
+    let report = &doc["retime"];
+    assert_eq!(report["output_frames"], 60, "1 s at 60 fps");
+    assert_eq!(report["output_rate"], "60");
+    assert_eq!(report["cuts"], serde_json::json!([]));
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+        .args(["-show_entries", "stream=r_frame_rate,nb_read_frames", "-of", "csv=p=0"])
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "60/1,60");
+    // Output frame j shows source position j * 24 / 60; the bar sits at 4 x position.
+    let frames = frames_rgb(&output, 320, 180);
+    for (j, frame) in frames.iter().enumerate().take(55) {
+        let position = j as f64 * 24.0 / 60.0;
+        let expected = 4.0 * position + 2.5;
+        let got = bar_centre(frame, 320, 90);
+        assert!((got - expected).abs() < 1.5, "output frame {j}: bar at {got:.2}, expected {expected:.2}");
+    }
+}
+
+#[test]
+fn png_sequence_in_four_times_slow_motion() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = dir.path().join("seq");
+    std::fs::create_dir(&seq).unwrap();
+    bar_clip(&seq, "%04d.png", "24", 12, &[]);
+    let output = dir.path().join("slow");
+    let doc =
+        json_ok(&mattebox(&[&"retime", &seq, &"-o", &output, &"--speed", &"0.25", &"--mode", &"fast", &"--json"]));
+    assert_eq!(doc["retime"]["output_frames"], 48);
+    assert_eq!(doc["retime"]["output_rate"], "24");
+    let info = json_ok(&mattebox(&[&"info", &output, &"--json"]));
+    assert_eq!(info["media"]["frame_count"], 48);
+    // Every fourth output frame is a source frame, unchanged (PNG is lossless).
+    for k in 0..12 {
+        let src = std::fs::read(seq.join(format!("{:04}.png", k + 1))).unwrap();
+        let out = std::fs::read(output.join(format!("frame_{:06}.png", 4 * k + 1))).unwrap();
+        let (a, b) = (decode_png(&src), decode_png(&out));
+        assert_eq!(a, b, "source frame {k} is output frame {}", 4 * k);
+    }
+}
+
+fn decode_png(bytes: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.png");
+    std::fs::write(&p, bytes).unwrap();
+    frames_rgb(&p, 320, 180).remove(0)
+}
+
+#[test]
+fn cuts_are_reported_and_held_and_vectors_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = bar_clip(dir.path(), "a.mkv", "24", 10, &["-c:v", "ffv1"]);
+    let b = dir.path().join("b.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=24",
+        "-frames:v",
+        "10",
+        "-c:v",
+        "ffv1",
+        b.to_str().unwrap(),
+    ]);
+    let spliced = dir.path().join("spliced.mkv");
+    ffmpeg(&[
+        "-i",
+        a.to_str().unwrap(),
+        "-i",
+        b.to_str().unwrap(),
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "ffv1",
+        spliced.to_str().unwrap(),
+    ]);
+    let vectors = dir.path().join("vectors");
+    let output = dir.path().join("out.mkv");
+    let doc = json_ok(&mattebox(&[
+        &"retime",
+        &spliced,
+        &"-o",
+        &output,
+        &"--fps",
+        &"48",
+        &"--mode",
+        &"fast",
+        &"--vectors",
+        &vectors,
+        &"--json",
+    ]));
+    let report = &doc["retime"];
+    assert_eq!(report["cuts"], serde_json::json!([9]), "the cut is between source frames 9 and 10");
+    assert_eq!(report["held_at_cuts"], 1, "the one output frame between 9 and 10 holds frame 9");
+    assert_eq!(report["output_frames"], 40);
+    assert_eq!(report["vector_files"], 20);
+    let names: Vec<String> =
+        std::fs::read_dir(&vectors).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(names.len(), 20);
+    assert!(vectors.join("vectors_000001.exr").exists() && vectors.join("vectors_000020.exr").exists());
+    // The held frame is exactly source frame 9 (FFV1 is lossless).
+    let (src, out) = (frames_rgb(&spliced, 320, 180), frames_rgb(&output, 320, 180));
+    assert_eq!(out[19], src[9]);
+    assert_eq!(out[18], src[9]);
+    assert_eq!(out[20], src[10]);
+}
+
+#[test]
+fn speed_ramp_from_a_curve_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = bar_clip(dir.path(), "in.mkv", "24", 24, &["-c:v", "ffv1"]);
+    let curve = dir.path().join("ramp.txt");
+    std::fs::write(&curve, "# normal speed, then a ramp into half speed\n0 1\n0.25 1\n0.75 0.5\n").unwrap();
+    let output = dir.path().join("ramp.mkv");
+    let doc = json_ok(&mattebox(&[&"retime", &input, &"-o", &output, &"--curve", &curve, &"--json"]));
+    // Source used: 0.25 + 0.375 by 0.75 s, then 0.5 per second: 1 s of source at 0.75 + 0.375 / 0.5 = 1.5 s.
+    assert_eq!(doc["retime"]["output_frames"], 36);
+    let frames = frames_rgb(&output, 320, 180);
+    assert_eq!(frames.len(), 36);
+}
+
+#[test]
+fn bad_retime_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = bar_clip(dir.path(), "in.mkv", "24", 6, &["-c:v", "ffv1"]);
+    let out = dir.path().join("o.mkv");
+    let curve = dir.path().join("bad.txt");
+    std::fs::write(&curve, "0 1\n1 0\n").unwrap();
+    let cases: Vec<(Vec<&dyn AsRef<std::ffi::OsStr>>, i32, &str)> = vec![
+        (vec![&"retime", &input, &"-o", &out, &"--curve", &curve], 2, "above zero"),
+        (vec![&"retime", &input, &"-o", &out, &"--speed", &"0"], 2, "above zero"),
+        (vec![&"retime", &input, &"-o", &out, &"--speed", &"-2"], 2, ""),
+        (vec![&"retime", &input, &"-o", &out, &"--fps", &"30", &"--speed", &"0.5"], 2, "cannot be used with"),
+        (vec![&"retime", &input, &"-o", &out], 2, "required"),
+        (vec![&"retime", &input, &"-o", &out, &"--fps", &"30", &"--mode", &"smooth"], 2, "unknown mode"),
+    ];
+    for (args, code, needle) in cases {
+        let result = mattebox(&args);
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(code), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+    let one = bar_clip(dir.path(), "one.mkv", "24", 1, &["-c:v", "ffv1"]);
+    let result = mattebox(&[&"retime", &one, &"-o", &out, &"--fps", &"30"]);
+    assert_eq!(result.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("at least two frames"));
+    assert!(!out.exists(), "nothing is written for a failed retime");
+}
+
+#[test]
+fn interpolate_two_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = dir.path().join("seq");
+    std::fs::create_dir(&seq).unwrap();
+    bar_clip(&seq, "%02d.png", "24", 5, &[]);
+    // Frames 2 and 4 (bars at x = 8..13 and 16..21), away from the image
+    // border: a strip uncovered at the very border is filled from the
+    // neighbouring foreground's motion (a known limitation).
+    let (a, b) = (seq.join("03.png"), seq.join("05.png"));
+    let mid = dir.path().join("mid.png");
+    for (t, expected) in [("0.5", 14.5), ("0.25", 12.5)] {
+        json_ok(&mattebox(&[&"interpolate", &a, &b, &"--at", &t, &"-o", &mid, &"-y", &"--json"]));
+        let got = bar_centre(&frames_rgb(&mid, 320, 180)[0], 320, 90);
+        assert!((got - expected).abs() < 0.75, "at {t} the bar is centred at {expected}: got {got}");
+    }
+    // Bad input: out-of-range time, mismatched sizes.
+    let r = mattebox(&[&"interpolate", &a, &b, &"--at", &"1.5", &"-o", &mid, &"-y"]);
+    assert_eq!(r.status.code(), Some(2));
+    let small = dir.path().join("small.png");
+    ffmpeg(&["-i", a.to_str().unwrap(), "-vf", "scale=160:90", small.to_str().unwrap()]);
+    let r = mattebox(&[&"interpolate", &a, &small, &"-o", &mid, &"-y"]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("320x180 and 160x90"));
+}
