@@ -15,6 +15,7 @@
 //! # Ok::<(), mattebox_core::Error>(())
 //! ```
 
+pub mod composite;
 pub mod error;
 pub mod frame;
 pub mod interp;
@@ -25,6 +26,8 @@ pub mod pipeline;
 pub mod rational;
 pub mod runtime;
 pub mod staged;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, ErrorKind, Result};
 pub use frame::{Frame, FrameView, FrameViewMut, PixelFormat};

@@ -227,6 +227,17 @@ impl Runtime {
         self.in_logging(|| crate::pipeline::retime::run(self, job, progress))
     }
 
+    /// Composites a plate over a background, file to file; see
+    /// [`crate::pipeline::composite`]. `progress` gets (frames done, total).
+    #[cfg(feature = "images")]
+    pub fn composite(
+        &self,
+        job: &crate::pipeline::composite::CompositeJob,
+        progress: &mut dyn FnMut(crate::pipeline::composite::Progress),
+    ) -> Result<crate::pipeline::composite::CompositeReport> {
+        self.in_logging(|| crate::pipeline::composite::run(self, job, progress))
+    }
+
     /// Opens a video file, an image sequence or a still image for reading;
     /// the video decoder uses as many threads as this runtime unless
     /// `options` says otherwise.

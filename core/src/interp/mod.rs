@@ -227,6 +227,16 @@ impl FlowPair {
         })
     }
 
+    /// Flow from A to B at the resolution it was computed at, and the
+    /// factors from its pixels to the frames' (x, y).
+    pub fn forward(&self) -> (&Flow, (f32, f32)) {
+        let scale = (
+            self.frame_width as f32 / self.forward.width as f32,
+            self.frame_height as f32 / self.forward.height as f32,
+        );
+        (&self.forward, scale)
+    }
+
     /// Flow from A to B, upsampled to the frames' size.
     pub fn forward_full(&self) -> Result<Flow> {
         self.forward.resized(self.frame_width as usize, self.frame_height as usize)

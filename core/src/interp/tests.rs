@@ -2,49 +2,7 @@
 
 use super::*;
 use crate::frame::{Frame, PixelFormat};
-
-/// Deterministic pseudo-random value at a lattice point.
-fn hash(ix: i32, iy: i32, seed: u32) -> f32 {
-    let mut h =
-        (ix as u32).wrapping_mul(0x8DA6_B343) ^ (iy as u32).wrapping_mul(0xD816_3841) ^ seed.wrapping_mul(0xCB1A_B31F);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0x5BD1_E995);
-    h ^= h >> 15;
-    (h & 0xFFFF) as f32 / 65535.0
-}
-
-/// Smooth value noise with lattice spacing `cell`.
-fn value_noise(x: f32, y: f32, cell: f32, seed: u32) -> f32 {
-    let (gx, gy) = (x / cell, y / cell);
-    let (x0, y0) = (gx.floor(), gy.floor());
-    let (fx, fy) = (gx - x0, gy - y0);
-    let s = |t: f32| t * t * (3.0 - 2.0 * t);
-    let (sx, sy) = (s(fx), s(fy));
-    let (ix, iy) = (x0 as i32, y0 as i32);
-    let top = hash(ix, iy, seed) + (hash(ix + 1, iy, seed) - hash(ix, iy, seed)) * sx;
-    let bottom = hash(ix, iy + 1, seed) + (hash(ix + 1, iy + 1, seed) - hash(ix, iy + 1, seed)) * sx;
-    top + (bottom - top) * sy
-}
-
-/// A natural-looking, non-periodic RGB texture (octaves of value noise), defined everywhere.
-fn texture(x: f32, y: f32) -> [f32; 3] {
-    let octaves = |seed: u32| {
-        0.45 * value_noise(x, y, 24.0, seed)
-            + 0.3 * value_noise(x, y, 9.0, seed + 1)
-            + 0.25 * value_noise(x, y, 3.5, seed + 2)
-    };
-    [octaves(1), octaves(11), octaves(21)]
-}
-
-fn render(w: u32, h: u32, format: PixelFormat, at: impl Fn(f32, f32) -> [f32; 4] + Sync) -> Frame {
-    let mut frame = Frame::new(w, h, PixelFormat::Rgba32F).unwrap();
-    let mut view = frame.view_mut();
-    for y in 0..h {
-        let row: Vec<f32> = (0..w).flat_map(|x| at(x as f32, y as f32)).collect();
-        view.write_row_f32(y, &row);
-    }
-    frame.to_format(format).unwrap()
-}
+use crate::testing::{render, texture};
 
 fn shifted(w: u32, h: u32, dx: f32, dy: f32) -> Frame {
     render(w, h, PixelFormat::Rgba8, |x, y| {

@@ -47,6 +47,8 @@ enum Command {
     Interpolate(commands::interpolate::InterpolateArgs),
     /// Change frame rate or speed: 24 -> 60 fps, slow motion, speed ramps; exports motion vectors.
     Retime(commands::retime::RetimeArgs),
+    /// Put a background behind a green/blue-screen plate: key, colour match, light wrap, camera match.
+    Composite(commands::composite::CompositeArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
     Demo(commands::demo::DemoArgs),
 }
@@ -91,6 +93,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Convert(args) => commands::convert::run(&ctx, args)?,
         Command::Interpolate(args) => commands::interpolate::run(&ctx, args)?,
         Command::Retime(args) => commands::retime::run(&ctx, args)?,
+        Command::Composite(args) => commands::composite::run(&ctx, args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };
     ctx.print(report);

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod composite;
 pub(crate) mod convert;
 pub(crate) mod demo;
 pub(crate) mod info;

@@ -1,0 +1,113 @@
+//! Colour spaces for compositing: the sRGB transfer curve (compositing
+//! happens in linear light) and Oklab (colour statistics are matched in a
+//! perceptual space).
+
+use std::sync::OnceLock;
+
+/// sRGB-encoded value (0..1) to linear light.
+#[inline]
+pub fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+}
+
+/// Linear light (0..1) to sRGB encoding.
+#[inline]
+pub fn linear_to_srgb(v: f32) -> f32 {
+    let v = v.max(0.0);
+    if v <= 0.003_130_8 { v * 12.92 } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 }
+}
+
+/// Linear value of every 8-bit sRGB code.
+pub(crate) fn linear_of_u8() -> &'static [f32; 256] {
+    static TABLE: OnceLock<[f32; 256]> = OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|i| srgb_to_linear(i as f32 / 255.0)))
+}
+
+/// Resolution of [`encode`]'s table over 0..1 linear light.
+const ENCODE_STEPS: usize = 4096;
+
+fn encode_table() -> &'static [f32; ENCODE_STEPS + 1] {
+    static TABLE: OnceLock<[f32; ENCODE_STEPS + 1]> = OnceLock::new();
+    TABLE.get_or_init(|| std::array::from_fn(|i| linear_to_srgb(i as f32 / ENCODE_STEPS as f32)))
+}
+
+/// Fast linear -> sRGB: a 4097-entry table with linear interpolation (error
+/// below 1/4000 of full scale away from black, where the curve is linear
+/// anyway); `powf` per pixel would dominate compositing time.
+#[inline]
+pub(crate) fn encode(v: f32) -> f32 {
+    let table = encode_table();
+    let x = v.clamp(0.0, 1.0) * ENCODE_STEPS as f32;
+    let i = (x as usize).min(ENCODE_STEPS - 1);
+    let f = x - i as f32;
+    table[i] + (table[i + 1] - table[i]) * f
+}
+
+/// Fast sRGB -> linear for any value in 0..1 (same table approach).
+#[inline]
+pub(crate) fn decode(v: f32) -> f32 {
+    static TABLE: OnceLock<[f32; ENCODE_STEPS + 1]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| std::array::from_fn(|i| srgb_to_linear(i as f32 / ENCODE_STEPS as f32)));
+    let x = v.clamp(0.0, 1.0) * ENCODE_STEPS as f32;
+    let i = (x as usize).min(ENCODE_STEPS - 1);
+    let f = x - i as f32;
+    table[i] + (table[i + 1] - table[i]) * f
+}
+
+/// Linear sRGB to Oklab (Björn Ottosson, 2020): L in 0..1, a and b around 0.
+#[inline]
+pub fn linear_to_oklab(rgb: [f32; 3]) -> [f32; 3] {
+    let [r, g, b] = rgb;
+    let l = 0.412_221_47 * r + 0.536_332_55 * g + 0.051_445_995 * b;
+    let m = 0.211_903_5 * r + 0.680_699_5 * g + 0.107_396_96 * b;
+    let s = 0.088_302_46 * r + 0.281_718_85 * g + 0.629_978_7 * b;
+    let (l, m, s) = (l.max(0.0).cbrt(), m.max(0.0).cbrt(), s.max(0.0).cbrt());
+    [
+        0.210_454_26 * l + 0.793_617_8 * m - 0.004_072_047 * s,
+        1.977_998_5 * l - 2.428_592_2 * m + 0.450_593_7 * s,
+        0.025_904_037 * l + 0.782_771_77 * m - 0.808_675_77 * s,
+    ]
+}
+
+/// Oklab to linear sRGB.
+#[inline]
+pub fn oklab_to_linear(lab: [f32; 3]) -> [f32; 3] {
+    let [l, a, b] = lab;
+    let l_ = l + 0.396_337_78 * a + 0.215_803_76 * b;
+    let m_ = l - 0.105_561_346 * a - 0.063_854_17 * b;
+    let s_ = l - 0.089_484_18 * a - 1.291_485_5 * b;
+    let (l, m, s) = (l_ * l_ * l_, m_ * m_ * m_, s_ * s_ * s_);
+    [
+        4.076_741_7 * l - 3.307_711_6 * m + 0.230_969_94 * s,
+        -1.268_438 * l + 2.609_757_4 * m - 0.341_319_38 * s,
+        -0.004_196_086_3 * l - 0.703_418_6 * m + 1.707_614_7 * s,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_curves_invert_each_other() {
+        for i in 0..=255 {
+            let v = i as f32 / 255.0;
+            assert!((linear_to_srgb(srgb_to_linear(v)) - v).abs() < 1e-5, "{v}");
+            assert!((encode(srgb_to_linear(v)) - v).abs() < 2e-4, "table at {v}");
+            assert!((decode(v) - srgb_to_linear(v)).abs() < 2e-4, "decode at {v}");
+        }
+        assert_eq!(linear_of_u8()[255], 1.0);
+    }
+
+    #[test]
+    fn oklab_round_trips_and_has_known_values() {
+        for rgb in [[1.0, 1.0, 1.0], [0.2, 0.5, 0.1], [0.0, 0.0, 1.0], [0.9, 0.1, 0.3]] {
+            let back = oklab_to_linear(linear_to_oklab(rgb));
+            for c in 0..3 {
+                assert!((back[c] - rgb[c]).abs() < 1e-4, "{rgb:?} -> {back:?}");
+            }
+        }
+        let white = linear_to_oklab([1.0, 1.0, 1.0]);
+        assert!((white[0] - 1.0).abs() < 1e-3 && white[1].abs() < 1e-3 && white[2].abs() < 1e-3);
+    }
+}

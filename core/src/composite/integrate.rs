@@ -1,0 +1,648 @@
+//! Putting a background behind a keyed plate: fit it to the plate, match
+//! its colour and softness to the plate, add the plate's grain, composite
+//! in linear light, and let the background's light wrap round the actor.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::color::{decode, encode, linear_to_oklab, oklab_to_linear};
+use super::key::{Screen, foreground, linear_at};
+use super::matte::{Matte, blur_plane};
+use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat, Row};
+
+/// How a background of another size or shape is fitted to the plate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// Scale to cover the plate and crop the overflow, centred (the default:
+    /// no borders, no distortion).
+    #[default]
+    Cover,
+    /// Scale to fit inside the plate, centred, with transparent black borders.
+    Contain,
+    /// Scale each axis to the plate's size, distorting if the shapes differ.
+    Stretch,
+}
+
+/// How the background's sharpness is matched to the plate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Defocus {
+    /// Leave the background as sharp as it is.
+    #[default]
+    Off,
+    /// Blur the background until its edge sharpness matches the plate's
+    /// (measured once per shot).
+    Auto,
+    /// Blur by this radius, in pixels.
+    Radius(f32),
+}
+
+/// Options of the composite, all strengths in 0..1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompositeOptions {
+    /// How much spill to pull out of the foreground.
+    pub spill: f32,
+    /// How far to move the background's colour statistics towards the plate's.
+    pub match_colour: f32,
+    /// Strength of the background's light wrapping round the foreground edge.
+    pub light_wrap: f32,
+    /// Reach of the light wrap, in pixels.
+    pub light_wrap_radius: f32,
+    /// Softness match of the background.
+    pub defocus: Defocus,
+    /// Add the plate's grain to the background (0: off, 1: match it).
+    pub grain: f32,
+    /// Fitting policy for backgrounds of another size.
+    pub fit: Fit,
+}
+
+impl Default for CompositeOptions {
+    fn default() -> Self {
+        CompositeOptions {
+            spill: 0.8,
+            match_colour: 0.0,
+            light_wrap: 0.0,
+            light_wrap_radius: 12.0,
+            defocus: Defocus::Off,
+            grain: 0.0,
+            fit: Fit::Cover,
+        }
+    }
+}
+
+impl CompositeOptions {
+    pub(crate) fn check(&self) -> Result<()> {
+        for (name, v) in [
+            ("spill", self.spill),
+            ("match colour", self.match_colour),
+            ("light wrap", self.light_wrap),
+            ("grain", self.grain),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Error::invalid_argument(format!("{name} {v} must be between 0 and 1")));
+            }
+        }
+        if !(0.0..=256.0).contains(&self.light_wrap_radius) {
+            return Err(Error::invalid_argument(format!(
+                "light wrap radius {} must be 0 to 256 pixels",
+                self.light_wrap_radius
+            )));
+        }
+        if let Defocus::Radius(r) = self.defocus
+            && !(0.0..=256.0).contains(&r)
+        {
+            return Err(Error::invalid_argument(format!("defocus radius {r} must be 0 to 256 pixels")));
+        }
+        Ok(())
+    }
+}
+
+/// Resamples `src` to `width` x `height` by `fit` (bilinear), as RGBA8 /
+/// RGBA16 / RGBA32F like the source.
+pub fn fit_background(src: &FrameView<'_>, width: u32, height: u32, fit: Fit) -> Result<Frame> {
+    let mut out = Frame::new(width, height, src.format())?;
+    let (sw, sh) = (src.width() as f32, src.height() as f32);
+    let (dw, dh) = (width as f32, height as f32);
+    let (scale_x, scale_y) = match fit {
+        Fit::Stretch => (sw / dw, sh / dh),
+        Fit::Cover => {
+            let s = (sw / dw).min(sh / dh);
+            (s, s)
+        }
+        Fit::Contain => {
+            let s = (sw / dw).max(sh / dh);
+            (s, s)
+        }
+    };
+    let (off_x, off_y) = ((sw - dw * scale_x) / 2.0, (sh - dh * scale_y) / 2.0);
+    let w = width as usize;
+    out.view_mut().par_rows_mut(|y, dst| {
+        let mut row = vec![0.0f32; w * 4];
+        let mut line = vec![0.0f32; src.width() as usize * 4];
+        let sy = (y as f32 + 0.5) * scale_y + off_y - 0.5;
+        let inside_y = sy > -0.5 && sy < sh - 0.5;
+        let y0 = sy.clamp(0.0, sh - 1.0) as u32;
+        let y1 = (y0 + 1).min(src.height() - 1);
+        let fy = (sy.clamp(0.0, sh - 1.0) - y0 as f32).clamp(0.0, 1.0);
+        let mut line1 = vec![0.0f32; src.width() as usize * 4];
+        src.read_row_f32(y0, &mut line);
+        src.read_row_f32(y1, &mut line1);
+        for x in 0..w {
+            let sx = (x as f32 + 0.5) * scale_x + off_x - 0.5;
+            if !(inside_y && sx > -0.5 && sx < sw - 0.5) {
+                continue; // outside the source (Contain's borders): transparent black
+            }
+            let sxc = sx.clamp(0.0, sw - 1.0);
+            let x0 = sxc as usize;
+            let x1 = (x0 + 1).min(src.width() as usize - 1);
+            let fx = sxc - x0 as f32;
+            for c in 0..4 {
+                let top = line[x0 * 4 + c] + (line[x1 * 4 + c] - line[x0 * 4 + c]) * fx;
+                let bottom = line1[x0 * 4 + c] + (line1[x1 * 4 + c] - line1[x0 * 4 + c]) * fx;
+                row[x * 4 + c] = top + (bottom - top) * fy;
+            }
+        }
+        dst.write_f32(&row);
+    });
+    Ok(out)
+}
+
+/// Oklab mean and standard deviation per channel, weighted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ColourStats {
+    /// Mean of L, a, b.
+    pub mean: [f32; 3],
+    /// Standard deviation of L, a, b.
+    pub std: [f32; 3],
+}
+
+/// Colour statistics of about 20,000 pixels of `frame`, weighted by `weights`
+/// (a matte) when given.
+pub fn colour_stats(frame: &FrameView<'_>, weights: Option<&Matte>) -> ColourStats {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let step = ((w * h / 20_000) as f64).sqrt().max(1.0) as usize;
+    let (mut sum, mut sq, mut total) = ([0.0f64; 3], [0.0f64; 3], 0.0f64);
+    for y in (0..h).step_by(step) {
+        let row = frame.row(y as u32);
+        for x in (0..w).step_by(step) {
+            let weight = weights.map(|m| m.at(x as u32, y as u32)).unwrap_or(1.0) as f64;
+            if weight <= 0.0 {
+                continue;
+            }
+            let lab = linear_to_oklab(linear_at(&row, x));
+            for c in 0..3 {
+                sum[c] += weight * lab[c] as f64;
+                sq[c] += weight * (lab[c] as f64).powi(2);
+            }
+            total += weight;
+        }
+    }
+    let total = total.max(1e-9);
+    let mean: [f32; 3] = std::array::from_fn(|c| (sum[c] / total) as f32);
+    let std = std::array::from_fn(|c| ((sq[c] / total - (sum[c] / total).powi(2)).max(0.0).sqrt()) as f32);
+    ColourStats { mean, std }
+}
+
+/// Nodes per axis of the colour-transfer LUT.
+const LUT_N: usize = 33;
+
+/// A colour transfer (mean and variance in Oklab, Reinhard et al. 2001)
+/// baked into a 33^3 LUT from sRGB-encoded input to linear output, so that
+/// applying it costs a trilinear lookup, not three cube roots per pixel.
+#[derive(Clone, Debug)]
+pub struct ColourTransfer {
+    lut: Vec<[f32; 3]>,
+}
+
+impl ColourTransfer {
+    /// Moves colours with statistics `from` towards `to` by `strength`.
+    pub fn new(from: &ColourStats, to: &ColourStats, strength: f32) -> ColourTransfer {
+        let gain: [f32; 3] = std::array::from_fn(|c| {
+            let g = if from.std[c] > 1e-4 { to.std[c] / from.std[c] } else { 1.0 };
+            // A background far flatter than the plate would be blown apart.
+            1.0 + (g.clamp(0.25, 4.0) - 1.0) * strength
+        });
+        let lut = (0..LUT_N * LUT_N * LUT_N)
+            .map(|i| {
+                let (r, g, b) = (i / (LUT_N * LUT_N), (i / LUT_N) % LUT_N, i % LUT_N);
+                let encoded = [r, g, b].map(|v| v as f32 / (LUT_N - 1) as f32);
+                let lab = linear_to_oklab(encoded.map(decode));
+                let moved: [f32; 3] = std::array::from_fn(|c| {
+                    let target =
+                        (lab[c] - from.mean[c]) * gain[c] + from.mean[c] + (to.mean[c] - from.mean[c]) * strength;
+                    lab[c] + (target - lab[c]).clamp(-1.0, 1.0)
+                });
+                oklab_to_linear(moved).map(|v| v.clamp(0.0, 1.0))
+            })
+            .collect();
+        ColourTransfer { lut }
+    }
+
+    /// The transferred linear colour of an sRGB-encoded input (0..1).
+    #[inline]
+    pub(crate) fn apply(&self, encoded: [f32; 3]) -> [f32; 3] {
+        let n = (LUT_N - 1) as f32;
+        let p = encoded.map(|v| v.clamp(0.0, 1.0) * n);
+        let i = p.map(|v| (v as usize).min(LUT_N - 2));
+        let f: [f32; 3] = std::array::from_fn(|c| p[c] - i[c] as f32);
+        let at = |r: usize, g: usize, b: usize| self.lut[(r * LUT_N + g) * LUT_N + b];
+        let mut out = [0.0f32; 3];
+        for (dr, wr) in [(0, 1.0 - f[0]), (1, f[0])] {
+            for (dg, wg) in [(0, 1.0 - f[1]), (1, f[1])] {
+                for (db, wb) in [(0, 1.0 - f[2]), (1, f[2])] {
+                    let v = at(i[0] + dr, i[1] + dg, i[2] + db);
+                    let weight = wr * wg * wb;
+                    for c in 0..3 {
+                        out[c] += weight * v[c];
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Edge sharpness: mean |Laplacian| over mean |gradient| of luma on a sparse
+/// grid, restricted to where `weights` (if given) exceed 0.5. Higher is sharper.
+pub fn sharpness(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    if w < 5 || h < 5 {
+        return 0.0;
+    }
+    let mut row = vec![vec![0.0f32; w * 4]; 3];
+    let luma = |r: &[f32], x: usize| 0.2126 * r[x * 4] + 0.7152 * r[x * 4 + 1] + 0.0722 * r[x * 4 + 2];
+    let (mut lap, mut grad) = (0.0f64, 0.0f64);
+    let step = (h / 200).max(1);
+    for y in (1..h - 1).step_by(step) {
+        for (k, r) in row.iter_mut().enumerate() {
+            frame.read_row_f32((y + k - 1) as u32, r);
+        }
+        for x in (1..w - 1).step_by(2) {
+            if weights.is_some_and(|m| m.at(x as u32, y as u32) < 0.5) {
+                continue;
+            }
+            let c = luma(&row[1], x);
+            let l = luma(&row[1], x - 1) + luma(&row[1], x + 1) + luma(&row[0], x) + luma(&row[2], x) - 4.0 * c;
+            let g = (luma(&row[1], x + 1) - luma(&row[1], x - 1)).abs() + (luma(&row[2], x) - luma(&row[0], x)).abs();
+            lap += l.abs() as f64;
+            grad += g as f64;
+        }
+    }
+    if grad <= 1e-9 { 0.0 } else { (lap / grad) as f32 }
+}
+
+/// Noise level: median absolute Laplacian of luma (0..1 scale) over a
+/// sparse grid where `weights` exceed 0.5, divided by the MAD-to-sigma factor.
+pub fn noise_sigma(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    if w < 5 || h < 5 {
+        return 0.0;
+    }
+    let mut rows = vec![vec![0.0f32; w * 4]; 3];
+    let luma = |r: &[f32], x: usize| 0.2126 * r[x * 4] + 0.7152 * r[x * 4 + 1] + 0.0722 * r[x * 4 + 2];
+    let mut values = Vec::new();
+    let step = (h / 150).max(1);
+    for y in (1..h - 1).step_by(step) {
+        for (k, r) in rows.iter_mut().enumerate() {
+            frame.read_row_f32((y + k - 1) as u32, r);
+        }
+        for x in (1..w - 1).step_by(3) {
+            if weights.is_some_and(|m| m.at(x as u32, y as u32) < 0.5) {
+                continue;
+            }
+            let c = luma(&rows[1], x);
+            let l = luma(&rows[1], x - 1) + luma(&rows[1], x + 1) + luma(&rows[0], x) + luma(&rows[2], x) - 4.0 * c;
+            values.push(l.abs());
+        }
+    }
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f32::total_cmp);
+    // For white noise of sigma s, the 5-point Laplacian has sigma s * sqrt(20);
+    // its median absolute value is 0.6745 of that.
+    values[values.len() / 2] / (0.6745 * 20f32.sqrt())
+}
+
+/// Per-shot state of a composite: what is measured once (screen, colour
+/// transfer, defocus radius, grain) and reused on every frame, so nothing
+/// flickers from frame to frame.
+#[derive(Debug)]
+pub struct Compositor {
+    options: CompositeOptions,
+    transfer: Option<ColourTransfer>,
+    defocus_radius: Option<f32>,
+    grain_sigma: Option<f32>,
+    frame_index: u64,
+}
+
+impl Compositor {
+    /// A compositor with `options`.
+    pub fn new(options: CompositeOptions) -> Result<Compositor> {
+        options.check()?;
+        Ok(Compositor { options, transfer: None, defocus_radius: None, grain_sigma: None, frame_index: 0 })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &CompositeOptions {
+        &self.options
+    }
+
+    /// Composites `plate` (its foreground given by `matte`; `screen` when it
+    /// was keyed against one, so the screen's share is removed exactly) over
+    /// `background` into `out`. The background is fitted to the plate if its
+    /// size differs. Output alpha is the foreground's plus the background's
+    /// coverage of the rest.
+    pub fn composite(
+        &mut self,
+        plate: &FrameView<'_>,
+        matte: &Matte,
+        screen: Option<&Screen>,
+        background: &FrameView<'_>,
+        out: &mut FrameViewMut<'_>,
+    ) -> Result<()> {
+        let (w, h) = (plate.width(), plate.height());
+        if (matte.width(), matte.height()) != (w, h) || (out.width(), out.height()) != (w, h) {
+            return Err(Error::invalid_argument(format!(
+                "the plate is {w}x{h} but the matte is {}x{} and the output {}x{}",
+                matte.width(),
+                matte.height(),
+                out.width(),
+                out.height()
+            )));
+        }
+        let fitted;
+        let background = if (background.width(), background.height()) != (w, h) {
+            fitted = fit_background(background, w, h, self.options.fit)?;
+            fitted.view()
+        } else {
+            *background
+        };
+        let o = self.options;
+        let screened_weights = screen.map(|_| matte);
+        if o.match_colour > 0.0 && self.transfer.is_none() {
+            let from = colour_stats(&background, None);
+            let to = colour_stats(plate, screened_weights);
+            self.transfer = Some(ColourTransfer::new(&from, &to, o.match_colour));
+        }
+        if self.defocus_radius.is_none() {
+            self.defocus_radius = Some(match o.defocus {
+                Defocus::Off => 0.0,
+                Defocus::Radius(r) => r,
+                Defocus::Auto => auto_defocus(plate, screened_weights, &background)?,
+            });
+        }
+        if o.grain > 0.0 && self.grain_sigma.is_none() {
+            let plate_noise = noise_sigma(plate, screened_weights);
+            let bg_noise = noise_sigma(&background, None);
+            self.grain_sigma = Some(o.grain * (plate_noise * plate_noise - bg_noise * bg_noise).max(0.0).sqrt());
+        }
+        // The background in linear light, prepared once per frame.
+        let prepared = prepare_background(
+            &background,
+            self.transfer.as_ref(),
+            self.defocus_radius.unwrap_or(0.0),
+            self.grain_sigma.unwrap_or(0.0),
+            self.frame_index,
+        )?;
+        let wrap =
+            if o.light_wrap > 0.0 { Some(light_wrap_source(&prepared, matte, o.light_wrap_radius)?) } else { None };
+        let (wu, hu) = (w as usize, h as usize);
+        let _ = hu;
+        let lw = o.light_wrap;
+        out.par_rows_mut(|y, dst| {
+            let yu = y as usize;
+            let row = plate.row(y);
+            let alphas = &matte.values()[yu * wu..(yu + 1) * wu];
+            let bg = &prepared.pixels[yu * wu * 4..(yu + 1) * wu * 4];
+            let mut line = vec![0.0f32; wu * 4];
+            for x in 0..wu {
+                let a = alphas[x];
+                let fg = foreground(linear_at(&row, x), a, screen, o.spill);
+                let b = &bg[x * 4..x * 4 + 4];
+                let mut rgb: [f32; 3] = std::array::from_fn(|c| fg[c] + (1.0 - a) * b[c]);
+                if let Some(wrap) = &wrap {
+                    let glow = wrap.sample(x, yu);
+                    // Screen blend of the wrapped light onto the foreground edge.
+                    for c in 0..3 {
+                        let add = lw * a * (1.0 - a * a) * glow[c];
+                        rgb[c] = 1.0 - (1.0 - rgb[c]) * (1.0 - add);
+                    }
+                }
+                let out_px = &mut line[x * 4..x * 4 + 4];
+                for c in 0..3 {
+                    out_px[c] = encode(rgb[c]);
+                }
+                out_px[3] = a + (1.0 - a) * b[3];
+            }
+            dst.write_f32(&line);
+        });
+        self.frame_index += 1;
+        Ok(())
+    }
+}
+
+/// Picks the defocus radius whose blurred background's sharpness is closest
+/// to the plate foreground's (radii 0 to 8 tried on a downscaled copy).
+fn auto_defocus(plate: &FrameView<'_>, weights: Option<&Matte>, background: &FrameView<'_>) -> Result<f32> {
+    let target = sharpness(plate, weights);
+    let mut best = (0.0f32, f32::INFINITY);
+    for radius in 0..=8 {
+        let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
+        if radius > 0 {
+            blur_rgba(&mut copy, radius as usize);
+        }
+        let error = (sharpness(&copy.view(), None) - target).abs();
+        if error < best.1 {
+            best = (radius as f32, error);
+        }
+    }
+    Ok(best.0)
+}
+
+/// A background ready to composite: linear light, RGBA interleaved.
+struct Prepared {
+    width: usize,
+    height: usize,
+    pixels: Vec<f32>,
+}
+
+fn blur_rgba(frame: &mut Frame, radius: usize) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let samples: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
+    let mut plane = vec![0.0f32; w * h];
+    for c in 0..4 {
+        plane.iter_mut().zip(samples.chunks_exact(4)).for_each(|(p, s)| *p = s[c]);
+        blur_plane(&mut plane, w, h, radius);
+        samples.chunks_exact_mut(4).zip(&plane).for_each(|(s, p)| s[c] = *p);
+    }
+}
+
+/// A cheap deterministic Gaussian-ish value (sum of four uniforms, unit
+/// variance) from a pixel and frame index.
+#[inline]
+fn grain_noise(i: u64, frame: u64) -> f32 {
+    let mut h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ frame.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let mut sum = 0.0f32;
+    for _ in 0..4 {
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 29;
+        sum += (h >> 40) as f32 / (1u64 << 24) as f32;
+    }
+    (sum - 2.0) * 3.0f32.sqrt()
+}
+
+fn prepare_background(
+    background: &FrameView<'_>,
+    transfer: Option<&ColourTransfer>,
+    defocus: f32,
+    grain: f32,
+    frame_index: u64,
+) -> Result<Prepared> {
+    let (w, h) = (background.width() as usize, background.height() as usize);
+    let blurred;
+    let source = if defocus >= 0.5 {
+        let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
+        blur_rgba(&mut copy, defocus.round() as usize);
+        blurred = copy;
+        blurred.view()
+    } else {
+        *background
+    };
+    let mut pixels = Vec::new();
+    pixels.try_reserve_exact(w * h * 4)?;
+    pixels.resize(w * h * 4, 0.0f32);
+    pixels.par_chunks_mut(w * 4).enumerate().for_each(|(y, dst)| {
+        let row = source.row(y as u32);
+        for x in 0..w {
+            let (encoded, alpha): ([f32; 3], f32) = match &row {
+                Row::U8(r) => (std::array::from_fn(|c| r[x * 4 + c] as f32 / 255.0), r[x * 4 + 3] as f32 / 255.0),
+                Row::U16(r) => (std::array::from_fn(|c| r[x * 4 + c] as f32 / 65535.0), r[x * 4 + 3] as f32 / 65535.0),
+                Row::F32(r) => (std::array::from_fn(|c| r[x * 4 + c]), r[x * 4 + 3]),
+            };
+            let encoded = if grain > 0.0 {
+                let n = grain * grain_noise((y * w + x) as u64, frame_index);
+                encoded.map(|v| v + n)
+            } else {
+                encoded
+            };
+            let linear = match transfer {
+                Some(t) => t.apply(encoded),
+                None => encoded.map(decode),
+            };
+            dst[x * 4..x * 4 + 3].copy_from_slice(&linear);
+            dst[x * 4 + 3] = alpha.clamp(0.0, 1.0);
+        }
+    });
+    Ok(Prepared { width: w, height: h, pixels })
+}
+
+/// The background's light just outside the foreground, blurred inwards,
+/// kept at quarter resolution (it is smooth).
+struct Wrap {
+    scale: usize,
+    width: usize,
+    height: usize,
+    rgb: Vec<[f32; 3]>,
+}
+
+impl Wrap {
+    #[inline]
+    fn sample(&self, x: usize, y: usize) -> [f32; 3] {
+        let (sx, sy) = ((x / self.scale).min(self.width - 1), (y / self.scale).min(self.height - 1));
+        self.rgb[sy * self.width + sx]
+    }
+}
+
+fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32) -> Result<Wrap> {
+    let scale = 4;
+    let (w, h) = (bg.width.div_ceil(scale), bg.height.div_ceil(scale));
+    let mut planes = vec![vec![0.0f32; w * h]; 4];
+    for y in 0..bg.height {
+        for x in 0..bg.width {
+            let i = (y / scale) * w + x / scale;
+            let open = 1.0 - matte.values()[y * bg.width + x];
+            let px = &bg.pixels[(y * bg.width + x) * 4..(y * bg.width + x) * 4 + 3];
+            for (plane, v) in planes.iter_mut().zip(px) {
+                plane[i] += open * v;
+            }
+            planes[3][i] += open;
+        }
+    }
+    let r = ((radius / scale as f32).round() as usize).max(1);
+    for p in planes.iter_mut() {
+        blur_plane(p, w, h, r);
+    }
+    let rgb = (0..w * h)
+        .map(|i| {
+            let coverage = planes[3][i].max(1e-6);
+            // Light present where background was open nearby, at its own brightness.
+            let reach = (planes[3][i] / (scale * scale) as f32).min(1.0);
+            std::array::from_fn(|c| planes[c][i] / coverage * reach)
+        })
+        .collect();
+    Ok(Wrap { scale, width: w, height: h, rgb })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn solid(w: u32, h: u32, rgba: [f32; 4]) -> Frame {
+        let mut f = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+        f.view_mut().fill(rgba);
+        f
+    }
+
+    #[test]
+    fn over_in_linear_light() {
+        let plate = solid(8, 8, [1.0, 1.0, 1.0, 1.0]);
+        let background = solid(8, 8, [0.0, 0.0, 0.0, 1.0]);
+        let matte = Matte::filled(8, 8, 0.5).unwrap();
+        let mut out = Frame::new(8, 8, PixelFormat::Rgba32F).unwrap();
+        let mut c = Compositor::new(CompositeOptions::default()).unwrap();
+        c.composite(&plate.view(), &matte, None, &background.view(), &mut out.view_mut()).unwrap();
+        // Half white over black in linear light is 0.5 linear = 0.735 encoded, not 0.5.
+        let p = out.pixel_f32(3, 3);
+        assert!((p[0] - 0.7354).abs() < 1e-3, "{p:?}");
+        assert_eq!(p[3], 1.0);
+    }
+
+    #[test]
+    fn backgrounds_are_fitted_by_policy() {
+        let mut wide = Frame::new(40, 10, PixelFormat::Rgba8).unwrap();
+        wide.view_mut().par_rows_mut(|_, row| {
+            let v: Vec<f32> = (0..40).flat_map(|x| [x as f32 / 39.0, 0.0, 0.0, 1.0]).collect();
+            row.write_f32(&v);
+        });
+        let cover = fit_background(&wide.view(), 20, 20, Fit::Cover).unwrap();
+        // Cover: scaled 2x, the middle 20 of 80 columns kept.
+        assert!(cover.pixel_f32(0, 10)[0] > 0.3 && cover.pixel_f32(19, 10)[0] < 0.7);
+        let contain = fit_background(&wide.view(), 20, 20, Fit::Contain).unwrap();
+        assert_eq!(contain.pixel_f32(10, 1)[3], 0.0, "letterbox borders are transparent");
+        assert_eq!(contain.pixel_f32(10, 10)[3], 1.0);
+        let stretch = fit_background(&wide.view(), 20, 20, Fit::Stretch).unwrap();
+        assert!(stretch.pixel_f32(0, 0)[0] < 0.05 && stretch.pixel_f32(19, 19)[0] > 0.95);
+    }
+
+    #[test]
+    fn colour_transfer_moves_statistics_towards_the_target() {
+        let warm = solid(16, 16, [0.8, 0.5, 0.3, 1.0]);
+        let cool = solid(16, 16, [0.3, 0.4, 0.7, 1.0]);
+        let (from, to) = (colour_stats(&cool.view(), None), colour_stats(&warm.view(), None));
+        let full = ColourTransfer::new(&from, &to, 1.0);
+        let moved = linear_to_oklab(full.apply([0.3, 0.4, 0.7]));
+        for c in 0..3 {
+            assert!((moved[c] - to.mean[c]).abs() < 0.02, "{moved:?} vs {:?}", to.mean);
+        }
+        let none = ColourTransfer::new(&from, &to, 0.0);
+        let same = none.apply([0.3, 0.4, 0.7]);
+        assert!((same[2] - decode(0.7)).abs() < 0.01, "{same:?}");
+    }
+
+    #[test]
+    fn noise_and_sharpness_are_measured() {
+        let mut noisy = Frame::new(64, 64, PixelFormat::Rgba32F).unwrap();
+        let samples: &mut [f32] = bytemuck::cast_slice_mut(noisy.as_bytes_mut());
+        for (i, px) in samples.chunks_exact_mut(4).enumerate() {
+            let n = 0.5 + 0.02 * grain_noise(i as u64, 7);
+            px.copy_from_slice(&[n, n, n, 1.0]);
+        }
+        let sigma = noise_sigma(&noisy.view(), None);
+        assert!((sigma - 0.02).abs() < 0.006, "{sigma}");
+        let flat = solid(64, 64, [0.5; 4]);
+        assert_eq!(noise_sigma(&flat.view(), None), 0.0);
+        assert!(sharpness(&noisy.view(), None) > 1.0, "white noise is maximally sharp");
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        let bad = CompositeOptions { light_wrap: 2.0, ..Default::default() };
+        assert!(Compositor::new(bad).unwrap_err().to_string().contains("light wrap"));
+        let bad = CompositeOptions { defocus: Defocus::Radius(-1.0), ..Default::default() };
+        assert!(Compositor::new(bad).is_err());
+    }
+}

@@ -1,0 +1,343 @@
+//! The chroma keyer: a colour-difference key against a sampled screen
+//! colour, in linear light.
+//!
+//! A green-screen pixel mixes foreground F and screen S: I = a F + (1 - a) S.
+//! The key measures how much the screen channel exceeds the larger of the
+//! other two, D(I) = I.g - max(I.r, I.b), against the same for the screen:
+//! a = 1 - D(I) / D(S). Clip black and clip white then stretch the range so
+//! that screen noise keys to 0 and solid foreground to 1.
+//!
+//! The colour difference alone overestimates alpha at edges where the
+//! foreground's own hue is far from the screen's (skin against green: the
+//! foreground already has a negative difference). So edge pixels are
+//! refined: the foreground colour F is estimated from solid foreground
+//! nearby (a masked blur), and alpha is the projection of I - S on F - S,
+//! which is exact when the estimate is right.
+//!
+//! Compositing removes the screen's share instead of guessing F: the
+//! premultiplied foreground is I - (1 - a) S, which is exact for any a,
+//! then its remaining spill (the screen channel exceeding the others:
+//! light bounced off the screen) is pulled down.
+
+use rayon::prelude::*;
+
+use super::color::linear_of_u8;
+use super::matte::{Cleanup, Matte, clean};
+use crate::error::{Error, Result};
+use crate::frame::{FrameView, Row};
+
+/// Which screen to key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScreenChoice {
+    /// Green or blue, whichever the plate shows more of.
+    Auto,
+    /// A green screen.
+    Green,
+    /// A blue screen.
+    Blue,
+    /// This sRGB colour (0..1 per channel), as sampled by hand.
+    Colour([f32; 3]),
+}
+
+/// The screen a plate was keyed against.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Screen {
+    /// Its colour in linear light.
+    pub linear: [f32; 3],
+    /// The dominant channel: 1 for green, 2 for blue (0 for red).
+    pub channel: usize,
+    /// Fraction of the plate's sampled pixels that look like the screen.
+    pub coverage: f32,
+}
+
+impl Screen {
+    /// D(S): how far the screen channel exceeds the others.
+    fn difference(&self) -> f32 {
+        difference(self.linear, self.channel)
+    }
+}
+
+/// Options of the keyer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeyOptions {
+    /// Which screen.
+    pub screen: ScreenChoice,
+    /// Raw key values at or below this become 0 (screen noise, uneven light).
+    pub clip_black: f32,
+    /// Raw key values at or above this become 1 (solid foreground).
+    pub clip_white: f32,
+    /// Matte clean-up after keying.
+    pub cleanup: Cleanup,
+}
+
+impl Default for KeyOptions {
+    fn default() -> Self {
+        KeyOptions { screen: ScreenChoice::Auto, clip_black: 0.12, clip_white: 0.9, cleanup: Cleanup::default() }
+    }
+}
+
+#[inline]
+fn difference(rgb: [f32; 3], channel: usize) -> f32 {
+    let others = match channel {
+        0 => rgb[1].max(rgb[2]),
+        1 => rgb[0].max(rgb[2]),
+        _ => rgb[0].max(rgb[1]),
+    };
+    rgb[channel] - others
+}
+
+/// Reads pixel `x` of a row as linear RGB.
+#[inline]
+pub(crate) fn linear_at(row: &Row<'_>, x: usize) -> [f32; 3] {
+    match row {
+        Row::U8(r) => {
+            let lut = linear_of_u8();
+            [lut[r[x * 4] as usize], lut[r[x * 4 + 1] as usize], lut[r[x * 4 + 2] as usize]]
+        }
+        Row::U16(r) => std::array::from_fn(|c| super::color::decode(r[x * 4 + c] as f32 / 65535.0)),
+        Row::F32(r) => std::array::from_fn(|c| super::color::decode(r[x * 4 + c])),
+    }
+}
+
+/// A pixel belongs to the screen when its screen channel leads the others by
+/// this factor (and it is not near black).
+const DOMINANCE: f32 = 1.4;
+
+/// Samples the plate (about 40,000 pixels) for the screen colour.
+pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen> {
+    let (w, h) = (plate.width() as usize, plate.height() as usize);
+    if let ScreenChoice::Colour(srgb) = choice {
+        let linear = srgb.map(super::color::srgb_to_linear);
+        let channel = (0..3).max_by(|&a, &b| linear[a].total_cmp(&linear[b])).unwrap_or(1);
+        let screen = Screen { linear, channel, coverage: 0.0 };
+        if screen.difference() <= 0.01 {
+            return Err(Error::invalid_argument(format!(
+                "screen colour {srgb:?} has no dominant channel; pick a saturated green or blue"
+            )));
+        }
+        return Ok(screen);
+    }
+    let step = ((w * h / 40_000) as f64).sqrt().max(1.0) as usize;
+    let mut candidates: [Vec<[f32; 3]>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut total = 0usize;
+    for y in (0..h).step_by(step) {
+        let row = plate.row(y as u32);
+        for x in (0..w).step_by(step) {
+            total += 1;
+            let p = linear_at(&row, x);
+            for ch in [1, 2] {
+                let others = if ch == 1 { p[0].max(p[2]) } else { p[0].max(p[1]) };
+                if p[ch] > 0.02 && p[ch] > DOMINANCE * others {
+                    candidates[ch].push(p);
+                }
+            }
+        }
+    }
+    let channel = match choice {
+        ScreenChoice::Green => 1,
+        ScreenChoice::Blue => 2,
+        _ => {
+            if candidates[1].len() >= candidates[2].len() {
+                1
+            } else {
+                2
+            }
+        }
+    };
+    let pixels = &mut candidates[channel];
+    let coverage = pixels.len() as f32 / total.max(1) as f32;
+    let name = if channel == 1 { "green" } else { "blue" };
+    if coverage < 0.01 {
+        return Err(Error::invalid_argument(format!(
+            "no {name} screen found: only {:.1}% of the plate's pixels are {name}; \
+             key another colour, give the screen colour, or use a person matte",
+            coverage * 100.0
+        )));
+    }
+    // The screen is the typical dominant pixel: the per-channel median.
+    let median = |c: usize, pixels: &mut Vec<[f32; 3]>| {
+        pixels.sort_by(|a, b| a[c].total_cmp(&b[c]));
+        pixels[pixels.len() / 2][c]
+    };
+    let linear = [median(0, pixels), median(1, pixels), median(2, pixels)];
+    Ok(Screen { linear, channel, coverage })
+}
+
+/// Keys `plate` against `screen`: the raw colour-difference matte, clipped
+/// and cleaned up as `options` say.
+pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) -> Result<Matte> {
+    if !(0.0..1.0).contains(&options.clip_black) || !(0.0..=1.0).contains(&options.clip_white) {
+        return Err(Error::invalid_argument("clip black and clip white must be in 0..1"));
+    }
+    if options.clip_white <= options.clip_black {
+        return Err(Error::invalid_argument(format!(
+            "clip white ({}) must be above clip black ({})",
+            options.clip_white, options.clip_black
+        )));
+    }
+    let (w, h) = (plate.width(), plate.height());
+    let mut matte = Matte::filled(w, h, 0.0)?;
+    let ds = screen.difference();
+    matte.values_mut().par_chunks_mut(w as usize).enumerate().for_each(|(y, dst)| {
+        let row = plate.row(y as u32);
+        for (x, a) in dst.iter_mut().enumerate() {
+            *a = (1.0 - difference(linear_at(&row, x), screen.channel) / ds).clamp(0.0, 1.0);
+        }
+    });
+    refine_edges(plate, screen, &mut matte);
+    let (cb, range) = (options.clip_black, options.clip_white - options.clip_black);
+    matte.values_mut().par_iter_mut().for_each(|a| *a = ((*a - cb) / range).clamp(0.0, 1.0));
+    clean(&mut matte, &options.cleanup);
+    Ok(matte)
+}
+
+/// Raw key values at or above this count as solid foreground.
+const SOLID: f32 = 0.98;
+/// Downscale of the foreground-colour estimate (it only needs to be local).
+const ESTIMATE_SCALE: usize = 4;
+/// Reach of the estimate, in pixels of the downscaled grid (16 px full size).
+const ESTIMATE_RADIUS: usize = 4;
+
+/// Replaces edge values (between 0.02 and SOLID) by the projection of
+/// I - S on F - S, with F the mean colour of solid foreground nearby.
+fn refine_edges(plate: &FrameView<'_>, screen: &Screen, matte: &mut Matte) {
+    let (w, h) = (plate.width() as usize, plate.height() as usize);
+    let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
+    let mut planes = vec![vec![0.0f32; qw * qh]; 4];
+    for y in 0..h {
+        let row = plate.row(y as u32);
+        for x in 0..w {
+            if matte.values()[y * w + x] >= SOLID {
+                let p = linear_at(&row, x);
+                let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
+                for c in 0..3 {
+                    planes[c][q] += p[c];
+                }
+                planes[3][q] += 1.0;
+            }
+        }
+    }
+    if planes[3].iter().all(|&n| n == 0.0) {
+        return; // no solid foreground to learn colours from
+    }
+    for p in planes.iter_mut() {
+        super::matte::blur_plane(p, qw, qh, ESTIMATE_RADIUS);
+    }
+    let s = screen.linear;
+    matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
+        let row = plate.row(y as u32);
+        for (x, a) in dst.iter_mut().enumerate() {
+            if *a <= 0.02 || *a >= SOLID {
+                continue;
+            }
+            let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
+            let n = planes[3][q];
+            if n < 1e-3 {
+                continue; // no solid foreground near: keep the colour difference
+            }
+            let f: [f32; 3] = std::array::from_fn(|c| planes[c][q] / n);
+            let e: [f32; 3] = std::array::from_fn(|c| f[c] - s[c]);
+            let ee = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
+            if ee < 1e-4 {
+                continue; // foreground the colour of the screen: nothing to project on
+            }
+            let p = linear_at(&row, x);
+            let de = (p[0] - s[0]) * e[0] + (p[1] - s[1]) * e[1] + (p[2] - s[2]) * e[2];
+            *a = (de / ee).clamp(0.0, 1.0);
+        }
+    });
+}
+
+/// Finds the screen and keys the plate against it.
+pub fn key(plate: &FrameView<'_>, options: &KeyOptions) -> Result<(Matte, Screen)> {
+    let screen = find_screen(plate, options.screen)?;
+    Ok((key_with(plate, &screen, options)?, screen))
+}
+
+/// The plate pixel's foreground share, premultiplied, in linear light: the
+/// screen's share `(1 - alpha) S` removed, then spill pulled down by
+/// `spill` (0: untouched, 1: the screen channel never exceeds the others).
+#[inline]
+pub(crate) fn foreground(pixel: [f32; 3], alpha: f32, screen: Option<&Screen>, spill: f32) -> [f32; 3] {
+    let Some(screen) = screen else {
+        return pixel.map(|v| v * alpha);
+    };
+    let mut f: [f32; 3] = std::array::from_fn(|c| (pixel[c] - (1.0 - alpha) * screen.linear[c]).max(0.0));
+    let excess = difference(f, screen.channel);
+    if excess > 0.0 {
+        f[screen.channel] -= spill * excess;
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Frame, PixelFormat};
+
+    /// A grey-and-skin foreground disc over a green screen, mixed at soft edges.
+    fn plate(w: u32, h: u32) -> (Frame, Vec<f32>) {
+        let screen = [0.1f32, 0.7, 0.15];
+        let fg = [0.8f32, 0.55, 0.45];
+        let mut truth = vec![0.0; (w * h) as usize];
+        let mut frame = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+        let mut view = frame.view_mut();
+        for y in 0..h {
+            let row: Vec<f32> = (0..w)
+                .flat_map(|x| {
+                    let d = ((x as f32 - w as f32 / 2.0).powi(2) + (y as f32 - h as f32 / 2.0).powi(2)).sqrt();
+                    let a = (1.0 - (d - 20.0) / 4.0).clamp(0.0, 1.0);
+                    truth[(y * w + x) as usize] = a;
+                    let lin: [f32; 3] = std::array::from_fn(|c| {
+                        a * super::super::color::srgb_to_linear(fg[c])
+                            + (1.0 - a) * super::super::color::srgb_to_linear(screen[c])
+                    });
+                    let s = lin.map(super::super::color::linear_to_srgb);
+                    [s[0], s[1], s[2], 1.0]
+                })
+                .collect();
+            view.write_row_f32(y, &row);
+        }
+        (frame, truth)
+    }
+
+    #[test]
+    fn finds_the_screen_and_recovers_the_matte() {
+        let (frame, truth) = plate(96, 64);
+        let options = KeyOptions { clip_black: 0.0, clip_white: 1.0, ..Default::default() };
+        let (matte, screen) = key(&frame.view(), &options).unwrap();
+        assert_eq!(screen.channel, 1);
+        assert!(screen.coverage > 0.5, "{}", screen.coverage);
+        let sad: f32 = matte.values().iter().zip(&truth).map(|(a, b)| (a - b).abs()).sum();
+        assert!(sad / truth.len() as f32 <= 0.01, "mean absolute matte error {}", sad / truth.len() as f32);
+    }
+
+    #[test]
+    fn foreground_removes_the_screen_share_exactly() {
+        let screen = Screen { linear: [0.01, 0.45, 0.02], channel: 1, coverage: 1.0 };
+        let f = [0.3, 0.2, 0.1];
+        let a = 0.4;
+        let mixed: [f32; 3] = std::array::from_fn(|c| a * f[c] + (1.0 - a) * screen.linear[c]);
+        let got = foreground(mixed, a, Some(&screen), 1.0);
+        for c in 0..3 {
+            assert!((got[c] - a * f[c]).abs() < 1e-6, "{got:?}");
+        }
+        // Green spill on an opaque pixel is pulled down to the larger other channel.
+        let spilled = foreground([0.3, 0.5, 0.1], 1.0, Some(&screen), 1.0);
+        assert_eq!(spilled, [0.3, 0.3, 0.1]);
+    }
+
+    #[test]
+    fn a_plate_without_a_screen_is_an_error() {
+        let mut grey = Frame::new(32, 32, PixelFormat::Rgba8).unwrap();
+        grey.view_mut().fill([0.5, 0.5, 0.5, 1.0]);
+        let err = key(&grey.view(), &KeyOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("no green screen found"), "{err}");
+        let err = find_screen(&grey.view(), ScreenChoice::Colour([0.5, 0.5, 0.5])).unwrap_err();
+        assert!(err.to_string().contains("no dominant channel"), "{err}");
+        let bad = KeyOptions { clip_black: 0.8, clip_white: 0.2, ..Default::default() };
+        let (frame, _) = plate(96, 64);
+        let screen = find_screen(&frame.view(), ScreenChoice::Green).unwrap();
+        assert!(key_with(&frame.view(), &screen, &bad).is_err());
+    }
+}

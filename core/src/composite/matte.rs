@@ -1,0 +1,325 @@
+//! Mattes: one alpha value per pixel (0 background, 1 foreground), and the
+//! clean-up operations keyers offer: grow or shrink, blur, fill holes.
+
+use std::collections::VecDeque;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::frame::{FrameView, FrameViewMut, check_dimensions};
+
+/// An alpha matte, tightly packed, values in 0..1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matte {
+    width: u32,
+    height: u32,
+    data: Vec<f32>,
+}
+
+impl Matte {
+    /// A matte of `value` everywhere.
+    pub fn filled(width: u32, height: u32, value: f32) -> Result<Matte> {
+        check_dimensions(width, height)?;
+        let n = width as usize * height as usize;
+        let mut data = Vec::new();
+        data.try_reserve_exact(n)?;
+        data.resize(n, value);
+        Ok(Matte { width, height, data })
+    }
+
+    /// A matte from its values, row after row.
+    pub fn from_values(width: u32, height: u32, data: Vec<f32>) -> Result<Matte> {
+        check_dimensions(width, height)?;
+        if data.len() != width as usize * height as usize {
+            return Err(Error::invalid_argument(format!("{} matte values for a {width}x{height} matte", data.len())));
+        }
+        Ok(Matte { width, height, data })
+    }
+
+    /// The alpha channel of a frame as a matte.
+    pub fn from_alpha(frame: &FrameView<'_>) -> Result<Matte> {
+        let mut matte = Matte::filled(frame.width(), frame.height(), 0.0)?;
+        let w = frame.width() as usize;
+        matte.data.par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
+            let mut row = vec![0.0f32; w * 4];
+            frame.read_row_f32(y as u32, &mut row);
+            dst.iter_mut().zip(row.chunks_exact(4)).for_each(|(d, p)| *d = p[3].clamp(0.0, 1.0));
+        });
+        Ok(matte)
+    }
+
+    /// A matte from a frame's luma (a grey matte image), 0..1.
+    pub fn from_luma(frame: &FrameView<'_>) -> Result<Matte> {
+        let mut matte = Matte::filled(frame.width(), frame.height(), 0.0)?;
+        let w = frame.width() as usize;
+        matte.data.par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
+            let mut row = vec![0.0f32; w * 4];
+            frame.read_row_f32(y as u32, &mut row);
+            dst.iter_mut()
+                .zip(row.chunks_exact(4))
+                .for_each(|(d, p)| *d = (0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2]).clamp(0.0, 1.0));
+        });
+        Ok(matte)
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The values, row after row.
+    pub fn values(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The values, writable.
+    pub fn values_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// The value at (`x`, `y`). Panics outside the matte.
+    pub fn at(&self, x: u32, y: u32) -> f32 {
+        self.data[y as usize * self.width as usize + x as usize]
+    }
+
+    /// Writes the matte as grey into `out` (R = G = B = A = matte), for
+    /// hosts that show or save mattes as images.
+    pub fn write_grey(&self, out: &mut FrameViewMut<'_>) -> Result<()> {
+        if (out.width(), out.height()) != (self.width, self.height) {
+            return Err(Error::invalid_argument(format!(
+                "a {}x{} matte does not fit a {}x{} image",
+                self.width,
+                self.height,
+                out.width(),
+                out.height()
+            )));
+        }
+        let w = self.width as usize;
+        out.par_rows_mut(|y, dst| {
+            let row: Vec<f32> = self.data[y as usize * w..(y as usize + 1) * w].iter().flat_map(|&a| [a; 4]).collect();
+            dst.write_f32(&row);
+        });
+        Ok(())
+    }
+}
+
+/// What to do to a matte after keying.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cleanup {
+    /// Grow the foreground by this many pixels (negative shrinks it).
+    pub grow: i32,
+    /// Blur radius in pixels (0: none); softens the edge.
+    pub blur: f32,
+    /// Make foreground of background holes that do not touch the frame's
+    /// edge (a green reflection on a costume, say).
+    pub fill_holes: bool,
+}
+
+impl Default for Cleanup {
+    fn default() -> Self {
+        Cleanup { grow: 0, blur: 0.0, fill_holes: false }
+    }
+}
+
+/// Applies `cleanup` in order: fill holes, grow/shrink, blur.
+pub fn clean(matte: &mut Matte, cleanup: &Cleanup) {
+    if cleanup.fill_holes {
+        fill_holes(matte);
+    }
+    if cleanup.grow != 0 {
+        grow(matte, cleanup.grow);
+    }
+    if cleanup.blur > 0.0 {
+        blur(matte, cleanup.blur);
+    }
+}
+
+/// Morphological dilation (positive `radius`) or erosion (negative) with a
+/// square of side 2 |radius| + 1, as two separable passes.
+pub fn grow(matte: &mut Matte, radius: i32) {
+    let r = radius.unsigned_abs() as usize;
+    if r == 0 {
+        return;
+    }
+    let take: fn(f32, f32) -> f32 = if radius > 0 { f32::max } else { f32::min };
+    let (w, h) = (matte.width as usize, matte.height as usize);
+    // Horizontal.
+    matte.data.par_chunks_mut(w).for_each(|row| {
+        let src = row.to_vec();
+        for x in 0..w {
+            let (lo, hi) = (x.saturating_sub(r), (x + r).min(w - 1));
+            row[x] = src[lo..=hi].iter().copied().fold(src[x], take);
+        }
+    });
+    // Vertical, on columns gathered through a transposed copy.
+    let src = matte.data.clone();
+    matte.data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        let (lo, hi) = (y.saturating_sub(r), (y + r).min(h - 1));
+        for (x, v) in row.iter_mut().enumerate() {
+            *v = (lo..=hi).map(|yy| src[yy * w + x]).fold(src[y * w + x], take);
+        }
+    });
+}
+
+/// Approximately Gaussian blur of standard deviation about `radius` / 2:
+/// three box passes each way, each O(1) per pixel whatever the radius.
+pub fn blur(matte: &mut Matte, radius: f32) {
+    let r = radius.round() as usize;
+    if r == 0 {
+        return;
+    }
+    let (w, h) = (matte.width as usize, matte.height as usize);
+    blur_plane(&mut matte.data, w, h, r);
+}
+
+/// Three box blurs of half-width `r` along rows, then along columns.
+pub(crate) fn blur_plane(data: &mut [f32], w: usize, h: usize, r: usize) {
+    let box_pass = |line: &mut [f32], scratch: &mut Vec<f32>| {
+        let n = line.len();
+        scratch.clear();
+        scratch.extend_from_slice(line);
+        // Window [x - r, x + r], clamped to the line's ends.
+        let mut sum: f32 = (0..=r.min(n - 1)).map(|i| scratch[i]).sum::<f32>()
+            + r as f32 * scratch[0]
+            + r.saturating_sub(n - 1) as f32 * scratch[n - 1];
+        for x in 0..n {
+            line[x] = sum / (2 * r + 1) as f32;
+            let add = scratch[(x + r + 1).min(n - 1)];
+            let drop = scratch[x.saturating_sub(r)];
+            sum += add - drop;
+        }
+    };
+    data.par_chunks_mut(w).for_each(|row| {
+        let mut scratch = Vec::with_capacity(w);
+        for _ in 0..3 {
+            box_pass(row, &mut scratch);
+        }
+    });
+    // Columns: transpose, blur rows, transpose back.
+    let mut t = vec![0.0f32; w * h];
+    t.par_chunks_mut(h).enumerate().for_each(|(x, col)| {
+        for (y, v) in col.iter_mut().enumerate() {
+            *v = data[y * w + x];
+        }
+    });
+    t.par_chunks_mut(h).for_each(|col| {
+        let mut scratch = Vec::with_capacity(h);
+        for _ in 0..3 {
+            box_pass(col, &mut scratch);
+        }
+    });
+    data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+        for (x, v) in row.iter_mut().enumerate() {
+            *v = t[x * h + y];
+        }
+    });
+}
+
+/// Sets to 1 every pixel below 0.5 that no path of such pixels connects to
+/// the frame's edge.
+pub fn fill_holes(matte: &mut Matte) {
+    let (w, h) = (matte.width as usize, matte.height as usize);
+    let mut outside = vec![false; w * h];
+    let mut queue = VecDeque::new();
+    let is_bg = |v: f32| v < 0.5;
+    for x in 0..w {
+        for y in [0, h - 1] {
+            let i = y * w + x;
+            if is_bg(matte.data[i]) && !outside[i] {
+                outside[i] = true;
+                queue.push_back(i);
+            }
+        }
+    }
+    for y in 0..h {
+        for x in [0, w - 1] {
+            let i = y * w + x;
+            if is_bg(matte.data[i]) && !outside[i] {
+                outside[i] = true;
+                queue.push_back(i);
+            }
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        let (x, y) = (i % w, i / w);
+        let mut visit = |j: usize| {
+            if !outside[j] && is_bg(matte.data[j]) {
+                outside[j] = true;
+                queue.push_back(j);
+            }
+        };
+        if x > 0 {
+            visit(i - 1);
+        }
+        if x + 1 < w {
+            visit(i + 1);
+        }
+        if y > 0 {
+            visit(i - w);
+        }
+        if y + 1 < h {
+            visit(i + w);
+        }
+    }
+    for (v, out) in matte.data.iter_mut().zip(&outside) {
+        if is_bg(*v) && !out {
+            *v = 1.0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(w: u32, h: u32, x0: u32, y0: u32, side: u32) -> Matte {
+        let data = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                if x >= x0 && x < x0 + side && y >= y0 && y < y0 + side { 1.0 } else { 0.0 }
+            })
+            .collect();
+        Matte::from_values(w, h, data).unwrap()
+    }
+
+    fn area(m: &Matte) -> f32 {
+        m.values().iter().sum()
+    }
+
+    #[test]
+    fn grow_and_shrink_change_the_area_as_expected() {
+        let mut m = square(20, 20, 5, 5, 6);
+        grow(&mut m, 2);
+        assert_eq!(area(&m), 100.0, "6 + 2 x 2 = 10 on a side");
+        grow(&mut m, -3);
+        assert_eq!(area(&m), 16.0, "10 - 2 x 3 = 4 on a side");
+    }
+
+    #[test]
+    fn blur_keeps_the_mean_and_softens_edges() {
+        let mut m = square(40, 40, 10, 10, 20);
+        let before = area(&m);
+        blur(&mut m, 3.0);
+        assert!((area(&m) - before).abs() < 1.0, "{} vs {before}", area(&m));
+        let edge = m.at(10, 20);
+        assert!(edge > 0.3 && edge < 0.7, "the edge is now partly covered: {edge}");
+        assert!(m.at(20, 20) > 0.99 && m.at(1, 1) < 0.01);
+    }
+
+    #[test]
+    fn enclosed_holes_are_filled_and_open_ones_kept() {
+        let mut m = square(20, 20, 2, 2, 14);
+        m.values_mut()[8 * 20 + 8] = 0.0; // enclosed
+        for x in 0..10 {
+            m.values_mut()[10 * 20 + x] = 0.0; // a channel to the left edge
+        }
+        fill_holes(&mut m);
+        assert_eq!(m.at(8, 8), 1.0);
+        assert_eq!(m.at(5, 10), 0.0);
+    }
+}

@@ -1,0 +1,304 @@
+//! Compositing a plate over a background, file to file.
+//!
+//! Timing: plate frame k is shown at k / plate rate; the background frame
+//! at that same time is used (so a 24 fps background behind a 30 fps plate
+//! plays at its own speed). A still background serves every frame. When the
+//! background runs out it holds its last frame, or loops if asked.
+//!
+//! The screen colour is sampled once, on the first plate frame, and the
+//! colour transfer, defocus and grain are measured once, so nothing flickers.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::composite::camera::{CameraMove, CameraTracker, move_background};
+use crate::composite::integrate::{CompositeOptions, Compositor, Fit};
+use crate::composite::key::{KeyOptions, Screen, find_screen, key_with};
+use crate::composite::matte::Matte;
+use crate::error::{Error, ErrorKind, Result};
+use crate::frame::{Frame, PixelFormat};
+use crate::media::{MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::rational::Rational;
+use crate::runtime::Runtime;
+
+/// Where the foreground matte comes from.
+#[derive(Clone, Debug)]
+pub enum MatteSource {
+    /// Key the plate against a green or blue screen.
+    Key(KeyOptions),
+    /// A grey matte (white = foreground), one frame per plate frame (or a still).
+    File(PathBuf),
+    /// A person matte from a segmentation model (needs the model backend).
+    Person,
+}
+
+/// What to do when the background has fewer frames than the plate needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhenShorter {
+    /// Hold the background's last frame.
+    #[default]
+    Hold,
+    /// Start the background again from its first frame.
+    Loop,
+}
+
+/// A composite job.
+#[derive(Clone, Debug)]
+pub struct CompositeJob {
+    /// The live-action plate.
+    pub plate: PathBuf,
+    /// The background: a still, a video or an image sequence.
+    pub background: PathBuf,
+    /// Where the composite goes.
+    pub output: PathBuf,
+    /// Where the matte comes from.
+    pub matte: MatteSource,
+    /// Integration options.
+    pub options: CompositeOptions,
+    /// Move the background with the plate's camera.
+    pub track_camera: bool,
+    /// Also write the matte (grey) here.
+    pub matte_out: Option<PathBuf>,
+    /// Also write the camera path (JSON) here.
+    pub camera_out: Option<PathBuf>,
+    /// Background shorter than the plate.
+    pub when_shorter: WhenShorter,
+    /// How to open the plate and background.
+    pub open: OpenOptions,
+    /// Output video codec, if not implied by the extension.
+    pub codec: Option<VideoCodec>,
+    /// Replace existing outputs.
+    pub overwrite: bool,
+}
+
+/// The camera path of a composite, as generators take camera moves.
+#[derive(Clone, Debug, Serialize)]
+pub struct CameraPath {
+    /// The move since the first frame, per plate frame.
+    pub frames: Vec<CameraMove>,
+    /// How much textured background each step was measured on (0..1).
+    pub support: Vec<f32>,
+    /// The whole move over the shot, in frame fractions: horizontal and
+    /// vertical translation of the content (fractions of width and height),
+    /// zoom factor and roll in degrees.
+    pub summary: CameraSummary,
+}
+
+/// The whole move over a shot.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CameraSummary {
+    /// Content translation as a fraction of the frame width (positive: right).
+    pub horizontal: f32,
+    /// Content translation as a fraction of the frame height (positive: down).
+    pub vertical: f32,
+    /// Scale factor of the content (above 1: push in).
+    pub zoom: f32,
+    /// Roll of the content in degrees (positive: clockwise).
+    pub roll: f32,
+}
+
+/// What a composite did.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompositeReport {
+    /// Where the composite landed.
+    pub output: PathBuf,
+    /// Frames composited.
+    pub frames: u64,
+    /// Frame rate of the output (the plate's).
+    pub frame_rate: Rational,
+    /// Plate size.
+    pub width: u32,
+    /// Plate height.
+    pub height: u32,
+    /// The screen colour keyed (sRGB 0..1), if keyed.
+    pub screen: Option<[f32; 3]>,
+    /// Fraction of the first plate frame that was screen.
+    pub screen_coverage: Option<f32>,
+    /// Background size, frames and rate as read.
+    pub background: BackgroundUse,
+    /// The camera path, if tracked.
+    pub camera: Option<CameraPath>,
+    /// Where the matte went, if written.
+    pub matte_out: Option<PathBuf>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// How the background was used.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackgroundUse {
+    /// Its size.
+    pub width: u32,
+    /// Its height.
+    pub height: u32,
+    /// Its frame count (1 for a still).
+    pub frames: u64,
+    /// Its frame rate.
+    pub frame_rate: Rational,
+    /// How its size was fitted to the plate's.
+    pub fit: Fit,
+    /// Whether it was resized.
+    pub resized: bool,
+    /// Plate frames for which it had run out (held or looped).
+    pub ran_out: u64,
+    /// What happened when it ran out.
+    pub when_shorter: WhenShorter,
+}
+
+/// Progress: frames done of total.
+pub type Progress = (u64, u64);
+
+pub(crate) fn run(
+    runtime: &Runtime,
+    job: &CompositeJob,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CompositeReport> {
+    let started = Instant::now();
+    let mut plate = runtime.open_media(&job.plate, &job.open)?;
+    let mut background = runtime.open_media(&job.background, &job.open)?;
+    let (pinfo, binfo) = (plate.info().clone(), background.info().clone());
+    let (w, h) = (pinfo.width, pinfo.height);
+    let mut matte_reader = match &job.matte {
+        MatteSource::File(path) => {
+            let reader = runtime.open_media(path, &job.open)?;
+            let info = reader.info();
+            if (info.width, info.height) != (w, h) {
+                return Err(Error::invalid_argument(format!(
+                    "{}: the matte is {}x{} but the plate is {w}x{h}",
+                    path.display(),
+                    info.width,
+                    info.height
+                )));
+            }
+            Some(reader)
+        }
+        MatteSource::Person => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "person mattes need the ONNX model backend, which this build does not have; \
+                 key a green or blue screen (--key green|blue|auto) or give a matte (--matte FILE)",
+            ));
+        }
+        MatteSource::Key(_) => None,
+    };
+    let first = plate.read_frame(0)?;
+    let screen: Option<Screen> = match &job.matte {
+        MatteSource::Key(options) => {
+            Some(find_screen(&first.view(), options.screen).map_err(|e| e.context(job.plate.display()))?)
+        }
+        _ => None,
+    };
+    let output_format =
+        if pinfo.decoded_format == PixelFormat::Rgba8 { PixelFormat::Rgba8 } else { PixelFormat::Rgba16 };
+    let options = WriteOptions { frame_rate: pinfo.frame_rate, codec: job.codec, overwrite: job.overwrite };
+    let mut writer = MediaWriter::create(&job.output, w, h, output_format, &options)?;
+    let mut matte_writer = match &job.matte_out {
+        Some(path) => Some(MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options)?),
+        None => None,
+    };
+    let mut compositor = Compositor::new(job.options)?;
+    let mut tracker = job.track_camera.then(CameraTracker::new);
+    let mut out = Frame::new(w, h, output_format)?;
+    let mut matte_image = Frame::new(w, h, PixelFormat::Rgba8)?;
+    let mut ran_out = 0;
+    let mut cached_background: Option<(u64, Frame)> = None;
+    for k in 0..pinfo.frame_count {
+        let frame = if k == 0 { first.clone() } else { plate.read_frame(k)? };
+        // Background frame at the plate frame's time.
+        let time = Rational::new(k as i64, 1)?.checked_mul(pinfo.frame_rate.recip()?)?;
+        let mut index = time.checked_mul(binfo.frame_rate)?.floor().max(0) as u64;
+        if binfo.frame_count == 1 {
+            index = 0;
+        } else if index >= binfo.frame_count {
+            ran_out += 1;
+            index = match job.when_shorter {
+                WhenShorter::Hold => binfo.frame_count - 1,
+                WhenShorter::Loop => index % binfo.frame_count,
+            };
+        }
+        if cached_background.as_ref().map(|c| c.0) != Some(index) {
+            cached_background = Some((index, background.read_frame(index)?));
+        }
+        let bg = &cached_background.as_ref().expect("just read").1;
+        let matte = match (&job.matte, &mut matte_reader, &screen) {
+            (MatteSource::Key(options), _, Some(screen)) => {
+                runtime.install(|| key_with(&frame.view(), screen, options))?
+            }
+            (_, Some(reader), _) => {
+                let index = k.min(reader.info().frame_count - 1);
+                Matte::from_luma(&reader.read_frame(index)?.view())?
+            }
+            _ => return Err(Error::internal("no matte source")),
+        };
+        let moved;
+        let bg_view = match &mut tracker {
+            Some(tracker) => {
+                let camera = runtime.install(|| tracker.track(&frame.view(), Some(&matte)))?;
+                let fitted = if (bg.width(), bg.height()) != (w, h) {
+                    crate::composite::integrate::fit_background(&bg.view(), w, h, job.options.fit)?
+                } else {
+                    bg.clone()
+                };
+                moved = runtime.install(|| move_background(&fitted.view(), &camera))?;
+                moved.view()
+            }
+            None => bg.view(),
+        };
+        runtime
+            .install(|| compositor.composite(&frame.view(), &matte, screen.as_ref(), &bg_view, &mut out.view_mut()))?;
+        writer.write_frame(&out.view())?;
+        if let Some(mw) = &mut matte_writer {
+            matte.write_grey(&mut matte_image.view_mut())?;
+            mw.write_frame(&matte_image.view())?;
+        }
+        progress((k + 1, pinfo.frame_count));
+    }
+    let camera = tracker.map(|t| {
+        let frames: Vec<CameraMove> = t.path.iter().map(|p| p.0).collect();
+        let support = t.path.iter().map(|p| p.1).collect();
+        let last = frames.last().copied().unwrap_or(CameraMove::STILL);
+        let summary = CameraSummary {
+            horizontal: last.pan_x / w as f32,
+            vertical: last.pan_y / h as f32,
+            zoom: last.zoom,
+            roll: last.roll,
+        };
+        CameraPath { frames, support, summary }
+    });
+    if let (Some(path), Some(camera)) = (&job.camera_out, &camera) {
+        let staged = crate::staged::StagedFile::new(path, job.overwrite)?;
+        let text = serde_json::to_string_pretty(camera).map_err(|e| Error::internal(e.to_string()))?;
+        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(path, "write the camera path", e))?;
+        staged.commit()?;
+    }
+    let matte_out = match matte_writer {
+        Some(mw) => Some(mw.finish()?),
+        None => None,
+    };
+    let output = writer.finish()?;
+    Ok(CompositeReport {
+        output,
+        frames: pinfo.frame_count,
+        frame_rate: pinfo.frame_rate,
+        width: w,
+        height: h,
+        screen: screen.map(|s| s.linear.map(crate::composite::color::linear_to_srgb)),
+        screen_coverage: screen.map(|s| s.coverage),
+        background: BackgroundUse {
+            width: binfo.width,
+            height: binfo.height,
+            frames: binfo.frame_count,
+            frame_rate: binfo.frame_rate,
+            fit: job.options.fit,
+            resized: (binfo.width, binfo.height) != (w, h),
+            ran_out,
+            when_shorter: job.when_shorter,
+        },
+        camera,
+        matte_out,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
