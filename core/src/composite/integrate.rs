@@ -424,6 +424,38 @@ impl Compositor {
     }
 }
 
+/// Writes the keyed foreground into `out`: the plate with the screen's share
+/// removed and spill pulled down, unpremultiplied, alpha = matte (what a
+/// keyer node outputs for compositing elsewhere).
+pub fn keyed_foreground(
+    plate: &FrameView<'_>,
+    matte: &Matte,
+    screen: Option<&Screen>,
+    spill: f32,
+    out: &mut FrameViewMut<'_>,
+) -> Result<()> {
+    let (w, h) = (plate.width(), plate.height());
+    if (matte.width(), matte.height()) != (w, h) || (out.width(), out.height()) != (w, h) {
+        return Err(Error::invalid_argument(format!("plate, matte and output must all be {w}x{h}")));
+    }
+    let wu = w as usize;
+    out.par_rows_mut(|y, dst| {
+        let row = plate.row(y);
+        let alphas = &matte.values()[y as usize * wu..(y as usize + 1) * wu];
+        let mut line = vec![0.0f32; wu * 4];
+        for x in 0..wu {
+            let a = alphas[x];
+            let fg = foreground(linear_at(&row, x), a, screen, spill);
+            for c in 0..3 {
+                line[x * 4 + c] = if a > 1e-4 { encode(fg[c] / a) } else { 0.0 };
+            }
+            line[x * 4 + 3] = a;
+        }
+        dst.write_f32(&line);
+    });
+    Ok(())
+}
+
 /// Picks the defocus radius whose blurred background's sharpness is closest
 /// to the plate foreground's (radii 0 to 8 tried on a downscaled copy).
 fn auto_defocus(plate: &FrameView<'_>, weights: Option<&Matte>, background: &FrameView<'_>) -> Result<f32> {

@@ -1,0 +1,341 @@
+//! The effect both Mattebox frei0r plugins run: key a green or blue screen
+//! plate and composite it over a background (a file or colour for the
+//! filter, the second track for the mixer).
+//!
+//! frei0r doubles are 0..1; where a parameter means something else, its
+//! explanation says how 0..1 maps (and `hosts/frei0r/README.md` lists all).
+//! Values outside 0..1 are clamped. A plate with no screen in it passes
+//! through unchanged.
+
+use std::sync::OnceLock;
+
+use mattebox_core::composite::integrate::{fit_background, keyed_foreground};
+use mattebox_core::composite::key::{find_screen, key_with};
+use mattebox_core::composite::{Cleanup, CompositeOptions, Compositor, Fit, KeyOptions, Screen, ScreenChoice};
+use mattebox_core::{Frame, FrameView, FrameViewMut, PixelFormat, Runtime, RuntimeConfig};
+
+use crate::{ParamKind, ParamSpec, ParamValue, Plugin, PluginDescription, TYPE_FILTER, TYPE_MIXER2};
+
+/// One runtime (thread pool) for every instance in the process: hosts such
+/// as MLT make many instances, and a pool each would flood the machine.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new(RuntimeConfig::default()).expect("a runtime with default settings starts"))
+}
+
+/// Parameters common to the filter and the mixer, in index order.
+const COMMON: [ParamSpec; 10] = [
+    ParamSpec {
+        name: c"screen",
+        kind: ParamKind::Double,
+        explanation: c"Screen to key: below 0.25 auto (green or blue, whichever the plate shows more), 0.25 to 0.75 green, above 0.75 blue",
+    },
+    ParamSpec {
+        name: c"clip black",
+        kind: ParamKind::Double,
+        explanation: c"Key values at or below this become background (screen noise); default 0.12",
+    },
+    ParamSpec {
+        name: c"clip white",
+        kind: ParamKind::Double,
+        explanation: c"Key values at or above this become solid foreground; default 0.9",
+    },
+    ParamSpec { name: c"spill", kind: ParamKind::Double, explanation: c"Spill suppression strength; default 0.8" },
+    ParamSpec {
+        name: c"grow",
+        kind: ParamKind::Double,
+        explanation: c"Shrink or grow the matte: 0 is -10 px, 0.5 none (default), 1 is +10 px",
+    },
+    ParamSpec { name: c"soften", kind: ParamKind::Double, explanation: c"Blur the matte edge: 0 to 1 is 0 to 20 px; default 0" },
+    ParamSpec {
+        name: c"fill holes",
+        kind: ParamKind::Bool,
+        explanation: c"Make background holes inside the foreground (green reflections) foreground",
+    },
+    ParamSpec {
+        name: c"match colour",
+        kind: ParamKind::Double,
+        explanation: c"Move the background's colours towards the plate's; default 0",
+    },
+    ParamSpec {
+        name: c"light wrap",
+        kind: ParamKind::Double,
+        explanation: c"Background light wrapping round the foreground edge; default 0",
+    },
+    ParamSpec {
+        name: c"output",
+        kind: ParamKind::Double,
+        explanation: c"Below 0.25 the composite (default), 0.25 to 0.75 the matte in grey, above 0.75 the keyed foreground with alpha",
+    },
+];
+
+/// Parameters of the filter: the common ones and where the background comes from.
+const FILTER_PARAMS: [ParamSpec; 12] = [
+    COMMON[0],
+    COMMON[1],
+    COMMON[2],
+    COMMON[3],
+    COMMON[4],
+    COMMON[5],
+    COMMON[6],
+    COMMON[7],
+    COMMON[8],
+    COMMON[9],
+    ParamSpec {
+        name: c"background",
+        kind: ParamKind::String,
+        explanation: c"A PNG or EXR image to put behind the foreground (scaled to cover the frame); empty for a colour",
+    },
+    ParamSpec {
+        name: c"background colour",
+        kind: ParamKind::Color,
+        explanation: c"Colour behind the foreground when no background image is set; default black",
+    },
+];
+
+/// What the output shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    Composite,
+    Matte,
+    Foreground,
+}
+
+/// The shared effect state.
+#[derive(Debug)]
+pub struct KeyComposite {
+    width: u32,
+    height: u32,
+    values: [f64; 10],
+    background_path: String,
+    background_colour: [f32; 3],
+    /// The filter's background, fitted to the frame (taken out while rendering).
+    background: Option<Frame>,
+    /// The background image could not be read (reported once).
+    background_failed: bool,
+    /// Measured once per setting, reused on every frame.
+    screen: Option<Option<Screen>>,
+    compositor: Option<Compositor>,
+}
+
+const DEFAULTS: [f64; 10] = [0.0, 0.12, 0.9, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
+
+impl KeyComposite {
+    fn new(width: u32, height: u32) -> Self {
+        KeyComposite {
+            width,
+            height,
+            values: DEFAULTS,
+            background_path: String::new(),
+            background_colour: [0.0; 3],
+            background: None,
+            background_failed: false,
+            screen: None,
+            compositor: None,
+        }
+    }
+
+    /// Forgets everything measured from frames, after a parameter change.
+    fn invalidate(&mut self) {
+        self.screen = None;
+        self.compositor = None;
+    }
+
+    fn set_number(&mut self, index: usize, value: f64) {
+        let clamped = value.clamp(0.0, 1.0);
+        if self.values[index] != clamped {
+            self.values[index] = clamped;
+            self.invalidate();
+        }
+    }
+
+    fn key_options(&self) -> KeyOptions {
+        let v = &self.values;
+        let screen = match v[0] {
+            x if x < 0.25 => ScreenChoice::Auto,
+            x if x <= 0.75 => ScreenChoice::Green,
+            _ => ScreenChoice::Blue,
+        };
+        let (black, white) = (v[1] as f32, v[2] as f32);
+        // A host may set them crossed; keep them ordered rather than fail every frame.
+        let (clip_black, clip_white) =
+            if white > black { (black, white) } else { (black.min(0.98), (black + 0.01).min(1.0)) };
+        KeyOptions {
+            screen,
+            clip_black,
+            clip_white,
+            cleanup: Cleanup {
+                grow: ((v[4] - 0.5) * 20.0).round() as i32,
+                blur: (v[5] * 20.0) as f32,
+                fill_holes: v[6] > 0.5,
+            },
+        }
+    }
+
+    fn output(&self) -> Output {
+        match self.values[9] {
+            x if x < 0.25 => Output::Composite,
+            x if x <= 0.75 => Output::Matte,
+            _ => Output::Foreground,
+        }
+    }
+
+    fn composite_options(&self) -> CompositeOptions {
+        CompositeOptions {
+            spill: self.values[3] as f32,
+            match_colour: self.values[7] as f32,
+            light_wrap: self.values[8] as f32,
+            fit: Fit::Cover,
+            ..Default::default()
+        }
+    }
+
+    /// The filter's background: the image fitted to the frame, or the
+    /// colour; made once per setting and kept, not rebuilt per frame.
+    fn take_filter_background(&mut self) -> Result<Frame, String> {
+        if let Some(frame) = self.background.take() {
+            return Ok(frame);
+        }
+        if !self.background_path.is_empty() && !self.background_failed {
+            let path = std::path::PathBuf::from(&self.background_path);
+            let loaded = mattebox_core::media::read_image(&path)
+                .and_then(|image| fit_background(&image.view(), self.width, self.height, Fit::Cover));
+            match loaded {
+                Ok(frame) => return Ok(frame),
+                Err(e) => {
+                    eprintln!("mattebox frei0r: background {e}; using the background colour");
+                    self.background_failed = true;
+                }
+            }
+        }
+        let mut frame = Frame::new(self.width, self.height, PixelFormat::Rgba8).map_err(|e| e.to_string())?;
+        let [r, g, b] = self.background_colour;
+        frame.view_mut().fill([r, g, b, 1.0]);
+        Ok(frame)
+    }
+
+    /// Keys `plate` and composites it over `background` into `out` (all RGBA8888).
+    fn render(&mut self, plate: &[u32], background: &FrameView<'_>, out: &mut [u32]) -> Result<(), String> {
+        let (w, h) = (self.width, self.height);
+        let stride = w as usize * 4;
+        let plate_view =
+            FrameView::new(bytemuck::cast_slice(plate), w, h, stride, PixelFormat::Rgba8).map_err(|e| e.to_string())?;
+        let mut out_view = FrameViewMut::new(bytemuck::cast_slice_mut(out), w, h, stride, PixelFormat::Rgba8)
+            .map_err(|e| e.to_string())?;
+        let options = self.key_options();
+        if self.screen.is_none() {
+            // No screen in the plate: documented pass-through, not an error per frame.
+            self.screen = Some(find_screen(&plate_view, options.screen).ok());
+        }
+        let Some(screen) = self.screen.flatten() else {
+            mattebox_core::frame::convert(&plate_view, &mut out_view).map_err(|e| e.to_string())?;
+            return Ok(());
+        };
+        if self.compositor.is_none() {
+            self.compositor = Some(Compositor::new(self.composite_options()).map_err(|e| e.to_string())?);
+        }
+        let output = self.output();
+        let spill = self.values[3] as f32;
+        let compositor = self.compositor.as_mut().expect("made above");
+        runtime()
+            .install(|| -> mattebox_core::Result<()> {
+                let matte = key_with(&plate_view, &screen, &options)?;
+                match output {
+                    Output::Composite => {
+                        compositor.composite(&plate_view, &matte, Some(&screen), background, &mut out_view)
+                    }
+                    Output::Matte => matte.write_grey(&mut out_view),
+                    Output::Foreground => keyed_foreground(&plate_view, &matte, Some(&screen), spill, &mut out_view),
+                }
+            })
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The filter: key the input and composite it over an image file or a colour.
+#[derive(Debug)]
+pub struct KeyFilter(KeyComposite);
+
+impl Plugin for KeyFilter {
+    const DESCRIPTION: PluginDescription = PluginDescription {
+        name: c"Mattebox Key",
+        plugin_type: TYPE_FILTER,
+        explanation: c"Keys a green or blue screen (colour-difference key refined at the edges, spill suppression, matte clean-up) and composites the foreground over an image or a colour in linear light, with colour match and light wrap",
+        version: (0, 1),
+    };
+    const PARAMS: &'static [ParamSpec] = &FILTER_PARAMS;
+
+    fn new(width: u32, height: u32) -> Self {
+        KeyFilter(KeyComposite::new(width, height))
+    }
+
+    fn set(&mut self, index: usize, value: ParamValue) {
+        let e = &mut self.0;
+        match (index, value) {
+            (0..=9, ParamValue::Number(v)) => e.set_number(index, v),
+            (10, ParamValue::Text(path)) if path != e.background_path => {
+                e.background_path = path;
+                e.background = None;
+                e.background_failed = false;
+                e.invalidate();
+            }
+            (11, ParamValue::Color(c)) if c != e.background_colour => {
+                e.background_colour = c;
+                e.background = None;
+                e.invalidate();
+            }
+            _ => {}
+        }
+    }
+
+    fn get(&self, index: usize) -> ParamValue {
+        match index {
+            10 => ParamValue::Text(self.0.background_path.clone()),
+            11 => ParamValue::Color(self.0.background_colour),
+            i => ParamValue::Number(self.0.values.get(i).copied().unwrap_or(0.0)),
+        }
+    }
+
+    fn update(&mut self, _time: f64, inputs: &[&[u32]], out: &mut [u32]) -> Result<(), String> {
+        let background = self.0.take_filter_background()?;
+        let result = self.0.render(inputs[0], &background.view(), out);
+        self.0.background = Some(background);
+        result
+    }
+}
+
+/// The mixer2 transition: key the first track (the actor plate) and
+/// composite it over the second (the background).
+#[derive(Debug)]
+pub struct OverMixer(KeyComposite);
+
+impl Plugin for OverMixer {
+    const DESCRIPTION: PluginDescription = PluginDescription {
+        name: c"Mattebox Over",
+        plugin_type: TYPE_MIXER2,
+        explanation: c"Keys a green or blue screen on the first track (the actor plate) and composites it over the second track (the background) in linear light, with spill suppression, colour match and light wrap",
+        version: (0, 1),
+    };
+    const PARAMS: &'static [ParamSpec] = &COMMON;
+
+    fn new(width: u32, height: u32) -> Self {
+        OverMixer(KeyComposite::new(width, height))
+    }
+
+    fn set(&mut self, index: usize, value: ParamValue) {
+        if let (0..=9, ParamValue::Number(v)) = (index, value) {
+            self.0.set_number(index, v);
+        }
+    }
+
+    fn get(&self, index: usize) -> ParamValue {
+        ParamValue::Number(self.0.values.get(index).copied().unwrap_or(0.0))
+    }
+
+    fn update(&mut self, _time: f64, inputs: &[&[u32]], out: &mut [u32]) -> Result<(), String> {
+        let (w, h) = (self.0.width, self.0.height);
+        let background = FrameView::new(bytemuck::cast_slice(inputs[1]), w, h, w as usize * 4, PixelFormat::Rgba8)
+            .map_err(|e| e.to_string())?;
+        self.0.render(inputs[0], &background, out)
+    }
+}
