@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION (1 << 16)
+#define MB_ABI_VERSION ((1 << 16) | 1)
 
 // The result of every fallible call. `MB_RESULT_OK` is zero; anything else
 // is a failure whose description is in `mb_last_error_message()`.
@@ -43,6 +43,12 @@ typedef enum mb_result {
   MB_RESULT_INTERNAL = 10,
 } mb_result;
 
+// The state of one shot's composite: the screen sampled on its first frame,
+// the colour transfer, defocus and grain measured once, the camera path so
+// far. Render the shot's frames in order through one compositor; use one
+// per shot and per thread (it is not shared between threads).
+typedef struct mb_compositor mb_compositor;
+
 // Optical flow both ways between two frames, kept to make any number of
 // in-between frames without computing it again. Immutable once made: safe
 // to use from several threads at once.
@@ -59,6 +65,62 @@ typedef struct mb_retime_plan mb_retime_plan;
 // The runtime handle: a thread pool, logging and a cache location. Safe to
 // use from several threads at once.
 typedef struct mb_runtime mb_runtime;
+
+// A screen choice: one of the `MB_SCREEN_*` constants.
+typedef uint32_t mb_screen;
+
+// How to key. Fill with `mb_key_options_init`, then change fields.
+typedef struct mb_key_options {
+  // `sizeof(mb_key_options)`.
+  uint32_t struct_size;
+  // One of the `MB_SCREEN_*` constants.
+  mb_screen screen;
+  // The screen's sRGB colour, 0..1 per channel, for `MB_SCREEN_COLOUR`.
+  float screen_colour[3];
+  // Raw key values at or below this become 0 (0..1, below `clip_white`).
+  float clip_black;
+  // Raw key values at or above this become 1.
+  float clip_white;
+  // Grow the foreground by this many pixels (negative shrinks), -64..64.
+  int32_t grow;
+  // Blur the matte edge by this radius in pixels, 0..64.
+  float blur;
+  // Non-zero: fill background holes inside the foreground.
+  uint32_t fill_holes;
+} mb_key_options;
+
+// A background fitting policy: one of the `MB_FIT_*` constants.
+typedef uint32_t mb_fit;
+
+// Which channel of a host matte image holds the matte: one of the
+// `MB_MATTE_*` constants.
+typedef uint32_t mb_matte_channel;
+
+// How to composite. Fill with `mb_composite_options_init`, then change fields.
+typedef struct mb_composite_options {
+  // `sizeof(mb_composite_options)`.
+  uint32_t struct_size;
+  // Spill suppression strength, 0..1.
+  float spill;
+  // How far to move the background's colour towards the plate's, 0..1.
+  float match_colour;
+  // Light wrap strength, 0..1.
+  float light_wrap;
+  // Light wrap reach in pixels, 0..256.
+  float light_wrap_radius;
+  // Background softness: 0 leaves it sharp, a negative value matches the
+  // plate's sharpness automatically, a positive value is a blur radius.
+  float defocus;
+  // Grain match strength, 0..1.
+  float grain;
+  // One of the `MB_FIT_*` constants, for backgrounds of another size.
+  mb_fit fit;
+  // Non-zero: move the background with the plate's camera (pan, tilt,
+  // zoom, roll), tracked frame to frame from the first frame rendered.
+  uint32_t track_camera;
+  // Where a host-supplied matte is read from: `MB_MATTE_ALPHA` or `MB_MATTE_LUMA`.
+  mb_matte_channel matte_channel;
+} mb_composite_options;
 
 // A pixel format code: one of the `MB_PIXEL_FORMAT_*` constants.
 typedef uint32_t mb_pixel_format;
@@ -84,6 +146,16 @@ typedef struct mb_image {
   // One of the `MB_PIXEL_FORMAT_*` constants.
   mb_pixel_format format;
 } mb_image;
+
+// The screen a plate was keyed against.
+typedef struct mb_screen_info {
+  // Its colour in sRGB, 0..1 per channel.
+  float colour[3];
+  // The dominant channel: 1 for green, 2 for blue.
+  uint32_t channel;
+  // Fraction of the sampled plate pixels that look like the screen.
+  float coverage;
+} mb_screen_info;
 
 // An interpolation mode code: one of the `MB_INTERP_MODE_*` constants.
 typedef uint32_t mb_interp_mode;
@@ -192,6 +264,33 @@ typedef struct mb_runtime_options {
   void *log_user_data;
 } mb_runtime_options;
 
+// Green or blue, whichever the plate shows more of.
+#define MB_SCREEN_AUTO 1
+
+// A green screen.
+#define MB_SCREEN_GREEN 2
+
+// A blue screen.
+#define MB_SCREEN_BLUE 3
+
+// The sRGB colour in `mb_key_options.screen_colour`, sampled by hand.
+#define MB_SCREEN_COLOUR 4
+
+// Scale to cover the plate and crop the overflow, centred.
+#define MB_FIT_COVER 1
+
+// Scale to fit inside the plate, centred, transparent borders.
+#define MB_FIT_CONTAIN 2
+
+// Scale each axis to the plate's size.
+#define MB_FIT_STRETCH 3
+
+// The alpha channel (what OpenFX hosts pass).
+#define MB_MATTE_ALPHA 1
+
+// The luma of the colour channels (a grey matte image).
+#define MB_MATTE_LUMA 2
+
 // 8 bits per channel, R G B A.
 #define MB_PIXEL_FORMAT_RGBA8 1
 
@@ -267,6 +366,80 @@ const char *mb_last_error_message(void);
 // The name of a result code (`"MB_RESULT_MEDIA"`), a static string;
 // `"MB_RESULT_UNKNOWN"` for a code this library does not define.
 const char *mb_result_name(uint32_t code);
+
+// Fills `options` with the defaults (automatic screen, clip 0.12 / 0.9, no
+// clean-up) and sets `struct_size`.
+//
+// # Safety
+// `options` must be writable.
+enum mb_result mb_key_options_init(struct mb_key_options *options);
+
+// Fills `options` with the defaults (spill 0.8, no colour match, light
+// wrap or defocus, cover fit, no camera tracking, matte in alpha) and sets
+// `struct_size`.
+//
+// # Safety
+// `options` must be writable.
+enum mb_result mb_composite_options_init(struct mb_composite_options *options);
+
+// Keys one frame: samples the screen in `plate`, keys it, and writes the
+// matte into `matte_out` (grey in the colour channels and in alpha; any
+// format, the plate's size). `screen_out`, when not NULL, receives the
+// screen found. For a shot, use an `mb_compositor` so the screen is sampled
+// once and not per frame.
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new`; the images must describe
+// buffers valid during the call, and `matte_out` must not overlap `plate`.
+enum mb_result mb_key(const struct mb_runtime *runtime,
+                      const struct mb_image *plate,
+                      const struct mb_key_options *options,
+                      const struct mb_image *matte_out,
+                      struct mb_screen_info *screen_out);
+
+// Makes a compositor. With `key` (not NULL) it keys each plate frame
+// itself; with `key` NULL the host passes a matte to every
+// `mb_compositor_render`. Release with `mb_compositor_free`; on failure
+// `*out` is NULL.
+//
+// # Safety
+// `key` may be NULL; `options` must point to initialised options, `out`
+// must be writable.
+enum mb_result mb_compositor_new(const struct mb_key_options *key,
+                                 const struct mb_composite_options *options,
+                                 struct mb_compositor **out);
+
+// Composites the next frame of the shot: `plate` (keyed by the compositor,
+// or with the host's `matte`) over `background` into `out`. The background
+// may have another size (fitted by the options' policy); `out` has the
+// plate's size and any format. Output alpha is the foreground's plus the
+// background's coverage of the rest. A compositor made with key options
+// ignores `matte` (pass NULL); one made without needs it.
+//
+// # Safety
+// `runtime` and `compositor` must come from their `_new` calls; the images
+// must describe buffers valid during the call; `out` must not overlap the
+// inputs; no other thread may use `compositor` during the call.
+enum mb_result mb_compositor_render(const struct mb_runtime *runtime,
+                                    struct mb_compositor *compositor,
+                                    const struct mb_image *plate,
+                                    const struct mb_image *matte,
+                                    const struct mb_image *background,
+                                    const struct mb_image *out);
+
+// The screen the compositor keyed against, once it has rendered a frame.
+// Fails when it has not keyed yet or was made without key options.
+//
+// # Safety
+// `compositor` must come from `mb_compositor_new`; `out` must be writable.
+enum mb_result mb_compositor_screen(const struct mb_compositor *compositor,
+                                    struct mb_screen_info *out);
+
+// Releases a compositor. NULL is ignored.
+//
+// # Safety
+// `compositor` must come from `mb_compositor_new` and not be used again.
+void mb_compositor_free(struct mb_compositor *compositor);
 
 // Converts the pixels of `src` into `dst`: same width and height, any
 // formats and strides. 8 <-> 16 bit is exact; floats are clamped to 0..1 and

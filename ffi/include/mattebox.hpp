@@ -168,6 +168,14 @@ public:
         return Error::from_last(mb_interpolate(raw_, &a, &b, t, mode, &out));
     }
 
+    // Keys `plate` into `matte_out` (grey, matte also in alpha); returns the screen found.
+    Result<mb_screen_info> key(const mb_image& plate, const mb_key_options& options, const mb_image& matte_out) const {
+        mb_screen_info screen{};
+        mb_result code = mb_key(raw_, &plate, &options, &matte_out, &screen);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return screen;
+    }
+
     // Whether `a` and `b` look like the two sides of a scene cut.
     Result<bool> is_cut(const mb_image& a, const mb_image& b) const {
         uint32_t cut = 0;
@@ -273,6 +281,67 @@ public:
 private:
     explicit FlowPair(mb_flow_pair* raw) : raw_(raw) {}
     mb_flow_pair* raw_ = nullptr;
+};
+
+// Default key options (automatic screen), ready to change.
+inline mb_key_options key_options() {
+    mb_key_options options{};
+    mb_key_options_init(&options);
+    return options;
+}
+
+// Default composite options, ready to change.
+inline mb_composite_options composite_options() {
+    mb_composite_options options{};
+    mb_composite_options_init(&options);
+    return options;
+}
+
+// One shot's composite: render its frames in order. Move-only; one thread at a time.
+class Compositor {
+public:
+    // Keys each plate frame itself with `key`.
+    static Result<Compositor> keyed(const mb_key_options& key, const mb_composite_options& options) {
+        return make(&key, options);
+    }
+    // Uses the matte the host passes to each render.
+    static Result<Compositor> with_host_matte(const mb_composite_options& options) { return make(nullptr, options); }
+
+    Compositor(Compositor&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+    Compositor& operator=(Compositor&& other) noexcept {
+        if (this != &other) {
+            mb_compositor_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+        }
+        return *this;
+    }
+    Compositor(const Compositor&) = delete;
+    Compositor& operator=(const Compositor&) = delete;
+    ~Compositor() { mb_compositor_free(raw_); }
+
+    // The next frame: `plate` (with `matte`, or null when keyed) over `background` into `out`.
+    Error render(const Runtime& runtime, const mb_image& plate, const mb_image* matte, const mb_image& background,
+                 const mb_image& out) {
+        return Error::from_last(mb_compositor_render(runtime.get(), raw_, &plate, matte, &background, &out));
+    }
+
+    // The screen keyed against, once a frame has been rendered.
+    Result<mb_screen_info> screen() const {
+        mb_screen_info info{};
+        mb_result code = mb_compositor_screen(raw_, &info);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return info;
+    }
+
+private:
+    static Result<Compositor> make(const mb_key_options* key, const mb_composite_options& options) {
+        mb_compositor* raw = nullptr;
+        mb_result code = mb_compositor_new(key, &options, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return Compositor(raw);
+    }
+    explicit Compositor(mb_compositor* raw) : raw_(raw) {}
+    mb_compositor* raw_ = nullptr;
 };
 
 // Which source frames and t make each output frame of a retime. Move-only.

@@ -11,6 +11,7 @@
 //!   or `*_close` call, never with `free()`.
 
 mod boundary;
+mod composite;
 mod image;
 mod interp;
 mod media;
@@ -19,6 +20,7 @@ mod runtime;
 use std::ffi::c_char;
 
 pub use boundary::mb_result;
+pub use composite::*;
 pub use image::*;
 pub use interp::*;
 pub use media::*;
@@ -27,7 +29,7 @@ pub use runtime::*;
 /// Version of the ABI described by this header: (major << 16) | minor. A
 /// host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 /// minor versions only add.
-pub const MB_ABI_VERSION: u32 = 1 << 16;
+pub const MB_ABI_VERSION: u32 = (1 << 16) | 1;
 
 /// The ABI version of the loaded library; see `MB_ABI_VERSION`.
 #[unsafe(no_mangle)]

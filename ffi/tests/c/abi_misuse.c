@@ -307,6 +307,121 @@ int main(int argc, char **argv) {
     mb_retime_plan_free(NULL);
     mb_retime_plan_free(plan);
 
+
+    /* Keying and compositing: a 64x32 green-screen plate with a grey square. */
+    enum { KW = 64, KH = 32 };
+    static uint8_t plate[KW * KH * 4], back[KW * KH * 4], matte[KW * KH * 4], comp[KW * KH * 4];
+    static float bigback[128 * 64 * 4];
+    for (int y = 0; y < KH; y++) {
+        for (int x = 0; x < KW; x++) {
+            uint8_t *p = plate + (y * KW + x) * 4;
+            int inside = x >= 24 && x < 40 && y >= 8 && y < 24;
+            p[0] = inside ? 150 : 30;
+            p[1] = inside ? 140 : 190;
+            p[2] = inside ? 130 : 40;
+            p[3] = 255;
+            uint8_t *b = back + (y * KW + x) * 4;
+            b[0] = 200; b[1] = 20; b[2] = 220; b[3] = 255;
+        }
+    }
+    for (int i = 0; i < 128 * 64; i++) {
+        bigback[i * 4 + 0] = 0.0f; bigback[i * 4 + 1] = 0.0f; bigback[i * 4 + 2] = 1.0f; bigback[i * 4 + 3] = 1.0f;
+    }
+    mb_image iplate = img(plate, sizeof plate, KW, KH, KW * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image iback = img(back, sizeof back, KW, KH, KW * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image imatte = img(matte, sizeof matte, KW, KH, KW * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image icomp = img(comp, sizeof comp, KW, KH, KW * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image ibig = img(bigback, sizeof bigback, 128, 64, 128 * 16, MB_PIXEL_FORMAT_RGBA32F);
+
+    mb_key_options ko;
+    memset(&ko, 0, sizeof ko);
+    EXPECT(mb_key_options_init(NULL), MB_RESULT_NULL_POINTER, "options");
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    EXPECT(mb_key_options_init(&ko), MB_RESULT_OK, NULL);
+    CHECK(ko.struct_size == sizeof ko && ko.screen == MB_SCREEN_AUTO);
+    EXPECT(mb_key(NULL, &iplate, &ko, &imatte, NULL), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_key(rt, NULL, &ko, &imatte, NULL), MB_RESULT_NULL_POINTER, "plate");
+    EXPECT(mb_key(rt, &iplate, NULL, &imatte, NULL), MB_RESULT_NULL_POINTER, "options");
+    EXPECT(mb_key(rt, &iplate, &ko, NULL, NULL), MB_RESULT_NULL_POINTER, "matte_out");
+    EXPECT(mb_key(rt, &iplate, &ko, &iplate, NULL), MB_RESULT_INVALID_ARGUMENT, "overlaps");
+    EXPECT(mb_key(rt, &iplate, &ko, &io, NULL), MB_RESULT_INVALID_ARGUMENT, "32x16");
+    ko.screen = 42;
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_UNSUPPORTED, "screen 42");
+    ko.screen = MB_SCREEN_GREEN;
+    ko.clip_black = 0.95f;
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "clip_black");
+    ko.clip_black = 0.12f;
+    ko.blur = 1000.0f;
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "blur");
+    ko.blur = 0.0f;
+    ko.screen = MB_SCREEN_BLUE;
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "screen");
+    ko.screen = MB_SCREEN_AUTO;
+    mb_screen_info si;
+    memset(&si, 0, sizeof si);
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, &si), MB_RESULT_OK, NULL);
+    CHECK(si.channel == 1 && si.coverage > 0.5f && si.colour[1] > 0.6f);
+    CHECK(matte[(16 * KW + 32) * 4 + 3] == 255 && matte[(16 * KW + 32) * 4] == 255); /* the square */
+    CHECK(matte[(2 * KW + 2) * 4 + 3] == 0 && matte[(2 * KW + 2) * 4] == 0);          /* the screen */
+    /* No screen in a grey frame: a clear error, not a garbage matte. */
+    EXPECT(mb_key(rt, &ia, &ko, &io, NULL), MB_RESULT_INVALID_ARGUMENT, "screen");
+
+    mb_composite_options co;
+    memset(&co, 0, sizeof co);
+    mb_compositor *comp_state = (mb_compositor *)&failures;
+    EXPECT(mb_composite_options_init(NULL), MB_RESULT_NULL_POINTER, "options");
+    EXPECT(mb_compositor_new(&ko, &co, &comp_state), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    CHECK(comp_state == NULL);
+    EXPECT(mb_composite_options_init(&co), MB_RESULT_OK, NULL);
+    EXPECT(mb_compositor_new(&ko, &co, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_compositor_new(&ko, NULL, &comp_state), MB_RESULT_NULL_POINTER, "options");
+    co.fit = 0;
+    EXPECT(mb_compositor_new(&ko, &co, &comp_state), MB_RESULT_UNSUPPORTED, "fit 0");
+    co.fit = MB_FIT_COVER;
+    co.light_wrap = 2.0f;
+    EXPECT(mb_compositor_new(&ko, &co, &comp_state), MB_RESULT_INVALID_ARGUMENT, "light wrap");
+    co.light_wrap = 0.0f;
+    co.matte_channel = 7;
+    EXPECT(mb_compositor_new(&ko, &co, &comp_state), MB_RESULT_UNSUPPORTED, "matte_channel");
+    co.matte_channel = MB_MATTE_ALPHA;
+    co.defocus = 0.0f / 0.0f;
+    EXPECT(mb_compositor_new(&ko, &co, &comp_state), MB_RESULT_INVALID_ARGUMENT, "NaN");
+    co.defocus = 0.0f;
+    EXPECT(mb_compositor_new(&ko, &co, &comp_state), MB_RESULT_OK, NULL);
+    EXPECT(mb_compositor_screen(comp_state, &si), MB_RESULT_INVALID_ARGUMENT, "not keyed");
+    EXPECT(mb_compositor_screen(NULL, &si), MB_RESULT_NULL_POINTER, "compositor");
+    EXPECT(mb_compositor_screen(comp_state, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_compositor_render(NULL, comp_state, &iplate, NULL, &iback, &icomp), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_compositor_render(rt, NULL, &iplate, NULL, &iback, &icomp), MB_RESULT_NULL_POINTER, "compositor");
+    EXPECT(mb_compositor_render(rt, comp_state, NULL, NULL, &iback, &icomp), MB_RESULT_NULL_POINTER, "plate");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, NULL, &icomp), MB_RESULT_NULL_POINTER, "background");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &iback, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &iback, &iback), MB_RESULT_INVALID_ARGUMENT, "overlaps");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &iback, &io), MB_RESULT_INVALID_ARGUMENT, "32x16");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &iback, &icomp), MB_RESULT_OK, NULL);
+    /* Square kept (grey), screen replaced by the magenta background. */
+    const uint8_t *in_sq = comp + (16 * KW + 32) * 4, *in_bg = comp + (2 * KW + 2) * 4;
+    CHECK(in_sq[0] > 120 && in_sq[1] > 110 && in_sq[2] > 100 && in_sq[1] < 170);
+    CHECK(in_bg[0] == 200 && in_bg[1] == 20 && in_bg[2] == 220 && in_bg[3] == 255);
+    EXPECT(mb_compositor_screen(comp_state, &si), MB_RESULT_OK, NULL);
+    CHECK(si.channel == 1);
+    /* A background of another size and format is fitted (cover). */
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &ibig, &icomp), MB_RESULT_OK, NULL);
+    CHECK(in_bg[0] == 0 && in_bg[1] == 0 && in_bg[2] == 255);
+    mb_compositor_free(NULL);
+    mb_compositor_free(comp_state);
+
+    /* Without key options the host supplies the matte (here in alpha). */
+    EXPECT(mb_compositor_new(NULL, &co, &comp_state), MB_RESULT_OK, NULL);
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &iback, &icomp), MB_RESULT_NULL_POINTER, "matte");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, &io, &iback, &icomp), MB_RESULT_INVALID_ARGUMENT, "32x16");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, &icomp, &iback, &icomp), MB_RESULT_INVALID_ARGUMENT, "overlaps");
+    EXPECT(mb_compositor_screen(comp_state, &si), MB_RESULT_INVALID_ARGUMENT, "host's matte");
+    EXPECT(mb_compositor_render(rt, comp_state, &iplate, &imatte, &iback, &icomp), MB_RESULT_OK, NULL);
+    CHECK(in_bg[0] == 200 && in_bg[1] == 20 && in_bg[2] == 220);
+    CHECK(in_sq[0] > 120 && in_sq[1] < 170);
+    mb_compositor_free(comp_state);
+
     mb_runtime_free(rt);
 
     if (failures) {

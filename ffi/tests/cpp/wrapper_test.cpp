@@ -63,6 +63,45 @@ int main() {
     auto broken = mattebox::RetimePlan::curve(24, 1, 24, {{0.0, 0.0}});
     CHECK(!broken.ok() && broken.error().message().find("above zero") != std::string::npos);
 
+    // Key a green plate with a grey square, composite over red, as a host would per frame.
+    std::vector<uint8_t> plate(w * h * 4), red(w * h * 4), matte(w * h * 4), comp(w * h * 4);
+    for (uint32_t i = 0; i < w * h; i++) {
+        uint32_t x = i % w, y = i / w;
+        bool inside = x >= 16 && x < 32 && y >= 8 && y < 24;
+        uint8_t px[4] = {uint8_t(inside ? 150 : 30), uint8_t(inside ? 140 : 190), uint8_t(inside ? 130 : 40), 255};
+        uint8_t bg[4] = {230, 10, 10, 255};
+        for (int c = 0; c < 4; c++) {
+            plate[i * 4 + c] = px[c];
+            red[i * 4 + c] = bg[c];
+        }
+    }
+    mb_image ip = mattebox::image(plate.data(), plate.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image ir = mattebox::image(red.data(), red.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image im = mattebox::image(matte.data(), matte.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+    mb_image ic = mattebox::image(comp.data(), comp.size(), w, h, w * 4, MB_PIXEL_FORMAT_RGBA8);
+    auto screen = runtime->key(ip, mattebox::key_options(), im);
+    CHECK(screen.ok() && screen->channel == 1);
+    CHECK(matte[(16 * w + 24) * 4 + 3] == 255 && matte[(2 * w + 2) * 4 + 3] == 0);
+    auto compositor = mattebox::Compositor::keyed(mattebox::key_options(), mattebox::composite_options());
+    CHECK(compositor.ok());
+    if (compositor) {
+        CHECK(!compositor->screen().ok());
+        for (int frame = 0; frame < 3; frame++) CHECK(!compositor->render(*runtime, ip, nullptr, ir, ic));
+        CHECK(comp[(2 * w + 2) * 4] == 230 && comp[(16 * w + 24) * 4 + 1] > 110);
+        CHECK(compositor->screen().ok());
+    }
+    auto host_matte = mattebox::Compositor::with_host_matte(mattebox::composite_options());
+    CHECK(host_matte.ok());
+    if (host_matte) {
+        mattebox::Error missing = host_matte->render(*runtime, ip, nullptr, ir, ic);
+        CHECK(missing && missing.code() == MB_RESULT_NULL_POINTER);
+        CHECK(!host_matte->render(*runtime, ip, &im, ir, ic));
+    }
+    mb_composite_options wrong = mattebox::composite_options();
+    wrong.spill = 3.0f;
+    auto refused = mattebox::Compositor::with_host_matte(wrong);
+    CHECK(!refused.ok() && refused.error().message().find("spill") != std::string::npos);
+
     if (failures) {
         std::fprintf(stderr, "wrapper_test: %d failures\n", failures);
         return 1;

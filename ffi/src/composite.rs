@@ -1,0 +1,519 @@
+//! Keying and compositing host frames: a matte from a green or blue screen,
+//! and a plate composited over a background, per shot.
+
+use mattebox_core::composite::key::{find_screen, key_with};
+use mattebox_core::composite::{
+    CameraTracker, Cleanup, CompositeOptions, Compositor, Defocus, Fit, KeyOptions, Matte, Screen, ScreenChoice,
+};
+use mattebox_core::composite::{camera::move_background, color::linear_to_srgb};
+
+use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, mb_result};
+use crate::image::{image_view, image_view_mut, mb_image, overlaps};
+use crate::runtime::mb_runtime;
+
+/// A screen choice: one of the `MB_SCREEN_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_screen = u32;
+/// Green or blue, whichever the plate shows more of.
+pub const MB_SCREEN_AUTO: mb_screen = 1;
+/// A green screen.
+pub const MB_SCREEN_GREEN: mb_screen = 2;
+/// A blue screen.
+pub const MB_SCREEN_BLUE: mb_screen = 3;
+/// The sRGB colour in `mb_key_options.screen_colour`, sampled by hand.
+pub const MB_SCREEN_COLOUR: mb_screen = 4;
+
+/// A background fitting policy: one of the `MB_FIT_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_fit = u32;
+/// Scale to cover the plate and crop the overflow, centred.
+pub const MB_FIT_COVER: mb_fit = 1;
+/// Scale to fit inside the plate, centred, transparent borders.
+pub const MB_FIT_CONTAIN: mb_fit = 2;
+/// Scale each axis to the plate's size.
+pub const MB_FIT_STRETCH: mb_fit = 3;
+
+/// Which channel of a host matte image holds the matte: one of the
+/// `MB_MATTE_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_matte_channel = u32;
+/// The alpha channel (what OpenFX hosts pass).
+pub const MB_MATTE_ALPHA: mb_matte_channel = 1;
+/// The luma of the colour channels (a grey matte image).
+pub const MB_MATTE_LUMA: mb_matte_channel = 2;
+
+/// How to key. Fill with `mb_key_options_init`, then change fields.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug)]
+pub struct mb_key_options {
+    /// `sizeof(mb_key_options)`.
+    pub struct_size: u32,
+    /// One of the `MB_SCREEN_*` constants.
+    pub screen: mb_screen,
+    /// The screen's sRGB colour, 0..1 per channel, for `MB_SCREEN_COLOUR`.
+    pub screen_colour: [f32; 3],
+    /// Raw key values at or below this become 0 (0..1, below `clip_white`).
+    pub clip_black: f32,
+    /// Raw key values at or above this become 1.
+    pub clip_white: f32,
+    /// Grow the foreground by this many pixels (negative shrinks), -64..64.
+    pub grow: i32,
+    /// Blur the matte edge by this radius in pixels, 0..64.
+    pub blur: f32,
+    /// Non-zero: fill background holes inside the foreground.
+    pub fill_holes: u32,
+}
+
+/// How to composite. Fill with `mb_composite_options_init`, then change fields.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug)]
+pub struct mb_composite_options {
+    /// `sizeof(mb_composite_options)`.
+    pub struct_size: u32,
+    /// Spill suppression strength, 0..1.
+    pub spill: f32,
+    /// How far to move the background's colour towards the plate's, 0..1.
+    pub match_colour: f32,
+    /// Light wrap strength, 0..1.
+    pub light_wrap: f32,
+    /// Light wrap reach in pixels, 0..256.
+    pub light_wrap_radius: f32,
+    /// Background softness: 0 leaves it sharp, a negative value matches the
+    /// plate's sharpness automatically, a positive value is a blur radius.
+    pub defocus: f32,
+    /// Grain match strength, 0..1.
+    pub grain: f32,
+    /// One of the `MB_FIT_*` constants, for backgrounds of another size.
+    pub fit: mb_fit,
+    /// Non-zero: move the background with the plate's camera (pan, tilt,
+    /// zoom, roll), tracked frame to frame from the first frame rendered.
+    pub track_camera: u32,
+    /// Where a host-supplied matte is read from: `MB_MATTE_ALPHA` or `MB_MATTE_LUMA`.
+    pub matte_channel: mb_matte_channel,
+}
+
+/// The screen a plate was keyed against.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct mb_screen_info {
+    /// Its colour in sRGB, 0..1 per channel.
+    pub colour: [f32; 3],
+    /// The dominant channel: 1 for green, 2 for blue.
+    pub channel: u32,
+    /// Fraction of the sampled plate pixels that look like the screen.
+    pub coverage: f32,
+}
+
+const KEY_OPTIONS_SIZE: u32 = std::mem::size_of::<mb_key_options>() as u32;
+const COMPOSITE_OPTIONS_SIZE: u32 = std::mem::size_of::<mb_composite_options>() as u32;
+
+fn key_options(raw: &mb_key_options) -> FfiResult<KeyOptions> {
+    if raw.struct_size < KEY_OPTIONS_SIZE {
+        return Err(FfiError::invalid(format!(
+            "key options struct_size is {} but must be at least {KEY_OPTIONS_SIZE} (sizeof(mb_key_options)); \
+             fill it with mb_key_options_init",
+            raw.struct_size
+        )));
+    }
+    let screen = match raw.screen {
+        MB_SCREEN_AUTO => ScreenChoice::Auto,
+        MB_SCREEN_GREEN => ScreenChoice::Green,
+        MB_SCREEN_BLUE => ScreenChoice::Blue,
+        MB_SCREEN_COLOUR => {
+            if !raw.screen_colour.iter().all(|c| (0.0..=1.0).contains(c)) {
+                return Err(FfiError::invalid(format!(
+                    "key options screen_colour {:?} must be sRGB values between 0 and 1",
+                    raw.screen_colour
+                )));
+            }
+            ScreenChoice::Colour(raw.screen_colour)
+        }
+        other => {
+            return Err(FfiError {
+                code: mb_result::Unsupported,
+                message: format!("key options screen {other} is not one of MB_SCREEN_AUTO (1) to MB_SCREEN_COLOUR (4)"),
+            });
+        }
+    };
+    if !((0.0..1.0).contains(&raw.clip_black) && raw.clip_black < raw.clip_white && raw.clip_white <= 1.0) {
+        return Err(FfiError::invalid(format!(
+            "key options clip_black {} and clip_white {} must satisfy 0 <= clip_black < clip_white <= 1",
+            raw.clip_black, raw.clip_white
+        )));
+    }
+    if !(-64..=64).contains(&raw.grow) || !(0.0..=64.0).contains(&raw.blur) {
+        return Err(FfiError::invalid(format!(
+            "key options grow {} must be -64..64 and blur {} must be 0..64 pixels",
+            raw.grow, raw.blur
+        )));
+    }
+    Ok(KeyOptions {
+        screen,
+        clip_black: raw.clip_black,
+        clip_white: raw.clip_white,
+        cleanup: Cleanup { grow: raw.grow, blur: raw.blur, fill_holes: raw.fill_holes != 0 },
+    })
+}
+
+fn composite_options(raw: &mb_composite_options) -> FfiResult<(CompositeOptions, bool, mb_matte_channel)> {
+    if raw.struct_size < COMPOSITE_OPTIONS_SIZE {
+        return Err(FfiError::invalid(format!(
+            "composite options struct_size is {} but must be at least {COMPOSITE_OPTIONS_SIZE} \
+             (sizeof(mb_composite_options)); fill it with mb_composite_options_init",
+            raw.struct_size
+        )));
+    }
+    let fit = match raw.fit {
+        MB_FIT_COVER => Fit::Cover,
+        MB_FIT_CONTAIN => Fit::Contain,
+        MB_FIT_STRETCH => Fit::Stretch,
+        other => {
+            return Err(FfiError {
+                code: mb_result::Unsupported,
+                message: format!("composite options fit {other} is not one of MB_FIT_COVER (1) to MB_FIT_STRETCH (3)"),
+            });
+        }
+    };
+    if raw.matte_channel != MB_MATTE_ALPHA && raw.matte_channel != MB_MATTE_LUMA {
+        return Err(FfiError {
+            code: mb_result::Unsupported,
+            message: format!(
+                "composite options matte_channel {} is not MB_MATTE_ALPHA (1) or MB_MATTE_LUMA (2)",
+                raw.matte_channel
+            ),
+        });
+    }
+    let defocus = match raw.defocus {
+        d if d.is_nan() => return Err(FfiError::invalid("composite options defocus is NaN")),
+        d if d < 0.0 => Defocus::Auto,
+        0.0 => Defocus::Off,
+        d => Defocus::Radius(d),
+    };
+    let options = CompositeOptions {
+        spill: raw.spill,
+        match_colour: raw.match_colour,
+        light_wrap: raw.light_wrap,
+        light_wrap_radius: raw.light_wrap_radius,
+        defocus,
+        grain: raw.grain,
+        fit,
+    };
+    // The core checks the ranges and names the field; a throwaway compositor
+    // is the one place that check lives.
+    Compositor::new(options).map_err(|e| FfiError::from(e.context("composite options")))?;
+    Ok((options, raw.track_camera != 0, raw.matte_channel))
+}
+
+fn screen_info(screen: &Screen) -> mb_screen_info {
+    mb_screen_info {
+        colour: screen.linear.map(linear_to_srgb),
+        channel: screen.channel as u32,
+        coverage: screen.coverage,
+    }
+}
+
+/// Fills `options` with the defaults (automatic screen, clip 0.12 / 0.9, no
+/// clean-up) and sets `struct_size`.
+///
+/// # Safety
+/// `options` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_key_options_init(options: *mut mb_key_options) -> mb_result {
+    guard("mb_key_options_init", || {
+        // SAFETY: checked for null; writability is the host's contract.
+        let options = unsafe { arg_mut(options, "options")? };
+        let d = KeyOptions::default();
+        *options = mb_key_options {
+            struct_size: KEY_OPTIONS_SIZE,
+            screen: MB_SCREEN_AUTO,
+            screen_colour: [0.0, 1.0, 0.0],
+            clip_black: d.clip_black,
+            clip_white: d.clip_white,
+            grow: d.cleanup.grow,
+            blur: d.cleanup.blur,
+            fill_holes: d.cleanup.fill_holes as u32,
+        };
+        Ok(())
+    })
+}
+
+/// Fills `options` with the defaults (spill 0.8, no colour match, light
+/// wrap or defocus, cover fit, no camera tracking, matte in alpha) and sets
+/// `struct_size`.
+///
+/// # Safety
+/// `options` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_composite_options_init(options: *mut mb_composite_options) -> mb_result {
+    guard("mb_composite_options_init", || {
+        // SAFETY: checked for null; writability is the host's contract.
+        let options = unsafe { arg_mut(options, "options")? };
+        let d = CompositeOptions::default();
+        *options = mb_composite_options {
+            struct_size: COMPOSITE_OPTIONS_SIZE,
+            spill: d.spill,
+            match_colour: d.match_colour,
+            light_wrap: d.light_wrap,
+            light_wrap_radius: d.light_wrap_radius,
+            defocus: 0.0,
+            grain: d.grain,
+            fit: MB_FIT_COVER,
+            track_camera: 0,
+            matte_channel: MB_MATTE_ALPHA,
+        };
+        Ok(())
+    })
+}
+
+/// Keys one frame: samples the screen in `plate`, keys it, and writes the
+/// matte into `matte_out` (grey in the colour channels and in alpha; any
+/// format, the plate's size). `screen_out`, when not NULL, receives the
+/// screen found. For a shot, use an `mb_compositor` so the screen is sampled
+/// once and not per frame.
+///
+/// # Safety
+/// `runtime` must come from `mb_runtime_new`; the images must describe
+/// buffers valid during the call, and `matte_out` must not overlap `plate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_key(
+    runtime: *const mb_runtime,
+    plate: *const mb_image,
+    options: *const mb_key_options,
+    matte_out: *const mb_image,
+    screen_out: *mut mb_screen_info,
+) -> mb_result {
+    guard("mb_key", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (runtime, plate, options, matte_out) = unsafe {
+            (
+                arg_ref(runtime, "runtime")?,
+                arg_ref(plate, "plate")?,
+                arg_ref(options, "options")?,
+                arg_ref(matte_out, "matte_out")?,
+            )
+        };
+        let options = key_options(options)?;
+        // SAFETY: the host promises the buffer for the call.
+        let view = unsafe { image_view(plate, "plate")? };
+        if overlaps(matte_out, plate) {
+            return Err(FfiError::invalid("`matte_out` overlaps `plate`; write into a separate buffer"));
+        }
+        // SAFETY: as above; `matte_out` does not overlap `plate`.
+        let mut out = unsafe { image_view_mut(matte_out, "matte_out")? };
+        check_same_size(&out, view.width(), view.height(), "matte_out")?;
+        let screen = runtime.inner.install(|| -> mattebox_core::Result<Screen> {
+            let screen = find_screen(&view, options.screen)?;
+            key_with(&view, &screen, &options)?.write_grey(&mut out)?;
+            Ok(screen)
+        })?;
+        if !screen_out.is_null() {
+            // SAFETY: non-null; writability is the host's contract.
+            unsafe { *screen_out = screen_info(&screen) };
+        }
+        Ok(())
+    })
+}
+
+fn check_same_size(
+    image: &mattebox_core::frame::FrameViewMut<'_>,
+    width: u32,
+    height: u32,
+    name: &str,
+) -> FfiResult<()> {
+    if (image.width(), image.height()) != (width, height) {
+        return Err(FfiError::invalid(format!(
+            "`{name}` is {}x{} but the plate is {width}x{height}",
+            image.width(),
+            image.height()
+        )));
+    }
+    Ok(())
+}
+
+/// The state of one shot's composite: the screen sampled on its first frame,
+/// the colour transfer, defocus and grain measured once, the camera path so
+/// far. Render the shot's frames in order through one compositor; use one
+/// per shot and per thread (it is not shared between threads).
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct mb_compositor {
+    key: Option<KeyOptions>,
+    screen: Option<Screen>,
+    compositor: Compositor,
+    tracker: Option<CameraTracker>,
+    matte_channel: mb_matte_channel,
+}
+
+/// Makes a compositor. With `key` (not NULL) it keys each plate frame
+/// itself; with `key` NULL the host passes a matte to every
+/// `mb_compositor_render`. Release with `mb_compositor_free`; on failure
+/// `*out` is NULL.
+///
+/// # Safety
+/// `key` may be NULL; `options` must point to initialised options, `out`
+/// must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_compositor_new(
+    key: *const mb_key_options,
+    options: *const mb_composite_options,
+    out: *mut *mut mb_compositor,
+) -> mb_result {
+    guard("mb_compositor_new", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let out = unsafe { arg_mut(out, "out")? };
+        *out = std::ptr::null_mut();
+        // SAFETY: as above.
+        let options = unsafe { arg_ref(options, "options")? };
+        let (options, track_camera, matte_channel) = composite_options(options)?;
+        let key = if key.is_null() {
+            None
+        } else {
+            // SAFETY: non-null; validity is the host's contract.
+            Some(key_options(unsafe { &*key })?)
+        };
+        *out = Box::into_raw(Box::new(mb_compositor {
+            key,
+            screen: None,
+            compositor: Compositor::new(options)?,
+            tracker: track_camera.then(CameraTracker::new),
+            matte_channel,
+        }));
+        Ok(())
+    })
+}
+
+/// Composites the next frame of the shot: `plate` (keyed by the compositor,
+/// or with the host's `matte`) over `background` into `out`. The background
+/// may have another size (fitted by the options' policy); `out` has the
+/// plate's size and any format. Output alpha is the foreground's plus the
+/// background's coverage of the rest. A compositor made with key options
+/// ignores `matte` (pass NULL); one made without needs it.
+///
+/// # Safety
+/// `runtime` and `compositor` must come from their `_new` calls; the images
+/// must describe buffers valid during the call; `out` must not overlap the
+/// inputs; no other thread may use `compositor` during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_compositor_render(
+    runtime: *const mb_runtime,
+    compositor: *mut mb_compositor,
+    plate: *const mb_image,
+    matte: *const mb_image,
+    background: *const mb_image,
+    out: *const mb_image,
+) -> mb_result {
+    guard("mb_compositor_render", || {
+        // SAFETY: checked for null; validity and exclusive use are the host's contract.
+        let (runtime, state, plate, background, out) = unsafe {
+            (
+                arg_ref(runtime, "runtime")?,
+                arg_mut(compositor, "compositor")?,
+                arg_ref(plate, "plate")?,
+                arg_ref(background, "background")?,
+                arg_ref(out, "out")?,
+            )
+        };
+        // SAFETY: the host promises the buffers for the call.
+        let (plate_view, bg_view) = unsafe { (image_view(plate, "plate")?, image_view(background, "background")?) };
+        let host_matte = if state.key.is_some() {
+            None
+        } else if matte.is_null() {
+            return Err(FfiError::null("matte (the compositor was made without key options, so it needs a matte)"));
+        } else {
+            // SAFETY: non-null; validity is the host's contract.
+            let matte = unsafe { &*matte };
+            if overlaps(out, matte) {
+                return Err(FfiError::invalid("`out` overlaps `matte`; write into a separate buffer"));
+            }
+            // SAFETY: the host promises the buffer for the call.
+            Some(unsafe { image_view(matte, "matte")? })
+        };
+        for (input, name) in [(plate, "plate"), (background, "background")] {
+            if overlaps(out, input) {
+                return Err(FfiError::invalid(format!("`out` overlaps `{name}`; write into a separate buffer")));
+            }
+        }
+        // SAFETY: as above; `out` overlaps no input.
+        let mut out_view = unsafe { image_view_mut(out, "out")? };
+        check_same_size(&out_view, plate_view.width(), plate_view.height(), "out")?;
+        if let Some(m) = &host_matte
+            && (m.width(), m.height()) != (plate_view.width(), plate_view.height())
+        {
+            return Err(FfiError::invalid(format!(
+                "`matte` is {}x{} but the plate is {}x{}",
+                m.width(),
+                m.height(),
+                plate_view.width(),
+                plate_view.height()
+            )));
+        }
+        runtime.inner.install(|| -> mattebox_core::Result<()> {
+            let matte = match (&state.key, &host_matte) {
+                (Some(options), _) => {
+                    let screen = match state.screen {
+                        Some(s) => s,
+                        None => *state.screen.insert(find_screen(&plate_view, options.screen)?),
+                    };
+                    key_with(&plate_view, &screen, options)?
+                }
+                (None, Some(m)) if state.matte_channel == MB_MATTE_LUMA => Matte::from_luma(m)?,
+                (None, Some(m)) => Matte::from_alpha(m)?,
+                (None, None) => unreachable!("checked above"),
+            };
+            let moved;
+            let bg = match &mut state.tracker {
+                Some(tracker) => {
+                    let camera = tracker.track(&plate_view, Some(&matte))?;
+                    moved = move_background(&bg_view, &camera)?;
+                    moved.view()
+                }
+                None => bg_view,
+            };
+            let screen = state.key.and(state.screen);
+            state.compositor.composite(&plate_view, &matte, screen.as_ref(), &bg, &mut out_view)
+        })?;
+        Ok(())
+    })
+}
+
+/// The screen the compositor keyed against, once it has rendered a frame.
+/// Fails when it has not keyed yet or was made without key options.
+///
+/// # Safety
+/// `compositor` must come from `mb_compositor_new`; `out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_compositor_screen(compositor: *const mb_compositor, out: *mut mb_screen_info) -> mb_result {
+    guard("mb_compositor_screen", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (state, out) = unsafe { (arg_ref(compositor, "compositor")?, arg_mut(out, "out")?) };
+        match state.screen {
+            Some(screen) => {
+                *out = screen_info(&screen);
+                Ok(())
+            }
+            None => Err(FfiError::invalid(if state.key.is_some() {
+                "the compositor has not keyed a frame yet; call mb_compositor_render first"
+            } else {
+                "the compositor was made without key options; it uses the host's matte"
+            })),
+        }
+    })
+}
+
+/// Releases a compositor. NULL is ignored.
+///
+/// # Safety
+/// `compositor` must come from `mb_compositor_new` and not be used again.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_compositor_free(compositor: *mut mb_compositor) {
+    let _ = guard("mb_compositor_free", || {
+        if !compositor.is_null() {
+            // SAFETY: made by Box::into_raw in mb_compositor_new; the host gives it back once.
+            drop(unsafe { Box::from_raw(compositor) });
+        }
+        Ok(())
+    });
+}
