@@ -1,0 +1,223 @@
+//! `mattebox composite` on plates and backgrounds made by the real `ffmpeg`
+//! program, checked by decoding the outputs with ffmpeg.
+//!
+//! The plate is a green screen with a grey box in the middle; backgrounds
+//! show one flat colour per frame (red, blue, yellow), so a pixel of the
+//! output's screen area says which background frame was used.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn mattebox(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mattebox")).args(args.iter().map(|a| a.as_ref())).output().unwrap()
+}
+
+fn json_ok(out: &Output) -> Value {
+    assert!(out.status.success(), "mattebox failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+fn ffmpeg(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y"]).args(args).output().unwrap();
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+const W: usize = 160;
+const H: usize = 96;
+const SCREEN: [u8; 3] = [40, 180, 60];
+const BOX: [u8; 3] = [140, 130, 120];
+const RED: [u8; 3] = [220, 20, 20];
+const BLUE: [u8; 3] = [20, 20, 220];
+const YELLOW: [u8; 3] = [230, 200, 20];
+
+/// A lossless 30 fps plate: the screen with a grey box at x 60..100, y 30..70.
+fn plate(dir: &Path, frames: u32) -> PathBuf {
+    let path = dir.join("plate.mkv");
+    let hex = |c: [u8; 3]| format!("0x{:02X}{:02X}{:02X}", c[0], c[1], c[2]);
+    let src = format!(
+        "color=c={}:s={W}x{H}:r=30,drawbox=x=60:y=30:w=40:h=40:color={}:t=fill,format=bgr0",
+        hex(SCREEN),
+        hex(BOX)
+    );
+    ffmpeg(&["-f", "lavfi", "-i", &src, "-frames:v", &frames.to_string(), "-c:v", "ffv1", path.to_str().unwrap()]);
+    path
+}
+
+/// A lossless background of `size`, at `rate`, whose frames are red, blue, yellow.
+fn background(dir: &Path, name: &str, size: &str, rate: &str) -> PathBuf {
+    let path = dir.join(name);
+    let pick = |c: usize| format!("if(eq(N\\,0)\\,{}\\,if(eq(N\\,1)\\,{}\\,{}))", RED[c], BLUE[c], YELLOW[c]);
+    let src =
+        format!("color=c=black:s={size}:r={rate},format=rgb24,geq=r='{}':g='{}':b='{}'", pick(0), pick(1), pick(2));
+    ffmpeg(&["-f", "lavfi", "-i", &src, "-frames:v", "3", "-c:v", "ffv1", path.to_str().unwrap()]);
+    path
+}
+
+/// Every frame of `video` as RGB24.
+fn frames(video: &Path) -> Vec<Vec<u8>> {
+    let raw = ffmpeg(&["-i", video.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
+    assert_eq!(raw.len() % (W * H * 3), 0, "{} is not {W}x{H}", video.display());
+    raw.chunks(W * H * 3).map(<[u8]>::to_vec).collect()
+}
+
+fn pixel(frame: &[u8], x: usize, y: usize) -> [u8; 3] {
+    let i = (y * W + x) * 3;
+    [frame[i], frame[i + 1], frame[i + 2]]
+}
+
+fn near(got: [u8; 3], want: [u8; 3], tolerance: u8) -> bool {
+    got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= tolerance)
+}
+
+#[test]
+fn background_of_another_size_and_rate_is_fitted_timed_and_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = plate(dir.path(), 12);
+    // Half the plate's size and rate: cover-fitted 2x, one background frame per two plate frames.
+    let bg = background(dir.path(), "bg.mkv", "80x48", "15");
+    let out = dir.path().join("out.mkv");
+    let matte = dir.path().join("matte.mkv");
+    let report = json_ok(&mattebox(&[
+        &"--json",
+        &"composite",
+        &"--plate",
+        &plate,
+        &"--background",
+        &bg,
+        &"-o",
+        &out,
+        &"--matte-out",
+        &matte,
+    ]));
+    let r = &report["composite"];
+    assert_eq!(r["frames"], 12);
+    assert_eq!(r["background"]["resized"], true);
+    assert_eq!(r["background"]["frames"], 3);
+    assert_eq!(r["background"]["ran_out"], 6, "{r}");
+    assert_eq!(r["background"]["when_shorter"], "hold");
+    let screen = r["screen"].as_array().unwrap();
+    assert!(screen[1].as_f64().unwrap() > 0.6 && screen[0].as_f64().unwrap() < 0.25, "{r}");
+
+    let got = frames(&out);
+    assert_eq!(got.len(), 12);
+    let expected = [RED, RED, BLUE, BLUE, YELLOW, YELLOW, YELLOW, YELLOW, YELLOW, YELLOW, YELLOW, YELLOW];
+    for (k, (frame, want)) in got.iter().zip(expected).enumerate() {
+        for (x, y) in [(5, 5), (150, 90), (30, 50)] {
+            assert!(
+                near(pixel(frame, x, y), want, 6),
+                "frame {k} at ({x},{y}): {:?}, want {want:?}",
+                pixel(frame, x, y)
+            );
+        }
+        // The actor stays, no green left on it.
+        let centre = pixel(frame, 80, 50);
+        assert!(near(centre, BOX, 12), "frame {k} centre {centre:?}, want about {BOX:?}");
+    }
+    let mattes = frames(&matte);
+    assert_eq!(mattes.len(), 12);
+    assert!(near(pixel(&mattes[7], 80, 50), [255; 3], 2) && near(pixel(&mattes[7], 5, 5), [0; 3], 2));
+}
+
+#[test]
+fn a_short_background_loops_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = plate(dir.path(), 12);
+    let bg = background(dir.path(), "bg.mkv", "160x96", "15");
+    let out = dir.path().join("out.mkv");
+    let report = json_ok(&mattebox(&[
+        &"--json",
+        &"composite",
+        &"--plate",
+        &plate,
+        &"--background",
+        &bg,
+        &"-o",
+        &out,
+        &"--loop-background",
+    ]));
+    assert_eq!(report["composite"]["background"]["when_shorter"], "loop");
+    assert_eq!(report["composite"]["background"]["resized"], false);
+    let expected = [RED, RED, BLUE, BLUE, YELLOW, YELLOW, RED, RED, BLUE, BLUE, YELLOW, YELLOW];
+    for (k, (frame, want)) in frames(&out).iter().zip(expected).enumerate() {
+        assert!(near(pixel(frame, 5, 5), want, 6), "frame {k}: {:?}, want {want:?}", pixel(frame, 5, 5));
+    }
+}
+
+#[test]
+fn contain_fit_leaves_transparent_borders_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = plate(dir.path(), 2);
+    // A square background inside a 5:3 plate: 96x96 centred, borders at x < 32 and x >= 128.
+    let bg = background(dir.path(), "square.mkv", "48x48", "30");
+    let out = dir.path().join("out.mkv");
+    let stdout = mattebox(&[&"composite", &"--plate", &plate, &"--background", &bg, &"-o", &out, &"--fit", &"contain"]);
+    let text = String::from_utf8_lossy(&stdout.stdout);
+    assert!(stdout.status.success(), "{}", String::from_utf8_lossy(&stdout.stderr));
+    assert!(text.contains("fitted to the plate (Contain)"), "{text}");
+    let got = frames(&out);
+    assert!(near(pixel(&got[0], 5, 5), [0; 3], 3), "border {:?}", pixel(&got[0], 5, 5));
+    assert!(near(pixel(&got[0], 155, 5), [0; 3], 3));
+    assert!(near(pixel(&got[0], 40, 5), RED, 6), "inside {:?}", pixel(&got[0], 40, 5));
+}
+
+#[test]
+fn a_plate_without_a_screen_fails_clearly_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = dir.path().join("no-screen.mkv");
+    ffmpeg(
+        &["-f", "lavfi", "-i", "color=c=0x806040:s=160x96:r=30", "-frames:v", "3", "-c:v", "ffv1"]
+            .iter()
+            .copied()
+            .chain([plate.to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    let bg = background(dir.path(), "bg.mkv", "160x96", "30");
+    let out = dir.path().join("out.mkv");
+    for key in ["auto", "green", "blue"] {
+        let run = mattebox(&[&"composite", &"--plate", &plate, &"--background", &bg, &"-o", &out, &"--key", &key]);
+        assert_eq!(run.status.code(), Some(1), "--key {key}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains("no-screen.mkv") && err.contains("screen found"), "--key {key}: {err}");
+        assert!(err.contains("person matte") || err.contains("screen colour"), "says what to do: {err}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "nothing but the inputs is left: {left:?}");
+}
+
+#[test]
+fn a_grey_matte_file_replaces_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = plate(dir.path(), 2);
+    let bg = background(dir.path(), "bg.mkv", "160x96", "30");
+    // A matte that keeps only the left half of the frame, screen included.
+    let matte = dir.path().join("half.png");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("color=c=black:s={W}x{H},drawbox=x=0:y=0:w=80:h={H}:color=white:t=fill"),
+        "-frames:v",
+        "1",
+        matte.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("out.mkv");
+    json_ok(&mattebox(&[
+        &"--json",
+        &"composite",
+        &"--plate",
+        &plate,
+        &"--background",
+        &bg,
+        &"-o",
+        &out,
+        &"--matte",
+        &matte,
+    ]));
+    let got = frames(&out);
+    // Without a key there is no screen to remove: the left half is the plate as shot.
+    assert!(near(pixel(&got[0], 10, 10), SCREEN, 6), "{:?}", pixel(&got[0], 10, 10));
+    assert!(near(pixel(&got[0], 150, 10), RED, 6), "{:?}", pixel(&got[0], 150, 10));
+}
