@@ -344,6 +344,20 @@ impl<'a> FrameViewMut<'a> {
         });
     }
 
+    /// Like [`FrameViewMut::par_rows_mut`], with scratch state made by `init`
+    /// once per batch of rows rather than once per row (row buffers without
+    /// an allocation per row).
+    pub fn par_rows_mut_init<T, I, F>(&mut self, init: I, f: F)
+    where
+        I: Fn() -> T + Sync + Send,
+        F: Fn(&mut T, u32, RowMut<'_>) + Sync + Send,
+    {
+        let (row_bytes, format) = (self.row_bytes(), self.format);
+        self.data.par_chunks_mut(self.stride).enumerate().for_each_init(init, |state, (y, chunk)| {
+            f(state, y as u32, typed_row_mut(&mut chunk[..row_bytes], format));
+        });
+    }
+
     /// Writes normalised float RGBA (`4 * width` values) into row `y`,
     /// clamping and rounding for integer formats (NaN becomes 0).
     pub fn write_row_f32(&mut self, y: u32, src: &[f32]) {

@@ -4,6 +4,8 @@
 
 use std::sync::OnceLock;
 
+use crate::frame::{Row, RowMut};
+
 /// sRGB-encoded value (0..1) to linear light.
 #[inline]
 pub fn srgb_to_linear(v: f32) -> f32 {
@@ -54,6 +56,81 @@ pub(crate) fn decode(v: f32) -> f32 {
     table[i] + (table[i + 1] - table[i]) * f
 }
 
+/// Steps of the direct linear -> 8-bit sRGB table: fine enough that every
+/// 8-bit code survives decode then encode exactly (tested below).
+const ENCODE_U8_STEPS: usize = 16384;
+
+fn encode_u8_table() -> &'static [u8; ENCODE_U8_STEPS + 1] {
+    static TABLE: OnceLock<[u8; ENCODE_U8_STEPS + 1]> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        std::array::from_fn(|i| (linear_to_srgb(i as f32 / ENCODE_U8_STEPS as f32) * 255.0 + 0.5) as u8)
+    })
+}
+
+/// Decodes a row of sRGB-encoded RGBA into linear-light RGBA (alpha copied,
+/// clamped to 0..1): one table lookup per 8-bit sample.
+pub(crate) fn decode_row(row: &Row<'_>, out: &mut [f32]) {
+    match row {
+        Row::U8(r) => {
+            let lut = linear_of_u8();
+            for (o, p) in out.chunks_exact_mut(4).zip(r.chunks_exact(4)) {
+                o[0] = lut[p[0] as usize];
+                o[1] = lut[p[1] as usize];
+                o[2] = lut[p[2] as usize];
+                o[3] = p[3] as f32 * (1.0 / 255.0);
+            }
+        }
+        Row::U16(r) => {
+            for (o, p) in out.chunks_exact_mut(4).zip(r.chunks_exact(4)) {
+                for c in 0..3 {
+                    o[c] = decode(p[c] as f32 * (1.0 / 65535.0));
+                }
+                o[3] = p[3] as f32 * (1.0 / 65535.0);
+            }
+        }
+        Row::F32(r) => {
+            for (o, p) in out.chunks_exact_mut(4).zip(r.chunks_exact(4)) {
+                for c in 0..3 {
+                    o[c] = decode(p[c]);
+                }
+                o[3] = p[3].clamp(0.0, 1.0);
+            }
+        }
+    }
+}
+
+/// Encodes a row of linear-light RGBA (alpha 0..1) into `dst` as sRGB in
+/// its own format; 8-bit output goes through one table lookup per sample.
+pub(crate) fn encode_row(line: &[f32], dst: RowMut<'_>) {
+    match dst {
+        RowMut::U8(d) => {
+            let table = encode_u8_table();
+            for (o, p) in d.chunks_exact_mut(4).zip(line.chunks_exact(4)) {
+                for c in 0..3 {
+                    o[c] = table[(p[c].clamp(0.0, 1.0) * ENCODE_U8_STEPS as f32 + 0.5) as usize];
+                }
+                o[3] = (p[3].clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+            }
+        }
+        RowMut::U16(d) => {
+            for (o, p) in d.chunks_exact_mut(4).zip(line.chunks_exact(4)) {
+                for c in 0..3 {
+                    o[c] = (encode(p[c]) * 65535.0 + 0.5) as u16;
+                }
+                o[3] = (p[3].clamp(0.0, 1.0) * 65535.0 + 0.5) as u16;
+            }
+        }
+        RowMut::F32(d) => {
+            for (o, p) in d.chunks_exact_mut(4).zip(line.chunks_exact(4)) {
+                for c in 0..3 {
+                    o[c] = encode(p[c]);
+                }
+                o[3] = p[3];
+            }
+        }
+    }
+}
+
 /// Linear sRGB to Oklab (Björn Ottosson, 2020): L in 0..1, a and b around 0.
 #[inline]
 pub fn linear_to_oklab(rgb: [f32; 3]) -> [f32; 3] {
@@ -97,6 +174,21 @@ mod tests {
             assert!((decode(v) - srgb_to_linear(v)).abs() < 2e-4, "decode at {v}");
         }
         assert_eq!(linear_of_u8()[255], 1.0);
+    }
+
+    #[test]
+    fn every_8_bit_code_survives_a_row_decode_and_encode() {
+        let codes: Vec<u8> = (0..=255u8).flat_map(|v| [v, 255 - v, v / 2, v]).collect();
+        let mut linear = vec![0.0f32; codes.len()];
+        decode_row(&Row::U8(&codes), &mut linear);
+        let mut back = vec![0u8; codes.len()];
+        encode_row(&linear, RowMut::U8(&mut back));
+        assert_eq!(codes, back);
+        let mut wide = vec![0u16; codes.len()];
+        encode_row(&linear, RowMut::U16(&mut wide));
+        for (c, w) in codes.iter().zip(&wide) {
+            assert!((*c as f32 / 255.0 - *w as f32 / 65535.0).abs() < 2e-4, "{c} -> {w}");
+        }
     }
 
     #[test]

@@ -5,11 +5,11 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::color::{decode, encode, linear_to_oklab, oklab_to_linear};
+use super::color::{decode, decode_row, encode, encode_row, linear_to_oklab, oklab_to_linear};
 use super::key::{Screen, foreground, linear_at};
 use super::matte::{Matte, blur_plane};
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat, Row};
+use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat, Row, RowMut};
 
 /// How a background of another size or shape is fitted to the plate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,13 +316,23 @@ pub struct Compositor {
     defocus_radius: Option<f32>,
     grain_sigma: Option<f32>,
     frame_index: u64,
+    /// The last background prepared, and a copy of the frame it came from:
+    /// a still background is prepared once, not per frame.
+    prepared_cache: Option<(Option<Frame>, Prepared)>,
 }
 
 impl Compositor {
     /// A compositor with `options`.
     pub fn new(options: CompositeOptions) -> Result<Compositor> {
         options.check()?;
-        Ok(Compositor { options, transfer: None, defocus_radius: None, grain_sigma: None, frame_index: 0 })
+        Ok(Compositor {
+            options,
+            transfer: None,
+            defocus_radius: None,
+            grain_sigma: None,
+            frame_index: 0,
+            prepared_cache: None,
+        })
     }
 
     /// The options in use.
@@ -379,48 +389,114 @@ impl Compositor {
             let bg_noise = noise_sigma(&background, None);
             self.grain_sigma = Some(o.grain * (plate_noise * plate_noise - bg_noise * bg_noise).max(0.0).sqrt());
         }
-        // The background in linear light, prepared once per frame.
-        let prepared = prepare_background(
-            &background,
-            self.transfer.as_ref(),
-            self.defocus_radius.unwrap_or(0.0),
-            self.grain_sigma.unwrap_or(0.0),
-            self.frame_index,
-        )?;
-        let wrap =
-            if o.light_wrap > 0.0 { Some(light_wrap_source(&prepared, matte, o.light_wrap_radius)?) } else { None };
-        let (wu, hu) = (w as usize, h as usize);
-        let _ = hu;
+        let radius = self.defocus_radius.unwrap_or(0.0);
+        let grain = self.grain_sigma.unwrap_or(0.0);
+        // Plain backgrounds are decoded row by row inside the loop below;
+        // only colour transfer, defocus, grain or light wrap need the whole
+        // background in linear light first.
+        let needs_preparing = self.transfer.is_some() || radius >= 0.5 || grain > 0.0 || o.light_wrap > 0.0;
+        // Grain differs per frame, so only grain-free preparations are reused.
+        let reusable = grain <= 0.0;
+        let cached = self
+            .prepared_cache
+            .as_ref()
+            .is_some_and(|(source, _)| source.as_ref().is_some_and(|f| f.view().same_pixels(&background)));
+        if needs_preparing && !cached {
+            let prepared = prepare_background(&background, self.transfer.as_ref(), radius, grain, self.frame_index)?;
+            let source = if reusable { Some(background.to_frame()?) } else { None };
+            self.prepared_cache = Some((source, prepared));
+        }
+        let prepared = if needs_preparing { self.prepared_cache.as_ref().map(|(_, p)| p) } else { None };
+        let wrap = match prepared {
+            Some(prepared) if o.light_wrap > 0.0 => Some(light_wrap_source(prepared, matte, o.light_wrap_radius)?),
+            _ => None,
+        };
+        let wu = w as usize;
         let lw = o.light_wrap;
-        out.par_rows_mut(|y, dst| {
-            let yu = y as usize;
-            let row = plate.row(y);
-            let alphas = &matte.values()[yu * wu..(yu + 1) * wu];
-            let bg = &prepared.pixels[yu * wu * 4..(yu + 1) * wu * 4];
-            let mut line = vec![0.0f32; wu * 4];
-            for x in 0..wu {
-                let a = alphas[x];
-                let fg = foreground(linear_at(&row, x), a, screen, o.spill);
-                let b = &bg[x * 4..x * 4 + 4];
-                let mut rgb: [f32; 3] = std::array::from_fn(|c| fg[c] + (1.0 - a) * b[c]);
-                if let Some(wrap) = &wrap {
-                    let glow = wrap.sample(x, yu);
-                    // Screen blend of the wrapped light onto the foreground edge.
-                    for c in 0..3 {
-                        let add = lw * a * (1.0 - a * a) * glow[c];
-                        rgb[c] = 1.0 - (1.0 - rgb[c]) * (1.0 - add);
+        out.par_rows_mut_init(
+            || vec![0.0f32; wu * 12],
+            |buffer, y, dst| {
+                let yu = y as usize;
+                let alphas = &matte.values()[yu * wu..(yu + 1) * wu];
+                let dst = match (plate.row(y), prepared, background.row(y), dst) {
+                    (Row::U8(p), None, Row::U8(b), RowMut::U8(d)) => {
+                        composite_row_u8(p, alphas, b, screen, o.spill, d);
+                        return;
                     }
+                    (_, _, _, dst) => dst,
+                };
+                // The plate, the background (when decoded here) and the output
+                // line, all linear RGBA.
+                let (plate_line, rest) = buffer.split_at_mut(wu * 4);
+                let (bg_line, line) = rest.split_at_mut(wu * 4);
+                decode_row(&plate.row(y), plate_line);
+                let bg: &[f32] = match prepared {
+                    Some(p) => &p.pixels[yu * wu * 4..(yu + 1) * wu * 4],
+                    None => {
+                        decode_row(&background.row(y), bg_line);
+                        bg_line
+                    }
+                };
+                for x in 0..wu {
+                    let a = alphas[x];
+                    let px = &plate_line[x * 4..x * 4 + 4];
+                    let fg = foreground([px[0], px[1], px[2]], a, screen, o.spill);
+                    let b = &bg[x * 4..x * 4 + 4];
+                    let out_px = &mut line[x * 4..x * 4 + 4];
+                    for c in 0..3 {
+                        out_px[c] = fg[c] + (1.0 - a) * b[c];
+                    }
+                    if let Some(wrap) = &wrap {
+                        let glow = wrap.sample(x, yu);
+                        // Screen blend of the wrapped light onto the foreground edge.
+                        for c in 0..3 {
+                            let add = lw * a * (1.0 - a * a) * glow[c];
+                            out_px[c] = 1.0 - (1.0 - out_px[c]) * (1.0 - add);
+                        }
+                    }
+                    out_px[3] = a + (1.0 - a) * b[3];
                 }
-                let out_px = &mut line[x * 4..x * 4 + 4];
-                for c in 0..3 {
-                    out_px[c] = encode(rgb[c]);
-                }
-                out_px[3] = a + (1.0 - a) * b[3];
-            }
-            dst.write_f32(&line);
-        });
+                encode_row(line, dst);
+            },
+        );
         self.frame_index += 1;
         Ok(())
+    }
+}
+
+/// The composite of one 8-bit row over a plain 8-bit background. Most
+/// pixels are pure background (alpha 0) or solid foreground without spill
+/// (alpha 1), and for those the result is exactly the source bytes, so
+/// only edge and spill pixels go through linear light.
+fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Screen>, spill: f32, out: &mut [u8]) {
+    let lut = super::color::linear_of_u8();
+    let spill_channel = screen.map(|s| s.channel);
+    for (x, &a) in alphas.iter().enumerate() {
+        let (p, b, d) = (&plate[x * 4..x * 4 + 4], &bg[x * 4..x * 4 + 4], &mut out[x * 4..x * 4 + 4]);
+        if a <= 0.0 {
+            d.copy_from_slice(b);
+            continue;
+        }
+        if a >= 1.0 {
+            let spilled = match spill_channel {
+                Some(0) => p[0] > p[1].max(p[2]),
+                Some(1) => p[1] > p[0].max(p[2]),
+                Some(_) => p[2] > p[0].max(p[1]),
+                None => false,
+            };
+            if !spilled || spill <= 0.0 {
+                d[..3].copy_from_slice(&p[..3]);
+                d[3] = 255;
+                continue;
+            }
+        }
+        let fg = foreground([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]], a, screen, spill);
+        let mut line = [0.0f32; 4];
+        for c in 0..3 {
+            line[c] = fg[c] + (1.0 - a) * lut[b[c] as usize];
+        }
+        line[3] = a + (1.0 - a) * b[3] as f32 * (1.0 / 255.0);
+        encode_row(&line, RowMut::U8(d));
     }
 }
 
@@ -479,6 +555,12 @@ struct Prepared {
     width: usize,
     height: usize,
     pixels: Vec<f32>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Prepared({}x{})", self.width, self.height)
+    }
 }
 
 fn blur_rgba(frame: &mut Frame, radius: usize) {
@@ -572,18 +654,23 @@ impl Wrap {
 fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32) -> Result<Wrap> {
     let scale = 4;
     let (w, h) = (bg.width.div_ceil(scale), bg.height.div_ceil(scale));
-    let mut planes = vec![vec![0.0f32; w * h]; 4];
-    for y in 0..bg.height {
-        for x in 0..bg.width {
-            let i = (y / scale) * w + x / scale;
-            let open = 1.0 - matte.values()[y * bg.width + x];
-            let px = &bg.pixels[(y * bg.width + x) * 4..(y * bg.width + x) * 4 + 3];
-            for (plane, v) in planes.iter_mut().zip(px) {
-                plane[i] += open * v;
+    // Open-background light per coarse cell; each band of `scale` rows fills its own cell row.
+    let mut cells = vec![[0.0f32; 4]; w * h];
+    cells.par_chunks_mut(w).enumerate().for_each(|(cy, cell_row)| {
+        for y in cy * scale..((cy + 1) * scale).min(bg.height) {
+            let alphas = &matte.values()[y * bg.width..(y + 1) * bg.width];
+            let pixels = &bg.pixels[y * bg.width * 4..(y + 1) * bg.width * 4];
+            for (x, (a, px)) in alphas.iter().zip(pixels.chunks_exact(4)).enumerate() {
+                let open = 1.0 - a;
+                let cell = &mut cell_row[x / scale];
+                for c in 0..3 {
+                    cell[c] += open * px[c];
+                }
+                cell[3] += open;
             }
-            planes[3][i] += open;
         }
-    }
+    });
+    let mut planes: Vec<Vec<f32>> = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
     let r = ((radius / scale as f32).round() as usize).max(1);
     for p in planes.iter_mut() {
         blur_plane(p, w, h, r);
@@ -668,6 +755,69 @@ mod tests {
         let flat = solid(64, 64, [0.5; 4]);
         assert_eq!(noise_sigma(&flat.view(), None), 0.0);
         assert!(sharpness(&noisy.view(), None) > 1.0, "white noise is maximally sharp");
+    }
+
+    /// A green plate with a grey square whose edge ramps over 8 pixels, and
+    /// a warm spill on its left half; the matte is the ramp.
+    fn spilled_plate() -> (Frame, Matte, Screen) {
+        let (w, h) = (32u32, 16u32);
+        let mut plate = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+        let mut alphas = Vec::new();
+        let screen = Screen { linear: [0.05, 0.6, 0.08], channel: 1, coverage: 0.5 };
+        {
+            let mut view = plate.view_mut();
+            for y in 0..h {
+                let mut row = Vec::new();
+                for x in 0..w {
+                    let a = ((x as f32 - 8.0) / 8.0).clamp(0.0, 1.0);
+                    alphas.push(a);
+                    let fg = if x < 20 { [0.3, 0.45, 0.2] } else { [0.4, 0.35, 0.3] };
+                    let lin: [f32; 3] = std::array::from_fn(|c| a * fg[c] + (1.0 - a) * screen.linear[c]);
+                    row.extend(lin.map(super::super::color::linear_to_srgb));
+                    row.push(1.0);
+                }
+                view.write_row_f32(y, &row);
+            }
+        }
+        (plate, Matte::from_values(w, h, alphas).unwrap(), screen)
+    }
+
+    #[test]
+    fn the_8_bit_path_matches_the_general_path() {
+        let (plate, matte, screen) = spilled_plate();
+        let background = solid(32, 16, [0.7, 0.2, 0.5, 1.0]);
+        let mut fast = Frame::new(32, 16, PixelFormat::Rgba8).unwrap();
+        let mut general = Frame::new(32, 16, PixelFormat::Rgba16).unwrap();
+        for out in [&mut fast, &mut general] {
+            let mut c = Compositor::new(CompositeOptions::default()).unwrap();
+            c.composite(&plate.view(), &matte, Some(&screen), &background.view(), &mut out.view_mut()).unwrap();
+        }
+        let general = general.to_format(PixelFormat::Rgba8).unwrap();
+        let diff = fast.as_bytes().iter().zip(general.as_bytes()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(diff <= 1, "8-bit and 16-bit outputs differ by {diff} codes");
+        // Spill 0.8 pulls 80% of green's lead out of the solid greenish half.
+        let i = (8 * 32 + 18) * 4;
+        let lead = |p: &[u8]| p[1] as f32 - p[0].max(p[2]) as f32;
+        let (before, after) = (lead(&plate.as_bytes()[i..i + 3]), lead(&fast.as_bytes()[i..i + 3]));
+        assert!(before > 20.0 && after > 0.0 && after < 0.35 * before, "green lead {before} -> {after}");
+    }
+
+    #[test]
+    fn a_prepared_background_is_reused_only_while_it_is_the_same() {
+        let (plate, matte, screen) = spilled_plate();
+        let options = CompositeOptions { match_colour: 0.3, light_wrap: 0.5, ..Default::default() };
+        let mut compositor = Compositor::new(options).unwrap();
+        let mut out = Frame::new(32, 16, PixelFormat::Rgba8).unwrap();
+        let at = |f: &Frame| f.as_bytes()[(8 * 32 + 1) * 4..(8 * 32 + 1) * 4 + 3].to_vec();
+        let red = solid(32, 16, [0.8, 0.1, 0.1, 1.0]);
+        let blue = solid(32, 16, [0.1, 0.1, 0.8, 1.0]);
+        compositor.composite(&plate.view(), &matte, Some(&screen), &red.view(), &mut out.view_mut()).unwrap();
+        let first = at(&out);
+        compositor.composite(&plate.view(), &matte, Some(&screen), &blue.view(), &mut out.view_mut()).unwrap();
+        let second = at(&out);
+        assert!(second[2] > second[0] && first[0] > first[2], "red then blue: {first:?} {second:?}");
+        compositor.composite(&plate.view(), &matte, Some(&screen), &red.view(), &mut out.view_mut()).unwrap();
+        assert_eq!(at(&out), first, "the same background gives the same pixels again");
     }
 
     #[test]

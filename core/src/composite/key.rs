@@ -21,6 +21,7 @@
 
 use rayon::prelude::*;
 
+use super::color::decode_row;
 use super::color::linear_of_u8;
 use super::matte::{Cleanup, Matte, clean};
 use crate::error::{Error, Result};
@@ -177,16 +178,32 @@ pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) ->
     }
     let (w, h) = (plate.width(), plate.height());
     let mut matte = Matte::filled(w, h, 0.0)?;
-    let ds = screen.difference();
-    matte.values_mut().par_chunks_mut(w as usize).enumerate().for_each(|(y, dst)| {
-        let row = plate.row(y as u32);
-        for (x, a) in dst.iter_mut().enumerate() {
-            *a = (1.0 - difference(linear_at(&row, x), screen.channel) / ds).clamp(0.0, 1.0);
-        }
-    });
-    refine_edges(plate, screen, &mut matte);
-    let (cb, range) = (options.clip_black, options.clip_white - options.clip_black);
-    matte.values_mut().par_iter_mut().for_each(|a| *a = ((*a - cb) / range).clamp(0.0, 1.0));
+    let (ds, channel) = (screen.difference(), screen.channel);
+    let (wu, hu) = (w as usize, h as usize);
+    let (qw, qh) = (wu.div_ceil(ESTIMATE_SCALE), hu.div_ceil(ESTIMATE_SCALE));
+    // One pass over the plate: the raw colour-difference key, and the sums
+    // of solid foreground colour (and counts) per cell of a coarse grid,
+    // each band of ESTIMATE_SCALE rows filling its own grid row.
+    let mut cells = vec![[0.0f32; 4]; qw * qh];
+    matte.values_mut().par_chunks_mut(wu * ESTIMATE_SCALE).zip(cells.par_chunks_mut(qw)).enumerate().for_each_init(
+        || vec![0.0f32; wu * 4],
+        |line, (qy, (band, cell_row))| {
+            for (dy, dst) in band.chunks_mut(wu).enumerate() {
+                decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
+                for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
+                    *a = (1.0 - difference([p[0], p[1], p[2]], channel) / ds).clamp(0.0, 1.0);
+                    if *a >= SOLID {
+                        let cell = &mut cell_row[x / ESTIMATE_SCALE];
+                        cell[0] += p[0];
+                        cell[1] += p[1];
+                        cell[2] += p[2];
+                        cell[3] += 1.0;
+                    }
+                }
+            }
+        },
+    );
+    refine_edges_and_clip(plate, screen, &mut matte, &cells, options.clip_black, options.clip_white);
     clean(&mut matte, &options.cleanup);
     Ok(matte)
 }
@@ -199,51 +216,55 @@ const ESTIMATE_SCALE: usize = 4;
 const ESTIMATE_RADIUS: usize = 4;
 
 /// Replaces edge values (between 0.02 and SOLID) by the projection of
-/// I - S on F - S, with F the mean colour of solid foreground nearby.
-fn refine_edges(plate: &FrameView<'_>, screen: &Screen, matte: &mut Matte) {
+/// I - S on F - S, with F the mean colour of solid foreground nearby (from
+/// the grid `cells` of colour sums and counts), then maps clip black..clip
+/// white to 0..1.
+fn refine_edges_and_clip(
+    plate: &FrameView<'_>,
+    screen: &Screen,
+    matte: &mut Matte,
+    cells: &[[f32; 4]],
+    black: f32,
+    white: f32,
+) {
     let (w, h) = (plate.width() as usize, plate.height() as usize);
     let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
-    let mut planes = vec![vec![0.0f32; qw * qh]; 4];
-    for y in 0..h {
-        let row = plate.row(y as u32);
-        for x in 0..w {
-            if matte.values()[y * w + x] >= SOLID {
-                let p = linear_at(&row, x);
-                let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
-                for c in 0..3 {
-                    planes[c][q] += p[c];
-                }
-                planes[3][q] += 1.0;
-            }
+    let refine = cells.iter().any(|c| c[3] > 0.0);
+    // Mean solid colour per cell, spread to neighbouring cells.
+    let mut planes: Vec<Vec<f32>> = Vec::new();
+    if refine {
+        planes = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
+        for p in planes.iter_mut() {
+            super::matte::blur_plane(p, qw, qh, ESTIMATE_RADIUS);
         }
     }
-    if planes[3].iter().all(|&n| n == 0.0) {
-        return; // no solid foreground to learn colours from
-    }
-    for p in planes.iter_mut() {
-        super::matte::blur_plane(p, qw, qh, ESTIMATE_RADIUS);
-    }
     let s = screen.linear;
+    let range = white - black;
     matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
-        let row = plate.row(y as u32);
-        for (x, a) in dst.iter_mut().enumerate() {
-            if *a <= 0.02 || *a >= SOLID {
-                continue;
+        if refine {
+            let row = plate.row(y as u32);
+            for (x, a) in dst.iter_mut().enumerate() {
+                if *a <= 0.02 || *a >= SOLID {
+                    continue;
+                }
+                let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
+                let n = planes[3][q];
+                if n < 1e-3 {
+                    continue; // no solid foreground near: keep the colour difference
+                }
+                let f: [f32; 3] = std::array::from_fn(|c| planes[c][q] / n);
+                let e: [f32; 3] = std::array::from_fn(|c| f[c] - s[c]);
+                let ee = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
+                if ee < 1e-4 {
+                    continue; // foreground the colour of the screen: nothing to project on
+                }
+                let p = linear_at(&row, x);
+                let de = (p[0] - s[0]) * e[0] + (p[1] - s[1]) * e[1] + (p[2] - s[2]) * e[2];
+                *a = (de / ee).clamp(0.0, 1.0);
             }
-            let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
-            let n = planes[3][q];
-            if n < 1e-3 {
-                continue; // no solid foreground near: keep the colour difference
-            }
-            let f: [f32; 3] = std::array::from_fn(|c| planes[c][q] / n);
-            let e: [f32; 3] = std::array::from_fn(|c| f[c] - s[c]);
-            let ee = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
-            if ee < 1e-4 {
-                continue; // foreground the colour of the screen: nothing to project on
-            }
-            let p = linear_at(&row, x);
-            let de = (p[0] - s[0]) * e[0] + (p[1] - s[1]) * e[1] + (p[2] - s[2]) * e[2];
-            *a = (de / ee).clamp(0.0, 1.0);
+        }
+        for a in dst.iter_mut() {
+            *a = ((*a - black) / range).clamp(0.0, 1.0);
         }
     });
 }
