@@ -367,7 +367,7 @@ const char *mb_last_error_message(void);
 // `"MB_RESULT_UNKNOWN"` for a code this library does not define.
 const char *mb_result_name(uint32_t code);
 
-// Fills `options` with the defaults (automatic screen, clip 0.12 / 0.9, no
+// Fills `options` with the defaults (automatic screen, clip 0.06 / 0.9, no
 // clean-up) and sets `struct_size`.
 //
 // # Safety

@@ -215,7 +215,7 @@ fn screen_info(screen: &Screen) -> mb_screen_info {
     }
 }
 
-/// Fills `options` with the defaults (automatic screen, clip 0.12 / 0.9, no
+/// Fills `options` with the defaults (automatic screen, clip 0.06 / 0.9, no
 /// clean-up) and sets `struct_size`.
 ///
 /// # Safety

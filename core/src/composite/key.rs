@@ -73,7 +73,7 @@ pub struct KeyOptions {
 
 impl Default for KeyOptions {
     fn default() -> Self {
-        KeyOptions { screen: ScreenChoice::Auto, clip_black: 0.12, clip_white: 0.9, cleanup: Cleanup::default() }
+        KeyOptions { screen: ScreenChoice::Auto, clip_black: 0.06, clip_white: 0.9, cleanup: Cleanup::default() }
     }
 }
 
@@ -178,9 +178,10 @@ pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) ->
     }
     let (w, h) = (plate.width(), plate.height());
     let mut matte = Matte::filled(w, h, 0.0)?;
-    let (ds, channel) = (screen.difference(), screen.channel);
+    let channel = screen.channel;
     let (wu, hu) = (w as usize, h as usize);
     let (qw, qh) = (wu.div_ceil(ESTIMATE_SCALE), hu.div_ceil(ESTIMATE_SCALE));
+    let local = local_screen(plate, screen);
     // One pass over the plate: the raw colour-difference key, and the sums
     // of solid foreground colour (and counts) per cell of a coarse grid,
     // each band of ESTIMATE_SCALE rows filling its own grid row.
@@ -188,9 +189,11 @@ pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) ->
     matte.values_mut().par_chunks_mut(wu * ESTIMATE_SCALE).zip(cells.par_chunks_mut(qw)).enumerate().for_each_init(
         || vec![0.0f32; wu * 4],
         |line, (qy, (band, cell_row))| {
+            let screens = &local[qy * qw..(qy + 1) * qw];
             for (dy, dst) in band.chunks_mut(wu).enumerate() {
                 decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
                 for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
+                    let ds = screens[x / ESTIMATE_SCALE][3];
                     *a = (1.0 - difference([p[0], p[1], p[2]], channel) / ds).clamp(0.0, 1.0);
                     if *a >= SOLID {
                         let cell = &mut cell_row[x / ESTIMATE_SCALE];
@@ -203,7 +206,7 @@ pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) ->
             }
         },
     );
-    refine_edges_and_clip(plate, screen, &mut matte, &cells, options.clip_black, options.clip_white);
+    refine_edges_and_clip(plate, &local, &mut matte, &cells, options.clip_black, options.clip_white);
     clean(&mut matte, &options.cleanup);
     Ok(matte)
 }
@@ -214,6 +217,53 @@ const SOLID: f32 = 0.98;
 const ESTIMATE_SCALE: usize = 4;
 /// Reach of the estimate, in pixels of the downscaled grid (16 px full size).
 const ESTIMATE_RADIUS: usize = 4;
+/// How far off the screen-to-foreground line (as a fraction of its length)
+/// an edge pixel may lie and still be refined by projection onto it.
+const MIX_TOLERANCE: f32 = 0.25;
+
+/// Reach of the local screen estimate, in cells (32 px full size).
+const SCREEN_RADIUS: usize = 8;
+/// Weight of the global screen colour where little screen is near (as a
+/// fraction of a cell's neighbourhood): deep inside the subject.
+const SCREEN_PRIOR: f32 = 0.05;
+
+/// The screen colour around each cell of the coarse grid (RGB, and its
+/// difference D(S) in the fourth place): real screens are lit unevenly, and
+/// keying a dim corner against the screen's median colour would leave it
+/// partly opaque. One sample per cell that looks like the screen (its
+/// chromaticity within a few degrees of the screen's), averaged over the
+/// neighbourhood and falling back to the global colour where no screen is.
+fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> Vec<[f32; 4]> {
+    let (w, h) = (plate.width() as usize, plate.height() as usize);
+    let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
+    let s = screen.linear;
+    let s_norm = (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt().max(1e-6);
+    let mut samples = vec![[0.0f32; 4]; qw * qh];
+    samples.par_chunks_mut(qw).enumerate().for_each(|(qy, cells)| {
+        let row = plate.row(((qy * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(h - 1)) as u32);
+        for (qx, cell) in cells.iter_mut().enumerate() {
+            let p = linear_at(&row, (qx * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(w - 1));
+            let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+            let cosine = (p[0] * s[0] + p[1] * s[1] + p[2] * s[2]) / (norm * s_norm).max(1e-9);
+            let brightness = norm / s_norm;
+            if cosine > 0.985 && (0.3..2.0).contains(&brightness) {
+                *cell = [p[0], p[1], p[2], 1.0];
+            }
+        }
+    });
+    let mut planes: Vec<Vec<f32>> = (0..4).map(|c| samples.iter().map(|cell| cell[c]).collect()).collect();
+    planes.par_iter_mut().for_each(|plane| super::matte::blur_plane(plane, qw, qh, SCREEN_RADIUS));
+    let global_difference = screen.difference();
+    (0..qw * qh)
+        .map(|q| {
+            let n = planes[3][q] + SCREEN_PRIOR;
+            let rgb: [f32; 3] = std::array::from_fn(|c| (planes[c][q] + SCREEN_PRIOR * s[c]) / n);
+            // Never key against less than a third of the screen's own lead.
+            let d = difference(rgb, screen.channel).max(global_difference / 3.0);
+            [rgb[0], rgb[1], rgb[2], d]
+        })
+        .collect()
+}
 
 /// Replaces edge values (between 0.02 and SOLID) by the projection of
 /// I - S on F - S, with F the mean colour of solid foreground nearby (from
@@ -221,7 +271,7 @@ const ESTIMATE_RADIUS: usize = 4;
 /// white to 0..1.
 fn refine_edges_and_clip(
     plate: &FrameView<'_>,
-    screen: &Screen,
+    local: &[[f32; 4]],
     matte: &mut Matte,
     cells: &[[f32; 4]],
     black: f32,
@@ -234,11 +284,8 @@ fn refine_edges_and_clip(
     let mut planes: Vec<Vec<f32>> = Vec::new();
     if refine {
         planes = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
-        for p in planes.iter_mut() {
-            super::matte::blur_plane(p, qw, qh, ESTIMATE_RADIUS);
-        }
+        planes.par_iter_mut().for_each(|p| super::matte::blur_plane(p, qw, qh, ESTIMATE_RADIUS));
     }
-    let s = screen.linear;
     let range = white - black;
     matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
         if refine {
@@ -252,6 +299,7 @@ fn refine_edges_and_clip(
                 if n < 1e-3 {
                     continue; // no solid foreground near: keep the colour difference
                 }
+                let s = &local[q];
                 let f: [f32; 3] = std::array::from_fn(|c| planes[c][q] / n);
                 let e: [f32; 3] = std::array::from_fn(|c| f[c] - s[c]);
                 let ee = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
@@ -259,8 +307,15 @@ fn refine_edges_and_clip(
                     continue; // foreground the colour of the screen: nothing to project on
                 }
                 let p = linear_at(&row, x);
-                let de = (p[0] - s[0]) * e[0] + (p[1] - s[1]) * e[1] + (p[2] - s[2]) * e[2];
-                *a = (de / ee).clamp(0.0, 1.0);
+                let d: [f32; 3] = std::array::from_fn(|c| p[c] - s[c]);
+                let t = (d[0] * e[0] + d[1] * e[1] + d[2] * e[2]) / ee;
+                // Trust the projection only for a pixel that is a mix of the
+                // two: one far off the line from S to F (a dark or differently
+                // coloured detail) keeps its colour-difference value.
+                let off: f32 = (0..3).map(|c| (d[c] - t * e[c]).powi(2)).sum();
+                if off <= MIX_TOLERANCE * MIX_TOLERANCE * ee {
+                    *a = t.clamp(0.0, 1.0);
+                }
             }
         }
         for a in dst.iter_mut() {
@@ -320,6 +375,49 @@ mod tests {
             view.write_row_f32(y, &row);
         }
         (frame, truth)
+    }
+
+    /// A green screen lit from the right (the left edge at 55% of the
+    /// light, across 512 pixels) with a dark and an orange patch on it.
+    fn unevenly_lit_plate() -> Frame {
+        let (w, h) = (512u32, 64u32);
+        let screen = [0.0f32, 0.43, 0.05];
+        let mut frame = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+        let mut view = frame.view_mut();
+        for y in 0..h {
+            let row: Vec<f32> = (0..w)
+                .flat_map(|x| {
+                    let light = 0.55 + 0.45 * x as f32 / w as f32;
+                    let mut lin = screen.map(|c| c * light);
+                    if (20..40).contains(&y) {
+                        if (224..240).contains(&x) {
+                            lin = [0.01, 0.03, 0.01]; // near-black costume with a little spill
+                        } else if (240..256).contains(&x) {
+                            lin = [0.6, 0.15, 0.05]; // orange
+                        }
+                    }
+                    let s = lin.map(super::super::color::linear_to_srgb);
+                    [s[0], s[1], s[2], 1.0]
+                })
+                .collect();
+            view.write_row_f32(y, &row);
+        }
+        frame
+    }
+
+    #[test]
+    fn a_dim_screen_corner_stays_clear_and_dark_details_stay_solid() {
+        let plate = unevenly_lit_plate();
+        let (matte, screen) = key(&plate.view(), &KeyOptions::default()).unwrap();
+        assert_eq!(screen.channel, 1);
+        // The dimmest screen, far from the median colour, is still background.
+        for y in [2, 30, 60] {
+            assert!(matte.at(1, y) < 0.02, "dim screen at (1,{y}): {}", matte.at(1, y));
+            assert!(matte.at(510, y) < 0.02, "bright screen at (510,{y}): {}", matte.at(510, y));
+        }
+        // A dark detail next to an orange one is not projected onto orange-minus-screen.
+        assert!(matte.at(228, 30) > 0.98, "dark costume: {}", matte.at(228, 30));
+        assert!(matte.at(250, 30) > 0.98, "orange: {}", matte.at(250, 30));
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub(crate) struct CompositeArgs {
     #[arg(long, value_name = "MATTE")]
     matte: Option<PathBuf>,
     /// Raw key values at or below this become background.
-    #[arg(long, default_value_t = 0.12, value_name = "V")]
+    #[arg(long, default_value_t = 0.06, value_name = "V")]
     clip_black: f32,
     /// Raw key values at or above this become foreground.
     #[arg(long, default_value_t = 0.9, value_name = "V")]

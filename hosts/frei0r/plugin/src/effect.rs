@@ -33,7 +33,7 @@ const COMMON: [ParamSpec; 10] = [
     ParamSpec {
         name: c"clip black",
         kind: ParamKind::Double,
-        explanation: c"Key values at or below this become background (screen noise); default 0.12",
+        explanation: c"Key values at or below this become background (screen noise); default 0.06",
     },
     ParamSpec {
         name: c"clip white",
@@ -118,7 +118,7 @@ pub struct KeyComposite {
     compositor: Option<Compositor>,
 }
 
-const DEFAULTS: [f64; 10] = [0.0, 0.12, 0.9, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
+const DEFAULTS: [f64; 10] = [0.0, 0.06, 0.9, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
 
 impl KeyComposite {
     fn new(width: u32, height: u32) -> Self {
@@ -261,7 +261,7 @@ impl Plugin for KeyFilter {
         name: c"Mattebox Key",
         plugin_type: TYPE_FILTER,
         explanation: c"Keys a green or blue screen (colour-difference key refined at the edges, spill suppression, matte clean-up) and composites the foreground over an image or a colour in linear light, with colour match and light wrap",
-        version: (0, 1),
+        version: (0, 2),
     };
     const PARAMS: &'static [ParamSpec] = &FILTER_PARAMS;
 
@@ -314,7 +314,7 @@ impl Plugin for OverMixer {
         name: c"Mattebox Over",
         plugin_type: TYPE_MIXER2,
         explanation: c"Keys a green or blue screen on the first track (the actor plate) and composites it over the second track (the background) in linear light, with spill suppression, colour match and light wrap",
-        version: (0, 1),
+        version: (0, 2),
     };
     const PARAMS: &'static [ParamSpec] = &COMMON;
 

@@ -13,7 +13,7 @@ Item {
     Component.onCompleted: {
         if (filter.isNew) {
             filter.set("screen", 0);
-            filter.set("clip black", 0.12);
+            filter.set("clip black", 0.06);
             filter.set("clip white", 0.9);
             filter.set("spill", 0.8);
             filter.set("grow", 0.5);
