@@ -86,7 +86,7 @@ struct MatteError {
 }
 
 fn matte_error(alpha: &[f32], truth: &[f32], w: usize, h: usize) -> MatteError {
-    let sad = alpha.iter().zip(truth).map(|(a, t)| (a - t).abs() as f64).sum::<f64>() / 1000.0;
+    let sad = matte_error_sad(alpha, truth);
     let mse = alpha.iter().zip(truth).map(|(a, t)| ((a - t) as f64).powi(2)).sum::<f64>() / alpha.len() as f64;
     let (ga, gt) = (gradient_magnitude(alpha, w, h), gradient_magnitude(truth, w, h));
     let gradient = ga.iter().zip(&gt).map(|(a, t)| (a - t).powi(2)).sum::<f64>() / 1000.0;

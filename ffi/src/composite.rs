@@ -303,7 +303,7 @@ pub unsafe extern "C" fn mb_key(
         }
         // SAFETY: as above; `matte_out` does not overlap `plate`.
         let mut out = unsafe { image_view_mut(matte_out, "matte_out")? };
-        check_same_size(&out, view.width(), view.height(), "matte_out")?;
+        check_plate_size((out.width(), out.height()), (view.width(), view.height()), "matte_out")?;
         let screen = runtime.inner.install(|| -> mattebox_core::Result<Screen> {
             let screen = find_screen(&view, options.screen)?;
             key_with(&view, &screen, &options)?.write_grey(&mut out)?;
@@ -317,17 +317,12 @@ pub unsafe extern "C" fn mb_key(
     })
 }
 
-fn check_same_size(
-    image: &mattebox_core::frame::FrameViewMut<'_>,
-    width: u32,
-    height: u32,
-    name: &str,
-) -> FfiResult<()> {
-    if (image.width(), image.height()) != (width, height) {
+/// Fails unless `size` (the `name` argument's width and height) is the plate's.
+fn check_plate_size(size: (u32, u32), plate: (u32, u32), name: &str) -> FfiResult<()> {
+    if size != plate {
         return Err(FfiError::invalid(format!(
-            "`{name}` is {}x{} but the plate is {width}x{height}",
-            image.width(),
-            image.height()
+            "`{name}` is {}x{} but the plate is {}x{}",
+            size.0, size.1, plate.0, plate.1
         )));
     }
     Ok(())
@@ -438,17 +433,10 @@ pub unsafe extern "C" fn mb_compositor_render(
         }
         // SAFETY: as above; `out` overlaps no input.
         let mut out_view = unsafe { image_view_mut(out, "out")? };
-        check_same_size(&out_view, plate_view.width(), plate_view.height(), "out")?;
-        if let Some(m) = &host_matte
-            && (m.width(), m.height()) != (plate_view.width(), plate_view.height())
-        {
-            return Err(FfiError::invalid(format!(
-                "`matte` is {}x{} but the plate is {}x{}",
-                m.width(),
-                m.height(),
-                plate_view.width(),
-                plate_view.height()
-            )));
+        let plate_size = (plate_view.width(), plate_view.height());
+        check_plate_size((out_view.width(), out_view.height()), plate_size, "out")?;
+        if let Some(m) = &host_matte {
+            check_plate_size((m.width(), m.height()), plate_size, "matte")?;
         }
         runtime.inner.install(|| -> mattebox_core::Result<()> {
             let matte = match (&state.key, &host_matte) {

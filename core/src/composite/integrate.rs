@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::color::{decode, decode_row, encode, encode_row, linear_to_oklab, oklab_to_linear};
 use super::key::{Screen, foreground, linear_at};
-use super::matte::{Matte, blur_plane};
+use super::matte::{Matte, blur_plane, blurred_planes};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat, Row, RowMut};
 
@@ -244,59 +244,54 @@ impl ColourTransfer {
     }
 }
 
-/// Edge sharpness: mean |Laplacian| over mean |gradient| of luma on a sparse
-/// grid, restricted to where `weights` (if given) exceed 0.5. Higher is sharper.
-pub fn sharpness(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
+/// Calls `visit(laplacian, gradient)` (5-point Laplacian and the sum of the
+/// absolute central differences of luma) at every `x_step`-th pixel of
+/// about `rows` evenly spaced rows, where `weights` (if given) exceed 0.5.
+fn sparse_luma_derivatives(
+    frame: &FrameView<'_>,
+    weights: Option<&Matte>,
+    rows: usize,
+    x_step: usize,
+    mut visit: impl FnMut(f32, f32),
+) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     if w < 5 || h < 5 {
-        return 0.0;
+        return;
     }
-    let mut row = vec![vec![0.0f32; w * 4]; 3];
+    let mut lines = vec![vec![0.0f32; w * 4]; 3];
     let luma = |r: &[f32], x: usize| 0.2126 * r[x * 4] + 0.7152 * r[x * 4 + 1] + 0.0722 * r[x * 4 + 2];
-    let (mut lap, mut grad) = (0.0f64, 0.0f64);
-    let step = (h / 200).max(1);
-    for y in (1..h - 1).step_by(step) {
-        for (k, r) in row.iter_mut().enumerate() {
+    for y in (1..h - 1).step_by((h / rows).max(1)) {
+        for (k, r) in lines.iter_mut().enumerate() {
             frame.read_row_f32((y + k - 1) as u32, r);
         }
-        for x in (1..w - 1).step_by(2) {
+        for x in (1..w - 1).step_by(x_step) {
             if weights.is_some_and(|m| m.at(x as u32, y as u32) < 0.5) {
                 continue;
             }
-            let c = luma(&row[1], x);
-            let l = luma(&row[1], x - 1) + luma(&row[1], x + 1) + luma(&row[0], x) + luma(&row[2], x) - 4.0 * c;
-            let g = (luma(&row[1], x + 1) - luma(&row[1], x - 1)).abs() + (luma(&row[2], x) - luma(&row[0], x)).abs();
-            lap += l.abs() as f64;
-            grad += g as f64;
+            let c = luma(&lines[1], x);
+            let (left, right) = (luma(&lines[1], x - 1), luma(&lines[1], x + 1));
+            let (up, down) = (luma(&lines[0], x), luma(&lines[2], x));
+            visit(left + right + up + down - 4.0 * c, (right - left).abs() + (down - up).abs());
         }
     }
+}
+
+/// Edge sharpness: mean |Laplacian| over mean |gradient| of luma on a sparse
+/// grid, restricted to where `weights` (if given) exceed 0.5. Higher is sharper.
+pub fn sharpness(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
+    let (mut lap, mut grad) = (0.0f64, 0.0f64);
+    sparse_luma_derivatives(frame, weights, 200, 2, |l, g| {
+        lap += l.abs() as f64;
+        grad += g as f64;
+    });
     if grad <= 1e-9 { 0.0 } else { (lap / grad) as f32 }
 }
 
 /// Noise level: median absolute Laplacian of luma (0..1 scale) over a
 /// sparse grid where `weights` exceed 0.5, divided by the MAD-to-sigma factor.
 pub fn noise_sigma(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    if w < 5 || h < 5 {
-        return 0.0;
-    }
-    let mut rows = vec![vec![0.0f32; w * 4]; 3];
-    let luma = |r: &[f32], x: usize| 0.2126 * r[x * 4] + 0.7152 * r[x * 4 + 1] + 0.0722 * r[x * 4 + 2];
     let mut values = Vec::new();
-    let step = (h / 150).max(1);
-    for y in (1..h - 1).step_by(step) {
-        for (k, r) in rows.iter_mut().enumerate() {
-            frame.read_row_f32((y + k - 1) as u32, r);
-        }
-        for x in (1..w - 1).step_by(3) {
-            if weights.is_some_and(|m| m.at(x as u32, y as u32) < 0.5) {
-                continue;
-            }
-            let c = luma(&rows[1], x);
-            let l = luma(&rows[1], x - 1) + luma(&rows[1], x + 1) + luma(&rows[0], x) + luma(&rows[2], x) - 4.0 * c;
-            values.push(l.abs());
-        }
-    }
+    sparse_luma_derivatives(frame, weights, 150, 3, |l, _| values.push(l.abs()));
     if values.is_empty() {
         return 0.0;
     }
@@ -670,11 +665,8 @@ fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32) -> Result<Wrap> 
             }
         }
     });
-    let mut planes: Vec<Vec<f32>> = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
     let r = ((radius / scale as f32).round() as usize).max(1);
-    for p in planes.iter_mut() {
-        blur_plane(p, w, h, r);
-    }
+    let planes = blurred_planes(&cells, w, h, r);
     let rgb = (0..w * h)
         .map(|i| {
             let coverage = planes[3][i].max(1e-6);

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::color::decode_row;
 use super::color::linear_of_u8;
-use super::matte::{Cleanup, Matte, clean};
+use super::matte::{Cleanup, Matte, blurred_planes, clean};
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Row};
 
@@ -251,8 +251,7 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> Vec<[f32; 4]> {
             }
         }
     });
-    let mut planes: Vec<Vec<f32>> = (0..4).map(|c| samples.iter().map(|cell| cell[c]).collect()).collect();
-    planes.par_iter_mut().for_each(|plane| super::matte::blur_plane(plane, qw, qh, SCREEN_RADIUS));
+    let planes = blurred_planes(&samples, qw, qh, SCREEN_RADIUS);
     let global_difference = screen.difference();
     (0..qw * qh)
         .map(|q| {
@@ -281,11 +280,7 @@ fn refine_edges_and_clip(
     let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
     let refine = cells.iter().any(|c| c[3] > 0.0);
     // Mean solid colour per cell, spread to neighbouring cells.
-    let mut planes: Vec<Vec<f32>> = Vec::new();
-    if refine {
-        planes = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
-        planes.par_iter_mut().for_each(|p| super::matte::blur_plane(p, qw, qh, ESTIMATE_RADIUS));
-    }
+    let planes = if refine { blurred_planes(cells, qw, qh, ESTIMATE_RADIUS) } else { Vec::new() };
     let range = white - black;
     matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
         if refine {

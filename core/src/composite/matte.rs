@@ -177,6 +177,14 @@ pub fn blur(matte: &mut Matte, radius: f32) {
     blur_plane(&mut matte.data, w, h, r);
 }
 
+/// Splits a coarse grid of four-value cells (colour sums and a count, say)
+/// into four planes and blurs each with [`blur_plane`], in parallel.
+pub(crate) fn blurred_planes(cells: &[[f32; 4]], w: usize, h: usize, r: usize) -> Vec<Vec<f32>> {
+    let mut planes: Vec<Vec<f32>> = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
+    planes.par_iter_mut().for_each(|plane| blur_plane(plane, w, h, r));
+    planes
+}
+
 /// Three box blurs of half-width `r` along rows, then along columns.
 pub(crate) fn blur_plane(data: &mut [f32], w: usize, h: usize, r: usize) {
     let box_pass = |line: &mut [f32], scratch: &mut Vec<f32>| {

@@ -10,8 +10,19 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn mattebox(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mattebox")).args(args.iter().map(|a| a.as_ref())).output().unwrap()
+/// `mattebox composite --plate PLATE --background BG -o OUT EXTRA...`.
+fn composite(plate: &Path, background: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mattebox"))
+        .arg("composite")
+        .arg("--plate")
+        .arg(plate)
+        .arg("--background")
+        .arg(background)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
 }
 
 fn json_ok(out: &Output) -> Value {
@@ -80,18 +91,7 @@ fn background_of_another_size_and_rate_is_fitted_timed_and_held() {
     let bg = background(dir.path(), "bg.mkv", "80x48", "15");
     let out = dir.path().join("out.mkv");
     let matte = dir.path().join("matte.mkv");
-    let report = json_ok(&mattebox(&[
-        &"--json",
-        &"composite",
-        &"--plate",
-        &plate,
-        &"--background",
-        &bg,
-        &"-o",
-        &out,
-        &"--matte-out",
-        &matte,
-    ]));
+    let report = json_ok(&composite(&plate, &bg, &out, &["--json", "--matte-out", matte.to_str().unwrap()]));
     let r = &report["composite"];
     assert_eq!(r["frames"], 12);
     assert_eq!(r["background"]["resized"], true);
@@ -127,17 +127,7 @@ fn a_short_background_loops_when_asked() {
     let plate = plate(dir.path(), 12);
     let bg = background(dir.path(), "bg.mkv", "160x96", "15");
     let out = dir.path().join("out.mkv");
-    let report = json_ok(&mattebox(&[
-        &"--json",
-        &"composite",
-        &"--plate",
-        &plate,
-        &"--background",
-        &bg,
-        &"-o",
-        &out,
-        &"--loop-background",
-    ]));
+    let report = json_ok(&composite(&plate, &bg, &out, &["--json", "--loop-background"]));
     assert_eq!(report["composite"]["background"]["when_shorter"], "loop");
     assert_eq!(report["composite"]["background"]["resized"], false);
     let expected = [RED, RED, BLUE, BLUE, YELLOW, YELLOW, RED, RED, BLUE, BLUE, YELLOW, YELLOW];
@@ -153,7 +143,7 @@ fn contain_fit_leaves_transparent_borders_and_says_so() {
     // A square background inside a 5:3 plate: 96x96 centred, borders at x < 32 and x >= 128.
     let bg = background(dir.path(), "square.mkv", "48x48", "30");
     let out = dir.path().join("out.mkv");
-    let stdout = mattebox(&[&"composite", &"--plate", &plate, &"--background", &bg, &"-o", &out, &"--fit", &"contain"]);
+    let stdout = composite(&plate, &bg, &out, &["--fit", "contain"]);
     let text = String::from_utf8_lossy(&stdout.stdout);
     assert!(stdout.status.success(), "{}", String::from_utf8_lossy(&stdout.stderr));
     assert!(text.contains("fitted to the plate (Contain)"), "{text}");
@@ -177,7 +167,7 @@ fn a_plate_without_a_screen_fails_clearly_and_leaves_nothing() {
     let bg = background(dir.path(), "bg.mkv", "160x96", "30");
     let out = dir.path().join("out.mkv");
     for key in ["auto", "green", "blue"] {
-        let run = mattebox(&[&"composite", &"--plate", &plate, &"--background", &bg, &"-o", &out, &"--key", &key]);
+        let run = composite(&plate, &bg, &out, &["--key", key]);
         assert_eq!(run.status.code(), Some(1), "--key {key}");
         let err = String::from_utf8_lossy(&run.stderr);
         assert!(err.contains("no-screen.mkv") && err.contains("screen found"), "--key {key}: {err}");
@@ -204,18 +194,7 @@ fn a_grey_matte_file_replaces_the_key() {
         matte.to_str().unwrap(),
     ]);
     let out = dir.path().join("out.mkv");
-    json_ok(&mattebox(&[
-        &"--json",
-        &"composite",
-        &"--plate",
-        &plate,
-        &"--background",
-        &bg,
-        &"-o",
-        &out,
-        &"--matte",
-        &matte,
-    ]));
+    json_ok(&composite(&plate, &bg, &out, &["--json", "--matte", matte.to_str().unwrap()]));
     let got = frames(&out);
     // Without a key there is no screen to remove: the left half is the plate as shot.
     assert!(near(pixel(&got[0], 10, 10), SCREEN, 6), "{:?}", pixel(&got[0], 10, 10));
