@@ -18,6 +18,8 @@
 pub mod composite;
 pub mod error;
 pub mod frame;
+#[cfg(feature = "images")]
+pub mod generate;
 pub mod interp;
 #[cfg(any(feature = "images", feature = "video"))]
 pub mod media;
@@ -25,6 +27,7 @@ pub mod media;
 pub mod pipeline;
 pub mod rational;
 pub mod runtime;
+pub mod shot;
 pub mod staged;
 #[cfg(test)]
 mod testing;

@@ -46,3 +46,42 @@ pub(crate) fn render(w: u32, h: u32, format: PixelFormat, at: impl Fn(f32, f32) 
     }
     frame.to_format(format).unwrap()
 }
+
+/// The horizontal shift (pixels, sub-pixel by a parabola through the best
+/// three) that best carries rows `rows` of `a` onto `b`: content that moves
+/// left gives a negative shift.
+pub(crate) fn best_shift_x(
+    a: &crate::frame::FrameView<'_>,
+    b: &crate::frame::FrameView<'_>,
+    rows: std::ops::Range<u32>,
+    max: i32,
+) -> f32 {
+    let w = a.width() as i32;
+    let mut la = vec![0.0f32; w as usize * 4];
+    let mut lb = vec![0.0f32; w as usize * 4];
+    let cost = |s: i32, la: &mut [f32], lb: &mut [f32]| {
+        let (mut sum, mut n) = (0.0f32, 0.0f32);
+        for y in rows.clone() {
+            a.read_row_f32(y, la);
+            b.read_row_f32(y, lb);
+            for x in max..w - max {
+                for c in 0..3 {
+                    sum += (la[x as usize * 4 + c] - lb[(x + s) as usize * 4 + c]).abs();
+                }
+                n += 1.0;
+            }
+        }
+        sum / n
+    };
+    let costs: Vec<f32> = (-max..=max).map(|s| cost(s, &mut la, &mut lb)).collect();
+    let (i, _) = costs.iter().enumerate().min_by(|x, y| x.1.total_cmp(y.1)).unwrap();
+    let mut shift = i as f32 - max as f32;
+    if i > 0 && i + 1 < costs.len() {
+        let (l, c, r) = (costs[i - 1], costs[i], costs[i + 1]);
+        let den = l - 2.0 * c + r;
+        if den > 1e-9 {
+            shift += 0.5 * (l - r) / den;
+        }
+    }
+    shift
+}

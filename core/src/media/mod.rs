@@ -25,9 +25,9 @@ use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat};
 use crate::rational::Rational;
 
 #[cfg(feature = "images")]
-mod image_file;
+pub(crate) mod image_file;
 #[cfg(feature = "images")]
-mod sequence;
+pub(crate) mod sequence;
 #[cfg(feature = "video")]
 pub(crate) mod video;
 

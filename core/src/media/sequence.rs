@@ -301,6 +301,35 @@ impl SequenceReader {
     }
 }
 
+/// Where frame `index` (0-based) of a sequence written straight into `dir`
+/// goes, named as [`SequenceWriter`] names frames. For writers that encode
+/// frames in parallel themselves (the take cache) and then call
+/// [`write_sidecar`].
+pub(crate) fn frame_path(dir: &Path, index: u64, format: PixelFormat) -> PathBuf {
+    Pattern::new_default(dir, ImageType::for_format(format)).path(FIRST_NUMBER + index)
+}
+
+/// Writes the sidecar that makes `count` frames written by [`frame_path`] in
+/// `dir` a finished sequence at `frame_rate`.
+pub(crate) fn write_sidecar(dir: &Path, frame_rate: Rational, count: u64, format: PixelFormat) -> Result<()> {
+    let pattern = Pattern::new_default(dir, ImageType::for_format(format));
+    let json = sidecar_text(&pattern, frame_rate, count, format)?;
+    let path = dir.join(SIDECAR_NAME);
+    std::fs::write(&path, json).map_err(|e| Error::io(&path, "write", e))
+}
+
+fn sidecar_text(pattern: &Pattern, frame_rate: Rational, count: u64, format: PixelFormat) -> Result<String> {
+    let sidecar = Sidecar {
+        pattern: pattern.name_pattern(),
+        frame_rate,
+        first: FIRST_NUMBER,
+        count,
+        format,
+        written_by: format!("mattebox {}", env!("CARGO_PKG_VERSION")),
+    };
+    serde_json::to_string_pretty(&sidecar).map_err(|e| Error::internal(format!("sidecar: {e}")))
+}
+
 enum Target {
     Still(StagedFile),
     /// A new directory, renamed into place at the end.
@@ -400,15 +429,7 @@ impl SequenceWriter {
     }
 
     fn sidecar_json(&self, pattern: &Pattern) -> Result<String> {
-        let sidecar = Sidecar {
-            pattern: pattern.name_pattern(),
-            frame_rate: self.frame_rate,
-            first: FIRST_NUMBER,
-            count: self.next_number - FIRST_NUMBER,
-            format: self.format,
-            written_by: format!("mattebox {}", env!("CARGO_PKG_VERSION")),
-        };
-        serde_json::to_string_pretty(&sidecar).map_err(|e| Error::internal(format!("sidecar: {e}")))
+        sidecar_text(pattern, self.frame_rate, self.next_number - FIRST_NUMBER, self.format)
     }
 
     pub(crate) fn finish(mut self) -> Result<PathBuf> {

@@ -1,0 +1,373 @@
+//! Generation jobs: takes run off the caller's thread, several jobs at
+//! once, each generator limited to its own number of takes in flight, every
+//! finished take stored in the take cache before it is reported.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::cache::TakeCache;
+use super::{BuiltinGenerator, Generator, GeneratorInfo, TakeContext};
+use crate::error::{Error, ErrorKind, Result};
+use crate::runtime::Runtime;
+use crate::shot::{ShotRequest, Take, TakeTimings};
+
+/// Most takes one job may ask for.
+pub const MAX_TAKES: u32 = 16;
+
+/// Where one take of a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TakeStage {
+    /// Waiting for its generator to have a free slot.
+    Queued,
+    /// Being generated.
+    Running,
+    /// Finished (generated now or found in the cache).
+    Done,
+    /// Failed; see the message.
+    Failed,
+    /// Cancelled before it finished.
+    Cancelled,
+}
+
+impl TakeStage {
+    /// A short stable name (`queued`, `running`, `done`, `failed`, `cancelled`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TakeStage::Queued => "queued",
+            TakeStage::Running => "running",
+            TakeStage::Done => "done",
+            TakeStage::Failed => "failed",
+            TakeStage::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the take will not change any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, TakeStage::Done | TakeStage::Failed | TakeStage::Cancelled)
+    }
+}
+
+/// A snapshot of one take of a job.
+#[derive(Clone, Debug)]
+pub struct TakeStatus {
+    /// Which take (0-based).
+    pub index: u32,
+    /// Where it is.
+    pub stage: TakeStage,
+    /// How far (0 to 1).
+    pub fraction: f32,
+    /// The take, once done.
+    pub take: Option<Take>,
+    /// What went wrong, once failed or cancelled.
+    pub error: Option<(ErrorKind, String)>,
+}
+
+struct Slots {
+    busy: Mutex<usize>,
+    freed: Condvar,
+    limit: usize,
+}
+
+impl Slots {
+    /// Waits for a free slot; `None` if cancelled while waiting.
+    fn acquire(&self, cancel: &AtomicBool) -> Option<SlotGuard<'_>> {
+        let mut busy = self.busy.lock();
+        while *busy >= self.limit {
+            if cancel.load(Ordering::Relaxed) {
+                return None;
+            }
+            // Woken when a slot frees; the timeout only notices cancellation.
+            self.freed.wait_for(&mut busy, Duration::from_millis(50));
+        }
+        *busy += 1;
+        Some(SlotGuard(self))
+    }
+}
+
+struct SlotGuard<'a>(&'a Slots);
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        *self.0.busy.lock() -= 1;
+        self.0.freed.notify_one();
+    }
+}
+
+struct Registered {
+    generator: Arc<dyn Generator>,
+    slots: Slots,
+}
+
+struct Inner {
+    runtime: Arc<Runtime>,
+    cache: TakeCache,
+    generators: RwLock<BTreeMap<String, Arc<Registered>>>,
+}
+
+/// The generation service a host holds: generators by id, the take cache,
+/// and the jobs.
+#[derive(Clone)]
+pub struct Generations {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Generations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.inner.generators.read().keys().cloned().collect();
+        f.debug_struct("Generations").field("generators", &ids).field("cache", &self.inner.cache.dir()).finish()
+    }
+}
+
+impl Generations {
+    /// The service with the built-in generator, caching takes under the
+    /// runtime's cache directory (`<cache>/takes`).
+    pub fn new(runtime: Arc<Runtime>) -> Result<Generations> {
+        let cache = TakeCache::new(runtime.cache_dir().join("takes"));
+        Ok(Generations::with_cache(runtime, cache))
+    }
+
+    /// The service with the built-in generator and the given cache.
+    pub fn with_cache(runtime: Arc<Runtime>, cache: TakeCache) -> Generations {
+        let generations =
+            Generations { inner: Arc::new(Inner { runtime, cache, generators: RwLock::new(BTreeMap::new()) }) };
+        generations.register(Arc::new(BuiltinGenerator::default()));
+        generations
+    }
+
+    /// Adds a generator, replacing one with the same id.
+    pub fn register(&self, generator: Arc<dyn Generator>) {
+        let info = generator.info();
+        let slots = Slots { busy: Mutex::new(0), freed: Condvar::new(), limit: info.max_concurrent.max(1) };
+        let id = info.id.clone();
+        self.inner.generators.write().insert(id, Arc::new(Registered { generator, slots }));
+    }
+
+    /// What each registered generator is, by id.
+    pub fn generators(&self) -> Vec<GeneratorInfo> {
+        self.inner.generators.read().values().map(|r| r.generator.info().clone()).collect()
+    }
+
+    /// The take cache.
+    pub fn cache(&self) -> &TakeCache {
+        &self.inner.cache
+    }
+
+    /// Starts a job for `takes` takes of `request` from `generator`; it
+    /// runs on threads of its own. Fails at once on an unknown generator or
+    /// a bad request.
+    pub fn submit(&self, generator: &str, request: ShotRequest, takes: u32) -> Result<GenerationJob> {
+        request.check()?;
+        if takes == 0 || takes > MAX_TAKES {
+            return Err(Error::invalid_argument(format!("{takes} takes asked for; ask for 1 to {MAX_TAKES}")));
+        }
+        let registered = self.inner.generators.read().get(generator).cloned().ok_or_else(|| {
+            let known: Vec<String> = self.inner.generators.read().keys().cloned().collect();
+            Error::new(ErrorKind::NotFound, format!("no generator {generator:?}; installed: {}", known.join(", ")))
+        })?;
+        let shared = Arc::new(JobShared {
+            statuses: Mutex::new(
+                (0..takes)
+                    .map(|index| TakeStatus { index, stage: TakeStage::Queued, fraction: 0.0, take: None, error: None })
+                    .collect(),
+            ),
+            cancel: AtomicBool::new(false),
+            finished: Mutex::new(false),
+            done: Condvar::new(),
+        });
+        let (inner, job) = (self.inner.clone(), shared.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("mattebox-generate-{generator}"))
+            .spawn(move || {
+                inner.runtime.in_logging(|| {
+                    std::thread::scope(|scope| {
+                        for index in 0..takes {
+                            let (inner, job, registered, request) = (&inner, &job, &registered, &request);
+                            scope.spawn(move || run_take(inner, registered, request, index, job));
+                        }
+                    })
+                });
+                *job.finished.lock() = true;
+                job.done.notify_all();
+            })
+            .map_err(|e| Error::internal(format!("could not start a generation thread: {e}")))?;
+        Ok(GenerationJob { shared, thread: Mutex::new(Some(thread)) })
+    }
+}
+
+struct JobShared {
+    statuses: Mutex<Vec<TakeStatus>>,
+    cancel: AtomicBool,
+    finished: Mutex<bool>,
+    done: Condvar,
+}
+
+impl JobShared {
+    fn update(&self, index: u32, f: impl FnOnce(&mut TakeStatus)) {
+        if let Some(status) = self.statuses.lock().get_mut(index as usize) {
+            f(status);
+        }
+    }
+}
+
+fn run_take(inner: &Inner, registered: &Registered, request: &ShotRequest, index: u32, job: &JobShared) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| generate_take(inner, registered, request, index, job)))
+        .unwrap_or_else(|_| Err(Error::internal(format!("generator {} panicked", registered.generator.info().id))));
+    job.update(index, |status| match outcome {
+        Ok(take) => {
+            status.stage = TakeStage::Done;
+            status.fraction = 1.0;
+            status.take = Some(take);
+        }
+        Err(err) => {
+            status.stage = if err.kind() == ErrorKind::Cancelled { TakeStage::Cancelled } else { TakeStage::Failed };
+            tracing::warn!(take = index + 1, error = %err, "take did not finish");
+            status.error = Some((err.kind(), format!("take {}: {err}", index + 1)));
+        }
+    });
+}
+
+fn cancelled(index: u32) -> Error {
+    Error::new(ErrorKind::Cancelled, format!("take {} was cancelled", index + 1))
+}
+
+fn generate_take(
+    inner: &Inner,
+    registered: &Registered,
+    request: &ShotRequest,
+    index: u32,
+    job: &JobShared,
+) -> Result<Take> {
+    let info = registered.generator.info();
+    let key = request.take_key(&info.id, &info.version, index);
+    if let Some(take) = inner.cache.lookup(&key)? {
+        tracing::info!(take = index + 1, key = %&key[..12], "served from the take cache");
+        return Ok(Take { index, ..take });
+    }
+    let _slot = registered.slots.acquire(&job.cancel).ok_or_else(|| cancelled(index))?;
+    if job.cancel.load(Ordering::Relaxed) {
+        return Err(cancelled(index));
+    }
+    // An identical take may have finished while this one waited for a slot.
+    if let Some(take) = inner.cache.lookup(&key)? {
+        return Ok(Take { index, ..take });
+    }
+    job.update(index, |s| s.stage = TakeStage::Running);
+    let started = Instant::now();
+    let mut writer = match inner.cache.begin(&key, request.fps, &inner.runtime) {
+        Ok(writer) => writer,
+        // ...or just now, between the lookup and here.
+        Err(err) => return inner.cache.lookup(&key)?.map(|take| Take { index, ..take }).ok_or(err),
+    };
+    let progress = |fraction: f32| job.update(index, |s| s.fraction = fraction.min(0.99));
+    let mut cx = TakeContext::new(request, index, &inner.runtime, &mut writer, &job.cancel, &progress);
+    let mut deviations = registered.generator.generate(&mut cx)?;
+    deviations.extend(cx.observed_deviations());
+    let (seed, emitted) = (cx.seed(), cx.frames_emitted());
+    if emitted == 0 {
+        return Err(Error::media(format!("generator {} produced no frames", info.id)));
+    }
+    let store_seconds = writer.store_seconds();
+    let take = Take {
+        key,
+        index,
+        generator: info.id.clone(),
+        generator_version: info.version.clone(),
+        seed,
+        request: request.record(),
+        media: Default::default(),
+        frames: emitted,
+        fps: request.fps,
+        width: request.width,
+        height: request.height,
+        deviations,
+        timings: TakeTimings { generate_seconds: started.elapsed().as_secs_f64() - store_seconds, store_seconds },
+        created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        from_cache: false,
+    };
+    writer.finish(take, &inner.cache)
+}
+
+/// A running request for takes. Dropping it cancels what has not finished
+/// and waits for the job's threads to end.
+pub struct GenerationJob {
+    shared: Arc<JobShared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for GenerationJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerationJob").field("finished", &self.is_finished()).finish()
+    }
+}
+
+impl GenerationJob {
+    /// A snapshot of every take.
+    pub fn status(&self) -> Vec<TakeStatus> {
+        self.shared.statuses.lock().clone()
+    }
+
+    /// Overall progress (0 to 1), the mean over takes.
+    pub fn progress(&self) -> f32 {
+        let statuses = self.shared.statuses.lock();
+        statuses.iter().map(|s| if s.stage.is_final() { 1.0 } else { s.fraction }).sum::<f32>()
+            / statuses.len().max(1) as f32
+    }
+
+    /// Asks every unfinished take to stop; they end as cancelled, and
+    /// nothing partial is left in the cache.
+    pub fn cancel(&self) {
+        self.shared.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether every take has finished, failed or been cancelled.
+    pub fn is_finished(&self) -> bool {
+        *self.shared.finished.lock()
+    }
+
+    /// Waits up to `timeout` for the job to finish; returns whether it has.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let mut finished = self.shared.finished.lock();
+        if !*finished {
+            self.shared.done.wait_for(&mut finished, timeout);
+        }
+        *finished
+    }
+
+    /// Waits for the job to finish.
+    pub fn wait(&self) {
+        let mut finished = self.shared.finished.lock();
+        while !*finished {
+            self.shared.done.wait(&mut finished);
+        }
+    }
+
+    /// Waits for the job, then gives each take's result in order.
+    pub fn results(self) -> Vec<Result<Take>> {
+        self.wait();
+        self.status()
+            .into_iter()
+            .map(|s| match (s.take, s.error) {
+                (Some(take), _) => Ok(take),
+                (None, Some((kind, message))) => Err(Error::new(kind, message)),
+                (None, None) => Err(Error::internal(format!("take {} ended without a result", s.index + 1))),
+            })
+            .collect()
+    }
+}
+
+impl Drop for GenerationJob {
+    fn drop(&mut self) {
+        if !self.is_finished() {
+            self.cancel();
+        }
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Shot generation: the [`Generator`] trait, the built-in offline generator,
+//! the take cache and the job queue.
+//!
+//! A generator turns a [`ShotRequest`] into frames, one take at a time,
+//! through a [`TakeContext`] that checks what it emits, reports progress and
+//! carries cancellation. [`Generations`] runs requests as jobs off the
+//! caller's thread, several at once, with a concurrency limit per generator,
+//! and keeps every take in the on-disk [`TakeCache`], so asking again is
+//! served without calling the generator.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use mattebox_core::generate::Generations;
+//! use mattebox_core::shot::{CameraMotion, ShotRequest};
+//! use mattebox_core::{Runtime, RuntimeConfig};
+//!
+//! let runtime = Arc::new(Runtime::new(RuntimeConfig::default())?);
+//! let generations = Generations::new(runtime)?;
+//! let mut request = ShotRequest::new("a valley at dusk");
+//! request.camera = CameraMotion::parse("pan=0.4,zoom=0.2")?;
+//! let job = generations.submit("builtin", request, 2)?;
+//! for take in job.results() {
+//!     let take = take?;
+//!     println!("take {} in {}", take.index, take.media.display());
+//! }
+//! # Ok::<(), mattebox_core::Error>(())
+//! ```
+
+mod builtin;
+mod cache;
+mod jobs;
+mod landscape;
+mod motion;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use builtin::BuiltinGenerator;
+pub use cache::TakeCache;
+pub use jobs::{GenerationJob, Generations, MAX_TAKES, TakeStage, TakeStatus};
+use serde::Serialize;
+
+use crate::composite::integrate::{Fit, fit_background};
+use crate::error::{Error, ErrorKind, Result};
+use crate::frame::{Frame, FrameView};
+use crate::runtime::Runtime;
+use crate::shot::{Deviation, Field, ShotRequest};
+
+/// What a generator is and what it honours.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GeneratorInfo {
+    /// Stable identifier (`builtin`, `kling`, `comfyui`).
+    pub id: String,
+    /// Name for people.
+    pub name: String,
+    /// Version; a new version never serves takes cached by an old one.
+    pub version: String,
+    /// Request fields it honours (others are reported as dropped).
+    pub honours: Vec<Field>,
+    /// Takes it may run at once, across all jobs.
+    pub max_concurrent: usize,
+}
+
+/// A source of shots. Implementations must be deterministic for a given
+/// request and seed when they can be: the take cache assumes so.
+pub trait Generator: Send + Sync + fmt::Debug {
+    /// What this generator is.
+    fn info(&self) -> &GeneratorInfo;
+
+    /// Renders one take of `cx.request()` with `cx.seed()`, emitting its
+    /// frames in order through `cx`. Returns the fields it dropped or
+    /// approximated. Must return promptly with [`ErrorKind::Cancelled`] once
+    /// `cx` says the take is cancelled.
+    fn generate(&self, cx: &mut TakeContext<'_>) -> Result<Vec<Deviation>>;
+}
+
+/// Where emitted frames go.
+pub(crate) trait FrameSink {
+    fn accept(&mut self, frame: Frame) -> Result<()>;
+}
+
+impl FrameSink for Vec<Frame> {
+    fn accept(&mut self, frame: Frame) -> Result<()> {
+        self.try_reserve(1)?;
+        self.push(frame);
+        Ok(())
+    }
+}
+
+/// How many frames a take may emit: generous (vendors round durations up
+/// and pick their own rates), but bounded, so a runaway generator cannot
+/// fill the disk.
+pub fn frame_quota(request: &ShotRequest) -> u64 {
+    request.frame_count().saturating_mul(4).saturating_add(240)
+}
+
+/// What a generator sees while it renders one take.
+pub struct TakeContext<'a> {
+    request: &'a ShotRequest,
+    seed: u64,
+    take: u32,
+    runtime: &'a Runtime,
+    sink: &'a mut dyn FrameSink,
+    cancel: &'a AtomicBool,
+    progress: &'a (dyn Fn(f32) + Sync),
+    emitted: u64,
+    resized: bool,
+}
+
+impl fmt::Debug for TakeContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TakeContext").field("take", &self.take).field("seed", &self.seed).finish()
+    }
+}
+
+impl<'a> TakeContext<'a> {
+    pub(crate) fn new(
+        request: &'a ShotRequest,
+        take: u32,
+        runtime: &'a Runtime,
+        sink: &'a mut dyn FrameSink,
+        cancel: &'a AtomicBool,
+        progress: &'a (dyn Fn(f32) + Sync),
+    ) -> TakeContext<'a> {
+        let seed = request.seed.wrapping_add(take as u64);
+        TakeContext { request, seed, take, runtime, sink, cancel, progress, emitted: 0, resized: false }
+    }
+
+    /// The request.
+    pub fn request(&self) -> &ShotRequest {
+        self.request
+    }
+
+    /// This take's seed (`request.seed + take`).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Which take this is (0-based).
+    pub fn take(&self) -> u32 {
+        self.take
+    }
+
+    /// The runtime: run parallel work inside [`Runtime::install`].
+    pub fn runtime(&self) -> &Runtime {
+        self.runtime
+    }
+
+    /// Whether the take has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// An error if the take has been cancelled.
+    pub fn check_cancelled(&self) -> Result<()> {
+        if self.is_cancelled() {
+            return Err(Error::new(ErrorKind::Cancelled, format!("take {} was cancelled", self.take + 1)));
+        }
+        Ok(())
+    }
+
+    /// Reports how far the take is (0 to 1). Returns false once cancelled.
+    pub fn progress(&self, fraction: f32) -> bool {
+        if fraction.is_finite() {
+            (self.progress)(fraction.clamp(0.0, 1.0));
+        }
+        !self.is_cancelled()
+    }
+
+    /// Frames emitted so far.
+    pub fn frames_emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    /// Appends a frame to the take. A frame of another size than the
+    /// request's is fitted to it (cover) and the take reports its size as
+    /// approximated; past [`frame_quota`] frames, or once cancelled, it fails.
+    pub fn emit(&mut self, frame: &FrameView<'_>) -> Result<()> {
+        self.check_cancelled()?;
+        let quota = frame_quota(self.request);
+        if self.emitted >= quota {
+            return Err(Error::invalid_argument(format!(
+                "the generator emitted more than {quota} frames for a {}-frame shot; the take was stopped",
+                self.request.frame_count()
+            )));
+        }
+        let (w, h) = (self.request.width, self.request.height);
+        let owned = if (frame.width(), frame.height()) == (w, h) {
+            frame.to_frame()?
+        } else {
+            self.resized = true;
+            self.runtime.install(|| fit_background(frame, w, h, Fit::Cover))?
+        };
+        self.sink.accept(owned)?;
+        self.emitted += 1;
+        let total = self.request.frame_count().max(1);
+        self.progress(self.emitted as f32 / total as f32);
+        Ok(())
+    }
+
+    /// Deviations the context itself observed (frames fitted to the size).
+    pub(crate) fn observed_deviations(&self) -> Vec<Deviation> {
+        let mut out = Vec::new();
+        if self.resized {
+            out.push(Deviation::approximated(
+                Field::Size,
+                format!(
+                    "the generator made frames of another size; they were fitted (cover) to {}x{}",
+                    self.request.width, self.request.height
+                ),
+            ));
+        }
+        out
+    }
+}
+
+/// Renders one take of `request` into memory, without the cache or a job:
+/// for tests, benchmarks and hosts that want frames at once.
+pub fn render_take(
+    generator: &dyn Generator,
+    request: &ShotRequest,
+    take: u32,
+    runtime: &Runtime,
+) -> Result<(Vec<Frame>, Vec<Deviation>)> {
+    request.check()?;
+    let cancel = AtomicBool::new(false);
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut cx = TakeContext::new(request, take, runtime, &mut frames, &cancel, &|_| {});
+    let mut deviations = generator.generate(&mut cx)?;
+    deviations.extend(cx.observed_deviations());
+    if frames.is_empty() {
+        return Err(Error::media(format!("generator {} produced no frames", generator.info().id)));
+    }
+    Ok((frames, deviations))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+//! Jobs, the take cache and the limits around generators, with small
+//! generators that count, fail, panic or block.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use super::*;
+use crate::frame::{Frame, PixelFormat};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::shot::{Field, ShotRequest};
+use crate::{ErrorKind, Rational};
+
+/// What a test generator does for each take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Behaviour {
+    /// Emits solid frames whose red is the seed's low bits.
+    Solid,
+    /// Fails after one frame.
+    Fail,
+    /// Panics after one frame.
+    Panic,
+    /// Emits one frame, then waits until cancelled.
+    Block,
+    /// Emits frames of twice the requested size.
+    Oversize,
+}
+
+#[derive(Debug)]
+struct Probe {
+    info: GeneratorInfo,
+    behaviour: Behaviour,
+    calls: AtomicUsize,
+    running: AtomicUsize,
+    most_running: AtomicUsize,
+    blocked: AtomicBool,
+}
+
+impl Probe {
+    fn new(id: &str, behaviour: Behaviour, max_concurrent: usize) -> Arc<Probe> {
+        Arc::new(Probe {
+            info: GeneratorInfo {
+                id: id.into(),
+                name: id.into(),
+                version: "1".into(),
+                honours: vec![Field::Seed],
+                max_concurrent,
+            },
+            behaviour,
+            calls: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            most_running: AtomicUsize::new(0),
+            blocked: AtomicBool::new(false),
+        })
+    }
+}
+
+impl Generator for Probe {
+    fn info(&self) -> &GeneratorInfo {
+        &self.info
+    }
+
+    fn generate(&self, cx: &mut TakeContext<'_>) -> Result<Vec<crate::shot::Deviation>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_running.fetch_max(now, Ordering::SeqCst);
+        let result = self.frames(cx);
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        result.map(|()| Vec::new())
+    }
+}
+
+impl Probe {
+    fn frames(&self, cx: &mut TakeContext<'_>) -> Result<()> {
+        let (w, h) = (cx.request().width, cx.request().height);
+        let scale = if self.behaviour == Behaviour::Oversize { 2 } else { 1 };
+        let mut frame = Frame::new(w * scale, h * scale, PixelFormat::Rgba8)?;
+        frame.view_mut().fill([(cx.seed() % 8) as f32 / 8.0, 0.5, 0.25, 1.0]);
+        for n in 0..cx.request().frame_count() {
+            cx.emit(&frame.view())?;
+            if n == 0 {
+                match self.behaviour {
+                    Behaviour::Fail => return Err(Error::media("the vendor said no")),
+                    Behaviour::Panic => panic!("probe panics on purpose"),
+                    Behaviour::Block => {
+                        self.blocked.store(true, Ordering::SeqCst);
+                        while !cx.is_cancelled() {
+                            std::thread::yield_now();
+                        }
+                        return cx.check_cancelled();
+                    }
+                    Behaviour::Solid | Behaviour::Oversize => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn service(dir: &std::path::Path) -> Generations {
+    let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
+    Generations::with_cache(runtime, TakeCache::new(dir.join("takes")))
+}
+
+fn small_request() -> ShotRequest {
+    let mut r = ShotRequest::new("test");
+    (r.width, r.height, r.fps, r.duration) = (32, 18, Rational::integer(10), Rational::integer(1));
+    r
+}
+
+/// Every entry in the cache directory, hidden ones included.
+fn cache_entries(dir: &std::path::Path) -> Vec<String> {
+    match std::fs::read_dir(dir.join("takes")) {
+        Ok(entries) => entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn takes_are_cached_and_served_again_without_the_generator() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Probe::new("probe", Behaviour::Solid, 4);
+    let generations = service(dir.path());
+    generations.register(probe.clone());
+    let takes: Vec<_> = generations.submit("probe", small_request(), 3).unwrap().results();
+    let takes: Vec<_> = takes.into_iter().map(|t| t.unwrap()).collect();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 3);
+    assert!(takes.iter().all(|t| !t.from_cache && t.frames == 10));
+    assert_eq!(takes.iter().map(|t| t.seed).collect::<Vec<_>>(), [0, 1, 2]);
+    // The take's frames are a sequence the media layer reads back.
+    let mut reader = crate::media::MediaReader::open(&takes[2].media, &Default::default()).unwrap();
+    assert_eq!((reader.info().frame_count, reader.info().frame_rate), (10, Rational::integer(10)));
+    assert_eq!(reader.read_frame(9).unwrap().pixel_f32(0, 0)[0], (0.25f32 * 255.0).round() / 255.0);
+
+    // A new service on the same cache (a restart) serves them without calling the generator.
+    let again = service(dir.path());
+    again.register(probe.clone());
+    let cached: Vec<_> = again.submit("probe", small_request(), 3).unwrap().results();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 3, "the generator was not called again");
+    for (old, new) in takes.iter().zip(cached) {
+        let new = new.unwrap();
+        assert!(new.from_cache);
+        assert_eq!((&new.key, &new.media, new.frames), (&old.key, &old.media, old.frames));
+    }
+    // A fourth take is new work; the first three still come from the cache.
+    let more = again.submit("probe", small_request(), 4).unwrap().results();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 4);
+    assert!(more[3].as_ref().is_ok_and(|t| !t.from_cache) && more[0].as_ref().is_ok_and(|t| t.from_cache));
+    assert_eq!(again.cache().list().unwrap().len(), 4);
+}
+
+#[test]
+fn a_damaged_entry_is_generated_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Probe::new("probe", Behaviour::Solid, 1);
+    let generations = service(dir.path());
+    generations.register(probe.clone());
+    let take = generations.submit("probe", small_request(), 1).unwrap().results().remove(0).unwrap();
+    std::fs::write(dir.path().join("takes").join(&take.key).join("take.json"), b"{ not json").unwrap();
+    let again = generations.submit("probe", small_request(), 1).unwrap().results().remove(0).unwrap();
+    assert!(!again.from_cache);
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn failures_and_panics_leave_nothing_and_other_jobs_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let generations = service(dir.path());
+    generations.register(Probe::new("fails", Behaviour::Fail, 2));
+    generations.register(Probe::new("panics", Behaviour::Panic, 2));
+    generations.register(Probe::new("works", Behaviour::Solid, 2));
+    let failing = generations.submit("fails", small_request(), 2).unwrap();
+    let panicking = generations.submit("panics", small_request(), 1).unwrap();
+    let working = generations.submit("works", small_request(), 2).unwrap();
+    for result in failing.results() {
+        let err = result.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Media);
+        assert!(err.to_string().contains("the vendor said no"), "{err}");
+    }
+    let err = panicking.results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("panics panicked"), "{err}");
+    assert!(working.results().iter().all(|r| r.is_ok()));
+    let entries = cache_entries(dir.path());
+    assert_eq!(entries.len(), 2, "only the two good takes, nothing partial: {entries:?}");
+    assert!(entries.iter().all(|e| !e.starts_with('.')), "{entries:?}");
+}
+
+#[test]
+fn cancelling_stops_a_running_take_and_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Probe::new("blocks", Behaviour::Block, 1);
+    let generations = service(dir.path());
+    generations.register(probe.clone());
+    let job = generations.submit("blocks", small_request(), 2).unwrap();
+    // Take 1 runs and blocks; take 2 queues behind it (one slot).
+    while !probe.blocked.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    let stages: Vec<TakeStage> = job.status().iter().map(|s| s.stage).collect();
+    assert!(stages.contains(&TakeStage::Running) && stages.contains(&TakeStage::Queued), "{stages:?}");
+    assert!(!job.is_finished());
+    job.cancel();
+    for result in job.results() {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Cancelled);
+    }
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 1, "the queued take never started");
+    assert_eq!(cache_entries(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_generator_never_runs_more_takes_than_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let generations = service(dir.path());
+    let probe = Probe::new("one-at-a-time", Behaviour::Solid, 1);
+    generations.register(probe.clone());
+    let mut request = small_request();
+    request.duration = Rational::integer(5); // long enough that unlimited takes would overlap
+    let jobs: Vec<_> = (0..2).map(|_| generations.submit("one-at-a-time", request.clone(), 3).unwrap()).collect();
+    for job in jobs {
+        assert!(job.results().iter().all(|r| r.is_ok()));
+    }
+    assert_eq!(probe.most_running.load(Ordering::SeqCst), 1);
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 3, "the second job found all three in the cache or in flight");
+}
+
+#[test]
+fn frames_of_the_wrong_size_are_fitted_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let generations = service(dir.path());
+    generations.register(Probe::new("big", Behaviour::Oversize, 1));
+    let take = generations.submit("big", small_request(), 1).unwrap().results().remove(0).unwrap();
+    assert_eq!((take.width, take.height, take.frames), (32, 18, 10));
+    assert!(take.deviations.iter().any(|d| d.field == Field::Size), "{:?}", take.deviations);
+    let reader = crate::media::MediaReader::open(&take.media, &Default::default()).unwrap();
+    assert_eq!((reader.info().width, reader.info().height), (32, 18));
+}
+
+#[test]
+fn bad_submissions_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let generations = service(dir.path());
+    let err = generations.submit("kling", small_request(), 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.to_string().contains("builtin"), "names what is installed: {err}");
+    assert!(generations.submit("builtin", small_request(), 0).is_err());
+    assert!(generations.submit("builtin", small_request(), MAX_TAKES + 1).is_err());
+    let mut bad = small_request();
+    bad.camera.pan = 3.0;
+    assert!(generations.submit("builtin", bad, 1).unwrap_err().to_string().contains("pan"));
+    assert!(generations.cache().lookup("../etc").is_err(), "keys cannot name paths");
+}
+
+#[test]
+fn the_builtin_generator_runs_as_a_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let generations = service(dir.path());
+    let mut request = small_request();
+    request.camera.pan = 0.5;
+    let job = generations.submit("builtin", request, 2).unwrap();
+    let takes: Vec<_> = job.results().into_iter().map(|t| t.unwrap()).collect();
+    assert_ne!(takes[0].key, takes[1].key);
+    assert!(takes.iter().all(|t| t.frames == 10 && t.generator == "builtin"));
+    assert!(takes[0].deviations.iter().any(|d| d.field == Field::Prompt));
+}
