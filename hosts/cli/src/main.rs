@@ -49,6 +49,8 @@ enum Command {
     Retime(commands::retime::RetimeArgs),
     /// Put a background behind a green/blue-screen plate: key, colour match, light wrap, camera match.
     Composite(commands::composite::CompositeArgs),
+    /// Generate takes of a shot: a camera move from a still, a morph, or a procedural plate (offline).
+    Generate(commands::generate::GenerateArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
     Demo(commands::demo::DemoArgs),
 }
@@ -94,6 +96,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Interpolate(args) => commands::interpolate::run(&ctx, args)?,
         Command::Retime(args) => commands::retime::run(&ctx, args)?,
         Command::Composite(args) => commands::composite::run(&ctx, args)?,
+        Command::Generate(args) => commands::generate::run(&ctx, args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };
     ctx.print(report);

@@ -2,9 +2,10 @@
 //! bars, the report a command returns, and errors with their exit codes.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mattebox_core::{Error, Runtime};
 use serde_json::{Value, json};
 
@@ -30,6 +31,8 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            // As shells report a program stopped by SIGINT.
+            CliError::Failed(e) if e.kind() == mattebox_core::ErrorKind::Cancelled => 130,
             CliError::Failed(_) => 1,
         }
     }
@@ -76,14 +79,14 @@ pub(crate) struct Report {
 /// Shared state of one invocation.
 #[derive(Debug)]
 pub(crate) struct Ctx {
-    pub(crate) runtime: Runtime,
+    pub(crate) runtime: Arc<Runtime>,
     json: bool,
     quiet: bool,
 }
 
 impl Ctx {
     pub(crate) fn new(runtime: Runtime, json: bool, quiet: bool) -> Self {
-        Ctx { runtime, json, quiet }
+        Ctx { runtime: Arc::new(runtime), json, quiet }
     }
 
     /// A progress bar over `len` frames on standard error, hidden with
@@ -98,6 +101,11 @@ impl Ctx {
         bar.set_message(message.to_owned());
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
+    }
+
+    /// Several progress bars at once, shown like [`Ctx::progress`].
+    pub(crate) fn multi_progress(&self) -> MultiProgress {
+        MultiProgress::with_draw_target(self.draw_target())
     }
 
     fn draw_target(&self) -> ProgressDrawTarget {

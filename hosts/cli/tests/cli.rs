@@ -239,28 +239,47 @@ fn bad_usage_exits_2() {
 #[test]
 fn demo_runs_offline_and_reports_each_output() {
     let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("demo");
-    let doc = json(&mattebox(&[&"demo", &"--out", &out_dir, &"--size", &"320x180", &"--seconds", &"1", &"--json"]));
-    assert_eq!(doc["sample"]["frame_count"], 24);
-    assert_eq!(doc["lossless_identical_frames"], 24);
-    assert_eq!(doc["lossless"]["frame_rate"], "24000/1001");
+    let (out_dir, cache) = (dir.path().join("demo"), dir.path().join("cache"));
+    let run = |seconds: &str| {
+        let args: [&dyn AsRef<std::ffi::OsStr>; 10] = [
+            &"--cache-dir",
+            &cache,
+            &"demo",
+            &"--out",
+            &out_dir,
+            &"--size",
+            &"320x180",
+            &"--seconds",
+            &seconds,
+            &"--json",
+        ];
+        json(&mattebox(&args))
+    };
+    let doc = run("1");
+    assert_eq!(doc["generated"]["frames"], 24);
+    assert_eq!(doc["generated"]["fps"], "24000/1001");
+    assert_eq!(doc["generated_from_cache"], false);
+    assert_eq!(doc["composite"]["frames"], 24);
     // 24 frames at 24000/1001 cover 1.001 s: 61 frames at 60 fps, 96 at quarter speed.
     assert_eq!(doc["retime_60fps"]["output_frames"], 61);
     assert_eq!(doc["retime_60fps"]["output_rate"], "60");
     assert_eq!(doc["slow_motion"]["output_frames"], 96);
-    for name in [
-        "sample.mp4",
-        "sample-60fps.mp4",
-        "sample-slowmo.mp4",
-        "sample-lossless.mkv",
-        "frames/frame_000024.png",
-        "frames/mattebox-sequence.json",
-    ] {
+    for name in ["background.mp4", "plate.mkv", "composite.mp4", "composite-60fps.mp4", "composite-slowmo.mp4"] {
         assert!(out_dir.join(name).exists(), "{name}");
     }
-    // Running it again replaces its own outputs.
-    ok(&mattebox(&[&"demo", &"--out", &out_dir, &"--size", &"320x180", &"--seconds", &"0.5", &"--quiet"]));
-    assert_eq!(std::fs::read_dir(out_dir.join("frames")).unwrap().count(), 13, "12 frames and the sidecar");
+    // The composite shows the actor's face in the middle and the generated
+    // sky, not the green screen, in the top corner.
+    let comp = out_dir.join("composite.mp4");
+    let rgb =
+        ffmpeg(&["-i", comp.to_str().unwrap(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]).stdout;
+    let at = |x: usize, y: usize| [rgb[(y * 320 + x) * 3], rgb[(y * 320 + x) * 3 + 1], rgb[(y * 320 + x) * 3 + 2]];
+    let (face, corner) = (at(160, 70), at(8, 8));
+    assert!(face[0] > face[1] + 30 && face[0] > 150, "skin at the face: {face:?}");
+    assert!(corner[1] < corner[2] + 20, "the corner is sky, not screen green: {corner:?}");
+    // Running it again replaces its own outputs; the background comes from the take cache.
+    let again = run("1");
+    assert_eq!(again["generated_from_cache"], true);
+    assert_eq!(again["generated"]["key"], doc["generated"]["key"]);
 }
 
 /// A PNG signature, an IHDR chunk for `width` x `height` RGBA8, and empty IDAT/IEND.

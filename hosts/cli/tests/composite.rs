@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use common::{ffmpeg, json_ok};
+
+mod common;
 
 /// `mattebox composite --plate PLATE --background BG -o OUT EXTRA...`.
 fn composite(plate: &Path, background: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -23,17 +25,6 @@ fn composite(plate: &Path, background: &Path, out: &Path, extra: &[&str]) -> Out
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn json_ok(out: &Output) -> Value {
-    assert!(out.status.success(), "mattebox failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("one JSON document")
-}
-
-fn ffmpeg(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y"]).args(args).output().unwrap();
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
 }
 
 const W: usize = 160;

@@ -1,16 +1,21 @@
 //! `mattebox demo`: the main job on built-in sample data, offline.
 //!
-//! It renders a sample shot of its own (a procedural landscape with a
-//! panning camera and parallax), then runs it through what Mattebox can do
-//! so far, printing each step: inspect it, retime it from 23.976 to 60 fps
-//! and into 4x slow motion with optical flow, convert it to a PNG sequence
-//! and back to a lossless FFV1 file that is checked frame by frame.
+//! It generates an AI-style background shot with the built-in generator (a
+//! procedural landscape with a camera move), renders a green-screen plate of
+//! an actor of its own, composites the actor over the generated shot, then
+//! retimes the result to 60 fps and into 4x slow motion with optical flow.
+//! Finally it asks the generator for the same shot again, which the take
+//! cache serves at once.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use mattebox_core::composite::{CompositeOptions, KeyOptions};
+use mattebox_core::generate::Generations;
 use mattebox_core::media::{MediaWriter, OpenOptions, WriteOptions};
+use mattebox_core::pipeline::composite::{CompositeJob, MatteSource, WhenShorter};
+use mattebox_core::shot::{CameraMotion, ShotRequest, Take};
 use mattebox_core::{Error, Frame, PixelFormat, Rational};
 use rayon::prelude::*;
 use serde_json::json;
@@ -19,7 +24,6 @@ use mattebox_core::interp::Mode;
 use mattebox_core::interp::retime::RetimeSpec;
 use mattebox_core::pipeline::retime::{RetimeJob, RetimeReport};
 
-use super::convert::copy_frames;
 use crate::report::{CliError, Ctx, Report};
 
 #[derive(Debug, Args)]
@@ -27,23 +31,12 @@ pub(crate) struct DemoArgs {
     /// Directory for everything the demo writes (replaced on each run).
     #[arg(long, default_value = "demo-out", value_name = "DIR")]
     out: PathBuf,
-    /// Size of the sample shot.
-    #[arg(long, default_value = "1280x720", value_name = "WxH", value_parser = parse_size)]
+    /// Size of the shots.
+    #[arg(long, default_value = "1280x720", value_name = "WxH", value_parser = super::parse_size)]
     size: (u32, u32),
-    /// Length of the sample shot in seconds.
+    /// Length of the shots in seconds.
     #[arg(long, default_value_t = 2.0, value_name = "S")]
     seconds: f64,
-}
-
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let (w, h) = text.split_once(['x', 'X']).ok_or_else(|| format!("{text:?} is not a size like 1280x720"))?;
-    let parse = |v: &str| v.trim().parse::<u32>().map_err(|_| format!("{text:?} is not a size like 1280x720"));
-    let (w, h) = (parse(w)?, parse(h)?);
-    mattebox_core::frame::check_dimensions(w, h).map_err(|e| e.to_string())?;
-    if w % 2 != 0 || h % 2 != 0 {
-        return Err(format!("{text}: the sample shot is H.264 4:2:0, so width and height must be even"));
-    }
-    Ok((w, h))
 }
 
 pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
@@ -54,62 +47,88 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, "create the demo directory", e))?;
     let rate = Rational::new(24000, 1001).expect("valid rate");
-    let frames = (args.seconds * rate.to_f64()).round().max(1.0) as u64;
     let (width, height) = args.size;
-    let replace = |frame_rate| WriteOptions { frame_rate, codec: None, overwrite: true };
+    let mut request = ShotRequest::new("a valley at dusk");
+    request.camera = CameraMotion { horizontal: 0.6, zoom: 0.25, ..Default::default() };
+    request.duration = Rational::new((args.seconds * 1000.0).round() as i64, 1000).map_err(CliError::usage_from)?;
+    (request.fps, request.width, request.height, request.seed) = (rate, width, height, 7);
+    let frames = request.frame_count();
 
     ctx.step(&format!(
-        "1/6 render a {width}x{height} sample shot, {frames} frames at 23.976 fps (procedural, offline)"
+        "1/6 generate a background: {width}x{height}, {frames} frames, \"{}\", truck right and push in (built-in generator, offline)",
+        request.prompt
     ));
-    let shot = out.join("sample.mp4");
-    render_sample(ctx, &shot, width, height, frames, rate)?;
+    let generations = Generations::new(ctx.runtime.clone())?;
+    let generated = generate(ctx, &generations, &request)?;
+    let background = out.join("background.mp4");
+    super::generate::export_take(ctx, &generated, &background, None, true)?;
 
-    ctx.step("2/6 inspect it");
-    let info = ctx.runtime.open_media(&shot, &OpenOptions::default())?.info().clone();
+    ctx.step("2/6 render a green-screen plate of an actor (lossless FFV1)");
+    let plate = out.join("plate.mkv");
+    render_plate(ctx, &plate, width, height, frames, rate)?;
 
-    ctx.step("3/6 retime it to 60 fps with optical flow (quality mode)");
+    ctx.step("3/6 key the actor and composite them over the generated background (colour match, light wrap)");
+    let composite = out.join("composite.mp4");
+    let job = CompositeJob {
+        plate: plate.clone(),
+        background: background.clone(),
+        output: composite.clone(),
+        matte: MatteSource::Key(KeyOptions::default()),
+        options: CompositeOptions { match_colour: 0.5, light_wrap: 0.3, ..Default::default() },
+        track_camera: false,
+        matte_out: None,
+        camera_out: None,
+        when_shorter: WhenShorter::Hold,
+        open: OpenOptions::default(),
+        codec: None,
+        overwrite: true,
+    };
+    let bar = ctx.progress(frames, "compositing");
+    let comp = ctx.runtime.composite(&job, &mut |(done, _)| bar.set_position(done))?;
+    bar.finish_and_clear();
+
+    ctx.step("4/6 retime the composite to 60 fps with optical flow (quality mode)");
     let sixty_fps = RetimeSpec::FrameRate(Rational::integer(60));
-    let sixty = retime(ctx, &shot, &out.join("sample-60fps.mp4"), sixty_fps, Mode::Quality)?;
+    let sixty = retime(ctx, &composite, &out.join("composite-60fps.mp4"), sixty_fps, Mode::Quality)?;
 
-    ctx.step("4/6 make it 4x slow motion (fast mode)");
+    ctx.step("5/6 make it 4x slow motion (fast mode)");
     let quarter = RetimeSpec::Speed(Rational::new(1, 4).expect("valid speed"));
-    let slowmo = retime(ctx, &shot, &out.join("sample-slowmo.mp4"), quarter, Mode::Fast)?;
+    let slowmo = retime(ctx, &composite, &out.join("composite-slowmo.mp4"), quarter, Mode::Fast)?;
 
-    ctx.step("5/6 convert it to a PNG sequence (the frame rate goes into a sidecar)");
-    let pngs = out.join("frames");
-    let reader = ctx.runtime.open_media(&shot, &OpenOptions::default())?;
-    let pngs = copy_frames(ctx, reader, &pngs, info.decoded_format, &replace(info.frame_rate), "to PNG")?;
-
-    ctx.step("6/6 convert the PNGs to lossless FFV1 and check every pixel");
-    let lossless = out.join("sample-lossless.mkv");
-    let reader = ctx.runtime.open_media(&pngs, &OpenOptions::default())?;
-    let seq_info = reader.info().clone();
-    copy_frames(ctx, reader, &lossless, seq_info.decoded_format, &replace(seq_info.frame_rate), "to FFV1")?;
-    let identical = compare_all(ctx, &pngs, &lossless)?;
-    let mkv_info = ctx.runtime.open_media(&lossless, &OpenOptions::default())?.info().clone();
-    if identical != frames || mkv_info.frame_rate != rate {
-        return Err(Error::internal(format!(
-            "the lossless round trip kept {identical} of {frames} frames at {} fps",
-            mkv_info.frame_rate
-        ))
-        .into());
+    ctx.step("6/6 ask the generator for the same shot again");
+    let asked = Instant::now();
+    let again = generate(ctx, &generations, &request)?;
+    let again_ms = asked.elapsed().as_secs_f64() * 1e3;
+    if !again.from_cache || again.key != generated.key {
+        return Err(Error::internal("the same request was not served from the take cache").into());
     }
 
     let seconds = started.elapsed().as_secs_f64();
+    let made = if generated.from_cache {
+        "already in the take cache from an earlier run".to_owned()
+    } else {
+        format!("generated in {:.1} s", generated.timings.generate_seconds + generated.timings.store_seconds)
+    };
+    let screen: String =
+        comp.screen.unwrap_or_default().iter().map(|v| format!("{:02X}", (v * 255.0).round() as u8)).collect();
     let text = format!(
         "\nMattebox demo finished in {seconds:.1} s. In {}:\n\
-         \x20 sample.mp4            the sample shot: {}x{} {}, {} frames at {} fps\n\
-         \x20 sample-60fps.mp4      retimed to {} fps: {} frames, {} made by optical flow ({:.1} s)\n\
-         \x20 sample-slowmo.mp4     4x slow motion: {} frames, {} made by optical flow ({:.1} s)\n\
-         \x20 frames/               the shot as a PNG sequence ({} files + mattebox-sequence.json)\n\
-         \x20 sample-lossless.mkv   FFV1: all {identical} frames identical to the PNGs, still at {} fps\n\n\
-         Next: mattebox retime {} -o out.mp4 --fps 30 --vectors vectors/\n",
+         \x20 background.mp4          generated shot: {}x{}, {} frames at {} fps ({made})\n\
+         \x20 plate.mkv               green-screen plate of an actor, FFV1\n\
+         \x20 composite.mp4           actor over the generated shot: screen #{screen} keyed, {} frames ({:.1} s)\n\
+         \x20 composite-60fps.mp4     retimed to {} fps: {} frames, {} made by optical flow ({:.1} s)\n\
+         \x20 composite-slowmo.mp4    4x slow motion: {} frames, {} made by optical flow ({:.1} s)\n\
+         Asking again for the same shot: served from the take cache in {again_ms:.0} ms\n\
+         \x20 ({})\n\n\
+         Next: mattebox generate --first-frame YOUR_STILL.png --camera pan=0.4,zoom=0.2 -o takes/\n\
+         \x20     mattebox composite --plate YOUR_PLATE.mov --background takes/take-1.mp4 -o comp.mp4\n",
         out.display(),
-        info.width,
-        info.height,
-        info.codec,
-        info.frame_count,
-        info.frame_rate,
+        generated.width,
+        generated.height,
+        generated.frames,
+        generated.fps,
+        comp.frames,
+        comp.seconds,
         sixty.output_rate,
         sixty.output_frames,
         sixty.made,
@@ -117,21 +136,25 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         slowmo.output_frames,
         slowmo.made,
         slowmo.seconds,
-        seq_info.frame_count,
-        mkv_info.frame_rate,
-        shot.display(),
+        again.media.display(),
     );
     let json = json!({
         "out": out,
         "seconds": seconds,
-        "sample": info,
-        "png_sequence": seq_info,
-        "lossless": mkv_info,
-        "lossless_identical_frames": identical,
+        "generated": generated,
+        "generated_from_cache": generated.from_cache,
+        "composite": comp,
         "retime_60fps": sixty,
         "slow_motion": slowmo,
+        "cached_again_ms": again_ms,
     });
     Ok(Report { text, json })
+}
+
+fn generate(ctx: &Ctx, generations: &Generations, request: &ShotRequest) -> Result<Take, CliError> {
+    let job = generations.submit("builtin", request.clone(), 1)?;
+    super::generate::follow(ctx, &job);
+    Ok(job.results().remove(0)?)
 }
 
 fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) -> Result<RetimeReport, CliError> {
@@ -149,30 +172,17 @@ fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) 
     super::retime::run_job(ctx, &job)
 }
 
-fn compare_all(ctx: &Ctx, a: &Path, b: &Path) -> Result<u64, Error> {
-    let mut ra = ctx.runtime.open_media(a, &OpenOptions::default())?;
-    let mut rb = ctx.runtime.open_media(b, &OpenOptions::default())?;
-    let count = ra.info().frame_count.min(rb.info().frame_count);
-    let bar = ctx.progress(count, "checking");
-    let mut same = 0;
-    for n in 0..count {
-        if ra.read_frame(n)? == rb.read_frame(n)? {
-            same += 1;
-        }
-        bar.inc(1);
-    }
-    bar.finish_and_clear();
-    Ok(same)
-}
-
-fn render_sample(ctx: &Ctx, path: &Path, width: u32, height: u32, frames: u64, rate: Rational) -> Result<(), Error> {
+/// Renders a green-screen plate: an actor (head, hair, torso) swaying in
+/// front of an unevenly lit green screen, with green spill on their edges
+/// and sensor noise, as a real plate has.
+fn render_plate(ctx: &Ctx, path: &Path, width: u32, height: u32, frames: u64, rate: Rational) -> Result<(), Error> {
     let options = WriteOptions { frame_rate: rate, codec: None, overwrite: true };
     let mut writer = MediaWriter::create(path, width, height, PixelFormat::Rgba8, &options)?;
     let mut frame = Frame::new(width, height, PixelFormat::Rgba8)?;
     let bar = ctx.progress(frames, "rendering");
     for n in 0..frames {
         let t = n as f32 / rate.to_f64() as f32;
-        ctx.runtime.install(|| paint_landscape(&mut frame, t));
+        ctx.runtime.install(|| paint_actor(&mut frame, t, n));
         writer.write_frame(&frame.view())?;
         bar.inc(1);
     }
@@ -181,50 +191,65 @@ fn render_sample(ctx: &Ctx, path: &Path, width: u32, height: u32, frames: u64, r
     Ok(())
 }
 
-/// A dusk landscape seen from a camera panning right: sky, a sun, far hills
-/// and near hills that move at different speeds (parallax), so that later
-/// steps (retiming, scoring) have real motion to work on.
-fn paint_landscape(frame: &mut Frame, t: f32) {
+fn paint_actor(frame: &mut Frame, t: f32, n: u64) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let aspect = w as f32 / h as f32;
     let stride = frame.stride();
-    let pan = 0.06 * t; // camera pan, in frame heights per second
+    let px = 1.0 / h as f32; // one pixel in frame heights
+    let sway = 0.04 * (t * std::f32::consts::PI).sin();
+    let cx = 0.5 * w as f32 / h as f32 + sway;
     frame.as_bytes_mut().par_chunks_mut(stride).enumerate().for_each(|(y, row)| {
-        let v = (y as f32 + 0.5) / h as f32;
-        for (x, px) in row.chunks_exact_mut(4).enumerate() {
-            let u = (x as f32 + 0.5) / h as f32; // square units, 0..aspect across
-            let sky_mix = (v / 0.62).clamp(0.0, 1.0);
-            let mut rgb = lerp3([0.10, 0.16, 0.42], [0.98, 0.58, 0.36], sky_mix * sky_mix);
-            // The sun sits far away: it drifts slowly against the pan.
-            let (sx, sy) = (0.42 * aspect - 0.2 * pan, 0.40);
-            let d = ((u - sx).powi(2) + (v - sy).powi(2)).sqrt();
-            let sun = (1.0 - smoothstep(0.085, 0.095, d)).max(0.0);
-            rgb = lerp3(rgb, [1.0, 0.88, 0.62], sun);
-            let far_u = u + 0.5 * pan;
-            let far = 0.60 + 0.05 * (far_u * 5.0).sin() + 0.02 * (far_u * 13.0 + 1.0).sin();
-            if v > far {
-                rgb = lerp3([0.36, 0.22, 0.40], [0.20, 0.12, 0.26], ((v - far) * 4.0).min(1.0));
+        let v = (y as f32 + 0.5) * px;
+        for (x, out) in row.chunks_exact_mut(4).enumerate() {
+            let u = (x as f32 + 0.5) * px;
+            // The screen: brighter in the middle, falling off to the corners.
+            let (du, dv) = (u - cx + sway, v - 0.45);
+            let light = 0.78 + 0.22 * (-(du * du + dv * dv) * 2.5).exp();
+            let screen = [0.12 * light, 0.66 * light, 0.22 * light];
+            // The actor as signed distances (negative inside), in frame heights.
+            let head = ((u - cx).powi(2) / 0.0064 + (v - 0.36).powi(2) / 0.0121).sqrt() * 0.09 - 0.09;
+            let strands = 0.006 * ((u * 900.0).sin() * 0.5 + 0.5);
+            let hair = ((u - cx).powi(2) / 0.0081 + (v - 0.33).powi(2) / 0.0100).sqrt() * 0.1 - 0.1 - strands;
+            let hair = hair.max(v - 0.34); // only the top of the head
+            let shoulders = ((u - cx) / 0.2).powi(2) + ((v - 0.62) / 0.12).powi(2) - 1.0;
+            let torso = shoulders.min(if v > 0.62 && (u - cx).abs() < 0.19 + 0.1 * (v - 0.62) { -1.0 } else { 1.0 });
+            let neck = if (u - cx).abs() < 0.035 && v > 0.42 && v < 0.56 { -1.0 } else { 1.0 };
+            let (cover_head, cover_hair) = (coverage(head, px), coverage(hair, px));
+            let cover_body = coverage(torso * 0.1, px).max(coverage(neck, px));
+            let skin = [0.86, 0.64, 0.50];
+            let jacket = [0.52, 0.22, 0.16];
+            let hair_colour = [0.22, 0.13, 0.08];
+            let mut rgb = screen;
+            for (cover, colour) in [(cover_body, jacket), (cover_head, skin), (cover_hair, hair_colour)] {
+                for c in 0..3 {
+                    rgb[c] += (colour[c] - rgb[c]) * cover;
+                }
             }
-            let near_u = u + 1.6 * pan;
-            let near = 0.74 + 0.07 * (near_u * 2.7).sin() + 0.025 * (near_u * 9.0 + 2.0).sin();
-            if v > near {
-                // Stripes of field, so horizontal motion is visible in the foreground.
-                let stripe = 0.5 + 0.5 * ((near_u * 40.0).sin() * 0.5 + (v * 90.0).sin() * 0.5);
-                rgb = lerp3([0.08, 0.20, 0.10], [0.16, 0.30, 0.12], stripe);
+            // Spill: green light on the actor near their outline.
+            let edge = head.min(torso * 0.1).min(hair);
+            if edge < 0.0 {
+                let spill = 0.18 * (1.0 + edge / 0.02).clamp(0.0, 1.0);
+                rgb[1] += spill * (screen[1] - rgb[1]).max(0.0);
             }
+            let noise = grain(x as u64, y as u64, n);
             for c in 0..3 {
-                px[c] = (rgb[c].clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+                out[c] = ((rgb[c] + noise).clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
             }
-            px[3] = 255;
+            out[3] = 255;
         }
     });
 }
 
-fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+/// How much of a pixel a shape covers, from its signed distance.
+fn coverage(distance: f32, pixel: f32) -> f32 {
+    (0.5 - distance / pixel).clamp(0.0, 1.0)
 }
 
-fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
-    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
+/// Sensor noise, about 1/255 either way.
+fn grain(x: u64, y: u64, n: u64) -> f32 {
+    let mut h =
+        x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ y.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ n.wrapping_mul(0x1656_67B1);
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h ^= h >> 32;
+    ((h & 0xFFFF) as f32 / 65535.0 - 0.5) * (2.0 / 255.0)
 }

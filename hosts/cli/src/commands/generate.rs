@@ -1,0 +1,266 @@
+//! `mattebox generate`: takes of a shot from a generator, exported to a
+//! directory, with a progress bar per take; Ctrl-C cancels cleanly.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
+use mattebox_core::media::{MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
+use mattebox_core::{Error, ErrorKind, Rational};
+use serde_json::json;
+
+use crate::report::{CliError, Ctx, Report};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  mattebox generate --prompt \"a valley at dusk\" --camera pan=0.4 -o takes/
+  mattebox generate --first-frame still.png --camera horizontal=0.5,zoom=0.3 \\
+      --size 1920x1080 --duration 2 --takes 2 -o takes/
+  mattebox generate --first-frame a.png --last-frame b.png --duration 3 -o morph/
+
+Camera amounts run from -1 to 1 per axis: horizontal (truck), vertical
+(pedestal), pan, tilt, roll, zoom. Take k uses seed + k. Every take is kept in
+the take cache, so asking again is served at once without the generator.")]
+pub(crate) struct GenerateArgs {
+    /// Which generator (`builtin` works offline).
+    #[arg(long, default_value = "builtin", value_name = "ID")]
+    adapter: String,
+    /// What the shot shows.
+    #[arg(long, default_value = "")]
+    prompt: String,
+    /// What it must not show.
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    negative_prompt: String,
+    /// The shot starts on this image (or a video's first frame).
+    #[arg(long, value_name = "IMG")]
+    first_frame: Option<PathBuf>,
+    /// The shot ends on this image (or a video's first frame).
+    #[arg(long, value_name = "IMG")]
+    last_frame: Option<PathBuf>,
+    /// A reference image: character:NAME=IMG, location:NAME=IMG or style:NAME=IMG (repeatable).
+    #[arg(long = "reference", value_name = "KIND:NAME=IMG")]
+    references: Vec<String>,
+    /// Camera move, e.g. pan=0.3,zoom=0.2 (axes: horizontal, vertical, pan, tilt, roll, zoom).
+    #[arg(long, default_value = "", value_name = "AXIS=AMOUNT,...")]
+    camera: String,
+    /// Length in seconds (e.g. 2, 2.5, 5/2).
+    #[arg(long, default_value = "2", value_name = "S")]
+    duration: String,
+    /// Frames per second.
+    #[arg(long, default_value = "24", value_parser = super::parse_rate, value_name = "FPS")]
+    fps: Rational,
+    /// Frame size.
+    #[arg(long, default_value = "1280x720", value_parser = super::parse_size, value_name = "WxH")]
+    size: (u32, u32),
+    /// Seed of the first take.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// How many takes.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    takes: u32,
+    /// A generator-specific setting, KEY=VALUE (repeatable); the built-in
+    /// generator reads easing=linear|ease|ease-in|ease-out.
+    #[arg(long = "extra", value_name = "KEY=VALUE")]
+    extras: Vec<String>,
+    /// Directory for the takes (take-1.mp4, ... or take-1/, ... for png, and takes.json).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// File type of each exported take: mp4, mov, mkv, or png (a sequence directory).
+    #[arg(long, default_value = "mp4", value_name = "EXT")]
+    format: String,
+    /// Replace takes already in DIR.
+    #[arg(short = 'y', long)]
+    overwrite: bool,
+}
+
+fn load_image(ctx: &Ctx, path: &Path) -> Result<ImageInput, CliError> {
+    let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
+    let frame = reader.read_frame(0)?;
+    Ok(ImageInput::new(path.display().to_string(), frame))
+}
+
+fn parse_reference(ctx: &Ctx, text: &str) -> Result<Reference, CliError> {
+    let bad =
+        || CliError::usage(format!("--reference {text:?} is not KIND:NAME=IMG (kind: character, location, style)"));
+    let (head, path) = text.split_once('=').ok_or_else(bad)?;
+    let (kind, name) = head.split_once(':').ok_or_else(bad)?;
+    let kind = match kind {
+        "character" => ReferenceKind::Character,
+        "location" => ReferenceKind::Location,
+        "style" => ReferenceKind::Style,
+        _ => return Err(bad()),
+    };
+    Ok(Reference { kind, name: name.to_owned(), image: load_image(ctx, Path::new(path))? })
+}
+
+fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
+    let mut request = ShotRequest::new(args.prompt.clone());
+    request.negative_prompt = args.negative_prompt.clone();
+    request.camera = CameraMotion::parse(&args.camera).map_err(CliError::usage_from)?;
+    request.duration = args.duration.parse().map_err(|e: Error| CliError::usage(format!("--duration: {e}")))?;
+    request.fps = args.fps;
+    (request.width, request.height) = args.size;
+    request.seed = args.seed;
+    for extra in &args.extras {
+        let (k, v) =
+            extra.split_once('=').ok_or_else(|| CliError::usage(format!("--extra {extra:?} is not KEY=VALUE")))?;
+        request.extras.insert(k.trim().to_owned(), v.to_owned());
+    }
+    request.check().map_err(CliError::usage_from)?;
+    request.first_frame = args.first_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
+    request.last_frame = args.last_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
+    request.references = args.references.iter().map(|r| parse_reference(ctx, r)).collect::<Result<_, _>>()?;
+    Ok(request)
+}
+
+/// Set by Ctrl-C; the job is cancelled from the polling loop.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn run(ctx: &Ctx, args: GenerateArgs) -> Result<Report, CliError> {
+    let export = match args.format.as_str() {
+        "png" => None,
+        ext @ ("mp4" | "mov" | "mkv") => VideoCodec::for_extension(ext),
+        other => return Err(CliError::usage(format!("--format {other:?}: use mp4, mov, mkv or png"))),
+    };
+    let request = request_of(ctx, &args)?;
+    let out = &args.output;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, "create the output directory", e))?;
+    // A PNG take is a sequence directory, `take-K/`.
+    let suffix = if export.is_some() { format!(".{}", args.format) } else { String::new() };
+    let names: Vec<PathBuf> = (1..=args.takes).map(|k| out.join(format!("take-{k}{suffix}"))).collect();
+    if !args.overwrite
+        && let Some(existing) = names.iter().find(|p| p.exists())
+    {
+        return Err(CliError::usage(format!(
+            "{} already exists; pass --overwrite (-y) to replace it",
+            existing.display()
+        )));
+    }
+    let generations = Generations::new(ctx.runtime.clone())?;
+    let job = generations.submit(&args.adapter, request.clone(), args.takes).map_err(|e| match e.kind() {
+        ErrorKind::NotFound | ErrorKind::InvalidArgument => CliError::usage_from(e),
+        _ => CliError::Failed(e),
+    })?;
+    // A second Ctrl-C still kills at once: the handler only asks.
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    follow(ctx, &job);
+    let statuses = job.status();
+    let results = job.results();
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(
+            Error::new(ErrorKind::Cancelled, "cancelled by Ctrl-C; nothing was kept for unfinished takes").into()
+        );
+    }
+    let mut text = String::new();
+    let mut exported = Vec::new();
+    let mut failures = Vec::new();
+    for ((result, name), status) in results.into_iter().zip(&names).zip(&statuses) {
+        match result {
+            Ok(take) => {
+                let path = export_take(ctx, &take, name, export, args.overwrite)?;
+                describe(&mut text, &take, &path);
+                exported.push(json!({ "file": path, "take": take, "from_cache": take.from_cache }));
+            }
+            Err(err) => {
+                let _ = writeln!(text, "take {}: {} ({})", status.index + 1, err, status.stage.name());
+                failures.push(err);
+            }
+        }
+    }
+    let summary = out.join("takes.json");
+    let doc = json!({ "adapter": args.adapter, "takes": exported });
+    std::fs::write(&summary, serde_json::to_string_pretty(&doc).unwrap_or_default())
+        .map_err(|e| Error::io(&summary, "write", e))?;
+    if let Some(first) = failures.into_iter().next()
+        && exported.is_empty()
+    {
+        return Err(first.into());
+    }
+    let _ = writeln!(text, "records: {}", summary.display());
+    Ok(Report { text, json: doc })
+}
+
+/// Progress bars per take until the job ends; Ctrl-C cancels it.
+pub(crate) fn follow(ctx: &Ctx, job: &GenerationJob) {
+    let multi = ctx.multi_progress();
+    let style = ProgressStyle::with_template("{msg:>14} [{bar:32}] {percent:>3}%  {elapsed}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    let bars: Vec<ProgressBar> = job
+        .status()
+        .iter()
+        .map(|s| {
+            let bar = multi.add(ProgressBar::new(1000).with_style(style.clone()));
+            bar.set_message(format!("take {} queued", s.index + 1));
+            bar
+        })
+        .collect();
+    loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            job.cancel();
+        }
+        let finished = job.wait_timeout(Duration::from_millis(100));
+        for (s, bar) in job.status().iter().zip(&bars) {
+            bar.set_position((s.fraction * 1000.0) as u64);
+            let cached = s.take.as_ref().is_some_and(|t| t.from_cache);
+            let what = if cached { "cached" } else { s.stage.name() };
+            bar.set_message(format!("take {} {what}", s.index + 1));
+            if s.stage == TakeStage::Done {
+                bar.set_position(1000);
+            }
+        }
+        if finished {
+            break;
+        }
+    }
+    for bar in bars {
+        bar.finish_and_clear();
+    }
+}
+
+/// Writes the take to `path` (a video, or a PNG sequence directory).
+pub(crate) fn export_take(
+    ctx: &Ctx,
+    take: &Take,
+    path: &Path,
+    codec: Option<VideoCodec>,
+    overwrite: bool,
+) -> Result<PathBuf, CliError> {
+    let mut reader = ctx.runtime.open_media(&take.media, &OpenOptions::default())?;
+    let info = reader.info().clone();
+    let options = WriteOptions { frame_rate: take.fps, codec, overwrite };
+    // A sequence directory is replaced whole (a shorter take must not keep old frames).
+    if overwrite && path.is_dir() {
+        std::fs::remove_dir_all(path).map_err(|e| Error::io(path, "replace the old take", e))?;
+    }
+    let mut writer = MediaWriter::create(path, info.width, info.height, info.decoded_format, &options)?;
+    for n in 0..info.frame_count {
+        writer.write_frame(&reader.read_frame(n)?.view())?;
+    }
+    Ok(writer.finish()?)
+}
+
+fn describe(text: &mut String, take: &Take, path: &Path) {
+    let source = if take.from_cache { "from the take cache" } else { "generated" };
+    let _ = writeln!(
+        text,
+        "take {} -> {}: {} frames {}x{} at {} fps, seed {}, {source} (made in {:.1} s)",
+        take.index + 1,
+        path.display(),
+        take.frames,
+        take.width,
+        take.height,
+        take.fps,
+        take.seed,
+        take.timings.generate_seconds + take.timings.store_seconds,
+    );
+    for d in &take.deviations {
+        let _ = writeln!(text, "  note: {d}");
+    }
+}
