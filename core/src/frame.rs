@@ -461,16 +461,20 @@ impl Frame {
 
     /// Copies tightly packed pixel bytes into a new frame.
     pub fn from_bytes(width: u32, height: u32, format: PixelFormat, bytes: &[u8]) -> Result<Self> {
-        let mut frame = Frame::new(width, height, format)?;
-        if bytes.len() != frame.as_bytes().len() {
+        check_dimensions(width, height)?;
+        let needed = width as usize * height as usize * format.bytes_per_pixel();
+        if bytes.len() != needed {
             return Err(Error::invalid_argument(format!(
-                "{} bytes given for a {width}x{height} {format} frame, which needs exactly {}",
-                bytes.len(),
-                frame.as_bytes().len()
+                "{} bytes given for a {width}x{height} {format} frame, which needs exactly {needed}",
+                bytes.len()
             )));
         }
-        frame.as_bytes_mut().copy_from_slice(bytes);
-        Ok(frame)
+        // One pass over fresh memory (no zero fill first): frames arriving
+        // from adapters and decoders are large.
+        let mut words = Vec::new();
+        words.try_reserve_exact(needed / 4)?;
+        words.extend(bytes.chunks_exact(4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]])));
+        Ok(Frame { width, height, format, words })
     }
 
     /// Width in pixels.

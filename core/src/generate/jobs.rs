@@ -188,7 +188,9 @@ impl Generations {
                     std::thread::scope(|scope| {
                         for index in 0..takes {
                             let (inner, job, registered, request) = (&inner, &job, &registered, &request);
-                            scope.spawn(move || run_take(inner, registered, request, index, job));
+                            scope.spawn(move || {
+                                inner.runtime.in_logging(|| run_take(inner, registered, request, index, job))
+                            });
                         }
                     })
                 });

@@ -176,6 +176,28 @@ impl<'a> TakeContext<'a> {
     /// request's is fitted to it (cover) and the take reports its size as
     /// approximated; past [`frame_quota`] frames, or once cancelled, it fails.
     pub fn emit(&mut self, frame: &FrameView<'_>) -> Result<()> {
+        self.check_room()?;
+        let owned = if (frame.width(), frame.height()) == (self.request.width, self.request.height) {
+            frame.to_frame()?
+        } else {
+            self.fitted(frame)?
+        };
+        self.accept(owned)
+    }
+
+    /// [`TakeContext::emit`] for a frame the caller no longer needs: no copy
+    /// when it has the requested size.
+    pub fn emit_owned(&mut self, frame: Frame) -> Result<()> {
+        self.check_room()?;
+        let owned = if (frame.width(), frame.height()) == (self.request.width, self.request.height) {
+            frame
+        } else {
+            self.fitted(&frame.view())?
+        };
+        self.accept(owned)
+    }
+
+    fn check_room(&self) -> Result<()> {
         self.check_cancelled()?;
         let quota = frame_quota(self.request);
         if self.emitted >= quota {
@@ -184,13 +206,16 @@ impl<'a> TakeContext<'a> {
                 self.request.frame_count()
             )));
         }
+        Ok(())
+    }
+
+    fn fitted(&mut self, frame: &FrameView<'_>) -> Result<Frame> {
+        self.resized = true;
         let (w, h) = (self.request.width, self.request.height);
-        let owned = if (frame.width(), frame.height()) == (w, h) {
-            frame.to_frame()?
-        } else {
-            self.resized = true;
-            self.runtime.install(|| fit_background(frame, w, h, Fit::Cover))?
-        };
+        self.runtime.install(|| fit_background(frame, w, h, Fit::Cover))
+    }
+
+    fn accept(&mut self, owned: Frame) -> Result<()> {
         self.sink.accept(owned)?;
         self.emitted += 1;
         let total = self.request.frame_count().max(1);
@@ -212,6 +237,33 @@ impl<'a> TakeContext<'a> {
         }
         out
     }
+}
+
+/// A sink that counts frames and drops them.
+struct Discard;
+
+impl FrameSink for Discard {
+    fn accept(&mut self, _frame: Frame) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs one take of `request` and discards its frames: checks a generator
+/// end to end (and measures it) without keeping anything. Returns the
+/// number of frames it emitted and its deviations.
+pub fn dry_run(
+    generator: &dyn Generator,
+    request: &ShotRequest,
+    take: u32,
+    runtime: &Runtime,
+) -> Result<(u64, Vec<Deviation>)> {
+    request.check()?;
+    let cancel = AtomicBool::new(false);
+    let mut sink = Discard;
+    let mut cx = TakeContext::new(request, take, runtime, &mut sink, &cancel, &|_| {});
+    let mut deviations = generator.generate(&mut cx)?;
+    deviations.extend(cx.observed_deviations());
+    Ok((cx.frames_emitted(), deviations))
 }
 
 /// Renders one take of `request` into memory, without the cache or a job:

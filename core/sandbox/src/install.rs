@@ -1,0 +1,142 @@
+//! Installed adapters and the user's sandbox settings.
+//!
+//! An installed adapter is a directory `<plugins>/<id>/` holding its
+//! `adapter.toml` and `<id>.wasm`. `<plugins>` is `$MATTEBOX_PLUGIN_DIR`,
+//! else `$XDG_DATA_HOME/mattebox/plugins`, else
+//! `~/.local/share/mattebox/plugins`.
+//!
+//! Settings come from the environment, so nothing secret is written by
+//! Mattebox: `MATTEBOX_SECRET_<NAME>` holds the secret `<NAME>`, and
+//! `MATTEBOX_ALLOW_ADDRESSES` lists private or loopback addresses adapters
+//! may reach (comma-separated, e.g. a studio's ComfyUI at 10.0.0.5).
+
+use std::path::{Path, PathBuf};
+
+use mattebox_core::staged::StagedDir;
+use mattebox_core::{Error, ErrorKind, Result};
+
+use crate::adapter::{SandboxPolicy, WasmAdapter};
+use crate::manifest::{MANIFEST_NAME, Manifest};
+
+/// Where installed adapters live.
+pub fn default_plugin_dir() -> PathBuf {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = env("MATTEBOX_PLUGIN_DIR") {
+        return dir;
+    }
+    if let Some(dir) = env("XDG_DATA_HOME") {
+        return dir.join("mattebox").join("plugins");
+    }
+    if let Some(home) = env("HOME") {
+        return home.join(".local").join("share").join("mattebox").join("plugins");
+    }
+    std::env::temp_dir().join("mattebox-plugins")
+}
+
+/// The sandbox policy from the environment (secrets, allowed addresses),
+/// caching compiled components under `cache_dir`.
+pub fn policy_from_env(cache_dir: &Path) -> Result<SandboxPolicy> {
+    let mut policy = SandboxPolicy::new(cache_dir);
+    for (key, value) in std::env::vars() {
+        if let Some(name) = key.strip_prefix("MATTEBOX_SECRET_")
+            && !name.is_empty()
+        {
+            policy.network.secrets.insert(name.to_owned(), value);
+        }
+    }
+    if let Ok(list) = std::env::var("MATTEBOX_ALLOW_ADDRESSES") {
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let ip = item.parse().map_err(|_| {
+                Error::invalid_argument(format!("MATTEBOX_ALLOW_ADDRESSES: {item:?} is not an IP address"))
+            })?;
+            policy.network.allow_addresses.push(ip);
+        }
+    }
+    Ok(policy)
+}
+
+/// An installed adapter, as its manifest describes it (not loaded).
+#[derive(Clone, Debug)]
+pub struct Installed {
+    /// Its directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+/// Every adapter installed in `plugins`, by id. Directories whose manifest
+/// cannot be read are reported as errors in the second list.
+pub fn installed(plugins: &Path) -> (Vec<Installed>, Vec<Error>) {
+    let mut found = Vec::new();
+    let mut broken = Vec::new();
+    let Ok(entries) = std::fs::read_dir(plugins) else {
+        return (found, broken);
+    };
+    let mut dirs: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.join(MANIFEST_NAME).is_file()).collect();
+    dirs.sort();
+    for dir in dirs {
+        match Manifest::load(&dir) {
+            Ok((manifest, _)) => found.push(Installed { dir, manifest }),
+            Err(e) => broken.push(e),
+        }
+    }
+    (found, broken)
+}
+
+/// Loads the installed adapter `id`.
+pub fn load_installed(plugins: &Path, id: &str, policy: &SandboxPolicy) -> Result<WasmAdapter> {
+    let dir = plugins.join(id);
+    if !dir.join(MANIFEST_NAME).is_file() {
+        let (found, _) = installed(plugins);
+        let ids: Vec<&str> = std::iter::once("builtin").chain(found.iter().map(|i| i.manifest.id.as_str())).collect();
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "no adapter {id:?} is installed in {} (installed: {}); install one with `mattebox plugin install DIR`",
+                plugins.display(),
+                ids.join(", ")
+            ),
+        ));
+    }
+    WasmAdapter::load(&dir, policy)
+}
+
+/// Checks the adapter at `source` (a directory with `adapter.toml`, or the
+/// manifest) by loading it, then copies it into `plugins/<id>/`, replacing
+/// an installed one only when `replace`. Returns the loaded adapter.
+pub fn install(source: &Path, plugins: &Path, policy: &SandboxPolicy, replace: bool) -> Result<WasmAdapter> {
+    let adapter = WasmAdapter::load(source, policy)?;
+    let (manifest, dir) = Manifest::load(source)?;
+    let target = plugins.join(&manifest.id);
+    if target.exists() && !replace {
+        return Err(Error::invalid_argument(format!(
+            "adapter {} is already installed in {}; pass --overwrite (-y) to replace it",
+            manifest.id,
+            target.display()
+        )));
+    }
+    std::fs::create_dir_all(plugins).map_err(|e| Error::io(plugins, "create the plugin directory", e))?;
+    let staging_name = plugins.join(format!("{}.new", manifest.id));
+    let _ = std::fs::remove_dir_all(&staging_name);
+    let staged = StagedDir::new(&staging_name)?;
+    let component = format!("{}.wasm", manifest.id);
+    let from = dir.join(&manifest.component);
+    let to = staged.temp_dir().join(&component);
+    std::fs::copy(&from, &to).map_err(|e| Error::io(&from, "copy the component", e))?;
+    let mut copy = manifest.clone();
+    copy.component = PathBuf::from(&component);
+    let text = toml::to_string(&copy).map_err(|e| Error::internal(format!("could not write the manifest: {e}")))?;
+    let written = staged.temp_dir().join(MANIFEST_NAME);
+    std::fs::write(&written, text).map_err(|e| Error::io(&written, "write", e))?;
+    staged.commit()?;
+    // Swap the finished copy in; the old one is removed only after.
+    let old = plugins.join(format!("{}.old", manifest.id));
+    let _ = std::fs::remove_dir_all(&old);
+    if target.exists() {
+        std::fs::rename(&target, &old).map_err(|e| Error::io(&target, "move the old version aside", e))?;
+    }
+    std::fs::rename(&staging_name, &target).map_err(|e| Error::io(&target, "move the adapter into place", e))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(adapter)
+}

@@ -1,0 +1,148 @@
+//! Write a Mattebox generator adapter in Rust.
+//!
+//! An adapter is a WebAssembly component (`cargo build --target
+//! wasm32-wasip2`) that implements [`Adapter`] and exports it with
+//! [`export_adapter!`]. Mattebox calls [`Adapter::describe`] when it loads
+//! the adapter and [`Adapter::generate`] once per take; the adapter emits
+//! the take's frames with [`emit_frame`] or hands over an encoded video
+//! with [`emit_file`], reports [`progress`] (which says when the user
+//! cancelled), and reaches its vendor's API only through [`http`], to the
+//! origins its `adapter.toml` declares. API keys stay with the host: put
+//! `{{secret:NAME}}` in a header value and the host fills it in.
+//!
+//! ```ignore
+//! use mattebox_adapter::*;
+//!
+//! struct Grey;
+//!
+//! impl Adapter for Grey {
+//!     fn describe() -> AdapterInfo {
+//!         info("grey", "Flat grey", "0.1.0", &[Field::Size, Field::Duration, Field::Fps])
+//!     }
+//!
+//!     fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+//!         let frame = vec![128u8; (request.width * request.height * 4) as usize];
+//!         for n in 0..frame_count(&request) {
+//!             emit_frame(request.width, request.height, &frame).map_err(GenerateError::Other)?;
+//!             if !progress((n + 1) as f32 / frame_count(&request) as f32) {
+//!                 return Err(GenerateError::Cancelled);
+//!             }
+//!         }
+//!         Ok(vec![dropped(Field::Prompt, "this adapter draws grey")])
+//!     }
+//! }
+//!
+//! export_adapter!(Grey);
+//! ```
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "generator",
+        pub_export_macro: true,
+        export_macro_name: "export_generator",
+        default_bindings_module: "mattebox_adapter::bindings",
+    });
+}
+
+pub mod base64;
+pub mod http;
+
+pub use bindings::Guest as Adapter;
+pub use bindings::mattebox::generator::host::LogLevel;
+pub use bindings::mattebox::generator::types::{
+    AdapterInfo, CameraMotion, Deviation, DeviationKind, Field, GenerateError, Image, Rational, Reference,
+    ReferenceKind, ShotRequest,
+};
+pub use serde_json as json;
+
+use bindings::mattebox::generator::host;
+
+/// Exports `$adapter` (a type implementing [`Adapter`]) as the component's
+/// `describe` and `generate`.
+#[macro_export]
+macro_rules! export_adapter {
+    ($adapter:ident) => {
+        $crate::bindings::export_generator!($adapter with_types_in $crate::bindings);
+    };
+}
+
+/// An [`AdapterInfo`] (`id` and `version` must match `adapter.toml`).
+pub fn info(id: &str, name: &str, version: &str, honours: &[Field]) -> AdapterInfo {
+    AdapterInfo { id: id.into(), name: name.into(), version: version.into(), honours: honours.to_vec() }
+}
+
+/// A field this adapter ignored.
+pub fn dropped(field: Field, note: &str) -> Deviation {
+    Deviation { field, kind: DeviationKind::Dropped, note: note.into() }
+}
+
+/// A field this adapter honoured only in part.
+pub fn approximated(field: Field, note: &str) -> Deviation {
+    Deviation { field, kind: DeviationKind::Approximated, note: note.into() }
+}
+
+/// Frames the request asks for: duration x fps, rounded, at least 1.
+pub fn frame_count(request: &ShotRequest) -> u32 {
+    let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+    let fps = request.fps.num as f64 / request.fps.den.max(1) as f64;
+    ((seconds * fps).round() as u32).max(1)
+}
+
+/// The request's extra setting `key`, if the user gave one.
+pub fn extra<'a>(request: &'a ShotRequest, key: &str) -> Option<&'a str> {
+    request.extras.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// A line in the user's log (the host caps the volume).
+pub fn log(level: LogLevel, message: &str) {
+    host::log(level, message);
+}
+
+/// Reports how far the take is (0 to 1). False means the user cancelled:
+/// return [`GenerateError::Cancelled`] soon.
+pub fn progress(fraction: f32) -> bool {
+    host::progress(fraction)
+}
+
+/// Appends a frame of `width * height * 4` RGBA8 bytes to the take.
+pub fn emit_frame(width: u32, height: u32, rgba8: &[u8]) -> Result<(), String> {
+    host::emit_frame(width, height, rgba8)
+}
+
+/// Appends the frames of an encoded video or image (`name` gives its type:
+/// `take.mp4`, `frame.png`) to the take.
+pub fn emit_file(name: &str, bytes: &[u8]) -> Result<(), String> {
+    host::emit_file(name, bytes)
+}
+
+/// Whether the user configured the secret `name` (declared in the manifest).
+pub fn has_secret(name: &str) -> bool {
+    host::has_secret(name)
+}
+
+/// Calls `step` every `interval` until it returns a value, fails, the
+/// user cancels, or `timeout` passes: the shape of every vendor's
+/// submit / poll / download API. `step` gets the attempt number.
+pub fn poll<T>(
+    interval: std::time::Duration,
+    timeout: std::time::Duration,
+    mut step: impl FnMut(u32) -> Result<Option<T>, GenerateError>,
+) -> Result<T, GenerateError> {
+    let started = std::time::Instant::now();
+    let mut attempt = 0;
+    loop {
+        if let Some(value) = step(attempt)? {
+            return Ok(value);
+        }
+        if !progress(0.0_f32.max((started.elapsed().as_secs_f32() / timeout.as_secs_f32()).min(0.95))) {
+            return Err(GenerateError::Cancelled);
+        }
+        if started.elapsed() >= timeout {
+            return Err(GenerateError::Vendor(format!("no result after {} s", timeout.as_secs())));
+        }
+        attempt += 1;
+        std::thread::sleep(interval);
+    }
+}
