@@ -51,6 +51,8 @@ enum Command {
     Composite(commands::composite::CompositeArgs),
     /// Generate takes of a shot: a camera move from a still, a morph, or a procedural plate (offline).
     Generate(commands::generate::GenerateArgs),
+    /// Check, install and list generator adapters (WebAssembly components).
+    Plugin(commands::plugin::PluginArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
     Demo(commands::demo::DemoArgs),
 }
@@ -97,6 +99,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Retime(args) => commands::retime::run(&ctx, args)?,
         Command::Composite(args) => commands::composite::run(&ctx, args)?,
         Command::Generate(args) => commands::generate::run(&ctx, args)?,
+        Command::Plugin(args) => commands::plugin::run(&ctx, args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };
     ctx.print(report);

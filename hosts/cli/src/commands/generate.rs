@@ -143,6 +143,16 @@ pub(crate) fn run(ctx: &Ctx, args: GenerateArgs) -> Result<Report, CliError> {
         )));
     }
     let generations = Generations::new(ctx.runtime.clone())?;
+    if args.adapter != "builtin" {
+        let policy = mattebox_sandbox::policy_from_env(ctx.runtime.cache_dir()).map_err(CliError::usage_from)?;
+        let plugins = mattebox_sandbox::default_plugin_dir();
+        let adapter =
+            mattebox_sandbox::load_installed(&plugins, &args.adapter, &policy).map_err(|e| match e.kind() {
+                ErrorKind::NotFound => CliError::usage_from(e),
+                _ => CliError::Failed(e),
+            })?;
+        generations.register(std::sync::Arc::new(adapter));
+    }
     let job = generations.submit(&args.adapter, request.clone(), args.takes).map_err(|e| match e.kind() {
         ErrorKind::NotFound | ErrorKind::InvalidArgument => CliError::usage_from(e),
         _ => CliError::Failed(e),

@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod info;
 pub(crate) mod interpolate;
+pub(crate) mod plugin;
 pub(crate) mod retime;
 
 use mattebox_core::Rational;

@@ -1,5 +1,6 @@
 //! Helpers the command-line tests share: run the real `ffmpeg`, read
-//! `--json` output.
+//! `--json` output. Not every test file uses every helper.
+#![allow(dead_code)]
 
 use std::process::{Command, Output};
 

@@ -1,0 +1,97 @@
+//! `mattebox plugin`: check, install and list generator adapters.
+
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use mattebox_core::generate::Generator;
+use mattebox_sandbox::{Manifest, WasmAdapter, default_plugin_dir, install, installed, policy_from_env};
+use serde_json::json;
+
+use crate::report::{CliError, Ctx, Report};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+An adapter is a directory with adapter.toml and its WebAssembly component.
+Installed adapters live in $MATTEBOX_PLUGIN_DIR (default
+~/.local/share/mattebox/plugins). Secrets come from MATTEBOX_SECRET_<NAME>;
+MATTEBOX_ALLOW_ADDRESSES lists private addresses adapters may reach.")]
+pub(crate) struct PluginArgs {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Load an adapter in the sandbox and show its manifest and capabilities.
+    Check {
+        /// The adapter's directory (or its adapter.toml).
+        path: PathBuf,
+    },
+    /// Check an adapter, then install it.
+    Install {
+        /// The adapter's directory (or its adapter.toml).
+        path: PathBuf,
+        /// Replace an installed adapter with the same id.
+        #[arg(short = 'y', long)]
+        overwrite: bool,
+    },
+    /// List installed adapters.
+    List,
+}
+
+fn describe(text: &mut String, adapter: &WasmAdapter) -> serde_json::Value {
+    let m: &Manifest = adapter.manifest();
+    let info = adapter.info();
+    let honours: Vec<&str> = info.honours.iter().map(|f| f.name()).collect();
+    let policy_secrets: Vec<String> = m.secrets.names.clone();
+    let _ = writeln!(text, "{} {} ({}), for {}", m.id, m.version, info.name, m.wit);
+    let _ = writeln!(text, "  honours:  {}", if honours.is_empty() { "nothing".into() } else { honours.join(", ") });
+    let origins = if m.network.origins.is_empty() { "none".into() } else { m.network.origins.join(", ") };
+    let _ = writeln!(text, "  network:  {origins}");
+    let secrets = if policy_secrets.is_empty() { "none".into() } else { policy_secrets.join(", ") };
+    let _ = writeln!(text, "  secrets:  {secrets}");
+    let l = &m.limits;
+    let _ = writeln!(
+        text,
+        "  limits:   {} MiB memory, {} s per take, {} takes at once, {} MiB per response",
+        l.memory_mib, l.deadline_seconds, l.concurrent, l.response_mib
+    );
+    json!({ "manifest": m, "honours": honours })
+}
+
+pub(crate) fn run(ctx: &Ctx, args: PluginArgs) -> Result<Report, CliError> {
+    let plugins = default_plugin_dir();
+    let policy = policy_from_env(ctx.runtime.cache_dir()).map_err(CliError::usage_from)?;
+    let mut text = String::new();
+    match args.command {
+        PluginCommand::Check { path } => {
+            let adapter = WasmAdapter::load(&path, &policy)?;
+            let doc = describe(&mut text, &adapter);
+            let _ = writeln!(text, "ok: the component fits the world and describes itself as its manifest says");
+            Ok(Report { text, json: json!({ "adapter": doc }) })
+        }
+        PluginCommand::Install { path, overwrite } => {
+            let adapter = install(&path, &plugins, &policy, overwrite)?;
+            let doc = describe(&mut text, &adapter);
+            let _ = writeln!(text, "installed in {}", plugins.join(&adapter.manifest().id).display());
+            Ok(Report { text, json: json!({ "adapter": doc, "dir": plugins.join(&adapter.manifest().id) }) })
+        }
+        PluginCommand::List => {
+            let (found, broken) = installed(&plugins);
+            let _ = writeln!(text, "adapters in {}:", plugins.display());
+            let _ = writeln!(text, "  builtin  (offline, always installed)");
+            for i in &found {
+                let m = &i.manifest;
+                let network = if m.network.origins.is_empty() { "none".into() } else { m.network.origins.join(", ") };
+                let _ = writeln!(text, "  {} {}  {}  network: {network}", m.id, m.version, m.name);
+            }
+            for e in &broken {
+                let _ = writeln!(text, "  (unreadable) {e}");
+            }
+            let list: Vec<&Manifest> = found.iter().map(|i| &i.manifest).collect();
+            let errors: Vec<String> = broken.iter().map(|e| e.to_string()).collect();
+            Ok(Report { text, json: json!({ "dir": plugins, "adapters": list, "unreadable": errors }) })
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `mattebox plugin check | install | list` and `generate --adapter` with
+//! the example adapter, a real WebAssembly component built here.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::json_ok;
+
+mod common;
+#[path = "../../../core/sandbox/tests/common/guests.rs"]
+mod guests;
+
+/// `mattebox --json ARGS...` with its own plugin and cache directories.
+fn mattebox(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mattebox"))
+        .env("MATTEBOX_PLUGIN_DIR", home.join("plugins"))
+        .env("MATTEBOX_CACHE_DIR", home.join("cache"))
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_install_list_and_generate_with_an_adapter() {
+    let (_, example) = guests::guests();
+    let home = tempfile::tempdir().unwrap();
+    let example = example.to_str().unwrap();
+    let checked = json_ok(&mattebox(home.path(), &["plugin", "check", example]));
+    assert_eq!(checked["adapter"]["manifest"]["id"], "sweep");
+    assert!(checked["adapter"]["honours"].as_array().unwrap().iter().any(|f| f == "seed"));
+    // Nothing is installed by a check.
+    let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));
+    assert_eq!(listed["adapters"].as_array().unwrap().len(), 0);
+    json_ok(&mattebox(home.path(), &["plugin", "install", example]));
+    let again = mattebox(home.path(), &["plugin", "install", example]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite"));
+    json_ok(&mattebox(home.path(), &["plugin", "install", "-y", example]));
+    let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));
+    assert_eq!(listed["adapters"][0]["id"], "sweep");
+    assert_eq!(listed["adapters"][0]["component"], "sweep.wasm", "installed under its id");
+    // Generate with it: frames come from the component.
+    let out = home.path().join("takes");
+    let args =
+        ["generate", "--adapter", "sweep", "--size", "64x36", "--duration", "1", "--fps", "8", "--seed", "3", "-o"];
+    let doc = json_ok(&mattebox(home.path(), &[&args[..], &[out.to_str().unwrap()]].concat()));
+    assert_eq!(doc["takes"][0]["take"]["generator"], "sweep");
+    assert_eq!(doc["takes"][0]["take"]["frames"], 8);
+    assert!(out.join("take-1.mp4").is_file());
+}
+
+#[test]
+fn broken_adapters_are_refused_with_the_reason() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("broken");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("adapter.toml"),
+        "id = \"broken\"\nname = \"B\"\nversion = \"1\"\nwit = \"mattebox:generator@0.1.0\"\ncomponent = \"b.wasm\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.wasm"), b"\0asm not really").unwrap();
+    let out = mattebox(home.path(), &["plugin", "check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid WebAssembly component"));
+    let out =
+        mattebox(home.path(), &["generate", "--adapter", "broken", "-o", home.path().join("o").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plugin install"));
+}
