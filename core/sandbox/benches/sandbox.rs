@@ -40,7 +40,7 @@ fn request(mode: &str, w: u32, h: u32, frames: i64, n: u32) -> ShotRequest {
 }
 
 fn main() {
-    let (wasm, _) = guests::guests();
+    let wasm = &guests::guests().hostile;
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
     let dir = tempfile::tempdir().unwrap();
     install(dir.path(), wasm);

@@ -232,6 +232,7 @@ impl WasmAdapter {
         events: std::sync::mpsc::SyncSender<Event>,
         stop: Arc<AtomicBool>,
         deadline: Instant,
+        fps: mattebox_core::Rational,
     ) -> Result<Store<HostState>> {
         let state = HostState {
             wasi: empty_wasi(),
@@ -250,6 +251,7 @@ impl WasmAdapter {
             deadline,
             log_left: self.limits.log_bytes,
             log_capped: false,
+            fps,
         };
         let mut store = Store::new(engine()?, state);
         store.limiter(|s| &mut s.limits);
@@ -270,7 +272,8 @@ impl WasmAdapter {
         // send fails (traps) rather than blocking.
         let (events, _) = sync_channel(1);
         let deadline = Instant::now() + Duration::from_secs(10).min(self.limits.deadline);
-        let mut store = self.store(events, Arc::new(AtomicBool::new(false)), deadline)?;
+        let mut store =
+            self.store(events, Arc::new(AtomicBool::new(false)), deadline, mattebox_core::Rational::integer(24))?;
         let trapped = |e: wasmtime::Error| {
             Error::invalid_argument(format!("adapter {}: describe failed: {}", self.manifest.id, trap_message(&e)))
         };
@@ -308,7 +311,7 @@ impl Generator for WasmAdapter {
         let deadline = started + self.limits.deadline;
         let (events, received) = sync_channel::<Event>(2);
         let (done, finished) = sync_channel(1);
-        let mut store = self.store(events, stop.clone(), deadline)?;
+        let mut store = self.store(events, stop.clone(), deadline, cx.request().fps)?;
         let pre = self.pre.clone();
         // The adapter's log lines go where this take's do.
         let dispatch = tracing::dispatcher::get_default(|d| d.clone());

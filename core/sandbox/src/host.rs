@@ -48,6 +48,8 @@ pub(crate) struct HostState {
     pub(crate) deadline: Instant,
     pub(crate) log_left: usize,
     pub(crate) log_capped: bool,
+    /// The take's frame rate: videos handed over are resampled to it.
+    pub(crate) fps: mattebox_core::Rational,
 }
 
 impl WasiView for HostState {
@@ -97,7 +99,19 @@ impl HostState {
         std::fs::write(&path, bytes).map_err(|e| format!("could not stage {name:?}: {e}"))?;
         let options = OpenOptions { decoder_threads: 1, ..OpenOptions::default() };
         let mut reader = MediaReader::open(&path, &options).map_err(|e| format!("{name:?}: {}", e.message()))?;
-        for index in 0..reader.info().frame_count {
+        let info = reader.info().clone();
+        // A video plays at its own rate; the take's frames are at the
+        // request's. Output frame k shows the source frame on screen at
+        // k / fps (exact fractions). A still is one frame.
+        let indices: Vec<u64> = if info.kind == mattebox_core::media::MediaKind::Image {
+            vec![0]
+        } else {
+            let (src, dst) = (info.frame_rate, self.fps);
+            let num = src.num() as i128 * dst.den() as i128;
+            let den = src.den() as i128 * dst.num() as i128;
+            (0u64..).map(|k| (k as i128 * num / den.max(1)) as u64).take_while(|&i| i < info.frame_count).collect()
+        };
+        for index in indices {
             if self.stop.load(Ordering::SeqCst) {
                 return Err("the take was stopped by the host".into());
             }

@@ -5,8 +5,6 @@
 //! partial. The guests are built here, for wasm32-wasip2, with the cargo
 //! that runs these tests. HTTP goes to a local server of the test's own.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +17,10 @@ use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
 
 #[path = "common/guests.rs"]
 mod guests;
+#[path = "common/server.rs"]
+mod server;
 use guests::guests;
+use server::serve;
 
 /// A runtime whose log lines are counted (bytes).
 fn runtime(logged: Arc<AtomicUsize>) -> Arc<Runtime> {
@@ -39,7 +40,7 @@ fn request(mode: &str, url: &str) -> ShotRequest {
 
 /// The hostile component installed in `dir` with a manifest granting `origins`.
 fn hostile(dir: &Path, origins: &[String]) -> PathBuf {
-    let (wasm, _) = guests();
+    let wasm = &guests().hostile;
     std::fs::copy(wasm, dir.join("hostile.wasm")).unwrap();
     let origins: Vec<String> = origins.iter().map(|o| format!("{o:?}")).collect();
     let manifest = format!(
@@ -55,39 +56,12 @@ fn hostile(dir: &Path, origins: &[String]) -> PathBuf {
 /// A local server: `/ok` (5 bytes), `/redirect` (302 to another origin),
 /// `/huge` (claims 10 GB), anything else 404. Returns its origin.
 fn server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut first = String::new();
-                if reader.read_line(&mut first).is_err() {
-                    return;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let mut out = stream;
-                let _ = match path.as_str() {
-                    "/ok" => out.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello"),
-                    "/redirect" => out.write_all(
-                        b"HTTP/1.1 302 Found\r\nlocation: http://example.com/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                    ),
-                    "/huge" => {
-                        let _ = out.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 10737418240\r\nconnection: close\r\n\r\n");
-                        let chunk = vec![0u8; 1 << 16];
-                        (0..64).try_for_each(|_| out.write_all(&chunk))
-                    }
-                    _ => out.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
-                };
-                let _ = reader.read(&mut [0u8; 1]);
-            });
-        }
-    });
-    origin
+    serve(|request| match request.path() {
+        "/ok" => (200, vec![], b"hello".to_vec()),
+        "/redirect" => (302, vec![("location".into(), "http://example.com/".into())], vec![]),
+        "/huge" => (200, vec![("content-length".into(), "10737418240".into())], vec![0u8; 1 << 20]),
+        _ => (404, vec![], vec![]),
+    })
 }
 
 fn policy(cache: &Path, allow_loopback: bool) -> SandboxPolicy {
@@ -109,7 +83,7 @@ fn hidden_or_any_entries(cache: &Path) -> Vec<String> {
 
 #[test]
 fn the_example_adapter_makes_takes_through_the_job_queue_and_the_cache() {
-    let (_, example) = guests();
+    let example = &guests().example;
     let dir = tempfile::tempdir().unwrap();
     let adapter = WasmAdapter::load(example, &policy(dir.path(), false)).unwrap();
     let info = mattebox_core::generate::Generator::info(&adapter).clone();

@@ -23,7 +23,7 @@ fn mattebox(home: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn check_install_list_and_generate_with_an_adapter() {
-    let (_, example) = guests::guests();
+    let example = &guests::guests().example;
     let home = tempfile::tempdir().unwrap();
     let example = example.to_str().unwrap();
     let checked = json_ok(&mattebox(home.path(), &["plugin", "check", example]));

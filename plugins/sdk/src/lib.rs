@@ -48,6 +48,7 @@ pub mod bindings {
 
 pub mod base64;
 pub mod http;
+pub mod png;
 
 pub use bindings::Guest as Adapter;
 pub use bindings::mattebox::generator::host::LogLevel;

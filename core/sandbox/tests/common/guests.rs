@@ -1,6 +1,8 @@
 //! Builds the guest adapters for wasm32-wasip2 with the cargo running the
 //! tests, once per test process. Shared by the sandbox's and the command
 //! line's tests.
+// Shared by several test targets; not every one uses every item.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -24,12 +26,30 @@ fn build(manifest: &Path) {
     );
 }
 
-/// The hostile test component and the example adapter's directory.
-pub(crate) fn guests() -> &'static (PathBuf, PathBuf) {
-    static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+/// Where the built guests are.
+pub(crate) struct Guests {
+    /// The hostile test component.
+    pub(crate) hostile: PathBuf,
+    /// The example adapter's directory (manifest and build).
+    pub(crate) example: PathBuf,
+    /// The ComfyUI adapter's component.
+    pub(crate) comfyui: PathBuf,
+    /// The Kling adapter's component.
+    pub(crate) kling: PathBuf,
+}
+
+/// Builds every guest once.
+pub(crate) fn guests() -> &'static Guests {
+    static BUILT: OnceLock<Guests> = OnceLock::new();
     BUILT.get_or_init(|| {
         build(&repo().join("plugins/Cargo.toml"));
         build(&repo().join("examples/adapter-rust/Cargo.toml"));
-        (repo().join("plugins/target/wasm32-wasip2/release/hostile.wasm"), repo().join("examples/adapter-rust"))
+        let wasm = |name: &str| repo().join(format!("plugins/target/wasm32-wasip2/release/{name}.wasm"));
+        Guests {
+            hostile: wasm("hostile"),
+            example: repo().join("examples/adapter-rust"),
+            comfyui: wasm("comfyui"),
+            kling: wasm("kling"),
+        }
     })
 }

@@ -64,8 +64,9 @@ pub(crate) struct GenerateArgs {
     /// How many takes.
     #[arg(long, default_value_t = 1, value_name = "K")]
     takes: u32,
-    /// A generator-specific setting, KEY=VALUE (repeatable); the built-in
-    /// generator reads easing=linear|ease|ease-in|ease-out.
+    /// A generator-specific setting, KEY=VALUE or KEY=@FILE for a file's text
+    /// (repeatable); the built-in generator reads easing=linear|ease|ease-in|ease-out,
+    /// ComfyUI reads workflow=@graph.json and server=URL.
     #[arg(long = "extra", value_name = "KEY=VALUE")]
     extras: Vec<String>,
     /// Directory for the takes (take-1.mp4, ... or take-1/, ... for png, and takes.json).

@@ -1,0 +1,266 @@
+//! The Kling adapter against a local server that follows Kling's documented
+//! API: JWT bearer authentication (HS256, `iss` = access key, `exp`,
+//! `nbf`), `POST /v1/videos/{text2video,image2video}` answering
+//! `{code, message, request_id, data: {task_id, task_status}}`, and
+//! `GET /v1/videos/{kind}/{task_id}` going from `submitted` through
+//! `processing` to `succeed` with `task_result.videos[].url`. Kling's
+//! servers cannot be reached here; this one checks what a client must get
+//! right, including refusing a bad token.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use mattebox_core::generate::{Generations, TakeCache};
+use mattebox_core::media::{MediaWriter, WriteOptions};
+use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ImageInput, ShotRequest};
+use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
+use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+#[path = "common/guests.rs"]
+mod guests;
+#[path = "common/server.rs"]
+mod server;
+use server::{Request, Response, json as reply, serve};
+
+const ACCESS: &str = "AK-test-access";
+const SECRET: &str = "SK-test-secret";
+
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let (mut acc, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.bytes() {
+        acc = acc << 6 | A.iter().position(|&a| a == c)? as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// Checks a bearer token as Kling does; `Err` is Kling's refusal.
+fn authenticate(request: &Request) -> Result<(), Response> {
+    let refuse = || reply(401, json!({ "code": 1000, "message": "Authentication failed", "request_id": "r" }));
+    let token = request.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).ok_or_else(refuse)?;
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 {
+        return Err(refuse());
+    }
+    let header: Value =
+        serde_json::from_slice(&base64url_decode(parts[0]).ok_or_else(refuse)?).map_err(|_| refuse())?;
+    let claims: Value =
+        serde_json::from_slice(&base64url_decode(parts[1]).ok_or_else(refuse)?).map_err(|_| refuse())?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
+    let signature = base64url_decode(parts[2]).ok_or_else(refuse)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let valid = header["alg"] == "HS256"
+        && mac.verify_slice(&signature).is_ok()
+        && claims["iss"] == ACCESS
+        && claims["exp"].as_i64().is_some_and(|exp| exp > now)
+        && claims["nbf"].as_i64().is_some_and(|nbf| nbf <= now);
+    if valid { Ok(()) } else { Err(refuse()) }
+}
+
+#[derive(Default)]
+struct KlingState {
+    origin: String,
+    /// Task id -> (kind, request body, polls so far).
+    tasks: HashMap<String, (String, Value, u32)>,
+    video: Vec<u8>,
+    fail_with: Option<String>,
+}
+
+fn invalid(message: &str) -> Response {
+    reply(400, json!({ "code": 1201, "message": message, "request_id": "r" }))
+}
+
+fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
+    let mut s = state.lock().unwrap();
+    if request.path().starts_with("/cdn/") {
+        return (200, vec![("content-type".into(), "video/mp4".into())], s.video.clone());
+    }
+    if let Err(refusal) = authenticate(&request) {
+        return refusal;
+    }
+    let parts: Vec<&str> = request.path().trim_start_matches('/').split('/').collect();
+    match (request.method.as_str(), parts.as_slice()) {
+        ("POST", ["v1", "videos", kind @ ("text2video" | "image2video")]) => {
+            let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+                return invalid("the body is not JSON");
+            };
+            if !matches!(body["duration"].as_str(), Some("5" | "10")) {
+                return invalid("duration must be \"5\" or \"10\"");
+            }
+            if *kind == "image2video" && body["image"].as_str().is_none_or(|i| i.is_empty()) {
+                return invalid("image is required");
+            }
+            if *kind == "text2video" && !matches!(body["aspect_ratio"].as_str(), Some("16:9" | "9:16" | "1:1")) {
+                return invalid("aspect_ratio must be 16:9, 9:16 or 1:1");
+            }
+            if let Some(config) = body["camera_control"]["config"].as_object() {
+                let moving = config.values().filter(|v| v.as_f64() != Some(0.0)).count();
+                let in_range = config.values().all(|v| v.as_f64().is_some_and(|a| (-10.0..=10.0).contains(&a)));
+                if body["camera_control"]["type"] != "simple" || moving != 1 || !in_range {
+                    return invalid("simple camera control takes exactly one axis in [-10, 10]");
+                }
+            }
+            let id = format!("task-{}", s.tasks.len() + 1);
+            s.tasks.insert(id.clone(), (kind.to_string(), body, 0));
+            reply(
+                200,
+                json!({ "code": 0, "message": "SUCCEED", "request_id": "r",
+                "data": { "task_id": id, "task_status": "submitted", "created_at": 0, "updated_at": 0 } }),
+            )
+        }
+        ("GET", ["v1", "videos", kind, id]) => {
+            let origin = s.origin.clone();
+            let fail = s.fail_with.clone();
+            let Some((task_kind, _, polls)) = s.tasks.get_mut(*id) else {
+                return reply(404, json!({ "code": 1203, "message": "task not found", "request_id": "r" }));
+            };
+            assert_eq!(task_kind, kind, "a task is queried under the kind it was made with");
+            *polls += 1;
+            let data = match (*polls, fail) {
+                (1, _) => json!({ "task_id": id, "task_status": "processing" }),
+                (_, Some(why)) => json!({ "task_id": id, "task_status": "failed", "task_status_msg": why }),
+                _ => json!({ "task_id": id, "task_status": "succeed", "task_result": {
+                    "videos": [{ "id": "v1", "url": format!("{origin}/cdn/{id}.mp4"), "duration": "5" }] } }),
+            };
+            reply(200, json!({ "code": 0, "message": "SUCCEED", "request_id": "r", "data": data }))
+        }
+        _ => reply(404, json!({ "code": 1203, "message": "no such endpoint", "request_id": "r" })),
+    }
+}
+
+/// Five seconds of 30 fps video at 96x54, as Kling delivers (smaller).
+fn kling_video(dir: &Path) -> Vec<u8> {
+    let path = dir.join("kling.mp4");
+    let options = WriteOptions { frame_rate: Rational::integer(30), codec: None, overwrite: true };
+    let mut writer = MediaWriter::create(&path, 96, 54, PixelFormat::Rgba8, &options).unwrap();
+    for n in 0..150 {
+        let mut f = Frame::new(96, 54, PixelFormat::Rgba8).unwrap();
+        f.view_mut().fill([n as f32 / 150.0, 0.4, 0.6, 1.0]);
+        writer.write_frame(&f.view()).unwrap();
+    }
+    writer.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+fn setup(secret: &str, dir: &Path) -> (Arc<Mutex<KlingState>>, String, Generations) {
+    let state = Arc::new(Mutex::new(KlingState { video: kling_video(dir), ..Default::default() }));
+    let server_state = state.clone();
+    let origin = serve(move |r| handle(&server_state, r));
+    state.lock().unwrap().origin = origin.clone();
+    let install = dir.join("adapter");
+    std::fs::create_dir_all(&install).unwrap();
+    std::fs::copy(&guests::guests().kling, install.join("kling.wasm")).unwrap();
+    let manifest = std::fs::read_to_string(guests::repo().join("plugins/kling/adapter.toml"))
+        .unwrap()
+        .replace("../target/wasm32-wasip2/release/kling.wasm", "kling.wasm")
+        .replace(
+            "\"https://api.klingai.com\", \"https://api-singapore.klingai.com\", \"https://cdn.klingai.com\"",
+            &format!("{origin:?}"),
+        );
+    std::fs::write(install.join("adapter.toml"), manifest).unwrap();
+    let mut policy = SandboxPolicy::new(dir);
+    policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
+    policy.network.secrets.insert("KLING_ACCESS_KEY".into(), ACCESS.into());
+    policy.network.secrets.insert("KLING_SECRET_KEY".into(), secret.into());
+    let adapter = WasmAdapter::load(&install, &policy).unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
+    let generations = Generations::with_cache(runtime, TakeCache::new(dir.join("takes")));
+    generations.register(Arc::new(adapter));
+    (state, origin, generations)
+}
+
+fn request(origin: &str) -> ShotRequest {
+    let mut r = ShotRequest::new("a heroine walks through rain");
+    (r.width, r.height, r.fps, r.duration) = (64, 36, Rational::integer(24), Rational::integer(5));
+    r.extras.insert("api".into(), origin.into());
+    r.extras.insert("poll_ms".into(), "20".into());
+    r
+}
+
+#[test]
+fn text_to_video_with_a_camera_move_is_submitted_polled_and_resampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    let mut r = request(&origin);
+    r.camera = CameraMotion { pan: 0.5, zoom: 0.2, ..Default::default() };
+    let take = generations.submit("kling", r, 1).unwrap().results().remove(0).unwrap();
+    // 5 s of 30 fps video resampled to the requested 24 fps, fitted to 64x36.
+    assert_eq!((take.frames, take.width, take.height), (120, 64, 36));
+    let s = state.lock().unwrap();
+    let (kind, body, polls) = s.tasks.values().next().unwrap();
+    assert_eq!((kind.as_str(), *polls), ("text2video", 2));
+    assert_eq!(body["prompt"], "a heroine walks through rain");
+    assert_eq!(body["aspect_ratio"], "16:9");
+    assert_eq!(body["camera_control"]["config"]["pan"], 5.0, "the strongest axis, scaled to Kling's range");
+    assert_eq!(body["camera_control"]["config"]["zoom"], 0);
+    let camera = take.deviations.iter().find(|d| d.field == Field::Camera).unwrap();
+    assert_eq!(camera.kind, DeviationKind::Approximated);
+    assert!(take.deviations.iter().any(|d| d.field == Field::Seed && d.kind == DeviationKind::Dropped));
+}
+
+#[test]
+fn image_to_video_sends_the_first_and_last_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    let mut r = request(&origin);
+    r.duration = Rational::integer(3);
+    let mut first = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
+    first.view_mut().fill([1.0, 0.0, 0.0, 1.0]);
+    r.first_frame = Some(ImageInput::new("first.png", first));
+    r.last_frame = Some(ImageInput::new("last.png", Frame::new(40, 30, PixelFormat::Rgba8).unwrap()));
+    let take = generations.submit("kling", r, 1).unwrap().results().remove(0).unwrap();
+    assert!(take.deviations.iter().any(|d| d.field == Field::Duration), "3 s became 5 s: {:?}", take.deviations);
+    let s = state.lock().unwrap();
+    let (kind, body, _) = s.tasks.values().next().unwrap();
+    assert_eq!(kind, "image2video");
+    assert_eq!(body["duration"], "5");
+    // The images arrive as base64 PNGs of their own size.
+    let png = mattebox_adapter_png(body["image"].as_str().unwrap());
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let path = dir.path().join("first.png");
+    std::fs::write(&path, &png).unwrap();
+    let decoded = mattebox_core::media::read_image(&path).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (40, 30));
+    assert_eq!(decoded.pixel_f32(3, 3), [1.0, 0.0, 0.0, 1.0]);
+    assert!(body["image_tail"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+/// Standard base64 decoding, for what the adapter sent.
+fn mattebox_adapter_png(text: &str) -> Vec<u8> {
+    let url_safe: String = text
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    base64url_decode(&url_safe).unwrap()
+}
+
+#[test]
+fn a_bad_token_and_a_failed_task_are_reported_in_klings_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, origin, generations) = setup("the-wrong-secret", dir.path());
+    let err = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("HTTP 401, code 1000: Authentication failed"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    state.lock().unwrap().fail_with = Some("content moderation".into());
+    let err = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("Kling could not make the video: content moderation"), "{err}");
+}
