@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 1)
+#define MB_ABI_VERSION ((1 << 16) | 2)
 
 // The result of every fallible call. `MB_RESULT_OK` is zero; anything else
 // is a failure whose description is in `mb_last_error_message()`.
@@ -53,6 +53,14 @@ typedef struct mb_compositor mb_compositor;
 // in-between frames without computing it again. Immutable once made: safe
 // to use from several threads at once.
 typedef struct mb_flow_pair mb_flow_pair;
+
+// A running request for takes.
+typedef struct mb_generation mb_generation;
+
+// The generation service: generators by id (`"builtin"` always), the take
+// cache under the runtime's cache directory, the jobs. Safe to use from
+// several threads at once.
+typedef struct mb_generations mb_generations;
 
 // An open media source. One thread at a time reads from it; calls from
 // several threads are serialised.
@@ -156,6 +164,60 @@ typedef struct mb_screen_info {
   // Fraction of the sampled plate pixels that look like the screen.
   float coverage;
 } mb_screen_info;
+
+// One shot to generate. Fill with `mb_shot_request_init`, then change
+// fields. Strings and images are read during `mb_generation_submit` only.
+typedef struct mb_shot_request {
+  // `sizeof(mb_shot_request)`.
+  uint32_t struct_size;
+  // What the shot shows (UTF-8, NUL-terminated); NULL for none.
+  const char *prompt;
+  // What it must not show; NULL for none.
+  const char *negative_prompt;
+  // The shot starts on this image; NULL for none.
+  const struct mb_image *first_frame;
+  // The shot ends on this image; NULL for none.
+  const struct mb_image *last_frame;
+  // Camera move amounts in [-1, 1]: horizontal, vertical, pan, tilt, roll, zoom.
+  float camera[6];
+  // Length in seconds, as a fraction.
+  int64_t duration_num;
+  // Denominator of the length.
+  int64_t duration_den;
+  // Frames per second, as a fraction.
+  int64_t fps_num;
+  // Denominator of the rate.
+  int64_t fps_den;
+  // Frame width (even).
+  uint32_t width;
+  // Frame height (even).
+  uint32_t height;
+  // Seed of the first take; take k uses seed + k.
+  uint64_t seed;
+  // `2 * extras_count` strings: key, value, key, value...; NULL when `extras_count` is 0.
+  const char *const *extras;
+  // Number of key/value pairs in `extras`.
+  uint32_t extras_count;
+} mb_shot_request;
+
+// Where a take is: one of the `MB_TAKE_*` constants.
+typedef uint32_t mb_take_stage;
+
+// A snapshot of one take, filled by `mb_generation_status`.
+typedef struct mb_take_status {
+  // Set to `sizeof(mb_take_status)` before the call.
+  uint32_t struct_size;
+  // One of the `MB_TAKE_*` constants.
+  mb_take_stage stage;
+  // How far, 0 to 1.
+  float fraction;
+  // Non-zero when the take came from the take cache.
+  uint32_t from_cache;
+  // Frames in the take, once done.
+  uint64_t frames;
+  // Why it failed or was cancelled (`MB_RESULT_OK` otherwise).
+  enum mb_result error;
+} mb_take_status;
 
 // An interpolation mode code: one of the `MB_INTERP_MODE_*` constants.
 typedef uint32_t mb_interp_mode;
@@ -290,6 +352,21 @@ typedef struct mb_runtime_options {
 
 // The luma of the colour channels (a grey matte image).
 #define MB_MATTE_LUMA 2
+
+// Waiting for its generator.
+#define MB_TAKE_QUEUED 1
+
+// Being generated.
+#define MB_TAKE_RUNNING 2
+
+// Finished: open it with `mb_generation_open_take`.
+#define MB_TAKE_DONE 3
+
+// Failed; `mb_generation_open_take` returns why.
+#define MB_TAKE_FAILED 4
+
+// Cancelled.
+#define MB_TAKE_CANCELLED 5
 
 // 8 bits per channel, R G B A.
 #define MB_PIXEL_FORMAT_RGBA8 1
@@ -440,6 +517,104 @@ enum mb_result mb_compositor_screen(const struct mb_compositor *compositor,
 // # Safety
 // `compositor` must come from `mb_compositor_new` and not be used again.
 void mb_compositor_free(struct mb_compositor *compositor);
+
+// Fills `request` with the defaults: no prompt or images, no camera move,
+// 2 s at 24 fps, 1280x720, seed 0, no extras.
+//
+// # Safety
+// `request` must point to writable memory for one `mb_shot_request`.
+enum mb_result mb_shot_request_init(struct mb_shot_request *request);
+
+// Makes the generation service of `runtime`, with the built-in generator.
+// Release with `mb_generations_free`; on failure `*out` is NULL.
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new`; `out` must be writable.
+enum mb_result mb_generations_new(const struct mb_runtime *runtime, struct mb_generations **out);
+
+// Loads the generator adapter at `path` (its directory, or its
+// `adapter.toml`) into the sandbox and makes it available by its id. The
+// component is checked against the WIT world; secrets and allowed private
+// addresses come from `MATTEBOX_SECRET_<NAME>` and
+// `MATTEBOX_ALLOW_ADDRESSES`.
+//
+// # Safety
+// `generations` must come from `mb_generations_new`; `path` must be a
+// NUL-terminated string.
+enum mb_result mb_generations_load_adapter(const struct mb_generations *generations,
+                                           const char *path);
+
+// Releases the service. Jobs already submitted keep running until freed.
+// NULL is ignored.
+//
+// # Safety
+// `generations` must be NULL or come from `mb_generations_new`, and not be used after.
+void mb_generations_free(struct mb_generations *generations);
+
+// Starts `takes` takes (1..16) of `request` from the generator `generator`
+// (`"builtin"`, or a loaded adapter's id); they run on threads of their own
+// and land in the take cache. Release with `mb_generation_free`; on failure
+// `*out` is NULL.
+//
+// # Safety
+// `generations` must come from `mb_generations_new`; `generator` must be a
+// NUL-terminated string; `request` must be initialised and its strings and
+// images valid during the call; `out` must be writable.
+enum mb_result mb_generation_submit(const struct mb_generations *generations,
+                                    const char *generator,
+                                    const struct mb_shot_request *request,
+                                    uint32_t takes,
+                                    struct mb_generation **out);
+
+// The number of takes the job asked for.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`; `out` must be writable.
+enum mb_result mb_generation_take_count(const struct mb_generation *job, uint32_t *out);
+
+// Fills `*out` with where take `take` (0-based) is. Only the first
+// `out->struct_size` bytes are written.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`; `out` must point to
+// writable memory of at least `out->struct_size` bytes.
+enum mb_result mb_generation_status(const struct mb_generation *job,
+                                    uint32_t take,
+                                    struct mb_take_status *out);
+
+// Waits up to `timeout_ms` milliseconds for every take to end; `*finished`
+// says whether they have. A timeout of 0 only checks.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`; `finished` must be writable.
+enum mb_result mb_generation_wait(const struct mb_generation *job,
+                                  uint32_t timeout_ms,
+                                  uint32_t *finished);
+
+// Asks every unfinished take to stop; they end as `MB_TAKE_CANCELLED`
+// and leave nothing in the take cache. Returns at once.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`.
+enum mb_result mb_generation_cancel(const struct mb_generation *job);
+
+// Opens finished take `take` as media: read its frames with
+// `mb_media_read_frame`, release with `mb_media_close`. A take that failed
+// or was cancelled returns its own error and message; one still running
+// returns `MB_RESULT_INVALID_ARGUMENT`.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`; `out` must be writable.
+enum mb_result mb_generation_open_take(const struct mb_generation *job,
+                                       uint32_t take,
+                                       struct mb_media **out);
+
+// Releases a job: cancels what has not finished and waits for its threads.
+// Finished takes stay in the take cache. NULL is ignored.
+//
+// # Safety
+// `job` must be NULL or come from `mb_generation_submit`, and not be used after.
+void mb_generation_free(struct mb_generation *job);
 
 // Converts the pixels of `src` into `dst`: same width and height, any
 // formats and strides. 8 <-> 16 bit is exact; floats are clamped to 0..1 and

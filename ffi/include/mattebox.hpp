@@ -243,9 +243,116 @@ public:
     }
 
 private:
+    friend class Generation;
     explicit Media(mb_media* raw) : raw_(raw) {}
     mb_media* raw_ = nullptr;
     mb_media_info info_{};
+};
+
+// A shot request with the defaults (2 s at 24 fps, 1280x720, seed 0);
+// change fields, then submit it.
+inline mb_shot_request shot_request() {
+    mb_shot_request request;
+    mb_shot_request_init(&request);
+    return request;
+}
+
+// A running request for takes. Freeing it cancels what has not finished.
+// Move-only.
+class Generation {
+public:
+    Generation(Generation&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+    Generation& operator=(Generation&& other) noexcept {
+        if (this != &other) {
+            mb_generation_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+        }
+        return *this;
+    }
+    Generation(const Generation&) = delete;
+    Generation& operator=(const Generation&) = delete;
+    ~Generation() { mb_generation_free(raw_); }
+
+    uint32_t take_count() const {
+        uint32_t n = 0;
+        mb_generation_take_count(raw_, &n);
+        return n;
+    }
+
+    Result<mb_take_status> status(uint32_t take) const {
+        mb_take_status status{};
+        status.struct_size = sizeof(mb_take_status);
+        mb_result code = mb_generation_status(raw_, take, &status);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return status;
+    }
+
+    // Waits up to `timeout_ms` (0: only checks); true once every take ended.
+    bool wait(uint32_t timeout_ms) const {
+        uint32_t finished = 0;
+        mb_generation_wait(raw_, timeout_ms, &finished);
+        return finished != 0;
+    }
+
+    void cancel() const { mb_generation_cancel(raw_); }
+
+    // A finished take's frames.
+    Result<Media> open_take(uint32_t take) const {
+        mb_media* raw = nullptr;
+        mb_result code = mb_generation_open_take(raw_, take, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        Media media(raw);
+        media.info_.struct_size = sizeof(mb_media_info);
+        code = mb_media_get_info(raw, &media.info_);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return media;
+    }
+
+private:
+    friend class Generations;
+    explicit Generation(mb_generation* raw) : raw_(raw) {}
+    mb_generation* raw_ = nullptr;
+};
+
+// The generation service of a runtime: the built-in generator and the
+// adapters loaded into it. Move-only.
+class Generations {
+public:
+    static Result<Generations> create(const Runtime& runtime) {
+        mb_generations* raw = nullptr;
+        mb_result code = mb_generations_new(runtime.get(), &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return Generations(raw);
+    }
+
+    Generations(Generations&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+    Generations& operator=(Generations&& other) noexcept {
+        if (this != &other) {
+            mb_generations_free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+        }
+        return *this;
+    }
+    Generations(const Generations&) = delete;
+    Generations& operator=(const Generations&) = delete;
+    ~Generations() { mb_generations_free(raw_); }
+
+    // Loads the adapter in directory `path` (with its adapter.toml).
+    Error load_adapter(const std::string& path) const {
+        return Error::from_last(mb_generations_load_adapter(raw_, path.c_str()));
+    }
+
+    // Starts `takes` takes of `request` from `generator` ("builtin" or an adapter's id).
+    Result<Generation> submit(const std::string& generator, const mb_shot_request& request, uint32_t takes) const {
+        mb_generation* raw = nullptr;
+        mb_result code = mb_generation_submit(raw_, generator.c_str(), &request, takes, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return Generation(raw);
+    }
+
+private:
+    explicit Generations(mb_generations* raw) : raw_(raw) {}
+    mb_generations* raw_ = nullptr;
 };
 
 // Optical flow both ways between two frames, for any number of in-between

@@ -12,6 +12,8 @@
 
 mod boundary;
 mod composite;
+#[cfg(feature = "media")]
+mod generate;
 mod image;
 mod interp;
 mod media;
@@ -21,6 +23,8 @@ use std::ffi::c_char;
 
 pub use boundary::mb_result;
 pub use composite::*;
+#[cfg(feature = "media")]
+pub use generate::*;
 pub use image::*;
 pub use interp::*;
 pub use media::*;
@@ -29,7 +33,7 @@ pub use runtime::*;
 /// Version of the ABI described by this header: (major << 16) | minor. A
 /// host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 /// minor versions only add.
-pub const MB_ABI_VERSION: u32 = (1 << 16) | 1;
+pub const MB_ABI_VERSION: u32 = (1 << 16) | 2;
 
 /// The ABI version of the loaded library; see `MB_ABI_VERSION`.
 #[unsafe(no_mangle)]

@@ -88,7 +88,7 @@ pub unsafe extern "C" fn mb_media_open(
 }
 
 #[cfg(feature = "media")]
-fn open(runtime: &mb_runtime, path: &std::path::Path) -> Result<mb_media, FfiError> {
+pub(crate) fn open(runtime: &mb_runtime, path: &std::path::Path) -> Result<mb_media, FfiError> {
     use mattebox_core::media::{MediaKind, OpenOptions};
     let reader = runtime.inner.open_media(path, &OpenOptions::default())?;
     let src = reader.info();

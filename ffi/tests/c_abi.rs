@@ -7,6 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../../core/sandbox/tests/common/guests.rs"]
+mod guests;
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
 }
@@ -71,6 +74,8 @@ fn misuse_of_every_entry_point_gives_error_codes_under_sanitizers() {
     let truncated = dir.path().join("truncated.mp4");
     let whole = std::fs::read(&clip).unwrap();
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
+    let cache = dir.path().join("cache");
+    let adapter = &guests::guests().example;
     let exe = dir.path().join("abi_misuse");
     let source = repo_root().join("ffi/tests/c/abi_misuse.c");
     compile("cc", &source, &exe, &["-std=c11", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
@@ -78,6 +83,8 @@ fn misuse_of_every_entry_point_gives_error_codes_under_sanitizers() {
         .arg(&clip)
         .arg(&junk)
         .arg(&truncated)
+        .arg(&cache)
+        .arg(adapter)
         // Leak checking covers the whole process, Rust side included.
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1"));
@@ -150,7 +157,7 @@ fn cpp_wrapper_classes_work_with_and_without_exceptions() {
     {
         let exe = dir.path().join(format!("wrapper_{name}"));
         compile("c++", &source, &exe, flags);
-        let out = run(&mut Command::new(&exe));
+        let out = run(Command::new(&exe).env("MATTEBOX_CACHE_DIR", dir.path().join("cache")));
         assert!(String::from_utf8_lossy(&out.stdout).contains("all checks passed"), "{name} exceptions");
     }
 }

@@ -3,7 +3,7 @@
  * arguments, then correctly, and checks codes and messages. Built with
  * AddressSanitizer and UndefinedBehaviorSanitizer by ffi/tests/c_abi.rs.
  *
- *   abi_misuse CLIP.mp4 JUNK_FILE TRUNCATED.mp4
+ *   abi_misuse CLIP.mp4 JUNK_FILE TRUNCATED.mp4 CACHE_DIR ADAPTER_DIR
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,11 +58,11 @@ static mb_image img(void *data, size_t size, uint32_t w, uint32_t h, size_t stri
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: abi_misuse CLIP JUNK TRUNCATED\n");
+    if (argc != 6) {
+        fprintf(stderr, "usage: abi_misuse CLIP JUNK TRUNCATED CACHE_DIR ADAPTER_DIR\n");
         return 2;
     }
-    const char *clip = argv[1], *junk = argv[2], *truncated = argv[3];
+    const char *clip = argv[1], *junk = argv[2], *truncated = argv[3], *cache = argv[4], *adapter = argv[5];
 
     /* Versions and names. */
     CHECK((mb_abi_version() >> 16) == (MB_ABI_VERSION >> 16));
@@ -88,6 +88,7 @@ int main(int argc, char **argv) {
     options.threads = 2;
     options.log_callback = count_log;
     options.log_user_data = &log_lines;
+    options.cache_dir = cache;
     EXPECT(mb_runtime_new(&options, &rt), MB_RESULT_OK, NULL);
     CHECK(rt != NULL);
     CHECK(log_lines > 0); /* debug logging reports the runtime starting */
@@ -421,6 +422,122 @@ int main(int argc, char **argv) {
     CHECK(in_bg[0] == 200 && in_bg[1] == 20 && in_bg[2] == 220);
     CHECK(in_sq[0] > 120 && in_sq[1] < 170);
     mb_compositor_free(comp_state);
+
+    /* Generation: the service, requests, jobs, takes. */
+    mb_generations *gens = (mb_generations *)&failures;
+    EXPECT(mb_generations_new(NULL, &gens), MB_RESULT_NULL_POINTER, "runtime");
+    CHECK(gens == NULL);
+    EXPECT(mb_generations_new(rt, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_generations_new(rt, &gens), MB_RESULT_OK, NULL);
+    EXPECT(mb_generations_load_adapter(NULL, adapter), MB_RESULT_NULL_POINTER, "generations");
+    EXPECT(mb_generations_load_adapter(gens, NULL), MB_RESULT_NULL_POINTER, "path");
+    EXPECT(mb_generations_load_adapter(gens, "/nonexistent/adapter"), MB_RESULT_NOT_FOUND, "/nonexistent/adapter");
+    EXPECT(mb_generations_load_adapter(gens, junk), MB_RESULT_INVALID_ARGUMENT, "manifest");
+    EXPECT(mb_generations_load_adapter(gens, adapter), MB_RESULT_OK, NULL);
+
+    mb_shot_request req;
+    EXPECT(mb_shot_request_init(NULL), MB_RESULT_NULL_POINTER, "request");
+    EXPECT(mb_shot_request_init(&req), MB_RESULT_OK, NULL);
+    CHECK(req.width == 1280 && req.fps_num == 24 && req.duration_num == 2);
+    req.width = 64;
+    req.height = 36;
+    req.fps_num = 8;
+    req.duration_num = 1;
+    req.prompt = "a test sweep";
+    req.camera[2] = 0.5f; /* pan */
+    mb_generation *job = (mb_generation *)&failures;
+    EXPECT(mb_generation_submit(NULL, "builtin", &req, 1, &job), MB_RESULT_NULL_POINTER, "generations");
+    CHECK(job == NULL);
+    EXPECT(mb_generation_submit(gens, NULL, &req, 1, &job), MB_RESULT_NULL_POINTER, "generator");
+    EXPECT(mb_generation_submit(gens, "builtin", NULL, 1, &job), MB_RESULT_NULL_POINTER, "request");
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_generation_submit(gens, "nobody", &req, 1, &job), MB_RESULT_NOT_FOUND, "builtin");
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 0, &job), MB_RESULT_INVALID_ARGUMENT, "takes");
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 17, &job), MB_RESULT_INVALID_ARGUMENT, "takes");
+    req.width = 63;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_INVALID_ARGUMENT, "even");
+    req.width = 64;
+    req.camera[2] = 5.0f;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_INVALID_ARGUMENT, "pan");
+    req.camera[2] = 0.5f;
+    req.fps_den = 0;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_INVALID_ARGUMENT, "denominator");
+    req.fps_den = 1;
+    req.extras_count = 1;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_NULL_POINTER, "extras");
+    const char *extras[] = {"easing", "linear"};
+    req.extras = extras;
+    mb_image bad_first = img(NULL, 10, 4, 4, 16, MB_PIXEL_FORMAT_RGBA8);
+    req.first_frame = &bad_first;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_NULL_POINTER, "first_frame");
+    req.first_frame = NULL;
+    req.struct_size = 3;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    req.struct_size = sizeof req;
+
+    /* Two takes from the built-in generator, then the adapter's. */
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 2, &job), MB_RESULT_OK, NULL);
+    uint32_t count = 0, finished = 0;
+    EXPECT(mb_generation_take_count(NULL, &count), MB_RESULT_NULL_POINTER, "job");
+    EXPECT(mb_generation_take_count(job, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_generation_take_count(job, &count), MB_RESULT_OK, NULL);
+    CHECK(count == 2);
+    EXPECT(mb_generation_wait(NULL, 0, &finished), MB_RESULT_NULL_POINTER, "job");
+    EXPECT(mb_generation_wait(job, 0, NULL), MB_RESULT_NULL_POINTER, "finished");
+    while (!finished) EXPECT(mb_generation_wait(job, 100, &finished), MB_RESULT_OK, NULL);
+    mb_take_status ts;
+    memset(&ts, 0, sizeof ts);
+    EXPECT(mb_generation_status(job, 0, &ts), MB_RESULT_INVALID_ARGUMENT, "struct_size");
+    ts.struct_size = sizeof ts;
+    EXPECT(mb_generation_status(NULL, 0, &ts), MB_RESULT_NULL_POINTER, "job");
+    EXPECT(mb_generation_status(job, 0, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_generation_status(job, 2, &ts), MB_RESULT_INVALID_ARGUMENT, "take 2");
+    EXPECT(mb_generation_status(job, 1, &ts), MB_RESULT_OK, NULL);
+    CHECK(ts.stage == MB_TAKE_DONE && ts.frames == 8 && ts.error == MB_RESULT_OK && ts.fraction == 1.0f);
+    mb_media *take = (mb_media *)&failures;
+    EXPECT(mb_generation_open_take(NULL, 0, &take), MB_RESULT_NULL_POINTER, "job");
+    CHECK(take == NULL);
+    EXPECT(mb_generation_open_take(job, 0, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_generation_open_take(job, 9, &take), MB_RESULT_INVALID_ARGUMENT, "take 9");
+    EXPECT(mb_generation_open_take(job, 1, &take), MB_RESULT_OK, NULL);
+    mb_media_info ti;
+    memset(&ti, 0, sizeof ti);
+    ti.struct_size = sizeof ti;
+    EXPECT(mb_media_get_info(take, &ti), MB_RESULT_OK, NULL);
+    CHECK(ti.width == 64 && ti.height == 36 && ti.frame_count == 8 && ti.frame_rate_num == 8);
+    static uint8_t take_px[64 * 36 * 4];
+    mb_image iframe = img(take_px, sizeof take_px, 64, 36, 64 * 4, MB_PIXEL_FORMAT_RGBA8);
+    EXPECT(mb_media_read_frame(take, 7, &iframe), MB_RESULT_OK, NULL);
+    CHECK(take_px[3] == 255 && (take_px[0] | take_px[1] | take_px[2]) != 0);
+    mb_media_close(take);
+    EXPECT(mb_generation_cancel(NULL), MB_RESULT_NULL_POINTER, "job");
+    EXPECT(mb_generation_cancel(job), MB_RESULT_OK, NULL); /* finished: nothing to stop */
+    mb_generation_free(job);
+    mb_generation_free(NULL);
+
+    EXPECT(mb_generation_submit(gens, "sweep", &req, 1, &job), MB_RESULT_OK, NULL);
+    finished = 0;
+    while (!finished) EXPECT(mb_generation_wait(job, 100, &finished), MB_RESULT_OK, NULL);
+    EXPECT(mb_generation_status(job, 0, &ts), MB_RESULT_OK, NULL);
+    CHECK(ts.stage == MB_TAKE_DONE && ts.frames == 8);
+    mb_generation_free(job);
+
+    /* A long take, cancelled: it ends cancelled and cannot be opened. */
+    req.width = 1920;
+    req.height = 1080;
+    req.duration_num = 60;
+    req.fps_num = 24;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_OK, NULL);
+    EXPECT(mb_generation_open_take(job, 0, &take), MB_RESULT_INVALID_ARGUMENT, "not finished");
+    EXPECT(mb_generation_cancel(job), MB_RESULT_OK, NULL);
+    finished = 0;
+    while (!finished) EXPECT(mb_generation_wait(job, 100, &finished), MB_RESULT_OK, NULL);
+    EXPECT(mb_generation_status(job, 0, &ts), MB_RESULT_OK, NULL);
+    CHECK(ts.stage == MB_TAKE_CANCELLED && ts.error == MB_RESULT_CANCELLED);
+    EXPECT(mb_generation_open_take(job, 0, &take), MB_RESULT_CANCELLED, "cancelled");
+    mb_generation_free(job);
+    mb_generations_free(gens);
+    mb_generations_free(NULL);
 
     mb_runtime_free(rt);
 

@@ -102,6 +102,36 @@ int main() {
     auto refused = mattebox::Compositor::with_host_matte(wrong);
     CHECK(!refused.ok() && refused.error().message().find("spill") != std::string::npos);
 
+    // Generation: two takes from the built-in generator, one read back.
+    auto generations = mattebox::Generations::create(*runtime);
+    CHECK(generations.ok());
+    if (generations) {
+        mb_shot_request request = mattebox::shot_request();
+        request.width = 32;
+        request.height = 18;
+        request.fps_num = 4;
+        request.duration_num = 1;
+        auto unknown = generations->submit("nobody", request, 1);
+        CHECK(!unknown.ok() && unknown.error().code() == MB_RESULT_NOT_FOUND);
+        auto job = generations->submit("builtin", request, 2);
+        CHECK(job.ok());
+        if (job) {
+            CHECK(job->take_count() == 2);
+            while (!job->wait(100)) {
+            }
+            auto status = job->status(1);
+            CHECK(status.ok() && status->stage == MB_TAKE_DONE && status->frames == 4);
+            CHECK(!job->status(5).ok());
+            auto take = job->open_take(0);
+            CHECK(take.ok() && take->width() == 32 && take->frame_count() == 4);
+            if (take) {
+                auto pixels = take->read_frame_rgba8(3);
+                CHECK(pixels.ok() && (*pixels)[3] == 255);
+            }
+        }
+        CHECK(generations->load_adapter("/nonexistent/adapter").code() == MB_RESULT_NOT_FOUND);
+    }
+
     if (failures) {
         std::fprintf(stderr, "wrapper_test: %d failures\n", failures);
         return 1;

@@ -1,0 +1,458 @@
+//! Shot generation through the C ABI: a generation service per runtime
+//! (the built-in generator, plus adapters the host loads), jobs that run
+//! off the host's threads, per-take status, cancel, and a finished take's
+//! frames opened as an `mb_media`.
+
+use std::ffi::{CStr, c_char};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
+use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
+use mattebox_core::{Rational, Runtime};
+
+use crate::boundary::{FfiError, FfiResult, arg_mut, arg_path, arg_ref, guard, mb_result};
+use crate::image::{image_view, mb_image};
+use crate::media::mb_media;
+use crate::runtime::mb_runtime;
+
+/// Most extras (key/value pairs) one request may carry.
+const MAX_EXTRAS: u32 = 256;
+
+/// The generation service: generators by id (`"builtin"` always), the take
+/// cache under the runtime's cache directory, the jobs. Safe to use from
+/// several threads at once.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct mb_generations {
+    runtime: Arc<Runtime>,
+    inner: Generations,
+}
+
+/// A running request for takes.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct mb_generation {
+    runtime: Arc<Runtime>,
+    job: GenerationJob,
+}
+
+/// One shot to generate. Fill with `mb_shot_request_init`, then change
+/// fields. Strings and images are read during `mb_generation_submit` only.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug)]
+pub struct mb_shot_request {
+    /// `sizeof(mb_shot_request)`.
+    pub struct_size: u32,
+    /// What the shot shows (UTF-8, NUL-terminated); NULL for none.
+    pub prompt: *const c_char,
+    /// What it must not show; NULL for none.
+    pub negative_prompt: *const c_char,
+    /// The shot starts on this image; NULL for none.
+    pub first_frame: *const mb_image,
+    /// The shot ends on this image; NULL for none.
+    pub last_frame: *const mb_image,
+    /// Camera move amounts in [-1, 1]: horizontal, vertical, pan, tilt, roll, zoom.
+    pub camera: [f32; 6],
+    /// Length in seconds, as a fraction.
+    pub duration_num: i64,
+    /// Denominator of the length.
+    pub duration_den: i64,
+    /// Frames per second, as a fraction.
+    pub fps_num: i64,
+    /// Denominator of the rate.
+    pub fps_den: i64,
+    /// Frame width (even).
+    pub width: u32,
+    /// Frame height (even).
+    pub height: u32,
+    /// Seed of the first take; take k uses seed + k.
+    pub seed: u64,
+    /// `2 * extras_count` strings: key, value, key, value...; NULL when `extras_count` is 0.
+    pub extras: *const *const c_char,
+    /// Number of key/value pairs in `extras`.
+    pub extras_count: u32,
+}
+
+/// Where a take is: one of the `MB_TAKE_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_take_stage = u32;
+/// Waiting for its generator.
+pub const MB_TAKE_QUEUED: mb_take_stage = 1;
+/// Being generated.
+pub const MB_TAKE_RUNNING: mb_take_stage = 2;
+/// Finished: open it with `mb_generation_open_take`.
+pub const MB_TAKE_DONE: mb_take_stage = 3;
+/// Failed; `mb_generation_open_take` returns why.
+pub const MB_TAKE_FAILED: mb_take_stage = 4;
+/// Cancelled.
+pub const MB_TAKE_CANCELLED: mb_take_stage = 5;
+
+/// A snapshot of one take, filled by `mb_generation_status`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Clone, Copy, Debug)]
+pub struct mb_take_status {
+    /// Set to `sizeof(mb_take_status)` before the call.
+    pub struct_size: u32,
+    /// One of the `MB_TAKE_*` constants.
+    pub stage: mb_take_stage,
+    /// How far, 0 to 1.
+    pub fraction: f32,
+    /// Non-zero when the take came from the take cache.
+    pub from_cache: u32,
+    /// Frames in the take, once done.
+    pub frames: u64,
+    /// Why it failed or was cancelled (`MB_RESULT_OK` otherwise).
+    pub error: mb_result,
+}
+
+fn text(ptr: *const c_char, argument: &str) -> FfiResult<String> {
+    if ptr.is_null() {
+        return Ok(String::new());
+    }
+    // SAFETY: non-null and NUL-terminated per the contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    std::str::from_utf8(bytes)
+        .map(str::to_owned)
+        .map_err(|_| FfiError::invalid(format!("argument `{argument}` is not UTF-8")))
+}
+
+/// Fills `request` with the defaults: no prompt or images, no camera move,
+/// 2 s at 24 fps, 1280x720, seed 0, no extras.
+///
+/// # Safety
+/// `request` must point to writable memory for one `mb_shot_request`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_shot_request_init(request: *mut mb_shot_request) -> mb_result {
+    guard("mb_shot_request_init", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let request = unsafe { arg_mut(request, "request")? };
+        *request = mb_shot_request {
+            struct_size: std::mem::size_of::<mb_shot_request>() as u32,
+            prompt: std::ptr::null(),
+            negative_prompt: std::ptr::null(),
+            first_frame: std::ptr::null(),
+            last_frame: std::ptr::null(),
+            camera: [0.0; 6],
+            duration_num: 2,
+            duration_den: 1,
+            fps_num: 24,
+            fps_den: 1,
+            width: 1280,
+            height: 720,
+            seed: 0,
+            extras: std::ptr::null(),
+            extras_count: 0,
+        };
+        Ok(())
+    })
+}
+
+/// Makes the generation service of `runtime`, with the built-in generator.
+/// Release with `mb_generations_free`; on failure `*out` is NULL.
+///
+/// # Safety
+/// `runtime` must come from `mb_runtime_new`; `out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generations_new(runtime: *const mb_runtime, out: *mut *mut mb_generations) -> mb_result {
+    guard("mb_generations_new", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let out = unsafe { arg_mut(out, "out")? };
+        *out = std::ptr::null_mut();
+        // SAFETY: as above.
+        let runtime = unsafe { arg_ref(runtime, "runtime")? };
+        let inner = Generations::new(runtime.inner.clone())?;
+        *out = Box::into_raw(Box::new(mb_generations { runtime: runtime.inner.clone(), inner }));
+        Ok(())
+    })
+}
+
+/// Loads the generator adapter at `path` (its directory, or its
+/// `adapter.toml`) into the sandbox and makes it available by its id. The
+/// component is checked against the WIT world; secrets and allowed private
+/// addresses come from `MATTEBOX_SECRET_<NAME>` and
+/// `MATTEBOX_ALLOW_ADDRESSES`.
+///
+/// # Safety
+/// `generations` must come from `mb_generations_new`; `path` must be a
+/// NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generations_load_adapter(
+    generations: *const mb_generations,
+    path: *const c_char,
+) -> mb_result {
+    guard("mb_generations_load_adapter", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (generations, path) = unsafe { (arg_ref(generations, "generations")?, arg_path(path, "path")?) };
+        load_adapter(generations, &path)
+    })
+}
+
+#[cfg(feature = "sandbox")]
+fn load_adapter(generations: &mb_generations, path: &std::path::Path) -> FfiResult<()> {
+    let policy = mattebox_sandbox::policy_from_env(generations.runtime.cache_dir())?;
+    let adapter = generations.runtime.in_logging(|| mattebox_sandbox::WasmAdapter::load(path, &policy))?;
+    generations.inner.register(Arc::new(adapter));
+    Ok(())
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn load_adapter(_generations: &mb_generations, path: &std::path::Path) -> FfiResult<()> {
+    Err(FfiError {
+        code: mb_result::Unsupported,
+        message: format!("{}: this build of libmattebox has no adapter sandbox", path.display()),
+    })
+}
+
+/// Releases the service. Jobs already submitted keep running until freed.
+/// NULL is ignored.
+///
+/// # Safety
+/// `generations` must be NULL or come from `mb_generations_new`, and not be used after.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generations_free(generations: *mut mb_generations) {
+    let _ = guard("mb_generations_free", || {
+        if !generations.is_null() {
+            // SAFETY: came from Box::into_raw in mb_generations_new, freed once.
+            drop(unsafe { Box::from_raw(generations) });
+        }
+        Ok(())
+    });
+}
+
+fn image_input(ptr: *const mb_image, argument: &str) -> FfiResult<Option<ImageInput>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-null; the host promises the image for the call.
+    let image = unsafe { &*ptr };
+    // SAFETY: as above.
+    let view = unsafe { image_view(image, argument)? };
+    Ok(Some(ImageInput::new(format!("{argument} (from the host)"), view.to_frame()?)))
+}
+
+fn request_of(r: &mb_shot_request) -> FfiResult<ShotRequest> {
+    if r.struct_size as usize != std::mem::size_of::<mb_shot_request>() {
+        return Err(FfiError::invalid(
+            "request->struct_size must be sizeof(mb_shot_request); call mb_shot_request_init",
+        ));
+    }
+    let mut request = ShotRequest::new(text(r.prompt, "request->prompt")?);
+    request.negative_prompt = text(r.negative_prompt, "request->negative_prompt")?;
+    request.first_frame = image_input(r.first_frame, "request->first_frame")?;
+    request.last_frame = image_input(r.last_frame, "request->last_frame")?;
+    let [horizontal, vertical, pan, tilt, roll, zoom] = r.camera;
+    request.camera = CameraMotion { horizontal, vertical, pan, tilt, roll, zoom };
+    request.duration = Rational::new(r.duration_num, r.duration_den)?;
+    request.fps = Rational::new(r.fps_num, r.fps_den)?;
+    (request.width, request.height, request.seed) = (r.width, r.height, r.seed);
+    if r.extras_count > MAX_EXTRAS {
+        return Err(FfiError::invalid(format!("{} extras; at most {MAX_EXTRAS}", r.extras_count)));
+    }
+    if r.extras_count > 0 {
+        if r.extras.is_null() {
+            return Err(FfiError::null("request->extras"));
+        }
+        for i in 0..r.extras_count as usize {
+            // SAFETY: the host promises 2 * extras_count pointers at `extras`.
+            let (key, value) = unsafe { (*r.extras.add(2 * i), *r.extras.add(2 * i + 1)) };
+            if key.is_null() || value.is_null() {
+                return Err(FfiError::null("request->extras[i]"));
+            }
+            request.extras.insert(text(key, "request->extras")?, text(value, "request->extras")?);
+        }
+    }
+    request.check()?;
+    Ok(request)
+}
+
+/// Starts `takes` takes (1..16) of `request` from the generator `generator`
+/// (`"builtin"`, or a loaded adapter's id); they run on threads of their own
+/// and land in the take cache. Release with `mb_generation_free`; on failure
+/// `*out` is NULL.
+///
+/// # Safety
+/// `generations` must come from `mb_generations_new`; `generator` must be a
+/// NUL-terminated string; `request` must be initialised and its strings and
+/// images valid during the call; `out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_submit(
+    generations: *const mb_generations,
+    generator: *const c_char,
+    request: *const mb_shot_request,
+    takes: u32,
+    out: *mut *mut mb_generation,
+) -> mb_result {
+    guard("mb_generation_submit", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let out = unsafe { arg_mut(out, "out")? };
+        *out = std::ptr::null_mut();
+        // SAFETY: as above.
+        let (generations, request) = unsafe { (arg_ref(generations, "generations")?, arg_ref(request, "request")?) };
+        if generator.is_null() {
+            return Err(FfiError::null("generator"));
+        }
+        let id = text(generator, "generator")?;
+        let request = request_of(request)?;
+        let job = generations.inner.submit(&id, request, takes)?;
+        *out = Box::into_raw(Box::new(mb_generation { runtime: generations.runtime.clone(), job }));
+        Ok(())
+    })
+}
+
+fn stage_code(stage: TakeStage) -> mb_take_stage {
+    match stage {
+        TakeStage::Queued => MB_TAKE_QUEUED,
+        TakeStage::Running => MB_TAKE_RUNNING,
+        TakeStage::Done => MB_TAKE_DONE,
+        TakeStage::Failed => MB_TAKE_FAILED,
+        TakeStage::Cancelled => MB_TAKE_CANCELLED,
+    }
+}
+
+/// The number of takes the job asked for.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`; `out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_take_count(job: *const mb_generation, out: *mut u32) -> mb_result {
+    guard("mb_generation_take_count", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (job, out) = unsafe { (arg_ref(job, "job")?, arg_mut(out, "out")?) };
+        *out = job.job.status().len() as u32;
+        Ok(())
+    })
+}
+
+/// Fills `*out` with where take `take` (0-based) is. Only the first
+/// `out->struct_size` bytes are written.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`; `out` must point to
+/// writable memory of at least `out->struct_size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_status(
+    job: *const mb_generation,
+    take: u32,
+    out: *mut mb_take_status,
+) -> mb_result {
+    guard("mb_generation_status", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (job, out) = unsafe { (arg_ref(job, "job")?, arg_mut(out, "out")?) };
+        let host_size = out.struct_size as usize;
+        if host_size < std::mem::size_of::<u32>() {
+            return Err(FfiError::invalid("out->struct_size must be set to sizeof(mb_take_status)"));
+        }
+        let statuses = job.job.status();
+        let s = statuses
+            .get(take as usize)
+            .ok_or_else(|| FfiError::invalid(format!("take {take} does not exist; the job has {}", statuses.len())))?;
+        let status = mb_take_status {
+            struct_size: std::mem::size_of::<mb_take_status>().min(host_size) as u32,
+            stage: stage_code(s.stage),
+            fraction: s.fraction,
+            from_cache: s.take.as_ref().is_some_and(|t| t.from_cache) as u32,
+            frames: s.take.as_ref().map_or(0, |t| t.frames),
+            error: match &s.error {
+                Some((kind, message)) => FfiError::from(mattebox_core::Error::new(*kind, message.clone())).code,
+                None => mb_result::Ok,
+            },
+        };
+        // SAFETY: writing at most the bytes both sides agree exist.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                &status as *const mb_take_status as *const u8,
+                out as *mut mb_take_status as *mut u8,
+                host_size.min(std::mem::size_of::<mb_take_status>()),
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Waits up to `timeout_ms` milliseconds for every take to end; `*finished`
+/// says whether they have. A timeout of 0 only checks.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`; `finished` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_wait(
+    job: *const mb_generation,
+    timeout_ms: u32,
+    finished: *mut u32,
+) -> mb_result {
+    guard("mb_generation_wait", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (job, finished) = unsafe { (arg_ref(job, "job")?, arg_mut(finished, "finished")?) };
+        *finished = job.job.wait_timeout(Duration::from_millis(timeout_ms as u64)) as u32;
+        Ok(())
+    })
+}
+
+/// Asks every unfinished take to stop; they end as `MB_TAKE_CANCELLED`
+/// and leave nothing in the take cache. Returns at once.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_cancel(job: *const mb_generation) -> mb_result {
+    guard("mb_generation_cancel", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let job = unsafe { arg_ref(job, "job")? };
+        job.job.cancel();
+        Ok(())
+    })
+}
+
+/// Opens finished take `take` as media: read its frames with
+/// `mb_media_read_frame`, release with `mb_media_close`. A take that failed
+/// or was cancelled returns its own error and message; one still running
+/// returns `MB_RESULT_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`; `out` must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_open_take(
+    job: *const mb_generation,
+    take: u32,
+    out: *mut *mut mb_media,
+) -> mb_result {
+    guard("mb_generation_open_take", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let out = unsafe { arg_mut(out, "out")? };
+        *out = std::ptr::null_mut();
+        // SAFETY: as above.
+        let job = unsafe { arg_ref(job, "job")? };
+        let statuses = job.job.status();
+        let s = statuses
+            .get(take as usize)
+            .ok_or_else(|| FfiError::invalid(format!("take {take} does not exist; the job has {}", statuses.len())))?;
+        if let Some((kind, message)) = &s.error {
+            return Err(mattebox_core::Error::new(*kind, message.clone()).into());
+        }
+        let Some(done) = &s.take else {
+            return Err(FfiError::invalid(format!("take {take} is not finished yet ({})", s.stage.name())));
+        };
+        let media = crate::media::open(&mb_runtime { inner: job.runtime.clone() }, &done.media)?;
+        *out = Box::into_raw(Box::new(media));
+        Ok(())
+    })
+}
+
+/// Releases a job: cancels what has not finished and waits for its threads.
+/// Finished takes stay in the take cache. NULL is ignored.
+///
+/// # Safety
+/// `job` must be NULL or come from `mb_generation_submit`, and not be used after.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_free(job: *mut mb_generation) {
+    let _ = guard("mb_generation_free", || {
+        if !job.is_null() {
+            // SAFETY: came from Box::into_raw in mb_generation_submit, freed once.
+            drop(unsafe { Box::from_raw(job) });
+        }
+        Ok(())
+    });
+}
