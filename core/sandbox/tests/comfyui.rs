@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use mattebox_core::generate::{Generations, TakeCache};
 use mattebox_core::media::{MediaWriter, WriteOptions};
-use mattebox_core::shot::{Field, ImageInput, ShotRequest};
+use mattebox_core::shot::{Field, ImageInput, Reference, ReferenceKind, ShotRequest};
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
 use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
 use serde_json::{Value, json};
@@ -156,8 +156,21 @@ fn a_video_workflow_runs_with_the_request_filled_in() {
     let origin = serve(move |r| handle(&server_state, r));
     let generations = setup(&origin, dir.path());
     let mut r = request(&origin);
+    let mut face = Frame::new(20, 20, PixelFormat::Rgba8).unwrap();
+    face.view_mut().fill([0.8, 0.6, 0.5, 1.0]);
+    r.references.push(Reference {
+        kind: ReferenceKind::Character,
+        name: "Mei".into(),
+        image: ImageInput::new("mei.png", face.clone()),
+    });
+    r.references.push(Reference {
+        kind: ReferenceKind::Style,
+        name: "noir".into(),
+        image: ImageInput::new("noir.png", face),
+    });
     let workflow = json!({
         "1": { "class_type": "LoadImage", "inputs": { "image": "{{first_frame}}" } },
+        "4": { "class_type": "LoadImage", "inputs": { "image": "{{reference_1}}" } },
         "2": { "class_type": "AnimateThing", "inputs": { "image": ["1", 0], "text": "{{prompt}}, cinematic",
                "seed": "{{seed}}", "length": "{{frames}}", "fps": "{{fps}}", "width": "{{width}}", "height": "{{height}}" } },
         "5": { "class_type": "SaveVideo", "inputs": { "video": ["2", 0] } }
@@ -181,7 +194,13 @@ fn a_video_workflow_runs_with_the_request_filled_in() {
     std::fs::write(&png, &s.uploads[name]).unwrap();
     let uploaded = mattebox_core::media::read_image(&png).unwrap();
     assert_eq!((uploaded.width(), uploaded.height()), (80, 40));
-    assert!(take.deviations.is_empty(), "{:?}", take.deviations);
+    // The character reference went up as a 20x20 PNG; the style one had no placeholder.
+    let reference = sent["4"]["inputs"]["image"].as_str().unwrap();
+    std::fs::write(&png, &s.uploads[reference]).unwrap();
+    assert_eq!(mattebox_core::media::read_image(&png).unwrap().width(), 20);
+    assert_eq!(s.uploads.len(), 2);
+    let fields: Vec<Field> = take.deviations.iter().map(|d| d.field).collect();
+    assert_eq!(fields, [Field::References], "{:?}", take.deviations);
 }
 
 #[test]

@@ -4,11 +4,12 @@
 //! `workflow` extra, with placeholders where the request's values go:
 //! `{{prompt}}`, `{{negative_prompt}}`, `{{seed}}`, `{{width}}`,
 //! `{{height}}`, `{{frames}}`, `{{fps}}`, `{{first_frame}}`,
-//! `{{last_frame}}` (a string that is exactly a placeholder becomes a
+//! `{{last_frame}}`, `{{reference_1}}`, `{{reference_2}}`... (reference
+//! images in request order; a string that is exactly a placeholder becomes a
 //! number where the value is one). Without one, `workflows/still.json` is
 //! used: the first frame scaled to the requested size.
 //!
-//! The adapter uploads the first and last frames (`POST /upload/image`),
+//! The adapter uploads the images the workflow names (`POST /upload/image`),
 //! queues the graph (`POST /prompt`), follows it by polling
 //! `GET /history/{prompt_id}`, and downloads every output file
 //! (`GET /view`) into the take in node order. Fields whose placeholder the
@@ -45,18 +46,18 @@ fn upload(server: &str, image: &Image, role: &str, seed: u64) -> Result<String, 
 }
 
 /// Replaces placeholders in every string of `value`, noting which were used.
-fn substitute(value: &mut Value, values: &[(&str, Value)], used: &mut BTreeSet<String>) {
+fn substitute(value: &mut Value, values: &[(String, Value)], used: &mut BTreeSet<String>) {
     match value {
         Value::String(text) => {
             for (name, v) in values {
                 let token = format!("{{{{{name}}}}}");
                 if *text == token {
-                    used.insert((*name).to_owned());
+                    used.insert(name.clone());
                     *value = v.clone();
                     return;
                 }
                 if text.contains(&token) {
-                    used.insert((*name).to_owned());
+                    used.insert(name.clone());
                     let plain = match v {
                         Value::String(s) => s.clone(),
                         other => other.to_string(),
@@ -152,10 +153,12 @@ impl Adapter for ComfyUi {
             return Err(GenerateError::InvalidRequest("the workflow must be an API-format object of nodes".into()));
         }
         let wants = |name: &str| template.contains(&format!("{{{{{name}}}}}"));
-        let mut images: Vec<(&str, Value)> = Vec::new();
+        let mut images: Vec<(String, Value)> = Vec::new();
         for (name, image) in [("first_frame", &request.first_frame), ("last_frame", &request.last_frame)] {
             match (wants(name), image) {
-                (true, Some(image)) => images.push((name, Value::String(upload(&server, image, name, request.seed)?))),
+                (true, Some(image)) => {
+                    images.push((name.to_owned(), Value::String(upload(&server, image, name, request.seed)?)))
+                }
                 (true, None) => {
                     return Err(GenerateError::InvalidRequest(format!(
                         "the workflow needs a {} (its {{{{{name}}}}} placeholder); give one",
@@ -165,8 +168,18 @@ impl Adapter for ComfyUi {
                 (false, _) => {}
             }
         }
+        let mut unused_references = 0;
+        for (i, reference) in request.references.iter().enumerate() {
+            let name = format!("reference_{}", i + 1);
+            if wants(&name) {
+                let uploaded = upload(&server, &reference.image, &name, request.seed)?;
+                images.push((name, Value::String(uploaded)));
+            } else {
+                unused_references += 1;
+            }
+        }
         let fps = request.fps.num as f64 / request.fps.den.max(1) as f64;
-        let mut values: Vec<(&str, Value)> = vec![
+        let mut values: Vec<(String, Value)> = [
             ("prompt", json!(request.prompt)),
             ("negative_prompt", json!(request.negative_prompt)),
             ("seed", json!(request.seed)),
@@ -174,7 +187,10 @@ impl Adapter for ComfyUi {
             ("height", json!(request.height)),
             ("frames", json!(frame_count(&request))),
             ("fps", json!(fps)),
-        ];
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
         values.extend(images);
         let mut used = BTreeSet::new();
         substitute(&mut workflow, &values, &mut used);
@@ -269,8 +285,13 @@ impl Adapter for ComfyUi {
         if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
             notes.push(dropped(Field::Camera, "ComfyUI workflows take no camera move from Mattebox"));
         }
-        if !request.references.is_empty() {
-            notes.push(dropped(Field::References, "reference images are not passed to ComfyUI workflows yet"));
+        if unused_references > 0 {
+            notes.push(dropped(
+                Field::References,
+                &format!(
+                    "{unused_references} reference image(s) had no {{{{reference_N}}}} placeholder in the workflow"
+                ),
+            ));
         }
         Ok(notes)
     }
