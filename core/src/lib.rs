@@ -16,6 +16,7 @@
 //! ```
 
 pub mod composite;
+pub mod consistency;
 pub mod error;
 pub mod frame;
 #[cfg(feature = "images")]

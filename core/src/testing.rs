@@ -47,6 +47,7 @@ pub(crate) fn render(w: u32, h: u32, format: PixelFormat, at: impl Fn(f32, f32) 
     frame.to_format(format).unwrap()
 }
 
+#[cfg(feature = "images")]
 /// The horizontal shift (pixels, sub-pixel by a parabola through the best
 /// three) that best carries rows `rows` of `a` onto `b`: content that moves
 /// left gives a negative shift.

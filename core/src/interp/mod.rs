@@ -33,7 +33,7 @@ use crate::frame::{FrameView, FrameViewMut, convert};
 
 pub mod cuts;
 mod flow;
-mod plane;
+pub(crate) mod plane;
 pub mod retime;
 mod simd;
 mod synth;

@@ -51,6 +51,8 @@ enum Command {
     Composite(commands::composite::CompositeArgs),
     /// Generate takes of a shot: a camera move from a still, a morph, or a procedural plate (offline).
     Generate(commands::generate::GenerateArgs),
+    /// Score shots for consistency: subject, background, flicker, boiling, grade, smoothness.
+    Score(commands::score::ScoreArgs),
     /// Check, install and list generator adapters (WebAssembly components).
     Plugin(commands::plugin::PluginArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
@@ -99,6 +101,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Retime(args) => commands::retime::run(&ctx, args)?,
         Command::Composite(args) => commands::composite::run(&ctx, args)?,
         Command::Generate(args) => commands::generate::run(&ctx, args)?,
+        Command::Score(args) => commands::score::run(&ctx, args)?,
         Command::Plugin(args) => commands::plugin::run(&ctx, args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };

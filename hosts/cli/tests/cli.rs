@@ -49,7 +49,21 @@ fn frame_md5s(input: &str) -> Vec<String> {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in [&[][..], &["info"], &["convert"], &["demo"], &["interpolate"], &["retime"]] {
+    let subcommands: [&[&str]; 12] = [
+        &[],
+        &["info"],
+        &["convert"],
+        &["demo"],
+        &["interpolate"],
+        &["retime"],
+        &["composite"],
+        &["generate"],
+        &["score"],
+        &["plugin"],
+        &["plugin", "check"],
+        &["plugin", "install"],
+    ];
+    for sub in subcommands {
         let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = sub.iter().map(|s| s as &dyn AsRef<std::ffi::OsStr>).collect();
         args.push(&"--help");
         let text = ok(&mattebox(&args));

@@ -8,6 +8,7 @@ pub(crate) mod info;
 pub(crate) mod interpolate;
 pub(crate) mod plugin;
 pub(crate) mod retime;
+pub(crate) mod score;
 
 use mattebox_core::Rational;
 use mattebox_core::media::VideoCodec;

@@ -1,0 +1,244 @@
+//! Per-frame features for consistency scoring, on a small analysis copy.
+
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::frame::{Frame, FrameView, PixelFormat};
+use crate::interp::Flow;
+use crate::interp::plane::{Plane, luma};
+
+/// Analysis copies are at most this wide (area-averaged).
+pub const ANALYSIS_WIDTH: u32 = 256;
+/// Orientation bins of the structure histograms.
+const BINS: usize = 12;
+/// Side of the blocks that split a residual into low and high frequencies.
+const BLOCK: usize = 8;
+
+/// What is kept of a frame.
+#[derive(Clone, Debug)]
+pub(crate) struct Analysis {
+    /// The analysis copy (RGBA8), for optical flow.
+    pub(crate) small: Frame,
+    /// Its luma, 0..255.
+    pub(crate) luma: Plane,
+    /// Mean gradient magnitude per BLOCK x BLOCK block (row-major blocks).
+    pub(crate) texture: Plane,
+    /// Structure histogram of the centre half (2 x 2 cells: coarse, so a
+    /// camera move does not read as a change of subject).
+    pub(crate) centre: Vec<f32>,
+    /// Structure histogram of the border (a 4 x 4 grid without its centre 2 x 2).
+    pub(crate) border: Vec<f32>,
+}
+
+impl Analysis {
+    pub(crate) fn of(frame: &FrameView<'_>) -> Result<Analysis> {
+        let small = area_downscale(frame, ANALYSIS_WIDTH)?;
+        let luma = luma(&small.view())?;
+        let (gx, gy) = luma.gradients()?;
+        let (w, h) = (luma.width, luma.height);
+        let cells = |x0: usize, y0: usize, x1: usize, y1: usize, n: usize, skip_centre: bool| {
+            let mut out = Vec::with_capacity(n * n * BINS);
+            for cy in 0..n {
+                for cx in 0..n {
+                    if skip_centre && (1..3).contains(&cx) && (1..3).contains(&cy) {
+                        continue;
+                    }
+                    let (ax, bx) = (x0 + (x1 - x0) * cx / n, x0 + (x1 - x0) * (cx + 1) / n);
+                    let (ay, by) = (y0 + (y1 - y0) * cy / n, y0 + (y1 - y0) * (cy + 1) / n);
+                    let mut hist = [0.0f32; BINS];
+                    for y in ay..by {
+                        for x in ax..bx {
+                            let (dx, dy) = (gx.at(x, y), gy.at(x, y));
+                            let m = (dx * dx + dy * dy).sqrt();
+                            // Unsigned orientation: an edge is the same edge either way.
+                            let angle = dy.atan2(dx).rem_euclid(std::f32::consts::PI);
+                            let bin = ((angle / std::f32::consts::PI * BINS as f32) as usize).min(BINS - 1);
+                            hist[bin] += m;
+                        }
+                    }
+                    // Each cell centred and normalised alone: a brighter or
+                    // flatter frame has the same structure, and histograms of
+                    // unrelated content are not alike just for being positive.
+                    let mean = hist.iter().sum::<f32>() / BINS as f32;
+                    hist.iter_mut().for_each(|v| *v -= mean);
+                    let norm = hist.iter().map(|v| v * v).sum::<f32>().sqrt() + 1.0;
+                    out.extend(hist.iter().map(|v| v / norm));
+                }
+            }
+            out
+        };
+        let centre = cells(w / 4, h / 4, w - w / 4, h - h / 4, 2, false);
+        let border = cells(0, 0, w, h, 4, true);
+        let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
+        let mut texture = Plane::new(bw, bh)?;
+        for by in 0..bh {
+            for bx in 0..bw {
+                let (mut sum, mut n) = (0.0, 0.0);
+                for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
+                    for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
+                        sum += gx.at(x, y).hypot(gy.at(x, y));
+                        n += 1.0;
+                    }
+                }
+                texture.data[by * bw + bx] = sum / n;
+            }
+        }
+        Ok(Analysis { small, luma, texture, centre, border })
+    }
+}
+
+/// `frame` area-averaged down to at most `max_width` pixels wide (kept if
+/// narrower), as RGBA8, rows in parallel.
+pub(crate) fn area_downscale(frame: &FrameView<'_>, max_width: u32) -> Result<Frame> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let factor = w.div_ceil(max_width as usize).max(1);
+    let (ow, oh) = (w.div_ceil(factor), h.div_ceil(factor));
+    let mut out = Frame::new(ow as u32, oh as u32, PixelFormat::Rgba8)?;
+    out.view_mut().par_rows_mut_init(
+        || (vec![0.0f32; w * 4], vec![0.0f32; ow * 4]),
+        |(line, acc), oy, row| {
+            acc.iter_mut().for_each(|v| *v = 0.0);
+            let (y0, y1) = (oy as usize * factor, ((oy as usize + 1) * factor).min(h));
+            for y in y0..y1 {
+                match frame.row(y as u32) {
+                    // 8-bit rows summed as they are (scaled once at the end):
+                    // no float conversion of every source pixel.
+                    crate::frame::Row::U8(bytes) => {
+                        for (x, px) in bytes.chunks_exact(4).enumerate() {
+                            let o = (x / factor) * 4;
+                            for c in 0..4 {
+                                acc[o + c] += px[c] as f32 * (1.0 / 255.0);
+                            }
+                        }
+                    }
+                    _ => {
+                        frame.read_row_f32(y as u32, line);
+                        for (x, px) in line.chunks_exact(4).enumerate() {
+                            let o = (x / factor) * 4;
+                            for c in 0..4 {
+                                acc[o + c] += px[c];
+                            }
+                        }
+                    }
+                }
+            }
+            for ox in 0..ow {
+                let cols = ((ox + 1) * factor).min(w) - ox * factor;
+                let n = (cols * (y1 - y0)) as f32;
+                for c in 0..4 {
+                    acc[ox * 4 + c] /= n;
+                }
+            }
+            row.write_f32(acc);
+        },
+    );
+    Ok(out)
+}
+
+/// The typical colour change (sRGB, per channel: the median over pixels
+/// seen in both frames) between `previous` carried along `backward` and
+/// `current`: a grade shift, which camera motion does not produce. The
+/// median ignores what the flow gets wrong (occlusions, new content at the
+/// edges), which a mean would add up over a long shot.
+pub(crate) fn colour_shift(previous: &Frame, current: &Frame, backward: &Flow) -> [f32; 3] {
+    let (w, h) = (current.width() as usize, current.height() as usize);
+    let (prev, cur) = (previous.as_bytes(), current.as_bytes());
+    let at = |bytes: &[u8], x: usize, y: usize, c: usize| bytes[(y * w + x) * 4 + c] as f32;
+    let mut diffs: [Vec<f32>; 3] = Default::default();
+    for y in (0..h).step_by(2) {
+        for x in (0..w).step_by(2) {
+            let (u, v) = backward.at(x, y);
+            let (sx, sy) = (x as f32 + u, y as f32 + v);
+            if sx < 0.0 || sy < 0.0 || sx > (w - 1) as f32 || sy > (h - 1) as f32 {
+                continue;
+            }
+            let (x0, y0) = (sx as usize, sy as usize);
+            let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            for (c, list) in diffs.iter_mut().enumerate() {
+                let top = at(prev, x0, y0, c) + (at(prev, x1, y0, c) - at(prev, x0, y0, c)) * fx;
+                let bottom = at(prev, x0, y1, c) + (at(prev, x1, y1, c) - at(prev, x0, y1, c)) * fx;
+                list.push((at(cur, x, y, c) - (top + (bottom - top) * fy)) / 255.0);
+            }
+        }
+    }
+    diffs.map(|mut list| {
+        if list.is_empty() {
+            return 0.0;
+        }
+        let mid = list.len() / 2;
+        *list.select_nth_unstable_by(mid, f32::total_cmp).1
+    })
+}
+
+/// Cosine similarity of two feature vectors (1 for two empty ones).
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na < 1e-6 && nb < 1e-6 {
+        return 1.0;
+    }
+    (dot / (na * nb).max(1e-6)).clamp(0.0, 1.0)
+}
+
+/// What motion does not explain between `previous` and `current`:
+/// `current` is compared with `previous` sampled along `backward` (the flow
+/// from `current` to `previous`). Returns the mean absolute block mean of the
+/// difference (low frequencies: flicker, luma units) and the mean absolute
+/// difference left inside blocks relative to the blocks' texture (high
+/// frequencies: boiling).
+pub(crate) fn residual_energy(previous: &Plane, current: &Plane, backward: &Flow, texture: &Plane) -> (f32, f32) {
+    let (w, h) = (current.width, current.height);
+    let (bw, bh) = (texture.width, texture.height);
+    let blocks: Vec<(f32, f32, f32)> = (0..bh)
+        .into_par_iter()
+        .flat_map_iter(|by| {
+            (0..bw).map(move |bx| {
+                let mut diffs = [0.0f32; BLOCK * BLOCK];
+                let mut n = 0;
+                for y in by * BLOCK..((by + 1) * BLOCK).min(h) {
+                    for x in bx * BLOCK..((bx + 1) * BLOCK).min(w) {
+                        let (u, v) = backward.at(x, y);
+                        let (sx, sy) = (x as f32 + u, y as f32 + v);
+                        if sx < 0.0 || sy < 0.0 || sx > (w - 1) as f32 || sy > (h - 1) as f32 {
+                            continue; // came from outside the previous frame
+                        }
+                        diffs[n] = current.at(x, y) - previous.sample(sx, sy);
+                        n += 1;
+                    }
+                }
+                if n < BLOCK * BLOCK / 2 {
+                    return (0.0, 0.0, 0.0);
+                }
+                let mean = diffs[..n].iter().sum::<f32>() / n as f32;
+                let inner = diffs[..n].iter().map(|d| (d - mean).abs()).sum::<f32>() / n as f32;
+                (mean.abs(), inner, 1.0)
+            })
+        })
+        .collect();
+    let (mut low, mut high, mut texture_sum, mut count) = (0.0, 0.0, 0.0, 0.0);
+    for (b, (l, hi, valid)) in blocks.iter().enumerate() {
+        if *valid > 0.0 {
+            low += l;
+            high += hi;
+            texture_sum += texture.data[b] + 2.0;
+            count += 1.0;
+        }
+    }
+    if count == 0.0 {
+        return (0.0, 0.0);
+    }
+    (low / count, high / texture_sum)
+}
+
+/// The camera's motion between two frames: the median of the flow.
+pub(crate) fn global_motion(flow: &Flow) -> (f32, f32) {
+    let step = (flow.u().len() / 4096).max(1);
+    let mut u: Vec<f32> = flow.u().iter().step_by(step).copied().collect();
+    let mut v: Vec<f32> = flow.v().iter().step_by(step).copied().collect();
+    let mid = u.len() / 2;
+    let (_, mu, _) = u.select_nth_unstable_by(mid, f32::total_cmp);
+    let (_, mv, _) = v.select_nth_unstable_by(mid, f32::total_cmp);
+    (*mu, *mv)
+}

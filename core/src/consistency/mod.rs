@@ -1,0 +1,211 @@
+//! Consistency scoring inside one shot: does the subject stay the subject,
+//! does the background stay put, does the image flicker or boil, does the
+//! camera move smoothly? Scores in [0, 1], higher is better.
+//!
+//! Frames are scored as they arrive ([`ShotScorer::push`]), on a small
+//! analysis copy (area-averaged to at most [`ANALYSIS_WIDTH`] pixels wide),
+//! so a 1080p shot never sits in memory. Three independent families of
+//! features:
+//!
+//! - **pixel / temporal**: consecutive frames are aligned with the
+//!   interpolation engine's optical flow; what the motion does not explain
+//!   is split into a low-frequency part (exposure or grade *flicker*) and a
+//!   high-frequency part relative to the image's own texture (*boiling*).
+//!   A clean pan is explained by the flow and is not penalised.
+//! - **colour**: the mean colour change between aligned consecutive frames,
+//!   summed over the shot; the *grade* score follows how far that sum has
+//!   drifted from the first frame. Motion moves colours around but does not
+//!   shift them, and alternating exposure flicker cancels out here (flicker
+//!   catches it), so a drifting grade is what remains.
+//! - **structure**: histograms of gradient orientation on a grid, for the
+//!   centre of the frame (where the subject usually is) and the border
+//!   (the background); *subject* and *background consistency* take
+//!   VBench's form, the mean over frames of the cosine similarity to the
+//!   first and to the previous frame.
+//!
+//! *Smoothness* looks at the camera's global motion (the median flow): its
+//! frame-to-frame change, relative to the motion itself.
+
+mod features;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::frame::{Frame, FrameView};
+use crate::interp::{FlowPair, Mode};
+
+pub use features::ANALYSIS_WIDTH;
+use features::{Analysis, colour_shift, cosine, residual_energy};
+
+/// How quickly each raw measure turns into a score: score = exp(-measure /
+/// scale). Chosen so a clean camera move scores near 1 and the calibration
+/// failures fall well below (see `docs/BENCHMARKS.md`).
+const FLICKER_SCALE: f32 = 1.5; // mean |low-frequency residual|, luma 0..255
+const BOILING_SCALE: f32 = 0.35; // high-frequency residual / local texture
+const GRADE_SCALE: f32 = 0.03; // accumulated mean colour shift, sRGB 0..1
+const SMOOTHNESS_SCALE: f32 = 0.5; // change of global motion / (motion + 1 px)
+
+/// The scores of a shot, each in [0, 1], higher is better.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Scores {
+    /// The centre keeps its structure (VBench subject consistency form).
+    pub subject: f32,
+    /// The border keeps its structure (VBench background consistency form).
+    pub background: f32,
+    /// No exposure or grade flicker beyond what motion explains.
+    pub flicker: f32,
+    /// No local texture boiling beyond what motion explains.
+    pub boiling: f32,
+    /// The grade stays where the shot started.
+    pub grade: f32,
+    /// The camera's motion changes smoothly.
+    pub smoothness: f32,
+}
+
+impl Scores {
+    /// The scores with their names, in a fixed order.
+    pub fn named(&self) -> [(&'static str, f32); 6] {
+        [
+            ("subject", self.subject),
+            ("background", self.background),
+            ("flicker", self.flicker),
+            ("boiling", self.boiling),
+            ("grade", self.grade),
+            ("smoothness", self.smoothness),
+        ]
+    }
+
+    /// The lowest score.
+    pub fn worst(&self) -> (&'static str, f32) {
+        self.named().into_iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or(("subject", 1.0))
+    }
+}
+
+/// A shot's scores, the per-frame curves and the worst frames.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShotScores {
+    /// Frames scored.
+    pub frames: usize,
+    /// Width and height of the analysis copies.
+    pub analysis_size: (u32, u32),
+    /// The shot's scores (means over frames).
+    pub scores: Scores,
+    /// Per frame (index 0 is the first frame, which scores 1 by definition).
+    pub curves: Vec<Scores>,
+    /// Up to five frames with the lowest per-frame score, worst first:
+    /// (frame, which score, value).
+    pub worst_frames: Vec<(usize, &'static str, f32)>,
+}
+
+/// Scores a shot frame by frame. Call [`ShotScorer::push`] for every frame
+/// in order (inside [`crate::Runtime::install`] for parallelism), then
+/// [`ShotScorer::finish`].
+#[derive(Debug, Default)]
+pub struct ShotScorer {
+    first: Option<Analysis>,
+    previous: Option<Analysis>,
+    size: Option<(u32, u32)>,
+    curves: Vec<Scores>,
+    motions: Vec<(f32, f32)>,
+    /// The colour shift summed since the first frame.
+    drift: [f32; 3],
+}
+
+impl ShotScorer {
+    /// A scorer for a new shot.
+    pub fn new() -> ShotScorer {
+        ShotScorer::default()
+    }
+
+    /// Adds the next frame. Every frame of a shot must have the first's size.
+    pub fn push(&mut self, frame: &FrameView<'_>) -> Result<()> {
+        let index = self.curves.len();
+        match self.size {
+            None => self.size = Some((frame.width(), frame.height())),
+            Some(size) if size != (frame.width(), frame.height()) => {
+                return Err(Error::invalid_argument(format!(
+                    "frame {index} is {}x{}, but the shot's first frame is {}x{}",
+                    frame.width(),
+                    frame.height(),
+                    size.0,
+                    size.1
+                )));
+            }
+            Some(_) => {}
+        }
+        let current = Analysis::of(frame)?;
+        let scores = match (&self.first, &self.previous) {
+            (Some(first), Some(previous)) => {
+                let pair = FlowPair::compute(&previous.small.view(), &current.small.view(), Mode::Fast)?;
+                let backward = pair.backward_full()?;
+                let (low, high) = residual_energy(&previous.luma, &current.luma, &backward, &current.texture);
+                self.motions.push(features::global_motion(&backward));
+                let shift = colour_shift(&previous.small, &current.small, &backward);
+                for (total, step) in self.drift.iter_mut().zip(shift) {
+                    *total += step;
+                }
+                let drift = self.drift.iter().map(|d| d * d).sum::<f32>().sqrt();
+                let vbench = |a: &[f32], b: &[f32], c: &[f32]| 0.5 * (cosine(a, b) + cosine(a, c));
+                Scores {
+                    subject: vbench(&current.centre, &first.centre, &previous.centre),
+                    background: vbench(&current.border, &first.border, &previous.border),
+                    flicker: (-low / FLICKER_SCALE).exp(),
+                    boiling: (-high / BOILING_SCALE).exp(),
+                    grade: (-drift / GRADE_SCALE).exp(),
+                    smoothness: 1.0,
+                }
+            }
+            _ => Scores { subject: 1.0, background: 1.0, flicker: 1.0, boiling: 1.0, grade: 1.0, smoothness: 1.0 },
+        };
+        self.curves.push(scores);
+        if self.first.is_none() {
+            self.first = Some(current.clone());
+        }
+        self.previous = Some(current);
+        Ok(())
+    }
+
+    /// The shot's scores. Fails for fewer than two frames.
+    pub fn finish(mut self) -> Result<ShotScores> {
+        let n = self.curves.len();
+        if n < 2 {
+            return Err(Error::invalid_argument(format!(
+                "a shot needs at least two frames to be scored for consistency; it has {n}"
+            )));
+        }
+        // Smoothness per frame from the change of global motion (known once
+        // the next pair is in): frame i+1 carries the change between pairs.
+        for i in 1..self.motions.len() {
+            let (a, b) = (self.motions[i - 1], self.motions[i]);
+            let change = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
+            let size = 0.5 * ((a.0.hypot(a.1)) + (b.0.hypot(b.1))) + 1.0;
+            self.curves[i + 1].smoothness = (-(change / size) / SMOOTHNESS_SCALE).exp();
+        }
+        let mean = |f: fn(&Scores) -> f32| self.curves[1..].iter().map(f).sum::<f32>() / (n - 1) as f32;
+        let scores = Scores {
+            subject: mean(|s| s.subject),
+            background: mean(|s| s.background),
+            flicker: mean(|s| s.flicker),
+            boiling: mean(|s| s.boiling),
+            grade: mean(|s| s.grade),
+            smoothness: mean(|s| s.smoothness),
+        };
+        let mut worst: Vec<(usize, &'static str, f32)> =
+            self.curves.iter().enumerate().skip(1).map(|(i, s)| (i, s.worst().0, s.worst().1)).collect();
+        worst.sort_by(|a, b| a.2.total_cmp(&b.2));
+        worst.truncate(5);
+        let size = self.first.as_ref().map(|a| (a.small.width(), a.small.height())).unwrap_or_default();
+        Ok(ShotScores { frames: n, analysis_size: size, scores, curves: self.curves, worst_frames: worst })
+    }
+}
+
+/// Scores every frame of a shot held in memory.
+pub fn score_frames(frames: &[Frame]) -> Result<ShotScores> {
+    let mut scorer = ShotScorer::new();
+    for frame in frames {
+        scorer.push(&frame.view())?;
+    }
+    scorer.finish()
+}

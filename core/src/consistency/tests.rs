@@ -1,0 +1,122 @@
+//! Each score against the failure it is meant to catch, on synthetic shots
+//! with a natural-looking texture: a clean pan must score high everywhere,
+//! and each failure must pull its own score well below the clean one.
+
+use super::*;
+use crate::frame::PixelFormat;
+use crate::testing::{render, texture, value_noise};
+
+const W: u32 = 192;
+const H: u32 = 108;
+const FRAMES: usize = 12;
+
+/// A textured scene seen through a camera at horizontal offset `pan`, with
+/// `gain` on every channel and, where `boil` is set, fresh noise in the
+/// centre; `swap` replaces it with another place (a facade of vertical
+/// edges and windows).
+fn scene(pan: f32, gain: f32, boil: Option<u32>, swap: bool) -> Frame {
+    render(W, H, PixelFormat::Rgba8, |x, y| {
+        let (sx, sy) = (x + pan, y);
+        let mut c = texture(sx, sy);
+        if swap {
+            let window = ((sx / 12.0).fract() < 0.35) as u8 as f32 * ((sy / 16.0).fract() < 0.6) as u8 as f32;
+            let t = texture(sy + 500.0, sx + 90.0);
+            c = [0.3 + 0.4 * window + 0.2 * t[0], 0.3 + 0.35 * window + 0.2 * t[1], 0.35 + 0.3 * window + 0.2 * t[2]];
+        }
+        if let Some(seed) = boil {
+            let centre = (x - W as f32 / 2.0).abs() < 40.0 && (y - H as f32 / 2.0).abs() < 30.0;
+            if centre {
+                let n = value_noise(x, y, 2.0, seed);
+                c = [c[0] * 0.5 + n * 0.5, c[1] * 0.5 + n * 0.5, c[2] * 0.5 + n * 0.5];
+            }
+        }
+        [c[0] * gain, c[1] * gain, c[2] * gain, 1.0]
+    })
+}
+
+fn shot(f: impl Fn(usize) -> Frame) -> ShotScores {
+    score_frames(&(0..FRAMES).map(f).collect::<Vec<_>>()).unwrap()
+}
+
+fn clean() -> Scores {
+    shot(|i| scene(i as f32 * 2.0, 1.0, None, false)).scores
+}
+
+#[test]
+fn a_clean_pan_scores_high_everywhere() {
+    let s = clean();
+    for (name, value) in s.named() {
+        assert!(value > 0.8, "{name} = {value} on a clean pan: {s:?}");
+    }
+}
+
+#[test]
+fn exposure_flicker_is_caught_by_flicker() {
+    let flicker = shot(|i| scene(i as f32 * 2.0, if i % 2 == 0 { 1.0 } else { 0.85 }, None, false));
+    let clean = clean();
+    assert!(flicker.scores.flicker < clean.flicker - 0.3, "{:?} vs {clean:?}", flicker.scores);
+    assert!(flicker.scores.subject > 0.8, "structure does not care about exposure: {:?}", flicker.scores);
+}
+
+#[test]
+fn texture_boiling_is_caught_by_boiling() {
+    let boiling = shot(|i| scene(i as f32 * 2.0, 1.0, Some(i as u32 + 1), false));
+    let clean = clean();
+    assert!(boiling.scores.boiling < clean.boiling - 0.2, "{:?} vs {clean:?}", boiling.scores);
+}
+
+#[test]
+fn a_content_swap_is_caught_by_subject_and_background_and_named_as_the_worst_frame() {
+    let swapped = shot(|i| scene(i as f32 * 2.0, 1.0, None, i >= 6));
+    let clean = shot(|i| scene(i as f32 * 2.0, 1.0, None, false));
+    // At the swap, both fall far below anything the clean pan reaches...
+    let lowest = |f: fn(&Scores) -> f32| clean.curves.iter().map(f).fold(1.0f32, f32::min);
+    assert!(swapped.curves[6].subject < lowest(|s| s.subject) - 0.15, "{:?}", swapped.curves[6]);
+    assert!(swapped.curves[6].background < lowest(|s| s.background) - 0.15, "{:?}", swapped.curves[6]);
+    // ...the shot's scores drop, and the report points at the frame.
+    assert!(swapped.scores.subject < clean.scores.subject - 0.03, "{:?} vs {:?}", swapped.scores, clean.scores);
+    assert!(swapped.scores.background < clean.scores.background - 0.03, "{:?}", swapped.scores);
+    assert_eq!(swapped.worst_frames[0].0, 6, "the swap happens at frame 6: {:?}", swapped.worst_frames);
+}
+
+#[test]
+fn grade_drift_is_caught_by_grade() {
+    let drift = shot(|i| scene(i as f32 * 2.0, 1.0 - 0.03 * i as f32, None, false));
+    let clean = clean();
+    assert!(drift.scores.grade < clean.grade - 0.3, "{:?} vs {clean:?}", drift.scores);
+}
+
+#[test]
+fn a_jerky_camera_is_caught_by_smoothness() {
+    let offsets = [0.0, 2.0, 9.0, 10.0, 18.0, 19.0, 27.0, 28.0, 36.0, 37.0, 45.0, 46.0];
+    let jerky = shot(|i| scene(offsets[i], 1.0, None, false));
+    let clean = clean();
+    assert!(jerky.scores.smoothness < clean.smoothness - 0.3, "{:?} vs {clean:?}", jerky.scores);
+}
+
+#[test]
+fn too_few_frames_and_mixed_sizes_are_refused() {
+    let one = score_frames(&[scene(0.0, 1.0, None, false)]).unwrap_err();
+    assert!(one.to_string().contains("at least two frames"), "{one}");
+    let mut scorer = ShotScorer::new();
+    scorer.push(&scene(0.0, 1.0, None, false).view()).unwrap();
+    let other = Frame::new(64, 36, PixelFormat::Rgba8).unwrap();
+    let err = scorer.push(&other.view()).unwrap_err();
+    assert!(err.to_string().contains("frame 1 is 64x36"), "{err}");
+}
+
+#[test]
+fn the_analysis_copy_is_an_area_average() {
+    let mut f = Frame::new(8, 4, PixelFormat::Rgba8).unwrap();
+    // Left half black, right half white: each 4x4 block averages exactly.
+    let mut view = f.view_mut();
+    for y in 0..4 {
+        let row: Vec<f32> =
+            (0..8).flat_map(|x| if x < 4 { [0.0, 0.0, 0.0, 1.0] } else { [1.0, 1.0, 1.0, 1.0] }).collect();
+        view.write_row_f32(y, &row);
+    }
+    let small = features::area_downscale(&f.view(), 2).unwrap();
+    assert_eq!((small.width(), small.height()), (2, 1));
+    assert_eq!(small.pixel_f32(0, 0)[0], 0.0);
+    assert_eq!(small.pixel_f32(1, 0)[0], 1.0);
+}
