@@ -27,6 +27,8 @@
 //! frame-to-frame change, relative to the motion itself.
 
 mod features;
+#[cfg(feature = "images")]
+pub mod report;
 #[cfg(test)]
 mod tests;
 
@@ -83,6 +85,38 @@ impl Scores {
     }
 }
 
+/// Scores below this are problems (`ShotScores::problems`).
+pub const PROBLEM_BELOW: f32 = 0.75;
+/// Most thumbnails a scorer keeps for the contact sheet.
+const SHEET_THUMBNAILS: usize = 48;
+/// Thumbnails of the worst frames a scorer keeps.
+const WORST_THUMBNAILS: usize = 4;
+
+/// A score below [`PROBLEM_BELOW`], in words.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Problem {
+    /// Which score.
+    pub metric: &'static str,
+    /// Its value for the shot.
+    pub value: f32,
+    /// Frames where it is below the threshold (up to eight).
+    pub frames: Vec<usize>,
+    /// One sentence for an editor.
+    pub sentence: String,
+}
+
+/// What a low score means.
+fn meaning(metric: &str) -> &'static str {
+    match metric {
+        "subject" => "the centre of the frame changes its structure (the subject drifts or is swapped)",
+        "background" => "the background changes its structure (the location drifts or is swapped)",
+        "flicker" => "brightness or colour jumps between frames",
+        "boiling" => "texture crawls from frame to frame where nothing moves",
+        "grade" => "the grade drifts away from where the shot started",
+        _ => "the camera's motion is jerky",
+    }
+}
+
 /// A shot's scores, the per-frame curves and the worst frames.
 #[derive(Clone, Debug, Serialize)]
 pub struct ShotScores {
@@ -97,6 +131,37 @@ pub struct ShotScores {
     /// Up to five frames with the lowest per-frame score, worst first:
     /// (frame, which score, value).
     pub worst_frames: Vec<(usize, &'static str, f32)>,
+    /// Analysis copies of frames spread over the shot, for a contact sheet.
+    #[serde(skip)]
+    pub thumbnails: Vec<(usize, Frame)>,
+    /// Analysis copies of the frames that scored worst while scoring.
+    #[serde(skip)]
+    pub worst_thumbnails: Vec<(usize, Frame)>,
+}
+
+impl ShotScores {
+    /// Every score below [`PROBLEM_BELOW`], with the frames where it is low
+    /// and a sentence saying what it means.
+    pub fn problems(&self) -> Vec<Problem> {
+        self.scores
+            .named()
+            .into_iter()
+            .filter(|(_, value)| *value < PROBLEM_BELOW)
+            .map(|(metric, value)| {
+                let frames: Vec<usize> = self
+                    .curves
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.named().iter().any(|(n, v)| *n == metric && *v < PROBLEM_BELOW))
+                    .map(|(i, _)| i)
+                    .take(8)
+                    .collect();
+                let list: Vec<String> = frames.iter().map(usize::to_string).collect();
+                let sentence = format!("{metric} {value:.2}: {} (frames {})", meaning(metric), list.join(", "));
+                Problem { metric, value, frames, sentence }
+            })
+            .collect()
+    }
 }
 
 /// Scores a shot frame by frame. Call [`ShotScorer::push`] for every frame
@@ -111,6 +176,10 @@ pub struct ShotScorer {
     motions: Vec<(f32, f32)>,
     /// The colour shift summed since the first frame.
     drift: [f32; 3],
+    /// Every `stride`-th frame's analysis copy (the stride doubles as they fill).
+    thumbnails: Vec<(usize, Frame)>,
+    stride: usize,
+    worst: Vec<(f32, usize, Frame)>,
 }
 
 impl ShotScorer {
@@ -159,12 +228,31 @@ impl ShotScorer {
             }
             _ => Scores { subject: 1.0, background: 1.0, flicker: 1.0, boiling: 1.0, grade: 1.0, smoothness: 1.0 },
         };
+        self.keep_thumbnails(index, &scores, &current.small);
         self.curves.push(scores);
         if self.first.is_none() {
             self.first = Some(current.clone());
         }
         self.previous = Some(current);
         Ok(())
+    }
+
+    fn keep_thumbnails(&mut self, index: usize, scores: &Scores, small: &Frame) {
+        let stride = self.stride.max(1);
+        if index.is_multiple_of(stride) {
+            self.thumbnails.push((index, small.clone()));
+            if self.thumbnails.len() > SHEET_THUMBNAILS {
+                self.stride = stride * 2;
+                let keep = self.stride;
+                self.thumbnails.retain(|(i, _)| i.is_multiple_of(keep));
+            }
+        }
+        let low = scores.worst().1;
+        if index > 0 && (self.worst.len() < WORST_THUMBNAILS || self.worst.iter().any(|(v, _, _)| low < *v)) {
+            self.worst.push((low, index, small.clone()));
+            self.worst.sort_by(|a, b| a.0.total_cmp(&b.0));
+            self.worst.truncate(WORST_THUMBNAILS);
+        }
     }
 
     /// The shot's scores. Fails for fewer than two frames.
@@ -197,7 +285,16 @@ impl ShotScorer {
         worst.sort_by(|a, b| a.2.total_cmp(&b.2));
         worst.truncate(5);
         let size = self.first.as_ref().map(|a| (a.small.width(), a.small.height())).unwrap_or_default();
-        Ok(ShotScores { frames: n, analysis_size: size, scores, curves: self.curves, worst_frames: worst })
+        let worst_thumbnails = self.worst.into_iter().map(|(_, i, f)| (i, f)).collect();
+        Ok(ShotScores {
+            frames: n,
+            analysis_size: size,
+            scores,
+            curves: self.curves,
+            worst_frames: worst,
+            thumbnails: self.thumbnails,
+            worst_thumbnails,
+        })
     }
 }
 

@@ -120,3 +120,37 @@ fn the_analysis_copy_is_an_area_average() {
     assert_eq!(small.pixel_f32(0, 0)[0], 0.0);
     assert_eq!(small.pixel_f32(1, 0)[0], 1.0);
 }
+
+#[cfg(feature = "images")]
+#[test]
+fn the_report_is_one_self_contained_page() {
+    let flicker = shot(|i| scene(i as f32 * 2.0, if i % 2 == 0 { 1.0 } else { 0.85 }, None, false));
+    assert!(!flicker.thumbnails.is_empty() && !flicker.worst_thumbnails.is_empty());
+    let page = report::html("Shots <of> \"ep 1\"", &[("a&b.mp4".into(), &flicker)]).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
+    assert!(page.contains("Shots &lt;of&gt; &quot;ep 1&quot;") && page.contains("a&amp;b.mp4"), "names are escaped");
+    assert!(page.contains("<svg") && page.matches("<polyline").count() == 6, "six curves");
+    assert!(page.contains("brightness or colour jumps"), "the problem in words");
+    assert!(!page.contains("src=\"http") && !page.contains("<script"), "nothing external, no scripts");
+    // Every image is an inline PNG.
+    let images = page.matches("src=\"data:image/png;base64,iVBORw0KGgo").count();
+    assert_eq!(images, page.matches("<img").count());
+    assert!(images >= 3, "{images}");
+}
+
+#[test]
+fn thumbnails_stay_bounded_and_spread_over_a_long_shot() {
+    let mut scorer = ShotScorer::new();
+    let small = render(32, 18, PixelFormat::Rgba8, |x, y| {
+        let c = texture(x, y);
+        [c[0], c[1], c[2], 1.0]
+    });
+    for _ in 0..200 {
+        scorer.push(&small.view()).unwrap();
+    }
+    let scores = scorer.finish().unwrap();
+    assert!(scores.thumbnails.len() <= SHEET_THUMBNAILS && scores.thumbnails.len() >= SHEET_THUMBNAILS / 2);
+    assert_eq!(scores.thumbnails[0].0, 0);
+    assert!(scores.thumbnails.last().unwrap().0 >= 150, "they reach the end of the shot");
+    assert!(scores.worst_thumbnails.len() <= WORST_THUMBNAILS);
+}

@@ -1,7 +1,6 @@
 //! Single PNG and OpenEXR files: the frames of image sequences, and stills.
 
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
 
 use exr::prelude::{self as exrp, ReadChannels, ReadLayers, WritableImage};
@@ -110,7 +109,9 @@ fn read_exr(path: &Path) -> Result<Frame> {
     image.layer_data.channel_data.pixels
 }
 
-fn write_png(path: &Path, frame: &FrameView<'_>) -> Result<()> {
+/// `frame` encoded as PNG (8-bit, or 16-bit for deeper frames; RGB when
+/// opaque), in memory.
+pub(crate) fn encode_png(frame: &FrameView<'_>) -> Result<Vec<u8>> {
     use image::ExtendedColorType as C;
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     let (w, h) = (frame.width(), frame.height());
@@ -149,11 +150,15 @@ fn write_png(path: &Path, frame: &FrameView<'_>) -> Result<()> {
         (true, true) => C::Rgb16,
         (true, false) => C::Rgba16,
     };
-    let file = File::create(path).map_err(|e| Error::io(path, "create the image", e))?;
-    let encoder = PngEncoder::new_with_quality(BufWriter::new(file), CompressionType::Fast, FilterType::Adaptive);
-    encoder
-        .write_image(&bytes, w, h, color)
-        .map_err(|e| Error::media(format!("{}: cannot encode PNG: {e}", path.display())))
+    let mut png = Vec::new();
+    let encoder = PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Adaptive);
+    encoder.write_image(&bytes, w, h, color).map_err(|e| Error::media(format!("cannot encode PNG: {e}")))?;
+    Ok(png)
+}
+
+fn write_png(path: &Path, frame: &FrameView<'_>) -> Result<()> {
+    let png = encode_png(frame).map_err(|e| e.context(path.display()))?;
+    std::fs::write(path, png).map_err(|e| Error::io(path, "write the image", e))
 }
 
 fn write_exr(path: &Path, frame: &FrameView<'_>) -> Result<()> {

@@ -45,3 +45,40 @@ fn one_frame_and_missing_files_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.mp4"));
 }
+
+#[test]
+fn an_html_report_is_written_whole_and_not_over_an_existing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x90:rate=24,format=rgb24",
+        "-frames:v",
+        "12",
+        "-c:v",
+        "ffv1",
+        clip.to_str().unwrap(),
+    ]);
+    let html = dir.path().join("report.html");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_mattebox"))
+            .arg("score")
+            .arg(&clip)
+            .arg("--html")
+            .arg(&html)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("clip.mkv") && page.contains("Contact sheet") && page.contains("<svg"));
+    let again = run(&[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite"));
+    assert!(run(&["-y"]).status.success());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files: {leftovers:?}");
+}

@@ -5,14 +5,13 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use mattebox_core::consistency::{ShotScorer, ShotScores};
+use mattebox_core::Error;
+use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer, ShotScores, report};
 use mattebox_core::media::OpenOptions;
+use mattebox_core::staged::StagedFile;
 use serde_json::json;
 
 use crate::report::{CliError, Ctx, Report};
-
-/// Scores below this are reported as problems.
-const PROBLEM_BELOW: f32 = 0.75;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -28,22 +27,24 @@ pub(crate) struct ScoreArgs {
     /// Shots to score (videos or image sequences).
     #[arg(required = true, value_name = "SHOT")]
     shots: Vec<PathBuf>,
-}
-
-fn sentence(metric: &str) -> &'static str {
-    match metric {
-        "subject" => "the centre of the frame changes its structure (the subject drifts or is swapped)",
-        "background" => "the background changes its structure (the location drifts or is swapped)",
-        "flicker" => "brightness or colour jumps between frames",
-        "boiling" => "texture crawls from frame to frame where nothing moves",
-        "grade" => "the grade drifts away from where the shot started",
-        _ => "the camera's motion is jerky",
-    }
+    /// Also write a self-contained HTML report here (curves, contact sheet, worst frames).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Replace an existing report.
+    #[arg(short = 'y', long)]
+    overwrite: bool,
 }
 
 pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
+    if let Some(html) = &args.html
+        && html.exists()
+        && !args.overwrite
+    {
+        return Err(CliError::usage(format!("{} already exists; pass --overwrite (-y) to replace it", html.display())));
+    }
     let mut text = String::new();
     let mut docs = Vec::new();
+    let mut scored: Vec<(String, ShotScores)> = Vec::new();
     for path in &args.shots {
         let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
         let count = reader.info().frame_count;
@@ -61,26 +62,23 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         let _ = writeln!(text, "{} ({} frames)", path.display(), scores.frames);
         let line: Vec<String> = scores.scores.named().iter().map(|(name, v)| format!("{name} {v:.2}")).collect();
         let _ = writeln!(text, "  {}", line.join("  "));
-        let mut problems = Vec::new();
-        for (name, value) in scores.scores.named() {
-            if value < PROBLEM_BELOW {
-                let frames: Vec<String> = scores
-                    .curves
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.named().iter().any(|(n, v)| *n == name && *v < PROBLEM_BELOW))
-                    .map(|(i, _)| i.to_string())
-                    .take(8)
-                    .collect();
-                let problem = format!("{name} {value:.2}: {} (frames {})", sentence(name), frames.join(", "));
-                let _ = writeln!(text, "  problem: {problem}");
-                problems.push(problem);
-            }
+        let problems: Vec<String> = scores.problems().into_iter().map(|p| p.sentence).collect();
+        for problem in &problems {
+            let _ = writeln!(text, "  problem: {problem}");
         }
         if problems.is_empty() {
             let _ = writeln!(text, "  no problems found");
         }
         docs.push(json!({ "shot": path, "report": scores, "problems": problems }));
+        scored.push((path.display().to_string(), scores));
     }
-    Ok(Report { text, json: json!({ "shots": docs, "problem_below": PROBLEM_BELOW }) })
+    if let Some(html) = &args.html {
+        let shots: Vec<(String, &ShotScores)> = scored.iter().map(|(n, s)| (n.clone(), s)).collect();
+        let page = report::html("Mattebox consistency report", &shots)?;
+        let staged = StagedFile::new(html, args.overwrite)?;
+        std::fs::write(staged.temp_path(), page).map_err(|e| Error::io(html, "write the report", e))?;
+        staged.commit()?;
+        let _ = writeln!(text, "report: {}", html.display());
+    }
+    Ok(Report { text, json: json!({ "shots": docs, "problem_below": PROBLEM_BELOW, "html": args.html }) })
 }

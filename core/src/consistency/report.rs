@@ -1,0 +1,152 @@
+//! A self-contained HTML page for scored shots: the scores, a sentence per
+//! problem, the per-frame curves as inline SVG, a contact sheet, and the
+//! worst frames beside the shot's first frame. No scripts, no external
+//! files: images are PNG data URIs, so the page can be mailed or archived.
+
+use std::fmt::Write;
+
+use super::{PROBLEM_BELOW, ShotScores};
+use crate::error::Result;
+use crate::frame::Frame;
+use crate::media::image_file::encode_png;
+
+/// Line colours of the six curves, in `Scores::named` order.
+const COLOURS: [&str; 6] = ["#d1495b", "#edae49", "#00798c", "#30638e", "#8d6a9f", "#6a994e"];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn data_uri(frame: &Frame) -> Result<String> {
+    let png = encode_png(&frame.view())?;
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(png.len() * 4 / 3 + 32);
+    out.push_str("data:image/png;base64,");
+    for chunk in png.chunks(3) {
+        let n =
+            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    Ok(out)
+}
+
+/// The per-frame curves as an SVG line chart, with the problem threshold.
+fn chart(shot: &ShotScores) -> String {
+    let (w, h, pad) = (720.0f32, 200.0f32, 28.0f32);
+    let n = shot.curves.len().max(2) - 1;
+    let x = |i: usize| pad + (w - 2.0 * pad) * i as f32 / n as f32;
+    let y = |v: f32| pad + (h - 2.0 * pad) * (1.0 - v.clamp(0.0, 1.0));
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"per-frame scores\">\
+         <rect x=\"{pad}\" y=\"{pad}\" width=\"{}\" height=\"{}\" fill=\"#fafafa\" stroke=\"#ccc\"/>",
+        w - 2.0 * pad,
+        h - 2.0 * pad
+    );
+    let t = y(PROBLEM_BELOW);
+    let _ = write!(
+        svg,
+        "<line x1=\"{pad}\" y1=\"{t}\" x2=\"{}\" y2=\"{t}\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>\
+         <text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#777\">{PROBLEM_BELOW}</text>",
+        w - pad,
+        w - pad + 2.0,
+        t + 3.0
+    );
+    for (k, colour) in COLOURS.iter().enumerate() {
+        let points: Vec<String> =
+            shot.curves.iter().enumerate().map(|(i, s)| format!("{:.1},{:.1}", x(i), y(s.named()[k].1))).collect();
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{}</title></polyline>",
+            points.join(" "),
+            shot.scores.named()[k].0
+        );
+    }
+    let _ = write!(
+        svg,
+        "<text x=\"{pad}\" y=\"{}\" font-size=\"10\" fill=\"#777\">frame 0</text>\
+         <text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#777\" text-anchor=\"end\">frame {n}</text>\
+         <text x=\"4\" y=\"{}\" font-size=\"10\" fill=\"#777\">1</text><text x=\"4\" y=\"{}\" font-size=\"10\" fill=\"#777\">0</text></svg>",
+        h - 8.0,
+        w - pad,
+        h - 8.0,
+        y(1.0) + 3.0,
+        y(0.0) + 3.0
+    );
+    svg
+}
+
+/// The page for `shots` (name, scores), titled `title`.
+pub fn html(title: &str, shots: &[(String, &ShotScores)]) -> Result<String> {
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
+         body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:900px;color:#222}}\
+         h1{{font-size:1.5em}} h2{{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}}\
+         table{{border-collapse:collapse}} td,th{{padding:2px 10px;text-align:left}}\
+         .bar{{display:inline-block;height:10px;background:#00798c;vertical-align:middle}}\
+         .low .bar{{background:#d1495b}} .low{{color:#a01d2e;font-weight:600}}\
+         .sheet img,.pair img{{width:160px;margin:2px;border:1px solid #ccc}} .sheet figure,.pair figure{{display:inline-block;margin:2px;font-size:11px;text-align:center}}\
+         .legend span{{margin-right:12px}} .ok{{color:#2d6a4f}}</style></head><body><h1>{}</h1>\
+         <p>Scores run from 0 to 1, higher is better; below {PROBLEM_BELOW} a score is a problem.</p>",
+        escape(title),
+        escape(title)
+    );
+    for (name, shot) in shots {
+        let _ = write!(page, "<h2>{} <small>({} frames)</small></h2><table>", escape(name), shot.frames);
+        for (metric, value) in shot.scores.named() {
+            let class = if value < PROBLEM_BELOW { " class=\"low\"" } else { "" };
+            let _ = write!(
+                page,
+                "<tr{class}><th>{metric}</th><td>{value:.2}</td><td><span class=\"bar\" style=\"width:{:.0}px\"></span></td></tr>",
+                value.clamp(0.0, 1.0) * 200.0
+            );
+        }
+        page.push_str("</table>");
+        let problems = shot.problems();
+        if problems.is_empty() {
+            page.push_str("<p class=\"ok\">No problems found.</p>");
+        } else {
+            page.push_str("<ul>");
+            for p in &problems {
+                let _ = write!(page, "<li class=\"low\">{}</li>", escape(&p.sentence));
+            }
+            page.push_str("</ul>");
+        }
+        page.push_str("<p class=\"legend\">");
+        for (k, (metric, _)) in shot.scores.named().iter().enumerate() {
+            let _ = write!(page, "<span style=\"color:{}\">&#9632; {metric}</span>", COLOURS[k]);
+        }
+        page.push_str("</p>");
+        page.push_str(&chart(shot));
+        page.push_str("<h3>Contact sheet</h3><div class=\"sheet\">");
+        let step = shot.thumbnails.len().div_ceil(12).max(1);
+        for (index, frame) in shot.thumbnails.iter().step_by(step) {
+            let _ = write!(
+                page,
+                "<figure><img alt=\"frame {index}\" src=\"{}\"><br>frame {index}</figure>",
+                data_uri(frame)?
+            );
+        }
+        page.push_str("</div>");
+        if let (Some((_, first)), false) = (shot.thumbnails.first(), shot.worst_thumbnails.is_empty()) {
+            page.push_str("<h3>Worst frames, beside the first</h3>");
+            let first_uri = data_uri(first)?;
+            for (index, frame) in &shot.worst_thumbnails {
+                let (metric, value) = shot.curves.get(*index).map(|s| s.worst()).unwrap_or(("", 1.0));
+                let _ = write!(
+                    page,
+                    "<div class=\"pair\"><figure><img alt=\"frame 0\" src=\"{first_uri}\"><br>frame 0</figure>\
+                     <figure><img alt=\"frame {index}\" src=\"{}\"><br>frame {index}: {metric} {value:.2}</figure></div>",
+                    data_uri(frame)?
+                );
+            }
+        }
+    }
+    page.push_str("<p><small>Made by Mattebox ");
+    page.push_str(crate::VERSION);
+    page.push_str(" (default backend).</small></p></body></html>\n");
+    Ok(page)
+}
