@@ -28,6 +28,7 @@ pub mod media;
 pub mod pipeline;
 pub mod rational;
 pub mod runtime;
+mod sample;
 pub mod shot;
 pub mod staged;
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::matte::Matte;
 use crate::error::Result;
 use crate::frame::{Frame, FrameView};
 use crate::interp::{FlowPair, Mode};
+use crate::sample::RgbaImage;
 
 /// A similarity transform about the frame centre: a point p (relative to the
 /// centre) goes to `scale * R(roll) * p + (pan_x, pan_y)`.
@@ -195,26 +196,18 @@ impl CameraTracker {
 pub fn move_background(background: &FrameView<'_>, camera: &CameraMove) -> Result<Frame> {
     let (w, h) = (background.width(), background.height());
     let mut out = Frame::new(w, h, background.format())?;
-    let source = background.to_frame()?.to_format(crate::frame::PixelFormat::Rgba32F)?;
-    let samples: &[f32] = bytemuck::cast_slice(source.as_bytes());
+    let source = RgbaImage::of(background)?;
     let (wf, hf) = (w as f32, h as f32);
-    out.view_mut().par_rows_mut(|y, dst| {
-        let mut row = vec![0.0f32; w as usize * 4];
-        for x in 0..w as usize {
-            let (sx, sy) = camera.source_of(x as f32 + 0.5, y as f32 + 0.5, wf, hf);
-            let (sx, sy) = ((sx - 0.5).clamp(0.0, wf - 1.0), (sy - 0.5).clamp(0.0, hf - 1.0));
-            let (x0, y0) = (sx as usize, sy as usize);
-            let (x1, y1) = ((x0 + 1).min(w as usize - 1), (y0 + 1).min(h as usize - 1));
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            for c in 0..4 {
-                let at = |xx: usize, yy: usize| samples[(yy * w as usize + xx) * 4 + c];
-                let top = at(x0, y0) + (at(x1, y0) - at(x0, y0)) * fx;
-                let bottom = at(x0, y1) + (at(x1, y1) - at(x0, y1)) * fx;
-                row[x * 4 + c] = top + (bottom - top) * fy;
+    out.view_mut().par_rows_mut_init(
+        || vec![0.0f32; w as usize * 4],
+        |row, y, dst| {
+            for (x, px) in row.chunks_exact_mut(4).enumerate() {
+                let (sx, sy) = camera.source_of(x as f32 + 0.5, y as f32 + 0.5, wf, hf);
+                px.copy_from_slice(&source.sample(sx - 0.5, sy - 0.5));
             }
-        }
-        dst.write_f32(&row);
-    });
+            dst.write_f32(row);
+        },
+    );
     Ok(out)
 }
 

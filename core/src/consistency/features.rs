@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::frame::{Frame, FrameView, PixelFormat};
 use crate::interp::Flow;
 use crate::interp::plane::{Plane, luma};
+use crate::sample::RgbaImage;
 
 /// Analysis copies are at most this wide (area-averaged).
 pub const ANALYSIS_WIDTH: u32 = 256;
@@ -140,10 +141,10 @@ pub(crate) fn area_downscale(frame: &FrameView<'_>, max_width: u32) -> Result<Fr
 /// `current`: a grade shift, which camera motion does not produce. The
 /// median ignores what the flow gets wrong (occlusions, new content at the
 /// edges), which a mean would add up over a long shot.
-pub(crate) fn colour_shift(previous: &Frame, current: &Frame, backward: &Flow) -> [f32; 3] {
+pub(crate) fn colour_shift(previous: &Frame, current: &Frame, backward: &Flow) -> Result<[f32; 3]> {
     let (w, h) = (current.width() as usize, current.height() as usize);
-    let (prev, cur) = (previous.as_bytes(), current.as_bytes());
-    let at = |bytes: &[u8], x: usize, y: usize, c: usize| bytes[(y * w + x) * 4 + c] as f32;
+    let previous = RgbaImage::of(&previous.view())?;
+    let cur = current.as_bytes();
     let mut diffs: [Vec<f32>; 3] = Default::default();
     for y in (0..h).step_by(2) {
         for x in (0..w).step_by(2) {
@@ -152,23 +153,19 @@ pub(crate) fn colour_shift(previous: &Frame, current: &Frame, backward: &Flow) -
             if sx < 0.0 || sy < 0.0 || sx > (w - 1) as f32 || sy > (h - 1) as f32 {
                 continue;
             }
-            let (x0, y0) = (sx as usize, sy as usize);
-            let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            let before = previous.sample(sx, sy);
             for (c, list) in diffs.iter_mut().enumerate() {
-                let top = at(prev, x0, y0, c) + (at(prev, x1, y0, c) - at(prev, x0, y0, c)) * fx;
-                let bottom = at(prev, x0, y1, c) + (at(prev, x1, y1, c) - at(prev, x0, y1, c)) * fx;
-                list.push((at(cur, x, y, c) - (top + (bottom - top) * fy)) / 255.0);
+                list.push(cur[(y * w + x) * 4 + c] as f32 / 255.0 - before[c]);
             }
         }
     }
-    diffs.map(|mut list| {
+    Ok(diffs.map(|mut list| {
         if list.is_empty() {
             return 0.0;
         }
         let mid = list.len() / 2;
         *list.select_nth_unstable_by(mid, f32::total_cmp).1
-    })
+    }))
 }
 
 /// Cosine similarity of two feature vectors (1 for two empty ones).

@@ -211,7 +211,7 @@ impl ShotScorer {
                 let backward = pair.backward_full()?;
                 let (low, high) = residual_energy(&previous.luma, &current.luma, &backward, &current.texture);
                 self.motions.push(features::global_motion(&backward));
-                let shift = colour_shift(&previous.small, &current.small, &backward);
+                let shift = colour_shift(&previous.small, &current.small, &backward)?;
                 for (total, step) in self.drift.iter_mut().zip(shift) {
                     *total += step;
                 }

@@ -15,6 +15,7 @@ use crate::composite::integrate::{Fit, fit_background};
 use crate::error::Result;
 use crate::frame::{Frame, FrameViewMut, PixelFormat, RowMut};
 use crate::interp::{FlowPair, Mode};
+use crate::sample::RgbaImage;
 use crate::shot::{Deviation, Field, ImageInput, ShotRequest};
 
 use super::landscape::Landscape;
@@ -149,58 +150,6 @@ fn render_frames(
     Ok(())
 }
 
-/// Float RGBA pixels, sampled bilinearly.
-struct RgbaImage {
-    width: usize,
-    height: usize,
-    rgba: Vec<f32>,
-}
-
-impl RgbaImage {
-    fn of(frame: &Frame) -> Result<RgbaImage> {
-        let float = frame.to_format(PixelFormat::Rgba32F)?;
-        let (width, height) = (frame.width() as usize, frame.height() as usize);
-        Ok(RgbaImage { width, height, rgba: bytemuck::cast_slice(float.as_bytes()).to_vec() })
-    }
-
-    /// The colour at pixel position (`x`, `y`) (pixel centres at integers),
-    /// holding the edge outside.
-    #[inline(always)]
-    fn sample(&self, x: f32, y: f32) -> [f32; 4] {
-        let (w, h) = (self.width, self.height);
-        let x = x.clamp(0.0, (w - 1) as f32);
-        let y = y.clamp(0.0, (h - 1) as f32);
-        let (x0, y0) = (x as usize, y as usize);
-        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-        let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-        let at = |xx: usize, yy: usize| &self.rgba[(yy * w + xx) * 4..(yy * w + xx) * 4 + 4];
-        let (a, b, c, d) = (at(x0, y0), at(x1, y0), at(x0, y1), at(x1, y1));
-        let mut out = [0.0; 4];
-        for k in 0..4 {
-            let top = a[k] + (b[k] - a[k]) * fx;
-            let bottom = c[k] + (d[k] - c[k]) * fx;
-            out[k] = top + (bottom - top) * fy;
-        }
-        out
-    }
-
-    /// A 2x2 box downscale (an odd last row or column is dropped).
-    fn halve(&self) -> RgbaImage {
-        let (w, hw, hh) = (self.width, self.width / 2, self.height / 2);
-        let mut out = vec![0.0f32; hw * hh * 4];
-        for (y, row) in out.chunks_exact_mut(hw * 4).enumerate() {
-            for x in 0..hw {
-                for k in 0..4 {
-                    let s = |xx: usize, yy: usize| self.rgba[(yy * w + xx) * 4 + k];
-                    row[x * 4 + k] =
-                        0.25 * (s(2 * x, 2 * y) + s(2 * x + 1, 2 * y) + s(2 * x, 2 * y + 1) + s(2 * x + 1, 2 * y + 1));
-                }
-            }
-        }
-        RgbaImage { width: hw, height: hh, rgba: out }
-    }
-}
-
 /// A still ready for sampling: halved until it is at most twice as fine as
 /// any frame needs (bilinear sampling would alias past that), with its
 /// depth per row.
@@ -213,7 +162,7 @@ struct StillSource {
 
 impl StillSource {
     fn new(still: &ImageInput, request: &ShotRequest, range: (f32, f32), notes: &mut Vec<Deviation>) -> Result<Self> {
-        let mut image = RgbaImage::of(still.frame())?;
+        let mut image = RgbaImage::of(&still.frame().view())?;
         let (width, height) = (image.width, image.height);
         let (w, h) = (request.width as f32, request.height as f32);
         // Cover fit: source pixels per output pixel, and the still's half extents in output pixels.
@@ -375,7 +324,7 @@ fn morph(cx: &mut TakeContext<'_>, easing: Easing, first: &ImageInput, last: &Im
     cx.progress(0.0);
     let pair = runtime.install(|| FlowPair::compute(&a.view(), &b.view(), Mode::Quality))?;
     let (forward, backward) = (pair.forward_full()?, pair.backward_full()?);
-    let (a, b) = (RgbaImage::of(&a)?, RgbaImage::of(&b)?);
+    let (a, b) = (RgbaImage::of(&a.view())?, RgbaImage::of(&b.view())?);
     let mut out = Frame::new(w, h, format)?;
     let count = cx.request().frame_count();
     for k in 0..count {

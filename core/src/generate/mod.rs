@@ -239,13 +239,30 @@ impl<'a> TakeContext<'a> {
     }
 }
 
-/// A sink that counts frames and drops them.
+/// A sink that drops frames.
 struct Discard;
 
 impl FrameSink for Discard {
     fn accept(&mut self, _frame: Frame) -> Result<()> {
         Ok(())
     }
+}
+
+/// Runs one take of `request` on the calling thread into `sink`, outside
+/// any job or cache. Returns the frames emitted and the deviations.
+fn run_take(
+    generator: &dyn Generator,
+    request: &ShotRequest,
+    take: u32,
+    runtime: &Runtime,
+    sink: &mut dyn FrameSink,
+) -> Result<(u64, Vec<Deviation>)> {
+    request.check()?;
+    let cancel = AtomicBool::new(false);
+    let mut cx = TakeContext::new(request, take, runtime, sink, &cancel, &|_| {});
+    let mut deviations = generator.generate(&mut cx)?;
+    deviations.extend(cx.observed_deviations());
+    Ok((cx.frames_emitted(), deviations))
 }
 
 /// Runs one take of `request` and discards its frames: checks a generator
@@ -257,13 +274,7 @@ pub fn dry_run(
     take: u32,
     runtime: &Runtime,
 ) -> Result<(u64, Vec<Deviation>)> {
-    request.check()?;
-    let cancel = AtomicBool::new(false);
-    let mut sink = Discard;
-    let mut cx = TakeContext::new(request, take, runtime, &mut sink, &cancel, &|_| {});
-    let mut deviations = generator.generate(&mut cx)?;
-    deviations.extend(cx.observed_deviations());
-    Ok((cx.frames_emitted(), deviations))
+    run_take(generator, request, take, runtime, &mut Discard)
 }
 
 /// Renders one take of `request` into memory, without the cache or a job:
@@ -274,12 +285,8 @@ pub fn render_take(
     take: u32,
     runtime: &Runtime,
 ) -> Result<(Vec<Frame>, Vec<Deviation>)> {
-    request.check()?;
-    let cancel = AtomicBool::new(false);
     let mut frames: Vec<Frame> = Vec::new();
-    let mut cx = TakeContext::new(request, take, runtime, &mut frames, &cancel, &|_| {});
-    let mut deviations = generator.generate(&mut cx)?;
-    deviations.extend(cx.observed_deviations());
+    let (_, deviations) = run_take(generator, request, take, runtime, &mut frames)?;
     if frames.is_empty() {
         return Err(Error::media(format!("generator {} produced no frames", generator.info().id)));
     }
