@@ -171,6 +171,36 @@ pub(crate) unsafe fn arg_mut<'a, T>(ptr: *mut T, argument: &str) -> FfiResult<&'
     unsafe { ptr.as_mut() }.ok_or_else(|| FfiError::null(argument))
 }
 
+/// Writes `value` to a host struct that starts with its `struct_size`: only
+/// as many bytes as both the host's and this library's version of the
+/// struct have, then `struct_size` set to that count, so hosts built
+/// against older or newer headers keep working. `out` is only touched
+/// through raw pointers, since an older host's struct is smaller than `T`.
+///
+/// # Safety
+/// A non-null `out` must point to writable memory of at least the
+/// `struct_size` bytes it declares; `T` must be `repr(C)` with a `u32`
+/// `struct_size` as its first field.
+pub(crate) unsafe fn write_sized<T: Copy>(value: &T, out: *mut T, argument: &str, type_name: &str) -> FfiResult<()> {
+    if out.is_null() {
+        return Err(FfiError::null(argument));
+    }
+    // SAFETY: non-null; the host promises its declared size, which holds
+    // at least the leading `struct_size` field.
+    let host_size = unsafe { (out as *const u32).read_unaligned() } as usize;
+    if host_size < std::mem::size_of::<u32>() {
+        return Err(FfiError::invalid(format!("{argument}->struct_size must be set to sizeof({type_name})")));
+    }
+    let written = host_size.min(std::mem::size_of::<T>());
+    // SAFETY: at most the bytes both sides agree exist; `value` is ours, so
+    // the two cannot overlap.
+    unsafe {
+        std::ptr::copy_nonoverlapping(value as *const T as *const u8, out as *mut u8, written);
+        (out as *mut u32).write_unaligned(written as u32);
+    }
+    Ok(())
+}
+
 /// Reads a NUL-terminated path argument.
 ///
 /// # Safety

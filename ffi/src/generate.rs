@@ -11,7 +11,7 @@ use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
 use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
 use mattebox_core::{Rational, Runtime};
 
-use crate::boundary::{FfiError, FfiResult, arg_mut, arg_path, arg_ref, guard, mb_result};
+use crate::boundary::{FfiError, FfiResult, arg_mut, arg_path, arg_ref, guard, mb_result, write_sized};
 use crate::image::{image_view, mb_image};
 use crate::media::mb_media;
 use crate::runtime::mb_runtime;
@@ -340,17 +340,16 @@ pub unsafe extern "C" fn mb_generation_status(
 ) -> mb_result {
     guard("mb_generation_status", || {
         // SAFETY: checked for null; validity is the host's contract.
-        let (job, out) = unsafe { (arg_ref(job, "job")?, arg_mut(out, "out")?) };
-        let host_size = out.struct_size as usize;
-        if host_size < std::mem::size_of::<u32>() {
-            return Err(FfiError::invalid("out->struct_size must be set to sizeof(mb_take_status)"));
+        let job = unsafe { arg_ref(job, "job")? };
+        if out.is_null() {
+            return Err(FfiError::null("out"));
         }
         let statuses = job.job.status();
         let s = statuses
             .get(take as usize)
             .ok_or_else(|| FfiError::invalid(format!("take {take} does not exist; the job has {}", statuses.len())))?;
         let status = mb_take_status {
-            struct_size: std::mem::size_of::<mb_take_status>().min(host_size) as u32,
+            struct_size: std::mem::size_of::<mb_take_status>() as u32,
             stage: stage_code(s.stage),
             fraction: s.fraction,
             from_cache: s.take.as_ref().is_some_and(|t| t.from_cache) as u32,
@@ -360,15 +359,8 @@ pub unsafe extern "C" fn mb_generation_status(
                 None => mb_result::Ok,
             },
         };
-        // SAFETY: writing at most the bytes both sides agree exist.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &status as *const mb_take_status as *const u8,
-                out as *mut mb_take_status as *mut u8,
-                host_size.min(std::mem::size_of::<mb_take_status>()),
-            );
-        }
-        Ok(())
+        // SAFETY: the host promises `out->struct_size` writable bytes.
+        unsafe { write_sized(&status, out, "out", "mb_take_status") }
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use mattebox_core::Runtime;
 use parking_lot::Mutex;
 
-use crate::boundary::{FfiError, arg_mut, arg_path, arg_ref, guard, guard_value, mb_result};
+use crate::boundary::{FfiError, arg_mut, arg_path, arg_ref, guard, guard_value, mb_result, write_sized};
 use crate::image::{image_view_mut, mb_image, mb_pixel_format};
 use crate::runtime::mb_runtime;
 
@@ -129,22 +129,9 @@ fn open(_runtime: &mb_runtime, path: &std::path::Path) -> Result<mb_media, FfiEr
 pub unsafe extern "C" fn mb_media_get_info(media: *const mb_media, info: *mut mb_media_info) -> mb_result {
     guard("mb_media_get_info", || {
         // SAFETY: checked for null; validity is the host's contract.
-        let (media, info) = unsafe { (arg_ref(media, "media")?, arg_mut(info, "info")?) };
-        let host_size = info.struct_size as usize;
-        if host_size < std::mem::size_of::<u32>() {
-            return Err(FfiError::invalid("info->struct_size must be set to sizeof(mb_media_info)"));
-        }
-        let ours = std::mem::size_of::<mb_media_info>();
-        // SAFETY: writing at most the bytes both sides agree exist.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &media.info as *const mb_media_info as *const u8,
-                info as *mut mb_media_info as *mut u8,
-                host_size.min(ours),
-            );
-        }
-        info.struct_size = host_size.min(ours) as u32;
-        Ok(())
+        let media = unsafe { arg_ref(media, "media")? };
+        // SAFETY: the host promises `info->struct_size` writable bytes.
+        unsafe { write_sized(&media.info, info, "info", "mb_media_info") }
     })
 }
 
