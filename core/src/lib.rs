@@ -15,6 +15,7 @@
 //! # Ok::<(), mattebox_core::Error>(())
 //! ```
 
+pub mod base64;
 pub mod composite;
 pub mod consistency;
 pub mod error;
