@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
-use mattebox_core::media::{MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use mattebox_core::media::{OpenOptions, VideoCodec, WriteOptions};
 use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
 use mattebox_core::{Error, ErrorKind, Rational};
 use serde_json::json;
@@ -243,18 +243,10 @@ pub(crate) fn export_take(
     codec: Option<VideoCodec>,
     overwrite: bool,
 ) -> Result<PathBuf, CliError> {
-    let mut reader = ctx.runtime.open_media(&take.media, &OpenOptions::default())?;
-    let info = reader.info().clone();
+    let reader = ctx.runtime.open_media(&take.media, &OpenOptions::default())?;
+    let format = reader.info().decoded_format;
     let options = WriteOptions { frame_rate: take.fps, codec, overwrite };
-    // A sequence directory is replaced whole (a shorter take must not keep old frames).
-    if overwrite && path.is_dir() {
-        std::fs::remove_dir_all(path).map_err(|e| Error::io(path, "replace the old take", e))?;
-    }
-    let mut writer = MediaWriter::create(path, info.width, info.height, info.decoded_format, &options)?;
-    for n in 0..info.frame_count {
-        writer.write_frame(&reader.read_frame(n)?.view())?;
-    }
-    Ok(writer.finish()?)
+    super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")
 }
 
 fn describe(text: &mut String, take: &Take, path: &Path) {
