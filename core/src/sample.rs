@@ -43,6 +43,7 @@ impl RgbaImage {
     }
 
     /// A 2x2 box downscale (an odd last row or column is dropped).
+    #[cfg(feature = "images")] // the built-in generator's only
     pub(crate) fn halve(&self) -> RgbaImage {
         let (w, hw, hh) = (self.width, self.width / 2, self.height / 2);
         let mut out = vec![0.0f32; hw * hh * 4];

@@ -308,3 +308,19 @@ fn sequence_into_an_existing_directory_merges_safely() {
         .collect();
     assert!(hidden.is_empty(), "no temporary directory is left");
 }
+
+#[test]
+fn a_jpeg_still_decodes_and_can_be_read_again() {
+    // ffmpeg's image2 demuxer takes a seek on a single JPEG and then delivers
+    // nothing; the reader must still give the frame, every time it is asked.
+    let dir = tempfile::tempdir().unwrap();
+    let still = dir.path().join("still.jpg");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=96x64", "-frames:v", "1", still.to_str().unwrap()]);
+    let mut reader = MediaReader::open(&still, &OpenOptions::default()).unwrap();
+    assert_eq!(reader.info().frame_count, 1);
+    let first = reader.read_frame(0).unwrap();
+    assert_eq!((first.width(), first.height()), (96, 64));
+    let again = reader.read_frame(0).unwrap();
+    assert!(first.view().same_pixels(&again.view()));
+    assert!(reader.read_frame(1).is_err());
+}

@@ -146,6 +146,21 @@ pub fn linear_to_oklab(rgb: [f32; 3]) -> [f32; 3] {
     ]
 }
 
+/// Linear sRGB (D65) to CIELAB (D65 white): L* in 0..100, a* and b* around
+/// 0, so differences are CIE76 Delta E (about 2.3 is just noticeable), the
+/// unit colourists and consistency reports speak in.
+#[inline]
+pub fn linear_to_cielab(rgb: [f32; 3]) -> [f32; 3] {
+    let [r, g, b] = rgb;
+    // XYZ relative to the D65 white point.
+    let x = (0.412_456_4 * r + 0.357_576_1 * g + 0.180_437_5 * b) / 0.950_47;
+    let y = 0.212_672_9 * r + 0.715_152_2 * g + 0.072_175 * b;
+    let z = (0.019_333_9 * r + 0.119_192 * g + 0.950_304_1 * b) / 1.088_83;
+    let f = |t: f32| if t > 0.008_856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+    let (fx, fy, fz) = (f(x), f(y), f(z));
+    [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+}
+
 /// Oklab to linear sRGB.
 #[inline]
 pub fn oklab_to_linear(lab: [f32; 3]) -> [f32; 3] {
@@ -164,6 +179,18 @@ pub fn oklab_to_linear(lab: [f32; 3]) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cielab_of_known_colours() {
+        let white = linear_to_cielab([1.0, 1.0, 1.0]);
+        assert!((white[0] - 100.0).abs() < 0.01 && white[1].abs() < 0.01 && white[2].abs() < 0.01, "{white:?}");
+        // sRGB red is L* 53.24, a* 80.09, b* 67.20.
+        let red = linear_to_cielab([1.0, 0.0, 0.0]);
+        for (got, want) in red.iter().zip([53.24, 80.09, 67.20]) {
+            assert!((got - want).abs() < 0.05, "{red:?}");
+        }
+        assert!(linear_to_cielab([0.0, 0.0, 0.0])[0].abs() < 1e-4);
+    }
 
     #[test]
     fn transfer_curves_invert_each_other() {

@@ -8,10 +8,10 @@ use crate::interp::Flow;
 use crate::interp::plane::{Plane, luma};
 use crate::sample::RgbaImage;
 
+use super::appearance::{Appearance, PixelTable, Region};
+
 /// Analysis copies are at most this wide (area-averaged).
 pub const ANALYSIS_WIDTH: u32 = 256;
-/// Orientation bins of the structure histograms.
-const BINS: usize = 12;
 /// Side of the blocks that split a residual into low and high frequencies.
 const BLOCK: usize = 8;
 
@@ -24,11 +24,10 @@ pub(crate) struct Analysis {
     pub(crate) luma: Plane,
     /// Mean gradient magnitude per BLOCK x BLOCK block (row-major blocks).
     pub(crate) texture: Plane,
-    /// Structure histogram of the centre half (2 x 2 cells: coarse, so a
-    /// camera move does not read as a change of subject).
-    pub(crate) centre: Vec<f32>,
-    /// Structure histogram of the border (a 4 x 4 grid without its centre 2 x 2).
-    pub(crate) border: Vec<f32>,
+    /// How the subject region looks, wherever things are in it.
+    pub(crate) subject_look: Appearance,
+    /// How the background region looks.
+    pub(crate) background_look: Appearance,
 }
 
 impl Analysis {
@@ -37,39 +36,6 @@ impl Analysis {
         let luma = luma(&small.view())?;
         let (gx, gy) = luma.gradients()?;
         let (w, h) = (luma.width, luma.height);
-        let cells = |x0: usize, y0: usize, x1: usize, y1: usize, n: usize, skip_centre: bool| {
-            let mut out = Vec::with_capacity(n * n * BINS);
-            for cy in 0..n {
-                for cx in 0..n {
-                    if skip_centre && (1..3).contains(&cx) && (1..3).contains(&cy) {
-                        continue;
-                    }
-                    let (ax, bx) = (x0 + (x1 - x0) * cx / n, x0 + (x1 - x0) * (cx + 1) / n);
-                    let (ay, by) = (y0 + (y1 - y0) * cy / n, y0 + (y1 - y0) * (cy + 1) / n);
-                    let mut hist = [0.0f32; BINS];
-                    for y in ay..by {
-                        for x in ax..bx {
-                            let (dx, dy) = (gx.at(x, y), gy.at(x, y));
-                            let m = (dx * dx + dy * dy).sqrt();
-                            // Unsigned orientation: an edge is the same edge either way.
-                            let angle = dy.atan2(dx).rem_euclid(std::f32::consts::PI);
-                            let bin = ((angle / std::f32::consts::PI * BINS as f32) as usize).min(BINS - 1);
-                            hist[bin] += m;
-                        }
-                    }
-                    // Each cell centred and normalised alone: a brighter or
-                    // flatter frame has the same structure, and histograms of
-                    // unrelated content are not alike just for being positive.
-                    let mean = hist.iter().sum::<f32>() / BINS as f32;
-                    hist.iter_mut().for_each(|v| *v -= mean);
-                    let norm = hist.iter().map(|v| v * v).sum::<f32>().sqrt() + 1.0;
-                    out.extend(hist.iter().map(|v| v / norm));
-                }
-            }
-            out
-        };
-        let centre = cells(w / 4, h / 4, w - w / 4, h - h / 4, 2, false);
-        let border = cells(0, 0, w, h, 4, true);
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
         let mut texture = Plane::new(bw, bh)?;
         for by in 0..bh {
@@ -84,7 +50,10 @@ impl Analysis {
                 texture.data[by * bw + bx] = sum / n;
             }
         }
-        Ok(Analysis { small, luma, texture, centre, border })
+        let table = PixelTable::of(&small, &luma, &gx, &gy)?;
+        let subject_look = table.describe(Region::Subject);
+        let background_look = table.describe(Region::Background);
+        Ok(Analysis { small, luma, texture, subject_look, background_look })
     }
 }
 
@@ -168,23 +137,12 @@ pub(crate) fn colour_shift(previous: &Frame, current: &Frame, backward: &Flow) -
     }))
 }
 
-/// Cosine similarity of two feature vectors (1 for two empty ones).
-pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if na < 1e-6 && nb < 1e-6 {
-        return 1.0;
-    }
-    (dot / (na * nb).max(1e-6)).clamp(0.0, 1.0)
-}
-
 /// What motion does not explain between `previous` and `current`:
 /// `current` is compared with `previous` sampled along `backward` (the flow
-/// from `current` to `previous`). Returns the mean absolute block mean of the
-/// difference (low frequencies: flicker, luma units) and the mean absolute
-/// difference left inside blocks relative to the blocks' texture (high
-/// frequencies: boiling).
+/// from `current` to `previous`). Returns the median block mean of the
+/// difference, unsigned (low frequencies: flicker, luma units), and the mean
+/// absolute difference left inside blocks relative to the blocks' texture,
+/// over the worst quarter of blocks (high frequencies: boiling).
 pub(crate) fn residual_energy(previous: &Plane, current: &Plane, backward: &Flow, texture: &Plane) -> (f32, f32) {
     let (w, h) = (current.width, current.height);
     let (bw, bh) = (texture.width, texture.height);
@@ -210,23 +168,32 @@ pub(crate) fn residual_energy(previous: &Plane, current: &Plane, backward: &Flow
                 }
                 let mean = diffs[..n].iter().sum::<f32>() / n as f32;
                 let inner = diffs[..n].iter().map(|d| (d - mean).abs()).sum::<f32>() / n as f32;
-                (mean.abs(), inner, 1.0)
+                (mean, inner, 1.0)
             })
         })
         .collect();
-    let (mut low, mut high, mut texture_sum, mut count) = (0.0, 0.0, 0.0, 0.0);
+    let mut shifts = Vec::with_capacity(blocks.len());
+    let mut boiling = Vec::with_capacity(blocks.len());
     for (b, (l, hi, valid)) in blocks.iter().enumerate() {
         if *valid > 0.0 {
-            low += l;
-            high += hi;
-            texture_sum += texture.data[b] + 2.0;
-            count += 1.0;
+            shifts.push(*l);
+            boiling.push(hi / (texture.data[b] + 2.0));
         }
     }
-    if count == 0.0 {
+    if shifts.is_empty() {
         return (0.0, 0.0);
     }
-    (low / count, high / texture_sum)
+    // Exposure flicker shifts every block the same way; the median ignores
+    // the blocks where something moved in front of something else.
+    let mid = shifts.len() / 2;
+    let flicker = shifts.select_nth_unstable_by(mid, f32::total_cmp).1.abs();
+    // Boiling is local (a face, a patch of foliage): the mean over the
+    // worst quarter of blocks, where a whole-frame mean would dilute it.
+    let quarter = boiling.len().div_ceil(4);
+    let cut = boiling.len() - quarter;
+    let at = cut.min(boiling.len() - 1);
+    boiling.select_nth_unstable_by(at, f32::total_cmp);
+    (flicker, boiling[cut..].iter().sum::<f32>() / quarter as f32)
 }
 
 /// The camera's motion between two frames: the median of the flow.

@@ -26,7 +26,10 @@
 //! *Smoothness* looks at the camera's global motion (the median flow): its
 //! frame-to-frame change, relative to the motion itself.
 
+mod appearance;
+pub mod episode;
 mod features;
+pub mod references;
 #[cfg(feature = "images")]
 pub mod report;
 #[cfg(test)]
@@ -38,14 +41,19 @@ use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameView};
 use crate::interp::{FlowPair, Mode};
 
+pub use appearance::{Appearance, Likeness};
 pub use features::ANALYSIS_WIDTH;
-use features::{Analysis, colour_shift, cosine, residual_energy};
+use features::{Analysis, colour_shift, residual_energy};
+use references::similarity;
 
 /// How quickly each raw measure turns into a score: score = exp(-measure /
 /// scale). Chosen so a clean camera move scores near 1 and the calibration
 /// failures fall well below (see `docs/BENCHMARKS.md`).
-const FLICKER_SCALE: f32 = 1.5; // mean |low-frequency residual|, luma 0..255
-const BOILING_SCALE: f32 = 0.35; // high-frequency residual / local texture
+const FLICKER_SCALE: f32 = 1.5; // |median low-frequency residual|, luma 0..255
+/// Boiling below this is what optical flow always leaves on fine texture
+/// (clean calibration moves sit at 0.15-0.27); only the excess counts.
+const BOILING_FLOOR: f32 = 0.24;
+const BOILING_SCALE: f32 = 0.1; // excess high-frequency residual / local texture
 const GRADE_SCALE: f32 = 0.03; // accumulated mean colour shift, sRGB 0..1
 const SMOOTHNESS_SCALE: f32 = 0.5; // change of global motion / (motion + 1 px)
 
@@ -137,6 +145,35 @@ pub struct ShotScores {
     /// Analysis copies of the frames that scored worst while scoring.
     #[serde(skip)]
     pub worst_thumbnails: Vec<(usize, Frame)>,
+    /// How every frame looks, for matching references and other shots.
+    #[serde(skip)]
+    pub looks: Vec<FrameLook>,
+}
+
+/// How one frame looks: its subject region and its background.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameLook {
+    /// The middle of the frame, where the characters stand.
+    pub subject: Appearance,
+    /// The rest: the location.
+    pub background: Appearance,
+}
+
+impl FrameLook {
+    /// The whole frame.
+    pub fn whole(&self) -> Appearance {
+        Appearance::mean([&self.subject, &self.background]).unwrap_or_default()
+    }
+}
+
+impl ShotScores {
+    /// How the shot looks on average.
+    pub fn look(&self) -> FrameLook {
+        FrameLook {
+            subject: Appearance::mean(self.looks.iter().map(|l| &l.subject)).unwrap_or_default(),
+            background: Appearance::mean(self.looks.iter().map(|l| &l.background)).unwrap_or_default(),
+        }
+    }
 }
 
 impl ShotScores {
@@ -180,6 +217,7 @@ pub struct ShotScorer {
     thumbnails: Vec<(usize, Frame)>,
     stride: usize,
     worst: Vec<(f32, usize, Frame)>,
+    looks: Vec<FrameLook>,
 }
 
 impl ShotScorer {
@@ -216,12 +254,13 @@ impl ShotScorer {
                     *total += step;
                 }
                 let drift = self.drift.iter().map(|d| d * d).sum::<f32>().sqrt();
-                let vbench = |a: &[f32], b: &[f32], c: &[f32]| 0.5 * (cosine(a, b) + cosine(a, c));
+                let vbench =
+                    |a: &Appearance, b: &Appearance, c: &Appearance| 0.5 * (similarity(a, b) + similarity(a, c));
                 Scores {
-                    subject: vbench(&current.centre, &first.centre, &previous.centre),
-                    background: vbench(&current.border, &first.border, &previous.border),
+                    subject: vbench(&current.subject_look, &first.subject_look, &previous.subject_look),
+                    background: vbench(&current.background_look, &first.background_look, &previous.background_look),
                     flicker: (-low / FLICKER_SCALE).exp(),
-                    boiling: (-high / BOILING_SCALE).exp(),
+                    boiling: (-(high - BOILING_FLOOR).max(0.0) / BOILING_SCALE).exp(),
                     grade: (-drift / GRADE_SCALE).exp(),
                     smoothness: 1.0,
                 }
@@ -229,6 +268,8 @@ impl ShotScorer {
             _ => Scores { subject: 1.0, background: 1.0, flicker: 1.0, boiling: 1.0, grade: 1.0, smoothness: 1.0 },
         };
         self.keep_thumbnails(index, &scores, &current.small);
+        self.looks
+            .push(FrameLook { subject: current.subject_look.clone(), background: current.background_look.clone() });
         self.curves.push(scores);
         if self.first.is_none() {
             self.first = Some(current.clone());
@@ -294,6 +335,7 @@ impl ShotScorer {
             worst_frames: worst,
             thumbnails: self.thumbnails,
             worst_thumbnails,
+            looks: self.looks,
         })
     }
 }

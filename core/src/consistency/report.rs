@@ -18,18 +18,7 @@ fn escape(text: &str) -> String {
 }
 
 fn data_uri(frame: &Frame) -> Result<String> {
-    let png = encode_png(&frame.view())?;
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(png.len() * 4 / 3 + 32);
-    out.push_str("data:image/png;base64,");
-    for chunk in png.chunks(3) {
-        let n =
-            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            out.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    Ok(out)
+    Ok(format!("data:image/png;base64,{}", crate::base64::encode(&encode_png(&frame.view())?)))
 }
 
 /// The per-frame curves as an SVG line chart, with the problem threshold.

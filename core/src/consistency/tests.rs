@@ -154,3 +154,85 @@ fn thumbnails_stay_bounded_and_spread_over_a_long_shot() {
     assert!(scores.thumbnails.last().unwrap().0 >= 150, "they reach the end of the shot");
     assert!(scores.worst_thumbnails.len() <= WORST_THUMBNAILS);
 }
+
+/// References whose images `load` takes from `images` by file name.
+fn refs(toml: &str, images: &[(&str, Frame)]) -> crate::error::Result<references::References> {
+    references::References::parse(toml, std::path::Path::new("/refs"), |path| {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        images
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
+            .ok_or_else(|| crate::error::Error::media(format!("{}: cannot decode image", path.display())))
+    })
+}
+
+const REFS: &str = r#"
+[characters]
+hero = ["hero.png"]
+[locations]
+street = ["street.png"]
+[shots]
+"a.mp4" = { characters = ["hero"], location = "street" }
+"ep2/a.mp4" = { location = "street" }
+"#;
+
+#[test]
+fn a_shot_matches_its_references_and_a_swap_does_not() {
+    let images = [("hero.png", scene(0.0, 1.0, None, false)), ("street.png", scene(0.0, 1.0, None, false))];
+    let refs = refs(REFS, &images).unwrap();
+    // The longest matching tail wins.
+    assert_eq!(refs.expectation(std::path::Path::new("/x/a.mp4")).unwrap().characters, ["hero"]);
+    assert!(refs.expectation(std::path::Path::new("/x/ep2/a.mp4")).unwrap().characters.is_empty());
+    assert!(refs.expectation(std::path::Path::new("/x/b.mp4")).is_none());
+    let expect = refs.expectation(std::path::Path::new("a.mp4")).unwrap().clone();
+    let same = refs.score(&clean_shot(), &expect);
+    let swapped = refs.score(&shot(|i| scene(i as f32 * 2.0, 1.0, None, i >= 6)), &expect);
+    let graded = refs.score(&shot(|i| scene(i as f32 * 2.0, 0.7, None, false)), &expect);
+    let (c, s) = (same.character.unwrap(), swapped.character.unwrap());
+    assert!(c > 0.8 && s < c - 0.2, "character {c} vs swapped {s}");
+    let (c, s) = (same.location.as_ref().unwrap().score, swapped.location.as_ref().unwrap().score);
+    assert!(c > 0.8 && s < c - 0.2, "location {c} vs swapped {s}");
+    assert!(swapped.location.as_ref().unwrap().worst_frame >= 6, "{:?}", swapped.location);
+    let (c, g) = (same.grade.unwrap(), graded.grade.unwrap());
+    assert!(c > 0.9 && g < c - 0.3, "grade match {c} vs darker {g}");
+    assert_eq!(same.curves.len(), FRAMES);
+    assert_eq!(same.named().len(), 4);
+}
+
+fn clean_shot() -> ShotScores {
+    shot(|i| scene(i as f32 * 2.0, 1.0, None, false))
+}
+
+#[test]
+fn bad_references_are_refused_with_what_and_where() {
+    let images = [("hero.png", scene(0.0, 1.0, None, false)), ("street.png", scene(0.0, 1.0, None, false))];
+    let err = |toml: &str| refs(toml, &images).unwrap_err().to_string();
+    let e = err("[characters]\nhero = []\n");
+    assert!(e.contains("character \"hero\" has no images"), "{e}");
+    let e = err("[characters]\nhero = [\"missing.png\"]\n");
+    assert!(e.contains("character \"hero\"") && e.contains("/refs/missing.png") && e.contains("cannot decode"), "{e}");
+    let e = err("[shots]\n\"a.mp4\" = { characters = [\"villain\"] }\n");
+    assert!(e.contains("names character \"villain\""), "{e}");
+    let e = err("[shots]\n\"a.mp4\" = { location = \"moon\" }\n");
+    assert!(e.contains("names location \"moon\""), "{e}");
+    let e = err("[characters\n");
+    assert!(e.contains("not a valid references file"), "{e}");
+    let e = err("[shots]\n\"a.mp4\" = { charcters = [\"hero\"] }\n");
+    assert!(e.contains("charcters"), "a misspelt key is named: {e}");
+}
+
+#[test]
+fn an_episode_without_references_flags_the_regraded_shot() {
+    let looks: Vec<FrameLook> = (0..4)
+        .map(|k| shot(|i| scene(i as f32 * 2.0 + 30.0 * k as f32, if k == 2 { 0.6 } else { 1.0 }, None, false)).look())
+        .collect();
+    let names = ["one", "two", "three", "four"];
+    let shots: Vec<episode::EpisodeShot<'_>> =
+        names.iter().zip(&looks).map(|(name, look)| episode::EpisodeShot { name, look, expectation: None }).collect();
+    let ep = episode::compare(&shots);
+    assert_eq!(ep.outliers.len(), 1, "{:#?}", ep.outliers);
+    assert_eq!(ep.outliers[0].shot, 2);
+    assert!(ep.outliers[0].sentence.starts_with("three drifts from") && ep.outliers[0].sentence.contains("darker"));
+    assert!(ep.matrix[0][1].grade.unwrap() > 0.8 && ep.matrix[0][2].grade.unwrap() < 0.5, "{:?}", ep.matrix[0]);
+}

@@ -333,7 +333,9 @@ impl VideoReader {
         if index.pts.is_empty() {
             return Err(Error::media(format!("{}: the video stream holds no frames", path.display())));
         }
-        seek_raw(&mut input, stream_index, index.start, path)?;
+        // Back to the start by opening again: some demuxers (image2 for a
+        // single JPEG, say) accept a seek but then deliver nothing.
+        let input = ff::format::input(path).map_err(|e| ff_error(path, "open as video", e))?;
 
         let frame_count = index.pts.len() as u64;
         let info = MediaInfo {
@@ -408,7 +410,12 @@ impl VideoReader {
             Some(slot) => self.index.keyframes[slot],
             None => self.index.start,
         };
-        seek_raw(&mut self.input, self.stream_index, ts, &self.path)?;
+        if ts <= self.index.start {
+            // As in `open`: opening again reaches the start where a seek may not.
+            self.input = ff::format::input(&self.path).map_err(|e| ff_error(&self.path, "open as video", e))?;
+        } else {
+            seek_raw(&mut self.input, self.stream_index, ts, &self.path)?;
+        }
         self.decoder.flush();
         self.sent_eof = false;
         self.next = None;
