@@ -13,10 +13,6 @@ use super::appearance::{Appearance, Likeness, describe_grade_change, grade_diffe
 use super::references::{Expectation, grade_match, similarity, style_match};
 use super::{FrameLook, PROBLEM_BELOW};
 
-/// How far below the episode's typical value a shot must fall to be an
-/// outlier (when there are three shots or more).
-const OUTLIER_MARGIN: f32 = 0.1;
-
 /// One shot against another; `None` where they are not comparable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct PairScores {
@@ -106,14 +102,6 @@ fn share_location(a: Option<&Expectation>, b: Option<&Expectation>) -> bool {
     }
 }
 
-fn median(values: &mut [f32]) -> Option<f32> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f32::total_cmp);
-    Some(values[values.len() / 2])
-}
-
 /// Words for the family that differs most.
 fn weakest_family(region: &str, a: &Appearance, b: &Appearance) -> String {
     let l = Likeness::of(a, b);
@@ -146,48 +134,49 @@ pub fn compare(shots: &[EpisodeShot<'_>]) -> Episode {
             };
         }
     }
-    // Each shot's typical score against the shots it is comparable with.
-    let typical: Vec<[Option<f32>; 4]> = (0..n)
+    // How central each shot is, per metric: its mean score against the
+    // shots it is comparable with. The most central shots stand for the
+    // episode; drift is measured against them, so a bad half of an episode
+    // does not drag the reference point along (as a median would).
+    let centrality: Vec<[Option<f32>; 4]> = (0..n)
         .map(|i| {
             METRICS.map(|m| {
-                let mut values: Vec<f32> = (0..n).filter(|&j| j != i).filter_map(|j| matrix[i][j].get(m)).collect();
-                median(&mut values)
+                let values: Vec<f32> = (0..n).filter(|&j| j != i).filter_map(|j| matrix[i][j].get(m)).collect();
+                (!values.is_empty()).then(|| values.iter().sum::<f32>() / values.len() as f32)
             })
         })
         .collect();
-    let episode_typical: [Option<f32>; 4] = std::array::from_fn(|k| {
-        let mut values: Vec<f32> = typical.iter().filter_map(|t| t[k]).collect();
-        median(&mut values)
-    });
+    let total = |j: usize, i: usize| -> f32 {
+        (0..METRICS.len()).filter(|&k| matrix[i][j].get(METRICS[k]).is_some()).filter_map(|k| centrality[j][k]).sum()
+    };
     let mut outliers = Vec::new();
     for i in 0..n {
-        let flagged: Vec<(usize, Metric)> = METRICS
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| match (typical[i][*k], episode_typical[*k]) {
-                (Some(mine), Some(all)) => mine < PROBLEM_BELOW && (n < 3 || mine < all - OUTLIER_MARGIN),
-                _ => false,
-            })
-            .map(|(k, m)| (k, *m))
-            .collect();
-        if flagged.is_empty() || (n == 2 && i == 0) {
-            // With two shots, the later one is said to drift from the first.
-            continue;
-        }
-        let (k0, m0) = flagged[0];
+        // The anchor: the most central shot comparable with this one.
         let Some(anchor) = (0..n)
-            .filter(|&j| j != i && matrix[i][j].get(m0).is_some())
-            .max_by(|&a, &b| typical[a][k0].unwrap_or(0.0).total_cmp(&typical[b][k0].unwrap_or(0.0)))
+            .filter(|&j| j != i && METRICS.iter().any(|m| matrix[i][j].get(*m).is_some()))
+            .max_by(|&a, &b| total(a, i).total_cmp(&total(b, i)).then(b.cmp(&a)))
         else {
             continue;
         };
+        // Low against the anchor and less central than it (on a tie, the
+        // later shot is the one that drifted).
+        let flagged: Vec<Metric> = METRICS
+            .iter()
+            .enumerate()
+            .filter(|(k, m)| {
+                let low = matrix[i][anchor].get(**m).is_some_and(|v| v < PROBLEM_BELOW);
+                let less_central = match (centrality[i][*k], centrality[anchor][*k]) {
+                    (Some(mine), Some(theirs)) => mine < theirs || (mine == theirs && i > anchor),
+                    _ => false,
+                };
+                low && less_central
+            })
+            .map(|(_, m)| *m)
+            .collect();
         let mut metrics = Vec::new();
         let mut words = Vec::new();
-        for (_, m) in &flagged {
+        for m in &flagged {
             let Some(value) = matrix[i][anchor].get(*m) else { continue };
-            if value >= PROBLEM_BELOW {
-                continue;
-            }
             let (a, b) = (&shots[anchor], &shots[i]);
             let (name, word) = match m {
                 Metric::Subject => {

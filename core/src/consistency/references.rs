@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::appearance::{Appearance, Likeness, grade_difference, style_distance};
 use super::features::Analysis;
-use super::{FrameLook, ShotScores};
+use super::{FrameLook, PROBLEM_BELOW, ShotScores};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 
@@ -312,6 +312,43 @@ pub struct ReferenceScores {
 }
 
 impl ReferenceScores {
+    /// Every character and location match, named ("character \"mira\"").
+    pub fn matches(&self) -> Vec<(String, &Match)> {
+        let mut out: Vec<(String, &Match)> =
+            self.characters.iter().map(|(name, m)| (format!("character \"{name}\""), m)).collect();
+        if let Some(m) = &self.location {
+            out.push(("location".to_owned(), m));
+        }
+        out
+    }
+
+    /// A sentence for every score below [`PROBLEM_BELOW`].
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .matches()
+            .into_iter()
+            .filter(|(_, m)| m.score < PROBLEM_BELOW)
+            .map(|(what, m)| {
+                format!(
+                    "{what} {:.2}: the shot does not look like its reference; frame {} is least like {} ({:.2})",
+                    m.score,
+                    m.worst_frame,
+                    m.reference.display(),
+                    m.worst_value
+                )
+            })
+            .collect();
+        for (what, value, meaning) in [
+            ("grade match", self.grade, "the colours (Lab means and spreads) differ from the look reference"),
+            ("style match", self.style, "contrast, colourfulness, sharpness or texture differ from the look reference"),
+        ] {
+            if let Some(v) = value.filter(|v| *v < PROBLEM_BELOW) {
+                out.push(format!("{what} {v:.2}: {meaning}"));
+            }
+        }
+        out
+    }
+
     /// The scores with their names, where there are any.
     pub fn named(&self) -> Vec<(&'static str, f32)> {
         [

@@ -5,6 +5,8 @@
 
 use std::fmt::Write;
 
+use super::episode::Episode;
+use super::references::{ReferenceScores, References};
 use super::{PROBLEM_BELOW, ShotScores};
 use crate::error::Result;
 use crate::frame::Frame;
@@ -66,8 +68,118 @@ fn chart(shot: &ShotScores) -> String {
     svg
 }
 
-/// The page for `shots` (name, scores), titled `title`.
-pub fn html(title: &str, shots: &[(String, &ShotScores)]) -> Result<String> {
+/// One shot on the page.
+#[derive(Clone, Copy, Debug)]
+pub struct ShotPage<'a> {
+    /// The shot's name (its path, say).
+    pub name: &'a str,
+    /// Its in-shot scores.
+    pub scores: &'a ShotScores,
+    /// Its scores against references, if `refs.toml` lists it.
+    pub references: Option<&'a ReferenceScores>,
+}
+
+/// The kept analysis copy nearest `frame`, with its index.
+fn nearest_thumbnail(shot: &ShotScores, frame: usize) -> Option<&(usize, Frame)> {
+    shot.thumbnails.iter().chain(&shot.worst_thumbnails).min_by_key(|(i, _)| i.abs_diff(frame))
+}
+
+/// The reference section of a shot: scores, problems, and each match's
+/// least-matching frame beside the reference image it came closest to.
+fn references_section(page: &mut String, shot: &ShotScores, scores: &ReferenceScores, refs: &References) -> Result<()> {
+    page.push_str("<h3>Against the references</h3><table>");
+    for (metric, value) in scores.named() {
+        let class = if value < PROBLEM_BELOW { " class=\"low\"" } else { "" };
+        let _ = write!(
+            page,
+            "<tr{class}><th>{metric}</th><td>{value:.2}</td><td><span class=\"bar\" style=\"width:{:.0}px\"></span></td></tr>",
+            value.clamp(0.0, 1.0) * 200.0
+        );
+    }
+    page.push_str("</table>");
+    let problems = scores.problems();
+    if !problems.is_empty() {
+        page.push_str("<ul>");
+        for p in &problems {
+            let _ = write!(page, "<li class=\"low\">{}</li>", escape(p));
+        }
+        page.push_str("</ul>");
+    }
+    let images = refs.characters.values().chain(refs.locations.values()).flatten();
+    for (what, m) in scores.matches() {
+        let (Some(reference), Some((index, frame))) =
+            (images.clone().find(|r| r.path == m.reference), nearest_thumbnail(shot, m.worst_frame))
+        else {
+            continue;
+        };
+        let _ = write!(
+            page,
+            "<div class=\"pair\"><figure><img alt=\"reference\" src=\"{}\"><br>{}: {}</figure>\
+             <figure><img alt=\"frame {index}\" src=\"{}\"><br>frame {index} (least like it: frame {}, {:.2})</figure></div>",
+            data_uri(&reference.thumbnail)?,
+            escape(&what),
+            escape(&reference.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+            data_uri(frame)?,
+            m.worst_frame,
+            m.worst_value
+        );
+    }
+    Ok(())
+}
+
+/// The episode section: the shot-by-shot matrix (each cell the lowest of
+/// subject, background, grade and style, all four on hover) and the
+/// outliers.
+fn episode_section(page: &mut String, episode: &Episode) {
+    page.push_str("<h2>Across the episode</h2>");
+    if episode.outliers.is_empty() {
+        page.push_str("<p class=\"ok\">No shot drifts from the others.</p>");
+    } else {
+        page.push_str("<ol>");
+        for o in &episode.outliers {
+            let _ = write!(page, "<li class=\"low\">{}</li>", escape(&o.sentence));
+        }
+        page.push_str("</ol>");
+    }
+    page.push_str("<table class=\"matrix\"><tr><th></th>");
+    for k in 0..episode.shots.len() {
+        let _ = write!(page, "<th>{}</th>", k + 1);
+    }
+    page.push_str("</tr>");
+    for (i, row) in episode.matrix.iter().enumerate() {
+        let _ = write!(page, "<tr><th>{} {}</th>", i + 1, escape(&episode.shots[i]));
+        for (j, pair) in row.iter().enumerate() {
+            let values: Vec<(&str, f32)> = [
+                ("subject", pair.subject),
+                ("background", pair.background),
+                ("grade", pair.grade),
+                ("style", pair.style),
+            ]
+            .into_iter()
+            .filter_map(|(n, v)| v.map(|v| (n, v)))
+            .collect();
+            match values.iter().map(|(_, v)| *v).reduce(f32::min) {
+                Some(low) if i != j => {
+                    let title: Vec<String> = values.iter().map(|(n, v)| format!("{n} {v:.2}")).collect();
+                    let class = if low < PROBLEM_BELOW { " class=\"low\"" } else { "" };
+                    let _ = write!(page, "<td{class} title=\"{}\">{low:.2}</td>", title.join(", "));
+                }
+                _ => page.push_str("<td>&middot;</td>"),
+            }
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</table><p><small>Each cell: the lowest of subject, background, grade and style between two shots (hover for all four); a dot where the shots are not comparable.</small></p>");
+}
+
+/// The page for `shots`, titled `title`, with the references they were
+/// matched against and the episode matrix when there are several shots.
+pub fn html(
+    title: &str,
+    shots: &[ShotPage<'_>],
+    refs: Option<&References>,
+    episode: Option<&Episode>,
+) -> Result<String> {
     let mut page = String::new();
     let _ = write!(
         page,
@@ -78,12 +190,15 @@ pub fn html(title: &str, shots: &[(String, &ShotScores)]) -> Result<String> {
          .bar{{display:inline-block;height:10px;background:#00798c;vertical-align:middle}}\
          .low .bar{{background:#d1495b}} .low{{color:#a01d2e;font-weight:600}}\
          .sheet img,.pair img{{width:160px;margin:2px;border:1px solid #ccc}} .sheet figure,.pair figure{{display:inline-block;margin:2px;font-size:11px;text-align:center}}\
-         .legend span{{margin-right:12px}} .ok{{color:#2d6a4f}}</style></head><body><h1>{}</h1>\
+         .legend span{{margin-right:12px}} .matrix td{{text-align:center;min-width:2.5em}} .ok{{color:#2d6a4f}}</style></head><body><h1>{}</h1>\
          <p>Scores run from 0 to 1, higher is better; below {PROBLEM_BELOW} a score is a problem.</p>",
         escape(title),
         escape(title)
     );
-    for (name, shot) in shots {
+    if let Some(episode) = episode {
+        episode_section(&mut page, episode);
+    }
+    for ShotPage { name, scores: shot, references } in shots {
         let _ = write!(page, "<h2>{} <small>({} frames)</small></h2><table>", escape(name), shot.frames);
         for (metric, value) in shot.scores.named() {
             let class = if value < PROBLEM_BELOW { " class=\"low\"" } else { "" };
@@ -132,6 +247,9 @@ pub fn html(title: &str, shots: &[(String, &ShotScores)]) -> Result<String> {
                     data_uri(frame)?
                 );
             }
+        }
+        if let (Some(scores), Some(refs)) = (references, refs) {
+            references_section(&mut page, shot, scores, refs)?;
         }
     }
     page.push_str("<p><small>Made by Mattebox ");

@@ -126,7 +126,8 @@ fn the_analysis_copy_is_an_area_average() {
 fn the_report_is_one_self_contained_page() {
     let flicker = shot(|i| scene(i as f32 * 2.0, if i % 2 == 0 { 1.0 } else { 0.85 }, None, false));
     assert!(!flicker.thumbnails.is_empty() && !flicker.worst_thumbnails.is_empty());
-    let page = report::html("Shots <of> \"ep 1\"", &[("a&b.mp4".into(), &flicker)]).unwrap();
+    let shots = [report::ShotPage { name: "a&b.mp4", scores: &flicker, references: None }];
+    let page = report::html("Shots <of> \"ep 1\"", &shots, None, None).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>") && page.trim_end().ends_with("</html>"));
     assert!(page.contains("Shots &lt;of&gt; &quot;ep 1&quot;") && page.contains("a&amp;b.mp4"), "names are escaped");
     assert!(page.contains("<svg") && page.matches("<polyline").count() == 6, "six curves");

@@ -18,9 +18,10 @@ use crate::report::{CliError, Ctx};
 #[derive(Debug, Parser)]
 #[command(name = "mattebox", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
-    /// Print one JSON document on standard output instead of text (errors too).
-    #[arg(long, global = true)]
-    json: bool,
+    /// Print one JSON document on standard output instead of text (errors
+    /// too); with =FILE, print the text and write the document to FILE.
+    #[arg(long, global = true, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    json: Option<Option<PathBuf>>,
     /// Log more: -v info, -vv debug, -vvv trace (to standard error).
     #[arg(short, long, action = ArgAction::Count, global = true)]
     verbose: u8,
@@ -68,7 +69,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let json = cli.json;
+    let json = matches!(cli.json, Some(None));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -105,6 +106,5 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Plugin(args) => commands::plugin::run(&ctx, args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };
-    ctx.print(report);
-    Ok(())
+    ctx.print(report)
 }

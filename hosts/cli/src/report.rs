@@ -2,10 +2,12 @@
 //! bars, the report a command returns, and errors with their exit codes.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, Runtime};
 use serde_json::{Value, json};
 
@@ -80,13 +82,22 @@ pub(crate) struct Report {
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub(crate) runtime: Arc<Runtime>,
+    /// The JSON document goes to standard output instead of text.
     json: bool,
+    /// The JSON document goes to this file (beside the text).
+    json_file: Option<PathBuf>,
     quiet: bool,
 }
 
 impl Ctx {
-    pub(crate) fn new(runtime: Runtime, json: bool, quiet: bool) -> Self {
-        Ctx { runtime: Arc::new(runtime), json, quiet }
+    /// `json`: `--json` (Some(None)) or `--json=FILE` (Some(Some(FILE))).
+    pub(crate) fn new(runtime: Runtime, json: Option<Option<PathBuf>>, quiet: bool) -> Self {
+        let (json, json_file) = match json {
+            None => (false, None),
+            Some(None) => (true, None),
+            Some(Some(file)) => (false, Some(file)),
+        };
+        Ctx { runtime: Arc::new(runtime), json, json_file, quiet }
     }
 
     /// A progress bar over `len` frames on standard error, hidden with
@@ -119,15 +130,25 @@ impl Ctx {
         }
     }
 
-    pub(crate) fn print(&self, report: Report) {
+    /// Prints the report; with `--json=FILE`, writes the JSON document to
+    /// FILE first (whole or not at all: staged and renamed into place).
+    pub(crate) fn print(&self, report: Report) -> Result<(), CliError> {
+        let mut doc = json!({ "ok": true });
+        if let (Value::Object(doc), Value::Object(body)) = (&mut doc, report.json) {
+            doc.extend(body);
+        }
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        if let Some(path) = &self.json_file {
+            let staged = StagedFile::new(path, true)?;
+            std::fs::write(staged.temp_path(), format!("{text}\n"))
+                .map_err(|e| Error::io(path, "write the JSON report", e))?;
+            staged.commit()?;
+        }
         if self.json {
-            let mut doc = json!({ "ok": true });
-            if let (Value::Object(doc), Value::Object(body)) = (&mut doc, report.json) {
-                doc.extend(body);
-            }
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            println!("{text}");
         } else {
             print!("{}", report.text);
         }
+        Ok(())
     }
 }

@@ -1,14 +1,18 @@
-//! `mattebox score`: consistency scores of shots (default backend), with
-//! one sentence per problem found.
+//! `mattebox score`: consistency scores of shots (default backend): inside
+//! each shot, against the references of `--refs refs.toml`, and across the
+//! shots given (a matrix and the outliers), with one sentence per problem.
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use mattebox_core::Error;
-use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer, ShotScores, report};
+use mattebox_core::consistency::episode::{self, EpisodeShot};
+use mattebox_core::consistency::references::{ReferenceScores, References};
+use mattebox_core::consistency::report::{self, ShotPage};
+use mattebox_core::consistency::{FrameLook, PROBLEM_BELOW, ShotScorer, ShotScores};
 use mattebox_core::media::OpenOptions;
 use mattebox_core::staged::StagedFile;
+use mattebox_core::{Error, Frame};
 use serde_json::json;
 
 use crate::report::{CliError, Ctx, Report};
@@ -21,18 +25,47 @@ Scores run from 0 to 1, higher is better:
   boiling              no local texture crawling beyond what motion explains
   grade                the colour stays where the shot started
   smoothness           the camera's motion changes smoothly
+With --refs (see below), each shot listed there is also scored against its
+characters, location and look (VBench's image-to-video form):
+  character, location  the subject / the background look like the references
+  grade match          Lab colour statistics match the look (or location) images
+  style match          contrast, colourfulness, sharpness and texture match
+With two shots or more, every pair is compared and drifting shots are named.
 Below 0.75 a score is reported as a problem, with the worst frames.
-`mattebox --json score ...` prints everything, per-frame curves included.")]
+`mattebox --json score ...` prints everything, per-frame curves included;
+`--json=FILE` writes it to FILE.
+
+refs.toml (paths relative to it; shots found by file name or path tail):
+  look = [\"grade/look.png\"]                 # optional
+  [characters]
+  mira = [\"sheet/mira_front.png\", \"sheet/mira_side.png\"]
+  [locations]
+  kitchen = [\"locations/kitchen.jpg\"]
+  [shots]
+  \"shot01.mp4\" = { characters = [\"mira\"], location = \"kitchen\" }")]
 pub(crate) struct ScoreArgs {
     /// Shots to score (videos or image sequences).
     #[arg(required = true, value_name = "SHOT")]
     shots: Vec<PathBuf>,
+    /// Character sheet, location and look references, and what each shot should contain.
+    #[arg(long, value_name = "FILE")]
+    refs: Option<PathBuf>,
     /// Also write a self-contained HTML report here (curves, contact sheet, worst frames).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Replace an existing report.
     #[arg(short = 'y', long)]
     overwrite: bool,
+}
+
+/// Reads the first frame of an image (or video) file for the references.
+fn load_image(ctx: &Ctx, path: &Path) -> Result<Frame, Error> {
+    let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
+    reader.read_frame(0)
+}
+
+fn score_line(named: &[(&str, f32)]) -> String {
+    named.iter().map(|(name, v)| format!("{name} {v:.2}")).collect::<Vec<_>>().join("  ")
 }
 
 pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
@@ -42,9 +75,16 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     {
         return Err(CliError::usage(format!("{} already exists; pass --overwrite (-y) to replace it", html.display())));
     }
+    let refs = match &args.refs {
+        Some(path) => {
+            ctx.step(&format!("reading references from {}", path.display()));
+            Some(References::load(path, |image| load_image(ctx, image))?)
+        }
+        None => None,
+    };
     let mut text = String::new();
     let mut docs = Vec::new();
-    let mut scored: Vec<(String, ShotScores)> = Vec::new();
+    let mut scored: Vec<(String, ShotScores, Option<ReferenceScores>)> = Vec::new();
     for path in &args.shots {
         let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
         let count = reader.info().frame_count;
@@ -59,26 +99,68 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         }
         bar.finish_and_clear();
         let scores: ShotScores = scorer.finish().map_err(|e| e.context(path.display()))?;
+        let expectation = refs.as_ref().and_then(|r| r.expectation(path).map(|e| (r, e)));
+        let matched = expectation.map(|(r, e)| r.score(&scores, e));
         let _ = writeln!(text, "{} ({} frames)", path.display(), scores.frames);
-        let line: Vec<String> = scores.scores.named().iter().map(|(name, v)| format!("{name} {v:.2}")).collect();
-        let _ = writeln!(text, "  {}", line.join("  "));
-        let problems: Vec<String> = scores.problems().into_iter().map(|p| p.sentence).collect();
+        let _ = writeln!(text, "  {}", score_line(&scores.scores.named()));
+        let mut problems: Vec<String> = scores.problems().into_iter().map(|p| p.sentence).collect();
+        if let Some(m) = &matched {
+            let _ = writeln!(text, "  against references: {}", score_line(&m.named()));
+            problems.extend(m.problems());
+        } else if refs.is_some() {
+            let _ = writeln!(text, "  (not listed under [shots] in the references)");
+        }
         for problem in &problems {
             let _ = writeln!(text, "  problem: {problem}");
         }
         if problems.is_empty() {
             let _ = writeln!(text, "  no problems found");
         }
-        docs.push(json!({ "shot": path, "report": scores, "problems": problems }));
-        scored.push((path.display().to_string(), scores));
+        docs.push(json!({
+            "shot": path,
+            "report": scores,
+            "expects": expectation.map(|(_, e)| e),
+            "references": matched,
+            "problems": problems,
+        }));
+        scored.push((path.display().to_string(), scores, matched));
+    }
+    let episode = (scored.len() >= 2).then(|| {
+        let looks: Vec<FrameLook> = scored.iter().map(|(_, s, _)| s.look()).collect();
+        let shots: Vec<EpisodeShot<'_>> = scored
+            .iter()
+            .zip(&looks)
+            .zip(&args.shots)
+            .map(|(((name, _, _), look), path)| EpisodeShot {
+                name,
+                look,
+                expectation: refs.as_ref().and_then(|r| r.expectation(path)),
+            })
+            .collect();
+        episode::compare(&shots)
+    });
+    if let Some(episode) = &episode {
+        let _ = writeln!(text, "across {} shots:", scored.len());
+        for outlier in &episode.outliers {
+            let _ = writeln!(text, "  drift: {}", outlier.sentence);
+        }
+        if episode.outliers.is_empty() {
+            let _ = writeln!(text, "  no shot drifts from the others");
+        }
     }
     if let Some(html) = &args.html {
-        let shots: Vec<(String, &ShotScores)> = scored.iter().map(|(n, s)| (n.clone(), s)).collect();
-        let page = report::html("Mattebox consistency report", &shots)?;
+        let shots: Vec<ShotPage<'_>> = scored
+            .iter()
+            .map(|(name, scores, matched)| ShotPage { name, scores, references: matched.as_ref() })
+            .collect();
+        let page = report::html("Mattebox consistency report", &shots, refs.as_ref(), episode.as_ref())?;
         let staged = StagedFile::new(html, args.overwrite)?;
         std::fs::write(staged.temp_path(), page).map_err(|e| Error::io(html, "write the report", e))?;
         staged.commit()?;
         let _ = writeln!(text, "report: {}", html.display());
     }
-    Ok(Report { text, json: json!({ "shots": docs, "problem_below": PROBLEM_BELOW, "html": args.html }) })
+    Ok(Report {
+        text,
+        json: json!({ "shots": docs, "episode": episode, "problem_below": PROBLEM_BELOW, "html": args.html }),
+    })
 }

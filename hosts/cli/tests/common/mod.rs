@@ -18,3 +18,14 @@ pub(crate) fn ffmpeg(args: &[&str]) -> Vec<u8> {
     assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
+
+/// A real photo from the calibration set (scikit-image's data folder, put
+/// in `target/tools/calibration` by `.ci/setup`, or `MATTEBOX_CALIBRATION_DIR`).
+pub(crate) fn calibration_photo(name: &str) -> std::path::PathBuf {
+    let dir = std::env::var_os("MATTEBOX_CALIBRATION_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/calibration"));
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is missing: run `bash .ci/setup`", path.display());
+    path
+}
