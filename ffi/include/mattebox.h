@@ -14,7 +14,10 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 2)
+#define MB_ABI_VERSION ((1 << 16) | 3)
+
+// Scores below this are problems.
+#define MB_SCORE_PROBLEM_BELOW 0.75
 
 // The result of every fallible call. `MB_RESULT_OK` is zero; anything else
 // is a failure whose description is in `mb_last_error_message()`.
@@ -73,6 +76,14 @@ typedef struct mb_retime_plan mb_retime_plan;
 // The runtime handle: a thread pool, logging and a cache location. Safe to
 // use from several threads at once.
 typedef struct mb_runtime mb_runtime;
+
+// Scores one shot at a time from frames the host pushes in order, against
+// the reference frames it was given. Calls on one scorer are serialised;
+// use one scorer per shot being scored at the same time.
+typedef struct mb_shot_scorer mb_shot_scorer;
+
+// A scored shot. Immutable: safe to read from several threads at once.
+typedef struct mb_shot_scores mb_shot_scores;
 
 // A screen choice: one of the `MB_SCREEN_*` constants.
 typedef uint32_t mb_screen;
@@ -164,6 +175,12 @@ typedef struct mb_screen_info {
   // Fraction of the sampled plate pixels that look like the screen.
   float coverage;
 } mb_screen_info;
+
+// What a reference frame shows: one of the `MB_REFERENCE_*` constants.
+typedef uint32_t mb_reference_kind;
+
+// A score code: one of the `MB_SCORE_*` constants, indexing the scores.
+typedef uint32_t mb_score;
 
 // One shot to generate. Fill with `mb_shot_request_init`, then change
 // fields. Strings and images are read during `mb_generation_submit` only.
@@ -353,6 +370,49 @@ typedef struct mb_runtime_options {
 // The luma of the colour channels (a grey matte image).
 #define MB_MATTE_LUMA 2
 
+// The subject region keeps its look (VBench subject consistency form).
+#define MB_SCORE_SUBJECT 0
+
+// The background keeps its look (VBench background consistency form).
+#define MB_SCORE_BACKGROUND 1
+
+// No exposure or colour flicker beyond what motion explains.
+#define MB_SCORE_FLICKER 2
+
+// No local texture boiling beyond what motion explains.
+#define MB_SCORE_BOILING 3
+
+// The grade stays where the shot started.
+#define MB_SCORE_GRADE 4
+
+// The camera's motion changes smoothly.
+#define MB_SCORE_SMOOTHNESS 5
+
+// The subject looks like the `MB_REFERENCE_CHARACTER` frames (-1 without any).
+#define MB_SCORE_CHARACTER 6
+
+// The background looks like the `MB_REFERENCE_LOCATION` frames (-1 without any).
+#define MB_SCORE_LOCATION 7
+
+// Lab colour statistics match the look (else location) frames (-1 without any).
+#define MB_SCORE_GRADE_MATCH 8
+
+// Contrast, colourfulness, sharpness and texture match the look (else
+// location) frames (-1 without any).
+#define MB_SCORE_STYLE_MATCH 9
+
+// How many `MB_SCORE_*` codes there are.
+#define MB_SCORE_COUNT 10
+
+// The shot's character (compared with the subject region).
+#define MB_REFERENCE_CHARACTER 1
+
+// The shot's location (compared with the background).
+#define MB_REFERENCE_LOCATION 2
+
+// The intended grade and style (compared with the whole frame).
+#define MB_REFERENCE_LOOK 3
+
 // Waiting for its generator.
 #define MB_TAKE_QUEUED 1
 
@@ -517,6 +577,97 @@ enum mb_result mb_compositor_screen(const struct mb_compositor *compositor,
 // # Safety
 // `compositor` must come from `mb_compositor_new` and not be used again.
 void mb_compositor_free(struct mb_compositor *compositor);
+
+// Makes a scorer with no references. Release with `mb_shot_scorer_free`;
+// on failure `*out` is NULL.
+//
+// # Safety
+// `out` must be writable.
+enum mb_result mb_shot_scorer_new(struct mb_shot_scorer **out);
+
+// Adds a reference frame of `kind` (`MB_REFERENCE_*`); a kind may have
+// several (views on a character sheet). References apply to every shot the
+// scorer scores from now on; the frame is described at once and not kept.
+//
+// # Safety
+// `scorer` must come from `mb_shot_scorer_new`; `image` must describe a
+// buffer valid during the call.
+enum mb_result mb_shot_scorer_add_reference(const struct mb_runtime *runtime,
+                                            const struct mb_shot_scorer *scorer,
+                                            mb_reference_kind kind,
+                                            const struct mb_image *image);
+
+// Adds the shot's next frame. Every frame of a shot must have the first's
+// size; formats and strides may differ. Frames are analysed on a small
+// copy as they arrive, so a long shot costs no more memory than a short one.
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new`, `scorer` from
+// `mb_shot_scorer_new`; `image` must describe a buffer valid during the call.
+enum mb_result mb_shot_scorer_push(const struct mb_runtime *runtime,
+                                   const struct mb_shot_scorer *scorer,
+                                   const struct mb_image *image);
+
+// Ends the shot and scores it (at least two frames). The scorer starts
+// over for the next shot, keeping its references. Release the scores with
+// `mb_shot_scores_free`; on failure `*out` is NULL (and the frames pushed
+// so far are dropped).
+//
+// # Safety
+// `scorer` must come from `mb_shot_scorer_new`; `out` must be writable.
+enum mb_result mb_shot_scorer_finish(const struct mb_shot_scorer *scorer,
+                                     struct mb_shot_scores **out);
+
+// Releases a scorer. NULL is ignored.
+//
+// # Safety
+// `scorer` must come from `mb_shot_scorer_new` and not be used again.
+void mb_shot_scorer_free(struct mb_shot_scorer *scorer);
+
+// How many frames the shot had (0 for NULL).
+//
+// # Safety
+// `scores` must be NULL or come from `mb_shot_scorer_finish`.
+size_t mb_shot_scores_frame_count(const struct mb_shot_scores *scores);
+
+// The shot's value of `metric` (`MB_SCORE_*`), in [0, 1], higher is better;
+// -1 for a reference score when the scorer had no reference of that kind.
+//
+// # Safety
+// `scores` must come from `mb_shot_scorer_finish`; `out` must be writable.
+enum mb_result mb_shot_scores_value(const struct mb_shot_scores *scores,
+                                    mb_score metric,
+                                    float *out);
+
+// Writes `metric`'s per-frame curve into the host array `out` of `len`
+// floats: one value per frame (`mb_shot_scores_frame_count` of them, so
+// `len` must be at least that); frame 0 scores 1 for the in-shot scores.
+//
+// # Safety
+// `scores` must come from `mb_shot_scorer_finish`; `out` must point to
+// `len` writable floats.
+enum mb_result mb_shot_scores_curve(const struct mb_shot_scores *scores,
+                                    mb_score metric,
+                                    float *out,
+                                    size_t len);
+
+// Writes the shot's self-contained HTML report (scores, problems in words,
+// per-frame curves, contact sheet, worst frames, references) to `path`,
+// replacing it; written under a temporary name and renamed into place.
+// `title` may be NULL. Without the `media` feature: `MB_RESULT_UNSUPPORTED`.
+//
+// # Safety
+// `scores` must come from `mb_shot_scorer_finish`; `path` (and a non-NULL
+// `title`) must be NUL-terminated strings.
+enum mb_result mb_shot_scores_write_html(const struct mb_shot_scores *scores,
+                                         const char *path,
+                                         const char *title);
+
+// Releases scores. NULL is ignored.
+//
+// # Safety
+// `scores` must come from `mb_shot_scorer_finish` and not be used again.
+void mb_shot_scores_free(struct mb_shot_scores *scores);
 
 // Fills `request` with the defaults: no prompt or images, no camera move,
 // 2 s at 24 fps, 1280x720, seed 0, no extras.

@@ -109,6 +109,32 @@ private:
     Error error_;
 };
 
+namespace detail {
+// An owned C handle, released with `Free`: move-only, NULL once moved from.
+template <class T, void (*Free)(T*)>
+class Handle {
+public:
+    Handle() = default;
+    explicit Handle(T* raw) : raw_(raw) {}
+    Handle(Handle&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+    Handle& operator=(Handle&& other) noexcept {
+        if (this != &other) {
+            Free(raw_);
+            raw_ = std::exchange(other.raw_, nullptr);
+        }
+        return *this;
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+    ~Handle() { Free(raw_); }
+
+    T* get() const { return raw_; }
+
+private:
+    T* raw_ = nullptr;
+};
+}  // namespace detail
+
 // Whether the loaded library speaks the ABI this header describes.
 inline bool abi_compatible() { return (mb_abi_version() >> 16) == (MB_ABI_VERSION >> 16); }
 
@@ -138,40 +164,29 @@ public:
         return Runtime(raw);
     }
 
-    Runtime(Runtime&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
-    Runtime& operator=(Runtime&& other) noexcept {
-        if (this != &other) {
-            mb_runtime_free(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-        }
-        return *this;
-    }
-    Runtime(const Runtime&) = delete;
-    Runtime& operator=(const Runtime&) = delete;
-    ~Runtime() { mb_runtime_free(raw_); }
 
-    mb_runtime* get() const { return raw_; }
+    mb_runtime* get() const { return raw_.get(); }
 
     uint32_t threads() const {
         uint32_t n = 0;
-        mb_runtime_threads(raw_, &n);
+        mb_runtime_threads(raw_.get(), &n);
         return n;
     }
 
     // Converts `src` into `dst` (same size; any formats and strides).
     Error convert(const mb_image& src, const mb_image& dst) const {
-        return Error::from_last(mb_frame_convert(raw_, &src, &dst));
+        return Error::from_last(mb_frame_convert(raw_.get(), &src, &dst));
     }
 
     // Writes the frame at time t between `a` and `b` into `out`.
     Error interpolate(const mb_image& a, const mb_image& b, float t, mb_interp_mode mode, const mb_image& out) const {
-        return Error::from_last(mb_interpolate(raw_, &a, &b, t, mode, &out));
+        return Error::from_last(mb_interpolate(raw_.get(), &a, &b, t, mode, &out));
     }
 
     // Keys `plate` into `matte_out` (grey, matte also in alpha); returns the screen found.
     Result<mb_screen_info> key(const mb_image& plate, const mb_key_options& options, const mb_image& matte_out) const {
         mb_screen_info screen{};
-        mb_result code = mb_key(raw_, &plate, &options, &matte_out, &screen);
+        mb_result code = mb_key(raw_.get(), &plate, &options, &matte_out, &screen);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return screen;
     }
@@ -179,14 +194,14 @@ public:
     // Whether `a` and `b` look like the two sides of a scene cut.
     Result<bool> is_cut(const mb_image& a, const mb_image& b) const {
         uint32_t cut = 0;
-        mb_result code = mb_frames_are_cut(raw_, &a, &b, &cut);
+        mb_result code = mb_frames_are_cut(raw_.get(), &a, &b, &cut);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return cut != 0;
     }
 
 private:
     explicit Runtime(mb_runtime* raw) : raw_(raw) {}
-    mb_runtime* raw_ = nullptr;
+    detail::Handle<mb_runtime, mb_runtime_free> raw_;
 };
 
 // An open video file, image sequence or still. Move-only.
@@ -203,33 +218,21 @@ public:
         return media;
     }
 
-    Media(Media&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)), info_(other.info_) {}
-    Media& operator=(Media&& other) noexcept {
-        if (this != &other) {
-            mb_media_close(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-            info_ = other.info_;
-        }
-        return *this;
-    }
-    Media(const Media&) = delete;
-    Media& operator=(const Media&) = delete;
-    ~Media() { mb_media_close(raw_); }
 
-    mb_media* get() const { return raw_; }
+    mb_media* get() const { return raw_.get(); }
     const mb_media_info& info() const { return info_; }
     uint32_t width() const { return info_.width; }
     uint32_t height() const { return info_.height; }
     uint64_t frame_count() const { return info_.frame_count; }
     double frame_rate() const { return double(info_.frame_rate_num) / double(info_.frame_rate_den); }
     std::string codec() const {
-        const char* name = mb_media_codec_name(raw_);
+        const char* name = mb_media_codec_name(raw_.get());
         return name ? name : "";
     }
 
     // Decodes frame `index` into host memory of the media's size.
     Error read_frame(uint64_t index, const mb_image& dst) {
-        return Error::from_last(mb_media_read_frame(raw_, index, &dst));
+        return Error::from_last(mb_media_read_frame(raw_.get(), index, &dst));
     }
 
     // Decodes frame `index` into a new tightly packed RGBA8 buffer.
@@ -245,7 +248,7 @@ public:
 private:
     friend class Generation;
     explicit Media(mb_media* raw) : raw_(raw) {}
-    mb_media* raw_ = nullptr;
+    detail::Handle<mb_media, mb_media_close> raw_;
     mb_media_info info_{};
 };
 
@@ -261,28 +264,17 @@ inline mb_shot_request shot_request() {
 // Move-only.
 class Generation {
 public:
-    Generation(Generation&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
-    Generation& operator=(Generation&& other) noexcept {
-        if (this != &other) {
-            mb_generation_free(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-        }
-        return *this;
-    }
-    Generation(const Generation&) = delete;
-    Generation& operator=(const Generation&) = delete;
-    ~Generation() { mb_generation_free(raw_); }
 
     uint32_t take_count() const {
         uint32_t n = 0;
-        mb_generation_take_count(raw_, &n);
+        mb_generation_take_count(raw_.get(), &n);
         return n;
     }
 
     Result<mb_take_status> status(uint32_t take) const {
         mb_take_status status{};
         status.struct_size = sizeof(mb_take_status);
-        mb_result code = mb_generation_status(raw_, take, &status);
+        mb_result code = mb_generation_status(raw_.get(), take, &status);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return status;
     }
@@ -290,16 +282,16 @@ public:
     // Waits up to `timeout_ms` (0: only checks); true once every take ended.
     bool wait(uint32_t timeout_ms) const {
         uint32_t finished = 0;
-        mb_generation_wait(raw_, timeout_ms, &finished);
+        mb_generation_wait(raw_.get(), timeout_ms, &finished);
         return finished != 0;
     }
 
-    void cancel() const { mb_generation_cancel(raw_); }
+    void cancel() const { mb_generation_cancel(raw_.get()); }
 
     // A finished take's frames.
     Result<Media> open_take(uint32_t take) const {
         mb_media* raw = nullptr;
-        mb_result code = mb_generation_open_take(raw_, take, &raw);
+        mb_result code = mb_generation_open_take(raw_.get(), take, &raw);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         Media media(raw);
         media.info_.struct_size = sizeof(mb_media_info);
@@ -311,7 +303,7 @@ public:
 private:
     friend class Generations;
     explicit Generation(mb_generation* raw) : raw_(raw) {}
-    mb_generation* raw_ = nullptr;
+    detail::Handle<mb_generation, mb_generation_free> raw_;
 };
 
 // The generation service of a runtime: the built-in generator and the
@@ -325,34 +317,23 @@ public:
         return Generations(raw);
     }
 
-    Generations(Generations&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
-    Generations& operator=(Generations&& other) noexcept {
-        if (this != &other) {
-            mb_generations_free(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-        }
-        return *this;
-    }
-    Generations(const Generations&) = delete;
-    Generations& operator=(const Generations&) = delete;
-    ~Generations() { mb_generations_free(raw_); }
 
     // Loads the adapter in directory `path` (with its adapter.toml).
     Error load_adapter(const std::string& path) const {
-        return Error::from_last(mb_generations_load_adapter(raw_, path.c_str()));
+        return Error::from_last(mb_generations_load_adapter(raw_.get(), path.c_str()));
     }
 
     // Starts `takes` takes of `request` from `generator` ("builtin" or an adapter's id).
     Result<Generation> submit(const std::string& generator, const mb_shot_request& request, uint32_t takes) const {
         mb_generation* raw = nullptr;
-        mb_result code = mb_generation_submit(raw_, generator.c_str(), &request, takes, &raw);
+        mb_result code = mb_generation_submit(raw_.get(), generator.c_str(), &request, takes, &raw);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return Generation(raw);
     }
 
 private:
     explicit Generations(mb_generations* raw) : raw_(raw) {}
-    mb_generations* raw_ = nullptr;
+    detail::Handle<mb_generations, mb_generations_free> raw_;
 };
 
 // Optical flow both ways between two frames, for any number of in-between
@@ -367,27 +348,16 @@ public:
         return FlowPair(raw);
     }
 
-    FlowPair(FlowPair&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
-    FlowPair& operator=(FlowPair&& other) noexcept {
-        if (this != &other) {
-            mb_flow_pair_free(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-        }
-        return *this;
-    }
-    FlowPair(const FlowPair&) = delete;
-    FlowPair& operator=(const FlowPair&) = delete;
-    ~FlowPair() { mb_flow_pair_free(raw_); }
 
     // The frame at time t between the same `a` and `b`, into `out`.
     Error interpolate(const Runtime& runtime, const mb_image& a, const mb_image& b, float t,
                       const mb_image& out) const {
-        return Error::from_last(mb_flow_pair_interpolate(runtime.get(), raw_, &a, &b, t, &out));
+        return Error::from_last(mb_flow_pair_interpolate(runtime.get(), raw_.get(), &a, &b, t, &out));
     }
 
 private:
     explicit FlowPair(mb_flow_pair* raw) : raw_(raw) {}
-    mb_flow_pair* raw_ = nullptr;
+    detail::Handle<mb_flow_pair, mb_flow_pair_free> raw_;
 };
 
 // Default key options (automatic screen), ready to change.
@@ -414,28 +384,17 @@ public:
     // Uses the matte the host passes to each render.
     static Result<Compositor> with_host_matte(const mb_composite_options& options) { return make(nullptr, options); }
 
-    Compositor(Compositor&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
-    Compositor& operator=(Compositor&& other) noexcept {
-        if (this != &other) {
-            mb_compositor_free(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-        }
-        return *this;
-    }
-    Compositor(const Compositor&) = delete;
-    Compositor& operator=(const Compositor&) = delete;
-    ~Compositor() { mb_compositor_free(raw_); }
 
     // The next frame: `plate` (with `matte`, or null when keyed) over `background` into `out`.
     Error render(const Runtime& runtime, const mb_image& plate, const mb_image* matte, const mb_image& background,
                  const mb_image& out) {
-        return Error::from_last(mb_compositor_render(runtime.get(), raw_, &plate, matte, &background, &out));
+        return Error::from_last(mb_compositor_render(runtime.get(), raw_.get(), &plate, matte, &background, &out));
     }
 
     // The screen keyed against, once a frame has been rendered.
     Result<mb_screen_info> screen() const {
         mb_screen_info info{};
-        mb_result code = mb_compositor_screen(raw_, &info);
+        mb_result code = mb_compositor_screen(raw_.get(), &info);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return info;
     }
@@ -448,7 +407,7 @@ private:
         return Compositor(raw);
     }
     explicit Compositor(mb_compositor* raw) : raw_(raw) {}
-    mb_compositor* raw_ = nullptr;
+    detail::Handle<mb_compositor, mb_compositor_free> raw_;
 };
 
 // Which source frames and t make each output frame of a retime. Move-only.
@@ -484,37 +443,20 @@ public:
         return make(request);
     }
 
-    RetimePlan(RetimePlan&& other) noexcept
-        : raw_(std::exchange(other.raw_, nullptr)), frames_(other.frames_), rate_num_(other.rate_num_),
-          rate_den_(other.rate_den_) {}
-    RetimePlan& operator=(RetimePlan&& other) noexcept {
-        if (this != &other) {
-            mb_retime_plan_free(raw_);
-            raw_ = std::exchange(other.raw_, nullptr);
-            frames_ = other.frames_;
-            rate_num_ = other.rate_num_;
-            rate_den_ = other.rate_den_;
-        }
-        return *this;
-    }
-    RetimePlan(const RetimePlan&) = delete;
-    RetimePlan& operator=(const RetimePlan&) = delete;
-    ~RetimePlan() { mb_retime_plan_free(raw_); }
-
     uint64_t frames() const { return frames_; }
     int64_t rate_num() const { return rate_num_; }
     int64_t rate_den() const { return rate_den_; }
 
     Result<mb_planned_frame> frame(uint64_t index) const {
         mb_planned_frame planned{};
-        mb_result code = mb_retime_plan_frame(raw_, index, &planned);
+        mb_result code = mb_retime_plan_frame(raw_.get(), index, &planned);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return planned;
     }
 
 private:
     explicit RetimePlan(mb_retime_plan* raw) : raw_(raw) {
-        mb_retime_plan_info(raw_, &frames_, &rate_num_, &rate_den_);
+        mb_retime_plan_info(raw_.get(), &frames_, &rate_num_, &rate_den_);
     }
     static mb_retime_request base(int64_t source_num, int64_t source_den, uint64_t frames) {
         mb_retime_request request{};
@@ -530,10 +472,75 @@ private:
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return RetimePlan(raw);
     }
-    mb_retime_plan* raw_ = nullptr;
+    detail::Handle<mb_retime_plan, mb_retime_plan_free> raw_;
     uint64_t frames_ = 0;
     int64_t rate_num_ = 0;
     int64_t rate_den_ = 1;
+};
+
+// A scored shot: shot-level scores, per-frame curves, the HTML report. Move-only.
+class ShotScores {
+public:
+    size_t frame_count() const { return mb_shot_scores_frame_count(raw_.get()); }
+
+    // The shot's `metric` (MB_SCORE_*); -1 for a reference score without references of its kind.
+    Result<float> value(mb_score metric) const {
+        float v = 0.0f;
+        mb_result code = mb_shot_scores_value(raw_.get(), metric, &v);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return v;
+    }
+
+    // `metric` per frame.
+    Result<std::vector<float>> curve(mb_score metric) const {
+        std::vector<float> values(frame_count());
+        mb_result code = mb_shot_scores_curve(raw_.get(), metric, values.data(), values.size());
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return values;
+    }
+
+    // Writes the self-contained HTML report to `path` (replacing it).
+    Error write_html(const std::string& path, const std::string& title = "Mattebox consistency report") const {
+        return Error::from_last(mb_shot_scores_write_html(raw_.get(), path.c_str(), title.c_str()));
+    }
+
+private:
+    friend class ShotScorer;
+    explicit ShotScores(mb_shot_scores* raw) : raw_(raw) {}
+    detail::Handle<mb_shot_scores, mb_shot_scores_free> raw_;
+};
+
+// Scores shots pushed frame by frame, against reference frames. Move-only.
+class ShotScorer {
+public:
+    static Result<ShotScorer> create() {
+        mb_shot_scorer* raw = nullptr;
+        mb_result code = mb_shot_scorer_new(&raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return ShotScorer(raw);
+    }
+
+    // A reference frame of `kind` (MB_REFERENCE_*) for every shot from now on.
+    Error add_reference(const Runtime& runtime, mb_reference_kind kind, const mb_image& image) const {
+        return Error::from_last(mb_shot_scorer_add_reference(runtime.get(), raw_.get(), kind, &image));
+    }
+
+    // The shot's next frame.
+    Error push(const Runtime& runtime, const mb_image& frame) const {
+        return Error::from_last(mb_shot_scorer_push(runtime.get(), raw_.get(), &frame));
+    }
+
+    // Ends the shot and scores it; the scorer starts over, keeping its references.
+    Result<ShotScores> finish() const {
+        mb_shot_scores* raw = nullptr;
+        mb_result code = mb_shot_scorer_finish(raw_.get(), &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return ShotScores(raw);
+    }
+
+private:
+    explicit ShotScorer(mb_shot_scorer* raw) : raw_(raw) {}
+    detail::Handle<mb_shot_scorer, mb_shot_scorer_free> raw_;
 };
 
 }  // namespace mattebox

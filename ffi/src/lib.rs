@@ -12,6 +12,7 @@
 
 mod boundary;
 mod composite;
+mod consistency;
 #[cfg(feature = "media")]
 mod generate;
 mod image;
@@ -23,6 +24,7 @@ use std::ffi::c_char;
 
 pub use boundary::mb_result;
 pub use composite::*;
+pub use consistency::*;
 #[cfg(feature = "media")]
 pub use generate::*;
 pub use image::*;
@@ -33,7 +35,7 @@ pub use runtime::*;
 /// Version of the ABI described by this header: (major << 16) | minor. A
 /// host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 /// minor versions only add.
-pub const MB_ABI_VERSION: u32 = (1 << 16) | 2;
+pub const MB_ABI_VERSION: u32 = (1 << 16) | 3;
 
 /// The ABI version of the loaded library; see `MB_ABI_VERSION`.
 #[unsafe(no_mangle)]

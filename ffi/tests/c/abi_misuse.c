@@ -199,6 +199,84 @@ int main(int argc, char **argv) {
     const float *centre = (const float *)((char *)frame + 120 * stride) + 160 * 4;
     CHECK(centre[3] == 1.0f);
     CHECK(centre[0] >= 0.0f && centre[0] <= 1.0f);
+
+    /* Consistency: the clip's first 12 frames scored, frame 0 as reference. */
+    mb_shot_scorer *scorer = (mb_shot_scorer *)&failures;
+    EXPECT(mb_shot_scorer_new(NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_shot_scorer_new(&scorer), MB_RESULT_OK, NULL);
+    CHECK(scorer != NULL);
+    EXPECT(mb_media_read_frame(media, 0, &out), MB_RESULT_OK, NULL);
+    EXPECT(mb_shot_scorer_add_reference(NULL, scorer, MB_REFERENCE_CHARACTER, &out), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_shot_scorer_add_reference(rt, NULL, MB_REFERENCE_CHARACTER, &out), MB_RESULT_NULL_POINTER, "scorer");
+    EXPECT(mb_shot_scorer_add_reference(rt, scorer, MB_REFERENCE_CHARACTER, NULL), MB_RESULT_NULL_POINTER, "image");
+    EXPECT(mb_shot_scorer_add_reference(rt, scorer, 77, &out), MB_RESULT_UNSUPPORTED, "reference kind 77");
+    EXPECT(mb_shot_scorer_add_reference(rt, scorer, MB_REFERENCE_CHARACTER, &out), MB_RESULT_OK, NULL);
+    EXPECT(mb_shot_scorer_add_reference(rt, scorer, MB_REFERENCE_LOOK, &out), MB_RESULT_OK, NULL);
+    mb_shot_scores *scores = (mb_shot_scores *)&failures;
+    EXPECT(mb_shot_scorer_finish(NULL, &scores), MB_RESULT_NULL_POINTER, "scorer");
+    EXPECT(mb_shot_scorer_finish(scorer, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_shot_scorer_finish(scorer, &scores), MB_RESULT_INVALID_ARGUMENT, "at least two frames");
+    CHECK(scores == NULL);
+    EXPECT(mb_shot_scorer_push(NULL, scorer, &out), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_shot_scorer_push(rt, NULL, &out), MB_RESULT_NULL_POINTER, "scorer");
+    EXPECT(mb_shot_scorer_push(rt, scorer, NULL), MB_RESULT_NULL_POINTER, "image");
+    for (uint64_t n = 0; n < 12; n++) {
+        EXPECT(mb_media_read_frame(media, n, &out), MB_RESULT_OK, NULL);
+        EXPECT(mb_shot_scorer_push(rt, scorer, &out), MB_RESULT_OK, NULL);
+    }
+    uint8_t tiny_px[16 * 8 * 4] = {0};
+    mb_image tiny = img(tiny_px, sizeof tiny_px, 16, 8, 64, MB_PIXEL_FORMAT_RGBA8);
+    EXPECT(mb_shot_scorer_push(rt, scorer, &tiny), MB_RESULT_INVALID_ARGUMENT, "frame 12 is 16x8");
+    EXPECT(mb_shot_scorer_finish(scorer, &scores), MB_RESULT_OK, NULL);
+    CHECK(scores != NULL);
+    CHECK(mb_shot_scores_frame_count(NULL) == 0);
+    CHECK(mb_shot_scores_frame_count(scores) == 12);
+    float value = -5.0f;
+    EXPECT(mb_shot_scores_value(NULL, MB_SCORE_FLICKER, &value), MB_RESULT_NULL_POINTER, "scores");
+    EXPECT(mb_shot_scores_value(scores, MB_SCORE_FLICKER, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_shot_scores_value(scores, MB_SCORE_COUNT, &value), MB_RESULT_UNSUPPORTED, "score 10");
+    for (mb_score m = 0; m < MB_SCORE_COUNT; m++) {
+        EXPECT(mb_shot_scores_value(scores, m, &value), MB_RESULT_OK, NULL);
+        if (m == MB_SCORE_LOCATION) CHECK(value == -1.0f); /* no location reference given */
+        else CHECK(value >= 0.0f && value <= 1.0f);
+    }
+    EXPECT(mb_shot_scores_value(scores, MB_SCORE_CHARACTER, &value), MB_RESULT_OK, NULL);
+    CHECK(value > 0.5f); /* the shot's own first frame */
+    float curve[12];
+    EXPECT(mb_shot_scores_curve(NULL, MB_SCORE_GRADE, curve, 12), MB_RESULT_NULL_POINTER, "scores");
+    EXPECT(mb_shot_scores_curve(scores, MB_SCORE_GRADE, NULL, 12), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_shot_scores_curve(scores, MB_SCORE_GRADE, curve, 11), MB_RESULT_INVALID_ARGUMENT, "12 frames");
+    EXPECT(mb_shot_scores_curve(scores, 99, curve, 12), MB_RESULT_UNSUPPORTED, "score 99");
+    EXPECT(mb_shot_scores_curve(scores, MB_SCORE_GRADE, curve, 12), MB_RESULT_OK, NULL);
+    CHECK(curve[0] == 1.0f);
+    for (int i = 1; i < 12; i++) CHECK(curve[i] >= 0.0f && curve[i] <= 1.0f);
+    EXPECT(mb_shot_scores_curve(scores, MB_SCORE_LOCATION, curve, 12), MB_RESULT_OK, NULL);
+    CHECK(curve[5] == -1.0f);
+    char report[4096];
+    snprintf(report, sizeof report, "%s", clip); /* beside the clip */
+    char *slash = strrchr(report, '/');
+    snprintf(slash ? slash + 1 : report, sizeof report - (size_t)(slash ? slash + 1 - report : 0), "shot report.html");
+    EXPECT(mb_shot_scores_write_html(NULL, report, NULL), MB_RESULT_NULL_POINTER, "scores");
+    EXPECT(mb_shot_scores_write_html(scores, NULL, NULL), MB_RESULT_NULL_POINTER, "path");
+    EXPECT(mb_shot_scores_write_html(scores, "/nonexistent/dir/r.html", NULL), MB_RESULT_NOT_FOUND, "/nonexistent/dir");
+    EXPECT(mb_shot_scores_write_html(scores, report, "Shot <1>"), MB_RESULT_OK, NULL);
+    FILE *written = fopen(report, "rb");
+    CHECK(written != NULL);
+    if (written) {
+        char head[16] = {0};
+        CHECK(fread(head, 1, 15, written) == 15 && strcmp(head, "<!DOCTYPE html>") == 0);
+        fclose(written);
+    }
+    mb_shot_scores_free(scores);
+    mb_shot_scores_free(NULL);
+    /* The scorer starts over after finish, keeping its references. */
+    EXPECT(mb_shot_scorer_push(rt, scorer, &tiny), MB_RESULT_OK, NULL);
+    EXPECT(mb_shot_scorer_push(rt, scorer, &tiny), MB_RESULT_OK, NULL);
+    EXPECT(mb_shot_scorer_finish(scorer, &scores), MB_RESULT_OK, NULL);
+    CHECK(mb_shot_scores_frame_count(scores) == 2);
+    mb_shot_scores_free(scores);
+    mb_shot_scorer_free(scorer);
+    mb_shot_scorer_free(NULL);
     free(frame);
 
     mb_media_close(NULL);

@@ -132,6 +132,29 @@ int main() {
         CHECK(generations->load_adapter("/nonexistent/adapter").code() == MB_RESULT_NOT_FOUND);
     }
 
+    // Consistency: A then B alternately is a shot that flickers its square.
+    auto scorer = mattebox::ShotScorer::create();
+    CHECK(scorer.ok());
+    if (scorer) {
+        CHECK(!scorer->add_reference(*runtime, MB_REFERENCE_LOCATION, ia));
+        CHECK(scorer->add_reference(*runtime, 9, ia).code() == MB_RESULT_UNSUPPORTED);
+        CHECK(!scorer->finish().ok());  // no frames yet
+        for (int i = 0; i < 6; i++) CHECK(!scorer->push(*runtime, i % 2 ? ib : ia));
+        mattebox::ShotScorer moved = std::move(*scorer);  // handles move; the old one is empty
+        auto scores = moved.finish();
+        CHECK(scores.ok());
+        if (scores) {
+            CHECK(scores->frame_count() == 6);
+            auto location = scores->value(MB_SCORE_LOCATION);
+            auto character = scores->value(MB_SCORE_CHARACTER);
+            CHECK(location.ok() && *location > 0.0f && *location <= 1.0f);
+            CHECK(character.ok() && *character == -1.0f);
+            auto curve = scores->curve(MB_SCORE_FLICKER);
+            CHECK(curve.ok() && curve->size() == 6 && (*curve)[0] == 1.0f);
+            CHECK(!scores->value(MB_SCORE_COUNT).ok());
+        }
+    }
+
     if (failures) {
         std::fprintf(stderr, "wrapper_test: %d failures\n", failures);
         return 1;
