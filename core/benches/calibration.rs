@@ -3,7 +3,8 @@
 //! metric catches which failure, and by how much.
 //!
 //! `cargo bench -p mattebox-core --features media --bench calibration`
-//! (needs `bash .ci/setup` for the photos and clips).
+//! (needs `bash .ci/setup` for the photos and clips); add `--features
+//! media,onnx ... -- --onnx` for the model backend.
 
 #[path = "../tests/support/calibration.rs"]
 mod calibration;
@@ -17,6 +18,12 @@ fn quantiles(mut v: Vec<f32>) -> String {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--onnx") {
+        #[cfg(feature = "onnx")]
+        calibration::use_models();
+        #[cfg(not(feature = "onnx"))]
+        panic!("--onnx needs the `onnx` feature: --features media,onnx");
+    }
     let (same, unrelated) = calibration::raw_likeness();
     for (family, get) in [
         ("colour", (|l: &mattebox_core::consistency::Likeness| l.colour) as fn(&_) -> f32),

@@ -1,8 +1,9 @@
 //! Consistency scoring speed: a 5-second 1080p shot (120 frames, a camera
 //! move over a still made by the built-in generator) scored with the
-//! default backend.
+//! default backend, and with the model backend when built with `onnx`
+//! (models from `../shared/models`, ONNX Runtime from `.ci/setup`).
 //!
-//! Run: `cargo bench -p mattebox-core --features media --bench consistency`
+//! Run: `cargo bench -p mattebox-core --features media,onnx --bench consistency`
 //! (`MB_BENCH_THREADS` sets the worker threads, default 2).
 
 use std::time::Instant;
@@ -26,28 +27,39 @@ fn main() {
     request.camera = CameraMotion { horizontal: 0.5, zoom: 0.2, ..Default::default() };
     let (frames, _) = render_take(&generator, &request, 0, &runtime).unwrap();
     assert_eq!(frames.len(), 120);
-    let runs: Vec<f64> = (0..3)
-        .map(|_| {
-            let started = Instant::now();
-            let scores = runtime
-                .install(|| {
-                    let mut scorer = ShotScorer::new();
-                    for f in &frames {
-                        scorer.push(&f.view())?;
-                    }
-                    scorer.finish()
-                })
-                .unwrap();
-            let seconds = started.elapsed().as_secs_f64();
-            println!("  run: {seconds:.2} s, scores {:?}", scores.scores);
-            seconds
-        })
-        .collect();
-    let mut sorted = runs.clone();
-    sorted.sort_by(f64::total_cmp);
-    println!(
-        "consistency, default backend: 120 frames of 1920x1080 in {:.2} s (median of 3, {threads} threads), {:.1} ms/frame",
-        sorted[1],
-        sorted[1] * 1e3 / 120.0
-    );
+    let measure = |backend: &str, make: &(dyn Fn() -> ShotScorer + Sync)| {
+        let mut runs: Vec<f64> = (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                let scores = runtime
+                    .install(|| {
+                        let mut scorer = make();
+                        for f in &frames {
+                            scorer.push(&f.view())?;
+                        }
+                        scorer.finish()
+                    })
+                    .unwrap();
+                let seconds = started.elapsed().as_secs_f64();
+                println!("  run: {seconds:.2} s, scores {:?}", scores.scores);
+                seconds
+            })
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        println!(
+            "consistency, {backend} backend: 120 frames of 1920x1080 in {:.2} s (median of 3, {threads} threads), {:.1} ms/frame",
+            runs[1],
+            runs[1] * 1e3 / 120.0
+        );
+    };
+    measure("default", &ShotScorer::new);
+    #[cfg(feature = "onnx")]
+    {
+        use mattebox_core::consistency::models::{ModelBackend, ModelFiles};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = ModelFiles::in_dir(&root.join("../shared/models"));
+        files.library = Some(root.join("target/tools/onnxruntime/libonnxruntime.so"));
+        let models = std::sync::Arc::new(runtime.install(|| ModelBackend::load(&files)).unwrap());
+        measure("onnx", &|| ShotScorer::with_models(models.clone()));
+    }
 }

@@ -152,16 +152,30 @@ impl PixelTable {
     /// The appearance of `region`.
     pub(crate) fn describe(&self, region: Region) -> Appearance {
         let (w, h) = (self.width, self.height);
+        self.describe_weighted(|x, y| if region.contains(x, y, w, h) { 1.0 } else { 0.0 })
+    }
+
+    /// The appearance of the pixels, each counted with `weight(x, y)`
+    /// (0..1: a soft mask; pixels of weight 0 are skipped).
+    pub(crate) fn describe_weighted(&self, weight: impl Fn(usize, usize) -> f32) -> Appearance {
+        let w = self.width;
         let mut out = Appearance::default();
-        for y in 0..h {
+        for y in 0..self.height {
             for x in 0..w {
-                if region.contains(x, y, w, h) {
-                    out.add(self.lab[y * w + x], self.lbp[y * w + x], self.gradient[y * w + x]);
+                let k = weight(x, y);
+                if k > 0.0 {
+                    out.add(self.lab[y * w + x], self.lbp[y * w + x], self.gradient[y * w + x], k);
                 }
             }
         }
         out.normalise();
         out
+    }
+
+    /// Width and height of the analysis copy described.
+    #[cfg(feature = "onnx")]
+    pub(crate) fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
     }
 }
 
@@ -226,29 +240,29 @@ fn soft_bin(position: f32, bins: usize) -> (usize, usize, f32) {
 
 impl Appearance {
     #[inline]
-    fn add(&mut self, lab: [f32; 3], lbp: u8, (bin, magnitude): (u8, f32)) {
+    fn add(&mut self, lab: [f32; 3], lbp: u8, (bin, magnitude): (u8, f32), k: f32) {
         let [l, a, b] = lab;
         let (l0, l1, lf) = soft_bin(l / 100.0 * LIGHTNESS_BINS as f32, LIGHTNESS_BINS);
-        self.lightness[l0] += 1.0 - lf;
-        self.lightness[l1] += lf;
+        self.lightness[l0] += k * (1.0 - lf);
+        self.lightness[l1] += k * lf;
         let chroma_pos = |v: f32| (v / CHROMA_RANGE * 0.5 + 0.5) * CHROMA_BINS as f32;
         let (a0, a1, af) = soft_bin(chroma_pos(a), CHROMA_BINS);
         let (b0, b1, bf) = soft_bin(chroma_pos(b), CHROMA_BINS);
-        self.chroma[a0 * CHROMA_BINS + b0] += (1.0 - af) * (1.0 - bf);
-        self.chroma[a1 * CHROMA_BINS + b0] += af * (1.0 - bf);
-        self.chroma[a0 * CHROMA_BINS + b1] += (1.0 - af) * bf;
-        self.chroma[a1 * CHROMA_BINS + b1] += af * bf;
-        self.texture[lbp as usize] += 1.0;
-        self.orientation[bin as usize] += magnitude;
+        self.chroma[a0 * CHROMA_BINS + b0] += k * (1.0 - af) * (1.0 - bf);
+        self.chroma[a1 * CHROMA_BINS + b0] += k * af * (1.0 - bf);
+        self.chroma[a0 * CHROMA_BINS + b1] += k * (1.0 - af) * bf;
+        self.chroma[a1 * CHROMA_BINS + b1] += k * af * bf;
+        self.texture[lbp as usize] += k;
+        self.orientation[bin as usize] += k * magnitude;
         for (m, v) in self.moments.iter_mut().zip([l, a, b, l * l, a * a, b * b]) {
-            *m += v;
+            *m += k * v;
         }
-        self.gradient += magnitude;
-        self.pixels += 1.0;
+        self.gradient += k * magnitude;
+        self.pixels += k;
     }
 
     fn normalise(&mut self) {
-        let n = self.pixels.max(1.0);
+        let n = self.pixels.max(1e-6);
         for hist in [&mut self.lightness[..], &mut self.chroma[..], &mut self.texture[..], &mut self.orientation[..]] {
             let sum: f32 = hist.iter().sum();
             if sum > 0.0 {
@@ -265,7 +279,7 @@ impl Appearance {
         let mut out = Appearance::default();
         let mut total = 0.0;
         for a in all {
-            let w = a.pixels.max(1.0);
+            let w = a.pixels.max(1e-6);
             let add = |dst: &mut [f32], src: &[f32]| dst.iter_mut().zip(src).for_each(|(d, s)| *d += s * w);
             add(&mut out.lightness, &a.lightness);
             add(&mut out.chroma, &a.chroma);

@@ -8,7 +8,9 @@ use crate::interp::Flow;
 use crate::interp::plane::{Plane, luma};
 use crate::sample::RgbaImage;
 
-use super::appearance::{Appearance, PixelTable, Region};
+use super::FrameLook;
+use super::appearance::PixelTable;
+use super::lens::Lens;
 
 /// Analysis copies are at most this wide (area-averaged).
 pub const ANALYSIS_WIDTH: u32 = 256;
@@ -24,14 +26,12 @@ pub(crate) struct Analysis {
     pub(crate) luma: Plane,
     /// Mean gradient magnitude per BLOCK x BLOCK block (row-major blocks).
     pub(crate) texture: Plane,
-    /// How the subject region looks, wherever things are in it.
-    pub(crate) subject_look: Appearance,
-    /// How the background region looks.
-    pub(crate) background_look: Appearance,
+    /// How the frame looks: subject, background, face, embeddings.
+    pub(crate) look: FrameLook,
 }
 
 impl Analysis {
-    pub(crate) fn of(frame: &FrameView<'_>) -> Result<Analysis> {
+    pub(crate) fn of(frame: &FrameView<'_>, lens: &Lens<'_>) -> Result<Analysis> {
         let small = area_downscale(frame, ANALYSIS_WIDTH)?;
         let luma = luma(&small.view())?;
         let (gx, gy) = luma.gradients()?;
@@ -51,9 +51,8 @@ impl Analysis {
             }
         }
         let table = PixelTable::of(&small, &luma, &gx, &gy)?;
-        let subject_look = table.describe(Region::Subject);
-        let background_look = table.describe(Region::Background);
-        Ok(Analysis { small, luma, texture, subject_look, background_look })
+        let look = lens.look(&table, &small)?;
+        Ok(Analysis { small, luma, texture, look })
     }
 }
 

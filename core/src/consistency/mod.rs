@@ -29,6 +29,9 @@
 mod appearance;
 pub mod episode;
 mod features;
+mod lens;
+#[cfg(feature = "onnx")]
+pub mod models;
 pub mod references;
 #[cfg(feature = "images")]
 pub mod report;
@@ -44,6 +47,7 @@ use crate::interp::{FlowPair, Mode};
 pub use appearance::{Appearance, Likeness};
 pub use features::ANALYSIS_WIDTH;
 use features::{Analysis, colour_shift, residual_energy};
+use lens::Lens;
 use references::similarity;
 
 /// How quickly each raw measure turns into a score: score = exp(-measure /
@@ -132,6 +136,8 @@ pub struct ShotScores {
     pub frames: usize,
     /// Width and height of the analysis copies.
     pub analysis_size: (u32, u32),
+    /// The backend the shot was seen through: `default` or `onnx`.
+    pub backend: &'static str,
     /// The shot's scores (means over frames).
     pub scores: Scores,
     /// Per frame (index 0 is the first frame, which scores 1 by definition).
@@ -150,13 +156,21 @@ pub struct ShotScores {
     pub looks: Vec<FrameLook>,
 }
 
-/// How one frame looks: its subject region and its background.
-#[derive(Clone, Debug, PartialEq)]
+/// How one frame looks: its subject region and its background, and with
+/// the model backend its face and embeddings.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct FrameLook {
-    /// The middle of the frame, where the characters stand.
+    /// Where the characters stand: the middle of the frame, or with the
+    /// model backend the people the segmentation finds.
     pub subject: Appearance,
     /// The rest: the location.
     pub background: Appearance,
+    /// The most confident face with its hair (model backend only).
+    pub face: Option<Appearance>,
+    /// Unit embedding of the subject's box (with an embedding model).
+    pub subject_embedding: Option<Vec<f32>>,
+    /// Unit embedding of the whole frame (with an embedding model).
+    pub frame_embedding: Option<Vec<f32>>,
 }
 
 impl FrameLook {
@@ -169,9 +183,22 @@ impl FrameLook {
 impl ShotScores {
     /// How the shot looks on average.
     pub fn look(&self) -> FrameLook {
+        let mean_embedding = |get: fn(&FrameLook) -> Option<&Vec<f32>>| {
+            let all: Vec<&Vec<f32>> = self.looks.iter().filter_map(get).collect();
+            let first = all.first()?;
+            let mut sum = vec![0.0f32; first.len()];
+            for e in &all {
+                sum.iter_mut().zip(e.iter()).for_each(|(s, v)| *s += v);
+            }
+            let norm = sum.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            Some(sum.into_iter().map(|v| v / norm).collect())
+        };
         FrameLook {
             subject: Appearance::mean(self.looks.iter().map(|l| &l.subject)).unwrap_or_default(),
             background: Appearance::mean(self.looks.iter().map(|l| &l.background)).unwrap_or_default(),
+            face: Appearance::mean(self.looks.iter().filter_map(|l| l.face.as_ref())),
+            subject_embedding: mean_embedding(|l| l.subject_embedding.as_ref()),
+            frame_embedding: mean_embedding(|l| l.frame_embedding.as_ref()),
         }
     }
 }
@@ -218,12 +245,37 @@ pub struct ShotScorer {
     stride: usize,
     worst: Vec<(f32, usize, Frame)>,
     looks: Vec<FrameLook>,
+    #[cfg(feature = "onnx")]
+    models: Option<std::sync::Arc<models::ModelBackend>>,
 }
 
 impl ShotScorer {
-    /// A scorer for a new shot.
+    /// A scorer for a new shot (default backend).
     pub fn new() -> ShotScorer {
         ShotScorer::default()
+    }
+
+    /// A scorer for a new shot that sees frames through `models`: person
+    /// regions, faces, and embeddings if an embedding model is loaded.
+    #[cfg(feature = "onnx")]
+    pub fn with_models(models: std::sync::Arc<models::ModelBackend>) -> ShotScorer {
+        ShotScorer { models: Some(models), ..ShotScorer::default() }
+    }
+
+    /// A new scorer with this one's backend, for the next shot.
+    pub fn fresh(&self) -> ShotScorer {
+        ShotScorer {
+            #[cfg(feature = "onnx")]
+            models: self.models.clone(),
+            ..ShotScorer::default()
+        }
+    }
+
+    fn lens(&self) -> Lens<'_> {
+        #[cfg(feature = "onnx")]
+        return Lens { models: self.models.as_deref() };
+        #[cfg(not(feature = "onnx"))]
+        Lens::default()
     }
 
     /// Adds the next frame. Every frame of a shot must have the first's size.
@@ -242,7 +294,7 @@ impl ShotScorer {
             }
             Some(_) => {}
         }
-        let current = Analysis::of(frame)?;
+        let current = Analysis::of(frame, &self.lens())?;
         let scores = match (&self.first, &self.previous) {
             (Some(first), Some(previous)) => {
                 let pair = FlowPair::compute(&previous.small.view(), &current.small.view(), Mode::Fast)?;
@@ -254,11 +306,33 @@ impl ShotScorer {
                     *total += step;
                 }
                 let drift = self.drift.iter().map(|d| d * d).sum::<f32>().sqrt();
-                let vbench =
-                    |a: &Appearance, b: &Appearance, c: &Appearance| 0.5 * (similarity(a, b) + similarity(a, c));
+                let (now, first, previous) = (&current.look, &first.look, &previous.look);
+                // VBench's form: the mean of the similarity to the first and
+                // to the previous frame; with an embedding model, of the
+                // embeddings' cosine (VBench's own measure).
+                let vbench = |to_first: f32, to_previous: f32| 0.5 * (to_first + to_previous);
+                let (subject, background) = match (&now.subject_embedding, &now.frame_embedding) {
+                    (Some(s), Some(f)) => (
+                        vbench(
+                            embedding_cosine(s, &first.subject_embedding),
+                            embedding_cosine(s, &previous.subject_embedding),
+                        ),
+                        vbench(
+                            embedding_cosine(f, &first.frame_embedding),
+                            embedding_cosine(f, &previous.frame_embedding),
+                        ),
+                    ),
+                    _ => (
+                        vbench(similarity(&now.subject, &first.subject), similarity(&now.subject, &previous.subject)),
+                        vbench(
+                            similarity(&now.background, &first.background),
+                            similarity(&now.background, &previous.background),
+                        ),
+                    ),
+                };
                 Scores {
-                    subject: vbench(&current.subject_look, &first.subject_look, &previous.subject_look),
-                    background: vbench(&current.background_look, &first.background_look, &previous.background_look),
+                    subject,
+                    background,
                     flicker: (-low / FLICKER_SCALE).exp(),
                     boiling: (-(high - BOILING_FLOOR).max(0.0) / BOILING_SCALE).exp(),
                     grade: (-drift / GRADE_SCALE).exp(),
@@ -268,8 +342,7 @@ impl ShotScorer {
             _ => Scores { subject: 1.0, background: 1.0, flicker: 1.0, boiling: 1.0, grade: 1.0, smoothness: 1.0 },
         };
         self.keep_thumbnails(index, &scores, &current.small);
-        self.looks
-            .push(FrameLook { subject: current.subject_look.clone(), background: current.background_look.clone() });
+        self.looks.push(current.look.clone());
         self.curves.push(scores);
         if self.first.is_none() {
             self.first = Some(current.clone());
@@ -298,6 +371,7 @@ impl ShotScorer {
 
     /// The shot's scores. Fails for fewer than two frames.
     pub fn finish(mut self) -> Result<ShotScores> {
+        let backend = self.lens().name();
         let n = self.curves.len();
         if n < 2 {
             return Err(Error::invalid_argument(format!(
@@ -330,6 +404,7 @@ impl ShotScorer {
         Ok(ShotScores {
             frames: n,
             analysis_size: size,
+            backend,
             scores,
             curves: self.curves,
             worst_frames: worst,
@@ -338,6 +413,11 @@ impl ShotScorer {
             looks: self.looks,
         })
     }
+}
+
+/// The cosine of two unit embeddings, clamped to [0, 1] (0 when one is missing).
+pub(crate) fn embedding_cosine(a: &[f32], b: &Option<Vec<f32>>) -> f32 {
+    b.as_ref().map_or(0.0, |b| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>().clamp(0.0, 1.0))
 }
 
 /// Scores every frame of a shot held in memory.

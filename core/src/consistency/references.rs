@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::appearance::{Appearance, Likeness, grade_difference, style_distance};
 use super::features::Analysis;
+use super::lens::Lens;
 use super::{FrameLook, PROBLEM_BELOW, ShotScores};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -44,6 +45,16 @@ pub const STYLE_MATCH_SCALE: f32 = 0.35;
 pub fn similarity(a: &Appearance, b: &Appearance) -> f32 {
     let d = Likeness::of(a, b).distance() / SIMILARITY_SCALE;
     (-d * d).exp()
+}
+
+/// How much a frame's subject looks like a character reference: the
+/// subject regions, and where both show a face, the faces as much.
+pub fn character_similarity(frame: &FrameLook, reference: &FrameLook) -> f32 {
+    let subject = similarity(&frame.subject, &reference.subject);
+    match (&frame.face, &reference.face) {
+        (Some(a), Some(b)) => 0.5 * subject + 0.5 * similarity(a, b),
+        _ => subject,
+    }
 }
 
 /// Grade match of two appearances, in [0, 1].
@@ -79,14 +90,15 @@ pub struct ReferenceImage {
 }
 
 impl ReferenceImage {
-    /// Describes `frame`, read from `path`.
+    /// Describes `frame`, read from `path`, with the default backend.
     pub fn describe(path: &Path, frame: &Frame) -> Result<ReferenceImage> {
-        let analysis = Analysis::of(&frame.view())?;
-        Ok(ReferenceImage {
-            path: path.to_owned(),
-            look: FrameLook { subject: analysis.subject_look, background: analysis.background_look },
-            thumbnail: analysis.small,
-        })
+        ReferenceImage::describe_with(path, frame, &Lens::default())
+    }
+
+    /// Describes `frame` as `lens` sees it (the backend shots are scored with).
+    pub(crate) fn describe_with(path: &Path, frame: &Frame, lens: &Lens<'_>) -> Result<ReferenceImage> {
+        let analysis = Analysis::of(&frame.view(), lens)?;
+        Ok(ReferenceImage { path: path.to_owned(), look: analysis.look, thumbnail: analysis.small })
     }
 }
 
@@ -130,16 +142,50 @@ pub struct References {
 
 impl References {
     /// Reads a `refs.toml`, loading every image through `load` (which
-    /// decodes one image file).
+    /// decodes one image file), for shots scored with the default backend.
     pub fn load(path: &Path, load: impl FnMut(&Path) -> Result<Frame>) -> Result<References> {
+        References::load_with(path, load, &Lens::default())
+    }
+
+    /// As [`References::load`], for shots scored with the model backend.
+    #[cfg(feature = "onnx")]
+    pub fn load_with_models(
+        path: &Path,
+        load: impl FnMut(&Path) -> Result<Frame>,
+        models: &super::models::ModelBackend,
+    ) -> Result<References> {
+        References::load_with(path, load, &Lens { models: Some(models) })
+    }
+
+    fn load_with(path: &Path, load: impl FnMut(&Path) -> Result<Frame>, lens: &Lens<'_>) -> Result<References> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the references", e))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        References::parse(&text, base, load).map_err(|e| e.context(path.display()))
+        References::parse_with(&text, base, load, lens).map_err(|e| e.context(path.display()))
     }
 
     /// Parses the text of a `refs.toml` whose image paths are relative to
-    /// `base`.
-    pub fn parse(text: &str, base: &Path, mut load: impl FnMut(&Path) -> Result<Frame>) -> Result<References> {
+    /// `base` (default backend).
+    pub fn parse(text: &str, base: &Path, load: impl FnMut(&Path) -> Result<Frame>) -> Result<References> {
+        References::parse_with(text, base, load, &Lens::default())
+    }
+
+    /// As [`References::parse`], for shots scored with the model backend.
+    #[cfg(feature = "onnx")]
+    pub fn parse_with_models(
+        text: &str,
+        base: &Path,
+        load: impl FnMut(&Path) -> Result<Frame>,
+        models: &super::models::ModelBackend,
+    ) -> Result<References> {
+        References::parse_with(text, base, load, &Lens { models: Some(models) })
+    }
+
+    fn parse_with(
+        text: &str,
+        base: &Path,
+        mut load: impl FnMut(&Path) -> Result<Frame>,
+        lens: &Lens<'_>,
+    ) -> Result<References> {
         let file: RefsFile =
             toml::from_str(text).map_err(|e| Error::invalid_argument(format!("not a valid references file: {e}")))?;
         let mut read = |what: &str, paths: &[PathBuf]| -> Result<Vec<ReferenceImage>> {
@@ -151,7 +197,7 @@ impl References {
                 .map(|p| {
                     let full = base.join(p);
                     let frame = load(&full).map_err(|e| e.context(format!("{what}: {}", full.display())))?;
-                    ReferenceImage::describe(&full, &frame)
+                    ReferenceImage::describe_with(&full, &frame, lens)
                         .map_err(|e| e.context(format!("{what}: {}", full.display())))
                 })
                 .collect()
@@ -212,15 +258,18 @@ impl References {
         for name in &expectation.characters {
             let Some(images) = self.characters.get(name) else { continue };
             let per_frame: Vec<(f32, usize)> =
-                shot.looks.iter().map(|look| best(images, |r| similarity(&look.subject, &r.look.subject))).collect();
+                shot.looks.iter().map(|look| best(images, |r| character_similarity(look, &r.look))).collect();
             for (curve, (value, _)) in curves.iter_mut().zip(&per_frame) {
                 curve.character = Some(curve.character.map_or(*value, |c: f32| c.min(*value)));
             }
             characters.insert(name.clone(), matched(&per_frame, images));
         }
         let location = expectation.location.as_ref().and_then(|name| self.locations.get(name)).map(|images| {
-            let per_frame: Vec<(f32, usize)> =
-                shot.looks.iter().map(|look| best(images, |r| similarity(&look.background, &r.look.whole()))).collect();
+            let per_frame: Vec<(f32, usize)> = shot
+                .looks
+                .iter()
+                .map(|look| best(images, |r| similarity(&look.background, &r.look.background)))
+                .collect();
             for (curve, (value, _)) in curves.iter_mut().zip(&per_frame) {
                 curve.location = Some(*value);
             }

@@ -338,10 +338,38 @@ pub(crate) fn with_failure(clean: &[Image], failure: Failure, other: &[Image]) -
         .collect()
 }
 
+/// The model backend the calibration runs through (`use_models`), if any.
+#[cfg(feature = "onnx")]
+static MODELS: std::sync::OnceLock<std::sync::Arc<mattebox_core::consistency::models::ModelBackend>> =
+    std::sync::OnceLock::new();
+
+/// Scores every following calibration shot through the model backend
+/// (the shared MediaPipe models, the wheel's ONNX Runtime).
+#[cfg(feature = "onnx")]
+pub(crate) fn use_models() {
+    use mattebox_core::consistency::models::{ModelBackend, ModelFiles};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = ModelFiles::in_dir(&root.join("../shared/models"));
+    files.library = Some(root.join("target/tools/onnxruntime/libonnxruntime.so"));
+    let _ = MODELS.set(std::sync::Arc::new(ModelBackend::load(&files).unwrap()));
+}
+
+fn score_shot(frames: &[Frame]) -> ShotScores {
+    #[cfg(feature = "onnx")]
+    if let Some(models) = MODELS.get() {
+        let mut scorer = mattebox_core::consistency::ShotScorer::with_models(models.clone());
+        for f in frames {
+            scorer.push(&f.view()).unwrap();
+        }
+        return scorer.finish().unwrap();
+    }
+    score_frames(frames).unwrap()
+}
+
 /// Every score of a shot, in-shot and against its reference, by name.
 pub(crate) fn all_scores(shot: &[Image], reference: &Image) -> Vec<(&'static str, f32)> {
     let frames: Vec<Frame> = shot.iter().map(Image::frame).collect();
-    let scored: ShotScores = score_frames(&frames).unwrap();
+    let scored: ShotScores = score_shot(&frames);
     let mut out: Vec<(&'static str, f32)> = scored.scores.named().to_vec();
     let refs = reference_set(reference);
     let expectation = refs.expectation(std::path::Path::new("shot")).unwrap().clone();
@@ -355,13 +383,18 @@ fn reference_set(reference: &Image) -> References {
     let frame = reference.frame();
     let toml = "look = [\"ref.png\"]\n[characters]\nhero = [\"ref.png\"]\n[locations]\nset = [\"ref.png\"]\n\
                 [shots]\nshot = { characters = [\"hero\"], location = \"set\" }\n";
-    References::parse(toml, std::path::Path::new("."), |_| Ok(frame.clone())).unwrap()
+    let load = |_: &std::path::Path| Ok(frame.clone());
+    #[cfg(feature = "onnx")]
+    if let Some(models) = MODELS.get() {
+        return References::parse_with_models(toml, std::path::Path::new("."), load, models).unwrap();
+    }
+    References::parse(toml, std::path::Path::new("."), load).unwrap()
 }
 
 /// How a shot looks on average (for cross-shot comparisons).
 pub(crate) fn look_of(shot: &[Image]) -> FrameLook {
     let frames: Vec<Frame> = shot.iter().map(Image::frame).collect();
-    score_frames(&frames).unwrap().look()
+    score_shot(&frames).look()
 }
 
 /// The cross-shot scores of two looks: subject, background, grade, style.
@@ -425,7 +458,7 @@ pub(crate) fn raw_likeness() -> (Vec<Likeness>, Vec<Likeness>) {
     let (mut same, mut unrelated) = (Vec::new(), Vec::new());
     for i in 0..looks.len() {
         same.push(Likeness::of(&looks[i].subject, &refs[i].subject));
-        same.push(Likeness::of(&looks[i].background, &refs[i].whole()));
+        same.push(Likeness::of(&looks[i].background, &refs[i].background));
         for j in i + 1..looks.len() {
             unrelated.push(Likeness::of(&looks[i].subject, &looks[j].subject));
             unrelated.push(Likeness::of(&looks[i].background, &looks[j].background));

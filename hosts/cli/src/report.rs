@@ -123,6 +123,14 @@ impl Ctx {
         if self.quiet || self.json { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() }
     }
 
+    /// A warning on standard error: the work goes on, differently (not with
+    /// --quiet; with --json too, since the document cannot say everything).
+    pub(crate) fn warn(&self, text: &str) {
+        if !self.quiet {
+            eprintln!("mattebox: warning: {text}");
+        }
+    }
+
     /// A step of a longer job, on standard error (not with --quiet or --json).
     pub(crate) fn step(&self, text: &str) {
         if !self.quiet && !self.json {

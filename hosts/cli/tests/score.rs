@@ -258,3 +258,44 @@ fn the_html_report_renders_in_headless_chromium() {
         .count();
     assert!(from_frames > 20_000, "inline images decoded: {from_frames} saturated pixels from frames");
 }
+
+/// `--backend onnx` with the shared MediaPipe models and the wheel's ONNX
+/// Runtime; and, when the library is missing, a clear warning and the
+/// default backend rather than a failure.
+#[test]
+fn the_onnx_backend_scores_and_falls_back_clearly_without_its_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let shots = episode(dir.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let models = root.join("../shared/models");
+    let library = root.join("target/tools/onnxruntime/libonnxruntime.so");
+    let run = |library: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_mattebox"))
+            .arg("--json")
+            .arg("score")
+            .arg(&shots[0])
+            .args(["--backend", "onnx", "--models"])
+            .arg(&models)
+            .arg("--onnxruntime")
+            .arg(library)
+            .output()
+            .unwrap()
+    };
+    let doc = json_ok(&run(&library));
+    assert_eq!(doc["backend"], "onnx");
+    assert_eq!(doc["shots"][0]["report"]["backend"], "onnx");
+    let missing = run(&dir.path().join("libonnxruntime.so"));
+    let warning = String::from_utf8_lossy(&missing.stderr);
+    assert!(warning.contains("cannot load ONNX Runtime") && warning.contains("default backend"), "{warning}");
+    let doc = json_ok(&missing);
+    assert_eq!(doc["backend"], "default");
+    let usage = Command::new(env!("CARGO_BIN_EXE_mattebox"))
+        .arg("score")
+        .arg(&shots[0])
+        .arg("--models")
+        .arg(&models)
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("--backend onnx"));
+}

@@ -4,9 +4,11 @@
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 use mattebox_core::consistency::episode::{self, EpisodeShot};
+use mattebox_core::consistency::models::{ModelBackend, ModelFiles};
 use mattebox_core::consistency::references::{ReferenceScores, References};
 use mattebox_core::consistency::report::{self, ShotPage};
 use mattebox_core::consistency::{FrameLook, PROBLEM_BELOW, ShotScorer, ShotScores};
@@ -50,12 +52,60 @@ pub(crate) struct ScoreArgs {
     /// Character sheet, location and look references, and what each shot should contain.
     #[arg(long, value_name = "FILE")]
     refs: Option<PathBuf>,
+    /// default: pure Rust, no model files. onnx: person segmentation and face
+    /// detection (and --embedding-model) through ONNX Runtime; if the library
+    /// or a model cannot be loaded, says why and scores with the default backend.
+    #[arg(long, value_enum, default_value_t = Backend::Default)]
+    backend: Backend,
+    /// Directory with selfie.onnx and blazeface.onnx [default: $MATTEBOX_MODELS].
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// ONNX Runtime library [default: $MATTEBOX_ONNXRUNTIME, else libonnxruntime.so on the loader path].
+    #[arg(long, value_name = "FILE")]
+    onnxruntime: Option<PathBuf>,
+    /// An image-embedding model (DINOv2 or CLIP exported to ONNX, input float
+    /// [1,3,S,S]): subject and background consistency as VBench computes them.
+    #[arg(long, value_name = "FILE")]
+    embedding_model: Option<PathBuf>,
     /// Also write a self-contained HTML report here (curves, contact sheet, worst frames).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Replace an existing report.
     #[arg(short = 'y', long)]
     overwrite: bool,
+}
+
+/// Which backend scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    Default,
+    Onnx,
+}
+
+/// The model backend asked for, or why it is not there (then the default
+/// backend scores, and the reason is shown).
+fn load_models(ctx: &Ctx, args: &ScoreArgs) -> Result<Option<Arc<ModelBackend>>, CliError> {
+    if args.backend == Backend::Default {
+        if args.models.is_some() || args.onnxruntime.is_some() || args.embedding_model.is_some() {
+            return Err(CliError::usage("--models, --onnxruntime and --embedding-model need --backend onnx"));
+        }
+        return Ok(None);
+    }
+    let dir = args.models.clone().or_else(|| std::env::var_os("MATTEBOX_MODELS").map(PathBuf::from));
+    let Some(dir) = dir else {
+        ctx.warn("--backend onnx needs --models DIR (or $MATTEBOX_MODELS); scoring with the default backend");
+        return Ok(None);
+    };
+    let mut files = ModelFiles::in_dir(&dir);
+    files.library = args.onnxruntime.clone();
+    files.embedding = args.embedding_model.clone();
+    match ctx.runtime.install(|| ModelBackend::load(&files)) {
+        Ok(models) => Ok(Some(Arc::new(models))),
+        Err(e) => {
+            ctx.warn(&format!("{e}; scoring with the default backend"));
+            Ok(None)
+        }
+    }
 }
 
 /// Reads the first frame of an image (or video) file for the references.
@@ -75,10 +125,14 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     {
         return Err(CliError::usage(format!("{} already exists; pass --overwrite (-y) to replace it", html.display())));
     }
+    let models = load_models(ctx, &args)?;
     let refs = match &args.refs {
         Some(path) => {
             ctx.step(&format!("reading references from {}", path.display()));
-            Some(References::load(path, |image| load_image(ctx, image))?)
+            Some(match &models {
+                Some(m) => References::load_with_models(path, |image| load_image(ctx, image), m)?,
+                None => References::load(path, |image| load_image(ctx, image))?,
+            })
         }
         None => None,
     };
@@ -89,7 +143,10 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
         let count = reader.info().frame_count;
         let bar = ctx.progress(count, "scoring");
-        let mut scorer = ShotScorer::new();
+        let mut scorer = match &models {
+            Some(m) => ShotScorer::with_models(m.clone()),
+            None => ShotScorer::new(),
+        };
         for n in 0..count {
             let frame = reader.read_frame(n)?;
             ctx.runtime
@@ -101,7 +158,7 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         let scores: ShotScores = scorer.finish().map_err(|e| e.context(path.display()))?;
         let expectation = refs.as_ref().and_then(|r| r.expectation(path).map(|e| (r, e)));
         let matched = expectation.map(|(r, e)| r.score(&scores, e));
-        let _ = writeln!(text, "{} ({} frames)", path.display(), scores.frames);
+        let _ = writeln!(text, "{} ({} frames, {} backend)", path.display(), scores.frames, scores.backend);
         let _ = writeln!(text, "  {}", score_line(&scores.scores.named()));
         let mut problems: Vec<String> = scores.problems().into_iter().map(|p| p.sentence).collect();
         if let Some(m) = &matched {
@@ -161,6 +218,12 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     }
     Ok(Report {
         text,
-        json: json!({ "shots": docs, "episode": episode, "problem_below": PROBLEM_BELOW, "html": args.html }),
+        json: json!({
+            "backend": if models.is_some() { "onnx" } else { "default" },
+            "shots": docs,
+            "episode": episode,
+            "problem_below": PROBLEM_BELOW,
+            "html": args.html,
+        }),
     })
 }
