@@ -153,6 +153,7 @@ fn references_and_the_episode_name_the_regraded_and_the_foreign_shot() {
     assert!(text.contains("against references: character"), "text goes to the terminal: {text}");
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(doc["ok"], true);
+    assert_eq!(doc["schema"], "mattebox.score/1");
     let shot = |i: usize| &doc["shots"][i];
     let grade_match = |i: usize| shot(i)["references"]["grade"].as_f64().unwrap();
     assert!(grade_match(0) > 0.8 && grade_match(2) < grade_match(0) - 0.3, "{} vs {}", grade_match(0), grade_match(2));

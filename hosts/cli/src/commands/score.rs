@@ -35,7 +35,7 @@ characters, location and look (VBench's image-to-video form):
 With two shots or more, every pair is compared and drifting shots are named.
 Below 0.75 a score is reported as a problem, with the worst frames.
 `mattebox --json score ...` prints everything, per-frame curves included;
-`--json=FILE` writes it to FILE.
+`--json=FILE` writes it to FILE (schema: docs/SCORES.md).
 
 refs.toml (paths relative to it; shots found by file name or path tail):
   look = [\"grade/look.png\"]                 # optional
@@ -74,6 +74,10 @@ pub(crate) struct ScoreArgs {
     #[arg(short = 'y', long)]
     overwrite: bool,
 }
+
+/// The JSON document's schema (`docs/SCORES.md`): a new major number only
+/// when a field changes meaning or goes away.
+const SCHEMA: &str = "mattebox.score/1";
 
 /// Which backend scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -219,6 +223,7 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     Ok(Report {
         text,
         json: json!({
+            "schema": SCHEMA,
             "backend": if models.is_some() { "onnx" } else { "default" },
             "shots": docs,
             "episode": episode,
