@@ -44,6 +44,10 @@ fn one_frame_and_missing_files_are_refused() {
     let out = score(&[&dir.path().join("nope.mp4")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope.mp4"));
+    // `--json scores.json` is the flag and then a "shot": say what was meant.
+    let out = score(&[&still, &dir.path().join("scores.json")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--json="), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

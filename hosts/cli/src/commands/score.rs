@@ -129,6 +129,14 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     {
         return Err(CliError::usage(format!("{} already exists; pass --overwrite (-y) to replace it", html.display())));
     }
+    // `--json out.json` reads as the flag then a shot; say what was meant.
+    if let Some(json) = args.shots.iter().find(|p| p.extension().is_some_and(|e| e == "json") && !p.exists()) {
+        return Err(CliError::usage(format!(
+            "{} is not a shot; to write the JSON document to a file, use --json={}",
+            json.display(),
+            json.display()
+        )));
+    }
     let models = load_models(ctx, &args)?;
     let refs = match &args.refs {
         Some(path) => {
