@@ -1,0 +1,305 @@
+//! Mattebox.ofx.bundle driven by our headless OFX host (`harness/ofx_host.c`,
+//! built with AddressSanitizer and UndefinedBehaviorSanitizer): described in
+//! every context, rendered with several threads at every pixel depth, and
+//! compared with the command line's output for the same operation. Plus
+//! the bundle's shape: binary name, exported and undefined symbols.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use mattebox_core::media::{MediaReader, OpenOptions};
+use mattebox_core::{Frame, PixelFormat};
+
+const W: u32 = 160;
+const H: u32 = 90;
+const FRAMES: u32 = 6;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The bundle, built on its own and laid out as hosts look for it
+/// (`hosts/ofx/bundle.sh`), once per test process.
+fn bundle(_dir: &Path) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dest = root().join("target/ofx-test");
+            let out = ok(Command::new("bash").arg(root().join("hosts/ofx/bundle.sh")).arg(&dest));
+            let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            assert!(bundle.join("Contents/Linux-x86-64/Mattebox.ofx").exists(), "{}", bundle.display());
+            bundle
+        })
+        .clone()
+}
+
+/// The test host, built with the sanitizers.
+fn host(dir: &Path) -> PathBuf {
+    let exe = dir.join("ofx_host");
+    let source = root().join("hosts/ofx/harness/ofx_host.c");
+    ok(Command::new("cc")
+        .args([
+            "-std=c11",
+            "-g",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-pthread",
+        ])
+        .arg(&source)
+        .arg("-o")
+        .arg(&exe)
+        .args(["-ldl", "-lm"]));
+    exe
+}
+
+fn host_cmd(exe: &Path, bundle: &Path) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.arg(bundle)
+        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
+        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
+    cmd
+}
+
+/// A clip whose content moves 2 px left per frame: `FRAMES` frames of
+/// `W` x `H`, as ffmpeg makes it.
+fn clip(dir: &Path) -> PathBuf {
+    let path = dir.join("clip.mkv");
+    let source = format!("testsrc2=size=320x180:rate=24,crop={W}:{H}:x='20+2*n':y=40,format=rgb24");
+    ok(Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &source]).args([
+        "-frames:v",
+        &FRAMES.to_string(),
+        "-c:v",
+        "ffv1",
+        path.to_str().unwrap(),
+    ]));
+    path
+}
+
+/// The clip's frames as the host's input: top-down RGBA float32 raw files.
+fn raw_frames(clip: &Path, dir: &Path) -> PathBuf {
+    let out = dir.join("in");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut reader = MediaReader::open(clip, &OpenOptions::default()).unwrap();
+    for n in 0..FRAMES {
+        let frame = reader.read_frame(n as u64).unwrap().to_format(PixelFormat::Rgba32F).unwrap();
+        std::fs::write(out.join(format!("frame_{n:04}.raw")), frame.as_bytes()).unwrap();
+    }
+    out
+}
+
+/// The `mattebox` command of the same build (the workspace builds it
+/// before any test runs).
+fn cli() -> PathBuf {
+    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("mattebox");
+    assert!(exe.exists(), "{} is missing: build it with `cargo build --release -p mattebox-cli`", exe.display());
+    exe
+}
+
+/// Output frame `index` of a 2x slow motion (quality mode) computed by the
+/// core directly on the clip's frames in `format`, as float samples.
+fn core_retime(clip: &Path, format: PixelFormat, index: u64) -> Vec<f32> {
+    use mattebox_core::Rational;
+    use mattebox_core::interp::retime::{RetimeSpec, plan};
+    use mattebox_core::interp::{FlowPair, Mode, interpolate_with};
+    let mut reader = MediaReader::open(clip, &OpenOptions::default()).unwrap();
+    let rate = reader.info().frame_rate;
+    let planned = plan(rate, FRAMES as u64, None, &RetimeSpec::Speed(Rational::new(1, 2).unwrap())).unwrap().frames
+        [index as usize];
+    let a = reader.read_frame(planned.source).unwrap().to_format(format).unwrap();
+    let result = if planned.fraction == 0.0 {
+        a
+    } else {
+        let b = reader.read_frame(planned.source + 1).unwrap().to_format(format).unwrap();
+        let pair = FlowPair::compute(&a.view(), &b.view(), Mode::Quality).unwrap();
+        let mut out = Frame::new(W, H, format).unwrap();
+        interpolate_with(&a.view(), &b.view(), &pair, planned.fraction as f32, &mut out.view_mut()).unwrap();
+        out
+    };
+    let float = result.to_format(PixelFormat::Rgba32F).unwrap();
+    float.as_bytes().chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+fn read_raw(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+fn png_floats(path: &Path) -> Vec<f32> {
+    let frame: Frame = MediaReader::open(path, &OpenOptions::default()).unwrap().read_frame(0).unwrap();
+    let float = frame.to_format(PixelFormat::Rgba32F).unwrap();
+    float.as_bytes().chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+#[test]
+fn the_bundle_describes_every_effect_in_every_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let out = ok(host_cmd(&exe, &bundle).arg("describe"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("plugin io.mattebox.Retime 1.0 \"Mattebox Retime\" threads=OfxImageEffectRenderFullySafe"),
+        "{text}"
+    );
+    for context in ["OfxImageEffectContextFilter", "OfxImageEffectContextGeneral"] {
+        let line = text.lines().find(|l| l.contains(context)).unwrap_or_else(|| panic!("no {context}: {text}"));
+        assert!(line.contains("Source") && line.contains("Output") && line.contains("speed"), "{line}");
+    }
+}
+
+#[test]
+fn retime_matches_the_command_line_at_every_depth_with_several_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let clip = clip(dir.path());
+    let input = raw_frames(&clip, dir.path());
+    // The command line: 2x slow motion, quality mode, to a PNG sequence.
+    let cli_out = dir.path().join("cli");
+    ok(Command::new(cli())
+        .arg("retime")
+        .arg(&clip)
+        .arg("-o")
+        .arg(&cli_out)
+        .args(["--speed", "0.5", "--mode", "quality", "-q"]));
+    let cli_frames: Vec<PathBuf> = {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&cli_out).unwrap().map(|e| e.unwrap().path()).collect();
+        v.retain(|p| p.extension().is_some_and(|e| e == "png"));
+        v.sort();
+        v
+    };
+    assert!(cli_frames.len() >= 10, "{} CLI frames", cli_frames.len());
+    // 8-bit frames take the command line's own path and must match it
+    // exactly. Float and 16-bit frames must match the core run on frames of
+    // that depth exactly, and the command line loosely: the flow is computed
+    // from other numbers, so a few pixels on moving edges differ.
+    for (depth, exact) in [("byte", true), ("float", false), ("short", false)] {
+        let out = dir.path().join(format!("ofx_{depth}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let result = ok(host_cmd(&exe, &bundle)
+            .args(["render", "io.mattebox.Retime", "OfxImageEffectContextFilter"])
+            .arg(&input)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(&out)
+            .args(["--threads", "4", "--depth", depth, "speed=50", "mode=3"]));
+        let text = String::from_utf8_lossy(&result.stdout);
+        assert!(text.contains(&format!("rendered {} frames", cli_frames.len())), "{depth}: {text}");
+        for (i, cli) in cli_frames.iter().enumerate() {
+            let ofx = read_raw(&out.join(format!("frame_{i:04}.raw")));
+            let cli = png_floats(cli);
+            assert_eq!(ofx.len(), cli.len());
+            let mut diffs: Vec<f32> = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).collect();
+            diffs.sort_by(f32::total_cmp);
+            let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
+            let p99 = diffs[diffs.len() * 99 / 100];
+            let worst = diffs[diffs.len() - 1];
+            let what = format!("{depth} frame {i} against the CLI: mean {mean}, 99th percentile {p99}, max {worst}");
+            if exact {
+                assert!(worst <= 0.5 / 255.0, "{what}");
+            } else {
+                assert!(mean <= 0.5 / 255.0 && p99 <= 8.0 / 255.0, "{what}");
+                let format = if depth == "float" { PixelFormat::Rgba32F } else { PixelFormat::Rgba16 };
+                let core = core_retime(&clip, format, i as u64);
+                let worst = ofx.iter().zip(&core).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+                assert!(worst <= 1e-4, "{depth} frame {i} differs from the core's own result by {worst}");
+            }
+        }
+    }
+}
+
+#[test]
+fn motion_vectors_measure_the_motion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let input = raw_frames(&clip(dir.path()), dir.path());
+    let out = dir.path().join("vectors");
+    std::fs::create_dir_all(&out).unwrap();
+    ok(host_cmd(&exe, &bundle)
+        .args(["render", "io.mattebox.Retime", "OfxImageEffectContextGeneral"])
+        .arg(&input)
+        .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+        .arg(&out)
+        .args(["--threads", "2", "speed=100", "result=1"]));
+    // Content moves 2 px left a frame: u = -2 in red, v = 0 in green.
+    let first = read_raw(&out.join("frame_0000.raw"));
+    let mut u: Vec<f32> = first.chunks_exact(4).map(|p| p[0]).collect();
+    let mut v: Vec<f32> = first.chunks_exact(4).map(|p| p[1]).collect();
+    u.sort_by(f32::total_cmp);
+    v.sort_by(f32::total_cmp);
+    let (mu, mv) = (u[u.len() / 2], v[v.len() / 2]);
+    assert!((mu + 2.0).abs() < 0.3 && mv.abs() < 0.3, "median flow ({mu}, {mv})");
+}
+
+#[test]
+fn bad_input_gets_a_message_and_the_host_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let input = raw_frames(&clip(dir.path()), dir.path());
+    let out = dir.path().join("bad");
+    std::fs::create_dir_all(&out).unwrap();
+    let render = |extra: &[&str]| {
+        run(host_cmd(&exe, &bundle)
+            .args(["render", "io.mattebox.Retime", "OfxImageEffectContextFilter"])
+            .arg(&input)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(&out)
+            .args(extra))
+    };
+    // An unconnected Source: the actions fail with a message, nothing crashes.
+    let unconnected = render(&["--unconnected"]);
+    let text = String::from_utf8_lossy(&unconnected.stdout);
+    assert_eq!(unconnected.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&unconnected.stderr));
+    assert!(text.contains("message OfxMessageError: Mattebox: the Source clip is not connected"), "{text}");
+    // A zero-size render window renders nothing and succeeds.
+    let empty = render(&["--window", "0,0,0,0", "speed=50"]);
+    assert!(empty.status.success(), "{}", String::from_utf8_lossy(&empty.stderr));
+}
+
+#[test]
+fn the_binary_exports_only_the_entry_points_and_needs_only_the_c_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = bundle(dir.path()).join("Contents/Linux-x86-64/Mattebox.ofx");
+    let defined = ok(Command::new("nm").args(["-D", "--defined-only"]).arg(&binary));
+    let exported: Vec<String> = String::from_utf8_lossy(&defined.stdout)
+        .lines()
+        .filter_map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            (parts.len() == 3 && parts[1] != "A").then(|| parts[2].to_owned())
+        })
+        .collect();
+    let mut exported_sorted = exported.clone();
+    exported_sorted.sort();
+    assert_eq!(exported_sorted, ["OfxGetNumberOfPlugins", "OfxGetPlugin"], "{exported:?}");
+    let undefined = ok(Command::new("nm").args(["-D", "--undefined-only"]).arg(&binary));
+    let foreign: Vec<String> = String::from_utf8_lossy(&undefined.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last().map(str::to_owned))
+        .filter(|s| {
+            !(s.contains("@GLIBC_") || s.contains("@GCC_") || s.starts_with("__gmon_start__") || s.starts_with("_ITM_"))
+        })
+        .collect();
+    assert!(foreign.is_empty(), "symbols from beyond the C library: {foreign:?}");
+    let needed = ok(Command::new("readelf").arg("-d").arg(&binary));
+    for line in String::from_utf8_lossy(&needed.stdout).lines().filter(|l| l.contains("(NEEDED)")) {
+        let allowed = ["libc.so", "libm.so", "libpthread.so", "libdl.so", "libgcc_s.so", "ld-linux"];
+        assert!(allowed.iter().any(|a| line.contains(a)), "needs {line}");
+    }
+}
