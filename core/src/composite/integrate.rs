@@ -303,8 +303,10 @@ pub fn noise_sigma(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
 
 /// Per-shot state of a composite: what is measured once (screen, colour
 /// transfer, defocus radius, grain) and reused on every frame, so nothing
-/// flickers from frame to frame.
-#[derive(Debug)]
+/// flickers from frame to frame. Cloning a compositor that has seen a
+/// shot's first frame gives hosts that render frames out of order (OFX) the
+/// same measurements for every frame.
+#[derive(Clone, Debug)]
 pub struct Compositor {
     options: CompositeOptions,
     transfer: Option<ColourTransfer>,
@@ -333,6 +335,12 @@ impl Compositor {
     /// The options in use.
     pub fn options(&self) -> &CompositeOptions {
         &self.options
+    }
+
+    /// Makes the next call render frame `index` of the shot (the grain's
+    /// pattern follows the frame number), for hosts that render out of order.
+    pub fn set_frame_index(&mut self, index: u64) {
+        self.frame_index = index;
     }
 
     /// Composites `plate` (its foreground given by `matte`; `screen` when it
@@ -546,6 +554,7 @@ fn auto_defocus(plate: &FrameView<'_>, weights: Option<&Matte>, background: &Fra
 }
 
 /// A background ready to composite: linear light, RGBA interleaved.
+#[derive(Clone)]
 struct Prepared {
     width: usize,
     height: usize,

@@ -8,13 +8,15 @@
  *       declares, and prints what it found.
  *   ofx_host BUNDLE render PLUGIN_ID CONTEXT IN_DIR FRAMES WIDTH HEIGHT OUT_DIR
  *            [--threads N] [--depth float|short|byte] [--unconnected] [--window x1,y1,x2,y2]
- *            [name=value ...]
+ *            [--main-clip NAME] [--clip NAME=DIR ...] [name=value ...]
  *       Runs the whole action sequence on an instance: create, clip
  *       preferences, time domain, begin sequence, then for each output frame
  *       (N threads at once) region of definition, regions of interest,
  *       frames needed, is identity, render; end sequence, destroy, unload.
- *       Input frames are IN_DIR/frame_NNNN.raw, top-down RGBA float32;
- *       outputs are written the same way to OUT_DIR.
+ *       Input frames are IN_DIR/frame_NNNN.raw, top-down RGBA float32, for
+ *       the clip named by --main-clip (Source by default); --clip adds more
+ *       input clips (every frame in DIR); clips without input are
+ *       unconnected. Outputs are written the same way to OUT_DIR.
  *
  * Checks, each a failure (exit status = their count): a frame fetched that
  * getFramesNeeded did not declare, an image never released, an action that
@@ -549,19 +551,41 @@ static Clip *clip_add(OfxImageEffectHandle e, const char *name) {
     return c;
 }
 
+/* An input clip's frames: top-down float RGBA. */
+typedef struct {
+    char name[64];
+    int frames;
+    float **data;
+} Input;
+
+#define MAX_INPUTS 8
+#define MAX_DECLARED 32
+
 /* What the render command works on. */
 static struct {
-    int frames, width, height, bytes_per_pixel;
+    int frames, width, height, bytes_per_pixel; /* frames: of the main input */
     const char *depth;
-    float **input;       /* top-down float frames */
+    Input inputs[MAX_INPUTS];
+    int n_inputs;
     float **output;      /* top-down float frames, written after each render */
     int *output_written;
     atomic_int images_out; /* fetched and not yet released */
     int unconnected;
 } job;
 
-/* Per render thread: what getFramesNeeded declared for the frame rendering. */
-static __thread double declared_lo = NAN, declared_hi = NAN;
+static Input *input_named(const char *name) {
+    for (int i = 0; i < job.n_inputs; i++)
+        if (strcmp(job.inputs[i].name, name) == 0) return &job.inputs[i];
+    return NULL;
+}
+
+/* Per render thread: the ranges getFramesNeeded declared for the frame rendering. */
+typedef struct {
+    const Input *input;
+    double lo, hi;
+} Declared;
+static __thread Declared declared[MAX_DECLARED];
+static __thread int n_declared = 0;
 static __thread int rendering = 0;
 static __thread int message_errors = 0;
 
@@ -642,14 +666,18 @@ static OfxStatus clip_get_image(OfxImageClipHandle c, OfxTime time, const OfxRec
     *image = NULL;
     int output = strcmp(c->name, "Output") == 0;
     int frame = (int)floor(time + 0.5);
+    const Input *input = NULL;
     if (!output) {
-        if (job.unconnected) return kOfxStatFailed;
-        if (!rendering) {
+        input = input_named(c->name);
+        if (!input || (job.unconnected && strcmp(c->name, job.inputs[0].name) == 0)) return kOfxStatFailed;
+        int ok = 0;
+        for (int i = 0; i < n_declared; i++)
+            if (declared[i].input == input && time >= declared[i].lo - 1e-9 && time <= declared[i].hi + 1e-9) ok = 1;
+        if (!rendering)
             fail("%s frame %g fetched outside a render action", c->name, time);
-        } else if (isnan(declared_lo) || time < declared_lo - 1e-9 || time > declared_hi + 1e-9) {
-            fail("%s frame %g fetched but getFramesNeeded declared %g..%g", c->name, time, declared_lo, declared_hi);
-        }
-        if (frame < 0 || frame >= job.frames) return kOfxStatFailed; /* past the clip: the host has nothing */
+        else if (!ok)
+            fail("%s frame %g fetched but getFramesNeeded did not declare it", c->name, time);
+        if (frame < 0 || frame >= input->frames) return kOfxStatFailed; /* past the clip: the host has nothing */
     }
     size_t row = (size_t)job.width * job.bytes_per_pixel;
     Lent *lent = xcalloc(1, sizeof(Lent));
@@ -658,7 +686,7 @@ static OfxStatus clip_get_image(OfxImageClipHandle c, OfxTime time, const OfxRec
     lent->time = time;
     if (!output) {
         for (int y = 0; y < job.height; y++) /* flip: file rows are top-down */
-            to_depth(job.input[frame] + (size_t)(job.height - 1 - y) * job.width * 4, (char *)lent->data + y * row,
+            to_depth(input->data[frame] + (size_t)(job.height - 1 - y) * job.width * 4, (char *)lent->data + y * row,
                      (size_t)job.width);
     }
     OfxPropertySetHandle p = props_new();
@@ -952,27 +980,37 @@ static void render_one(RenderJob *r, double time) {
     set_double(in, "OfxPropTime", 0, time);
     set_double_n(in, "OfxImageEffectPropRenderScale", 2, scale);
     set_double_n(in, "OfxImageEffectPropRegionOfInterest", 4, rod);
-    set_double_n(out, "OfxImageClipPropRoI_Source", 4, rod);
+    for (int k = 0; k < job.n_inputs; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "OfxImageClipPropRoI_%s", job.inputs[k].name);
+        set_double_n(out, name, 4, rod);
+    }
     expect(call(plugin, "OfxImageEffectActionGetRegionsOfInterest", inst, in, out), 1, "regions of interest");
     props_free(in);
     props_free(out);
-    /* Frames needed: the default is the frame itself. */
+    /* Frames needed: the default is the frame itself, for every input. */
     in = props_new();
     out = props_new();
     set_double(in, "OfxPropTime", 0, time);
     double range[2] = {time, time};
-    set_double_n(out, "OfxImageClipPropFrameRange_Source", 2, range);
+    for (int k = 0; k < job.n_inputs; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "OfxImageClipPropFrameRange_%s", job.inputs[k].name);
+        set_double_n(out, name, 2, range);
+    }
     expect(call(plugin, "OfxImageEffectActionGetFramesNeeded", inst, in, out), 1, "frames needed");
-    int n = 0;
-    prop_dimension(out, "OfxImageClipPropFrameRange_Source", &n);
-    declared_lo = INFINITY;
-    declared_hi = -INFINITY;
-    for (int i = 0; i + 1 < n; i += 2) {
-        double lo = 0, hi = 0;
-        get_double(out, "OfxImageClipPropFrameRange_Source", i, &lo);
-        get_double(out, "OfxImageClipPropFrameRange_Source", i + 1, &hi);
-        if (lo < declared_lo) declared_lo = lo;
-        if (hi > declared_hi) declared_hi = hi;
+    n_declared = 0;
+    for (int k = 0; k < job.n_inputs; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "OfxImageClipPropFrameRange_%s", job.inputs[k].name);
+        int n = 0;
+        prop_dimension(out, name, &n);
+        for (int i = 0; i + 1 < n && n_declared < MAX_DECLARED; i += 2) {
+            double lo = 0, hi = 0;
+            get_double(out, name, i, &lo);
+            get_double(out, name, i + 1, &hi);
+            declared[n_declared++] = (Declared){&job.inputs[k], lo, hi};
+        }
     }
     props_free(in);
     props_free(out);
@@ -995,12 +1033,13 @@ static void render_one(RenderJob *r, double time) {
         double source_time = 0;
         get_double(out, "OfxPropTime", 0, &source_time);
         int s = (int)floor(source_time + 0.5);
-        if (strcmp(str(out, "OfxPropName", 0), "Source") != 0 || s < 0 || s >= job.frames) {
+        const Input *named = input_named(str(out, "OfxPropName", 0));
+        if (!named || s < 0 || s >= named->frames) {
             fail("is identity named %s at %g", str(out, "OfxPropName", 0), source_time);
         } else {
             pthread_mutex_lock(&failure_lock);
             if (!job.output[frame]) job.output[frame] = xcalloc((size_t)job.width * job.height * 4, sizeof(float));
-            memcpy(job.output[frame], job.input[s], (size_t)job.width * job.height * 16);
+            memcpy(job.output[frame], named->data[s], (size_t)job.width * job.height * 16);
             job.output_written[frame] = 1;
             pthread_mutex_unlock(&failure_lock);
         }
@@ -1051,13 +1090,50 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     OfxImageEffectHandle inst = effect_new("OfxTypeImageEffectInstance");
     set_string(inst->props, "OfxImageEffectPropContext", 0, context);
     set_pointer(inst->props, "OfxPropInstanceData", 0, NULL);
+    job.n_inputs = 1;
+    snprintf(job.inputs[0].name, sizeof job.inputs[0].name, "Source");
+    job.inputs[0].frames = job.frames;
+    const char *input_dirs[MAX_INPUTS] = {in_dir};
+    for (int a = 5; a < argc; a++) {
+        /* Inputs first: the clips' properties depend on them. */
+        if (strcmp(argv[a], "--main-clip") == 0 && a + 1 < argc) {
+            snprintf(job.inputs[0].name, sizeof job.inputs[0].name, "%s", argv[++a]);
+        } else if (strcmp(argv[a], "--clip") == 0 && a + 1 < argc && job.n_inputs < MAX_INPUTS) {
+            const char *spec = argv[++a], *eq = strchr(spec, '=');
+            if (!eq || (size_t)(eq - spec) >= sizeof job.inputs[0].name) return 2;
+            Input *input = &job.inputs[job.n_inputs];
+            memcpy(input->name, spec, eq - spec);
+            input->name[eq - spec] = 0;
+            input_dirs[job.n_inputs++] = eq + 1;
+        }
+    }
+    for (int k = 0; k < job.n_inputs; k++) {
+        Input *input = &job.inputs[k];
+        if (k > 0) { /* as many frames as the directory holds */
+            input->frames = 0;
+            for (;;) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/frame_%04d.raw", input_dirs[k], input->frames);
+                if (access(path, R_OK) != 0) break;
+                input->frames++;
+            }
+        }
+        input->data = xcalloc(input->frames ? input->frames : 1, sizeof(float *));
+        for (int i = 0; i < input->frames; i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/frame_%04d.raw", input_dirs[k], i);
+            input->data[i] = read_raw(path, (size_t)job.width * job.height * 4);
+        }
+    }
     for (Clip *c = descriptor->clips; c; c = c->next) {
         Clip *ic = clip_add(inst, c->name);
-        double range[2] = {0, job.frames - 1};
+        const Input *input = input_named(c->name);
+        int frames = input ? input->frames : job.frames;
+        double range[2] = {0, frames - 1};
         set_double_n(ic->props, "OfxImageEffectPropFrameRange", 2, range);
         set_double(ic->props, "OfxImageEffectPropFrameRate", 0, 24.0);
         set_string(ic->props, "OfxImageEffectPropComponents", 0, "OfxImageComponentRGBA");
-        set_int(ic->props, "OfxImageClipPropConnected", 0, 1);
+        set_int(ic->props, "OfxImageClipPropConnected", 0, input || strcmp(c->name, "Output") == 0);
     }
     for (Param *p = descriptor->params->first; p; p = p->next) {
         Param *ip = NULL;
@@ -1075,9 +1151,12 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
         } else if (strcmp(argv[a], "--depth") == 0 && a + 1 < argc) {
             const char *d = argv[++a];
             job.depth = strcmp(d, "byte") == 0 ? "OfxBitDepthByte" : strcmp(d, "short") == 0 ? "OfxBitDepthShort" : "OfxBitDepthFloat";
+        } else if ((strcmp(argv[a], "--main-clip") == 0 || strcmp(argv[a], "--clip") == 0) && a + 1 < argc) {
+            a++; /* read above */
         } else if (strcmp(argv[a], "--unconnected") == 0) {
             job.unconnected = 1;
-            set_int(clip_find(inst, "Source")->props, "OfxImageClipPropConnected", 0, 0);
+            Clip *main_clip = clip_find(inst, job.inputs[0].name);
+            if (main_clip) set_int(main_clip->props, "OfxImageClipPropConnected", 0, 0);
         } else if (strcmp(argv[a], "--window") == 0 && a + 1 < argc) {
             r.explicit_window = sscanf(argv[++a], "%d,%d,%d,%d", &r.window[0], &r.window[1], &r.window[2], &r.window[3]) == 4;
         } else {
@@ -1100,12 +1179,6 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     }
     job.bytes_per_pixel = strcmp(job.depth, "OfxBitDepthFloat") == 0 ? 16 : strcmp(job.depth, "OfxBitDepthShort") == 0 ? 8 : 4;
     for (Clip *c = inst->clips; c; c = c->next) set_string(c->props, "OfxImageEffectPropPixelDepth", 0, job.depth);
-    job.input = xcalloc(job.frames, sizeof(float *));
-    for (int i = 0; i < job.frames; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/frame_%04d.raw", in_dir, i);
-        job.input[i] = read_raw(path, (size_t)job.width * job.height * 4);
-    }
     job.output = xcalloc((size_t)job.frames * 64, sizeof(float *));
     job.output_written = xcalloc((size_t)job.frames * 64, sizeof(int));
 
@@ -1155,9 +1228,11 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
         written++;
     }
     printf("rendered %d frames (%g..%g) with %d threads at %s\n", written, r.first, r.last, threads, job.depth);
-    for (int i = 0; i < job.frames; i++) free(job.input[i]);
+    for (int k = 0; k < job.n_inputs; k++) {
+        for (int i = 0; i < job.inputs[k].frames; i++) free(job.inputs[k].data[i]);
+        free(job.inputs[k].data);
+    }
     for (int i = 0; i < job.frames * 64; i++) free(job.output[i]);
-    free(job.input);
     free(job.output);
     free(job.output_written);
     effect_free(inst);

@@ -6,6 +6,7 @@
 //! panic boundary (`plugin::main_entry`); the bindings to the host's API
 //! are our own (`sys`), under a safe layer (`host`).
 
+mod composite;
 mod host;
 mod plugin;
 mod retime;
@@ -24,6 +25,16 @@ unsafe extern "C" fn set_host(host: *mut OfxHost) {
     host::set_host(host);
 }
 
+unsafe extern "C" fn composite_entry(
+    action: *const std::ffi::c_char,
+    handle: *const c_void,
+    in_args: OfxPropertySetHandle,
+    out_args: OfxPropertySetHandle,
+) -> OfxStatus {
+    // SAFETY: the host's arguments, passed through unchanged.
+    unsafe { plugin::main_entry::<composite::Composite>(action, handle, in_args, out_args) }
+}
+
 unsafe extern "C" fn retime_entry(
     action: *const std::ffi::c_char,
     handle: *const c_void,
@@ -36,19 +47,30 @@ unsafe extern "C" fn retime_entry(
 
 /// The plugin table. `OfxPlugin` holds raw pointers to static strings and
 /// functions, which never change: sharing it between threads is sound.
-struct Table([OfxPlugin; 1]);
+struct Table([OfxPlugin; 2]);
 // SAFETY: see above.
 unsafe impl Sync for Table {}
 
-static PLUGINS: Table = Table([OfxPlugin {
-    pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
-    apiVersion: 1,
-    pluginIdentifier: c"io.mattebox.Retime".as_ptr(),
-    pluginVersionMajor: VERSION_MAJOR,
-    pluginVersionMinor: VERSION_MINOR,
-    setHost: Some(set_host),
-    mainEntry: Some(retime_entry),
-}]);
+static PLUGINS: Table = Table([
+    OfxPlugin {
+        pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
+        apiVersion: 1,
+        pluginIdentifier: c"io.mattebox.Retime".as_ptr(),
+        pluginVersionMajor: VERSION_MAJOR,
+        pluginVersionMinor: VERSION_MINOR,
+        setHost: Some(set_host),
+        mainEntry: Some(retime_entry),
+    },
+    OfxPlugin {
+        pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
+        apiVersion: 1,
+        pluginIdentifier: c"io.mattebox.Composite".as_ptr(),
+        pluginVersionMajor: VERSION_MAJOR,
+        pluginVersionMinor: VERSION_MINOR,
+        setHost: Some(set_host),
+        mainEntry: Some(composite_entry),
+    },
+]);
 
 /// How many plugins the bundle holds.
 #[unsafe(no_mangle)]

@@ -95,9 +95,10 @@ fn clip(dir: &Path) -> PathBuf {
     path
 }
 
-/// The clip's frames as the host's input: top-down RGBA float32 raw files.
-fn raw_frames(clip: &Path, dir: &Path) -> PathBuf {
-    let out = dir.join("in");
+/// The clip's frames as the host's input: top-down RGBA float32 raw files
+/// in `out`.
+fn raw_frames(clip: &Path, out: &Path) -> PathBuf {
+    let out = out.to_owned();
     std::fs::create_dir_all(&out).unwrap();
     let mut reader = MediaReader::open(clip, &OpenOptions::default()).unwrap();
     for n in 0..FRAMES {
@@ -160,9 +161,26 @@ fn the_bundle_describes_every_effect_in_every_context() {
         text.contains("plugin io.mattebox.Retime 1.0 \"Mattebox Retime\" threads=OfxImageEffectRenderFullySafe"),
         "{text}"
     );
-    for context in ["OfxImageEffectContextFilter", "OfxImageEffectContextGeneral"] {
-        let line = text.lines().find(|l| l.contains(context)).unwrap_or_else(|| panic!("no {context}: {text}"));
+    // Each plugin's block: its line, then one line per context.
+    let block = |id: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| !l.starts_with(&format!("plugin {id} ")))
+            .skip(1)
+            .take_while(|l| l.starts_with("  context"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let retime = block("io.mattebox.Retime");
+    assert_eq!(retime.len(), 2, "filter and general: {text}");
+    for line in &retime {
         assert!(line.contains("Source") && line.contains("Output") && line.contains("speed"), "{line}");
+    }
+    assert!(text.contains("plugin io.mattebox.Composite 1.0 \"Mattebox Composite\""), "{text}");
+    let composite = block("io.mattebox.Composite");
+    assert_eq!(composite.len(), 1, "{text}");
+    assert!(composite[0].contains("OfxImageEffectContextGeneral"), "{}", composite[0]);
+    for clip in ["Plate", "Background", "Matte", "Output", "matchColour", "lightWrap"] {
+        assert!(composite[0].contains(clip), "{clip}: {}", composite[0]);
     }
 }
 
@@ -171,7 +189,7 @@ fn retime_matches_the_command_line_at_every_depth_with_several_threads() {
     let dir = tempfile::tempdir().unwrap();
     let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
     let clip = clip(dir.path());
-    let input = raw_frames(&clip, dir.path());
+    let input = raw_frames(&clip, &dir.path().join("in"));
     // The command line: 2x slow motion, quality mode, to a PNG sequence.
     let cli_out = dir.path().join("cli");
     ok(Command::new(cli())
@@ -180,12 +198,7 @@ fn retime_matches_the_command_line_at_every_depth_with_several_threads() {
         .arg("-o")
         .arg(&cli_out)
         .args(["--speed", "0.5", "--mode", "quality", "-q"]));
-    let cli_frames: Vec<PathBuf> = {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&cli_out).unwrap().map(|e| e.unwrap().path()).collect();
-        v.retain(|p| p.extension().is_some_and(|e| e == "png"));
-        v.sort();
-        v
-    };
+    let cli_frames = sorted_pngs(&cli_out);
     assert!(cli_frames.len() >= 10, "{} CLI frames", cli_frames.len());
     // 8-bit frames take the command line's own path and must match it
     // exactly. Float and 16-bit frames must match the core run on frames of
@@ -229,7 +242,7 @@ fn retime_matches_the_command_line_at_every_depth_with_several_threads() {
 fn motion_vectors_measure_the_motion() {
     let dir = tempfile::tempdir().unwrap();
     let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
-    let input = raw_frames(&clip(dir.path()), dir.path());
+    let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
     let out = dir.path().join("vectors");
     std::fs::create_dir_all(&out).unwrap();
     ok(host_cmd(&exe, &bundle)
@@ -252,7 +265,7 @@ fn motion_vectors_measure_the_motion() {
 fn bad_input_gets_a_message_and_the_host_survives() {
     let dir = tempfile::tempdir().unwrap();
     let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
-    let input = raw_frames(&clip(dir.path()), dir.path());
+    let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
     let out = dir.path().join("bad");
     std::fs::create_dir_all(&out).unwrap();
     let render = |extra: &[&str]| {
@@ -302,4 +315,119 @@ fn the_binary_exports_only_the_entry_points_and_needs_only_the_c_library() {
         let allowed = ["libc.so", "libm.so", "libpthread.so", "libdl.so", "libgcc_s.so", "ld-linux"];
         assert!(allowed.iter().any(|a| line.contains(a)), "needs {line}");
     }
+}
+
+/// A green-screen plate with a grey square moving right, and a background
+/// clip (ffmpeg's testsrc2, panning), `FRAMES` frames each.
+fn plate_and_background(dir: &Path) -> (PathBuf, PathBuf) {
+    let plate = dir.join("plate.mkv");
+    let square = format!(
+        "color=c=0x1CB34A:s={W}x{H}:r=24[g];color=c=0x808080:s=40x30:r=24[s];[g][s]overlay=x='30+4*n':y=30,format=rgb24"
+    );
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &square, "-frames:v", &FRAMES.to_string()])
+        .args(["-c:v", "ffv1", plate.to_str().unwrap()]));
+    let background = dir.join("background.mkv");
+    let source = format!("testsrc2=size=320x180:rate=24,crop={W}:{H}:x='n':y=20,format=rgb24");
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &source, "-frames:v", &FRAMES.to_string()])
+        .args(["-c:v", "ffv1", background.to_str().unwrap()]));
+    (plate, background)
+}
+
+fn sorted_pngs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    v.retain(|p| p.extension().is_some_and(|e| e == "png"));
+    v.sort();
+    v
+}
+
+#[test]
+fn composite_matches_the_command_line_and_renders_its_matte() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let (plate, background) = plate_and_background(dir.path());
+    let plate_raw = raw_frames(&plate, &dir.path().join("plate_raw"));
+    let bg_raw = raw_frames(&background, &dir.path().join("bg_raw"));
+    let cli_out = dir.path().join("cli");
+    ok(Command::new(cli())
+        .args(["composite", "--plate"])
+        .arg(&plate)
+        .arg("--background")
+        .arg(&background)
+        .arg("-o")
+        .arg(&cli_out)
+        .args(["--match-colour", "0.5", "--light-wrap", "0.3", "-q"]));
+    let cli_frames = sorted_pngs(&cli_out);
+    assert_eq!(cli_frames.len(), FRAMES as usize);
+    let render = |out: &Path, depth: &str, extra: &[&str]| {
+        std::fs::create_dir_all(out).unwrap();
+        ok(host_cmd(&exe, &bundle)
+            .args(["render", "io.mattebox.Composite", "OfxImageEffectContextGeneral"])
+            .arg(&plate_raw)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(out)
+            .args(["--main-clip", "Plate", "--clip"])
+            .arg(format!("Background={}", bg_raw.display()))
+            .args(["--threads", "3", "--depth", depth, "matchColour=0.5", "lightWrap=0.3"])
+            .args(extra))
+    };
+    for depth in ["byte", "float"] {
+        let out = dir.path().join(format!("ofx_{depth}"));
+        render(&out, depth, &[]);
+        for (i, cli) in cli_frames.iter().enumerate() {
+            let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
+            let mut diffs: Vec<f32> = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).collect();
+            diffs.sort_by(f32::total_cmp);
+            let (mean, worst) = (diffs.iter().sum::<f32>() / diffs.len() as f32, diffs[diffs.len() - 1]);
+            // 8-bit frames take the command line's path; float frames are
+            // composited in float and differ by rounding only.
+            let limit = if depth == "byte" { 0.5 / 255.0 } else { 1.5 / 255.0 };
+            assert!(worst <= limit, "{depth} frame {i}: mean {mean}, max {worst} against the CLI");
+        }
+    }
+    // The matte output: the square is foreground, the green screen is not.
+    let matte_out = dir.path().join("matte");
+    render(&matte_out, "float", &["result=1"]);
+    let matte = read_raw(&matte_out.join("frame_0002.raw"));
+    let at = |x: u32, y: u32| matte[((y * W + x) * 4) as usize];
+    assert!(at(30 + 8 + 20, 45) > 0.95 && at(5, 5) < 0.05, "square {} screen {}", at(58, 45), at(5, 5));
+}
+
+#[test]
+fn composite_with_a_host_matte_and_without_a_background_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let (plate, background) = plate_and_background(dir.path());
+    let plate_raw = raw_frames(&plate, &dir.path().join("plate_raw"));
+    let bg_raw = raw_frames(&background, &dir.path().join("bg_raw"));
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let base = || {
+        let mut cmd = host_cmd(&exe, &bundle);
+        cmd.args(["render", "io.mattebox.Composite", "OfxImageEffectContextGeneral"])
+            .arg(&plate_raw)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(&out)
+            .args(["--main-clip", "Plate"]);
+        cmd
+    };
+    // Key: Matte clip, with the plate itself as the matte (its luma): bright
+    // grey square over a darker green screen, so something keys through.
+    ok(base()
+        .arg("--clip")
+        .arg(format!("Background={}", bg_raw.display()))
+        .arg("--clip")
+        .arg(format!("Matte={}", plate_raw.display()))
+        .args(["key=3"]));
+    // Key: Matte clip without a Matte input: a message, not a crash.
+    let missing = run(base().arg("--clip").arg(format!("Background={}", bg_raw.display())).args(["key=3"]));
+    let text = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(1), "{text}");
+    assert!(text.contains("the Matte clip is not connected"), "{text}");
+    // No Background: a message, not a crash.
+    let missing = run(&mut base());
+    let text = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(1), "{text}");
+    assert!(text.contains("Background"), "{text}");
 }

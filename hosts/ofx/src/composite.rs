@@ -1,0 +1,350 @@
+//! Mattebox Composite (general context): a live-action Plate keyed (or cut
+//! out by a host Matte) over an AI Background, with spill suppression,
+//! colour match, light wrap, defocus and grain match, as `mattebox
+//! composite` does.
+//!
+//! The screen colour and the shot's measurements (colour transfer, defocus,
+//! grain) come from the clips' first frames, whatever frame is rendered and
+//! in whatever order, so the result does not flicker and equals the
+//! command line's: the first frames are declared in `getFramesNeeded`.
+
+use std::ffi::CStr;
+
+use mattebox_core::composite::key::{find_screen, key_with};
+use mattebox_core::composite::{CompositeOptions, Compositor, Defocus, Fit, KeyOptions, Matte, Screen, ScreenChoice};
+use mattebox_core::{Frame, PixelFormat};
+use parking_lot::Mutex;
+
+use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::plugin::Plugin;
+use crate::sys::*;
+
+const PLATE: &CStr = c"Plate";
+const BACKGROUND: &CStr = c"Background";
+const MATTE: &CStr = c"Matte";
+const OUTPUT: &CStr = c"Output";
+
+const KEY: &CStr = c"key";
+const SPILL: &CStr = c"spill";
+const MATCH_COLOUR: &CStr = c"matchColour";
+const LIGHT_WRAP: &CStr = c"lightWrap";
+const LIGHT_WRAP_RADIUS: &CStr = c"lightWrapRadius";
+const DEFOCUS: &CStr = c"defocus";
+const GRAIN: &CStr = c"grain";
+const FIT: &CStr = c"fit";
+const RESULT: &CStr = c"result";
+
+pub(crate) struct Composite;
+
+/// The settings a composite was primed with, and what priming measured.
+struct Primed {
+    settings: Settings,
+    screen: Option<Screen>,
+    compositor: Compositor,
+}
+
+/// A composite instance: the compositor primed on the first frames.
+pub(crate) struct CompositeInstance {
+    primed: Mutex<Option<std::sync::Arc<Primed>>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Settings {
+    /// None: the Matte clip gives the foreground.
+    key: Option<ScreenChoice>,
+    options: CompositeOptions,
+    matte_out: bool,
+}
+
+fn settings(effect: &Effect, time: f64) -> OfxResult<Settings> {
+    let key = match effect.int_at(KEY, time)? {
+        0 => Some(ScreenChoice::Auto),
+        1 => Some(ScreenChoice::Green),
+        2 => Some(ScreenChoice::Blue),
+        _ => None,
+    };
+    let options = CompositeOptions {
+        spill: effect.double_at(SPILL, time)? as f32,
+        match_colour: effect.double_at(MATCH_COLOUR, time)? as f32,
+        light_wrap: effect.double_at(LIGHT_WRAP, time)? as f32,
+        light_wrap_radius: effect.double_at(LIGHT_WRAP_RADIUS, time)? as f32,
+        defocus: if effect.int_at(DEFOCUS, time)? == 1 { Defocus::Auto } else { Defocus::Off },
+        grain: effect.double_at(GRAIN, time)? as f32,
+        fit: match effect.int_at(FIT, time)? {
+            1 => Fit::Contain,
+            2 => Fit::Stretch,
+            _ => Fit::Cover,
+        },
+    };
+    Ok(Settings { key, options, matte_out: effect.int_at(RESULT, time)? == 1 })
+}
+
+fn double_param(effect: &Effect, name: &CStr, label: &CStr, hint: &CStr, default: f64, max: f64) -> OfxResult<()> {
+    let p = effect.define_param(kOfxParamTypeDouble, name, label, hint)?;
+    p.set_double(kOfxParamPropDefault, 0, default)?;
+    p.set_double(kOfxParamPropMin, 0, 0.0)?;
+    p.set_double(kOfxParamPropMax, 0, max)?;
+    p.set_double(kOfxParamPropDisplayMin, 0, 0.0)?;
+    p.set_double(kOfxParamPropDisplayMax, 0, max)?;
+    p.set_int(kOfxParamPropAnimates, 0, 0)
+}
+
+fn choice(effect: &Effect, name: &CStr, label: &CStr, hint: &CStr, options: &[&CStr]) -> OfxResult<()> {
+    let p = effect.define_param(kOfxParamTypeChoice, name, label, hint)?;
+    p.set_strings(kOfxParamPropChoiceOption, options)?;
+    p.set_int(kOfxParamPropDefault, 0, 0)?;
+    p.set_int(kOfxParamPropAnimates, 0, 0)
+}
+
+/// The clip's frame at `time`, held at its last frame (a still background
+/// serves every frame), and the time actually used.
+fn held_time(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<f64> {
+    let (first, last) = effect.clip(clip)?.frame_range()?;
+    Ok(time.clamp(first, last.max(first)).round())
+}
+
+fn first_time(effect: &Effect, clip: &CStr) -> OfxResult<f64> {
+    Ok(effect.clip(clip)?.frame_range()?.0.round())
+}
+
+fn frame_at(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<Frame> {
+    let name = clip.to_string_lossy();
+    let image = effect
+        .clip(clip)?
+        .image(time)?
+        .ok_or_else(|| OfxError::failed(format!("the host gave no {name} frame at {time}")))?;
+    image.to_frame()
+}
+
+/// The Matte clip's frame for `time` when the Key parameter asks for it
+/// (host I/O, on the host's thread).
+fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -> OfxResult<Option<Frame>> {
+    if settings.key.is_some() {
+        return Ok(None);
+    }
+    if !effect.clip(MATTE)?.connected() {
+        return Err(OfxError::failed("Key is set to Matte clip, but the Matte clip is not connected"));
+    }
+    let matte = frame_at(effect, MATTE, held_time(effect, MATTE, time)?)?;
+    if (matte.width(), matte.height()) != (plate.width(), plate.height()) {
+        return Err(OfxError::failed(format!(
+            "the Matte clip is {}x{} but the Plate is {}x{}",
+            matte.width(),
+            matte.height(),
+            plate.width(),
+            plate.height()
+        )));
+    }
+    Ok(Some(matte))
+}
+
+/// The foreground matte of `plate`: keyed against `screen`, or the Matte
+/// clip's luma.
+fn make_matte(screen: Option<&Screen>, plate: &Frame, matte_frame: Option<&Frame>) -> OfxResult<Matte> {
+    match (screen, matte_frame) {
+        (_, Some(frame)) => Ok(Matte::from_luma(&frame.view())?),
+        (Some(screen), None) => Ok(key_with(&plate.view(), screen, &KeyOptions::default())?),
+        (None, None) => Err(OfxError::failed("no screen was found and no matte was given")),
+    }
+}
+
+impl CompositeInstance {
+    /// The compositor primed on the clips' first frames for `settings`
+    /// (primed again when the settings change).
+    fn primed(&self, effect: &Effect, settings: Settings) -> OfxResult<std::sync::Arc<Primed>> {
+        if let Some(p) = self.primed.lock().as_ref().filter(|p| p.settings == settings) {
+            return Ok(p.clone());
+        }
+        let plate_time = first_time(effect, PLATE)?;
+        let plate = frame_at(effect, PLATE, plate_time)?;
+        let background = frame_at(effect, BACKGROUND, first_time(effect, BACKGROUND)?)?;
+        let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
+        let (screen, compositor) = crate::host::runtime()?.install(|| -> OfxResult<_> {
+            let screen = match settings.key {
+                Some(choice) => Some(find_screen(&plate.view(), choice)?),
+                None => None,
+            };
+            let matte = make_matte(screen.as_ref(), &plate, matte_frame.as_ref())?;
+            let mut compositor = Compositor::new(settings.options)?;
+            let mut scratch = Frame::new(plate.width(), plate.height(), plate.format())?;
+            compositor.composite(
+                &plate.view(),
+                &matte,
+                screen.as_ref(),
+                &background.view(),
+                &mut scratch.view_mut(),
+            )?;
+            Ok((screen, compositor))
+        })?;
+        let primed = std::sync::Arc::new(Primed { settings, screen, compositor });
+        *self.primed.lock() = Some(primed.clone());
+        Ok(primed)
+    }
+}
+
+impl Plugin for Composite {
+    type Instance = CompositeInstance;
+
+    fn describe(effect: &Effect) -> OfxResult<()> {
+        let props = effect.props()?;
+        props.set_string(kOfxPropLabel, 0, c"Mattebox Composite")?;
+        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
+        props.set_string(
+            kOfxPropPluginDescription,
+            0,
+            c"A green- or blue-screen Plate (or one cut out by a Matte) over an AI Background: key, spill, \
+              colour match, light wrap, defocus and grain match.",
+        )?;
+        props.set_strings(kOfxImageEffectPropSupportedContexts, &[kOfxImageEffectContextGeneral])?;
+        props.set_strings(
+            kOfxImageEffectPropSupportedPixelDepths,
+            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
+        )?;
+        // The first frames are read for the shot's measurements.
+        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
+        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
+        props.set_int(kOfxImageEffectPropSupportsMultipleClipDepths, 0, 0)?;
+        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
+        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+    }
+
+    fn describe_in_context(effect: &Effect, _context: &str) -> OfxResult<()> {
+        for (name, optional) in [(PLATE, false), (BACKGROUND, false), (MATTE, true)] {
+            let clip = effect.define_clip(name)?;
+            clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
+            clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
+            clip.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+            clip.set_int(kOfxImageClipPropOptional, 0, optional as i32)?;
+        }
+        let output = effect.define_clip(OUTPUT)?;
+        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
+        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        choice(
+            effect,
+            KEY,
+            c"Key",
+            c"Auto: green or blue, whichever the plate shows. Matte clip: the Matte input's luma is the foreground.",
+            &[c"Auto", c"Green", c"Blue", c"Matte clip"],
+        )?;
+        double_param(effect, SPILL, c"Spill", c"How much screen spill to pull out of the foreground.", 0.8, 1.0)?;
+        double_param(
+            effect,
+            MATCH_COLOUR,
+            c"Match colour",
+            c"Move the background's colours towards the plate's.",
+            0.0,
+            1.0,
+        )?;
+        double_param(
+            effect,
+            LIGHT_WRAP,
+            c"Light wrap",
+            c"The background's light wrapping round the foreground's edge.",
+            0.0,
+            1.0,
+        )?;
+        double_param(
+            effect,
+            LIGHT_WRAP_RADIUS,
+            c"Light wrap radius",
+            c"Reach of the light wrap, in pixels.",
+            12.0,
+            256.0,
+        )?;
+        choice(
+            effect,
+            DEFOCUS,
+            c"Defocus",
+            c"Auto: soften the background to the plate's sharpness.",
+            &[c"Off", c"Auto"],
+        )?;
+        double_param(effect, GRAIN, c"Grain", c"Give the background the plate's grain.", 0.0, 1.0)?;
+        choice(
+            effect,
+            FIT,
+            c"Fit",
+            c"How a background of another size fills the frame.",
+            &[c"Cover", c"Contain", c"Stretch"],
+        )?;
+        choice(effect, RESULT, c"Output", c"Composite, or the foreground matte in grey.", &[c"Composite", c"Matte"])
+    }
+
+    fn create(_: &Effect) -> OfxResult<CompositeInstance> {
+        Ok(CompositeInstance { primed: Mutex::new(None) })
+    }
+
+    fn time_domain(_: &CompositeInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
+        let (first, last) = effect.clip(PLATE)?.frame_range()?;
+        out.set_doubles(kOfxImageEffectPropFrameRange, &[first, last])?;
+        Ok(true)
+    }
+
+    fn frames_needed(_: &CompositeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
+        let time = args.double(kOfxPropTime, 0)?;
+        let plate_first = first_time(effect, PLATE)?;
+        out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, time, time])?;
+        let bg_first = first_time(effect, BACKGROUND)?;
+        let bg = held_time(effect, BACKGROUND, time)?;
+        out.set_doubles(c"OfxImageClipPropFrameRange_Background", &[bg_first, bg_first, bg, bg])?;
+        if effect.clip(MATTE)?.connected() {
+            let matte = held_time(effect, MATTE, time)?;
+            let matte_first = held_time(effect, MATTE, plate_first)?;
+            out.set_doubles(c"OfxImageClipPropFrameRange_Matte", &[matte_first, matte_first, matte, matte])?;
+        }
+        Ok(true)
+    }
+
+    fn render(instance: &CompositeInstance, effect: &Effect, args: &Props) -> OfxResult<()> {
+        let time = args.double(kOfxPropTime, 0)?;
+        let window = args.rect_i(kOfxImageEffectPropRenderWindow)?;
+        for clip in [PLATE, BACKGROUND] {
+            if !effect.clip(clip)?.connected() {
+                return Err(OfxError::failed(format!("the {} clip is not connected", clip.to_string_lossy())));
+            }
+        }
+        let settings = settings(effect, time)?;
+        let mut out = effect
+            .clip(OUTPUT)?
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
+        if window.x2 <= window.x1 || window.y2 <= window.y1 {
+            return Ok(());
+        }
+        let runtime = crate::host::runtime()?;
+        let plate_image = effect
+            .clip(PLATE)?
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Plate frame at {time}")))?;
+        let bounds = plate_image.bounds;
+        let plate = plate_image.to_frame()?;
+        drop(plate_image);
+        let background = frame_at(effect, BACKGROUND, held_time(effect, BACKGROUND, time)?)?;
+        let primed = instance.primed(effect, settings)?;
+        if effect.aborted() {
+            return Ok(());
+        }
+        let first = first_time(effect, PLATE)?;
+        let matte_frame = matte_frame(effect, &settings, &plate, time)?;
+        let result = runtime.install(|| -> OfxResult<Frame> {
+            let matte = make_matte(primed.screen.as_ref(), &plate, matte_frame.as_ref())?;
+            if settings.matte_out {
+                let mut grey = Frame::new(plate.width(), plate.height(), PixelFormat::Rgba32F)?;
+                matte.write_grey(&mut grey.view_mut())?;
+                return Ok(grey);
+            }
+            let mut compositor = primed.compositor.clone();
+            compositor.set_frame_index((time - first).max(0.0) as u64);
+            let mut out_frame = Frame::new(plate.width(), plate.height(), plate.format())?;
+            compositor.composite(
+                &plate.view(),
+                &matte,
+                primed.screen.as_ref(),
+                &background.view(),
+                &mut out_frame.view_mut(),
+            )?;
+            Ok(out_frame)
+        })?;
+        out.write(&result, bounds, window)
+    }
+}
