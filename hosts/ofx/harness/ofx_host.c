@@ -587,6 +587,8 @@ typedef struct {
 static __thread Declared declared[MAX_DECLARED];
 static __thread int n_declared = 0;
 static __thread int rendering = 0;
+/* Inside kOfxActionInstanceChanged, when effects may read any frame (to analyse a shot). */
+static __thread int changing = 0;
 static __thread int message_errors = 0;
 
 typedef struct Lent {
@@ -673,10 +675,13 @@ static OfxStatus clip_get_image(OfxImageClipHandle c, OfxTime time, const OfxRec
         int ok = 0;
         for (int i = 0; i < n_declared; i++)
             if (declared[i].input == input && time >= declared[i].lo - 1e-9 && time <= declared[i].hi + 1e-9) ok = 1;
-        if (!rendering)
+        if (changing) {
+            /* analysing the shot after a button: any frame may be read */
+        } else if (!rendering) {
             fail("%s frame %g fetched outside a render action", c->name, time);
-        else if (!ok)
+        } else if (!ok) {
             fail("%s frame %g fetched but getFramesNeeded did not declare it", c->name, time);
+        }
         if (frame < 0 || frame >= input->frames) return kOfxStatFailed; /* past the clip: the host has nothing */
     }
     size_t row = (size_t)job.width * job.bytes_per_pixel;
@@ -1083,6 +1088,8 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     job.height = atoi(argv[3]);
     job.depth = "OfxBitDepthFloat";
     int threads = 1;
+    const char *presses[8];
+    int n_presses = 0;
     RenderJob r;
     memset(&r, 0, sizeof r);
     r.plugin = plugin;
@@ -1151,6 +1158,8 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
         } else if (strcmp(argv[a], "--depth") == 0 && a + 1 < argc) {
             const char *d = argv[++a];
             job.depth = strcmp(d, "byte") == 0 ? "OfxBitDepthByte" : strcmp(d, "short") == 0 ? "OfxBitDepthShort" : "OfxBitDepthFloat";
+        } else if (strcmp(argv[a], "--press") == 0 && a + 1 < argc && n_presses < 8) {
+            presses[n_presses++] = argv[++a];
         } else if ((strcmp(argv[a], "--main-clip") == 0 || strcmp(argv[a], "--clip") == 0) && a + 1 < argc) {
             a++; /* read above */
         } else if (strcmp(argv[a], "--unconnected") == 0) {
@@ -1175,6 +1184,8 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
             }
             ip->dvalue = atof(eq + 1);
             ip->ivalue = atoi(eq + 1);
+            free(ip->svalue);
+            ip->svalue = xstrdup(eq + 1);
         }
     }
     job.bytes_per_pixel = strcmp(job.depth, "OfxBitDepthFloat") == 0 ? 16 : strcmp(job.depth, "OfxBitDepthShort") == 0 ? 8 : 4;
@@ -1215,6 +1226,23 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
 
     expect(call(plugin, "OfxImageEffectActionEndSequenceRender", inst, in, NULL), 1, "end sequence render");
     props_free(in);
+    /* Buttons pressed by the user, after the render. */
+    for (int i = 0; i < n_presses; i++) {
+        OfxPropertySetHandle changed = props_new();
+        set_string(changed, "OfxPropType", 0, "OfxTypeParameter");
+        set_string(changed, "OfxPropName", 0, presses[i]);
+        set_string(changed, "OfxPropChangeReason", 0, "OfxChangeUserEdited");
+        set_double(changed, "OfxPropTime", 0, r.first);
+        double press_scale[2] = {1, 1};
+        set_double_n(changed, "OfxImageEffectPropRenderScale", 2, press_scale);
+        changing = 1;
+        message_errors = 0;
+        OfxStatus pressed = call(plugin, "OfxActionInstanceChanged", inst, changed, NULL);
+        changing = 0;
+        props_free(changed);
+        if (pressed != kOfxStatOK) fail("pressing %s returned %d", presses[i], pressed);
+        if (message_errors) fail("pressing %s posted %d error messages", presses[i], message_errors);
+    }
     expect(call(plugin, "OfxActionDestroyInstance", inst, NULL, NULL), 0, "destroy instance");
     if (atomic_load(&job.images_out) != 0) fail("%d images were never released", atomic_load(&job.images_out));
 

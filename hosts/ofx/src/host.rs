@@ -347,6 +347,22 @@ impl Effect {
         Ok(value)
     }
 
+    /// A string parameter's value at `time`, copied at once.
+    pub(crate) fn string_at(&self, name: &CStr, time: OfxTime) -> OfxResult<String> {
+        let param = self.param(name)?;
+        let mut value: *mut c_char = ptr::null_mut();
+        check(
+            // SAFETY: a string parameter takes one char** after the time.
+            unsafe { (self.suites.params.paramGetValueAtTime)(param, time, &mut value as *mut *mut c_char) },
+            || format!("reading parameter {}", name_of(name)),
+        )?;
+        if value.is_null() {
+            return Ok(String::new());
+        }
+        // SAFETY: the host's NUL-terminated string, valid until its next call.
+        Ok(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
+    }
+
     /// Whether the host asked to stop the current render.
     pub(crate) fn aborted(&self) -> bool {
         // SAFETY: a live instance.

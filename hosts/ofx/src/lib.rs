@@ -7,6 +7,7 @@
 //! are our own (`sys`), under a safe layer (`host`).
 
 mod composite;
+mod consistency;
 mod host;
 mod plugin;
 mod retime;
@@ -25,51 +26,48 @@ unsafe extern "C" fn set_host(host: *mut OfxHost) {
     host::set_host(host);
 }
 
-unsafe extern "C" fn composite_entry(
-    action: *const std::ffi::c_char,
-    handle: *const c_void,
-    in_args: OfxPropertySetHandle,
-    out_args: OfxPropertySetHandle,
-) -> OfxStatus {
-    // SAFETY: the host's arguments, passed through unchanged.
-    unsafe { plugin::main_entry::<composite::Composite>(action, handle, in_args, out_args) }
+/// The main entry of one effect: the host's arguments, passed through
+/// unchanged to the dispatcher for `$plugin`.
+macro_rules! entry {
+    ($name:ident, $plugin:ty) => {
+        unsafe extern "C" fn $name(
+            action: *const std::ffi::c_char,
+            handle: *const c_void,
+            in_args: OfxPropertySetHandle,
+            out_args: OfxPropertySetHandle,
+        ) -> OfxStatus {
+            // SAFETY: the host's arguments, passed through unchanged.
+            unsafe { plugin::main_entry::<$plugin>(action, handle, in_args, out_args) }
+        }
+    };
 }
 
-unsafe extern "C" fn retime_entry(
-    action: *const std::ffi::c_char,
-    handle: *const c_void,
-    in_args: OfxPropertySetHandle,
-    out_args: OfxPropertySetHandle,
-) -> OfxStatus {
-    // SAFETY: the host's arguments, passed through unchanged.
-    unsafe { plugin::main_entry::<retime::Retime>(action, handle, in_args, out_args) }
+entry!(retime_entry, retime::Retime);
+entry!(composite_entry, composite::Composite);
+entry!(consistency_entry, consistency::Consistency);
+
+const fn describe(identifier: &'static std::ffi::CStr, main: sys::OfxPluginEntryPoint) -> OfxPlugin {
+    OfxPlugin {
+        pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
+        apiVersion: 1,
+        pluginIdentifier: identifier.as_ptr(),
+        pluginVersionMajor: VERSION_MAJOR,
+        pluginVersionMinor: VERSION_MINOR,
+        setHost: Some(set_host),
+        mainEntry: Some(main),
+    }
 }
 
 /// The plugin table. `OfxPlugin` holds raw pointers to static strings and
 /// functions, which never change: sharing it between threads is sound.
-struct Table([OfxPlugin; 2]);
+struct Table([OfxPlugin; 3]);
 // SAFETY: see above.
 unsafe impl Sync for Table {}
 
 static PLUGINS: Table = Table([
-    OfxPlugin {
-        pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
-        apiVersion: 1,
-        pluginIdentifier: c"io.mattebox.Retime".as_ptr(),
-        pluginVersionMajor: VERSION_MAJOR,
-        pluginVersionMinor: VERSION_MINOR,
-        setHost: Some(set_host),
-        mainEntry: Some(retime_entry),
-    },
-    OfxPlugin {
-        pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
-        apiVersion: 1,
-        pluginIdentifier: c"io.mattebox.Composite".as_ptr(),
-        pluginVersionMajor: VERSION_MAJOR,
-        pluginVersionMinor: VERSION_MINOR,
-        setHost: Some(set_host),
-        mainEntry: Some(composite_entry),
-    },
+    describe(c"io.mattebox.Retime", retime_entry),
+    describe(c"io.mattebox.Composite", composite_entry),
+    describe(c"io.mattebox.Consistency", consistency_entry),
 ]);
 
 /// How many plugins the bundle holds.

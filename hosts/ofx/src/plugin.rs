@@ -35,6 +35,11 @@ pub(crate) trait Plugin: 'static {
     fn region_of_definition(_: &Self::Instance, _: &Effect, _in: &Props, _out: &Props) -> OfxResult<bool> {
         Ok(false)
     }
+    /// A parameter changed (or a button was pressed); `name` is the
+    /// parameter's.
+    fn instance_changed(_: &Self::Instance, _: &Effect, _name: &str, _args: &Props) -> OfxResult<bool> {
+        Ok(false)
+    }
     fn render(instance: &Self::Instance, effect: &Effect, args: &Props) -> OfxResult<()>;
 }
 
@@ -77,6 +82,7 @@ fn dispatch<P: Plugin>(
         kOfxImageEffectActionGetFramesNeeded,
         kOfxImageEffectActionIsIdentity,
         kOfxImageEffectActionGetRegionOfDefinition,
+        kOfxActionInstanceChanged,
     ];
     if !known.contains(&action) {
         return Ok(kOfxStatReplyDefault);
@@ -118,6 +124,14 @@ fn dispatch<P: Plugin>(
     if is(kOfxImageEffectActionRender) {
         P::render(instance, &effect, &props(in_args, "render")?)?;
         return Ok(kOfxStatOK);
+    }
+    if is(kOfxActionInstanceChanged) {
+        let args = props(in_args, "instance changed")?;
+        if args.string(kOfxPropType, 0)?.as_bytes() != b"OfxTypeParameter" {
+            return Ok(kOfxStatReplyDefault);
+        }
+        let name = args.string(kOfxPropName, 0)?;
+        return Ok(answered(P::instance_changed(instance, &effect, &name, &args)?));
     }
     if is(kOfxImageEffectActionGetClipPreferences) {
         return Ok(answered(P::clip_preferences(instance, &effect, &props(out_args, "clip preferences")?)?));

@@ -182,6 +182,9 @@ fn the_bundle_describes_every_effect_in_every_context() {
     for clip in ["Plate", "Background", "Matte", "Output", "matchColour", "lightWrap"] {
         assert!(composite[0].contains(clip), "{clip}: {}", composite[0]);
     }
+    let consistency = block("io.mattebox.Consistency");
+    assert_eq!(consistency.len(), 2, "filter and general: {text}");
+    assert!(consistency[1].contains("Reference") && consistency[1].contains("writeReport"), "{}", consistency[1]);
 }
 
 #[test]
@@ -430,4 +433,99 @@ fn composite_with_a_host_matte_and_without_a_background_says_why() {
     let text = String::from_utf8_lossy(&missing.stdout);
     assert_eq!(missing.status.code(), Some(1), "{text}");
     assert!(text.contains("Background"), "{text}");
+}
+
+/// A real photo (scikit-image's coffee, from the calibration set `.ci/setup`
+/// fetches) panned 2 px a frame by ffmpeg.
+fn photo_clip(dir: &Path) -> PathBuf {
+    let photo = root().join("target/tools/calibration/coffee.png");
+    assert!(photo.exists(), "{} is missing: run `bash .ci/setup`", photo.display());
+    let path = dir.join("photo.mkv");
+    let vf = format!("crop=320:180:x='140+2*n':y=110,scale={W}:{H},format=rgb24");
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-loop", "1", "-framerate", "24", "-i"])
+        .arg(&photo)
+        .args(["-frames:v", &FRAMES.to_string(), "-vf", &vf, "-c:v", "ffv1", path.to_str().unwrap()]));
+    path
+}
+
+/// Reads the overlay's bar for score `row` of an output frame: how much of
+/// the bar is filled, and whether it is green (passing) or red.
+fn bar(frame: &[f32], row: usize) -> (f32, bool) {
+    let (margin, length, bar_h, gap) = (6usize, (W / 4) as usize, 4usize, 2usize);
+    let y = margin + row * (bar_h + gap) + 1;
+    let px = |x: usize| &frame[(y * W as usize + x) * 4..(y * W as usize + x) * 4 + 4];
+    let filled = (margin..margin + length).filter(|&x| px(x)[0] > 0.5 || px(x)[1] > 0.5).count();
+    let green = px(margin)[1] > px(margin)[0];
+    (filled as f32 / length as f32, green)
+}
+
+#[test]
+fn consistency_overlays_scores_flags_drift_and_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let clean = raw_frames(&photo_clip(dir.path()), &dir.path().join("clean"));
+    // The same clip with every other frame darkened: exposure flicker.
+    let flicker_dir = dir.path().join("flicker");
+    std::fs::create_dir_all(&flicker_dir).unwrap();
+    for n in 0..FRAMES {
+        let mut f = read_raw(&clean.join(format!("frame_{n:04}.raw")));
+        if n % 2 == 1 {
+            f.chunks_exact_mut(4).for_each(|p| p[..3].iter_mut().for_each(|v| *v *= 0.8));
+        }
+        let bytes: Vec<u8> = f.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        std::fs::write(flicker_dir.join(format!("frame_{n:04}.raw")), bytes).unwrap();
+    }
+    let report = dir.path().join("report.html");
+    let render = |input: &Path, out: &Path, extra: &[&str]| {
+        std::fs::create_dir_all(out).unwrap();
+        ok(host_cmd(&exe, &bundle)
+            .args(["render", "io.mattebox.Consistency", "OfxImageEffectContextGeneral"])
+            .arg(input)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(out)
+            .args(["--threads", "3"])
+            .args(extra))
+    };
+    let clean_out = dir.path().join("clean_out");
+    render(&clean, &clean_out, &["--clip", &format!("Reference={}", clean.display())]);
+    let flicker_out = dir.path().join("flicker_out");
+    let pressed =
+        render(&flicker_dir, &flicker_out, &["--press", "writeReport", &format!("reportFile={}", report.display())]);
+    // Frame 3 (darkened after a bright one): flicker (the third bar) is red
+    // and the frame has a red border; on the clean clip it is green and the
+    // border is the picture.
+    let clean3 = read_raw(&clean_out.join("frame_0003.raw"));
+    let flicker3 = read_raw(&flicker_out.join("frame_0003.raw"));
+    let (clean_fill, clean_green) = bar(&clean3, 2);
+    let (flicker_fill, flicker_green) = bar(&flicker3, 2);
+    assert!(clean_green && clean_fill > 0.75, "clean flicker bar {clean_fill}");
+    assert!(!flicker_green && flicker_fill < clean_fill - 0.3, "flicker bar {flicker_fill} vs {clean_fill}");
+    let corner = |f: &[f32]| (f[0], f[1], f[2]);
+    let (r, g, b) = corner(&flicker3);
+    assert!(r > 0.8 && g < 0.2 && b < 0.2, "drift border: {:?}", (r, g, b));
+    let bottom_right = |f: &[f32]| {
+        let i = ((H as usize - 1) * W as usize + W as usize - 1) * 4;
+        (f[i], f[i + 1], f[i + 2])
+    };
+    assert_ne!(bottom_right(&clean3), (0.9, 0.1, 0.1));
+    // Against the Reference (the clip's own first frame): character,
+    // location, grade and style bars follow the five in-shot ones.
+    let (character_fill, _) = bar(&clean3, 5);
+    assert!(character_fill > 0.5, "character bar {character_fill}");
+    // The report, written on the button, names the flicker.
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("flicker"), "report");
+    assert!(String::from_utf8_lossy(&pressed.stdout).contains("the consistency report is in"));
+    // Without a report file, pressing the button says what to do.
+    std::fs::create_dir_all(dir.path().join("no_file")).unwrap();
+    let no_file = run(host_cmd(&exe, &bundle)
+        .args(["render", "io.mattebox.Consistency", "OfxImageEffectContextFilter"])
+        .arg(&clean)
+        .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+        .arg(dir.path().join("no_file"))
+        .args(["--press", "writeReport"]));
+    let text = String::from_utf8_lossy(&no_file.stdout);
+    assert_eq!(no_file.status.code(), Some(1), "{text}");
+    assert!(text.contains("set Report file"), "{text}");
 }

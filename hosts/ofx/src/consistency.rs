@@ -1,0 +1,331 @@
+//! Mattebox Consistency (filter and general contexts): the frame with its
+//! consistency scores drawn over it, a red border where a score falls
+//! below 0.75 (drift), and on demand the shot's HTML report.
+//!
+//! A frame's scores come from the shot's first frame, the previous frame
+//! and the frame itself (subject and background in VBench's form, flicker,
+//! boiling, grade), and, in the general context, from the Reference clip's
+//! first frame (character, location, grade and style match). Those frames
+//! are declared in `getFramesNeeded`, so any frame renders on its own.
+
+use std::ffi::CStr;
+use std::path::PathBuf;
+
+use mattebox_core::consistency::references::{ReferenceImage, References};
+use mattebox_core::consistency::report::{ShotPage, html};
+use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer};
+use mattebox_core::staged::StagedFile;
+use mattebox_core::{Frame, PixelFormat};
+
+use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::plugin::Plugin;
+use crate::sys::*;
+
+const SOURCE: &CStr = c"Source";
+const REFERENCE: &CStr = c"Reference";
+const OUTPUT: &CStr = c"Output";
+const OVERLAY: &CStr = c"overlay";
+const REPORT_FILE: &CStr = c"reportFile";
+const WRITE_REPORT: &CStr = c"writeReport";
+
+pub(crate) struct Consistency;
+
+/// Nothing is kept between renders: every frame is scored from the frames
+/// it declares.
+pub(crate) struct ConsistencyInstance;
+
+fn first_time(effect: &Effect, clip: &CStr) -> OfxResult<f64> {
+    Ok(effect.clip(clip)?.frame_range()?.0.round())
+}
+
+fn frame_at(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<Frame> {
+    let name = clip.to_string_lossy();
+    effect
+        .clip(clip)?
+        .image(time)?
+        .ok_or_else(|| OfxError::failed(format!("the host gave no {name} frame at {time}")))?
+        .to_frame()
+}
+
+fn has_reference(effect: &Effect) -> bool {
+    effect.clip(REFERENCE).map(|c| c.connected()).unwrap_or(false)
+}
+
+/// References made of one frame: the character, the location and the look.
+fn references_of(frame: &Frame) -> OfxResult<References> {
+    let image = ReferenceImage::describe(std::path::Path::new("Reference clip"), frame)?;
+    let mut refs = References::default();
+    refs.characters.insert("reference".into(), vec![image.clone()]);
+    refs.locations.insert("reference".into(), vec![image.clone()]);
+    refs.look.push(image);
+    Ok(refs)
+}
+
+fn expectation() -> mattebox_core::consistency::references::Expectation {
+    mattebox_core::consistency::references::Expectation {
+        characters: vec!["reference".into()],
+        location: Some("reference".into()),
+    }
+}
+
+/// The scores of the last of `frames` (first, previous, current), with the
+/// reference scores when there are references, as (name, value) pairs.
+fn frame_scores(frames: &[&Frame], refs: Option<&References>) -> OfxResult<Vec<(&'static str, f32)>> {
+    if frames.len() < 2 {
+        let mut all: Vec<(&str, f32)> =
+            vec![("subject", 1.0), ("background", 1.0), ("flicker", 1.0), ("boiling", 1.0), ("grade", 1.0)];
+        if let Some(refs) = refs {
+            let mut scorer = ShotScorer::new();
+            scorer.push(&frames[0].view())?;
+            scorer.push(&frames[0].view())?;
+            let shot = scorer.finish()?;
+            let matched = refs.score(&shot, &expectation());
+            all.extend(matched.named());
+        }
+        return Ok(all);
+    }
+    let mut scorer = ShotScorer::new();
+    for f in frames {
+        scorer.push(&f.view())?;
+    }
+    let shot = scorer.finish()?;
+    let last = shot.curves.last().copied().unwrap_or_default();
+    // Smoothness needs a run of frames; a frame on its own does not show it.
+    let mut all: Vec<(&str, f32)> = last.named().into_iter().filter(|(n, _)| *n != "smoothness").collect();
+    if let Some(refs) = refs {
+        let matched = refs.score(&shot, &expectation());
+        let frame = matched.curves.last().copied().unwrap_or_default();
+        for (name, value) in [
+            ("character", frame.character),
+            ("location", frame.location),
+            ("grade match", frame.grade),
+            ("style match", frame.style),
+        ] {
+            if let Some(v) = value {
+                all.push((name, v));
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// Draws the scores as bars in the top-left corner (one per score, in the
+/// order of `frame_scores`; green at or above 0.75, red below) and a red
+/// border when any is below: drift.
+fn draw_overlay(frame: &mut Frame, scores: &[(&str, f32)]) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let px: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
+    let mut paint = |x: usize, y: usize, rgb: [f32; 3], alpha: f32| {
+        if x < w && y < h {
+            let p = &mut px[(y * w + x) * 4..(y * w + x) * 4 + 4];
+            for c in 0..3 {
+                p[c] = p[c] * (1.0 - alpha) + rgb[c] * alpha;
+            }
+            p[3] = p[3].max(alpha);
+        }
+    };
+    let unit = (w / 320).max(1);
+    let (bar_h, gap, margin, length) = (4 * unit, 2 * unit, 6 * unit, (w / 4).max(8));
+    let panel_h = scores.len() * (bar_h + gap) + gap;
+    for y in margin - gap..margin + panel_h {
+        for x in margin - gap..margin + length + gap {
+            paint(x, y, [0.0, 0.0, 0.0], 0.55);
+        }
+    }
+    for (i, (_, value)) in scores.iter().enumerate() {
+        let colour = if *value >= PROBLEM_BELOW { [0.2, 0.8, 0.3] } else { [0.9, 0.2, 0.2] };
+        let y0 = margin + i * (bar_h + gap);
+        let filled = (value.clamp(0.0, 1.0) * length as f32).round() as usize;
+        for y in y0..y0 + bar_h {
+            for x in margin..margin + length {
+                if x < margin + filled {
+                    paint(x, y, colour, 1.0);
+                } else {
+                    paint(x, y, [0.35, 0.35, 0.35], 1.0);
+                }
+            }
+        }
+    }
+    if scores.iter().any(|(_, v)| *v < PROBLEM_BELOW) {
+        let border = 3 * unit;
+        for y in 0..h {
+            for x in 0..w {
+                if x < border || y < border || x + border >= w || y + border >= h {
+                    paint(x, y, [0.9, 0.1, 0.1], 1.0);
+                }
+            }
+        }
+    }
+}
+
+impl Plugin for Consistency {
+    type Instance = ConsistencyInstance;
+
+    fn describe(effect: &Effect) -> OfxResult<()> {
+        let props = effect.props()?;
+        props.set_string(kOfxPropLabel, 0, c"Mattebox Consistency")?;
+        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
+        props.set_string(
+            kOfxPropPluginDescription,
+            0,
+            c"Shows each frame's consistency scores as bars (subject, background, flicker, boiling, grade; and against \
+              the Reference clip: character, location, grade match, style match), a red border where one falls \
+              below 0.75, and writes the shot's HTML report on demand.",
+        )?;
+        props.set_strings(
+            kOfxImageEffectPropSupportedContexts,
+            &[kOfxImageEffectContextFilter, kOfxImageEffectContextGeneral],
+        )?;
+        props.set_strings(
+            kOfxImageEffectPropSupportedPixelDepths,
+            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
+        )?;
+        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
+        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
+        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
+        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+    }
+
+    fn describe_in_context(effect: &Effect, context: &str) -> OfxResult<()> {
+        let mut clips = vec![(SOURCE, false)];
+        if context.as_bytes() == kOfxImageEffectContextGeneral.to_bytes() {
+            clips.push((REFERENCE, true));
+        }
+        for (name, optional) in clips {
+            let clip = effect.define_clip(name)?;
+            clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
+            clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
+            clip.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+            clip.set_int(kOfxImageClipPropOptional, 0, optional as i32)?;
+        }
+        let output = effect.define_clip(OUTPUT)?;
+        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
+        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        let overlay =
+            effect.define_param(kOfxParamTypeBoolean, OVERLAY, c"Overlay", c"Draw the scores over the frame.")?;
+        overlay.set_int(kOfxParamPropDefault, 0, 1)?;
+        overlay.set_int(kOfxParamPropAnimates, 0, 0)?;
+        let file = effect.define_param(
+            kOfxParamTypeString,
+            REPORT_FILE,
+            c"Report file",
+            c"Where Write report puts the shot's HTML report.",
+        )?;
+        file.set_string(kOfxParamPropDefault, 0, c"")?;
+        file.set_int(kOfxParamPropAnimates, 0, 0)?;
+        effect.define_param(
+            kOfxParamTypePushButton,
+            WRITE_REPORT,
+            c"Write report",
+            c"Scores the whole shot and writes its HTML report to Report file.",
+        )?;
+        Ok(())
+    }
+
+    fn create(_: &Effect) -> OfxResult<ConsistencyInstance> {
+        Ok(ConsistencyInstance)
+    }
+
+    fn frames_needed(_: &ConsistencyInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
+        let time = args.double(kOfxPropTime, 0)?;
+        let first = first_time(effect, SOURCE)?;
+        out.set_doubles(c"OfxImageClipPropFrameRange_Source", &[first, first, (time - 1.0).max(first), time])?;
+        if has_reference(effect) {
+            let reference = first_time(effect, REFERENCE)?;
+            out.set_doubles(c"OfxImageClipPropFrameRange_Reference", &[reference, reference])?;
+        }
+        Ok(true)
+    }
+
+    fn is_identity(_: &ConsistencyInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
+        let time = args.double(kOfxPropTime, 0)?;
+        if effect.int_at(OVERLAY, time)? != 0 {
+            return Ok(false);
+        }
+        out.set_string(kOfxPropName, 0, SOURCE)?;
+        out.set_double(kOfxPropTime, 0, time)?;
+        Ok(true)
+    }
+
+    fn render(_: &ConsistencyInstance, effect: &Effect, args: &Props) -> OfxResult<()> {
+        let time = args.double(kOfxPropTime, 0)?;
+        let window = args.rect_i(kOfxImageEffectPropRenderWindow)?;
+        let source = effect.clip(SOURCE)?;
+        if !source.connected() {
+            return Err(OfxError::failed("the Source clip is not connected"));
+        }
+        let mut out = effect
+            .clip(OUTPUT)?
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
+        if window.x2 <= window.x1 || window.y2 <= window.y1 {
+            return Ok(());
+        }
+        let image =
+            source.image(time)?.ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}")))?;
+        let bounds = image.bounds;
+        let current = image.to_frame()?;
+        drop(image);
+        let first = first_time(effect, SOURCE)?;
+        let mut frames = Vec::new();
+        let (first_frame, previous);
+        if time > first {
+            first_frame = frame_at(effect, SOURCE, first)?;
+            frames.push(&first_frame);
+            if time - 1.0 > first {
+                previous = frame_at(effect, SOURCE, time - 1.0)?;
+                frames.push(&previous);
+            }
+        }
+        frames.push(&current);
+        let refs = if has_reference(effect) {
+            Some(references_of(&frame_at(effect, REFERENCE, first_time(effect, REFERENCE)?)?)?)
+        } else {
+            None
+        };
+        let runtime = crate::host::runtime()?;
+        let scores = runtime.install(|| frame_scores(&frames, refs.as_ref()))?;
+        let mut result = current.to_format(PixelFormat::Rgba32F)?;
+        draw_overlay(&mut result, &scores);
+        out.write(&result, bounds, window)
+    }
+
+    fn instance_changed(_: &ConsistencyInstance, effect: &Effect, name: &str, args: &Props) -> OfxResult<bool> {
+        if name.as_bytes() != WRITE_REPORT.to_bytes() {
+            return Ok(false);
+        }
+        let time = args.double(kOfxPropTime, 0).unwrap_or(0.0);
+        let path = PathBuf::from(effect.string_at(REPORT_FILE, time)?);
+        if path.as_os_str().is_empty() {
+            return Err(OfxError::failed("set Report file to where the report should go, then press Write report"));
+        }
+        let source = effect.clip(SOURCE)?;
+        if !source.connected() {
+            return Err(OfxError::failed("the Source clip is not connected"));
+        }
+        let (first, last) = source.frame_range()?;
+        let refs = if has_reference(effect) {
+            Some(references_of(&frame_at(effect, REFERENCE, first_time(effect, REFERENCE)?)?)?)
+        } else {
+            None
+        };
+        let runtime = crate::host::runtime()?;
+        let mut scorer = ShotScorer::new();
+        let mut t = first.round();
+        while t <= last {
+            let frame = frame_at(effect, SOURCE, t)?;
+            runtime.install(|| scorer.push(&frame.view()))?;
+            t += 1.0;
+        }
+        let scores = scorer.finish()?;
+        let matched = refs.as_ref().map(|r| r.score(&scores, &expectation()));
+        let page = [ShotPage { name: "Source clip", scores: &scores, references: matched.as_ref() }];
+        let text = html("Mattebox consistency report", &page, refs.as_ref(), None)?;
+        let staged = StagedFile::new(&path, true)?;
+        std::fs::write(staged.temp_path(), text).map_err(|e| mattebox_core::Error::io(&path, "write the report", e))?;
+        staged.commit()?;
+        effect.message(kOfxMessageMessage, &format!("Mattebox: the consistency report is in {}", path.display()));
+        Ok(true)
+    }
+}
