@@ -8,7 +8,8 @@
  *       declares, and prints what it found.
  *   ofx_host BUNDLE render PLUGIN_ID CONTEXT IN_DIR FRAMES WIDTH HEIGHT OUT_DIR
  *            [--threads N] [--depth float|short|byte] [--unconnected] [--window x1,y1,x2,y2]
- *            [--main-clip NAME] [--clip NAME=DIR ...] [name=value ...]
+ *            [--main-clip NAME] [--clip NAME=DIR ...] [--press-first BUTTON] [--press BUTTON]
+ *            [name=value ...]
  *       Runs the whole action sequence on an instance: create, clip
  *       preferences, time domain, begin sequence, then for each output frame
  *       (N threads at once) region of definition, regions of interest,
@@ -957,6 +958,24 @@ static void write_raw(const char *path, const float *data, size_t floats) {
     fclose(f);
 }
 
+/* The user presses button `name`: kOfxActionInstanceChanged. */
+static void press(OfxPlugin *plugin, OfxImageEffectHandle inst, const char *name, double time) {
+    OfxPropertySetHandle changed = props_new();
+    set_string(changed, "OfxPropType", 0, "OfxTypeParameter");
+    set_string(changed, "OfxPropName", 0, name);
+    set_string(changed, "OfxPropChangeReason", 0, "OfxChangeUserEdited");
+    set_double(changed, "OfxPropTime", 0, time);
+    double scale[2] = {1, 1};
+    set_double_n(changed, "OfxImageEffectPropRenderScale", 2, scale);
+    changing = 1;
+    message_errors = 0;
+    OfxStatus pressed = plugin->mainEntry("OfxActionInstanceChanged", inst, changed, NULL);
+    changing = 0;
+    props_free(changed);
+    if (pressed != kOfxStatOK) fail("pressing %s returned %d", name, pressed);
+    if (message_errors) fail("pressing %s posted %d error messages", name, message_errors);
+}
+
 typedef struct {
     OfxPlugin *plugin;
     OfxImageEffectHandle instance;
@@ -1088,14 +1107,17 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     job.height = atoi(argv[3]);
     job.depth = "OfxBitDepthFloat";
     int threads = 1;
-    const char *presses[8];
-    int n_presses = 0;
+    const char *presses[8], *first_presses[8];
+    int n_presses = 0, n_first_presses = 0;
     RenderJob r;
     memset(&r, 0, sizeof r);
     r.plugin = plugin;
     /* The instance: clips and parameters as described for the context. */
     OfxImageEffectHandle inst = effect_new("OfxTypeImageEffectInstance");
     set_string(inst->props, "OfxImageEffectPropContext", 0, context);
+    double project[2] = {job.width, job.height};
+    set_double_n(inst->props, "OfxImageEffectPropProjectSize", 2, project);
+    set_double(inst->props, "OfxImageEffectPropFrameRate", 0, 24.0);
     set_pointer(inst->props, "OfxPropInstanceData", 0, NULL);
     job.n_inputs = 1;
     snprintf(job.inputs[0].name, sizeof job.inputs[0].name, "Source");
@@ -1160,6 +1182,8 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
             job.depth = strcmp(d, "byte") == 0 ? "OfxBitDepthByte" : strcmp(d, "short") == 0 ? "OfxBitDepthShort" : "OfxBitDepthFloat";
         } else if (strcmp(argv[a], "--press") == 0 && a + 1 < argc && n_presses < 8) {
             presses[n_presses++] = argv[++a];
+        } else if (strcmp(argv[a], "--press-first") == 0 && a + 1 < argc && n_first_presses < 8) {
+            first_presses[n_first_presses++] = argv[++a];
         } else if ((strcmp(argv[a], "--main-clip") == 0 || strcmp(argv[a], "--clip") == 0) && a + 1 < argc) {
             a++; /* read above */
         } else if (strcmp(argv[a], "--unconnected") == 0) {
@@ -1194,6 +1218,8 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     job.output_written = xcalloc((size_t)job.frames * 64, sizeof(int));
 
     expect(call(plugin, "OfxActionCreateInstance", inst, NULL, NULL), 0, "create instance");
+    /* Buttons pressed before anything renders. */
+    for (int i = 0; i < n_first_presses; i++) press(plugin, inst, first_presses[i], 0.0);
     OfxPropertySetHandle out = props_new();
     expect(call(plugin, "OfxImageEffectActionGetClipPreferences", inst, NULL, out), 1, "clip preferences");
     props_free(out);
@@ -1227,22 +1253,7 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     expect(call(plugin, "OfxImageEffectActionEndSequenceRender", inst, in, NULL), 1, "end sequence render");
     props_free(in);
     /* Buttons pressed by the user, after the render. */
-    for (int i = 0; i < n_presses; i++) {
-        OfxPropertySetHandle changed = props_new();
-        set_string(changed, "OfxPropType", 0, "OfxTypeParameter");
-        set_string(changed, "OfxPropName", 0, presses[i]);
-        set_string(changed, "OfxPropChangeReason", 0, "OfxChangeUserEdited");
-        set_double(changed, "OfxPropTime", 0, r.first);
-        double press_scale[2] = {1, 1};
-        set_double_n(changed, "OfxImageEffectPropRenderScale", 2, press_scale);
-        changing = 1;
-        message_errors = 0;
-        OfxStatus pressed = call(plugin, "OfxActionInstanceChanged", inst, changed, NULL);
-        changing = 0;
-        props_free(changed);
-        if (pressed != kOfxStatOK) fail("pressing %s returned %d", presses[i], pressed);
-        if (message_errors) fail("pressing %s posted %d error messages", presses[i], message_errors);
-    }
+    for (int i = 0; i < n_presses; i++) press(plugin, inst, presses[i], r.first);
     expect(call(plugin, "OfxActionDestroyInstance", inst, NULL, NULL), 0, "destroy instance");
     if (atomic_load(&job.images_out) != 0) fail("%d images were never released", atomic_load(&job.images_out));
 

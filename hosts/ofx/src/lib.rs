@@ -8,6 +8,7 @@
 
 mod composite;
 mod consistency;
+mod generate;
 mod host;
 mod plugin;
 mod retime;
@@ -45,6 +46,7 @@ macro_rules! entry {
 entry!(retime_entry, retime::Retime);
 entry!(composite_entry, composite::Composite);
 entry!(consistency_entry, consistency::Consistency);
+entry!(generate_entry, generate::Generate);
 
 const fn describe(identifier: &'static std::ffi::CStr, main: sys::OfxPluginEntryPoint) -> OfxPlugin {
     OfxPlugin {
@@ -60,7 +62,7 @@ const fn describe(identifier: &'static std::ffi::CStr, main: sys::OfxPluginEntry
 
 /// The plugin table. `OfxPlugin` holds raw pointers to static strings and
 /// functions, which never change: sharing it between threads is sound.
-struct Table([OfxPlugin; 3]);
+struct Table([OfxPlugin; 4]);
 // SAFETY: see above.
 unsafe impl Sync for Table {}
 
@@ -68,6 +70,7 @@ static PLUGINS: Table = Table([
     describe(c"io.mattebox.Retime", retime_entry),
     describe(c"io.mattebox.Composite", composite_entry),
     describe(c"io.mattebox.Consistency", consistency_entry),
+    describe(c"io.mattebox.Generate", generate_entry),
 ]);
 
 /// How many plugins the bundle holds.

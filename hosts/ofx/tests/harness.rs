@@ -185,6 +185,14 @@ fn the_bundle_describes_every_effect_in_every_context() {
     let consistency = block("io.mattebox.Consistency");
     assert_eq!(consistency.len(), 2, "filter and general: {text}");
     assert!(consistency[1].contains("Reference") && consistency[1].contains("writeReport"), "{}", consistency[1]);
+    let generate = block("io.mattebox.Generate");
+    assert_eq!(generate.len(), 2, "generator and general: {text}");
+    assert!(
+        generate[0].contains("OfxImageEffectContextGenerator") && generate[0].contains("generate"),
+        "{}",
+        generate[0]
+    );
+    assert!(generate[1].contains("FirstFrame") && generate[1].contains("LastFrame"), "{}", generate[1]);
 }
 
 #[test]
@@ -528,4 +536,54 @@ fn consistency_overlays_scores_flags_drift_and_writes_the_report() {
     let text = String::from_utf8_lossy(&no_file.stdout);
     assert_eq!(no_file.status.code(), Some(1), "{text}");
     assert!(text.contains("set Report file"), "{text}");
+}
+
+#[test]
+fn generate_renders_the_takes_the_command_line_made_and_a_placeholder_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let cache = dir.path().join("cache");
+    // The command line makes a take into the shared take cache.
+    let takes = dir.path().join("takes");
+    ok(Command::new(cli())
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["-q", "generate", "--prompt", "dusk", "--seed", "7", "--size", &format!("{W}x{H}")])
+        .args(["--duration", "0.25", "--camera", "pan=0.4", "--format", "png", "-o"])
+        .arg(&takes));
+    let cli_frames = sorted_pngs(&takes.join("take-1"));
+    assert_eq!(cli_frames.len(), 6);
+    // Unused by a generator, but the host reads its main input.
+    let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
+    let render = |out: &Path, extra: &[&str]| {
+        std::fs::create_dir_all(out).unwrap();
+        let mut cmd = host_cmd(&exe, &bundle);
+        cmd.env("MATTEBOX_CACHE_DIR", &cache)
+            .args(["render", "io.mattebox.Generate", "OfxImageEffectContextGenerator"])
+            .arg(&input)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(out)
+            .args(["--threads", "2", "prompt=dusk", "duration=0.25", "pan=0.4"])
+            .args(extra);
+        ok(&mut cmd)
+    };
+    let out = dir.path().join("take");
+    let text = render(&out, &["seed=7"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("rendered 6 frames"));
+    for (i, cli) in cli_frames.iter().enumerate() {
+        let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "frame {i} differs from the command line's take by {worst}");
+    }
+    // Another seed has no take yet: the placeholder's stripes.
+    let out = dir.path().join("placeholder");
+    render(&out, &["seed=8"]);
+    let frame = read_raw(&out.join("frame_0000.raw"));
+    assert!(frame.chunks_exact(4).all(|p| (p[0] - 0.12).abs() < 1e-6 || (p[0] - 0.18).abs() < 1e-6), "stripes");
+    // Pressing Generate starts a background job and says so; the host keeps
+    // rendering meanwhile, and closing the instance stops the job cleanly.
+    let out = dir.path().join("pressed");
+    let pressed = render(&out, &["seed=9", "--press-first", "generate"]);
+    let text = String::from_utf8_lossy(&pressed.stdout);
+    assert!(text.contains("generating 1 take(s) in the background"), "{text}");
 }

@@ -1,0 +1,324 @@
+//! Mattebox Generate (generator and general contexts): takes of a shot from
+//! the built-in generator, made in a background job when the *Generate*
+//! button is pressed (never on a render thread), stored in the take cache
+//! the command line shares, and rendered frame by frame from there. Until
+//! the chosen take exists, a placeholder renders: diagonal stripes, with a
+//! progress bar while the job runs.
+
+use std::ffi::CStr;
+
+use mattebox_core::generate::{BuiltinGenerator, GenerationJob, Generations, Generator, TakeStage};
+use mattebox_core::media::{MediaReader, OpenOptions};
+use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
+use mattebox_core::{Frame, PixelFormat, Rational};
+use parking_lot::Mutex;
+
+use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::plugin::Plugin;
+use crate::sys::*;
+
+const OUTPUT: &CStr = c"Output";
+const FIRST_FRAME: &CStr = c"FirstFrame";
+const LAST_FRAME: &CStr = c"LastFrame";
+const PROMPT: &CStr = c"prompt";
+const SEED: &CStr = c"seed";
+const TAKES: &CStr = c"takes";
+const TAKE: &CStr = c"take";
+const DURATION: &CStr = c"duration";
+const GENERATE: &CStr = c"generate";
+/// Camera parameters, in `CameraMotion::AXES` order.
+const CAMERA: [(&CStr, &CStr); 6] = [
+    (c"horizontal", c"Truck"),
+    (c"vertical", c"Pedestal"),
+    (c"pan", c"Pan"),
+    (c"tilt", c"Tilt"),
+    (c"roll", c"Roll"),
+    (c"zoom", c"Push in"),
+];
+
+pub(crate) struct Generate;
+
+/// A generate instance: the generation service and the job last started,
+/// with the cache key of the request's first take.
+pub(crate) struct GenerateInstance {
+    service: Generations,
+    job: Mutex<Option<(String, GenerationJob)>>,
+}
+
+/// The cache key of take `index` of `request` from the built-in generator.
+fn key_of(request: &ShotRequest, index: u32) -> String {
+    let generator = BuiltinGenerator::default();
+    request.take_key(&generator.info().id, &generator.info().version, index)
+}
+
+fn connected(effect: &Effect, clip: &CStr) -> bool {
+    effect.clip(clip).map(|c| c.connected()).unwrap_or(false)
+}
+
+/// The clip's first frame, if it is connected.
+fn clip_still(effect: &Effect, clip: &CStr, label: &str) -> OfxResult<Option<ImageInput>> {
+    if !connected(effect, clip) {
+        return Ok(None);
+    }
+    let c = effect.clip(clip)?;
+    let first = c.frame_range()?.0;
+    let frame = c
+        .image(first)?
+        .ok_or_else(|| OfxError::failed(format!("the host gave no {label} frame at {first}")))?
+        .to_frame()?;
+    // Stills enter requests as 8-bit pixels with a digest, as the CLI reads them.
+    Ok(Some(ImageInput::new(label, frame.to_format(PixelFormat::Rgba8)?)))
+}
+
+/// The shot request the parameters describe (frames from the optional clips
+/// only when `with_stills`: reading them needs a render or a button press).
+fn request_of(effect: &Effect, with_stills: bool) -> OfxResult<ShotRequest> {
+    let mut request = ShotRequest::new(effect.string_at(PROMPT, 0.0)?);
+    request.seed = effect.int_at(SEED, 0.0)?.max(0) as u64;
+    let duration = effect.double_at(DURATION, 0.0)?;
+    request.duration = format!("{duration:.6}")
+        .parse::<Rational>()
+        .map_err(|e| OfxError::failed(format!("duration {duration} s: {e}")))?;
+    let props = effect.props()?;
+    let (w, h) = (
+        props.double(c"OfxImageEffectPropProjectSize", 0).unwrap_or(1920.0),
+        props.double(c"OfxImageEffectPropProjectSize", 1).unwrap_or(1080.0),
+    );
+    (request.width, request.height) = (w.round().max(1.0) as u32, h.round().max(1.0) as u32);
+    let rate = effect.clip(OUTPUT)?.frame_rate().unwrap_or(24.0);
+    request.fps =
+        format!("{rate:.6}").parse::<Rational>().map_err(|e| OfxError::failed(format!("frame rate {rate}: {e}")))?;
+    let mut camera = CameraMotion::default();
+    let amounts: Vec<f32> =
+        CAMERA.iter().map(|(name, _)| effect.double_at(name, 0.0).map(|v| v as f32)).collect::<OfxResult<_>>()?;
+    (camera.horizontal, camera.vertical, camera.pan, camera.tilt, camera.roll, camera.zoom) =
+        (amounts[0], amounts[1], amounts[2], amounts[3], amounts[4], amounts[5]);
+    request.camera = camera;
+    if with_stills {
+        request.first_frame = clip_still(effect, FIRST_FRAME, "first frame")?;
+        request.last_frame = clip_still(effect, LAST_FRAME, "last frame")?;
+    }
+    Ok(request)
+}
+
+/// A still-free request is the same whether or not stills could be read;
+/// with input clips, the stills are part of the request.
+fn uses_stills(effect: &Effect) -> bool {
+    connected(effect, FIRST_FRAME) || connected(effect, LAST_FRAME)
+}
+
+/// Stripes, and a progress bar across the middle while a job runs.
+fn placeholder(w: u32, h: u32, progress: Option<f32>) -> OfxResult<Frame> {
+    let mut frame = Frame::new(w, h, PixelFormat::Rgba32F)?;
+    let px: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
+    let (wu, hu) = (w as usize, h as usize);
+    for y in 0..hu {
+        for x in 0..wu {
+            let stripe = ((x + y) / 16) % 2 == 0;
+            let v = if stripe { 0.18 } else { 0.12 };
+            px[(y * wu + x) * 4..(y * wu + x) * 4 + 4].copy_from_slice(&[v, v, v, 1.0]);
+        }
+    }
+    if let Some(p) = progress {
+        let (y0, y1) = (hu / 2 - hu / 40, hu / 2 + hu / 40 + 1);
+        let (x0, x1) = (wu / 8, wu - wu / 8);
+        let filled = x0 + ((x1 - x0) as f32 * p.clamp(0.0, 1.0)) as usize;
+        for y in y0..y1.min(hu) {
+            for x in x0..x1 {
+                let c = if x < filled { [0.2, 0.6, 0.9, 1.0] } else { [0.3, 0.3, 0.3, 1.0] };
+                px[(y * wu + x) * 4..(y * wu + x) * 4 + 4].copy_from_slice(&c);
+            }
+        }
+    }
+    Ok(frame)
+}
+
+fn double_param(
+    effect: &Effect,
+    name: &CStr,
+    label: &CStr,
+    hint: &CStr,
+    default: f64,
+    min: f64,
+    max: f64,
+) -> OfxResult<()> {
+    let p = effect.define_param(kOfxParamTypeDouble, name, label, hint)?;
+    p.set_double(kOfxParamPropDefault, 0, default)?;
+    p.set_double(kOfxParamPropMin, 0, min)?;
+    p.set_double(kOfxParamPropMax, 0, max)?;
+    p.set_double(kOfxParamPropDisplayMin, 0, min)?;
+    p.set_double(kOfxParamPropDisplayMax, 0, max)?;
+    p.set_int(kOfxParamPropAnimates, 0, 0)
+}
+
+fn int_param(
+    effect: &Effect,
+    name: &CStr,
+    label: &CStr,
+    hint: &CStr,
+    default: i32,
+    min: i32,
+    max: i32,
+) -> OfxResult<()> {
+    let p = effect.define_param(kOfxParamTypeInteger, name, label, hint)?;
+    p.set_int(kOfxParamPropDefault, 0, default)?;
+    p.set_int(kOfxParamPropMin, 0, min)?;
+    p.set_int(kOfxParamPropMax, 0, max)?;
+    p.set_int(kOfxParamPropAnimates, 0, 0)
+}
+
+impl Plugin for Generate {
+    type Instance = GenerateInstance;
+
+    fn describe(effect: &Effect) -> OfxResult<()> {
+        let props = effect.props()?;
+        props.set_string(kOfxPropLabel, 0, c"Mattebox Generate")?;
+        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
+        props.set_string(
+            kOfxPropPluginDescription,
+            0,
+            c"Takes of a shot from Mattebox's built-in generator (a camera move over a First frame, a morph to a \
+              Last frame, or a procedural plate), made in the background when you press Generate and kept in \
+              the take cache the command line shares.",
+        )?;
+        props.set_strings(
+            kOfxImageEffectPropSupportedContexts,
+            &[kOfxImageEffectContextGenerator, kOfxImageEffectContextGeneral],
+        )?;
+        props.set_strings(
+            kOfxImageEffectPropSupportedPixelDepths,
+            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
+        )?;
+        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
+        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
+        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
+        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+    }
+
+    fn describe_in_context(effect: &Effect, context: &str) -> OfxResult<()> {
+        if context.as_bytes() == kOfxImageEffectContextGeneral.to_bytes() {
+            for name in [FIRST_FRAME, LAST_FRAME] {
+                let clip = effect.define_clip(name)?;
+                clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
+                clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
+                clip.set_int(kOfxImageClipPropOptional, 0, 1)?;
+            }
+        }
+        let output = effect.define_clip(OUTPUT)?;
+        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
+        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        let prompt = effect.define_param(kOfxParamTypeString, PROMPT, c"Prompt", c"What the shot shows.")?;
+        prompt.set_string(kOfxParamPropDefault, 0, c"")?;
+        prompt.set_int(kOfxParamPropAnimates, 0, 0)?;
+        int_param(effect, SEED, c"Seed", c"Seed of the first take; take k uses seed + k.", 0, 0, i32::MAX)?;
+        int_param(effect, TAKES, c"Takes", c"How many takes Generate makes.", 1, 1, 8)?;
+        int_param(effect, TAKE, c"Take", c"Which take to show (1 is the first).", 1, 1, 8)?;
+        double_param(effect, DURATION, c"Duration (s)", c"Length of the shot in seconds.", 2.0, 0.05, 60.0)?;
+        for (name, label) in CAMERA {
+            double_param(effect, name, label, c"Camera move, -1 to 1.", 0.0, -1.0, 1.0)?;
+        }
+        effect.define_param(
+            kOfxParamTypePushButton,
+            GENERATE,
+            c"Generate",
+            c"Makes the takes in the background; they appear as they finish.",
+        )?;
+        Ok(())
+    }
+
+    fn create(_: &Effect) -> OfxResult<GenerateInstance> {
+        let service = Generations::new(crate::host::runtime()?)?;
+        Ok(GenerateInstance { service, job: Mutex::new(None) })
+    }
+
+    fn time_domain(_: &GenerateInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
+        let request = request_of(effect, false)?;
+        let frames = request.duration.checked_mul(request.fps)?.floor().max(1);
+        out.set_doubles(kOfxImageEffectPropFrameRange, &[0.0, (frames - 1) as f64])?;
+        Ok(true)
+    }
+
+    fn frames_needed(_: &GenerateInstance, effect: &Effect, _args: &Props, out: &Props) -> OfxResult<bool> {
+        for (clip, prop) in [
+            (FIRST_FRAME, c"OfxImageClipPropFrameRange_FirstFrame"),
+            (LAST_FRAME, c"OfxImageClipPropFrameRange_LastFrame"),
+        ] {
+            if connected(effect, clip) {
+                let first = effect.clip(clip)?.frame_range()?.0;
+                out.set_doubles(prop, &[first, first])?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn render(instance: &GenerateInstance, effect: &Effect, args: &Props) -> OfxResult<()> {
+        let time = args.double(kOfxPropTime, 0)?;
+        let window = args.rect_i(kOfxImageEffectPropRenderWindow)?;
+        let mut out = effect
+            .clip(OUTPUT)?
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
+        if window.x2 <= window.x1 || window.y2 <= window.y1 {
+            return Ok(());
+        }
+        let bounds = out.bounds;
+        let request = request_of(effect, uses_stills(effect))?;
+        let index = (effect.int_at(TAKE, time)?.max(1) - 1) as u32;
+        let key = key_of(&request, index);
+        if let Some(take) = instance.service.cache().lookup(&key)? {
+            let mut reader = MediaReader::open(&take.media, &OpenOptions::default())?;
+            let n = (time.max(0.0).round() as u64).min(take.frames.saturating_sub(1));
+            let frame = reader.read_frame(n)?;
+            if (frame.width() as i32, frame.height() as i32) != (bounds.x2 - bounds.x1, bounds.y2 - bounds.y1) {
+                return Err(OfxError::failed(format!(
+                    "take {} is {}x{} but the output is {}x{}; press Generate again for this project size",
+                    index + 1,
+                    frame.width(),
+                    frame.height(),
+                    bounds.x2 - bounds.x1,
+                    bounds.y2 - bounds.y1
+                )));
+            }
+            return out.write(&frame, bounds, window);
+        }
+        // No take yet: say how far the job is, or why it failed.
+        let mut progress = None;
+        let first_key = key_of(&request, 0);
+        let status = instance
+            .job
+            .lock()
+            .as_ref()
+            .filter(|(k, _)| *k == first_key)
+            .and_then(|(_, job)| job.status().into_iter().find(|s| s.index == index));
+        if let Some(status) = status {
+            match status.stage {
+                TakeStage::Failed | TakeStage::Cancelled => {
+                    let why = status.error.map(|(_, m)| m).unwrap_or_default();
+                    return Err(OfxError::failed(format!("take {} did not finish: {why}", index + 1)));
+                }
+                _ => progress = Some(status.fraction),
+            }
+        }
+        let (w, h) = ((bounds.x2 - bounds.x1).max(1) as u32, (bounds.y2 - bounds.y1).max(1) as u32);
+        out.write(&placeholder(w, h, progress)?, bounds, window)
+    }
+
+    fn instance_changed(instance: &GenerateInstance, effect: &Effect, name: &str, _args: &Props) -> OfxResult<bool> {
+        if name.as_bytes() != GENERATE.to_bytes() {
+            return Ok(false);
+        }
+        let request = request_of(effect, true)?;
+        let takes = effect.int_at(TAKES, 0.0)?.clamp(1, 8) as u32;
+        let first_key = key_of(&request, 0);
+        let job = instance.service.submit("builtin", request, takes)?;
+        // A new job replaces the old one, which is cancelled as it drops.
+        let old = instance.job.lock().replace((first_key, job));
+        drop(old);
+        effect.message(
+            kOfxMessageMessage,
+            &format!("Mattebox: generating {takes} take(s) in the background; they appear as they finish"),
+        );
+        Ok(true)
+    }
+}
