@@ -15,6 +15,7 @@ use mattebox_core::composite::{CompositeOptions, Compositor, Defocus, Fit, KeyOp
 use mattebox_core::{Frame, PixelFormat};
 use parking_lot::Mutex;
 
+use crate::describe;
 use crate::host::{Effect, OfxError, OfxResult, Props};
 use crate::plugin::Plugin;
 use crate::sys::*;
@@ -79,41 +80,11 @@ fn settings(effect: &Effect, time: f64) -> OfxResult<Settings> {
     Ok(Settings { key, options, matte_out: effect.int_at(RESULT, time)? == 1 })
 }
 
-fn double_param(effect: &Effect, name: &CStr, label: &CStr, hint: &CStr, default: f64, max: f64) -> OfxResult<()> {
-    let p = effect.define_param(kOfxParamTypeDouble, name, label, hint)?;
-    p.set_double(kOfxParamPropDefault, 0, default)?;
-    p.set_double(kOfxParamPropMin, 0, 0.0)?;
-    p.set_double(kOfxParamPropMax, 0, max)?;
-    p.set_double(kOfxParamPropDisplayMin, 0, 0.0)?;
-    p.set_double(kOfxParamPropDisplayMax, 0, max)?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)
-}
-
-fn choice(effect: &Effect, name: &CStr, label: &CStr, hint: &CStr, options: &[&CStr]) -> OfxResult<()> {
-    let p = effect.define_param(kOfxParamTypeChoice, name, label, hint)?;
-    p.set_strings(kOfxParamPropChoiceOption, options)?;
-    p.set_int(kOfxParamPropDefault, 0, 0)?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)
-}
-
 /// The clip's frame at `time`, held at its last frame (a still background
 /// serves every frame), and the time actually used.
 fn held_time(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<f64> {
     let (first, last) = effect.clip(clip)?.frame_range()?;
     Ok(time.clamp(first, last.max(first)).round())
-}
-
-fn first_time(effect: &Effect, clip: &CStr) -> OfxResult<f64> {
-    Ok(effect.clip(clip)?.frame_range()?.0.round())
-}
-
-fn frame_at(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<Frame> {
-    let name = clip.to_string_lossy();
-    let image = effect
-        .clip(clip)?
-        .image(time)?
-        .ok_or_else(|| OfxError::failed(format!("the host gave no {name} frame at {time}")))?;
-    image.to_frame()
 }
 
 /// The Matte clip's frame for `time` when the Key parameter asks for it
@@ -125,7 +96,7 @@ fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -
     if !effect.clip(MATTE)?.connected() {
         return Err(OfxError::failed("Key is set to Matte clip, but the Matte clip is not connected"));
     }
-    let matte = frame_at(effect, MATTE, held_time(effect, MATTE, time)?)?;
+    let matte = effect.frame(MATTE, held_time(effect, MATTE, time)?)?;
     if (matte.width(), matte.height()) != (plate.width(), plate.height()) {
         return Err(OfxError::failed(format!(
             "the Matte clip is {}x{} but the Plate is {}x{}",
@@ -155,9 +126,9 @@ impl CompositeInstance {
         if let Some(p) = self.primed.lock().as_ref().filter(|p| p.settings == settings) {
             return Ok(p.clone());
         }
-        let plate_time = first_time(effect, PLATE)?;
-        let plate = frame_at(effect, PLATE, plate_time)?;
-        let background = frame_at(effect, BACKGROUND, first_time(effect, BACKGROUND)?)?;
+        let plate_time = effect.first_time(PLATE)?;
+        let plate = effect.frame(PLATE, plate_time)?;
+        let background = effect.frame(BACKGROUND, effect.first_time(BACKGROUND)?)?;
         let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
         let (screen, compositor) = crate::host::runtime()?.install(|| -> OfxResult<_> {
             let screen = match settings.key {
@@ -186,88 +157,78 @@ impl Plugin for Composite {
     type Instance = CompositeInstance;
 
     fn describe(effect: &Effect) -> OfxResult<()> {
-        let props = effect.props()?;
-        props.set_string(kOfxPropLabel, 0, c"Mattebox Composite")?;
-        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
-        props.set_string(
-            kOfxPropPluginDescription,
-            0,
+        // Temporal access: the first frames are read for the shot's measurements.
+        describe::effect(
+            effect,
+            c"Mattebox Composite",
             c"A green- or blue-screen Plate (or one cut out by a Matte) over an AI Background: key, spill, \
               colour match, light wrap, defocus and grain match.",
-        )?;
-        props.set_strings(kOfxImageEffectPropSupportedContexts, &[kOfxImageEffectContextGeneral])?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedPixelDepths,
-            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
-        )?;
-        // The first frames are read for the shot's measurements.
-        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
-        props.set_int(kOfxImageEffectPropSupportsMultipleClipDepths, 0, 0)?;
-        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
-        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+            &[kOfxImageEffectContextGeneral],
+        )
     }
 
     fn describe_in_context(effect: &Effect, _context: &str) -> OfxResult<()> {
-        for (name, optional) in [(PLATE, false), (BACKGROUND, false), (MATTE, true)] {
-            let clip = effect.define_clip(name)?;
-            clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-            clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-            clip.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-            clip.set_int(kOfxImageClipPropOptional, 0, optional as i32)?;
-        }
-        let output = effect.define_clip(OUTPUT)?;
-        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        choice(
+        describe::input(effect, PLATE, false)?;
+        describe::input(effect, BACKGROUND, false)?;
+        describe::input(effect, MATTE, true)?;
+        describe::output(effect)?;
+        describe::choice(
             effect,
-            KEY,
-            c"Key",
-            c"Auto: green or blue, whichever the plate shows. Matte clip: the Matte input's luma is the foreground.",
+            (
+                KEY,
+                c"Key",
+                c"Auto: green or blue, whichever the plate shows. Matte clip: the Matte input's luma is the foreground.",
+            ),
             &[c"Auto", c"Green", c"Blue", c"Matte clip"],
+            0,
         )?;
-        double_param(effect, SPILL, c"Spill", c"How much screen spill to pull out of the foreground.", 0.8, 1.0)?;
-        double_param(
+        describe::double(
             effect,
-            MATCH_COLOUR,
-            c"Match colour",
-            c"Move the background's colours towards the plate's.",
+            (SPILL, c"Spill", c"How much screen spill to pull out of the foreground."),
+            0.8,
             0.0,
             1.0,
         )?;
-        double_param(
+        describe::double(
             effect,
-            LIGHT_WRAP,
-            c"Light wrap",
-            c"The background's light wrapping round the foreground's edge.",
+            (MATCH_COLOUR, c"Match colour", c"Move the background's colours towards the plate's."),
+            0.0,
             0.0,
             1.0,
         )?;
-        double_param(
+        describe::double(
             effect,
-            LIGHT_WRAP_RADIUS,
-            c"Light wrap radius",
-            c"Reach of the light wrap, in pixels.",
+            (LIGHT_WRAP, c"Light wrap", c"The background's light wrapping round the foreground's edge."),
+            0.0,
+            0.0,
+            1.0,
+        )?;
+        describe::double(
+            effect,
+            (LIGHT_WRAP_RADIUS, c"Light wrap radius", c"Reach of the light wrap, in pixels."),
             12.0,
+            0.0,
             256.0,
         )?;
-        choice(
+        describe::choice(
             effect,
-            DEFOCUS,
-            c"Defocus",
-            c"Auto: soften the background to the plate's sharpness.",
+            (DEFOCUS, c"Defocus", c"Auto: soften the background to the plate's sharpness."),
             &[c"Off", c"Auto"],
+            0,
         )?;
-        double_param(effect, GRAIN, c"Grain", c"Give the background the plate's grain.", 0.0, 1.0)?;
-        choice(
+        describe::double(effect, (GRAIN, c"Grain", c"Give the background the plate's grain."), 0.0, 0.0, 1.0)?;
+        describe::choice(
             effect,
-            FIT,
-            c"Fit",
-            c"How a background of another size fills the frame.",
+            (FIT, c"Fit", c"How a background of another size fills the frame."),
             &[c"Cover", c"Contain", c"Stretch"],
+            0,
         )?;
-        choice(effect, RESULT, c"Output", c"Composite, or the foreground matte in grey.", &[c"Composite", c"Matte"])
+        describe::choice(
+            effect,
+            (RESULT, c"Output", c"Composite, or the foreground matte in grey."),
+            &[c"Composite", c"Matte"],
+            0,
+        )
     }
 
     fn create(_: &Effect) -> OfxResult<CompositeInstance> {
@@ -282,9 +243,9 @@ impl Plugin for Composite {
 
     fn frames_needed(_: &CompositeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = args.double(kOfxPropTime, 0)?;
-        let plate_first = first_time(effect, PLATE)?;
+        let plate_first = effect.first_time(PLATE)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, time, time])?;
-        let bg_first = first_time(effect, BACKGROUND)?;
+        let bg_first = effect.first_time(BACKGROUND)?;
         let bg = held_time(effect, BACKGROUND, time)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Background", &[bg_first, bg_first, bg, bg])?;
         if effect.clip(MATTE)?.connected() {
@@ -319,12 +280,12 @@ impl Plugin for Composite {
         let bounds = plate_image.bounds;
         let plate = plate_image.to_frame()?;
         drop(plate_image);
-        let background = frame_at(effect, BACKGROUND, held_time(effect, BACKGROUND, time)?)?;
+        let background = effect.frame(BACKGROUND, held_time(effect, BACKGROUND, time)?)?;
         let primed = instance.primed(effect, settings)?;
         if effect.aborted() {
             return Ok(());
         }
-        let first = first_time(effect, PLATE)?;
+        let first = effect.first_time(PLATE)?;
         let matte_frame = matte_frame(effect, &settings, &plate, time)?;
         let result = runtime.install(|| -> OfxResult<Frame> {
             let matte = make_matte(primed.screen.as_ref(), &plate, matte_frame.as_ref())?;

@@ -17,6 +17,7 @@ use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer};
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Frame, PixelFormat};
 
+use crate::describe;
 use crate::host::{Effect, OfxError, OfxResult, Props};
 use crate::plugin::Plugin;
 use crate::sys::*;
@@ -34,21 +35,8 @@ pub(crate) struct Consistency;
 /// it declares.
 pub(crate) struct ConsistencyInstance;
 
-fn first_time(effect: &Effect, clip: &CStr) -> OfxResult<f64> {
-    Ok(effect.clip(clip)?.frame_range()?.0.round())
-}
-
-fn frame_at(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<Frame> {
-    let name = clip.to_string_lossy();
-    effect
-        .clip(clip)?
-        .image(time)?
-        .ok_or_else(|| OfxError::failed(format!("the host gave no {name} frame at {time}")))?
-        .to_frame()
-}
-
 fn has_reference(effect: &Effect) -> bool {
-    effect.clip(REFERENCE).map(|c| c.connected()).unwrap_or(false)
+    effect.connected(REFERENCE)
 }
 
 /// References made of one frame: the character, the location and the look.
@@ -162,58 +150,27 @@ impl Plugin for Consistency {
     type Instance = ConsistencyInstance;
 
     fn describe(effect: &Effect) -> OfxResult<()> {
-        let props = effect.props()?;
-        props.set_string(kOfxPropLabel, 0, c"Mattebox Consistency")?;
-        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
-        props.set_string(
-            kOfxPropPluginDescription,
-            0,
+        describe::effect(
+            effect,
+            c"Mattebox Consistency",
             c"Shows each frame's consistency scores as bars (subject, background, flicker, boiling, grade; and against \
               the Reference clip: character, location, grade match, style match), a red border where one falls \
               below 0.75, and writes the shot's HTML report on demand.",
-        )?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedContexts,
             &[kOfxImageEffectContextFilter, kOfxImageEffectContextGeneral],
-        )?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedPixelDepths,
-            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
-        )?;
-        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
-        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
-        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+        )
     }
 
     fn describe_in_context(effect: &Effect, context: &str) -> OfxResult<()> {
-        let mut clips = vec![(SOURCE, false)];
+        describe::input(effect, SOURCE, false)?;
         if context.as_bytes() == kOfxImageEffectContextGeneral.to_bytes() {
-            clips.push((REFERENCE, true));
+            describe::input(effect, REFERENCE, true)?;
         }
-        for (name, optional) in clips {
-            let clip = effect.define_clip(name)?;
-            clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-            clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-            clip.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-            clip.set_int(kOfxImageClipPropOptional, 0, optional as i32)?;
-        }
-        let output = effect.define_clip(OUTPUT)?;
-        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+        describe::output(effect)?;
         let overlay =
             effect.define_param(kOfxParamTypeBoolean, OVERLAY, c"Overlay", c"Draw the scores over the frame.")?;
         overlay.set_int(kOfxParamPropDefault, 0, 1)?;
         overlay.set_int(kOfxParamPropAnimates, 0, 0)?;
-        let file = effect.define_param(
-            kOfxParamTypeString,
-            REPORT_FILE,
-            c"Report file",
-            c"Where Write report puts the shot's HTML report.",
-        )?;
-        file.set_string(kOfxParamPropDefault, 0, c"")?;
-        file.set_int(kOfxParamPropAnimates, 0, 0)?;
+        describe::string(effect, (REPORT_FILE, c"Report file", c"Where Write report puts the shot's HTML report."))?;
         effect.define_param(
             kOfxParamTypePushButton,
             WRITE_REPORT,
@@ -229,10 +186,10 @@ impl Plugin for Consistency {
 
     fn frames_needed(_: &ConsistencyInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = args.double(kOfxPropTime, 0)?;
-        let first = first_time(effect, SOURCE)?;
+        let first = effect.first_time(SOURCE)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Source", &[first, first, (time - 1.0).max(first), time])?;
         if has_reference(effect) {
-            let reference = first_time(effect, REFERENCE)?;
+            let reference = effect.first_time(REFERENCE)?;
             out.set_doubles(c"OfxImageClipPropFrameRange_Reference", &[reference, reference])?;
         }
         Ok(true)
@@ -267,20 +224,20 @@ impl Plugin for Consistency {
         let bounds = image.bounds;
         let current = image.to_frame()?;
         drop(image);
-        let first = first_time(effect, SOURCE)?;
+        let first = effect.first_time(SOURCE)?;
         let mut frames = Vec::new();
         let (first_frame, previous);
         if time > first {
-            first_frame = frame_at(effect, SOURCE, first)?;
+            first_frame = effect.frame(SOURCE, first)?;
             frames.push(&first_frame);
             if time - 1.0 > first {
-                previous = frame_at(effect, SOURCE, time - 1.0)?;
+                previous = effect.frame(SOURCE, time - 1.0)?;
                 frames.push(&previous);
             }
         }
         frames.push(&current);
         let refs = if has_reference(effect) {
-            Some(references_of(&frame_at(effect, REFERENCE, first_time(effect, REFERENCE)?)?)?)
+            Some(references_of(&effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?)?)
         } else {
             None
         };
@@ -306,7 +263,7 @@ impl Plugin for Consistency {
         }
         let (first, last) = source.frame_range()?;
         let refs = if has_reference(effect) {
-            Some(references_of(&frame_at(effect, REFERENCE, first_time(effect, REFERENCE)?)?)?)
+            Some(references_of(&effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?)?)
         } else {
             None
         };
@@ -314,7 +271,7 @@ impl Plugin for Consistency {
         let mut scorer = ShotScorer::new();
         let mut t = first.round();
         while t <= last {
-            let frame = frame_at(effect, SOURCE, t)?;
+            let frame = effect.frame(SOURCE, t)?;
             runtime.install(|| scorer.push(&frame.view()))?;
             t += 1.0;
         }

@@ -13,6 +13,7 @@ use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
 use mattebox_core::{Frame, PixelFormat, Rational};
 use parking_lot::Mutex;
 
+use crate::describe;
 use crate::host::{Effect, OfxError, OfxResult, Props};
 use crate::plugin::Plugin;
 use crate::sys::*;
@@ -51,13 +52,8 @@ fn key_of(request: &ShotRequest, index: u32) -> String {
     request.take_key(&generator.info().id, &generator.info().version, index)
 }
 
-fn connected(effect: &Effect, clip: &CStr) -> bool {
-    effect.clip(clip).map(|c| c.connected()).unwrap_or(false)
-}
-
-/// The clip's first frame, if it is connected.
 fn clip_still(effect: &Effect, clip: &CStr, label: &str) -> OfxResult<Option<ImageInput>> {
-    if !connected(effect, clip) {
+    if !effect.connected(clip) {
         return Ok(None);
     }
     let c = effect.clip(clip)?;
@@ -104,7 +100,7 @@ fn request_of(effect: &Effect, with_stills: bool) -> OfxResult<ShotRequest> {
 /// A still-free request is the same whether or not stills could be read;
 /// with input clips, the stills are part of the request.
 fn uses_stills(effect: &Effect) -> bool {
-    connected(effect, FIRST_FRAME) || connected(effect, LAST_FRAME)
+    effect.connected(FIRST_FRAME) || effect.connected(LAST_FRAME)
 }
 
 /// Stripes, and a progress bar across the middle while a job runs.
@@ -133,90 +129,33 @@ fn placeholder(w: u32, h: u32, progress: Option<f32>) -> OfxResult<Frame> {
     Ok(frame)
 }
 
-fn double_param(
-    effect: &Effect,
-    name: &CStr,
-    label: &CStr,
-    hint: &CStr,
-    default: f64,
-    min: f64,
-    max: f64,
-) -> OfxResult<()> {
-    let p = effect.define_param(kOfxParamTypeDouble, name, label, hint)?;
-    p.set_double(kOfxParamPropDefault, 0, default)?;
-    p.set_double(kOfxParamPropMin, 0, min)?;
-    p.set_double(kOfxParamPropMax, 0, max)?;
-    p.set_double(kOfxParamPropDisplayMin, 0, min)?;
-    p.set_double(kOfxParamPropDisplayMax, 0, max)?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)
-}
-
-fn int_param(
-    effect: &Effect,
-    name: &CStr,
-    label: &CStr,
-    hint: &CStr,
-    default: i32,
-    min: i32,
-    max: i32,
-) -> OfxResult<()> {
-    let p = effect.define_param(kOfxParamTypeInteger, name, label, hint)?;
-    p.set_int(kOfxParamPropDefault, 0, default)?;
-    p.set_int(kOfxParamPropMin, 0, min)?;
-    p.set_int(kOfxParamPropMax, 0, max)?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)
-}
-
 impl Plugin for Generate {
     type Instance = GenerateInstance;
 
     fn describe(effect: &Effect) -> OfxResult<()> {
-        let props = effect.props()?;
-        props.set_string(kOfxPropLabel, 0, c"Mattebox Generate")?;
-        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
-        props.set_string(
-            kOfxPropPluginDescription,
-            0,
+        describe::effect(
+            effect,
+            c"Mattebox Generate",
             c"Takes of a shot from Mattebox's built-in generator (a camera move over a First frame, a morph to a \
               Last frame, or a procedural plate), made in the background when you press Generate and kept in \
               the take cache the command line shares.",
-        )?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedContexts,
             &[kOfxImageEffectContextGenerator, kOfxImageEffectContextGeneral],
-        )?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedPixelDepths,
-            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
-        )?;
-        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
-        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
-        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+        )
     }
 
     fn describe_in_context(effect: &Effect, context: &str) -> OfxResult<()> {
         if context.as_bytes() == kOfxImageEffectContextGeneral.to_bytes() {
-            for name in [FIRST_FRAME, LAST_FRAME] {
-                let clip = effect.define_clip(name)?;
-                clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-                clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-                clip.set_int(kOfxImageClipPropOptional, 0, 1)?;
-            }
+            describe::input(effect, FIRST_FRAME, true)?;
+            describe::input(effect, LAST_FRAME, true)?;
         }
-        let output = effect.define_clip(OUTPUT)?;
-        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        let prompt = effect.define_param(kOfxParamTypeString, PROMPT, c"Prompt", c"What the shot shows.")?;
-        prompt.set_string(kOfxParamPropDefault, 0, c"")?;
-        prompt.set_int(kOfxParamPropAnimates, 0, 0)?;
-        int_param(effect, SEED, c"Seed", c"Seed of the first take; take k uses seed + k.", 0, 0, i32::MAX)?;
-        int_param(effect, TAKES, c"Takes", c"How many takes Generate makes.", 1, 1, 8)?;
-        int_param(effect, TAKE, c"Take", c"Which take to show (1 is the first).", 1, 1, 8)?;
-        double_param(effect, DURATION, c"Duration (s)", c"Length of the shot in seconds.", 2.0, 0.05, 60.0)?;
+        describe::output(effect)?;
+        describe::string(effect, (PROMPT, c"Prompt", c"What the shot shows."))?;
+        describe::int(effect, (SEED, c"Seed", c"Seed of the first take; take k uses seed + k."), 0, 0, i32::MAX)?;
+        describe::int(effect, (TAKES, c"Takes", c"How many takes Generate makes."), 1, 1, 8)?;
+        describe::int(effect, (TAKE, c"Take", c"Which take to show (1 is the first)."), 1, 1, 8)?;
+        describe::double(effect, (DURATION, c"Duration (s)", c"Length of the shot in seconds."), 2.0, 0.05, 60.0)?;
         for (name, label) in CAMERA {
-            double_param(effect, name, label, c"Camera move, -1 to 1.", 0.0, -1.0, 1.0)?;
+            describe::double(effect, (name, label, c"Camera move, -1 to 1."), 0.0, -1.0, 1.0)?;
         }
         effect.define_param(
             kOfxParamTypePushButton,
@@ -244,7 +183,7 @@ impl Plugin for Generate {
             (FIRST_FRAME, c"OfxImageClipPropFrameRange_FirstFrame"),
             (LAST_FRAME, c"OfxImageClipPropFrameRange_LastFrame"),
         ] {
-            if connected(effect, clip) {
+            if effect.connected(clip) {
                 let first = effect.clip(clip)?.frame_range()?.0;
                 out.set_doubles(prop, &[first, first])?;
             }

@@ -325,6 +325,25 @@ impl Effect {
         Ok(param)
     }
 
+    /// Clip `clip`'s whole image at `time` as a top-down frame; an error
+    /// naming the clip when the host has none there.
+    pub(crate) fn frame(&self, clip: &CStr, time: f64) -> OfxResult<Frame> {
+        self.clip(clip)?
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no {} frame at {time}", name_of(clip))))?
+            .to_frame()
+    }
+
+    /// The time of clip `clip`'s first frame.
+    pub(crate) fn first_time(&self, clip: &CStr) -> OfxResult<f64> {
+        Ok(self.clip(clip)?.frame_range()?.0.round())
+    }
+
+    /// Whether clip `clip` exists and is connected.
+    pub(crate) fn connected(&self, clip: &CStr) -> bool {
+        self.clip(clip).map(|c| c.connected()).unwrap_or(false)
+    }
+
     /// A double parameter's value at `time`.
     pub(crate) fn double_at(&self, name: &CStr, time: OfxTime) -> OfxResult<f64> {
         let param = self.param(name)?;

@@ -8,6 +8,7 @@
 
 mod composite;
 mod consistency;
+mod describe;
 mod generate;
 mod host;
 mod plugin;
@@ -48,7 +49,7 @@ entry!(composite_entry, composite::Composite);
 entry!(consistency_entry, consistency::Consistency);
 entry!(generate_entry, generate::Generate);
 
-const fn describe(identifier: &'static std::ffi::CStr, main: sys::OfxPluginEntryPoint) -> OfxPlugin {
+const fn table_entry(identifier: &'static std::ffi::CStr, main: sys::OfxPluginEntryPoint) -> OfxPlugin {
     OfxPlugin {
         pluginApi: sys::kOfxImageEffectPluginApi.as_ptr(),
         apiVersion: 1,
@@ -67,10 +68,10 @@ struct Table([OfxPlugin; 4]);
 unsafe impl Sync for Table {}
 
 static PLUGINS: Table = Table([
-    describe(c"io.mattebox.Retime", retime_entry),
-    describe(c"io.mattebox.Composite", composite_entry),
-    describe(c"io.mattebox.Consistency", consistency_entry),
-    describe(c"io.mattebox.Generate", generate_entry),
+    table_entry(c"io.mattebox.Retime", retime_entry),
+    table_entry(c"io.mattebox.Composite", composite_entry),
+    table_entry(c"io.mattebox.Consistency", consistency_entry),
+    table_entry(c"io.mattebox.Generate", generate_entry),
 ]);
 
 /// How many plugins the bundle holds.

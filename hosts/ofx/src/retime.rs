@@ -12,6 +12,7 @@ use mattebox_core::interp::{FlowPair, Mode, cuts, interpolate, interpolate_with}
 use mattebox_core::{Frame, Rational};
 use parking_lot::Mutex;
 
+use crate::describe;
 use crate::host::{Effect, OfxError, OfxResult, Props};
 use crate::plugin::Plugin;
 use crate::sys::*;
@@ -96,88 +97,61 @@ impl Setup {
     }
 }
 
-fn choice(effect: &Effect, name: &CStr, label: &CStr, hint: &CStr, options: &[&CStr], default: i32) -> OfxResult<()> {
-    let p = effect.define_param(kOfxParamTypeChoice, name, label, hint)?;
-    p.set_strings(kOfxParamPropChoiceOption, options)?;
-    p.set_int(kOfxParamPropDefault, 0, default)?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)
-}
-
 impl Plugin for Retime {
     type Instance = RetimeInstance;
 
     fn describe(effect: &Effect) -> OfxResult<()> {
-        let props = effect.props()?;
-        props.set_string(kOfxPropLabel, 0, c"Mattebox Retime")?;
-        props.set_string(kOfxImageEffectPluginPropGrouping, 0, c"Mattebox")?;
-        props.set_string(
-            kOfxPropPluginDescription,
-            0,
+        describe::effect(
+            effect,
+            c"Mattebox Retime",
             c"Speed changes and frame-rate conversion with optical flow: nearest, blend, fast or quality \
               in-between frames, or the motion vectors.",
-        )?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedContexts,
             &[kOfxImageEffectContextFilter, kOfxImageEffectContextGeneral],
-        )?;
-        props.set_strings(
-            kOfxImageEffectPropSupportedPixelDepths,
-            &[kOfxBitDepthFloat, kOfxBitDepthShort, kOfxBitDepthByte],
-        )?;
-        props.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-        props.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
-        props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
-        // Tested with several frames rendering at once (the harness).
-        props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
+        )
     }
 
     fn describe_in_context(effect: &Effect, _context: &str) -> OfxResult<()> {
-        let source = effect.define_clip(SOURCE)?;
-        source.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-        source.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
-        source.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        let output = effect.define_clip(OUTPUT)?;
-        output.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
-        output.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
-        choice(
+        describe::input(effect, SOURCE, false)?;
+        describe::output(effect)?;
+        describe::choice(
             effect,
-            MODE,
-            c"Mode",
-            c"Nearest: the nearer frame. Blend: a cross-fade. Fast: optical flow, real time at 1080p. Quality: finer flow.",
+            (
+                MODE,
+                c"Mode",
+                c"Nearest: the nearer frame. Blend: a cross-fade. Fast: optical flow, real time at 1080p. Quality: finer flow.",
+            ),
             &[c"Nearest", c"Blend", c"Fast", c"Quality"],
             3,
         )?;
-        choice(
+        describe::choice(
             effect,
-            TIMING,
-            c"Timing",
-            c"Speed: play at a speed. Frame rate: convert from the source's rate to the project's.",
+            (
+                TIMING,
+                c"Timing",
+                c"Speed: play at a speed. Frame rate: convert from the source's rate to the project's.",
+            ),
             &[c"Speed", c"Frame rate"],
             0,
         )?;
-        let speed = effect.define_param(kOfxParamTypeDouble, SPEED, c"Speed %", c"50 is 2x slow motion, 25 is 4x.")?;
-        speed.set_double(kOfxParamPropDefault, 0, 50.0)?;
-        speed.set_double(kOfxParamPropMin, 0, 1.0)?;
-        speed.set_double(kOfxParamPropMax, 0, 1000.0)?;
-        speed.set_double(kOfxParamPropDisplayMin, 0, 5.0)?;
-        speed.set_double(kOfxParamPropDisplayMax, 0, 200.0)?;
-        speed.set_int(kOfxParamPropAnimates, 0, 0)?;
-        let rate = effect.define_param(
-            kOfxParamTypeDouble,
-            SOURCE_RATE,
-            c"Source frame rate",
-            c"The rate the source was made at (24 for most AI generators), for Timing: Frame rate.",
-        )?;
-        rate.set_double(kOfxParamPropDefault, 0, 24.0)?;
-        rate.set_double(kOfxParamPropMin, 0, 1.0)?;
-        rate.set_double(kOfxParamPropMax, 0, 1000.0)?;
-        rate.set_int(kOfxParamPropAnimates, 0, 0)?;
-        choice(
+        describe::double(effect, (SPEED, c"Speed %", c"50 is 2x slow motion, 25 is 4x."), 50.0, 1.0, 1000.0)?;
+        describe::double(
             effect,
-            RESULT,
-            c"Output",
-            c"Image: the retimed frames. Motion vectors: the flow from the source frame to the next, in pixels, in red and green.",
+            (
+                SOURCE_RATE,
+                c"Source frame rate",
+                c"The rate the source was made at (24 for most AI generators), for Timing: Frame rate.",
+            ),
+            24.0,
+            1.0,
+            1000.0,
+        )?;
+        describe::choice(
+            effect,
+            (
+                RESULT,
+                c"Output",
+                c"Image: the retimed frames. Motion vectors: the flow from the source frame to the next, in pixels, in red and green.",
+            ),
             &[c"Image", c"Motion vectors"],
             0,
         )
