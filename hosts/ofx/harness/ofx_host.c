@@ -901,6 +901,25 @@ static void expect(OfxStatus got, int allow_default, const char *what) {
     if (got != kOfxStatOK && !(allow_default && got == kOfxStatReplyDefault)) fail("%s returned %d", what, got);
 }
 
+/* Prints every property of `set`, one per line, after `indent`: the
+ * description a host would cache. Pointers print as set or NULL. */
+static void print_props(const char *indent, OfxPropertySetHandle set) {
+    for (Prop *p = set->first; p; p = p->next) {
+        printf("%s%s =", indent, p->name);
+        for (int i = 0; i < p->count; i++) {
+            if (p->type == P_INT)
+                printf(" %d", p->ints[i]);
+            else if (p->type == P_DOUBLE)
+                printf(" %g", p->doubles[i]);
+            else if (p->type == P_STRING)
+                printf(" \"%s\"", p->strings[i]);
+            else
+                printf(" %s", p->pointers[i] ? "set" : "NULL");
+        }
+        printf("\n");
+    }
+}
+
 /* Describes `plugin` and each context; returns the descriptor of `want` (or NULL). */
 static OfxImageEffectHandle describe(OfxPlugin *plugin, const char *want) {
     OfxImageEffectHandle descriptor = effect_new("OfxTypeImageEffect");
@@ -911,6 +930,7 @@ static OfxImageEffectHandle describe(OfxPlugin *plugin, const char *want) {
     printf("plugin %s %u.%u \"%s\" threads=%s\n", plugin->pluginIdentifier, plugin->pluginVersionMajor,
            plugin->pluginVersionMinor, str(descriptor->props, "OfxPropLabel", 0),
            str(descriptor->props, "OfxImageEffectPluginRenderThreadSafety", 0));
+    print_props("    effect ", descriptor->props);
     OfxImageEffectHandle chosen = NULL;
     for (int i = 0; i < contexts; i++) {
         const char *context = str(descriptor->props, "OfxImageEffectPropSupportedContexts", i);
@@ -924,6 +944,16 @@ static OfxImageEffectHandle describe(OfxPlugin *plugin, const char *want) {
         printf(" params");
         for (Param *p = in_context->params->first; p; p = p->next) printf(" %s", p->name);
         printf("\n");
+        for (Clip *c = in_context->clips; c; c = c->next) {
+            char indent[128];
+            snprintf(indent, sizeof indent, "    clip %s ", c->name);
+            print_props(indent, c->props);
+        }
+        for (Param *p = in_context->params->first; p; p = p->next) {
+            char indent[128];
+            snprintf(indent, sizeof indent, "    param %s ", p->name);
+            print_props(indent, p->props);
+        }
         if (!clip_find(in_context, "Output")) fail("%s in %s has no Output clip", plugin->pluginIdentifier, context);
         if (want && strcmp(want, context) == 0 && !chosen)
             chosen = in_context;

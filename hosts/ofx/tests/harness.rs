@@ -161,12 +161,14 @@ fn the_bundle_describes_every_effect_in_every_context() {
         text.contains("plugin io.mattebox.Retime 1.0 \"Mattebox Retime\" threads=OfxImageEffectRenderFullySafe"),
         "{text}"
     );
-    // Each plugin's block: its line, then one line per context.
+    // Each plugin's block: its line, then one line per context (with the
+    // properties of everything described, indented further).
     let block = |id: &str| -> Vec<String> {
         text.lines()
             .skip_while(|l| !l.starts_with(&format!("plugin {id} ")))
             .skip(1)
-            .take_while(|l| l.starts_with("  context"))
+            .take_while(|l| l.starts_with("  "))
+            .filter(|l| l.starts_with("  context"))
             .map(str::to_owned)
             .collect()
     };
@@ -193,6 +195,55 @@ fn the_bundle_describes_every_effect_in_every_context() {
         generate[0]
     );
     assert!(generate[1].contains("FirstFrame") && generate[1].contains("LastFrame"), "{}", generate[1]);
+}
+
+/// Hosts cache descriptions by identifier and version: a description that
+/// changes without a new version is never seen. The full description (every
+/// property of every effect, clip and parameter, as the test host prints
+/// it) is kept in `hosts/ofx/descriptions.txt`; when it changes, each
+/// changed plugin's version must change too. `MATTEBOX_BLESS=1` rewrites
+/// the file once the versions are bumped.
+#[test]
+fn every_description_change_comes_with_a_new_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let out = ok(host_cmd(&exe, &bundle).arg("describe"));
+    let now = String::from_utf8_lossy(&out.stdout).into_owned();
+    let path = root().join("hosts/ofx/descriptions.txt");
+    if std::env::var_os("MATTEBOX_BLESS").is_some() {
+        std::fs::write(&path, &now).unwrap();
+    }
+    let kept = std::fs::read_to_string(&path).unwrap_or_default();
+    // Per plugin: (identifier, version, the rest of its block).
+    let plugins = |text: &str| -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("plugin ") {
+                let mut parts = rest.splitn(3, ' ');
+                let (id, version) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+                out.push((id, version, format!("{}\n", parts.next().unwrap_or(""))));
+            } else if let Some(last) = out.last_mut() {
+                last.2.push_str(line);
+                last.2.push('\n');
+            }
+        }
+        out
+    };
+    let (now_plugins, kept_plugins) = (plugins(&now), plugins(&kept));
+    for (id, version, body) in &now_plugins {
+        match kept_plugins.iter().find(|(k, _, _)| k == id) {
+            Some((_, kept_version, kept_body)) if kept_body != body && kept_version == version => panic!(
+                "the description of {id} changed but its version is still {version}: hosts would keep the old \
+                 one. Bump VERSION_MINOR in hosts/ofx/src/lib.rs, then run this test with MATTEBOX_BLESS=1"
+            ),
+            Some((_, kept_version, kept_body)) if kept_body != body || kept_version != version => {
+                panic!("{id} is now version {version} with a new description: record it with MATTEBOX_BLESS=1")
+            }
+            Some(_) => {}
+            None => panic!("{id} is new: record its description with MATTEBOX_BLESS=1"),
+        }
+    }
+    assert_eq!(now_plugins.len(), kept_plugins.len(), "a plugin went away: re-record with MATTEBOX_BLESS=1");
 }
 
 #[test]
