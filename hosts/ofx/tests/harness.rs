@@ -346,6 +346,21 @@ fn bad_input_gets_a_message_and_the_host_survives() {
     // A zero-size render window renders nothing and succeeds.
     let empty = render(&["--window", "0,0,0,0", "speed=50"]);
     assert!(empty.status.success(), "{}", String::from_utf8_lossy(&empty.stderr));
+    // A window outside the region of definition, or half outside: nothing is
+    // written out of the image's bounds (AddressSanitizer would say), and the
+    // part inside is rendered.
+    let outside = render(&["--window", "1000,1000,1200,1100", "speed=50"]);
+    assert!(outside.status.success(), "{}", String::from_utf8_lossy(&outside.stderr));
+    let half = render(&["--window", &format!("-50,-50,{},{}", W / 2, H / 2), "speed=50"]);
+    assert!(half.status.success(), "{}", String::from_utf8_lossy(&half.stderr));
+    // Frame 1 lies between two source frames, so it is rendered (not an
+    // identity). OFX's y runs up: the window is the frame's bottom-left
+    // quarter; the rest of the (zeroed) output stays untouched.
+    let frame = read_raw(&out.join("frame_0001.raw"));
+    let alpha = |x: u32, y: u32| frame[((y * W + x) * 4 + 3) as usize];
+    assert_eq!(alpha(10, H - 10), 1.0, "inside the window: rendered");
+    assert_eq!(alpha(W - 10, 10), 0.0, "outside the window: untouched");
+    assert_eq!(alpha(W / 2 + 1, H - 10), 0.0, "right of the window: untouched");
 }
 
 #[test]
@@ -548,6 +563,13 @@ fn consistency_overlays_scores_flags_drift_and_writes_the_report() {
     };
     let clean_out = dir.path().join("clean_out");
     render(&clean, &clean_out, &["--clip", &format!("Reference={}", clean.display())]);
+    // The same bars at 8 and 16 bits.
+    for depth in ["byte", "short"] {
+        let out = dir.path().join(format!("clean_{depth}"));
+        render(&clean, &out, &["--depth", depth, "--clip", &format!("Reference={}", clean.display())]);
+        let (fill, green) = bar(&read_raw(&out.join("frame_0003.raw")), 2);
+        assert!(green && fill > 0.75, "{depth}: flicker bar {fill}");
+    }
     let flicker_out = dir.path().join("flicker_out");
     let pressed =
         render(&flicker_dir, &flicker_out, &["--press", "writeReport", &format!("reportFile={}", report.display())]);
@@ -625,6 +647,14 @@ fn generate_renders_the_takes_the_command_line_made_and_a_placeholder_before() {
         let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
         let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         assert!(worst < 1e-6, "frame {i} differs from the command line's take by {worst}");
+    }
+    // At 8 and 16 bits the take's 8-bit frames come through exactly.
+    for depth in ["byte", "short"] {
+        let out = dir.path().join(format!("take_{depth}"));
+        render(&out, &["seed=7", "--depth", depth]);
+        let (ofx, cli) = (read_raw(&out.join("frame_0003.raw")), png_floats(&cli_frames[3]));
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "{depth}: differs from the command line's take by {worst}");
     }
     // Another seed has no take yet: the placeholder's stripes.
     let out = dir.path().join("placeholder");
