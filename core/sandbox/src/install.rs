@@ -18,20 +18,8 @@ use mattebox_core::{Error, ErrorKind, Result};
 use crate::adapter::{SandboxPolicy, WasmAdapter};
 use crate::manifest::{MANIFEST_NAME, Manifest};
 
-/// Where installed adapters live.
-pub fn default_plugin_dir() -> PathBuf {
-    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    if let Some(dir) = env("MATTEBOX_PLUGIN_DIR") {
-        return dir;
-    }
-    if let Some(dir) = env("XDG_DATA_HOME") {
-        return dir.join("mattebox").join("plugins");
-    }
-    if let Some(home) = env("HOME") {
-        return home.join(".local").join("share").join("mattebox").join("plugins");
-    }
-    std::env::temp_dir().join("mattebox-plugins")
-}
+/// Where installed adapters live (shared with every host).
+pub use mattebox_core::generate::default_plugin_dir;
 
 /// The sandbox policy from the environment (secrets, allowed addresses),
 /// caching compiled components under `cache_dir`.

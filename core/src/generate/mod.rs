@@ -36,6 +36,23 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builtin::BuiltinGenerator;
+
+/// Where installed generator adapters live: `$MATTEBOX_PLUGIN_DIR`, else
+/// `$XDG_DATA_HOME/mattebox/plugins`, else `~/.local/share/mattebox/plugins`.
+/// Every host looks here (the command line, the C ABI, the OFX bundle).
+pub fn default_plugin_dir() -> std::path::PathBuf {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    if let Some(dir) = env("MATTEBOX_PLUGIN_DIR") {
+        return dir;
+    }
+    if let Some(dir) = env("XDG_DATA_HOME") {
+        return dir.join("mattebox").join("plugins");
+    }
+    if let Some(home) = env("HOME") {
+        return home.join(".local").join("share").join("mattebox").join("plugins");
+    }
+    std::env::temp_dir().join("mattebox-plugins")
+}
 pub use cache::TakeCache;
 pub use jobs::{GenerationJob, Generations, MAX_TAKES, TakeStage, TakeStatus};
 use serde::Serialize;

@@ -7,12 +7,13 @@
 
 use std::ffi::CStr;
 
-use mattebox_core::generate::{BuiltinGenerator, GenerationJob, Generations, Generator, TakeStage};
+use mattebox_core::generate::{BuiltinGenerator, GenerationJob, Generations, Generator, TakeStage, default_plugin_dir};
 use mattebox_core::media::{MediaReader, OpenOptions};
 use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
 use mattebox_core::{Frame, PixelFormat, Rational};
 use parking_lot::Mutex;
 
+use crate::adapters::{AdapterJob, installed_version};
 use crate::describe;
 use crate::host::{Effect, OfxError, OfxResult, Props};
 use crate::plugin::Plugin;
@@ -21,6 +22,7 @@ use crate::sys::*;
 const OUTPUT: &CStr = c"Output";
 const FIRST_FRAME: &CStr = c"FirstFrame";
 const LAST_FRAME: &CStr = c"LastFrame";
+const ADAPTER: &CStr = c"adapter";
 const PROMPT: &CStr = c"prompt";
 const SEED: &CStr = c"seed";
 const TAKES: &CStr = c"takes";
@@ -39,17 +41,35 @@ const CAMERA: [(&CStr, &CStr); 6] = [
 
 pub(crate) struct Generate;
 
-/// A generate instance: the generation service and the job last started,
-/// with the cache key of the request's first take.
+/// A generate instance: the built-in generation service, and the job last
+/// started with the cache key of its request's first take.
 pub(crate) struct GenerateInstance {
     service: Generations,
-    job: Mutex<Option<(String, GenerationJob)>>,
+    job: Mutex<Option<(String, Job)>>,
 }
 
-/// The cache key of take `index` of `request` from the built-in generator.
-fn key_of(request: &ShotRequest, index: u32) -> String {
-    let generator = BuiltinGenerator::default();
-    request.take_key(&generator.info().id, &generator.info().version, index)
+/// A job of the built-in generator (in the bundle) or of an adapter (in
+/// the Mattebox library).
+enum Job {
+    Builtin(GenerationJob),
+    Adapter(AdapterJob),
+}
+
+/// Which generator the Adapter parameter names: its id and version (the
+/// version is part of the take-cache key).
+fn generator_of(effect: &Effect) -> OfxResult<(String, String)> {
+    let id = effect.string_at(ADAPTER, 0.0)?.trim().to_owned();
+    if id.is_empty() || id == "builtin" {
+        let builtin = BuiltinGenerator::default();
+        return Ok((builtin.info().id.clone(), builtin.info().version.clone()));
+    }
+    let version = installed_version(&default_plugin_dir(), &id)?;
+    Ok((id, version))
+}
+
+/// The cache key of take `index` of `request` from `generator`.
+fn key_of(request: &ShotRequest, index: u32, (id, version): &(String, String)) -> String {
+    request.take_key(id, version, index)
 }
 
 fn clip_still(effect: &Effect, clip: &CStr, label: &str) -> OfxResult<Option<ImageInput>> {
@@ -149,6 +169,15 @@ impl Plugin for Generate {
             describe::input(effect, LAST_FRAME, true)?;
         }
         describe::output(effect)?;
+        describe::string(
+            effect,
+            (
+                ADAPTER,
+                c"Adapter",
+                c"builtin (offline), or the id of an installed generator adapter (mattebox plugin install); \
+                  adapters run in the Mattebox library, found through MATTEBOX_LIBRARY.",
+            ),
+        )?;
         describe::string(effect, (PROMPT, c"Prompt", c"What the shot shows."))?;
         describe::int(effect, (SEED, c"Seed", c"Seed of the first take; take k uses seed + k."), 0, 0, i32::MAX)?;
         describe::int(effect, (TAKES, c"Takes", c"How many takes Generate makes."), 1, 1, 8)?;
@@ -204,7 +233,8 @@ impl Plugin for Generate {
         let bounds = out.bounds;
         let request = request_of(effect, uses_stills(effect))?;
         let index = (effect.int_at(TAKE, time)?.max(1) - 1) as u32;
-        let key = key_of(&request, index);
+        let generator = generator_of(effect)?;
+        let key = key_of(&request, index, &generator);
         if let Some(take) = instance.service.cache().lookup(&key)? {
             let mut reader = MediaReader::open(&take.media, &OpenOptions::default())?;
             let n = (time.max(0.0).round() as u64).min(take.frames.saturating_sub(1));
@@ -223,21 +253,19 @@ impl Plugin for Generate {
         }
         // No take yet: say how far the job is, or why it failed.
         let mut progress = None;
-        let first_key = key_of(&request, 0);
-        let status = instance
-            .job
-            .lock()
-            .as_ref()
-            .filter(|(k, _)| *k == first_key)
-            .and_then(|(_, job)| job.status().into_iter().find(|s| s.index == index));
-        if let Some(status) = status {
-            match status.stage {
-                TakeStage::Failed | TakeStage::Cancelled => {
-                    let why = status.error.map(|(_, m)| m).unwrap_or_default();
-                    return Err(OfxError::failed(format!("take {} did not finish: {why}", index + 1)));
-                }
-                _ => progress = Some(status.fraction),
-            }
+        let first_key = key_of(&request, 0, &generator);
+        if let Some((_, job)) = instance.job.lock().as_ref().filter(|(k, _)| *k == first_key) {
+            progress = match job {
+                Job::Builtin(job) => match job.status().into_iter().find(|s| s.index == index) {
+                    Some(status) if matches!(status.stage, TakeStage::Failed | TakeStage::Cancelled) => {
+                        let why = status.error.map(|(_, m)| m).unwrap_or_default();
+                        return Err(OfxError::failed(format!("take {} did not finish: {why}", index + 1)));
+                    }
+                    Some(status) => Some(status.fraction),
+                    None => None,
+                },
+                Job::Adapter(job) => Some(job.progress(index)?),
+            };
         }
         let (w, h) = ((bounds.x2 - bounds.x1).max(1) as u32, (bounds.y2 - bounds.y1).max(1) as u32);
         out.write(&placeholder(w, h, progress)?, bounds, window)
@@ -249,8 +277,14 @@ impl Plugin for Generate {
         }
         let request = request_of(effect, true)?;
         let takes = effect.int_at(TAKES, 0.0)?.clamp(1, 8) as u32;
-        let first_key = key_of(&request, 0);
-        let job = instance.service.submit("builtin", request, takes)?;
+        let generator = generator_of(effect)?;
+        let first_key = key_of(&request, 0, &generator);
+        let builtin = BuiltinGenerator::default();
+        let job = if generator.0 == builtin.info().id {
+            Job::Builtin(instance.service.submit(&generator.0, request, takes)?)
+        } else {
+            Job::Adapter(AdapterJob::submit(&default_plugin_dir(), &generator.0, &request, takes)?)
+        };
         // A new job replaces the old one, which is cancelled as it drops.
         let old = instance.job.lock().replace((first_key, job));
         drop(old);

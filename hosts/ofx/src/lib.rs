@@ -6,6 +6,7 @@
 //! panic boundary (`plugin::main_entry`); the bindings to the host's API
 //! are our own (`sys`), under a safe layer (`host`).
 
+mod adapters;
 mod composite;
 mod consistency;
 mod describe;
@@ -22,7 +23,7 @@ use sys::{OfxHost, OfxPlugin, OfxPropertySetHandle, OfxStatus};
 /// Bumped whenever an effect's description changes: hosts cache
 /// descriptions by identifier and version.
 const VERSION_MAJOR: u32 = 1;
-const VERSION_MINOR: u32 = 0;
+const VERSION_MINOR: u32 = 1;
 
 unsafe extern "C" fn set_host(host: *mut OfxHost) {
     host::set_host(host);

@@ -1,0 +1,273 @@
+//! Generator adapters for Mattebox Generate, through the full Mattebox
+//! library (`libmattebox.so`, the C ABI) loaded at run time.
+//!
+//! Adapters are WebAssembly components run by wasmtime, and the takes they
+//! deliver as video are decoded by ffmpeg: neither belongs inside the
+//! bundle, which must load in any host with nothing but the C library. So
+//! the bundle carries the built-in generator itself and, for adapters,
+//! opens `libmattebox.so` (`$MATTEBOX_LIBRARY`, else the system loader's
+//! search path) only when an adapter is asked for. Takes land in the take
+//! cache both share, where renders read them.
+
+use std::ffi::{CStr, CString, c_char, c_void};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use mattebox_core::shot::ShotRequest;
+use mattebox_core::{Frame, PixelFormat};
+
+use crate::host::{OfxError, OfxResult};
+
+/// `mb_image`.
+#[repr(C)]
+struct MbImage {
+    data: *mut c_void,
+    size: usize,
+    width: u32,
+    height: u32,
+    stride: usize,
+    format: u32,
+}
+
+/// `mb_shot_request` (ABI 1.2).
+#[repr(C)]
+struct MbShotRequest {
+    struct_size: u32,
+    prompt: *const c_char,
+    negative_prompt: *const c_char,
+    first_frame: *const MbImage,
+    last_frame: *const MbImage,
+    camera: [f32; 6],
+    duration_num: i64,
+    duration_den: i64,
+    fps_num: i64,
+    fps_den: i64,
+    width: u32,
+    height: u32,
+    seed: u64,
+    extras: *const *const c_char,
+    extras_count: u32,
+}
+
+/// `mb_take_status`.
+#[repr(C)]
+#[derive(Default)]
+struct MbTakeStatus {
+    struct_size: u32,
+    stage: u32,
+    fraction: f32,
+    from_cache: u32,
+    frames: u64,
+    error: u32,
+}
+
+const MB_PIXEL_FORMAT_RGBA8: u32 = 1;
+const MB_TAKE_FAILED: u32 = 4;
+const MB_TAKE_CANCELLED: u32 = 5;
+/// The first ABI with generation: 1.2.
+const ABI_WITH_GENERATION: u32 = (1 << 16) | 2;
+
+type Status = u32;
+
+/// The calls Generate makes, resolved once.
+struct Library {
+    _lib: libloading::Library,
+    last_error: unsafe extern "C" fn() -> *const c_char,
+    runtime_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
+    runtime_free: unsafe extern "C" fn(*mut c_void),
+    generations_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
+    generations_free: unsafe extern "C" fn(*mut c_void),
+    load_adapter: unsafe extern "C" fn(*const c_void, *const c_char) -> Status,
+    submit: unsafe extern "C" fn(*const c_void, *const c_char, *const MbShotRequest, u32, *mut *mut c_void) -> Status,
+    status: unsafe extern "C" fn(*const c_void, u32, *mut MbTakeStatus) -> Status,
+    generation_free: unsafe extern "C" fn(*mut c_void),
+}
+
+static LIBRARY: OnceLock<Result<Library, String>> = OnceLock::new();
+
+fn library() -> OfxResult<&'static Library> {
+    let loaded = LIBRARY.get_or_init(|| {
+        let path = std::env::var_os("MATTEBOX_LIBRARY").unwrap_or_else(|| "libmattebox.so".into());
+        let shown = Path::new(&path).display().to_string();
+        // SAFETY: loading the Mattebox library runs only its own (Rust)
+        // initialisers; the symbols are checked against the ABI version below.
+        let lib = unsafe { libloading::Library::new(&path) }.map_err(|e| {
+            format!(
+                "generator adapters need the Mattebox library: cannot load {shown} ({e}); build it with \
+                 `cargo build --release -p mattebox-ffi` and set MATTEBOX_LIBRARY to its libmattebox.so"
+            )
+        })?;
+        // SAFETY: each symbol is declared with the C ABI's own signature
+        // (ffi/include/mattebox.h); the version check comes first.
+        unsafe {
+            let version: libloading::Symbol<unsafe extern "C" fn() -> u32> =
+                lib.get(b"mb_abi_version\0").map_err(|e| format!("{shown}: {e}"))?;
+            let abi = version();
+            if abi >> 16 != ABI_WITH_GENERATION >> 16 || abi < ABI_WITH_GENERATION {
+                return Err(format!("{shown} speaks ABI {}.{}; Generate needs 1.2 or later", abi >> 16, abi & 0xffff));
+            }
+            macro_rules! sym {
+                ($name:literal) => {
+                    *lib.get($name).map_err(|e| format!("{shown}: {e}"))?
+                };
+            }
+            Ok(Library {
+                last_error: sym!(b"mb_last_error_message\0"),
+                runtime_new: sym!(b"mb_runtime_new\0"),
+                runtime_free: sym!(b"mb_runtime_free\0"),
+                generations_new: sym!(b"mb_generations_new\0"),
+                generations_free: sym!(b"mb_generations_free\0"),
+                load_adapter: sym!(b"mb_generations_load_adapter\0"),
+                submit: sym!(b"mb_generation_submit\0"),
+                status: sym!(b"mb_generation_status\0"),
+                generation_free: sym!(b"mb_generation_free\0"),
+                _lib: lib,
+            })
+        }
+    });
+    loaded.as_ref().map_err(|e| OfxError::failed(e.clone()))
+}
+
+impl Library {
+    fn check(&self, status: Status, what: &str) -> OfxResult<()> {
+        if status == 0 {
+            return Ok(());
+        }
+        // SAFETY: the library's own error string, valid until its next call on this thread.
+        let message = unsafe { CStr::from_ptr((self.last_error)()) }.to_string_lossy().into_owned();
+        Err(OfxError::failed(format!("{what}: {message}")))
+    }
+}
+
+/// The version an installed adapter declares in its manifest (part of the
+/// take-cache key), read without loading it.
+pub(crate) fn installed_version(plugins: &Path, id: &str) -> OfxResult<String> {
+    let manifest = plugins.join(id).join("adapter.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| {
+        OfxError::failed(format!(
+            "adapter {id:?} is not installed in {} ({e}); install it with `mattebox plugin install`",
+            plugins.display()
+        ))
+    })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| OfxError::failed(format!("{}: {e}", manifest.display())))?;
+    table
+        .get("version")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| OfxError::failed(format!("{} has no version", manifest.display())))
+}
+
+/// A running adapter job, with the library's runtime and service it runs
+/// in; dropping it cancels what has not finished.
+pub(crate) struct AdapterJob {
+    lib: &'static Library,
+    runtime: *mut c_void,
+    service: *mut c_void,
+    job: *mut c_void,
+}
+
+// SAFETY: the C ABI documents runtimes, generation services and jobs as
+// usable from any thread.
+unsafe impl Send for AdapterJob {}
+// SAFETY: as above; status calls may come from several render threads.
+unsafe impl Sync for AdapterJob {}
+
+/// The still of a request as an `mb_image` over its pixels (8-bit RGBA).
+fn image_of(frame: &Frame) -> MbImage {
+    MbImage {
+        data: frame.as_bytes().as_ptr() as *mut c_void,
+        size: frame.as_bytes().len(),
+        width: frame.width(),
+        height: frame.height(),
+        stride: frame.stride(),
+        format: MB_PIXEL_FORMAT_RGBA8,
+    }
+}
+
+impl AdapterJob {
+    /// Loads the adapter installed as `id` under `plugins` and starts
+    /// `takes` takes of `request` with it.
+    pub(crate) fn submit(plugins: &Path, id: &str, request: &ShotRequest, takes: u32) -> OfxResult<AdapterJob> {
+        let lib = library()?;
+        let mut job =
+            AdapterJob { lib, runtime: std::ptr::null_mut(), service: std::ptr::null_mut(), job: std::ptr::null_mut() };
+        // SAFETY: NULL options ask for the defaults; out-pointers are ours.
+        lib.check(unsafe { (lib.runtime_new)(std::ptr::null(), &mut job.runtime) }, "starting the Mattebox library")?;
+        // SAFETY: a runtime the library just made.
+        lib.check(unsafe { (lib.generations_new)(job.runtime, &mut job.service) }, "starting generation")?;
+        let dir = CString::new(plugins.join(id).to_string_lossy().as_bytes())
+            .map_err(|_| OfxError::failed("the plugin directory's path holds a NUL byte"))?;
+        // SAFETY: a live service and a NUL-terminated path.
+        lib.check(unsafe { (lib.load_adapter)(job.service, dir.as_ptr()) }, &format!("loading adapter {id:?}"))?;
+        let stills: Vec<Frame> = [&request.first_frame, &request.last_frame]
+            .into_iter()
+            .map(|i| i.as_ref().map(|i| i.frame().to_format(PixelFormat::Rgba8)).transpose())
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut images = stills.iter().map(image_of);
+        let first = request.first_frame.as_ref().and_then(|_| images.next());
+        let last = request.last_frame.as_ref().and_then(|_| images.next());
+        let text = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+        let (prompt, negative) = (text(&request.prompt), text(&request.negative_prompt));
+        let c = &request.camera;
+        let raw = MbShotRequest {
+            struct_size: std::mem::size_of::<MbShotRequest>() as u32,
+            prompt: prompt.as_ptr(),
+            negative_prompt: negative.as_ptr(),
+            first_frame: first.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
+            last_frame: last.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
+            camera: [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom],
+            duration_num: request.duration.num(),
+            duration_den: request.duration.den(),
+            fps_num: request.fps.num(),
+            fps_den: request.fps.den(),
+            width: request.width,
+            height: request.height,
+            seed: request.seed,
+            extras: std::ptr::null(),
+            extras_count: 0,
+        };
+        let id_c = text(id);
+        // SAFETY: a live service; the request and every buffer it points to
+        // outlive the call, which copies what it keeps.
+        let submitted = unsafe { (lib.submit)(job.service, id_c.as_ptr(), &raw, takes, &mut job.job) };
+        lib.check(submitted, &format!("starting adapter {id:?}"))?;
+        Ok(job)
+    }
+
+    /// Take `index`'s progress, or why it ended without a take.
+    pub(crate) fn progress(&self, index: u32) -> OfxResult<f32> {
+        let mut status = MbTakeStatus { struct_size: std::mem::size_of::<MbTakeStatus>() as u32, ..Default::default() };
+        // SAFETY: a live job and a sized status struct.
+        self.lib.check(unsafe { (self.lib.status)(self.job, index, &mut status) }, &format!("take {}", index + 1))?;
+        if status.stage == MB_TAKE_FAILED || status.stage == MB_TAKE_CANCELLED {
+            return Err(OfxError::failed(format!(
+                "take {} did not finish (the library's log says why; result code {})",
+                index + 1,
+                status.error
+            )));
+        }
+        Ok(status.fraction)
+    }
+}
+
+impl Drop for AdapterJob {
+    fn drop(&mut self) {
+        // SAFETY: each handle came from the library and is freed once, job
+        // first (freeing it cancels and waits), then the service and runtime.
+        unsafe {
+            if !self.job.is_null() {
+                (self.lib.generation_free)(self.job);
+            }
+            if !self.service.is_null() {
+                (self.lib.generations_free)(self.service);
+            }
+            if !self.runtime.is_null() {
+                (self.lib.runtime_free)(self.runtime);
+            }
+        }
+    }
+}
