@@ -106,6 +106,11 @@ fn dispatch<P: Plugin>(
         return Ok(kOfxStatOK);
     }
     if is(kOfxActionCreateInstance) {
+        // Proves the panic boundary in a real host process (the test host
+        // sets this): a panic must come back as a failed action and a message.
+        if std::env::var_os("MATTEBOX_OFX_TEST_PANIC").is_some() {
+            panic!("a test panic, as MATTEBOX_OFX_TEST_PANIC asks");
+        }
         let instance = Box::new(P::create(&effect)?);
         effect.props()?.set_pointer(kOfxPropInstanceData, Box::into_raw(instance) as *mut c_void)?;
         return Ok(kOfxStatOK);
