@@ -73,6 +73,7 @@ type Status = u32;
 struct Library {
     _lib: libloading::Library,
     last_error: unsafe extern "C" fn() -> *const c_char,
+    result_name: unsafe extern "C" fn(u32) -> *const c_char,
     runtime_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
     runtime_free: unsafe extern "C" fn(*mut c_void),
     generations_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
@@ -113,6 +114,7 @@ fn library() -> OfxResult<&'static Library> {
             }
             Ok(Library {
                 last_error: sym!(b"mb_last_error_message\0"),
+                result_name: sym!(b"mb_result_name\0"),
                 runtime_new: sym!(b"mb_runtime_new\0"),
                 runtime_free: sym!(b"mb_runtime_free\0"),
                 generations_new: sym!(b"mb_generations_new\0"),
@@ -244,10 +246,12 @@ impl AdapterJob {
         // SAFETY: a live job and a sized status struct.
         self.lib.check(unsafe { (self.lib.status)(self.job, index, &mut status) }, &format!("take {}", index + 1))?;
         if status.stage == MB_TAKE_FAILED || status.stage == MB_TAKE_CANCELLED {
+            // SAFETY: the library's static name for a result code.
+            let name = unsafe { CStr::from_ptr((self.lib.result_name)(status.error)) }.to_string_lossy().into_owned();
+            let how = if status.stage == MB_TAKE_CANCELLED { "was cancelled" } else { "failed" };
             return Err(OfxError::failed(format!(
-                "take {} did not finish (the library's log says why; result code {})",
-                index + 1,
-                status.error
+                "take {} {how} in the adapter ({name}); the Mattebox library's log (standard error) says why",
+                index + 1
             )));
         }
         Ok(status.fraction)

@@ -267,6 +267,13 @@ impl Plugin for Generate {
                 Job::Adapter(job) => Some(job.progress(index)?),
             };
         }
+        if let Some(p) = progress {
+            // Progress goes to the host's log as renders ask for the take.
+            effect.message(
+                kOfxMessageLog,
+                &format!("Mattebox: take {} is being generated: {:.0}%", index + 1, p * 100.0),
+            );
+        }
         let (w, h) = ((bounds.x2 - bounds.x1).max(1) as u32, (bounds.y2 - bounds.y1).max(1) as u32);
         out.write(&placeholder(w, h, progress)?, bounds, window)
     }
