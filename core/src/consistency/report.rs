@@ -79,6 +79,20 @@ pub struct ShotPage<'a> {
     pub references: Option<&'a ReferenceScores>,
 }
 
+/// A table of scores with bars, red below [`PROBLEM_BELOW`].
+fn score_table(page: &mut String, named: &[(&str, f32)]) {
+    page.push_str("<table>");
+    for (metric, value) in named {
+        let class = if *value < PROBLEM_BELOW { " class=\"low\"" } else { "" };
+        let _ = write!(
+            page,
+            "<tr{class}><th>{metric}</th><td>{value:.2}</td><td><span class=\"bar\" style=\"width:{:.0}px\"></span></td></tr>",
+            value.clamp(0.0, 1.0) * 200.0
+        );
+    }
+    page.push_str("</table>");
+}
+
 /// The kept analysis copy nearest `frame`, with its index.
 fn nearest_thumbnail(shot: &ShotScores, frame: usize) -> Option<&(usize, Frame)> {
     shot.thumbnails.iter().chain(&shot.worst_thumbnails).min_by_key(|(i, _)| i.abs_diff(frame))
@@ -87,16 +101,8 @@ fn nearest_thumbnail(shot: &ShotScores, frame: usize) -> Option<&(usize, Frame)>
 /// The reference section of a shot: scores, problems, and each match's
 /// least-matching frame beside the reference image it came closest to.
 fn references_section(page: &mut String, shot: &ShotScores, scores: &ReferenceScores, refs: &References) -> Result<()> {
-    page.push_str("<h3>Against the references</h3><table>");
-    for (metric, value) in scores.named() {
-        let class = if value < PROBLEM_BELOW { " class=\"low\"" } else { "" };
-        let _ = write!(
-            page,
-            "<tr{class}><th>{metric}</th><td>{value:.2}</td><td><span class=\"bar\" style=\"width:{:.0}px\"></span></td></tr>",
-            value.clamp(0.0, 1.0) * 200.0
-        );
-    }
-    page.push_str("</table>");
+    page.push_str("<h3>Against the references</h3>");
+    score_table(page, &scores.named());
     let problems = scores.problems();
     if !problems.is_empty() {
         page.push_str("<ul>");
@@ -199,16 +205,8 @@ pub fn html(
         episode_section(&mut page, episode);
     }
     for ShotPage { name, scores: shot, references } in shots {
-        let _ = write!(page, "<h2>{} <small>({} frames)</small></h2><table>", escape(name), shot.frames);
-        for (metric, value) in shot.scores.named() {
-            let class = if value < PROBLEM_BELOW { " class=\"low\"" } else { "" };
-            let _ = write!(
-                page,
-                "<tr{class}><th>{metric}</th><td>{value:.2}</td><td><span class=\"bar\" style=\"width:{:.0}px\"></span></td></tr>",
-                value.clamp(0.0, 1.0) * 200.0
-            );
-        }
-        page.push_str("</table>");
+        let _ = write!(page, "<h2>{} <small>({} frames)</small></h2>", escape(name), shot.frames);
+        score_table(&mut page, &shot.scores.named());
         let problems = shot.problems();
         if problems.is_empty() {
             page.push_str("<p class=\"ok\">No problems found.</p>");
