@@ -555,7 +555,8 @@ fn bar(frame: &[f32], row: usize) -> (f32, bool) {
 fn consistency_overlays_scores_flags_drift_and_writes_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
-    let clean = raw_frames(&photo_clip(dir.path()), &dir.path().join("clean"));
+    let photo = photo_clip(dir.path());
+    let clean = raw_frames(&photo, &dir.path().join("clean"));
     // The same clip with every other frame darkened: exposure flicker.
     let flicker_dir = dir.path().join("flicker");
     std::fs::create_dir_all(&flicker_dir).unwrap();
@@ -753,4 +754,37 @@ fn generate_with_an_adapter_through_the_mattebox_library() {
     let text = String::from_utf8_lossy(&missing.stdout);
     assert_eq!(missing.status.code(), Some(1), "{text}");
     assert!(text.contains("\"nothing-here\" is not installed"), "{text}");
+}
+
+/// The report Consistency writes scores the shot as `mattebox score` does:
+/// the six in-shot scores agree to the report's two decimals (the host's
+/// frames are floats made from the same 8-bit pixels).
+#[test]
+fn the_consistency_report_agrees_with_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let photo = photo_clip(dir.path());
+    let input = raw_frames(&photo, &dir.path().join("in"));
+    let report = dir.path().join("report.html");
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    ok(host_cmd(&exe, &bundle)
+        .args(["render", "io.mattebox.Consistency", "OfxImageEffectContextFilter"])
+        .arg(&input)
+        .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+        .arg(&out)
+        .args(["--press", "writeReport"])
+        .arg(format!("reportFile={}", report.display())));
+    let page = std::fs::read_to_string(&report).unwrap();
+    let cli = ok(Command::new(cli()).args(["--json", "score"]).arg(&photo));
+    let doc: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let scores = &doc["shots"][0]["report"]["scores"];
+    for metric in ["subject", "background", "flicker", "boiling", "grade", "smoothness"] {
+        let marker = format!("<th>{metric}</th><td>");
+        let at = page.find(&marker).unwrap_or_else(|| panic!("{metric} is not in the report"));
+        let text = &page[at + marker.len()..];
+        let value: f64 = text[..text.find('<').unwrap()].parse().unwrap();
+        let expected = scores[metric].as_f64().unwrap();
+        assert!((value - expected).abs() <= 0.011, "{metric}: the report says {value}, the command line {expected}");
+    }
 }
