@@ -262,15 +262,6 @@ impl ShotScorer {
         ShotScorer { models: Some(models), ..ShotScorer::default() }
     }
 
-    /// A new scorer with this one's backend, for the next shot.
-    pub fn fresh(&self) -> ShotScorer {
-        ShotScorer {
-            #[cfg(feature = "onnx")]
-            models: self.models.clone(),
-            ..ShotScorer::default()
-        }
-    }
-
     fn lens(&self) -> Lens<'_> {
         #[cfg(feature = "onnx")]
         return Lens { models: self.models.as_deref() };
