@@ -721,14 +721,11 @@ static OfxStatus clip_release_image(OfxPropertySetHandle image) {
         if (frame >= 0 && frame < job.frames * 64) {
             size_t row = (size_t)job.width * job.bytes_per_pixel;
             pthread_mutex_lock(&failure_lock);
-            if (job.output[frame % (job.frames * 64)] == NULL) {
-                job.output[frame % (job.frames * 64)] = xcalloc((size_t)job.width * job.height * 4, sizeof(float));
-            }
+            if (job.output[frame] == NULL) job.output[frame] = xcalloc((size_t)job.width * job.height * 4, sizeof(float));
             for (int y = 0; y < job.height; y++)
-                from_depth((char *)lent->data + y * row,
-                           job.output[frame % (job.frames * 64)] + (size_t)(job.height - 1 - y) * job.width * 4,
+                from_depth((char *)lent->data + y * row, job.output[frame] + (size_t)(job.height - 1 - y) * job.width * 4,
                            (size_t)job.width);
-            job.output_written[frame % (job.frames * 64)] = 1;
+            job.output_written[frame] = 1;
             pthread_mutex_unlock(&failure_lock);
         }
     }
