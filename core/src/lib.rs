@@ -19,6 +19,7 @@ pub mod base64;
 pub mod composite;
 pub mod consistency;
 pub mod error;
+pub mod files;
 pub mod frame;
 #[cfg(feature = "images")]
 pub mod generate;

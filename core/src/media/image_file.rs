@@ -75,19 +75,32 @@ pub fn read_image(path: &Path) -> Result<Frame> {
     }
 }
 
-fn read_png(path: &Path, probe: &ImageProbe) -> Result<Frame> {
+fn read_png(path: &Path, _probe: &ImageProbe) -> Result<Frame> {
     let image = open_png(path)?.decode().map_err(|e| media_error(path, e))?;
+    frame_of_image(image)
+}
+
+/// A decoded PNG as a frame: RGBA16 when its samples are deeper than 8
+/// bits, else RGBA8 (the format [`probe_image`] announces).
+pub(crate) fn frame_of_image(image: image::DynamicImage) -> Result<Frame> {
     let (w, h) = (image.width(), image.height());
-    match probe.decoded_format {
-        PixelFormat::Rgba16 => {
-            let samples = image.into_rgba16().into_raw();
-            Frame::from_bytes(w, h, PixelFormat::Rgba16, bytemuck::cast_slice(&samples))
-        }
-        _ => Frame::from_bytes(w, h, PixelFormat::Rgba8, &image.into_rgba8().into_raw()),
+    let color = image.color();
+    if color.bits_per_pixel() / color.channel_count() as u16 > 8 {
+        let samples = image.into_rgba16().into_raw();
+        Frame::from_bytes(w, h, PixelFormat::Rgba16, bytemuck::cast_slice(&samples))
+    } else {
+        Frame::from_bytes(w, h, PixelFormat::Rgba8, &image.into_rgba8().into_raw())
     }
 }
 
 fn read_exr(path: &Path) -> Result<Frame> {
+    let file = File::open(path).map_err(|e| Error::io(path, "open the image", e))?;
+    read_exr_from(std::io::BufReader::new(file), path)
+}
+
+/// Reads the first valid layer of an EXR as RGBA32F; `label` names it in messages.
+pub(crate) fn read_exr_from(reader: impl std::io::Read + std::io::Seek + Send, label: &Path) -> Result<Frame> {
+    let path = label;
     let image = exrp::read()
         .no_deep_data()
         .largest_resolution_level()
@@ -104,7 +117,7 @@ fn read_exr(path: &Path) -> Result<Frame> {
         )
         .first_valid_layer()
         .all_attributes()
-        .from_file(path)
+        .from_buffered(reader)
         .map_err(|e| media_error(path, format!("{e} (Mattebox reads the R, G, B and optional A channels)")))?;
     image.layer_data.channel_data.pixels
 }

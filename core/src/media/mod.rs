@@ -28,8 +28,13 @@ use crate::rational::Rational;
 pub(crate) mod image_file;
 #[cfg(feature = "images")]
 pub(crate) mod sequence;
+#[cfg(all(feature = "video", feature = "images"))]
+pub(crate) mod untrusted;
 #[cfg(feature = "video")]
 pub(crate) mod video;
+
+#[cfg(all(feature = "video", feature = "images"))]
+pub use untrusted::{UNTRUSTED_TYPES, UntrustedLimits};
 
 #[cfg(feature = "images")]
 pub use image_file::{read_image, write_image};
@@ -252,6 +257,9 @@ enum ReaderInner {
     Video(video::VideoReader),
     #[cfg(feature = "images")]
     Sequence(sequence::SequenceReader),
+    /// One frame decoded from memory.
+    #[cfg(all(feature = "video", feature = "images"))]
+    Still(Box<(MediaInfo, Frame)>),
 }
 
 /// Reads frames from a video file, an image sequence or a still, by index.
@@ -297,6 +305,8 @@ impl MediaReader {
             ReaderInner::Video(r) => r.info(),
             #[cfg(feature = "images")]
             ReaderInner::Sequence(r) => r.info(),
+            #[cfg(all(feature = "video", feature = "images"))]
+            ReaderInner::Still(still) => &still.0,
         }
     }
 
@@ -317,6 +327,8 @@ impl MediaReader {
             ReaderInner::Video(r) => r.read_frame(index),
             #[cfg(feature = "images")]
             ReaderInner::Sequence(r) => r.read_frame(index),
+            #[cfg(all(feature = "video", feature = "images"))]
+            ReaderInner::Still(still) => Ok(still.1.clone()),
         }
     }
 

@@ -48,13 +48,13 @@ pub(crate) fn init_ffmpeg(level: LogLevel) {
     unsafe { ffi::av_log_set_level(av_level) };
 }
 
-fn ensure_init() {
+pub(super) fn ensure_init() {
     if !INIT.is_completed() {
         init_ffmpeg(LogLevel::Warn);
     }
 }
 
-fn ff_error(path: &Path, action: &str, err: ff::Error) -> Error {
+pub(super) fn ff_error(path: &Path, action: &str, err: ff::Error) -> Error {
     let kind = match err {
         ff::Error::Other { errno } if errno == ff::error::ENOENT => crate::ErrorKind::NotFound,
         ff::Error::EncoderNotFound | ff::Error::DecoderNotFound | ff::Error::MuxerNotFound => {
@@ -240,8 +240,37 @@ impl FrameIndex {
     }
 }
 
+/// Where a reader's bytes come from.
+pub(crate) enum Source {
+    /// A file the user named.
+    File(PathBuf),
+    /// Bytes nobody vouches for, demuxed from memory (see [`super::untrusted`]).
+    #[cfg(feature = "images")]
+    Untrusted(super::untrusted::UntrustedVideo),
+}
+
+impl Source {
+    /// The name messages give it.
+    fn label(&self) -> &Path {
+        match self {
+            Source::File(path) => path,
+            #[cfg(feature = "images")]
+            Source::Untrusted(u) => u.label(),
+        }
+    }
+
+    /// Opens the container, from the start.
+    fn open(&self) -> Result<ff::format::context::Input> {
+        match self {
+            Source::File(path) => ff::format::input(path).map_err(|e| ff_error(path, "open as video", e)),
+            #[cfg(feature = "images")]
+            Source::Untrusted(u) => u.open(),
+        }
+    }
+}
+
 pub(crate) struct VideoReader {
-    path: PathBuf,
+    source: Source,
     input: ff::format::context::Input,
     stream_index: usize,
     decoder: ff::decoder::Video,
@@ -289,11 +318,17 @@ fn stream_infos(input: &ff::format::context::Input) -> Vec<StreamInfo> {
 
 impl VideoReader {
     pub(crate) fn open(path: &Path, threads: usize) -> Result<Self> {
-        ensure_init();
         if !path.exists() {
             return Err(Error::new(crate::ErrorKind::NotFound, format!("{}: no such file", path.display())));
         }
-        let mut input = ff::format::input(path).map_err(|e| ff_error(path, "open as video", e))?;
+        VideoReader::open_source(Source::File(path.to_owned()), threads)
+    }
+
+    pub(crate) fn open_source(source: Source, threads: usize) -> Result<Self> {
+        ensure_init();
+        let path = source.label().to_owned();
+        let path = path.as_path();
+        let mut input = source.open()?;
         let stream = input
             .streams()
             .best(ff::media::Type::Video)
@@ -301,8 +336,14 @@ impl VideoReader {
         let stream_index = stream.index();
         let avg_rate = stream.avg_frame_rate();
         let real_rate = stream.rate();
-        let context = ff::codec::context::Context::from_parameters(stream.parameters())
+        let mut context = ff::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| ff_error(path, "read the video stream parameters", e))?;
+        #[cfg(feature = "images")]
+        if let Source::Untrusted(u) = &source {
+            // Before the decoder exists: the stated size, and a cap the
+            // decoder enforces on every frame it allocates.
+            u.check_stream(&mut context)?;
+        }
         let mut decoder_ctx = context.decoder();
         decoder_ctx.set_threading(ff::threading::Config {
             kind: ff::threading::Type::Frame,
@@ -329,13 +370,18 @@ impl VideoReader {
             }
         };
 
-        let index = build_index(&mut input, stream_index, path)?;
+        let max_frames = match &source {
+            #[cfg(feature = "images")]
+            Source::Untrusted(u) => u.max_frames(),
+            Source::File(_) => u64::MAX,
+        };
+        let index = build_index(&mut input, stream_index, path, max_frames)?;
         if index.pts.is_empty() {
             return Err(Error::media(format!("{}: the video stream holds no frames", path.display())));
         }
         // Back to the start by opening again: some demuxers (image2 for a
         // single JPEG, say) accept a seek but then deliver nothing.
-        let input = ff::format::input(path).map_err(|e| ff_error(path, "open as video", e))?;
+        let input = source.open()?;
 
         let frame_count = index.pts.len() as u64;
         let info = MediaInfo {
@@ -355,7 +401,7 @@ impl VideoReader {
             streams: stream_infos(&input),
         };
         Ok(VideoReader {
-            path: path.to_owned(),
+            source,
             input,
             stream_index,
             decoder,
@@ -396,7 +442,7 @@ impl VideoReader {
                         };
                         return Err(Error::media(format!(
                             "{}: frame {n} could not be decoded: {what}; the file may be corrupt or truncated",
-                            self.path.display()
+                            self.source.label().display()
                         )));
                     }
                     self.seek_before(n, retreat)?;
@@ -412,9 +458,9 @@ impl VideoReader {
         };
         if ts <= self.index.start {
             // As in `open`: opening again reaches the start where a seek may not.
-            self.input = ff::format::input(&self.path).map_err(|e| ff_error(&self.path, "open as video", e))?;
+            self.input = self.source.open()?;
         } else {
-            seek_raw(&mut self.input, self.stream_index, ts, &self.path)?;
+            seek_raw(&mut self.input, self.stream_index, ts, self.source.label())?;
         }
         self.decoder.flush();
         self.sent_eof = false;
@@ -442,7 +488,7 @@ impl VideoReader {
                     return Ok(None);
                 }
                 Err(ff::Error::Other { errno }) if errno == ff::error::EAGAIN => self.feed()?,
-                Err(e) => return Err(ff_error(&self.path, "decode a frame", e)),
+                Err(e) => return Err(ff_error(self.source.label(), "decode a frame", e)),
             }
         }
     }
@@ -462,19 +508,19 @@ impl VideoReader {
                         // A damaged packet: the decoder conceals what it can;
                         // a frame that is really lost is reported by read_frame.
                         Err(ff::Error::InvalidData) => {
-                            tracing::warn!(path = %self.path.display(), "skipping a damaged packet");
+                            tracing::warn!(path = %self.source.label().display(), "skipping a damaged packet");
                             continue;
                         }
-                        Err(e) => return Err(ff_error(&self.path, "decode a packet", e)),
+                        Err(e) => return Err(ff_error(self.source.label(), "decode a packet", e)),
                     }
                 }
                 Ok(()) => continue,
                 Err(ff::Error::InvalidData) => continue,
                 Err(ff::Error::Eof) => {
                     self.sent_eof = true;
-                    return self.decoder.send_eof().map_err(|e| ff_error(&self.path, "finish decoding", e));
+                    return self.decoder.send_eof().map_err(|e| ff_error(self.source.label(), "finish decoding", e));
                 }
-                Err(e) => return Err(ff_error(&self.path, "read a packet", e)),
+                Err(e) => return Err(ff_error(self.source.label(), "read a packet", e)),
             }
         }
     }
@@ -484,7 +530,7 @@ impl VideoReader {
         if (w, h) != (self.info.width, self.info.height) {
             return Err(Error::media(format!(
                 "{}: frame {n} is {w}x{h} but the stream started at {}x{}; streams that change size are not supported",
-                self.path.display(),
+                self.source.label().display(),
                 self.info.width,
                 self.info.height
             )));
@@ -542,7 +588,13 @@ fn seek_raw(input: &mut ff::format::context::Input, stream_index: usize, ts: i64
     Ok(())
 }
 
-fn build_index(input: &mut ff::format::context::Input, stream_index: usize, path: &Path) -> Result<FrameIndex> {
+/// Every frame's timestamp and the keyframes; more than `max_frames` is an error.
+fn build_index(
+    input: &mut ff::format::context::Input,
+    stream_index: usize,
+    path: &Path,
+    max_frames: u64,
+) -> Result<FrameIndex> {
     let mut pts = Vec::new();
     let mut keyframes = Vec::new();
     let mut missing_ts = 0usize;
@@ -564,6 +616,12 @@ fn build_index(input: &mut ff::format::context::Input, stream_index: usize, path
                     missing_ts += 1;
                     continue;
                 };
+                if pts.len() as u64 >= max_frames {
+                    return Err(Error::invalid_argument(format!(
+                        "{}: the video holds more than {max_frames} frames, more than it may",
+                        path.display()
+                    )));
+                }
                 pts.push(ts);
                 start = start.min(packet.dts().unwrap_or(ts)).min(ts);
                 if packet.is_key() {
