@@ -1,15 +1,23 @@
 //! A generator adapter loaded from its manifest and component, run as a
 //! [`Generator`]: a fresh store and instance per take (a trapped store is
 //! unusable, and some guest languages never give memory back), under the
-//! manifest's limits capped by the host's policy.
+//! manifest's limits capped by the user's policy.
+//!
+//! Every call into the adapter (`describe` at load, `generate` per take)
+//! runs on a thread of its own, as a future on a current-thread runtime,
+//! polled until it ends or the host stops it: a spinning adapter is
+//! interrupted by epochs, and one waiting in WASI (a sleep, which epochs
+//! cannot reach) is dropped with its store, so its memory and thread are
+//! released when the take ends, in every host.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
-use mattebox_core::generate::{Generator, GeneratorInfo, TakeContext};
+use mattebox_core::generate::{Generator, GeneratorInfo, TakeContext, frame_quota};
 use mattebox_core::shot::{Deviation, DeviationKind, Field, ImageInput, ShotRequest};
 use mattebox_core::{Error, ErrorKind, PixelFormat, Result};
 use wasmtime::component::{Linker, ResourceTable};
@@ -20,9 +28,16 @@ use crate::bindings::{Generator as Bindings, GeneratorPre};
 use crate::engine::{TICK, engine, load_component};
 use crate::host::{Event, HostState, empty_wasi};
 use crate::http::{Fetcher, NetworkPolicy};
-use crate::manifest::Manifest;
+use crate::manifest::{MAX_NAME_BYTES, Manifest};
 
-/// What the user allows adapters, beyond what each manifest asks for.
+/// Largest component read, in bytes (a Python adapter, interpreter and
+/// all, is about 18 MB).
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+
+/// What the user allows adapters: the ceiling for every limit a manifest
+/// asks for (a manifest may ask for less, never more), and the network
+/// addresses and secrets. [`crate::policy_from_env`] reads it from the
+/// environment.
 #[derive(Clone, Debug)]
 pub struct SandboxPolicy {
     /// Network addresses and secrets.
@@ -31,21 +46,42 @@ pub struct SandboxPolicy {
     pub max_memory_mib: u64,
     /// Longest any take may run, seconds.
     pub max_deadline_seconds: u64,
+    /// Largest HTTP response any adapter may read, MiB (also never more
+    /// than its memory).
+    pub max_response_mib: u64,
+    /// Most log text any take may write, KiB.
+    pub max_log_kib: u64,
+    /// Most takes of one adapter at once.
+    pub max_concurrent: usize,
+    /// Most frames any take may hand over (the request's own quota,
+    /// [`mattebox_core::generate::frame_quota`], applies too).
+    pub max_frames: u64,
     /// Most bytes an adapter may pass in one host call (a frame, a request).
     pub max_call_bytes: usize,
     /// Where compiled components are cached (`<dir>/components`).
     pub cache_dir: PathBuf,
+    /// Where the key that vouches for compiled components lives: apart from
+    /// the cache (which a farm may share), private to the user. `None`
+    /// compiles every time and caches nothing.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl SandboxPolicy {
-    /// Caps that suit a workstation, caching under `cache_dir`.
+    /// Caps that suit a workstation, caching under `cache_dir`, with the
+    /// cache's key in the user's state directory
+    /// ([`default_state_dir`](crate::default_state_dir)).
     pub fn new(cache_dir: impl Into<PathBuf>) -> SandboxPolicy {
         SandboxPolicy {
             network: NetworkPolicy::default(),
             max_memory_mib: 2048,
             max_deadline_seconds: 3600,
+            max_response_mib: 1024,
+            max_log_kib: 1024,
+            max_concurrent: 4,
+            max_frames: 100_000,
             max_call_bytes: 256 << 20,
             cache_dir: cache_dir.into(),
+            state_dir: crate::install::default_state_dir(),
         }
     }
 }
@@ -53,6 +89,10 @@ impl SandboxPolicy {
 /// How long a stopped adapter's thread gets to unwind before the take
 /// ends without it.
 const STOP_GRACE: Duration = Duration::from_millis(250);
+/// Longest `describe` may take.
+const DESCRIBE_DEADLINE: Duration = Duration::from_secs(10);
+/// Most fields `describe` may list.
+const MAX_HONOURS: usize = 64;
 
 /// Limits in force for one adapter.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +101,8 @@ struct Effective {
     deadline: Duration,
     call_bytes: usize,
     log_bytes: usize,
+    response_bytes: u64,
+    frames: u64,
 }
 
 /// A loaded adapter.
@@ -157,13 +199,23 @@ impl WasmAdapter {
     /// loads it compiled), checks it against the WIT world, and asks it to
     /// describe itself, which must agree with the manifest.
     pub fn load(path: &Path, policy: &SandboxPolicy) -> Result<WasmAdapter> {
-        let (manifest, dir) = Manifest::load(path)?;
-        let file = dir.join(&manifest.component);
-        let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, "read the adapter's component", e))?;
+        let (manifest, bytes, file) = read_adapter(path)?;
+        WasmAdapter::from_parts(manifest, &bytes, &file, policy)
+    }
+
+    /// Loads an adapter from a manifest and the component's bytes (`file`
+    /// names it in messages).
+    pub(crate) fn from_parts(
+        manifest: Manifest,
+        bytes: &[u8],
+        file: &Path,
+        policy: &SandboxPolicy,
+    ) -> Result<WasmAdapter> {
         let engine = engine()?;
-        let component = load_component(engine, &bytes, &policy.cache_dir, &file.display().to_string())?;
+        let key = policy.state_dir.as_deref().and_then(crate::engine::cache_key_for);
+        let component = load_component(engine, bytes, &policy.cache_dir, key.as_ref(), &file.display().to_string())?;
         let mut linker: Linker<HostState> = Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| Error::internal(format!("could not link WASI: {e:#}")))?;
         Bindings::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::internal(format!("could not link the host interface: {e:#}")))?;
@@ -181,17 +233,21 @@ impl WasmAdapter {
             ))
         })?;
         let l = &manifest.limits;
+        let memory_mib = l.memory_mib.min(policy.max_memory_mib);
         let limits = Effective {
-            memory_bytes: (l.memory_mib.min(policy.max_memory_mib) << 20) as usize,
+            memory_bytes: (memory_mib << 20) as usize,
             deadline: Duration::from_secs(l.deadline_seconds.min(policy.max_deadline_seconds)),
             call_bytes: policy.max_call_bytes,
-            log_bytes: (l.log_kib << 10) as usize,
+            log_bytes: (l.log_kib.min(policy.max_log_kib) << 10) as usize,
+            // A response larger than the adapter's memory could never reach it.
+            response_bytes: l.response_mib.min(policy.max_response_mib).min(memory_mib) << 20,
+            frames: policy.max_frames,
         };
         let fetcher = Arc::new(Fetcher::new(
             &manifest.network.origins,
-            &manifest.secrets.names,
+            &manifest.secrets,
             Arc::new(policy.network.clone()),
-            l.response_mib << 20,
+            limits.response_bytes,
         )?);
         let mut adapter = WasmAdapter {
             info: GeneratorInfo {
@@ -199,7 +255,7 @@ impl WasmAdapter {
                 name: manifest.name.clone(),
                 version: manifest.version.clone(),
                 honours: Vec::new(),
-                max_concurrent: l.concurrent,
+                max_concurrent: l.concurrent.min(policy.max_concurrent).max(1),
             },
             manifest,
             pre,
@@ -207,12 +263,21 @@ impl WasmAdapter {
             limits,
         };
         let described = adapter.describe()?;
+        if described.name.len() > MAX_NAME_BYTES || described.honours.len() > MAX_HONOURS {
+            return Err(Error::invalid_argument(format!(
+                "{}: describe answered with a name of {} bytes and {} fields; at most {MAX_NAME_BYTES} and {MAX_HONOURS}",
+                file.display(),
+                described.name.len(),
+                described.honours.len()
+            )));
+        }
         if described.id != adapter.manifest.id || described.version != adapter.manifest.version {
+            let short = |s: &str| s.chars().take(64).collect::<String>();
             return Err(Error::invalid_argument(format!(
                 "{}: the component says it is {} {}, its manifest says {} {}",
                 file.display(),
-                described.id,
-                described.version,
+                short(&described.id),
+                short(&described.version),
                 adapter.manifest.id,
                 adapter.manifest.version
             )));
@@ -227,12 +292,25 @@ impl WasmAdapter {
         &self.manifest
     }
 
+    /// The limits in force: the manifest's, capped by the user's policy.
+    pub fn limits(&self) -> crate::manifest::Limits {
+        let l = &self.limits;
+        crate::manifest::Limits {
+            memory_mib: (l.memory_bytes >> 20) as u64,
+            deadline_seconds: l.deadline.as_secs(),
+            concurrent: self.info.max_concurrent,
+            response_mib: l.response_bytes >> 20,
+            log_kib: (l.log_bytes >> 10) as u64,
+        }
+    }
+
     fn store(
         &self,
         events: std::sync::mpsc::SyncSender<Event>,
         stop: Arc<AtomicBool>,
         deadline: Instant,
-        fps: mattebox_core::Rational,
+        take: TakeShape,
+        fetcher: Arc<Fetcher>,
     ) -> Result<Store<HostState>> {
         let state = HostState {
             wasi: empty_wasi(),
@@ -247,11 +325,13 @@ impl WasmAdapter {
             adapter: self.manifest.id.clone(),
             events,
             stop: stop.clone(),
-            fetcher: self.fetcher.clone(),
+            fetcher,
             deadline,
             log_left: self.limits.log_bytes,
             log_capped: false,
-            fps,
+            fps: take.fps,
+            frames_left: take.frames,
+            max_file_pixels: take.max_file_pixels,
         };
         let mut store = Store::new(engine()?, state);
         store.limiter(|s| &mut s.limits);
@@ -266,20 +346,97 @@ impl WasmAdapter {
         Ok(store)
     }
 
-    /// Calls `describe` in a fresh instance with a short deadline.
+    /// Calls `describe` in a fresh instance, sandboxed like a take: on a
+    /// thread of its own, with a short deadline, no network, no secrets and
+    /// no frames.
     fn describe(&self) -> Result<wit::AdapterInfo> {
         // The receiver is dropped at once: describe has nothing to emit, and a
         // send fails (traps) rather than blocking.
         let (events, _) = sync_channel(1);
-        let deadline = Instant::now() + Duration::from_secs(10).min(self.limits.deadline);
-        let mut store =
-            self.store(events, Arc::new(AtomicBool::new(false)), deadline, mattebox_core::Rational::integer(24))?;
-        let trapped = |e: wasmtime::Error| {
-            Error::invalid_argument(format!("adapter {}: describe failed: {}", self.manifest.id, trap_message(&e)))
-        };
-        let bindings = self.pre.instantiate(&mut store).map_err(trapped)?;
-        bindings.call_describe(&mut store).map_err(trapped)
+        let limit = DESCRIBE_DEADLINE.min(self.limits.deadline);
+        let deadline = Instant::now() + limit;
+        let stop = Arc::new(AtomicBool::new(false));
+        let shape = TakeShape { fps: mattebox_core::Rational::integer(24), frames: 0, max_file_pixels: 0 };
+        let mut store = self.store(events, stop.clone(), deadline, shape, Arc::new(Fetcher::for_describe()))?;
+        let pre = self.pre.clone();
+        let (done, finished) = sync_channel(1);
+        let guard = stop.clone();
+        std::thread::Builder::new()
+            .name(format!("mattebox-adapter-{}", self.manifest.id))
+            .spawn(move || {
+                let result = run_until_stopped(&guard, async {
+                    let bindings = pre.instantiate_async(&mut store).await?;
+                    bindings.call_describe(&mut store).await
+                });
+                drop(store);
+                let _ = done.send(result);
+            })
+            .map_err(|e| Error::internal(format!("could not start the adapter's thread: {e}")))?;
+        let id = &self.manifest.id;
+        let answer = finished.recv_timeout(limit + STOP_GRACE);
+        stop.store(true, Ordering::SeqCst);
+        match answer {
+            Ok(Some(Ok(info))) => Ok(info),
+            Ok(Some(Err(trap))) => {
+                Err(Error::invalid_argument(format!("adapter {id}: describe failed: {}", trap_message(&trap))))
+            }
+            Ok(None) | Err(_) => Err(Error::invalid_argument(format!(
+                "adapter {id}: describe did not answer within {} s; it must return at once, without waiting \
+                 (the host calls it to check and list adapters)",
+                limit.as_secs_f64()
+            ))),
+        }
     }
+}
+
+/// What a take's store needs to know of the request.
+#[derive(Clone, Copy, Debug)]
+struct TakeShape {
+    fps: mattebox_core::Rational,
+    /// Frames the take may still hand over.
+    frames: u64,
+    /// Largest frame (in pixels) a file the adapter hands over may hold.
+    max_file_pixels: u64,
+}
+
+/// Runs `call` on a current-thread runtime until it ends, or until `stop`
+/// is set: then the future (and whatever it borrows, the store's instance
+/// among it) is dropped at its next wait, and `None` returned. A spinning
+/// guest never waits; the epoch callback interrupts it instead.
+fn run_until_stopped<T>(
+    stop: &AtomicBool,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Option<wasmtime::Result<T>> {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return Some(Err(wasmtime::Error::msg(format!("could not start the adapter's runtime: {e}")))),
+    };
+    runtime.block_on(async {
+        let mut call = std::pin::pin!(call);
+        loop {
+            match tokio::time::timeout(TICK * 5, call.as_mut()).await {
+                Ok(result) => return Some(result),
+                Err(_) if stop.load(Ordering::SeqCst) => return None,
+                Err(_) => {}
+            }
+        }
+    })
+}
+
+/// Reads an adapter's manifest and component (regular files inside its
+/// folder, of bounded size). Returns the manifest, the component's bytes
+/// and its path.
+pub(crate) fn read_adapter(path: &Path) -> Result<(Manifest, Vec<u8>, PathBuf)> {
+    let (manifest, dir) = Manifest::load(path)?;
+    let file = dir.join(&manifest.component);
+    let bytes = mattebox_core::files::read_inside(&file, &dir, MAX_COMPONENT_BYTES, "adapter's component")?;
+    Ok((manifest, bytes, file))
+}
+
+/// Largest frame a file handed over by `emit-file` may hold: four times
+/// the request's pixels, and at least UHD (vendors deliver their own sizes).
+fn max_file_pixels(request: &ShotRequest) -> u64 {
+    (request.width as u64 * request.height as u64 * 4).clamp(3840 * 2160, mattebox_core::frame::MAX_PIXELS)
 }
 
 /// The first line of a trap, with the wasm backtrace left out.
@@ -311,18 +468,31 @@ impl Generator for WasmAdapter {
         let deadline = started + self.limits.deadline;
         let (events, received) = sync_channel::<Event>(2);
         let (done, finished) = sync_channel(1);
-        let mut store = self.store(events, stop.clone(), deadline, cx.request().fps)?;
+        let shape = TakeShape {
+            fps: cx.request().fps,
+            // One past the request's quota, so that the take's own check
+            // (on the take's thread, with its message) stops a runaway
+            // emitter; the user's ceiling is the host's to enforce.
+            frames: frame_quota(cx.request()).saturating_add(1).min(self.limits.frames),
+            max_file_pixels: max_file_pixels(cx.request()),
+        };
+        let mut store = self.store(events, stop.clone(), deadline, shape, self.fetcher.clone())?;
         let pre = self.pre.clone();
         // The adapter's log lines go where this take's do.
         let dispatch = tracing::dispatcher::get_default(|d| d.clone());
-        // Not a scoped thread: an adapter blocked inside a host call that
-        // epochs cannot interrupt (a WASI sleep) must not hold the take
-        // past its deadline; such a thread is left to finish on its own.
+        let guard = stop.clone();
+        // Not a scoped thread: a host call in progress (an HTTP exchange,
+        // bounded by the deadline) must not hold the take; the thread ends
+        // when that call returns, dropping the store.
         std::thread::Builder::new()
             .name(format!("mattebox-adapter-{id}"))
             .spawn(move || {
                 tracing::dispatcher::with_default(&dispatch, || {
-                    let result = pre.instantiate(&mut store).and_then(|b| b.call_generate(&mut store, &request));
+                    let result = run_until_stopped(&guard, async {
+                        let bindings = pre.instantiate_async(&mut store).await?;
+                        bindings.call_generate(&mut store, &request).await
+                    })
+                    .unwrap_or_else(|| Err(wasmtime::Error::msg("stopped")));
                     drop(store); // closes the event channel: the take sees the end
                     let _ = done.send(result);
                 })

@@ -8,13 +8,12 @@
 //! call then traps, so even an adapter that ignores `progress` stops at its
 //! next call or epoch tick.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
-use mattebox_core::media::{MediaReader, OpenOptions};
+use mattebox_core::media::{MediaKind, MediaReader, UNTRUSTED_TYPES, UntrustedLimits};
 use mattebox_core::{Frame, PixelFormat};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -25,10 +24,9 @@ use crate::http::{Fetcher, Request};
 
 /// Largest file an adapter may hand over through `emit-file`.
 const MAX_FILE_BYTES: usize = 1 << 30;
-/// File types `emit-file` decodes.
-const FILE_TYPES: [&str; 7] = ["mp4", "mov", "mkv", "webm", "avi", "png", "exr"];
-
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Source frames a file may hold for each frame the take may still take
+/// (a vendor's 60 fps file for a 24 fps take, with room to spare).
+const SOURCE_FRAMES_PER_FRAME: u64 = 16;
 
 /// Sent from the adapter's thread to the take's.
 pub(crate) enum Event {
@@ -50,6 +48,11 @@ pub(crate) struct HostState {
     pub(crate) log_capped: bool,
     /// The take's frame rate: videos handed over are resampled to it.
     pub(crate) fps: mattebox_core::Rational,
+    /// Frames the take may still hand over (the request's quota and the
+    /// user's ceiling, the lower).
+    pub(crate) frames_left: u64,
+    /// Largest frame, in pixels, a file handed over may hold.
+    pub(crate) max_file_pixels: u64,
 }
 
 impl WasiView for HostState {
@@ -78,45 +81,63 @@ impl HostState {
         self.events.send(event).map_err(|_| wasmtime::Error::msg("the take was stopped by the host"))
     }
 
-    /// Decodes `bytes` as a `name` file and sends its frames.
-    fn emit_file_frames(&mut self, name: &str, bytes: &[u8]) -> std::result::Result<(), String> {
-        let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-        if !FILE_TYPES.contains(&ext.as_str()) {
-            return Err(format!("{name:?}: emit-file takes {}", FILE_TYPES.join(", ")));
+    /// Counts one frame against the take's quota.
+    fn spend_frame(&mut self) -> Result<(), String> {
+        if self.frames_left == 0 {
+            return Err("the take may hand over no more frames (the request's quota, or the user's \
+                        MATTEBOX_SANDBOX_FRAMES, is used up)"
+                .into());
         }
+        self.frames_left -= 1;
+        Ok(())
+    }
+
+    /// Decodes `bytes` as a `name` file, from memory and within the take's
+    /// limits, and sends its frames resampled to the take's rate.
+    fn emit_file_frames(&mut self, name: &str, bytes: Vec<u8>) -> std::result::Result<(), String> {
+        let shown: String = name.chars().take(100).collect();
         if bytes.len() > MAX_FILE_BYTES {
-            return Err(format!("{name:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
+            return Err(format!("{shown:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
         }
-        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path: PathBuf = std::env::temp_dir().join(format!(".mattebox-emit-{}-{n}.{ext}", std::process::id()));
-        struct Remove(PathBuf);
-        impl Drop for Remove {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_file(&self.0);
+        let limits = UntrustedLimits {
+            max_pixels: self.max_file_pixels,
+            max_frames: self.frames_left.saturating_mul(SOURCE_FRAMES_PER_FRAME).max(1),
+        };
+        let mut reader = MediaReader::open_untrusted(&shown, bytes, &limits).map_err(|e| {
+            if e.kind() == mattebox_core::ErrorKind::Unsupported && !shown.contains('.') {
+                format!("{shown:?}: emit-file takes {}", UNTRUSTED_TYPES.join(", "))
+            } else {
+                e.message().to_owned()
             }
-        }
-        let _remove = Remove(path.clone());
-        std::fs::write(&path, bytes).map_err(|e| format!("could not stage {name:?}: {e}"))?;
-        let options = OpenOptions { decoder_threads: 1, ..OpenOptions::default() };
-        let mut reader = MediaReader::open(&path, &options).map_err(|e| format!("{name:?}: {}", e.message()))?;
+        })?;
         let info = reader.info().clone();
         // A video plays at its own rate; the take's frames are at the
         // request's. Output frame k shows the source frame on screen at
-        // k / fps (exact fractions). A still is one frame.
-        let indices: Vec<u64> = if info.kind == mattebox_core::media::MediaKind::Image {
-            vec![0]
+        // k / fps (exact fractions): source index floor(k * num / den).
+        let (src, dst) = (info.frame_rate, self.fps);
+        let num = src.num() as i128 * dst.den() as i128;
+        let den = (src.den() as i128 * dst.num() as i128).max(1);
+        let outputs: i128 = if info.kind == MediaKind::Image {
+            1
         } else {
-            let (src, dst) = (info.frame_rate, self.fps);
-            let num = src.num() as i128 * dst.den() as i128;
-            let den = src.den() as i128 * dst.num() as i128;
-            (0u64..).map(|k| (k as i128 * num / den.max(1)) as u64).take_while(|&i| i < info.frame_count).collect()
+            // The k with floor(k * num / den) < frame_count.
+            (info.frame_count as i128 * den + num - 1) / num.max(1)
         };
-        for index in indices {
+        if outputs > self.frames_left as i128 {
+            return Err(format!(
+                "{shown:?} holds {} frames at {} fps: {outputs} frames at the take's {} fps, more than the {} \
+                 the take may still hand over",
+                info.frame_count, src, dst, self.frames_left
+            ));
+        }
+        for k in 0..outputs {
             if self.stop.load(Ordering::SeqCst) {
                 return Err("the take was stopped by the host".into());
             }
-            let frame = reader.read_frame(index).map_err(|e| format!("{name:?} frame {index}: {}", e.message()))?;
+            let index = ((k * num / den) as u64).min(info.frame_count - 1);
+            let frame = reader.read_frame(index).map_err(|e| format!("{shown:?} frame {index}: {}", e.message()))?;
             let frame = frame.to_format(PixelFormat::Rgba8).map_err(|e| e.to_string())?;
+            self.spend_frame()?;
             self.events.send(Event::Frame(frame)).map_err(|_| "the take was stopped by the host".to_string())?;
         }
         Ok(())
@@ -137,7 +158,7 @@ impl host::Host for HostState {
             end -= 1;
         }
         self.log_left -= end.max(1).min(self.log_left);
-        let line = &message[..end];
+        let line = self.fetcher.redact(message[..end].to_owned());
         let adapter = &self.adapter;
         match level {
             LogLevel::Error => tracing::error!(%adapter, "{line}"),
@@ -166,6 +187,9 @@ impl host::Host for HostState {
                 rgba8.len()
             )));
         }
+        if let Err(e) = self.spend_frame() {
+            return Ok(Err(format!("emit-frame: {e}")));
+        }
         let frame = match Frame::from_bytes(width, height, PixelFormat::Rgba8, &rgba8) {
             Ok(frame) => frame,
             Err(e) => return Ok(Err(format!("emit-frame: {e}"))),
@@ -177,7 +201,7 @@ impl host::Host for HostState {
 
     fn emit_file(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
         self.check_running()?;
-        let result = self.emit_file_frames(&name, &bytes);
+        let result = self.emit_file_frames(&name, bytes);
         self.check_running()?;
         Ok(result)
     }

@@ -4,22 +4,34 @@
 //! - Only origins the manifest declares, compared exactly (scheme, host,
 //!   port; default ports filled in).
 //! - Names resolve through our resolver, which refuses private, loopback,
-//!   link-local and other special addresses unless the user's policy lists
+//!   link-local and other special addresses (IPv6 forms that embed an IPv4
+//!   address are judged by that address) unless the user's policy lists
 //!   them, and the connection goes to the address it checked (no DNS
 //!   rebinding between check and connect).
 //! - Redirects are not followed: a 3xx comes back to the adapter as is.
+//! - The request is shaped by the host: header names and values are
+//!   checked before anything is filled in, headers that frame or route the
+//!   request (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`,
+//!   hop-by-hop) are the host's alone, and their number and size are capped.
 //! - Connect and read timeouts, never past the take's deadline; a response
 //!   body cap, checked against Content-Length and while reading.
 //! - Secret templates in header values are filled in here, after the
-//!   request left the adapter's memory.
+//!   request left the adapter's memory, and only for the origins the
+//!   manifest binds each secret to. Whatever comes back (errors, response
+//!   headers and bodies, log lines) has every secret, the tokens signed
+//!   from them and their common encodings replaced by `[secret NAME]`
+//!   ([`Redactor`]).
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mattebox_core::{Error, Result};
+use parking_lot::Mutex;
+
+use crate::manifest::SecretGrant;
 
 /// Longest a connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -27,6 +39,30 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest request body an adapter may send, in bytes.
 const MAX_REQUEST_BODY: usize = 64 << 20;
+/// Most headers one request may carry.
+const MAX_HEADERS: usize = 64;
+/// Most bytes of header names and values one request may carry.
+const MAX_HEADER_BYTES: usize = 32 << 10;
+/// Shortest secret the host fills in: shorter values could not be told
+/// apart from ordinary text in what servers send back, so they could not
+/// be redacted reliably.
+pub const MIN_SECRET_LEN: usize = 8;
+/// Headers only the host sets: they frame the request on the wire or route
+/// it through proxies, so an adapter's value would let it smuggle a second
+/// request or reach another site behind a shared front end.
+const HOST_HEADERS: [&str; 11] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+    "proxy-authorization",
+    "proxy-connection",
+];
 
 /// `scheme://host:port`, as compared.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,35 +103,84 @@ impl std::fmt::Display for Origin {
     }
 }
 
+fn is_special_v4(v4: Ipv4Addr) -> bool {
+    let o = v4.octets();
+    v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_multicast()
+        || v4.is_documentation()
+        || o[0] == 0
+        || (o[0] == 100 && (o[1] & 0xC0) == 64) // carrier-grade NAT 100.64/10
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments 192.0.0/24
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 6to4 relay anycast
+        || (o[0] == 198 && (o[1] & 0xFE) == 18) // benchmarking 198.18/15
+        || o[0] >= 240
+}
+
+/// The IPv4 addresses an IPv6 address stands for, when it embeds any: the
+/// packet may end up there (through a NAT64 gateway, a 6to4 or Teredo
+/// relay, or a stack that treats the old forms as IPv4).
+fn embedded_v4(v6: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = v6.segments();
+    let o = v6.octets();
+    let last = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    let mut out = Vec::new();
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        out.push(v4); // ::ffff:a.b.c.d
+    }
+    if s[..6] == [0; 6] {
+        out.push(last); // IPv4-compatible ::a.b.c.d (and ::1, ::, judged as v6 too)
+    }
+    if s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0 {
+        out.push(last); // IPv4-translated ::ffff:0:a.b.c.d
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) {
+        out.push(last); // NAT64 64:ff9b::/96 and local-use 64:ff9b:1::/48
+    }
+    if s[0] == 0x2002 {
+        out.push(Ipv4Addr::new(o[2], o[3], o[4], o[5])); // 6to4 2002:AABB:CCDD::/48
+    }
+    if s[0] == 0x2001 && s[1] == 0 {
+        // Teredo: the server at bits 32-63, the client obscured in the last 32.
+        out.push(Ipv4Addr::new(o[4], o[5], o[6], o[7]));
+        out.push(Ipv4Addr::new(!o[12], !o[13], !o[14], !o[15]));
+    }
+    out
+}
+
 /// Whether an address is one a vendor API never lives at.
 fn is_special(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xC0) == 64) // carrier-grade NAT 100.64/10
-                || (o[0] == 198 && (o[1] & 0xFE) == 18) // benchmarking 198.18/15
-                || o[0] >= 240
-        }
+        IpAddr::V4(v4) => is_special_v4(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_special(IpAddr::V4(v4));
-            }
             let s = v6.segments();
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xFE00) == 0xFC00 // unique local
                 || (s[0] & 0xFFC0) == 0xFE80 // link local
+                || (s[0] & 0xFFC0) == 0xFEC0 // site local (deprecated)
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[..4] == [0x0100, 0, 0, 0]) // discard-only 100::/64
+                || embedded_v4(v6).into_iter().any(is_special_v4)
         }
     }
+}
+
+/// Whether `ip` is the address the user allowed: the same address, or an
+/// IPv6 form that embeds it and nothing else special.
+fn same_address(allowed: IpAddr, ip: IpAddr) -> bool {
+    if allowed == ip {
+        return true;
+    }
+    let (IpAddr::V4(ok), IpAddr::V6(v6)) = (allowed, ip) else {
+        return false;
+    };
+    let embedded = embedded_v4(v6);
+    embedded.contains(&ok) && embedded.iter().all(|a| *a == ok || !is_special_v4(*a))
 }
 
 /// What the user allows beyond the manifest.
@@ -108,12 +193,118 @@ pub struct NetworkPolicy {
     pub secrets: BTreeMap<String, String>,
 }
 
+/// Replaces secrets, the tokens signed from them and their common
+/// encodings in text the host passes on (to the adapter, to the log).
+///
+/// Covered: the value as is; JSON-, percent- and slash-escaped; base64 and
+/// base64url at any alignment inside a longer text (the part of the
+/// encoding that does not depend on the neighbouring bytes). Anything else
+/// a server does to a secret (hashing, hex, a cipher) is not recognised:
+/// that is why each secret goes only to the origins its manifest names.
+#[derive(Debug, Default)]
+pub(crate) struct Redactor {
+    needles: Vec<(Vec<u8>, String)>,
+}
+
+impl Redactor {
+    fn add(&mut self, value: &[u8], label: &str) {
+        if value.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let mut push = |needle: Vec<u8>| {
+            if needle.len() >= MIN_SECRET_LEN && !self.needles.iter().any(|(n, _)| *n == needle) {
+                self.needles.push((needle, label.to_owned()));
+            }
+        };
+        // Longest first, when replacing: a token that holds a secret is
+        // replaced whole before the secret inside it could break it up.
+        push(value.to_vec());
+        let text = String::from_utf8_lossy(value);
+        push(serde_json::to_string(&text).unwrap_or_default().trim_matches('"').as_bytes().to_vec());
+        push(text.replace('/', "\\/").into_bytes());
+        let mut percent = String::new();
+        for b in value {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(b) {
+                percent.push(*b as char);
+            } else {
+                percent.push_str(&format!("%{b:02X}"));
+            }
+        }
+        push(percent.into_bytes());
+        for skip in 0..3 {
+            // With `skip` bytes before it in its group of three, the value's
+            // encoding is fixed from its first whole group to its last.
+            let lead = (3 - skip) % 3;
+            if value.len() <= lead + 3 {
+                continue;
+            }
+            let whole = (value.len() - lead) / 3 * 3;
+            let core = &value[lead..lead + whole];
+            push(mattebox_core::base64::encode(core).into_bytes());
+            push(mattebox_core::base64::encode_url(core).trim_end_matches('=').as_bytes().to_vec());
+        }
+        self.needles.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    }
+
+    fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// `bytes` with every needle replaced by `[secret NAME]`.
+    pub(crate) fn bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        let mut out = bytes;
+        for (needle, label) in &self.needles {
+            let finder = memchr::memmem::Finder::new(needle);
+            if finder.find(&out).is_none() {
+                continue;
+            }
+            let mut replaced = Vec::with_capacity(out.len());
+            let mut last = 0;
+            for at in finder.find_iter(&out) {
+                if at < last {
+                    continue;
+                }
+                replaced.extend_from_slice(&out[last..at]);
+                replaced.extend_from_slice(format!("[secret {label}]").as_bytes());
+                last = at + needle.len();
+            }
+            replaced.extend_from_slice(&out[last..]);
+            out = replaced;
+        }
+        out
+    }
+
+    /// `text` with every needle replaced.
+    pub(crate) fn text(&self, text: String) -> String {
+        if self.is_empty() {
+            return text;
+        }
+        String::from_utf8(self.bytes(text.into_bytes()))
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+    }
+}
+
+/// A Kling token the host signed, reused while it has long to live.
+struct Token {
+    access: String,
+    key: String,
+    issued: Instant,
+    value: String,
+}
+
+/// How long a signed token is reused (it is valid for 30 minutes).
+const TOKEN_REUSE: Duration = Duration::from_secs(20 * 60);
+
 /// `http-fetch` for one adapter.
 pub(crate) struct Fetcher {
     origins: Vec<Origin>,
-    declared_secrets: Vec<String>,
+    grants: Vec<(String, Vec<Origin>)>,
     policy: Arc<NetworkPolicy>,
     max_response: u64,
+    /// Whether this fetcher serves `describe`, which gets no network.
+    describing: bool,
+    redactor: Mutex<Redactor>,
+    tokens: Mutex<Vec<Token>>,
 }
 
 /// A request as the adapter sent it.
@@ -131,47 +322,148 @@ pub(crate) struct Response {
     pub(crate) body: Vec<u8>,
 }
 
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Checks a header as the adapter wrote it (templates not filled in).
+fn check_header(name: &str, value: &str) -> std::result::Result<(), String> {
+    if name.is_empty() || name.len() > 256 || !name.bytes().all(is_tchar) {
+        return Err(format!(
+            "header name {:?} is not a valid HTTP token (letters, digits and !#$%&'*+-.^_`|~)",
+            name.chars().take(64).collect::<String>()
+        ));
+    }
+    if HOST_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) || name.to_ascii_lowercase().starts_with("proxy-") {
+        return Err(format!("header {name:?} is set by the host, never by an adapter"));
+    }
+    if let Some(b) = value.bytes().find(|&b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
+        return Err(format!(
+            "header {name:?}: its value holds a control character or non-ASCII byte (0x{b:02x}); \
+             header values are visible ASCII, spaces and tabs"
+        ));
+    }
+    Ok(())
+}
+
 impl Fetcher {
+    /// A fetcher for a take: `origins` reachable, each secret only where
+    /// its grant says.
     pub(crate) fn new(
         origins: &[String],
-        declared_secrets: &[String],
+        grants: &[SecretGrant],
         policy: Arc<NetworkPolicy>,
         max_response: u64,
     ) -> Result<Fetcher> {
-        let origins = origins.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
-        Ok(Fetcher { origins, declared_secrets: declared_secrets.to_vec(), policy, max_response })
+        let origins: Vec<Origin> = origins.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
+        let grants = grants
+            .iter()
+            .map(|g| Ok((g.name.clone(), g.origins.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?)))
+            .collect::<Result<_>>()?;
+        let mut redactor = Redactor::default();
+        for (name, value) in &policy.secrets {
+            redactor.add(value.as_bytes(), name);
+        }
+        Ok(Fetcher {
+            origins,
+            grants,
+            policy,
+            max_response,
+            describing: false,
+            redactor: Mutex::new(redactor),
+            tokens: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A fetcher for `describe`: no origins, no secrets.
+    pub(crate) fn for_describe() -> Fetcher {
+        let mut fetcher = Fetcher::new(&[], &[], Arc::default(), 0).expect("an empty fetcher is valid");
+        fetcher.describing = true;
+        fetcher
     }
 
     /// Whether the user configured a secret the manifest declares.
     pub(crate) fn has_secret(&self, name: &str) -> bool {
-        self.declared_secrets.iter().any(|d| d == name) && self.policy.secrets.contains_key(name)
+        self.grants.iter().any(|(g, _)| g == name) && self.policy.secrets.contains_key(name)
     }
 
-    /// Fills `{{secret:NAME}}` and `{{kling-jwt:ACCESS,SECRET}}` templates.
-    fn fill(&self, value: &str) -> std::result::Result<String, String> {
+    /// `text` with secrets and signed tokens replaced.
+    pub(crate) fn redact(&self, text: String) -> String {
+        self.redactor.lock().text(text)
+    }
+
+    /// The secret `name`'s value, if it may go to `origin`.
+    fn secret(&self, name: &str, origin: &Origin) -> std::result::Result<&str, String> {
+        let Some((_, allowed)) = self.grants.iter().find(|(g, _)| g == name) else {
+            return Err(format!("secret {name} is not declared in the adapter's manifest"));
+        };
+        if !allowed.contains(origin) {
+            let list: Vec<String> = allowed.iter().map(Origin::to_string).collect();
+            return Err(format!(
+                "secret {name} may be sent only to {} (its manifest's grant), not to {origin}",
+                list.join(", ")
+            ));
+        }
+        let value = self
+            .policy
+            .secrets
+            .get(name)
+            .ok_or_else(|| format!("secret {name} is not configured (MATTEBOX_SECRET_{name})"))?;
+        if value.len() < MIN_SECRET_LEN {
+            return Err(format!(
+                "secret {name} is shorter than {MIN_SECRET_LEN} characters; the host cannot keep so short a value \
+                 out of what servers send back, so it does not send it"
+            ));
+        }
+        if value.bytes().any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
+            return Err(format!(
+                "secret {name} holds characters a header cannot carry (control characters, line breaks or non-ASCII); \
+                 check MATTEBOX_SECRET_{name}"
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A Kling API token for the two secrets, reused while fresh; every
+    /// token issued joins the redactor.
+    fn kling_token(&self, access: &str, key: &str) -> String {
+        let mut tokens = self.tokens.lock();
+        if let Some(t) = tokens.iter().find(|t| t.access == access && t.key == key && t.issued.elapsed() < TOKEN_REUSE)
+        {
+            return t.value.clone();
+        }
+        let value = crate::jwt::kling_token(access, key);
+        let mut redactor = self.redactor.lock();
+        redactor.add(value.as_bytes(), "kling-jwt");
+        for segment in value.split('.').skip(1) {
+            redactor.add(segment.as_bytes(), "kling-jwt");
+        }
+        tokens.push(Token {
+            access: access.to_owned(),
+            key: key.to_owned(),
+            issued: Instant::now(),
+            value: value.clone(),
+        });
+        value
+    }
+
+    /// Fills `{{secret:NAME}}` and `{{kling-jwt:ACCESS,SECRET}}` templates
+    /// for a request to `origin`. Errors never hold a filled-in value.
+    fn fill(&self, value: &str, origin: &Origin) -> std::result::Result<String, String> {
         let mut out = String::with_capacity(value.len());
         let mut rest = value;
         while let Some(start) = rest.find("{{") {
             out.push_str(&rest[..start]);
             let end = rest[start..].find("}}").ok_or("an unclosed {{ in a header value")? + start;
             let inner = &rest[start + 2..end];
-            let secret = |name: &str| -> std::result::Result<&str, String> {
-                if !self.declared_secrets.iter().any(|d| d == name) {
-                    return Err(format!("secret {name} is not declared in the adapter's manifest"));
-                }
-                self.policy
-                    .secrets
-                    .get(name)
-                    .map(String::as_str)
-                    .ok_or_else(|| format!("secret {name} is not configured"))
-            };
             if let Some(name) = inner.strip_prefix("secret:") {
-                out.push_str(secret(name.trim())?);
+                out.push_str(self.secret(name.trim(), origin)?);
             } else if let Some(pair) = inner.strip_prefix("kling-jwt:") {
                 let (access, key) = pair.split_once(',').ok_or("kling-jwt takes ACCESS,SECRET")?;
-                out.push_str(&crate::jwt::kling_token(secret(access.trim())?, secret(key.trim())?));
+                let (access, key) = (self.secret(access.trim(), origin)?, self.secret(key.trim(), origin)?);
+                out.push_str(&self.kling_token(access, key));
             } else {
-                return Err(format!("unknown template {{{{{inner}}}}}"));
+                return Err(format!("unknown template {{{{{}}}}}", inner.chars().take(64).collect::<String>()));
             }
             rest = &rest[end + 2..];
         }
@@ -180,18 +472,57 @@ impl Fetcher {
     }
 
     /// Performs one exchange, or says why not. `deadline` is the take's.
+    /// Everything returned has passed the redactor.
     pub(crate) fn fetch(&self, request: Request, deadline: Instant) -> std::result::Result<Response, String> {
-        let url = url::Url::parse(&request.url).map_err(|e| format!("{:?} is not a URL: {e}", request.url))?;
+        match self.exchange(request, deadline) {
+            Ok(mut r) => {
+                let redactor = self.redactor.lock();
+                if !redactor.is_empty() {
+                    r.body = redactor.bytes(std::mem::take(&mut r.body));
+                    for (name, value) in &mut r.headers {
+                        *name = redactor.text(std::mem::take(name));
+                        *value = redactor.text(std::mem::take(value));
+                    }
+                }
+                Ok(r)
+            }
+            Err(why) => Err(self.redact(why)),
+        }
+    }
+
+    fn exchange(&self, request: Request, deadline: Instant) -> std::result::Result<Response, String> {
+        if self.describing {
+            return Err("describe may not use the network: the host calls it to check and list adapters, \
+                        before any take; fetch in generate"
+                .into());
+        }
+        let url = url::Url::parse(&request.url)
+            .map_err(|e| format!("{:?} is not a URL: {e}", request.url.chars().take(200).collect::<String>()))?;
         let origin = Origin::of(&url).map_err(|e| e.to_string())?;
         if !self.origins.contains(&origin) {
             return Err(format!("{origin} is not among the origins the adapter's manifest declares"));
         }
         let method = request.method.to_ascii_uppercase();
         if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"].contains(&method.as_str()) {
-            return Err(format!("method {method:?} is not allowed"));
+            return Err(format!("method {:?} is not allowed", method.chars().take(32).collect::<String>()));
         }
         if request.body.len() > MAX_REQUEST_BODY {
             return Err(format!("the request body is larger than {} MiB", MAX_REQUEST_BODY >> 20));
+        }
+        if request.headers.len() > MAX_HEADERS {
+            return Err(format!("the request has {} headers; at most {MAX_HEADERS} headers", request.headers.len()));
+        }
+        let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if header_bytes > MAX_HEADER_BYTES {
+            return Err(format!("the request's headers hold {header_bytes} bytes; at most {MAX_HEADER_BYTES}"));
+        }
+        // Everything about the headers is checked before any secret is in them.
+        for (name, value) in &request.headers {
+            check_header(name, value)?;
+        }
+        let mut headers = Vec::with_capacity(request.headers.len());
+        for (name, value) in &request.headers {
+            headers.push((name.as_str(), self.fill(value, &origin)?));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -200,8 +531,11 @@ impl Fetcher {
         let allowed = self.policy.allow_addresses.clone();
         let resolver = move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
             let addrs: Vec<SocketAddr> = netloc.to_socket_addrs()?.collect();
-            let usable: Vec<SocketAddr> =
-                addrs.iter().copied().filter(|a| !is_special(a.ip()) || allowed.contains(&a.ip())).collect();
+            let usable: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| !is_special(a.ip()) || allowed.iter().any(|&ok| same_address(ok, a.ip())))
+                .collect();
             if usable.is_empty() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::PermissionDenied,
@@ -219,13 +553,14 @@ impl Fetcher {
             .resolver(resolver)
             .build();
         let mut call = agent.request(&method, url.as_str());
-        for (name, value) in &request.headers {
-            call = call.set(name, &self.fill(value)?);
+        for (name, value) in &headers {
+            call = call.set(name, value);
         }
         let response = match call.send_bytes(&request.body) {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            // The message may name the URL, never the filled-in headers.
+            // The message may name the URL, never the filled-in headers
+            // (which were checked above; the redactor is the second line).
             Err(ureq::Error::Transport(t)) => return Err(format!("{method} {origin}: {t}")),
         };
         let status = response.status();
@@ -260,6 +595,10 @@ impl Fetcher {
 mod tests {
     use super::*;
 
+    fn grant(name: &str, origins: &[&str]) -> SecretGrant {
+        SecretGrant { name: name.into(), origins: origins.iter().map(|o| o.to_string()).collect() }
+    }
+
     #[test]
     fn origins_compare_exactly() {
         let a = Origin::parse("https://API.example.com").unwrap();
@@ -279,29 +618,110 @@ mod tests {
             "192.168.1.1",
             "169.254.169.254",
             "100.64.0.1",
+            "192.0.0.8",
             "::1",
             "fd00::1",
             "fe80::1",
+            "fec0::1",
+            "2001:db8::1",
             "::ffff:127.0.0.1",
             "0.0.0.0",
+            // IPv6 forms that embed a special IPv4 address.
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::c0a8:101",
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "2001:0:7f00:1::",
+            "2001:0:808:808:0:0:80ff:fffe", // Teredo, client 127.0.0.1 obscured
         ] {
             assert!(is_special(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "151.101.1.69", "2606:4700::1111"] {
+        for ip in ["8.8.8.8", "151.101.1.69", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1"] {
             assert!(!is_special(ip.parse().unwrap()), "{ip}");
         }
     }
 
     #[test]
-    fn templates_fill_only_declared_secrets() {
+    fn an_allowed_address_covers_its_ipv6_spellings_and_nothing_else() {
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(same_address(loopback, "127.0.0.1".parse().unwrap()));
+        assert!(same_address(loopback, "::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!same_address(loopback, "::ffff:10.0.0.1".parse().unwrap()));
+        assert!(!same_address(loopback, "2002:a00:1::".parse().unwrap()));
+    }
+
+    fn fetcher(grants: &[SecretGrant]) -> Fetcher {
         let mut policy = NetworkPolicy::default();
-        policy.secrets.insert("TOKEN".into(), "s3cret".into());
-        policy.secrets.insert("OTHER".into(), "nope".into());
-        let f = Fetcher::new(&[], &["TOKEN".into()], Arc::new(policy), 1).unwrap();
-        assert_eq!(f.fill("Bearer {{secret:TOKEN}}").unwrap(), "Bearer s3cret");
-        assert!(f.fill("{{secret:OTHER}}").unwrap_err().contains("not declared"));
-        assert!(f.fill("{{secret:TOKEN").is_err());
-        assert!(f.fill("{{env:HOME}}").unwrap_err().contains("unknown template"));
+        policy.secrets.insert("TOKEN".into(), "s3cret-value".into());
+        policy.secrets.insert("OTHER".into(), "nope-nope-nope".into());
+        policy.secrets.insert("SHORT".into(), "abc".into());
+        policy.secrets.insert("BROKEN".into(), "crlf-\r\n-value".into());
+        Fetcher::new(&["https://a.example".into(), "https://b.example".into()], grants, Arc::new(policy), 1).unwrap()
+    }
+
+    #[test]
+    fn templates_fill_only_declared_secrets_for_their_origins() {
+        let f = fetcher(&[
+            grant("TOKEN", &["https://a.example"]),
+            grant("SHORT", &["https://a.example"]),
+            grant("BROKEN", &["https://a.example"]),
+        ]);
+        let a = Origin::parse("https://a.example").unwrap();
+        let b = Origin::parse("https://b.example").unwrap();
+        assert_eq!(f.fill("Bearer {{secret:TOKEN}}", &a).unwrap(), "Bearer s3cret-value");
+        assert!(f.fill("{{secret:TOKEN}}", &b).unwrap_err().contains("may be sent only to https://a.example:443"));
+        assert!(f.fill("{{secret:OTHER}}", &a).unwrap_err().contains("not declared"));
+        assert!(f.fill("{{secret:SHORT}}", &a).unwrap_err().contains("shorter than 8"));
+        let broken = f.fill("{{secret:BROKEN}}", &a).unwrap_err();
+        assert!(broken.contains("cannot carry") && !broken.contains("crlf-"), "{broken}");
+        assert!(f.fill("{{secret:TOKEN", &a).is_err());
+        assert!(f.fill("{{env:HOME}}", &a).unwrap_err().contains("unknown template"));
         assert!(f.has_secret("TOKEN") && !f.has_secret("OTHER"));
+    }
+
+    #[test]
+    fn signed_tokens_are_reused_and_redacted() {
+        let f = fetcher(&[grant("TOKEN", &["https://a.example"]), grant("OTHER", &["https://a.example"])]);
+        let a = Origin::parse("https://a.example").unwrap();
+        let first = f.fill("{{kling-jwt:TOKEN,OTHER}}", &a).unwrap();
+        assert_eq!(f.fill("{{kling-jwt:TOKEN,OTHER}}", &a).unwrap(), first);
+        let payload = first.split('.').nth(1).unwrap();
+        let echoed = f.redact(format!("token {first} payload {payload} key s3cret-value"));
+        assert!(!echoed.contains(payload) && !echoed.contains("s3cret-value"), "{echoed}");
+    }
+
+    #[test]
+    fn headers_are_checked_before_anything_is_filled_in() {
+        assert!(check_header("bad name", "x").unwrap_err().contains("not a valid HTTP token"));
+        assert!(check_header("x-a", "a\r\nb").unwrap_err().contains("control character"));
+        assert!(check_header("x-a", "a\u{7f}").unwrap_err().contains("control character"));
+        for name in ["Host", "content-length", "Transfer-Encoding", "proxy-foo", "Connection"] {
+            assert!(check_header(name, "x").unwrap_err().contains("set by the host"), "{name}");
+        }
+        assert!(check_header("authorization", "Bearer {{secret:TOKEN}}").is_ok());
+    }
+
+    #[test]
+    fn the_redactor_finds_every_encoding_at_every_alignment() {
+        let mut r = Redactor::default();
+        let secret = "sk-Ab+/cd=EFgh1234";
+        r.add(secret.as_bytes(), "KEY");
+        for prefix in ["", "a", "ab", "abc"] {
+            let text = format!("{prefix}{secret}tail");
+            for enc in
+                [mattebox_core::base64::encode(text.as_bytes()), mattebox_core::base64::encode_url(text.as_bytes())]
+            {
+                let out = r.text(enc.clone());
+                assert!(out.contains("[secret KEY]"), "{prefix:?}: {enc} -> {out}");
+            }
+        }
+        for spelled in [secret.to_owned(), secret.replace('/', "\\/"), "sk-Ab%2B%2Fcd%3DEFgh1234".into()] {
+            assert_eq!(r.text(format!("<{spelled}>")), "<[secret KEY]>", "{spelled}");
+        }
+        assert_eq!(r.text("nothing here".into()), "nothing here");
     }
 }

@@ -6,25 +6,67 @@
 //! `~/.local/share/mattebox/plugins`.
 //!
 //! Settings come from the environment, so nothing secret is written by
-//! Mattebox: `MATTEBOX_SECRET_<NAME>` holds the secret `<NAME>`, and
+//! Mattebox: `MATTEBOX_SECRET_<NAME>` holds the secret `<NAME>`,
 //! `MATTEBOX_ALLOW_ADDRESSES` lists private or loopback addresses adapters
-//! may reach (comma-separated, e.g. a studio's ComfyUI at 10.0.0.5).
+//! may reach (comma-separated, e.g. a studio's ComfyUI at 10.0.0.5), and
+//! `MATTEBOX_SANDBOX_<LIMIT>` sets the ceiling of a limit (see
+//! [`policy_from_env`]).
 
 use std::path::{Path, PathBuf};
 
 use mattebox_core::staged::StagedDir;
 use mattebox_core::{Error, ErrorKind, Result};
 
-use crate::adapter::{SandboxPolicy, WasmAdapter};
+use crate::adapter::{SandboxPolicy, WasmAdapter, read_adapter};
 use crate::manifest::{MANIFEST_NAME, Manifest};
 
 /// Where installed adapters live (shared with every host).
 pub use mattebox_core::generate::default_plugin_dir;
 
-/// The sandbox policy from the environment (secrets, allowed addresses),
-/// caching compiled components under `cache_dir`.
+/// Where the key that vouches for compiled components lives:
+/// `$MATTEBOX_STATE_DIR`, else `$XDG_STATE_HOME/mattebox`, else
+/// `~/.local/state/mattebox`; `None` without a home (nothing compiled is
+/// cached then).
+pub fn default_state_dir() -> Option<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    env("MATTEBOX_STATE_DIR")
+        .or_else(|| env("XDG_STATE_HOME").map(|d| d.join("mattebox")))
+        .or_else(|| env("HOME").map(|h| h.join(".local").join("state").join("mattebox")))
+}
+
+/// The ceilings `policy_from_env` reads: variable suffix, and a setter.
+type Ceiling = (&'static str, fn(&mut SandboxPolicy, u64));
+
+const CEILINGS: [Ceiling; 6] = [
+    ("MEMORY_MIB", |p, v| p.max_memory_mib = v),
+    ("DEADLINE_SECONDS", |p, v| p.max_deadline_seconds = v),
+    ("RESPONSE_MIB", |p, v| p.max_response_mib = v),
+    ("LOG_KIB", |p, v| p.max_log_kib = v),
+    ("CONCURRENT", |p, v| p.max_concurrent = v.min(1024) as usize),
+    ("FRAMES", |p, v| p.max_frames = v),
+];
+
+/// The sandbox policy from the environment, caching compiled components
+/// under `cache_dir`:
+///
+/// - `MATTEBOX_SECRET_<NAME>`: the value of secret `<NAME>`;
+/// - `MATTEBOX_ALLOW_ADDRESSES`: private or loopback addresses adapters may reach;
+/// - `MATTEBOX_SANDBOX_MEMORY_MIB`, `_DEADLINE_SECONDS`, `_RESPONSE_MIB`,
+///   `_LOG_KIB`, `_CONCURRENT`, `_FRAMES`: the most any adapter gets,
+///   whatever its manifest asks (defaults in [`SandboxPolicy::new`]);
+/// - `MATTEBOX_STATE_DIR`: where the compiled-component key lives.
 pub fn policy_from_env(cache_dir: &Path) -> Result<SandboxPolicy> {
     let mut policy = SandboxPolicy::new(cache_dir);
+    for (suffix, set) in CEILINGS {
+        let name = format!("MATTEBOX_SANDBOX_{suffix}");
+        if let Ok(text) = std::env::var(&name) {
+            let value: u64 =
+                text.trim().parse().ok().filter(|&v| v > 0).ok_or_else(|| {
+                    Error::invalid_argument(format!("{name}={text:?}: give a whole number above zero"))
+                })?;
+            set(&mut policy, value);
+        }
+    }
     for (key, value) in std::env::vars() {
         if let Some(name) = key.strip_prefix("MATTEBOX_SECRET_")
             && !name.is_empty()
@@ -72,8 +114,10 @@ pub fn installed(plugins: &Path) -> (Vec<Installed>, Vec<Error>) {
     (found, broken)
 }
 
-/// Loads the installed adapter `id`.
+/// Loads the installed adapter `id`. Only ids are taken (never a path):
+/// an adapter runs only once `install` has checked and copied it.
 pub fn load_installed(plugins: &Path, id: &str, policy: &SandboxPolicy) -> Result<WasmAdapter> {
+    mattebox_core::generate::check_adapter_id(id)?;
     let dir = plugins.join(id);
     if !dir.join(MANIFEST_NAME).is_file() {
         let (found, _) = installed(plugins);
@@ -87,15 +131,25 @@ pub fn load_installed(plugins: &Path, id: &str, policy: &SandboxPolicy) -> Resul
             ),
         ));
     }
-    WasmAdapter::load(&dir, policy)
+    let (manifest, bytes, file) = read_adapter(&dir)?;
+    if manifest.id != id {
+        return Err(Error::invalid_argument(format!(
+            "{}: the adapter installed as {id:?} says its id is {:?}; install it again",
+            dir.display(),
+            manifest.id
+        )));
+    }
+    WasmAdapter::from_parts(manifest, &bytes, &file, policy)
 }
 
 /// Checks the adapter at `source` (a directory with `adapter.toml`, or the
 /// manifest) by loading it, then copies it into `plugins/<id>/`, replacing
 /// an installed one only when `replace`. Returns the loaded adapter.
+/// What is copied is exactly what was checked: the files are read once,
+/// as regular files inside the source folder.
 pub fn install(source: &Path, plugins: &Path, policy: &SandboxPolicy, replace: bool) -> Result<WasmAdapter> {
-    let adapter = WasmAdapter::load(source, policy)?;
-    let (manifest, dir) = Manifest::load(source)?;
+    let (manifest, bytes, file) = read_adapter(source)?;
+    let adapter = WasmAdapter::from_parts(manifest.clone(), &bytes, &file, policy)?;
     let target = plugins.join(&manifest.id);
     if target.exists() && !replace {
         return Err(Error::invalid_argument(format!(
@@ -109,9 +163,8 @@ pub fn install(source: &Path, plugins: &Path, policy: &SandboxPolicy, replace: b
     let _ = std::fs::remove_dir_all(&staging_name);
     let staged = StagedDir::new(&staging_name)?;
     let component = format!("{}.wasm", manifest.id);
-    let from = dir.join(&manifest.component);
     let to = staged.temp_dir().join(&component);
-    std::fs::copy(&from, &to).map_err(|e| Error::io(&from, "copy the component", e))?;
+    std::fs::write(&to, &bytes).map_err(|e| Error::io(&to, "write the component", e))?;
     let mut copy = manifest.clone();
     copy.component = PathBuf::from(&component);
     let text = toml::to_string(&copy).map_err(|e| Error::internal(format!("could not write the manifest: {e}")))?;

@@ -7,10 +7,22 @@
 //!   content, engine configuration and wasmtime version.
 //! - Per take: a fresh store and instance from an `InstancePre`; a memory
 //!   cap that traps on growth failure; a wall-clock deadline and
-//!   cancellation through epoch interruption (10 ms ticks); a cap on bytes
-//!   per host call; a log quota; the take's frame quota.
+//!   cancellation through epoch interruption (10 ms ticks), and the guest's
+//!   future dropped (with its store) when it waits where epochs cannot
+//!   reach; a cap on bytes per host call; a log quota; the take's frame
+//!   quota. Every limit a manifest asks for is capped by the user's
+//!   [`SandboxPolicy`].
+//! - `describe` is sandboxed like a take: its own thread, a short
+//!   deadline, no network, no secrets.
 //! - WASI with an empty context: no files, sockets, environment or
-//!   arguments. The only way out is `host.http-fetch` (see [`http`]).
+//!   arguments. The only way out is `host.http-fetch` (see [`http`]), and
+//!   what comes back has the user's secrets redacted.
+//! - Files an adapter hands over are decoded from memory, never staged on
+//!   disk; compiled components are cached with a tag only the user's key
+//!   makes, and checked before they run.
+//!
+//! The threat model and each guarantee with the test that proves it are in
+//! `plugins/README.md` ("Security").
 //!
 //! A loaded [`WasmAdapter`] is a [`mattebox_core::generate::Generator`]:
 //! register it with [`mattebox_core::generate::Generations`].
@@ -24,7 +36,7 @@ pub mod install;
 mod jwt;
 pub mod manifest;
 
-pub use adapter::{SandboxPolicy, WasmAdapter};
+pub use adapter::{MAX_COMPONENT_BYTES, SandboxPolicy, WasmAdapter};
 pub use http::NetworkPolicy;
-pub use install::{default_plugin_dir, install, installed, load_installed, policy_from_env};
-pub use manifest::{MANIFEST_NAME, Manifest, WIT_PACKAGE};
+pub use install::{default_plugin_dir, default_state_dir, install, installed, load_installed, policy_from_env};
+pub use manifest::{MANIFEST_NAME, Manifest, SecretGrant, WIT_PACKAGE};

@@ -7,11 +7,14 @@
 //! wit = "mattebox:generator@0.1.0"
 //! component = "kling.wasm"          # beside this file
 //!
-//! [network]
-//! origins = ["https://api.klingai.com"]
+//! # Each secret goes only to the origins named with it.
+//! secrets = [
+//!   { name = "KLING_ACCESS_KEY", origins = ["https://api.klingai.com"] },
+//!   { name = "KLING_SECRET_KEY", origins = ["https://api.klingai.com"] },
+//! ]
 //!
-//! [secrets]
-//! names = ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"]
+//! [network]
+//! origins = ["https://api.klingai.com", "https://cdn.klingai.com"]
 //!
 //! [limits]
 //! memory_mib = 256
@@ -27,6 +30,9 @@ use std::path::{Path, PathBuf};
 use mattebox_core::{Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 
+/// Largest manifest read, in bytes.
+pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
+
 /// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "mattebox:generator@0.1.0";
 /// The manifest's file name.
@@ -41,16 +47,19 @@ pub struct Network {
     pub origins: Vec<String>,
 }
 
-/// Secrets an adapter's requests may carry (by template, never by value).
+/// A secret an adapter's requests may carry (by template, never by value),
+/// and the only origins it may go to.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Secrets {
-    /// Names of the secrets (`KLING_ACCESS_KEY`).
-    #[serde(default)]
-    pub names: Vec<String>,
+pub struct SecretGrant {
+    /// The secret's name (`KLING_ACCESS_KEY`); the user sets its value as
+    /// `MATTEBOX_SECRET_<NAME>`.
+    pub name: String,
+    /// Origins (each also in `network.origins`) the secret may be sent to.
+    pub origins: Vec<String>,
 }
 
-/// Limits an adapter asks for (the host caps each).
+/// Limits an adapter asks for (the user's [`crate::SandboxPolicy`] caps each).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -89,13 +98,16 @@ pub struct Manifest {
     /// Network access.
     #[serde(default)]
     pub network: Network,
-    /// Secrets.
+    /// Secrets, each bound to its origins.
     #[serde(default)]
-    pub secrets: Secrets,
+    pub secrets: Vec<SecretGrant>,
     /// Limits.
     #[serde(default)]
     pub limits: Limits,
 }
+
+/// Longest adapter name, in bytes.
+pub(crate) const MAX_NAME_BYTES: usize = 200;
 
 fn bad(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::invalid_argument(format!("{}: {why}", path.display()))
@@ -104,32 +116,47 @@ fn bad(path: &Path, why: impl std::fmt::Display) -> Error {
 impl Manifest {
     /// Reads and checks the manifest at `path` (an `adapter.toml`, or the
     /// directory holding one).
+    /// The file must be a regular file (not a device, FIFO or a link out of
+    /// its folder) of at most [`MAX_MANIFEST_BYTES`].
     pub fn load(path: &Path) -> Result<(Manifest, PathBuf)> {
         let file = if path.is_dir() { path.join(MANIFEST_NAME) } else { path.to_owned() };
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, "read the adapter manifest", e))?;
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let bytes = mattebox_core::files::read_inside(&file, &dir, MAX_MANIFEST_BYTES, "adapter manifest")?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::invalid_argument(format!("{}: the manifest is not UTF-8 text", file.display())))?;
         let manifest = Manifest::parse(&text).map_err(|e| e.context(file.display()))?;
-        let dir = file.parent().map(Path::to_owned).unwrap_or_default();
         Ok((manifest, dir))
     }
 
     /// Parses and checks manifest text.
     pub fn parse(text: &str) -> Result<Manifest> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| Error::invalid_argument(format!("not a valid adapter manifest: {e}")))?;
+        let manifest: Manifest = toml::from_str(text).map_err(|e| {
+            if text.contains("[secrets]") {
+                return Error::invalid_argument(
+                    "not a valid adapter manifest: `[secrets] names = [...]` was the first form; bind each \
+                     secret to the origins it may go to: secrets = [{ name = \"API_KEY\", origins = \
+                     [\"https://api.example.com\"] }]",
+                );
+            }
+            Error::invalid_argument(format!("not a valid adapter manifest: {e}"))
+        })?;
         manifest.check()?;
         Ok(manifest)
     }
 
+    /// The origins (as written) the secret `name` may go to.
+    pub fn secret_origins(&self, name: &str) -> Option<&[String]> {
+        self.secrets.iter().find(|g| g.name == name).map(|g| g.origins.as_slice())
+    }
+
     fn check(&self) -> Result<()> {
         let here = Path::new("adapter.toml");
-        if self.id.is_empty()
-            || self.id.len() > 64
-            || !self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(bad(here, format!("id {:?} must be 1-64 lowercase letters, digits or '-'", self.id)));
-        }
-        if self.id == "builtin" {
-            return Err(bad(here, "the id \"builtin\" belongs to Mattebox's own generator"));
+        mattebox_core::generate::check_adapter_id(&self.id).map_err(|e| bad(here, e.message()))?;
+        if self.name.len() > MAX_NAME_BYTES || self.version.is_empty() || self.version.len() > 64 {
+            return Err(bad(here, format!("name (at most {MAX_NAME_BYTES} bytes) and version (1-64) must be short")));
         }
         if self.wit != WIT_PACKAGE {
             return Err(Error::new(
@@ -140,12 +167,31 @@ impl Manifest {
         if self.component.is_absolute() || self.component.components().any(|c| c.as_os_str() == "..") {
             return Err(bad(here, format!("component {:?} must be a file beside the manifest", self.component)));
         }
+        let mut declared = Vec::new();
         for origin in &self.network.origins {
-            crate::http::Origin::parse(origin).map_err(|e| e.context(format!("network origin {origin:?}")))?;
+            declared
+                .push(crate::http::Origin::parse(origin).map_err(|e| e.context(format!("network origin {origin:?}")))?);
         }
-        for name in &self.secrets.names {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+        for (i, grant) in self.secrets.iter().enumerate() {
+            let name = &grant.name;
+            if name.is_empty()
+                || name.len() > 64
+                || !name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            {
                 return Err(bad(here, format!("secret name {name:?} must be UPPER_CASE letters, digits or '_'")));
+            }
+            if self.secrets[..i].iter().any(|g| g.name == *name) {
+                return Err(bad(here, format!("secret {name} is listed twice")));
+            }
+            if grant.origins.is_empty() {
+                return Err(bad(here, format!("secret {name} names no origins it may be sent to")));
+            }
+            for origin in &grant.origins {
+                let parsed = crate::http::Origin::parse(origin)
+                    .map_err(|e| e.context(format!("secret {name}'s origin {origin:?}")))?;
+                if !declared.contains(&parsed) {
+                    return Err(bad(here, format!("secret {name}'s origin {origin} is not among network.origins")));
+                }
             }
         }
         let l = &self.limits;
@@ -166,10 +212,9 @@ mod tests {
         version = "0.1.0"
         wit = "mattebox:generator@0.1.0"
         component = "kling.wasm"
+        secrets = [{ name = "KLING_ACCESS_KEY", origins = ["https://api.klingai.com"] }]
         [network]
         origins = ["https://api.klingai.com", "http://127.0.0.1:8080"]
-        [secrets]
-        names = ["KLING_ACCESS_KEY"]
         [limits]
         memory_mib = 128
     "#;
@@ -180,6 +225,7 @@ mod tests {
         assert_eq!(m.limits.memory_mib, 128);
         assert_eq!(m.limits.deadline_seconds, Limits::default().deadline_seconds);
         assert_eq!(m.network.origins.len(), 2);
+        assert_eq!(m.secret_origins("KLING_ACCESS_KEY").unwrap(), ["https://api.klingai.com"]);
     }
 
     #[test]
@@ -191,6 +237,16 @@ mod tests {
             (GOOD.replace("https://api.klingai.com", "ftp://x"), "http or https"),
             (GOOD.replace("https://api.klingai.com", "https://a.com/path"), "no path"),
             (GOOD.replace("KLING_ACCESS_KEY", "bad name"), "UPPER_CASE"),
+            (GOOD.replace("origins = [\"https://api.klingai.com\"] }", "origins = [] }"), "names no origins"),
+            (GOOD.replace("origins = [\"https://api.klingai.com\"] }", "origins = [\"https://x.com\"] }"), "not among"),
+            (
+                GOOD.replace(
+                    "secrets = [{ name = \"KLING_ACCESS_KEY\", origins = [\"https://api.klingai.com\"] }]",
+                    "",
+                )
+                .replace("[limits]", "[secrets]\nnames = [\"A\"]\n[limits]"),
+                "bind each secret",
+            ),
             (GOOD.replace("memory_mib = 128", "memory_mib = 0"), "above zero"),
             (GOOD.replace("[limits]", "[limits]\nsurprise = 1"), "unknown field"),
         ];

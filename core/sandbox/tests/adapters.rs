@@ -43,9 +43,14 @@ fn hostile(dir: &Path, origins: &[String]) -> PathBuf {
     let wasm = &guests().hostile;
     std::fs::copy(wasm, dir.join("hostile.wasm")).unwrap();
     let origins: Vec<String> = origins.iter().map(|o| format!("{o:?}")).collect();
+    let secrets = if origins.is_empty() {
+        String::new()
+    } else {
+        format!("secrets = [{{ name = \"TOKEN\", origins = [{}] }}]\n", origins.join(", "))
+    };
     let manifest = format!(
         "id = \"hostile\"\nname = \"Hostile\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.1.0\"\n\
-         component = \"hostile.wasm\"\n[network]\norigins = [{}]\n[secrets]\nnames = [\"TOKEN\"]\n\
+         component = \"hostile.wasm\"\n{secrets}[network]\norigins = [{}]\n\
          [limits]\nmemory_mib = 64\ndeadline_seconds = 3\nconcurrent = 4\nresponse_mib = 1\nlog_kib = 64\n",
         origins.join(", ")
     );
@@ -69,8 +74,9 @@ fn policy(cache: &Path, allow_loopback: bool) -> SandboxPolicy {
     if allow_loopback {
         policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
     }
-    policy.network.secrets.insert("TOKEN".into(), "t0ken".into());
-    policy.network.secrets.insert("OTHER".into(), "other".into());
+    policy.state_dir = Some(cache.join("state"));
+    policy.network.secrets.insert("TOKEN".into(), "t0ken-for-tests".into());
+    policy.network.secrets.insert("OTHER".into(), "other-secret".into());
     policy
 }
 
@@ -109,11 +115,21 @@ fn the_example_adapter_makes_takes_through_the_job_queue_and_the_cache() {
     // Asked again: served from the cache.
     let again = generations.submit("sweep", r, 2).unwrap().results();
     assert!(again.iter().all(|t| t.as_ref().unwrap().from_cache));
-    // A second load uses the compiled component from the cache.
-    let compiled = std::fs::read_dir(dir.path().join("components")).unwrap().count();
-    assert_eq!(compiled, 1);
+    // One compiled component and its tag in the cache; a second load
+    // compiles nothing new.
+    let names = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("components"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = names();
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(before[0].ends_with(".cwasm") && before[1] == format!("{}.tag", before[0]), "{before:?}");
     WasmAdapter::load(example, &policy(dir.path(), false)).unwrap();
-    assert_eq!(std::fs::read_dir(dir.path().join("components")).unwrap().count(), 1);
+    assert_eq!(names(), before);
 }
 
 #[test]

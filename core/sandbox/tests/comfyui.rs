@@ -125,6 +125,7 @@ fn setup(origin: &str, cache: &Path) -> Generations {
         .replace("http://127.0.0.1:8188", origin);
     std::fs::write(dir.join("adapter.toml"), manifest).unwrap();
     let mut policy = SandboxPolicy::new(cache);
+    policy.state_dir = Some(cache.join("state"));
     policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
     let adapter = WasmAdapter::load(&dir, &policy).unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());

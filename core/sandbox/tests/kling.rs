@@ -168,9 +168,11 @@ fn setup(secret: &str, dir: &Path) -> (Arc<Mutex<KlingState>>, String, Generatio
         .replace(
             "\"https://api.klingai.com\", \"https://api-singapore.klingai.com\", \"https://cdn.klingai.com\"",
             &format!("{origin:?}"),
-        );
+        )
+        .replace("\"https://api.klingai.com\", \"https://api-singapore.klingai.com\"", &format!("{origin:?}"));
     std::fs::write(install.join("adapter.toml"), manifest).unwrap();
     let mut policy = SandboxPolicy::new(dir);
+    policy.state_dir = Some(dir.join("state"));
     policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
     policy.network.secrets.insert("KLING_ACCESS_KEY".into(), ACCESS.into());
     policy.network.secrets.insert("KLING_SECRET_KEY".into(), secret.into());

@@ -39,7 +39,9 @@ fn a_python_adapter_makes_takes_in_the_sandbox() {
     let adapter_dir = dir.path().join("adapter");
     std::fs::create_dir_all(&adapter_dir).unwrap();
     build(&adapter_dir);
-    let adapter = WasmAdapter::load(&adapter_dir, &SandboxPolicy::new(dir.path())).unwrap();
+    let mut policy = SandboxPolicy::new(dir.path());
+    policy.state_dir = Some(dir.path().join("state"));
+    let adapter = WasmAdapter::load(&adapter_dir, &policy).unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
     let generations = Generations::with_cache(runtime, TakeCache::new(dir.path().join("takes")));
     generations.register(Arc::new(adapter));

@@ -36,6 +36,11 @@ pub(crate) struct Guests {
     pub(crate) comfyui: PathBuf,
     /// The Kling adapter's component.
     pub(crate) kling: PathBuf,
+    /// Components whose `describe()` probes the network and secrets, sleeps
+    /// for an hour, or answers with 32 MiB.
+    pub(crate) describe_probe: PathBuf,
+    pub(crate) describe_sleep: PathBuf,
+    pub(crate) describe_huge: PathBuf,
 }
 
 /// Builds every guest once.
@@ -50,6 +55,9 @@ pub(crate) fn guests() -> &'static Guests {
             example: repo().join("examples/adapter-rust"),
             comfyui: wasm("comfyui"),
             kling: wasm("kling"),
+            describe_probe: wasm("describe_probe"),
+            describe_sleep: wasm("describe_sleep"),
+            describe_huge: wasm("describe_huge"),
         }
     })
 }

@@ -14,8 +14,12 @@ use crate::report::{CliError, Ctx, Report};
 #[command(after_help = "\
 An adapter is a directory with adapter.toml and its WebAssembly component.
 Installed adapters live in $MATTEBOX_PLUGIN_DIR (default
-~/.local/share/mattebox/plugins). Secrets come from MATTEBOX_SECRET_<NAME>;
-MATTEBOX_ALLOW_ADDRESSES lists private addresses adapters may reach.")]
+~/.local/share/mattebox/plugins); `generate --adapter ID` runs only an
+installed adapter. Secrets come from MATTEBOX_SECRET_<NAME> and go only to
+the origins the manifest binds them to; MATTEBOX_ALLOW_ADDRESSES lists
+private addresses adapters may reach. MATTEBOX_SANDBOX_MEMORY_MIB,
+_DEADLINE_SECONDS, _RESPONSE_MIB, _LOG_KIB, _CONCURRENT and _FRAMES cap what
+any manifest may ask for. What the sandbox guarantees: plugins/README.md.")]
 pub(crate) struct PluginArgs {
     #[command(subcommand)]
     command: PluginCommand,
@@ -44,20 +48,21 @@ fn describe(text: &mut String, adapter: &WasmAdapter) -> serde_json::Value {
     let m: &Manifest = adapter.manifest();
     let info = adapter.info();
     let honours: Vec<&str> = info.honours.iter().map(|f| f.name()).collect();
-    let policy_secrets: Vec<String> = m.secrets.names.clone();
+    let policy_secrets: Vec<String> =
+        m.secrets.iter().map(|g| format!("{} (to {})", g.name, g.origins.join(", "))).collect();
     let _ = writeln!(text, "{} {} ({}), for {}", m.id, m.version, info.name, m.wit);
     let _ = writeln!(text, "  honours:  {}", if honours.is_empty() { "nothing".into() } else { honours.join(", ") });
     let origins = if m.network.origins.is_empty() { "none".into() } else { m.network.origins.join(", ") };
     let _ = writeln!(text, "  network:  {origins}");
     let secrets = if policy_secrets.is_empty() { "none".into() } else { policy_secrets.join(", ") };
     let _ = writeln!(text, "  secrets:  {secrets}");
-    let l = &m.limits;
+    let l = adapter.limits();
     let _ = writeln!(
         text,
-        "  limits:   {} MiB memory, {} s per take, {} takes at once, {} MiB per response",
-        l.memory_mib, l.deadline_seconds, l.concurrent, l.response_mib
+        "  limits:   {} MiB memory, {} s per take, {} takes at once, {} MiB per response, {} KiB of log",
+        l.memory_mib, l.deadline_seconds, l.concurrent, l.response_mib, l.log_kib
     );
-    json!({ "manifest": m, "honours": honours })
+    json!({ "manifest": m, "honours": honours, "limits": l })
 }
 
 pub(crate) fn run(ctx: &Ctx, args: PluginArgs) -> Result<Report, CliError> {

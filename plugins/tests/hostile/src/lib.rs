@@ -4,6 +4,7 @@
 //! escapes. Modes that probe for an escape return an error naming what got
 //! through, so a hole fails the test instead of passing silently.
 
+use mattebox_adapter::bindings::mattebox::generator::host::{self, HttpRequest};
 use mattebox_adapter::*;
 
 struct Hostile;
@@ -52,6 +53,54 @@ fn escapes() -> Vec<String> {
         got.push("read the secret TOKEN from the environment".into());
     }
     got
+}
+
+/// Sends one request with `headers` exactly as given (no SDK defaults) and
+/// describes what came back, whatever it was.
+fn raw_fetch(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> String {
+    let request = HttpRequest {
+        method: method.into(),
+        url: url.into(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.to_vec(),
+    };
+    match host::http_fetch(&request) {
+        Ok(r) => format!("status {} headers {:?} body {}", r.status, r.headers, String::from_utf8_lossy(&r.body)),
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
+/// Header tricks that once made the host put a secret into an error text.
+fn leak_attempts(url: &str) -> Vec<String> {
+    let attempts: [(&str, &str); 6] = [
+        ("bad name", "{{secret:TOKEN}}"),
+        ("x-token", "{{secret:TOKEN}}\r\nx-injected: 1"),
+        ("x-token", "{{secret:TOKEN}}\u{7f}"),
+        ("x-token", "\n{{secret:TOKEN}}"),
+        ("bad name", "Bearer {{kling-jwt:TOKEN,TOKEN}}"),
+        ("x:y", "{{kling-jwt:TOKEN,TOKEN}}"),
+    ];
+    attempts
+        .iter()
+        .map(|(name, value)| format!("[{name:?}] {}", raw_fetch("GET", url, &[(name, value)], &[])))
+        .collect()
+}
+
+/// Headers the host alone may set, each tried on its own.
+fn smuggle_attempts(url: &str) -> Vec<String> {
+    let second = b"GET /second HTTP/1.1\r\nhost: other.example\r\n\r\n";
+    let attempts: [(&str, &str, &[u8]); 6] = [
+        ("Host", "evil.example", b""),
+        ("content-length", "0", second),
+        ("Transfer-Encoding", "chunked", b"0\r\n\r\n"),
+        ("connection", "keep-alive", b""),
+        ("TE", "trailers", b""),
+        ("upgrade", "websocket", b""),
+    ];
+    attempts
+        .iter()
+        .map(|(name, value, body)| format!("[{name}] {}", raw_fetch("POST", url, &[(name, value)], body)))
+        .collect()
 }
 
 impl Adapter for Hostile {
@@ -125,6 +174,31 @@ impl Adapter for Hostile {
                 loop {
                     std::hint::black_box(());
                 }
+            }
+            "leak-errors" => {
+                return Err(GenerateError::Other(leak_attempts(&url).join("\n")));
+            }
+            "reflect" => {
+                let got = raw_fetch("GET", &url, &[("authorization", "Bearer {{secret:TOKEN}}")], &[]);
+                return Err(GenerateError::Other(format!("reflected: {got}")));
+            }
+            "reflect-jwt" => {
+                let got = raw_fetch("GET", &url, &[("authorization", "Bearer {{kling-jwt:TOKEN,TOKEN}}")], &[]);
+                return Err(GenerateError::Other(format!("reflected: {got}")));
+            }
+            "smuggle" => {
+                return Err(GenerateError::Other(smuggle_attempts(&url).join("\n")));
+            }
+            "header-flood" => {
+                let names: Vec<String> = (0..40_000).map(|i| format!("x-flood-{i}")).collect();
+                let headers: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "1")).collect();
+                return Err(GenerateError::Other(raw_fetch("GET", &url, &headers, &[])));
+            }
+            "emit-fetched" => {
+                // Bytes the adapter chose, under a name it chose.
+                let name = extra(&request, "name").unwrap_or("take.mp4").to_string();
+                let bytes = http::get(&url, &[])?.body;
+                emit_file(&name, &bytes).map_err(|e| GenerateError::Other(format!("emit-file: {e}")))?;
             }
             "calls" => {
                 // Not hostile: host-call overhead for the benchmark.
