@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 3)
+#define MB_ABI_VERSION ((1 << 16) | 4)
 
 // Scores below this are problems.
 #define MB_SCORE_PROBLEM_BELOW 0.75
@@ -689,11 +689,28 @@ enum mb_result mb_generations_new(const struct mb_runtime *runtime, struct mb_ge
 // addresses come from `MATTEBOX_SECRET_<NAME>` and
 // `MATTEBOX_ALLOW_ADDRESSES`.
 //
+// This runs whatever adapter the path holds: it is for hosts that manage
+// adapter folders themselves. Never pass a path that came from a document
+// or a project file; load an adapter the user named with
+// `mb_generations_load_installed`, which takes only an installed id.
+//
 // # Safety
 // `generations` must come from `mb_generations_new`; `path` must be a
 // NUL-terminated string.
 enum mb_result mb_generations_load_adapter(const struct mb_generations *generations,
                                            const char *path);
+
+// Loads the adapter installed as `id` (`mattebox plugin install`; see
+// `mattebox_core::generate::default_plugin_dir`) into the sandbox and
+// makes it available by that id. `id` is an id, never a path: anything
+// else is `MB_RESULT_INVALID_ARGUMENT`, so a name read from a project file
+// can only reach an adapter the user installed. ABI 1.4.
+//
+// # Safety
+// `generations` must come from `mb_generations_new`; `id` must be a
+// NUL-terminated string.
+enum mb_result mb_generations_load_installed(const struct mb_generations *generations,
+                                             const char *id);
 
 // Releases the service. Jobs already submitted keep running until freed.
 // NULL is ignored.

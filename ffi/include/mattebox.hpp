@@ -318,9 +318,15 @@ public:
     }
 
 
-    // Loads the adapter in directory `path` (with its adapter.toml).
+    // Loads the adapter in directory `path` (with its adapter.toml), for
+    // hosts that manage adapter folders; never a path from a document.
     Error load_adapter(const std::string& path) const {
         return Error::from_last(mb_generations_load_adapter(raw_.get(), path.c_str()));
+    }
+
+    // Loads the adapter installed as `id` (an id, never a path).
+    Error load_installed(const std::string& id) const {
+        return Error::from_last(mb_generations_load_installed(raw_.get(), id.c_str()));
     }
 
     // Starts `takes` takes of `request` from `generator` ("builtin" or an adapter's id).

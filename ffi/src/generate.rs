@@ -175,6 +175,11 @@ pub unsafe extern "C" fn mb_generations_new(runtime: *const mb_runtime, out: *mu
 /// addresses come from `MATTEBOX_SECRET_<NAME>` and
 /// `MATTEBOX_ALLOW_ADDRESSES`.
 ///
+/// This runs whatever adapter the path holds: it is for hosts that manage
+/// adapter folders themselves. Never pass a path that came from a document
+/// or a project file; load an adapter the user named with
+/// `mb_generations_load_installed`, which takes only an installed id.
+///
 /// # Safety
 /// `generations` must come from `mb_generations_new`; `path` must be a
 /// NUL-terminated string.
@@ -187,6 +192,49 @@ pub unsafe extern "C" fn mb_generations_load_adapter(
         // SAFETY: checked for null; validity is the host's contract.
         let (generations, path) = unsafe { (arg_ref(generations, "generations")?, arg_path(path, "path")?) };
         load_adapter(generations, &path)
+    })
+}
+
+/// Loads the adapter installed as `id` (`mattebox plugin install`; see
+/// `mattebox_core::generate::default_plugin_dir`) into the sandbox and
+/// makes it available by that id. `id` is an id, never a path: anything
+/// else is `MB_RESULT_INVALID_ARGUMENT`, so a name read from a project file
+/// can only reach an adapter the user installed. ABI 1.4.
+///
+/// # Safety
+/// `generations` must come from `mb_generations_new`; `id` must be a
+/// NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generations_load_installed(
+    generations: *const mb_generations,
+    id: *const c_char,
+) -> mb_result {
+    guard("mb_generations_load_installed", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let generations = unsafe { arg_ref(generations, "generations")? };
+        if id.is_null() {
+            return Err(FfiError::null("id"));
+        }
+        let id = text(id, "id")?;
+        mattebox_core::generate::check_adapter_id(&id)?;
+        load_installed(generations, &id)
+    })
+}
+
+#[cfg(feature = "sandbox")]
+fn load_installed(generations: &mb_generations, id: &str) -> FfiResult<()> {
+    let policy = mattebox_sandbox::policy_from_env(generations.runtime.cache_dir())?;
+    let plugins = mattebox_core::generate::default_plugin_dir();
+    let adapter = generations.runtime.in_logging(|| mattebox_sandbox::load_installed(&plugins, id, &policy))?;
+    generations.inner.register(Arc::new(adapter));
+    Ok(())
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn load_installed(_generations: &mb_generations, id: &str) -> FfiResult<()> {
+    Err(FfiError {
+        code: mb_result::Unsupported,
+        message: format!("adapter {id:?}: this build of libmattebox has no adapter sandbox"),
     })
 }
 

@@ -76,6 +76,14 @@ fn misuse_of_every_entry_point_gives_error_codes_under_sanitizers() {
     std::fs::write(&truncated, &whole[..whole.len() / 2]).unwrap();
     let cache = dir.path().join("cache");
     let adapter = &guests::guests().example;
+    // The example installed as `sweep`, laid out as `mattebox plugin install` does.
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(plugins.join("sweep")).unwrap();
+    std::fs::copy(adapter.join("target/wasm32-wasip2/release/sweep.wasm"), plugins.join("sweep/sweep.wasm")).unwrap();
+    let manifest = std::fs::read_to_string(adapter.join("adapter.toml"))
+        .unwrap()
+        .replace("target/wasm32-wasip2/release/sweep.wasm", "sweep.wasm");
+    std::fs::write(plugins.join("sweep/adapter.toml"), manifest).unwrap();
     let exe = dir.path().join("abi_misuse");
     let source = repo_root().join("ffi/tests/c/abi_misuse.c");
     compile("cc", &source, &exe, &["-std=c11", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
@@ -85,6 +93,8 @@ fn misuse_of_every_entry_point_gives_error_codes_under_sanitizers() {
         .arg(&truncated)
         .arg(&cache)
         .arg(adapter)
+        .env("MATTEBOX_PLUGIN_DIR", &plugins)
+        .env("MATTEBOX_STATE_DIR", dir.path().join("state"))
         // Leak checking covers the whole process, Rust side included.
         .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
         .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1"));

@@ -512,6 +512,14 @@ int main(int argc, char **argv) {
     EXPECT(mb_generations_load_adapter(gens, "/nonexistent/adapter"), MB_RESULT_NOT_FOUND, "/nonexistent/adapter");
     EXPECT(mb_generations_load_adapter(gens, junk), MB_RESULT_INVALID_ARGUMENT, "manifest");
     EXPECT(mb_generations_load_adapter(gens, adapter), MB_RESULT_OK, NULL);
+    /* Installed adapters load by id only: never a path, never "..". */
+    EXPECT(mb_generations_load_installed(NULL, "sweep"), MB_RESULT_NULL_POINTER, "generations");
+    EXPECT(mb_generations_load_installed(gens, NULL), MB_RESULT_NULL_POINTER, "id");
+    EXPECT(mb_generations_load_installed(gens, adapter), MB_RESULT_INVALID_ARGUMENT, "not an adapter id");
+    EXPECT(mb_generations_load_installed(gens, "../sweep"), MB_RESULT_INVALID_ARGUMENT, "not an adapter id");
+    EXPECT(mb_generations_load_installed(gens, ""), MB_RESULT_INVALID_ARGUMENT, "not an adapter id");
+    EXPECT(mb_generations_load_installed(gens, "not-installed"), MB_RESULT_NOT_FOUND, "not-installed");
+    EXPECT(mb_generations_load_installed(gens, "sweep"), MB_RESULT_OK, NULL);
 
     mb_shot_request req;
     EXPECT(mb_shot_request_init(NULL), MB_RESULT_NULL_POINTER, "request");

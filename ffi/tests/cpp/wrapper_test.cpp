@@ -113,6 +113,8 @@ int main() {
         request.duration_num = 1;
         auto unknown = generations->submit("nobody", request, 1);
         CHECK(!unknown.ok() && unknown.error().code() == MB_RESULT_NOT_FOUND);
+        // Adapters load by installed id only.
+        CHECK(generations->load_installed("/tmp/some/adapter").code() == MB_RESULT_INVALID_ARGUMENT);
         auto job = generations->submit("builtin", request, 2);
         CHECK(job.ok());
         if (job) {

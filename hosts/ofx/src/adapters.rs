@@ -64,8 +64,8 @@ struct MbTakeStatus {
 const MB_PIXEL_FORMAT_RGBA8: u32 = 1;
 const MB_TAKE_FAILED: u32 = 4;
 const MB_TAKE_CANCELLED: u32 = 5;
-/// The first ABI with generation: 1.2.
-const ABI_WITH_GENERATION: u32 = (1 << 16) | 2;
+/// The first ABI that loads installed adapters by id: 1.4.
+const ABI_WITH_GENERATION: u32 = (1 << 16) | 4;
 
 type Status = u32;
 
@@ -78,7 +78,7 @@ struct Library {
     runtime_free: unsafe extern "C" fn(*mut c_void),
     generations_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
     generations_free: unsafe extern "C" fn(*mut c_void),
-    load_adapter: unsafe extern "C" fn(*const c_void, *const c_char) -> Status,
+    load_installed: unsafe extern "C" fn(*const c_void, *const c_char) -> Status,
     submit: unsafe extern "C" fn(*const c_void, *const c_char, *const MbShotRequest, u32, *mut *mut c_void) -> Status,
     status: unsafe extern "C" fn(*const c_void, u32, *mut MbTakeStatus) -> Status,
     generation_free: unsafe extern "C" fn(*mut c_void),
@@ -105,7 +105,7 @@ fn library() -> OfxResult<&'static Library> {
                 lib.get(b"mb_abi_version\0").map_err(|e| format!("{shown}: {e}"))?;
             let abi = version();
             if abi >> 16 != ABI_WITH_GENERATION >> 16 || abi < ABI_WITH_GENERATION {
-                return Err(format!("{shown} speaks ABI {}.{}; Generate needs 1.2 or later", abi >> 16, abi & 0xffff));
+                return Err(format!("{shown} speaks ABI {}.{}; Generate needs 1.4 or later", abi >> 16, abi & 0xffff));
             }
             macro_rules! sym {
                 ($name:literal) => {
@@ -119,7 +119,7 @@ fn library() -> OfxResult<&'static Library> {
                 runtime_free: sym!(b"mb_runtime_free\0"),
                 generations_new: sym!(b"mb_generations_new\0"),
                 generations_free: sym!(b"mb_generations_free\0"),
-                load_adapter: sym!(b"mb_generations_load_adapter\0"),
+                load_installed: sym!(b"mb_generations_load_installed\0"),
                 submit: sym!(b"mb_generation_submit\0"),
                 status: sym!(b"mb_generation_status\0"),
                 generation_free: sym!(b"mb_generation_free\0"),
@@ -142,22 +142,10 @@ impl Library {
 }
 
 /// The version an installed adapter declares in its manifest (part of the
-/// take-cache key), read without loading it.
+/// take-cache key), read without loading it. `id` comes from a parameter a
+/// project file may hold: it must be an id, never a path.
 pub(crate) fn installed_version(plugins: &Path, id: &str) -> OfxResult<String> {
-    let manifest = plugins.join(id).join("adapter.toml");
-    let text = std::fs::read_to_string(&manifest).map_err(|e| {
-        OfxError::failed(format!(
-            "adapter {id:?} is not installed in {} ({e}); install it with `mattebox plugin install`",
-            plugins.display()
-        ))
-    })?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| OfxError::failed(format!("{}: {e}", manifest.display())))?;
-    table
-        .get("version")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| OfxError::failed(format!("{} has no version", manifest.display())))
+    Ok(mattebox_core::generate::installed_adapter_version(plugins, id)?)
 }
 
 /// A running adapter job, with the library's runtime and service it runs
@@ -188,9 +176,11 @@ fn image_of(frame: &Frame) -> MbImage {
 }
 
 impl AdapterJob {
-    /// Loads the adapter installed as `id` under `plugins` and starts
-    /// `takes` takes of `request` with it.
-    pub(crate) fn submit(plugins: &Path, id: &str, request: &ShotRequest, takes: u32) -> OfxResult<AdapterJob> {
+    /// Loads the adapter installed as `id` (in the library's plugin
+    /// directory, the same `default_plugin_dir` as ours) and starts `takes`
+    /// takes of `request` with it.
+    pub(crate) fn submit(id: &str, request: &ShotRequest, takes: u32) -> OfxResult<AdapterJob> {
+        mattebox_core::generate::check_adapter_id(id)?;
         let lib = library()?;
         let mut job =
             AdapterJob { lib, runtime: std::ptr::null_mut(), service: std::ptr::null_mut(), job: std::ptr::null_mut() };
@@ -198,10 +188,9 @@ impl AdapterJob {
         lib.check(unsafe { (lib.runtime_new)(std::ptr::null(), &mut job.runtime) }, "starting the Mattebox library")?;
         // SAFETY: a runtime the library just made.
         lib.check(unsafe { (lib.generations_new)(job.runtime, &mut job.service) }, "starting generation")?;
-        let dir = CString::new(plugins.join(id).to_string_lossy().as_bytes())
-            .map_err(|_| OfxError::failed("the plugin directory's path holds a NUL byte"))?;
-        // SAFETY: a live service and a NUL-terminated path.
-        lib.check(unsafe { (lib.load_adapter)(job.service, dir.as_ptr()) }, &format!("loading adapter {id:?}"))?;
+        let id_c = CString::new(id).map_err(|_| OfxError::failed("the adapter id holds a NUL byte"))?;
+        // SAFETY: a live service and a NUL-terminated id.
+        lib.check(unsafe { (lib.load_installed)(job.service, id_c.as_ptr()) }, &format!("loading adapter {id:?}"))?;
         let stills: Vec<Frame> = [&request.first_frame, &request.last_frame]
             .into_iter()
             .map(|i| i.as_ref().map(|i| i.frame().to_format(PixelFormat::Rgba8)).transpose())

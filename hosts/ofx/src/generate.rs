@@ -290,7 +290,7 @@ impl Plugin for Generate {
         let job = if generator.0 == builtin.info().id {
             Job::Builtin(instance.service.submit(&generator.0, request, takes)?)
         } else {
-            Job::Adapter(AdapterJob::submit(&default_plugin_dir(), &generator.0, &request, takes)?)
+            Job::Adapter(AdapterJob::submit(&generator.0, &request, takes)?)
         };
         // A new job replaces the old one, which is cancelled as it drops.
         let old = instance.job.lock().replace((first_key, job));

@@ -754,6 +754,15 @@ fn generate_with_an_adapter_through_the_mattebox_library() {
     let text = String::from_utf8_lossy(&missing.stdout);
     assert_eq!(missing.status.code(), Some(1), "{text}");
     assert!(text.contains("\"nothing-here\" is not installed"), "{text}");
+    // The parameter is saved in project files: a path there must never load
+    // an adapter that was not installed, at render or at the button.
+    let as_path = format!("adapter={}", example.display());
+    for extra in [&[as_path.as_str(), "seed=3"][..], &[as_path.as_str(), "seed=5", "--press-first", "generate"][..]] {
+        let refused = render(&dir.path().join("as-path"), extra);
+        let text = String::from_utf8_lossy(&refused.stdout);
+        assert_eq!(refused.status.code(), Some(1), "{text}");
+        assert!(text.contains("is not an adapter id"), "{text}");
+    }
 }
 
 /// The report Consistency writes scores the shot as `mattebox score` does:
