@@ -101,7 +101,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     };
     let tiny = request("ok", 2, 2, 1, 0);
-    let overhead = median((0..20).map(|_| take(&tiny)).collect());
+    let overhead = median((0..300).map(|_| take(&tiny)).collect());
     println!("take of one 2x2 frame (instance + call + emit): {:8.3} ms", overhead * 1e3);
 
     let n = 200_000;

@@ -361,17 +361,14 @@ impl WasmAdapter {
         let pre = self.pre.clone();
         let (done, finished) = sync_channel(1);
         let guard = stop.clone();
-        std::thread::Builder::new()
-            .name(format!("mattebox-adapter-{}", self.manifest.id))
-            .spawn(move || {
-                let result = run_until_stopped(&guard, async {
-                    let bindings = pre.instantiate_async(&mut store).await?;
-                    bindings.call_describe(&mut store).await
-                });
-                drop(store);
-                let _ = done.send(result);
-            })
-            .map_err(|e| Error::internal(format!("could not start the adapter's thread: {e}")))?;
+        crate::workers::run(Box::new(move |runtime| {
+            let result = run_until_stopped(runtime, &guard, async {
+                let bindings = pre.instantiate_async(&mut store).await?;
+                bindings.call_describe(&mut store).await
+            });
+            drop(store);
+            let _ = done.send(result);
+        }))?;
         let id = &self.manifest.id;
         let answer = finished.recv_timeout(limit + STOP_GRACE);
         stop.store(true, Ordering::SeqCst);
@@ -399,18 +396,15 @@ struct TakeShape {
     max_file_pixels: u64,
 }
 
-/// Runs `call` on a current-thread runtime until it ends, or until `stop`
-/// is set: then the future (and whatever it borrows, the store's instance
-/// among it) is dropped at its next wait, and `None` returned. A spinning
-/// guest never waits; the epoch callback interrupts it instead.
+/// Runs `call` on the adapter thread's `runtime` until it ends, or until
+/// `stop` is set: then the future (and whatever it borrows, the store's
+/// instance among it) is dropped at its next wait, and `None` returned. A
+/// spinning guest never waits; the epoch callback interrupts it instead.
 fn run_until_stopped<T>(
+    runtime: &tokio::runtime::Runtime,
     stop: &AtomicBool,
     call: impl Future<Output = wasmtime::Result<T>>,
 ) -> Option<wasmtime::Result<T>> {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
-        Ok(runtime) => runtime,
-        Err(e) => return Some(Err(wasmtime::Error::msg(format!("could not start the adapter's runtime: {e}")))),
-    };
     runtime.block_on(async {
         let mut call = std::pin::pin!(call);
         loop {
@@ -481,23 +475,20 @@ impl Generator for WasmAdapter {
         // The adapter's log lines go where this take's do.
         let dispatch = tracing::dispatcher::get_default(|d| d.clone());
         let guard = stop.clone();
-        // Not a scoped thread: a host call in progress (an HTTP exchange,
-        // bounded by the deadline) must not hold the take; the thread ends
-        // when that call returns, dropping the store.
-        std::thread::Builder::new()
-            .name(format!("mattebox-adapter-{id}"))
-            .spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    let result = run_until_stopped(&guard, async {
-                        let bindings = pre.instantiate_async(&mut store).await?;
-                        bindings.call_generate(&mut store, &request).await
-                    })
-                    .unwrap_or_else(|| Err(wasmtime::Error::msg("stopped")));
-                    drop(store); // closes the event channel: the take sees the end
-                    let _ = done.send(result);
+        // Not this thread: a host call in progress (an HTTP exchange,
+        // bounded by the deadline) must not hold the take; the adapter's
+        // thread drops the store when that call returns.
+        crate::workers::run(Box::new(move |runtime| {
+            tracing::dispatcher::with_default(&dispatch, || {
+                let result = run_until_stopped(runtime, &guard, async {
+                    let bindings = pre.instantiate_async(&mut store).await?;
+                    bindings.call_generate(&mut store, &request).await
                 })
+                .unwrap_or_else(|| Err(wasmtime::Error::msg("stopped")));
+                drop(store); // closes the event channel: the take sees the end
+                let _ = done.send(result);
             })
-            .map_err(|e| Error::internal(format!("could not start the adapter's thread: {e}")))?;
+        }))?;
         let mut reason = Stopped::Running;
         let mut host_error: Option<Error> = None;
         // Apply what the adapter sends until it returns; watch for cancel.

@@ -12,7 +12,7 @@
 //!   reach; a cap on bytes per host call; a log quota; the take's frame
 //!   quota. Every limit a manifest asks for is capped by the user's
 //!   [`SandboxPolicy`].
-//! - `describe` is sandboxed like a take: its own thread, a short
+//! - `describe` is sandboxed like a take: on an adapter thread, a short
 //!   deadline, no network, no secrets.
 //! - WASI with an empty context: no files, sockets, environment or
 //!   arguments. The only way out is `host.http-fetch` (see [`http`]), and
@@ -35,6 +35,7 @@ pub mod http;
 pub mod install;
 mod jwt;
 pub mod manifest;
+mod workers;
 
 pub use adapter::{MAX_COMPONENT_BYTES, SandboxPolicy, WasmAdapter};
 pub use http::NetworkPolicy;

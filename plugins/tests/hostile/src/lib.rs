@@ -116,6 +116,13 @@ impl Adapter for Hostile {
                 std::hint::black_box(());
             },
             "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
+            "hoard-sleep" => {
+                // 96 MiB touched, then a WASI sleep epochs cannot interrupt.
+                let hoard = vec![7u8; 96 << 20];
+                std::hint::black_box(&hoard);
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                std::hint::black_box(&hoard);
+            }
             "allocate" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
