@@ -712,6 +712,18 @@ enum mb_result mb_generations_load_adapter(const struct mb_generations *generati
 enum mb_result mb_generations_load_installed(const struct mb_generations *generations,
                                              const char *id);
 
+// Writes the version of the adapter `id` loads (installed, or shipped with
+// this library: `mb_generations_load_installed` picks the same) into `buf`
+// as a NUL-terminated string of at most `capacity` bytes; reads manifests
+// only. `MB_RESULT_NOT_FOUND` when no such adapter is installed,
+// `MB_RESULT_INVALID_ARGUMENT` when `id` is not an id or the buffer is too
+// small (the message says how many bytes it needs). ABI 1.4.
+//
+// # Safety
+// `id` must be a NUL-terminated string; `buf` must have `capacity`
+// writable bytes.
+enum mb_result mb_installed_adapter_version(const char *id, char *buf, size_t capacity);
+
 // Releases the service. Jobs already submitted keep running until freed.
 // NULL is ignored.
 //

@@ -221,6 +221,61 @@ pub unsafe extern "C" fn mb_generations_load_installed(
     })
 }
 
+/// Writes the version of the adapter `id` loads (installed, or shipped with
+/// this library: `mb_generations_load_installed` picks the same) into `buf`
+/// as a NUL-terminated string of at most `capacity` bytes; reads manifests
+/// only. `MB_RESULT_NOT_FOUND` when no such adapter is installed,
+/// `MB_RESULT_INVALID_ARGUMENT` when `id` is not an id or the buffer is too
+/// small (the message says how many bytes it needs). ABI 1.4.
+///
+/// # Safety
+/// `id` must be a NUL-terminated string; `buf` must have `capacity`
+/// writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_installed_adapter_version(
+    id: *const c_char,
+    buf: *mut c_char,
+    capacity: usize,
+) -> mb_result {
+    guard("mb_installed_adapter_version", || {
+        if id.is_null() {
+            return Err(FfiError::null("id"));
+        }
+        if buf.is_null() {
+            return Err(FfiError::null("buf"));
+        }
+        let id = text(id, "id")?;
+        mattebox_core::generate::check_adapter_id(&id)?;
+        let version = installed_version(&id)?;
+        if version.len() + 1 > capacity {
+            return Err(FfiError::invalid(format!(
+                "argument `buf` holds {capacity} bytes; adapter {id}'s version needs {}",
+                version.len() + 1
+            )));
+        }
+        // SAFETY: `capacity` writable bytes per the contract, and the
+        // version with its NUL fits in them.
+        unsafe {
+            std::ptr::copy_nonoverlapping(version.as_ptr(), buf as *mut u8, version.len());
+            *buf.add(version.len()) = 0;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(feature = "sandbox")]
+fn installed_version(id: &str) -> FfiResult<String> {
+    Ok(mattebox_sandbox::installed_version(&mattebox_core::generate::default_plugin_dir(), id)?)
+}
+
+#[cfg(not(feature = "sandbox"))]
+fn installed_version(id: &str) -> FfiResult<String> {
+    Err(FfiError {
+        code: mb_result::Unsupported,
+        message: format!("adapter {id:?}: this build of libmattebox has no adapter sandbox"),
+    })
+}
+
 #[cfg(feature = "sandbox")]
 fn load_installed(generations: &mb_generations, id: &str) -> FfiResult<()> {
     let policy = mattebox_sandbox::policy_from_env(generations.runtime.cache_dir())?;

@@ -85,41 +85,110 @@ pub fn policy_from_env(cache_dir: &Path) -> Result<SandboxPolicy> {
     Ok(policy)
 }
 
+include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+/// Where an installed adapter lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// Shipped inside this build of Mattebox.
+    Bundled,
+    /// A folder under the plugin directory (`mattebox plugin install`).
+    Folder(PathBuf),
+}
+
 /// An installed adapter, as its manifest describes it (not loaded).
 #[derive(Clone, Debug)]
 pub struct Installed {
-    /// Its directory.
-    pub dir: PathBuf,
+    /// Where it lives.
+    pub location: Location,
     /// Its manifest.
     pub manifest: Manifest,
+    /// Whether it is the one its id loads: a folder shadows the bundled
+    /// adapter of the same id only with a newer version.
+    pub in_use: bool,
 }
 
-/// Every adapter installed in `plugins`, by id. Directories whose manifest
-/// cannot be read are reported as errors in the second list.
-pub fn installed(plugins: &Path) -> (Vec<Installed>, Vec<Error>) {
+/// Whether version `a` is newer than `b` (dot-separated numbers compared
+/// as numbers, anything else as text).
+fn newer(a: &str, b: &str) -> bool {
+    let parts = |v: &str| -> Vec<(u64, String)> {
+        v.split(['.', '-', '+']).map(|p| (p.parse::<u64>().unwrap_or(u64::MAX), p.to_owned())).collect()
+    };
+    parts(a) > parts(b)
+}
+
+/// The adapters this build ships, as installed adapters.
+fn bundled() -> (Vec<(Manifest, &'static [u8])>, Vec<Error>) {
     let mut found = Vec::new();
     let mut broken = Vec::new();
-    let Ok(entries) = std::fs::read_dir(plugins) else {
-        return (found, broken);
-    };
-    let mut dirs: Vec<PathBuf> =
-        entries.flatten().map(|e| e.path()).filter(|p| p.join(MANIFEST_NAME).is_file()).collect();
-    dirs.sort();
-    for dir in dirs {
-        match Manifest::load(&dir) {
-            Ok((manifest, _)) => found.push(Installed { dir, manifest }),
-            Err(e) => broken.push(e),
+    for (folder, text, wasm) in BUNDLED {
+        match Manifest::parse(text) {
+            Ok(manifest) => found.push((manifest, *wasm)),
+            Err(e) => broken.push(e.context(format!("the bundled {folder} adapter"))),
         }
     }
     (found, broken)
 }
 
-/// Loads the installed adapter `id`. Only ids are taken (never a path):
-/// an adapter runs only once `install` has checked and copied it.
+/// Shipped adapters this build does not include (they were not built when
+/// it was made: `bash .ci/setup` builds them).
+pub fn not_bundled() -> &'static [&'static str] {
+    NOT_BUILT
+}
+
+/// Every adapter installed: those this build ships and those in
+/// `plugins`, by id (each marked whether its id loads it). Folders whose
+/// manifest cannot be read are reported as errors in the second list.
+pub fn installed(plugins: &Path) -> (Vec<Installed>, Vec<Error>) {
+    let (shipped, mut broken) = bundled();
+    let mut found: Vec<Installed> = shipped
+        .into_iter()
+        .map(|(manifest, _)| Installed { location: Location::Bundled, manifest, in_use: true })
+        .collect();
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(plugins) {
+        Ok(entries) => entries.flatten().map(|e| e.path()).filter(|p| p.join(MANIFEST_NAME).is_file()).collect(),
+        Err(_) => Vec::new(),
+    };
+    dirs.sort();
+    for dir in dirs {
+        match Manifest::load(&dir) {
+            Ok((manifest, _)) => {
+                let shadowed =
+                    found.iter_mut().find(|i| i.location == Location::Bundled && i.manifest.id == manifest.id);
+                let in_use = match shadowed {
+                    Some(ship) if newer(&manifest.version, &ship.manifest.version) => {
+                        ship.in_use = false;
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                };
+                found.push(Installed { location: Location::Folder(dir), manifest, in_use });
+            }
+            Err(e) => broken.push(e),
+        }
+    }
+    found.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
+    (found, broken)
+}
+
+/// Loads the installed adapter `id`: the folder `plugins/<id>` or the one
+/// this build ships, whichever [`installed`] marks in use. Only ids are
+/// taken (never a path): an adapter runs only once `install` has checked
+/// and copied it, or Mattebox shipped it.
 pub fn load_installed(plugins: &Path, id: &str, policy: &SandboxPolicy) -> Result<WasmAdapter> {
     mattebox_core::generate::check_adapter_id(id)?;
     let dir = plugins.join(id);
-    if !dir.join(MANIFEST_NAME).is_file() {
+    let (shipped, _) = bundled();
+    let shipped = shipped.into_iter().find(|(m, _)| m.id == id);
+    let folder = dir.join(MANIFEST_NAME).is_file();
+    if let Some((manifest, wasm)) = shipped {
+        let folder_is_newer = folder && Manifest::load(&dir).is_ok_and(|(m, _)| newer(&m.version, &manifest.version));
+        if !folder_is_newer {
+            let label = PathBuf::from(format!("<{id} {}, shipped with Mattebox>", manifest.version));
+            return WasmAdapter::from_parts(manifest, wasm, &label, policy);
+        }
+    } else if !folder {
         let (found, _) = installed(plugins);
         let ids: Vec<&str> = std::iter::once("builtin").chain(found.iter().map(|i| i.manifest.id.as_str())).collect();
         return Err(Error::new(
@@ -140,6 +209,22 @@ pub fn load_installed(plugins: &Path, id: &str, policy: &SandboxPolicy) -> Resul
         )));
     }
     WasmAdapter::from_parts(manifest, &bytes, &file, policy)
+}
+
+/// The version of the adapter `id` loads: the folder's or the shipped one's,
+/// as [`load_installed`] chooses.
+pub fn installed_version(plugins: &Path, id: &str) -> Result<String> {
+    mattebox_core::generate::check_adapter_id(id)?;
+    let (found, _) = installed(plugins);
+    found.into_iter().find(|i| i.in_use && i.manifest.id == id).map(|i| i.manifest.version).ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "adapter {id:?} is not installed in {}; install it with `mattebox plugin install DIR`",
+                plugins.display()
+            ),
+        )
+    })
 }
 
 /// Checks the adapter at `source` (a directory with `adapter.toml`, or the

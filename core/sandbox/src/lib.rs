@@ -39,5 +39,8 @@ mod workers;
 
 pub use adapter::{MAX_COMPONENT_BYTES, SandboxPolicy, WasmAdapter};
 pub use http::NetworkPolicy;
-pub use install::{default_plugin_dir, default_state_dir, install, installed, load_installed, policy_from_env};
+pub use install::{
+    Installed, Location, default_plugin_dir, default_state_dir, install, installed, installed_version, load_installed,
+    not_bundled, policy_from_env,
+};
 pub use manifest::{MANIFEST_NAME, Manifest, SecretGrant, WIT_PACKAGE};

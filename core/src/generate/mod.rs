@@ -54,37 +54,6 @@ pub fn default_plugin_dir() -> std::path::PathBuf {
     std::env::temp_dir().join("mattebox-plugins")
 }
 
-/// The version the adapter installed as `id` in `plugins` declares in its
-/// manifest (part of every take-cache key), read without loading it: the
-/// one answer every host gives to "which version of X is installed".
-pub fn installed_adapter_version(plugins: &std::path::Path, id: &str) -> crate::Result<String> {
-    check_adapter_id(id)?;
-    let dir = plugins.join(id);
-    let manifest = dir.join("adapter.toml");
-    let bytes = crate::files::read_inside(&manifest, &dir, 64 << 10, "adapter manifest").map_err(|e| {
-        if e.kind() == crate::ErrorKind::NotFound {
-            crate::Error::new(
-                crate::ErrorKind::NotFound,
-                format!(
-                    "adapter {id:?} is not installed in {}; install it with `mattebox plugin install DIR`",
-                    plugins.display()
-                ),
-            )
-        } else {
-            e
-        }
-    })?;
-    let table: toml::Table =
-        std::str::from_utf8(&bytes).ok().and_then(|t| toml::from_str(t).ok()).ok_or_else(|| {
-            crate::Error::invalid_argument(format!("{}: not a valid adapter manifest", manifest.display()))
-        })?;
-    table
-        .get("version")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| crate::Error::invalid_argument(format!("{} has no version", manifest.display())))
-}
-
 /// Checks that `id` is an adapter id (1-64 lowercase letters, digits or
 /// `-`, not `builtin`), as manifests declare them and as hosts name an
 /// installed adapter. Anything else (a path, `..`) is refused before it is

@@ -520,6 +520,14 @@ int main(int argc, char **argv) {
     EXPECT(mb_generations_load_installed(gens, ""), MB_RESULT_INVALID_ARGUMENT, "not an adapter id");
     EXPECT(mb_generations_load_installed(gens, "not-installed"), MB_RESULT_NOT_FOUND, "not-installed");
     EXPECT(mb_generations_load_installed(gens, "sweep"), MB_RESULT_OK, NULL);
+    char version[16];
+    EXPECT(mb_installed_adapter_version(NULL, version, sizeof version), MB_RESULT_NULL_POINTER, "id");
+    EXPECT(mb_installed_adapter_version("sweep", NULL, sizeof version), MB_RESULT_NULL_POINTER, "buf");
+    EXPECT(mb_installed_adapter_version("../sweep", version, sizeof version), MB_RESULT_INVALID_ARGUMENT, "not an adapter id");
+    EXPECT(mb_installed_adapter_version("not-installed", version, sizeof version), MB_RESULT_NOT_FOUND, "not-installed");
+    EXPECT(mb_installed_adapter_version("sweep", version, 3), MB_RESULT_INVALID_ARGUMENT, "needs 6");
+    EXPECT(mb_installed_adapter_version("sweep", version, sizeof version), MB_RESULT_OK, NULL);
+    CHECK(strcmp(version, "0.1.0") == 0);
 
     mb_shot_request req;
     EXPECT(mb_shot_request_init(NULL), MB_RESULT_NULL_POINTER, "request");

@@ -181,8 +181,10 @@ fn bad_requests_are_refused_with_what_to_do() {
     let cache = dir.path().join("cache");
     let out = dir.path().join("o");
     let o = out.to_str().unwrap();
-    let cases: [(&[&str], i32, &str); 6] = [
-        (&["--adapter", "kling", "-o", o], 2, "builtin"),
+    let cases: [(&[&str], i32, &str); 7] = [
+        (&["--adapter", "nobody", "-o", o], 2, "builtin"),
+        // Kling ships with Mattebox; without its keys it says which to set.
+        (&["--adapter", "kling", "-o", o], 1, "MATTEBOX_SECRET_KLING_ACCESS_KEY"),
         (&["--camera", "pan=3", "-o", o], 2, "from -1 to 1"),
         (&["--camera", "spin=0.1", "-o", o], 2, "unknown axis"),
         (&["--size", "1921x1080", "-o", o], 2, "even"),

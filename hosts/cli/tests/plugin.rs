@@ -29,16 +29,28 @@ fn check_install_list_and_generate_with_an_adapter() {
     let checked = json_ok(&mattebox(home.path(), &["plugin", "check", example]));
     assert_eq!(checked["adapter"]["manifest"]["id"], "sweep");
     assert!(checked["adapter"]["honours"].as_array().unwrap().iter().any(|f| f == "seed"));
-    // Nothing is installed by a check.
+    // A fresh machine has the adapters Mattebox ships; a check installs nothing.
     let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));
-    assert_eq!(listed["adapters"].as_array().unwrap().len(), 0);
+    let shipped: Vec<(String, String)> = listed["adapters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!((a["bundled"].as_bool(), a["in_use"].as_bool()), (Some(true), Some(true)), "{a}");
+            (a["manifest"]["id"].as_str().unwrap().to_owned(), a["manifest"]["version"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let ids: Vec<&str> = shipped.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["comfyui", "kling"], "{listed}");
+    assert!(shipped.iter().all(|(_, v)| !v.is_empty()));
     json_ok(&mattebox(home.path(), &["plugin", "install", example]));
     let again = mattebox(home.path(), &["plugin", "install", example]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("--overwrite"));
     json_ok(&mattebox(home.path(), &["plugin", "install", "-y", example]));
     let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));
-    assert_eq!(listed["adapters"][0]["id"], "sweep");
-    assert_eq!(listed["adapters"][0]["component"], "sweep.wasm", "installed under its id");
+    let sweep = listed["adapters"].as_array().unwrap().iter().find(|a| a["manifest"]["id"] == "sweep").unwrap();
+    assert_eq!(sweep["manifest"]["component"], "sweep.wasm", "installed under its id");
+    assert_eq!((sweep["bundled"].as_bool(), sweep["in_use"].as_bool()), (Some(false), Some(true)));
     // Generate with it: frames come from the component.
     let out = home.path().join("takes");
     let args =
@@ -47,6 +59,19 @@ fn check_install_list_and_generate_with_an_adapter() {
     assert_eq!(doc["takes"][0]["take"]["generator"], "sweep");
     assert_eq!(doc["takes"][0]["take"]["frames"], 8);
     assert!(out.join("take-1.mp4").is_file());
+    // The shipped folders install as they are, and the shipped copy stays
+    // in use while the installed one is no newer.
+    let repo = guests::repo();
+    for name in ["comfyui", "kling"] {
+        let folder = repo.join("plugins").join(name);
+        let installed = mattebox(home.path(), &["plugin", "install", folder.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&installed.stdout);
+        assert!(installed.status.success(), "{name}: {text}{}", String::from_utf8_lossy(&installed.stderr));
+    }
+    let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));
+    for a in listed["adapters"].as_array().unwrap().iter().filter(|a| a["manifest"]["id"] == "comfyui") {
+        assert_eq!(a["in_use"].as_bool(), a["bundled"].as_bool(), "{a}");
+    }
 }
 
 #[test]

@@ -79,6 +79,7 @@ struct Library {
     generations_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
     generations_free: unsafe extern "C" fn(*mut c_void),
     load_installed: unsafe extern "C" fn(*const c_void, *const c_char) -> Status,
+    installed_version: unsafe extern "C" fn(*const c_char, *mut c_char, usize) -> Status,
     submit: unsafe extern "C" fn(*const c_void, *const c_char, *const MbShotRequest, u32, *mut *mut c_void) -> Status,
     status: unsafe extern "C" fn(*const c_void, u32, *mut MbTakeStatus) -> Status,
     generation_free: unsafe extern "C" fn(*mut c_void),
@@ -120,6 +121,7 @@ fn library() -> OfxResult<&'static Library> {
                 generations_new: sym!(b"mb_generations_new\0"),
                 generations_free: sym!(b"mb_generations_free\0"),
                 load_installed: sym!(b"mb_generations_load_installed\0"),
+                installed_version: sym!(b"mb_installed_adapter_version\0"),
                 submit: sym!(b"mb_generation_submit\0"),
                 status: sym!(b"mb_generation_status\0"),
                 generation_free: sym!(b"mb_generation_free\0"),
@@ -141,11 +143,20 @@ impl Library {
     }
 }
 
-/// The version an installed adapter declares in its manifest (part of the
-/// take-cache key), read without loading it. `id` comes from a parameter a
+/// The version of the adapter `id` (part of the take-cache key), as the
+/// Mattebox library answers it: an adapter installed in the plugin
+/// directory, or one the library ships. `id` comes from a parameter a
 /// project file may hold: it must be an id, never a path.
-pub(crate) fn installed_version(plugins: &Path, id: &str) -> OfxResult<String> {
-    Ok(mattebox_core::generate::installed_adapter_version(plugins, id)?)
+pub(crate) fn installed_version(id: &str) -> OfxResult<String> {
+    mattebox_core::generate::check_adapter_id(id)?;
+    let lib = library()?;
+    let id_c = CString::new(id).map_err(|_| OfxError::failed("the adapter id holds a NUL byte"))?;
+    let mut buf = [0 as c_char; 128];
+    // SAFETY: a NUL-terminated id and a buffer of the size given.
+    let status = unsafe { (lib.installed_version)(id_c.as_ptr(), buf.as_mut_ptr(), buf.len()) };
+    lib.check(status, &format!("adapter {id:?}"))?;
+    // SAFETY: the library wrote a NUL-terminated string into `buf`.
+    Ok(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned())
 }
 
 /// A running adapter job, with the library's runtime and service it runs

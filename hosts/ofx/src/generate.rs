@@ -7,7 +7,7 @@
 
 use std::ffi::CStr;
 
-use mattebox_core::generate::{BuiltinGenerator, GenerationJob, Generations, Generator, TakeStage, default_plugin_dir};
+use mattebox_core::generate::{BuiltinGenerator, GenerationJob, Generations, Generator, TakeStage};
 use mattebox_core::media::{MediaReader, OpenOptions};
 use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
 use mattebox_core::{Frame, PixelFormat, Rational};
@@ -63,7 +63,7 @@ fn generator_of(effect: &Effect) -> OfxResult<(String, String)> {
         let builtin = BuiltinGenerator::default();
         return Ok((builtin.info().id.clone(), builtin.info().version.clone()));
     }
-    let version = installed_version(&default_plugin_dir(), &id)?;
+    let version = installed_version(&id)?;
     Ok((id, version))
 }
 

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use mattebox_core::generate::Generator;
-use mattebox_sandbox::{Manifest, WasmAdapter, default_plugin_dir, install, installed, policy_from_env};
+use mattebox_sandbox::{
+    Location, Manifest, WasmAdapter, default_plugin_dir, install, installed, not_bundled, policy_from_env,
+};
 use serde_json::json;
 
 use crate::report::{CliError, Ctx, Report};
@@ -79,24 +81,53 @@ pub(crate) fn run(ctx: &Ctx, args: PluginArgs) -> Result<Report, CliError> {
         PluginCommand::Install { path, overwrite } => {
             let adapter = install(&path, &plugins, &policy, overwrite)?;
             let doc = describe(&mut text, &adapter);
-            let _ = writeln!(text, "installed in {}", plugins.join(&adapter.manifest().id).display());
-            Ok(Report { text, json: json!({ "adapter": doc, "dir": plugins.join(&adapter.manifest().id) }) })
+            let id = &adapter.manifest().id;
+            let _ = writeln!(text, "installed in {}", plugins.join(id).display());
+            let (found, _) = installed(&plugins);
+            if let Some(shipped) =
+                found.iter().find(|i| i.location == Location::Bundled && &i.manifest.id == id && i.in_use)
+            {
+                let _ = writeln!(
+                    text,
+                    "note: Mattebox ships {id} {}, which stays in use; an installed copy is used only when its version \
+                     is newer",
+                    shipped.manifest.version
+                );
+            }
+            Ok(Report { text, json: json!({ "adapter": doc, "dir": plugins.join(id) }) })
         }
         PluginCommand::List => {
             let (found, broken) = installed(&plugins);
-            let _ = writeln!(text, "adapters in {}:", plugins.display());
+            let _ = writeln!(text, "adapters (installed ones in {}):", plugins.display());
             let _ = writeln!(text, "  builtin  (offline, always installed)");
+            let mut list = Vec::new();
             for i in &found {
                 let m = &i.manifest;
                 let network = if m.network.origins.is_empty() { "none".into() } else { m.network.origins.join(", ") };
-                let _ = writeln!(text, "  {} {}  {}  network: {network}", m.id, m.version, m.name);
+                let (from, place) = match &i.location {
+                    Location::Bundled => ("shipped with Mattebox".to_owned(), serde_json::Value::Null),
+                    Location::Folder(dir) => (dir.display().to_string(), json!(dir)),
+                };
+                let unused = match (&i.location, i.in_use) {
+                    (_, true) => "",
+                    (Location::Bundled, false) => "  (not in use: an installed copy is newer)",
+                    (Location::Folder(_), false) => "  (not in use: the shipped version is the same or newer)",
+                };
+                let _ = writeln!(text, "  {} {}  {}  [{from}]  network: {network}{unused}", m.id, m.version, m.name);
+                list.push(json!({ "manifest": m, "dir": place, "bundled": i.location == Location::Bundled, "in_use": i.in_use }));
+            }
+            for name in not_bundled() {
+                let _ =
+                    writeln!(text, "  ({name} is not in this build: run `bash .ci/setup`, then build Mattebox again)");
             }
             for e in &broken {
                 let _ = writeln!(text, "  (unreadable) {e}");
             }
-            let list: Vec<&Manifest> = found.iter().map(|i| &i.manifest).collect();
             let errors: Vec<String> = broken.iter().map(|e| e.to_string()).collect();
-            Ok(Report { text, json: json!({ "dir": plugins, "adapters": list, "unreadable": errors }) })
+            Ok(Report {
+                text,
+                json: json!({ "dir": plugins, "adapters": list, "unreadable": errors, "not_built": not_bundled() }),
+            })
         }
     }
 }
