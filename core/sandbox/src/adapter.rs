@@ -27,7 +27,7 @@ use crate::bindings::mattebox::generator::types as wit;
 use crate::bindings::{Generator as Bindings, GeneratorPre};
 use crate::engine::{TICK, engine, load_component};
 use crate::host::{Event, HostState, empty_wasi};
-use crate::http::{Fetcher, NetworkPolicy};
+use crate::http::{Fetcher, NetworkPolicy, UserServers};
 use crate::manifest::{MAX_NAME_BYTES, Manifest};
 
 /// Largest component read, in bytes (a Python adapter, interpreter and
@@ -64,6 +64,9 @@ pub struct SandboxPolicy {
     /// the cache (which a farm may share), private to the user. `None`
     /// compiles every time and caches nothing.
     pub state_dir: Option<PathBuf>,
+    /// Where adapters' settings are read from (the servers a user names
+    /// for an adapter); `None` reads none.
+    pub settings_dir: Option<PathBuf>,
 }
 
 impl SandboxPolicy {
@@ -82,6 +85,7 @@ impl SandboxPolicy {
             max_call_bytes: 256 << 20,
             cache_dir: cache_dir.into(),
             state_dir: crate::install::default_state_dir(),
+            settings_dir: mattebox_core::generate::default_settings_dir(),
         }
     }
 }
@@ -246,6 +250,7 @@ impl WasmAdapter {
         let fetcher = Arc::new(Fetcher::new(
             &manifest.network.origins,
             &manifest.secrets,
+            user_servers(&manifest, policy)?,
             Arc::new(policy.network.clone()),
             limits.response_bytes,
         )?);
@@ -415,6 +420,26 @@ fn run_until_stopped<T>(
             }
         }
     })
+}
+
+/// The servers the user named for this adapter in its settings, for the
+/// extras its manifest says name a server.
+fn user_servers(manifest: &Manifest, policy: &SandboxPolicy) -> Result<UserServers> {
+    let id = &manifest.id;
+    let mut user =
+        UserServers { adapter: id.clone(), keys: manifest.network.server_extras.clone(), origins: Vec::new() };
+    let Some(dir) = &policy.settings_dir else {
+        return Ok(user);
+    };
+    let settings = mattebox_core::generate::AdapterSettings::load(dir, id)?;
+    for key in &manifest.network.server_extras {
+        if let Some(setting) = settings.extras.get(key)
+            && let Some(origin) = manifest.check_setting(key, setting)?
+        {
+            user.origins.push(origin);
+        }
+    }
+    Ok(user)
 }
 
 /// Reads an adapter's manifest and component (regular files inside its

@@ -83,7 +83,7 @@ impl Origin {
         Origin::of(&url)
     }
 
-    fn of(url: &url::Url) -> Result<Origin> {
+    pub(crate) fn of(url: &url::Url) -> Result<Origin> {
         let scheme = url.scheme();
         if scheme != "http" && scheme != "https" {
             return Err(Error::invalid_argument(format!("scheme {scheme:?}: only http or https")));
@@ -295,10 +295,35 @@ struct Token {
 /// How long a signed token is reused (it is valid for 30 minutes).
 const TOKEN_REUSE: Duration = Duration::from_secs(20 * 60);
 
+/// The servers a user named for one adapter in its settings.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UserServers {
+    /// The adapter, for messages.
+    pub(crate) adapter: String,
+    /// The extras that may name a server (the manifest's `server_extras`).
+    pub(crate) keys: Vec<String>,
+    /// The origins the user named for them.
+    pub(crate) origins: Vec<Origin>,
+}
+
+impl UserServers {
+    /// How the user would let the adapter reach `origin`.
+    fn hint(&self, origin: &Origin) -> String {
+        match self.keys.first() {
+            Some(key) => format!(
+                "to let {} reach it, name it in the adapter's settings: `mattebox plugin config {} {key}={origin}`",
+                self.adapter, self.adapter
+            ),
+            None => format!("the {} adapter does not let users add servers", self.adapter),
+        }
+    }
+}
+
 /// `http-fetch` for one adapter.
 pub(crate) struct Fetcher {
     origins: Vec<Origin>,
     grants: Vec<(String, Vec<Origin>)>,
+    user: UserServers,
     policy: Arc<NetworkPolicy>,
     max_response: u64,
     /// Whether this fetcher serves `describe`, which gets no network.
@@ -352,13 +377,20 @@ impl Fetcher {
     pub(crate) fn new(
         origins: &[String],
         grants: &[SecretGrant],
+        user: UserServers,
         policy: Arc<NetworkPolicy>,
         max_response: u64,
     ) -> Result<Fetcher> {
         let origins: Vec<Origin> = origins.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
         let grants = grants
             .iter()
-            .map(|g| Ok((g.name.clone(), g.origins.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?)))
+            .map(|g| {
+                let mut to: Vec<Origin> = g.origins.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
+                if g.to_user_servers {
+                    to.extend(user.origins.iter().cloned());
+                }
+                Ok((g.name.clone(), to))
+            })
             .collect::<Result<_>>()?;
         let mut redactor = Redactor::default();
         for (name, value) in &policy.secrets {
@@ -367,6 +399,7 @@ impl Fetcher {
         Ok(Fetcher {
             origins,
             grants,
+            user,
             policy,
             max_response,
             describing: false,
@@ -377,7 +410,8 @@ impl Fetcher {
 
     /// A fetcher for `describe`: no origins, no secrets.
     pub(crate) fn for_describe() -> Fetcher {
-        let mut fetcher = Fetcher::new(&[], &[], Arc::default(), 0).expect("an empty fetcher is valid");
+        let mut fetcher =
+            Fetcher::new(&[], &[], UserServers::default(), Arc::default(), 0).expect("an empty fetcher is valid");
         fetcher.describing = true;
         fetcher
     }
@@ -499,8 +533,13 @@ impl Fetcher {
         let url = url::Url::parse(&request.url)
             .map_err(|e| format!("{:?} is not a URL: {e}", request.url.chars().take(200).collect::<String>()))?;
         let origin = Origin::of(&url).map_err(|e| e.to_string())?;
-        if !self.origins.contains(&origin) {
-            return Err(format!("{origin} is not among the origins the adapter's manifest declares"));
+        // A server the user named: reachable, private addresses included.
+        let named_by_user = self.user.origins.contains(&origin);
+        if !self.origins.contains(&origin) && !named_by_user {
+            return Err(format!(
+                "{origin} is not among the origins the adapter's manifest declares; {}",
+                self.user.hint(&origin)
+            ));
         }
         let method = request.method.to_ascii_uppercase();
         if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"].contains(&method.as_str()) {
@@ -529,17 +568,23 @@ impl Fetcher {
             return Err("the take's deadline has passed".into());
         }
         let allowed = self.policy.allow_addresses.clone();
+        let hint = self.user.hint(&origin);
         let resolver = move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
             let addrs: Vec<SocketAddr> = netloc.to_socket_addrs()?.collect();
             let usable: Vec<SocketAddr> = addrs
                 .iter()
                 .copied()
-                .filter(|a| !is_special(a.ip()) || allowed.iter().any(|&ok| same_address(ok, a.ip())))
+                .filter(|a| named_by_user || !is_special(a.ip()) || allowed.iter().any(|&ok| same_address(ok, a.ip())))
                 .collect();
             if usable.is_empty() {
+                let ips: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::PermissionDenied,
-                    format!("{netloc} resolves only to private or special addresses ({addrs:?}), which are refused"),
+                    format!(
+                        "{netloc} resolves only to private or special addresses ({}), which are refused; {hint} \
+                         (or list the address in MATTEBOX_ALLOW_ADDRESSES)",
+                        ips.join(", ")
+                    ),
                 ));
             }
             Ok(usable)
@@ -596,7 +641,11 @@ mod tests {
     use super::*;
 
     fn grant(name: &str, origins: &[&str]) -> SecretGrant {
-        SecretGrant { name: name.into(), origins: origins.iter().map(|o| o.to_string()).collect() }
+        SecretGrant {
+            name: name.into(),
+            origins: origins.iter().map(|o| o.to_string()).collect(),
+            to_user_servers: false,
+        }
     }
 
     #[test]
@@ -660,7 +709,9 @@ mod tests {
         policy.secrets.insert("OTHER".into(), "nope-nope-nope".into());
         policy.secrets.insert("SHORT".into(), "abc".into());
         policy.secrets.insert("BROKEN".into(), "crlf-\r\n-value".into());
-        Fetcher::new(&["https://a.example".into(), "https://b.example".into()], grants, Arc::new(policy), 1).unwrap()
+        let user = UserServers::default();
+        Fetcher::new(&["https://a.example".into(), "https://b.example".into()], grants, user, Arc::new(policy), 1)
+            .unwrap()
     }
 
     #[test]

@@ -45,6 +45,13 @@ pub struct Network {
     /// Origins (`https://host[:port]`) `http-fetch` may reach, exactly.
     #[serde(default)]
     pub origins: Vec<String>,
+    /// Extras that name a server of the user's (ComfyUI's `server`): an
+    /// address the user sets for one of them in the adapter's settings
+    /// (`mattebox plugin config ID KEY=URL`) becomes reachable too, private
+    /// and loopback addresses included. A request's own extras grant
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_extras: Vec<String>,
 }
 
 /// A secret an adapter's requests may carry (by template, never by value),
@@ -56,7 +63,12 @@ pub struct SecretGrant {
     /// `MATTEBOX_SECRET_<NAME>`.
     pub name: String,
     /// Origins (each also in `network.origins`) the secret may be sent to.
+    #[serde(default)]
     pub origins: Vec<String>,
+    /// Whether it may also go to the servers the user names in the
+    /// adapter's settings (see [`Network::server_extras`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub to_user_servers: bool,
 }
 
 /// Limits an adapter asks for (the user's [`crate::SandboxPolicy`] caps each).
@@ -147,6 +159,35 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// Checks a user's setting for this adapter: one for an extra that names
+    /// a server must be a server's address (its origin becomes reachable).
+    /// Returns that origin, if it is one.
+    pub fn check_setting(
+        &self,
+        key: &str,
+        setting: &mattebox_core::generate::Setting,
+    ) -> Result<Option<crate::http::Origin>> {
+        if !self.network.server_extras.iter().any(|k| k == key) {
+            return Ok(None);
+        }
+        let id = &self.id;
+        let mattebox_core::generate::Setting::Text(text) = setting else {
+            return Err(Error::invalid_argument(format!(
+                "adapter {id}: setting {key} names a server and takes its address, not a file"
+            )));
+        };
+        url::Url::parse(text)
+            .map_err(|e| e.to_string())
+            .and_then(|u| crate::http::Origin::of(&u).map_err(|e| e.to_string()))
+            .map(Some)
+            .map_err(|why| {
+                Error::invalid_argument(format!(
+                    "adapter {id}: {key}={text:?} is not a server's address ({why}); give it as http://HOST:PORT \
+                     (or https://)"
+                ))
+            })
+    }
+
     /// The origins (as written) the secret `name` may go to.
     pub fn secret_origins(&self, name: &str) -> Option<&[String]> {
         self.secrets.iter().find(|g| g.name == name).map(|g| g.origins.as_slice())
@@ -167,6 +208,11 @@ impl Manifest {
         if self.component.is_absolute() || self.component.components().any(|c| c.as_os_str() == "..") {
             return Err(bad(here, format!("component {:?} must be a file beside the manifest", self.component)));
         }
+        for key in &self.network.server_extras {
+            if key.is_empty() || key.len() > 64 {
+                return Err(bad(here, format!("server extra {key:?} must be 1-64 characters")));
+            }
+        }
         let mut declared = Vec::new();
         for origin in &self.network.origins {
             declared
@@ -183,7 +229,8 @@ impl Manifest {
             if self.secrets[..i].iter().any(|g| g.name == *name) {
                 return Err(bad(here, format!("secret {name} is listed twice")));
             }
-            if grant.origins.is_empty() {
+            let reaches_user_servers = grant.to_user_servers && !self.network.server_extras.is_empty();
+            if grant.origins.is_empty() && !reaches_user_servers {
                 return Err(bad(here, format!("secret {name} names no origins it may be sent to")));
             }
             for origin in &grant.origins {

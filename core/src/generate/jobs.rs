@@ -108,6 +108,8 @@ struct Inner {
     runtime: Arc<Runtime>,
     cache: TakeCache,
     generators: RwLock<BTreeMap<String, Arc<Registered>>>,
+    /// Where adapters' settings are read from (`None`: nowhere).
+    settings_dir: RwLock<Option<std::path::PathBuf>>,
 }
 
 /// The generation service a host holds: generators by id, the take cache,
@@ -134,10 +136,22 @@ impl Generations {
 
     /// The service with the built-in generator and the given cache.
     pub fn with_cache(runtime: Arc<Runtime>, cache: TakeCache) -> Generations {
-        let generations =
-            Generations { inner: Arc::new(Inner { runtime, cache, generators: RwLock::new(BTreeMap::new()) }) };
+        let generations = Generations {
+            inner: Arc::new(Inner {
+                runtime,
+                cache,
+                generators: RwLock::new(BTreeMap::new()),
+                settings_dir: RwLock::new(super::default_settings_dir()),
+            }),
+        };
         generations.register(Arc::new(BuiltinGenerator::default()));
         generations
+    }
+
+    /// Reads adapters' settings from `dir` instead of the default
+    /// ([`super::default_settings_dir`]); `None` reads none.
+    pub fn set_settings_dir(&self, dir: Option<std::path::PathBuf>) {
+        *self.inner.settings_dir.write() = dir;
     }
 
     /// Adds a generator, replacing one with the same id.
@@ -159,9 +173,18 @@ impl Generations {
     }
 
     /// Starts a job for `takes` takes of `request` from `generator`; it
-    /// runs on threads of its own. Fails at once on an unknown generator or
-    /// a bad request.
+    /// runs on threads of its own. The user's settings for an adapter
+    /// ([`super::AdapterSettings`]) fill the extras the request lacks first.
+    /// Fails at once on an unknown generator or a bad request.
     pub fn submit(&self, generator: &str, request: ShotRequest, takes: u32) -> Result<GenerationJob> {
+        let mut request = request;
+        if generator != "builtin"
+            && super::check_adapter_id(generator).is_ok()
+            && let Some(dir) = self.inner.settings_dir.read().as_deref()
+        {
+            // The user's settings for this adapter, before anything is keyed.
+            super::AdapterSettings::load(dir, generator)?.apply(&mut request)?;
+        }
         request.check()?;
         if takes == 0 || takes > MAX_TAKES {
             return Err(Error::invalid_argument(format!("{takes} takes asked for; ask for 1 to {MAX_TAKES}")));

@@ -31,11 +31,13 @@ mod cache;
 mod jobs;
 mod landscape;
 mod motion;
+mod settings;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builtin::BuiltinGenerator;
+pub use settings::{AdapterSettings, Setting, apply_settings, default_settings_dir};
 
 /// Where installed generator adapters live: `$MATTEBOX_PLUGIN_DIR`, else
 /// `$XDG_DATA_HOME/mattebox/plugins`, else `~/.local/share/mattebox/plugins`.

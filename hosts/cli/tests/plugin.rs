@@ -15,6 +15,8 @@ fn mattebox(home: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mattebox"))
         .env("MATTEBOX_PLUGIN_DIR", home.join("plugins"))
         .env("MATTEBOX_CACHE_DIR", home.join("cache"))
+        .env("MATTEBOX_CONFIG_DIR", home.join("config"))
+        .env("MATTEBOX_STATE_DIR", home.join("state"))
         .arg("--json")
         .args(args)
         .output()
@@ -92,4 +94,44 @@ fn broken_adapters_are_refused_with_the_reason() {
         mattebox(home.path(), &["generate", "--adapter", "broken", "-o", home.path().join("o").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("plugin install"));
+}
+
+#[test]
+fn adapter_settings_are_kept_shown_checked_and_removed() {
+    let home = tempfile::tempdir().unwrap();
+    let graph = home.path().join("graph.json");
+    std::fs::write(&graph, "{}").unwrap();
+    let set = format!("workflow=@{}", graph.display());
+    let doc = json_ok(&mattebox(home.path(), &["plugin", "config", "comfyui", "server=http://127.0.0.1:8188", &set]));
+    assert_eq!(doc["settings"]["extras"]["server"], "http://127.0.0.1:8188");
+    assert_eq!(doc["settings"]["extras"]["workflow"]["file"], graph.to_str().unwrap());
+    let file = home.path().join("config/adapters/comfyui.toml");
+    assert!(std::fs::read_to_string(&file).unwrap().contains("http://127.0.0.1:8188"));
+    // Shown without changes; refused with the reason and nothing changed.
+    let shown = json_ok(&mattebox(home.path(), &["plugin", "config", "comfyui"]));
+    assert_eq!(shown["settings"], doc["settings"]);
+    for (args, says) in [
+        (&["plugin", "config", "comfyui", "server=nonsense"][..], "not a server's address"),
+        (&["plugin", "config", "comfyui", "workflow=@/nonexistent/graph.json"], "no such file"),
+        (&["plugin", "config", "comfyui", "justtext"], "KEY=VALUE"),
+        (&["plugin", "config", "nobody", "a=b"], "no adapter \"nobody\""),
+        (&["plugin", "config", "../comfyui", "a=b"], "not an adapter id"),
+    ] {
+        let out = mattebox(home.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(json_ok(&mattebox(home.path(), &["plugin", "config", "comfyui"]))["settings"], doc["settings"]);
+    // Removed one by one; the file goes with the last.
+    json_ok(&mattebox(home.path(), &["plugin", "config", "comfyui", "--unset", "workflow"]));
+    json_ok(&mattebox(home.path(), &["plugin", "config", "comfyui", "--unset", "server"]));
+    assert!(!file.exists());
+    // --extra KEY=@FILE reads the file; a missing one is a usage error.
+    let out = mattebox(home.path(), &["generate", "--extra", "workflow=@/nonexistent/g.json", "-o", "/tmp/never"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/g.json"));
 }

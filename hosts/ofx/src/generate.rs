@@ -114,6 +114,12 @@ fn request_of(effect: &Effect, with_stills: bool) -> OfxResult<ShotRequest> {
         request.first_frame = clip_still(effect, FIRST_FRAME, "first frame")?;
         request.last_frame = clip_still(effect, LAST_FRAME, "last frame")?;
     }
+    // The user's settings for the adapter (its server, its workflow), as
+    // every host applies them before a request is keyed.
+    let id = effect.string_at(ADAPTER, 0.0)?.trim().to_owned();
+    if !id.is_empty() {
+        mattebox_core::generate::apply_settings(&id, &mut request)?;
+    }
     Ok(request)
 }
 

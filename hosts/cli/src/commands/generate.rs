@@ -64,9 +64,11 @@ pub(crate) struct GenerateArgs {
     /// How many takes.
     #[arg(long, default_value_t = 1, value_name = "K")]
     takes: u32,
-    /// A generator-specific setting, KEY=VALUE or KEY=@FILE for a file's text
-    /// (repeatable); the built-in generator reads easing=linear|ease|ease-in|ease-out,
-    /// ComfyUI reads workflow=@graph.json and server=URL.
+    /// A generator-specific setting, KEY=VALUE, or KEY=@FILE for a file's text
+    /// (KEY=@@... for a value that starts with @; repeatable); the built-in
+    /// generator reads easing=linear|ease|ease-in|ease-out, ComfyUI reads
+    /// workflow=@graph.json and server=URL. Settings kept with `mattebox plugin
+    /// config ID KEY=VALUE` apply when a request does not give its own.
     #[arg(long = "extra", value_name = "KEY=VALUE")]
     extras: Vec<String>,
     /// Directory for the takes (take-1.mp4, ... or take-1/, ... for png, and takes.json).
@@ -111,7 +113,7 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     for extra in &args.extras {
         let (k, v) =
             extra.split_once('=').ok_or_else(|| CliError::usage(format!("--extra {extra:?} is not KEY=VALUE")))?;
-        request.extras.insert(k.trim().to_owned(), v.to_owned());
+        request.extras.insert(k.trim().to_owned(), extra_value(k.trim(), v)?);
     }
     request.check().map_err(CliError::usage_from)?;
     request.first_frame = args.first_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
@@ -266,4 +268,18 @@ fn describe(text: &mut String, take: &Take, path: &Path) {
     for d in &take.deviations {
         let _ = writeln!(text, "  note: {d}");
     }
+}
+
+/// An `--extra` value: `@FILE` is the file's text, `@@...` a value that
+/// starts with `@`, anything else itself.
+fn extra_value(key: &str, value: &str) -> Result<String, CliError> {
+    if let Some(literal) = value.strip_prefix("@@") {
+        return Ok(format!("@{literal}"));
+    }
+    let Some(file) = value.strip_prefix('@') else {
+        return Ok(value.to_owned());
+    };
+    std::fs::read_to_string(file).map_err(|e| {
+        CliError::usage(format!("--extra {key}=@{file}: cannot read {file} ({e}); give a file's path after @"))
+    })
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use mattebox_core::generate::Generator;
+use mattebox_core::generate::{AdapterSettings, Setting, default_settings_dir};
 use mattebox_sandbox::{
     Location, Manifest, WasmAdapter, default_plugin_dir, install, installed, not_bundled, policy_from_env,
 };
@@ -44,6 +45,21 @@ enum PluginCommand {
     },
     /// List installed adapters.
     List,
+    /// Show or change an adapter's settings: extras every request to it gets
+    /// unless it gives its own (KEY=VALUE, or KEY=@FILE for a file read at
+    /// each request). A server address set here for a key the adapter's
+    /// manifest names (ComfyUI's `server`) is the only way it may reach a
+    /// private or loopback address.
+    Config {
+        /// The adapter's id (`mattebox plugin list`).
+        id: String,
+        /// Settings to make, KEY=VALUE or KEY=@FILE.
+        #[arg(value_name = "KEY=VALUE")]
+        settings: Vec<String>,
+        /// Settings to remove (repeatable).
+        #[arg(long, value_name = "KEY")]
+        unset: Vec<String>,
+    },
 }
 
 fn describe(text: &mut String, adapter: &WasmAdapter) -> serde_json::Value {
@@ -96,6 +112,7 @@ pub(crate) fn run(ctx: &Ctx, args: PluginArgs) -> Result<Report, CliError> {
             }
             Ok(Report { text, json: json!({ "adapter": doc, "dir": plugins.join(id) }) })
         }
+        PluginCommand::Config { id, settings, unset } => configure(&plugins, &id, &settings, &unset),
         PluginCommand::List => {
             let (found, broken) = installed(&plugins);
             let _ = writeln!(text, "adapters (installed ones in {}):", plugins.display());
@@ -130,4 +147,67 @@ pub(crate) fn run(ctx: &Ctx, args: PluginArgs) -> Result<Report, CliError> {
             })
         }
     }
+}
+
+/// `mattebox plugin config ID [KEY=VALUE...] [--unset KEY...]`.
+fn configure(plugins: &std::path::Path, id: &str, changes: &[String], unset: &[String]) -> Result<Report, CliError> {
+    mattebox_core::generate::check_adapter_id(id).map_err(CliError::usage_from)?;
+    let (found, _) = installed(plugins);
+    let Some(adapter) = found.into_iter().find(|i| i.in_use && i.manifest.id == id) else {
+        return Err(CliError::usage(format!(
+            "no adapter {id:?} is installed; `mattebox plugin list` shows the installed ones"
+        )));
+    };
+    let dir = default_settings_dir()
+        .ok_or_else(|| CliError::usage("no settings directory: set MATTEBOX_CONFIG_DIR or HOME"))?;
+    let mut settings = AdapterSettings::load(&dir, id)?;
+    for change in changes {
+        let (key, value) = change
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v))
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| CliError::usage(format!("{change:?} is not KEY=VALUE")))?;
+        let setting = if let Some(literal) = value.strip_prefix("@@") {
+            Setting::Text(format!("@{literal}"))
+        } else if let Some(file) = value.strip_prefix('@') {
+            let file = std::path::absolute(file).map_err(|e| CliError::usage(format!("{key}=@{file}: {e}")))?;
+            if !file.is_file() {
+                return Err(CliError::usage(format!(
+                    "{key}=@{}: no such file; give the path of a file whose text the adapter gets at each request",
+                    file.display()
+                )));
+            }
+            Setting::File { file }
+        } else {
+            Setting::Text(value.to_owned())
+        };
+        adapter.manifest.check_setting(key, &setting).map_err(CliError::usage_from)?;
+        settings.extras.insert(key.to_owned(), setting);
+    }
+    for key in unset {
+        settings.extras.remove(key.as_str());
+    }
+    let path = if changes.is_empty() && unset.is_empty() {
+        dir.join(format!("{id}.toml"))
+    } else {
+        settings.save(&dir, id)?
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "settings of {id} ({}):", path.display());
+    if settings.extras.is_empty() {
+        let _ = writeln!(text, "  none");
+    }
+    for (key, setting) in &settings.extras {
+        let shown = match setting {
+            Setting::Text(t) => t.clone(),
+            Setting::File { file } => format!("the text of {} (read at each request)", file.display()),
+        };
+        let server = if adapter.manifest.network.server_extras.iter().any(|k| k == key) {
+            "  (a server this adapter may reach)"
+        } else {
+            ""
+        };
+        let _ = writeln!(text, "  {key} = {shown}{server}");
+    }
+    Ok(Report { text, json: json!({ "id": id, "file": path, "settings": settings }) })
 }
