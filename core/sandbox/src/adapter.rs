@@ -337,6 +337,7 @@ impl WasmAdapter {
             fps: take.fps,
             frames_left: take.frames,
             max_file_pixels: take.max_file_pixels,
+            sockets: Vec::new(),
         };
         let mut store = Store::new(engine()?, state);
         store.limiter(|s| &mut s.limits);

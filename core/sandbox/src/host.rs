@@ -53,6 +53,8 @@ pub(crate) struct HostState {
     pub(crate) frames_left: u64,
     /// Largest frame, in pixels, a file handed over may hold.
     pub(crate) max_file_pixels: u64,
+    /// The adapter's open WebSockets, by handle (closed ones are `None`).
+    pub(crate) sockets: Vec<Option<crate::ws::Socket>>,
 }
 
 impl WasiView for HostState {
@@ -224,6 +226,81 @@ impl host::Host for HostState {
 
     fn has_secret(&mut self, name: String) -> wasmtime::Result<bool> {
         Ok(self.fetcher.has_secret(&name))
+    }
+
+    fn websocket_connect(
+        &mut self,
+        url: String,
+        headers: Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<u32, String>> {
+        self.check_running()?;
+        let open = self.sockets.iter().filter(|s| s.is_some()).count();
+        if open >= crate::ws::MAX_SOCKETS {
+            return Ok(Err(format!("{open} WebSockets are open; at most {}", crate::ws::MAX_SOCKETS)));
+        }
+        let result = self.fetcher.websocket(&url, &headers, self.deadline);
+        self.check_running()?;
+        Ok(match result {
+            Ok(socket) => {
+                let slot = match self.sockets.iter().position(Option::is_none) {
+                    Some(free) => free,
+                    None => {
+                        self.sockets.push(None);
+                        self.sockets.len() - 1
+                    }
+                };
+                self.sockets[slot] = Some(socket);
+                Ok(slot as u32)
+            }
+            Err(why) => {
+                tracing::info!(adapter = %self.adapter, "websocket-connect refused or failed: {why}");
+                Err(why)
+            }
+        })
+    }
+
+    fn websocket_receive(
+        &mut self,
+        socket: u32,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Option<host::WebsocketMessage>, String>> {
+        self.check_running()?;
+        let left = self.deadline.saturating_duration_since(std::time::Instant::now());
+        let wait = std::time::Duration::from_millis(timeout_ms as u64).min(left);
+        let Some(open) = self.sockets.get_mut(socket as usize).and_then(Option::as_mut) else {
+            return Ok(Err(format!("no open WebSocket {socket}")));
+        };
+        let received = crate::ws::receive(open, wait, &self.stop);
+        self.check_running()?;
+        Ok(match received {
+            Ok(None) => Ok(None),
+            Ok(Some(crate::ws::Received::Text(text))) => {
+                Ok(Some(host::WebsocketMessage::Text(self.fetcher.redact(text))))
+            }
+            Ok(Some(crate::ws::Received::Binary(bytes))) => {
+                Ok(Some(host::WebsocketMessage::Binary(self.fetcher.redact_bytes(bytes))))
+            }
+            Err(why) => {
+                self.sockets[socket as usize] = None;
+                Err(self.fetcher.redact(why))
+            }
+        })
+    }
+
+    fn websocket_send(&mut self, socket: u32, text: String) -> wasmtime::Result<Result<(), String>> {
+        self.check_running()?;
+        let Some(open) = self.sockets.get_mut(socket as usize).and_then(Option::as_mut) else {
+            return Ok(Err(format!("no open WebSocket {socket}")));
+        };
+        Ok(crate::ws::send(open, text).map_err(|why| self.fetcher.redact(why)))
+    }
+
+    fn websocket_close(&mut self, socket: u32) -> wasmtime::Result<()> {
+        if let Some(mut open) = self.sockets.get_mut(socket as usize).and_then(Option::take) {
+            let _ = open.close(None);
+            let _ = open.flush();
+        }
+        Ok(())
     }
 }
 

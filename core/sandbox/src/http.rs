@@ -332,6 +332,49 @@ pub(crate) struct Fetcher {
     tokens: Mutex<Vec<Token>>,
 }
 
+/// A checked request: where it goes, with its templates filled in.
+pub(crate) struct Prepared {
+    pub(crate) url: url::Url,
+    pub(crate) origin: Origin,
+    pub(crate) headers: Vec<(String, String)>,
+    /// Time left before the take's deadline.
+    pub(crate) left: Duration,
+    pub(crate) resolve: Resolver,
+}
+
+/// Names to addresses, refusing special ones the user did not allow.
+pub(crate) struct Resolver {
+    allowed: Vec<IpAddr>,
+    named_by_user: bool,
+    hint: String,
+}
+
+impl Resolver {
+    pub(crate) fn resolve(&self, netloc: &str) -> std::io::Result<Vec<SocketAddr>> {
+        let addrs: Vec<SocketAddr> = netloc.to_socket_addrs()?.collect();
+        let usable: Vec<SocketAddr> = addrs
+            .iter()
+            .copied()
+            .filter(|a| {
+                self.named_by_user || !is_special(a.ip()) || self.allowed.iter().any(|&ok| same_address(ok, a.ip()))
+            })
+            .collect();
+        if usable.is_empty() {
+            let ips: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{netloc} resolves only to private or special addresses ({}), which are refused; {} \
+                     (or list the address in MATTEBOX_ALLOW_ADDRESSES)",
+                    ips.join(", "),
+                    self.hint
+                ),
+            ));
+        }
+        Ok(usable)
+    }
+}
+
 /// A request as the adapter sent it.
 pub(crate) struct Request {
     pub(crate) method: String,
@@ -424,6 +467,16 @@ impl Fetcher {
     /// `text` with secrets and signed tokens replaced.
     pub(crate) fn redact(&self, text: String) -> String {
         self.redactor.lock().text(text)
+    }
+
+    /// `bytes` with secrets and signed tokens replaced.
+    pub(crate) fn redact_bytes(&self, bytes: Vec<u8>) -> Vec<u8> {
+        self.redactor.lock().bytes(bytes)
+    }
+
+    /// The largest response (or WebSocket message) an adapter may read.
+    pub(crate) fn max_response(&self) -> u64 {
+        self.max_response
     }
 
     /// The secret `name`'s value, if it may go to `origin`.
@@ -524,15 +577,30 @@ impl Fetcher {
         }
     }
 
-    fn exchange(&self, request: Request, deadline: Instant) -> std::result::Result<Response, String> {
+    /// Checks a request to `url` with `headers` (the network is open, the
+    /// origin reachable, the headers well-formed and few) and fills in the
+    /// templates. Shared by `http-fetch` and `websocket-connect`.
+    pub(crate) fn prepare(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        deadline: Instant,
+    ) -> std::result::Result<Prepared, String> {
         if self.describing {
             return Err("describe may not use the network: the host calls it to check and list adapters, \
                         before any take; fetch in generate"
                 .into());
         }
-        let url = url::Url::parse(&request.url)
-            .map_err(|e| format!("{:?} is not a URL: {e}", request.url.chars().take(200).collect::<String>()))?;
-        let origin = Origin::of(&url).map_err(|e| e.to_string())?;
+        let url = url::Url::parse(url)
+            .map_err(|e| format!("{:?} is not a URL: {e}", url.chars().take(200).collect::<String>()))?;
+        // A WebSocket's origin is its HTTP one.
+        let mut as_http = url.clone();
+        match url.scheme() {
+            "ws" => as_http.set_scheme("http").map_err(|_| "bad ws URL")?,
+            "wss" => as_http.set_scheme("https").map_err(|_| "bad wss URL")?,
+            _ => {}
+        }
+        let origin = Origin::of(&as_http).map_err(|e| e.to_string())?;
         // A server the user named: reachable, private addresses included.
         let named_by_user = self.user.origins.contains(&origin);
         if !self.origins.contains(&origin) && !named_by_user {
@@ -541,27 +609,20 @@ impl Fetcher {
                 self.user.hint(&origin)
             ));
         }
-        let method = request.method.to_ascii_uppercase();
-        if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"].contains(&method.as_str()) {
-            return Err(format!("method {:?} is not allowed", method.chars().take(32).collect::<String>()));
+        if headers.len() > MAX_HEADERS {
+            return Err(format!("the request has {} headers; at most {MAX_HEADERS} headers", headers.len()));
         }
-        if request.body.len() > MAX_REQUEST_BODY {
-            return Err(format!("the request body is larger than {} MiB", MAX_REQUEST_BODY >> 20));
-        }
-        if request.headers.len() > MAX_HEADERS {
-            return Err(format!("the request has {} headers; at most {MAX_HEADERS} headers", request.headers.len()));
-        }
-        let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        let header_bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
         if header_bytes > MAX_HEADER_BYTES {
             return Err(format!("the request's headers hold {header_bytes} bytes; at most {MAX_HEADER_BYTES}"));
         }
         // Everything about the headers is checked before any secret is in them.
-        for (name, value) in &request.headers {
+        for (name, value) in headers {
             check_header(name, value)?;
         }
-        let mut headers = Vec::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
-            headers.push((name.as_str(), self.fill(value, &origin)?));
+        let mut filled = Vec::with_capacity(headers.len());
+        for (name, value) in headers {
+            filled.push((name.clone(), self.fill(value, &origin)?));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -569,26 +630,24 @@ impl Fetcher {
         }
         let allowed = self.policy.allow_addresses.clone();
         let hint = self.user.hint(&origin);
-        let resolver = move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
-            let addrs: Vec<SocketAddr> = netloc.to_socket_addrs()?.collect();
-            let usable: Vec<SocketAddr> = addrs
-                .iter()
-                .copied()
-                .filter(|a| named_by_user || !is_special(a.ip()) || allowed.iter().any(|&ok| same_address(ok, a.ip())))
-                .collect();
-            if usable.is_empty() {
-                let ips: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    format!(
-                        "{netloc} resolves only to private or special addresses ({}), which are refused; {hint} \
-                         (or list the address in MATTEBOX_ALLOW_ADDRESSES)",
-                        ips.join(", ")
-                    ),
-                ));
-            }
-            Ok(usable)
-        };
+        let resolve = Resolver { allowed, named_by_user, hint };
+        Ok(Prepared { url, origin, headers: filled, left, resolve })
+    }
+
+    fn exchange(&self, request: Request, deadline: Instant) -> std::result::Result<Response, String> {
+        let method = request.method.to_ascii_uppercase();
+        if !["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"].contains(&method.as_str()) {
+            return Err(format!("method {:?} is not allowed", method.chars().take(32).collect::<String>()));
+        }
+        if request.body.len() > MAX_REQUEST_BODY {
+            return Err(format!("the request body is larger than {} MiB", MAX_REQUEST_BODY >> 20));
+        }
+        let Prepared { url, origin, headers, left, resolve } =
+            self.prepare(&request.url, &request.headers, deadline)?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("http-fetch takes http and https URLs, not {}", url.scheme()));
+        }
+        let resolver = move |netloc: &str| resolve.resolve(netloc);
         let agent = ureq::AgentBuilder::new()
             .redirects(0)
             .timeout_connect(CONNECT_TIMEOUT.min(left))

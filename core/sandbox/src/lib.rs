@@ -36,6 +36,7 @@ pub mod install;
 mod jwt;
 pub mod manifest;
 mod workers;
+mod ws;
 
 pub use adapter::{MAX_COMPONENT_BYTES, SandboxPolicy, WasmAdapter};
 pub use http::NetworkPolicy;

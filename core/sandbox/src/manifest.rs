@@ -33,8 +33,11 @@ use serde::{Deserialize, Serialize};
 /// Largest manifest read, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
-/// The WIT package this host implements.
-pub const WIT_PACKAGE: &str = "mattebox:generator@0.1.0";
+/// The WIT package this host implements; adapters built for any earlier
+/// 0.1.x run unchanged.
+pub const WIT_PACKAGE: &str = "mattebox:generator@0.1.1";
+/// The WIT packages an adapter's manifest may name.
+const WIT_ACCEPTED: [&str; 2] = ["mattebox:generator@0.1.0", "mattebox:generator@0.1.1"];
 /// The manifest's file name.
 pub const MANIFEST_NAME: &str = "adapter.toml";
 
@@ -199,7 +202,7 @@ impl Manifest {
         if self.name.len() > MAX_NAME_BYTES || self.version.is_empty() || self.version.len() > 64 {
             return Err(bad(here, format!("name (at most {MAX_NAME_BYTES} bytes) and version (1-64) must be short")));
         }
-        if self.wit != WIT_PACKAGE {
+        if !WIT_ACCEPTED.contains(&self.wit.as_str()) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!("adapter {} was built for {}; this Mattebox runs {WIT_PACKAGE}", self.id, self.wit),

@@ -243,3 +243,22 @@ fn components_that_do_not_fit_are_refused_at_load() {
     std::fs::remove_file(install.path().join("hostile.wasm")).unwrap();
     assert_eq!(WasmAdapter::load(install.path(), &policy).unwrap_err().kind(), ErrorKind::NotFound);
 }
+
+#[test]
+fn an_adapter_built_for_contract_0_1_0_runs_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&guests().contract_0_1_0, dir.path().join("old.wasm")).unwrap();
+    std::fs::write(
+        dir.path().join("adapter.toml"),
+        "id = \"contract-0-1-0\"\nname = \"Old\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.1.0\"\n\
+         component = \"old.wasm\"\n",
+    )
+    .unwrap();
+    let adapter = WasmAdapter::load(dir.path(), &policy(&dir.path().join("cache"), false)).unwrap();
+    assert_eq!(mattebox_core::generate::Generator::info(&adapter).name, "Built for 0.1.0");
+    let mut r = request("", "");
+    r.extras.clear();
+    let runtime = runtime(Arc::default());
+    let frames = mattebox_core::generate::dry_run(&adapter, &r, 0, &runtime).unwrap();
+    assert_eq!(frames.0, 10);
+}

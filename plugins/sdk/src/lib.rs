@@ -49,6 +49,7 @@ pub mod bindings {
 pub mod base64;
 pub mod http;
 pub mod png;
+pub mod websocket;
 
 pub use bindings::Guest as Adapter;
 pub use bindings::mattebox::generator::host::LogLevel;

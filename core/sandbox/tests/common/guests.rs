@@ -41,6 +41,8 @@ pub(crate) struct Guests {
     pub(crate) describe_probe: PathBuf,
     pub(crate) describe_sleep: PathBuf,
     pub(crate) describe_huge: PathBuf,
+    /// A component built against the frozen 0.1.0 contract.
+    pub(crate) contract_0_1_0: PathBuf,
 }
 
 /// Builds every guest once.
@@ -58,6 +60,7 @@ pub(crate) fn guests() -> &'static Guests {
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),
+            contract_0_1_0: wasm("contract_0_1_0"),
         }
     })
 }

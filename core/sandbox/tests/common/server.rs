@@ -64,14 +64,34 @@ pub(crate) fn json(status: u16, value: serde_json::Value) -> Response {
     (status, vec![("content-type".into(), "application/json".into())], value.to_string().into_bytes())
 }
 
+/// A WebSocket the server accepted, and the request that opened it.
+pub(crate) type Socket = tungstenite::WebSocket<std::net::TcpStream>;
+
+/// What serves an accepted WebSocket.
+type SocketHandler = dyn Fn(Request, Socket) + Send + Sync;
+
 /// Starts a server on 127.0.0.1; returns its origin (`http://127.0.0.1:PORT`).
+/// WebSocket upgrades are refused (404), as by a server without any.
 pub(crate) fn serve(handler: impl Fn(Request) -> Response + Send + Sync + 'static) -> String {
+    serve_inner(Arc::new(handler), None)
+}
+
+/// [`serve`], with WebSocket upgrades accepted (RFC 6455 handshake) and
+/// handed to `sockets` on the connection's thread.
+pub(crate) fn serve_with_websockets(
+    handler: impl Fn(Request) -> Response + Send + Sync + 'static,
+    sockets: impl Fn(Request, Socket) + Send + Sync + 'static,
+) -> String {
+    serve_inner(Arc::new(handler), Some(Arc::new(sockets)))
+}
+
+fn serve_inner(handler: Arc<dyn Fn(Request) -> Response + Send + Sync>, sockets: Option<Arc<SocketHandler>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let origin = format!("http://{}", listener.local_addr().unwrap());
-    let handler = Arc::new(handler);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let handler = handler.clone();
+            let sockets = sockets.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut first = String::new();
@@ -89,6 +109,30 @@ pub(crate) fn serve(handler: impl Fn(Request) -> Response + Send + Sync + 'stati
                     if let Some((k, v)) = line.trim_end().split_once(':') {
                         headers.push((k.trim().to_owned(), v.trim().to_owned()));
                     }
+                }
+                let upgrade = headers
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("upgrade") && v.eq_ignore_ascii_case("websocket"));
+                if upgrade {
+                    let request = Request { method, target, headers, body: Vec::new() };
+                    let mut out = stream;
+                    let (Some(sockets), Some(key)) = (&sockets, request.header("sec-websocket-key")) else {
+                        let _ =
+                            out.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                        return;
+                    };
+                    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+                    let head = format!(
+                        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\
+                         sec-websocket-accept: {accept}\r\n\r\n"
+                    );
+                    if out.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    let socket =
+                        tungstenite::WebSocket::from_raw_socket(out, tungstenite::protocol::Role::Server, None);
+                    sockets(request, socket);
+                    return;
                 }
                 let length = headers
                     .iter()

@@ -207,6 +207,39 @@ impl Adapter for Hostile {
                 let bytes = http::get(&url, &[])?.body;
                 emit_file(&name, &bytes).map_err(|e| GenerateError::Other(format!("emit-file: {e}")))?;
             }
+            "ws-echo" => {
+                // Opens a socket with a secret in a header, says hello, and
+                // reports everything that came back.
+                let socket = websocket::WebSocket::connect(&url, &[("authorization", "Bearer {{secret:TOKEN}}")])?;
+                socket.send("hello")?;
+                let mut got = Vec::new();
+                for _ in 0..20 {
+                    match socket.receive(std::time::Duration::from_millis(200)) {
+                        Ok(Some(websocket::Message::Text(t))) => got.push(t),
+                        Ok(Some(websocket::Message::Binary(b))) => got.push(format!("{} binary bytes", b.len())),
+                        Ok(None) => {}
+                        Err(e) => {
+                            got.push(format!("error: {e:?}"));
+                            break;
+                        }
+                    }
+                    if got.len() >= 2 {
+                        break;
+                    }
+                }
+                return Err(GenerateError::Other(format!("ws: {}", got.join(" | "))));
+            }
+            "ws-many" => {
+                let mut open = Vec::new();
+                let mut said = Vec::new();
+                for _ in 0..5 {
+                    match websocket::WebSocket::connect(&url, &[]) {
+                        Ok(s) => open.push(s),
+                        Err(e) => said.push(format!("{e:?}")),
+                    }
+                }
+                return Err(GenerateError::Other(format!("opened {}; {}", open.len(), said.join("; "))));
+            }
             "calls" => {
                 // Not hostile: host-call overhead for the benchmark.
                 let n: u32 = extra(&request, "n").and_then(|v| v.parse().ok()).unwrap_or(1000);
