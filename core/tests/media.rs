@@ -324,3 +324,33 @@ fn a_jpeg_still_decodes_and_can_be_read_again() {
     assert!(first.view().same_pixels(&again.view()));
     assert!(reader.read_frame(1).is_err());
 }
+
+/// Animated GIF, WebP and PNG (what ComfyUI's SaveAnimatedWEBP and
+/// SaveAnimatedPNG write, and VideoHelperSuite's GIFs), read from memory as
+/// an adapter hands them over: every frame, at its own rate.
+#[test]
+fn animated_gif_webp_and_png_decode_every_frame_at_their_rate() {
+    use mattebox_core::media::UntrustedLimits;
+    let dir = tempfile::tempdir().unwrap();
+    let limits = UntrustedLimits { max_pixels: 1 << 22, max_frames: 1000 };
+    for (name, args) in [
+        ("bar.gif", &["-f", "gif"][..]),
+        ("bar.webp", &["-c:v", "libwebp_anim", "-lossless", "1", "-loop", "0"][..]),
+        ("bar.apng", &["-f", "apng", "-plays", "0"][..]),
+    ] {
+        let clip = make_clip(dir.path(), name, "10", "rgb24", args);
+        let bytes = std::fs::read(&clip).unwrap();
+        let mut reader = MediaReader::open_untrusted(name, bytes, &limits).unwrap();
+        let info = reader.info().clone();
+        assert_eq!((info.width, info.height), (320, 240), "{name}");
+        assert_eq!(info.frame_rate, Rational::integer(10), "{name}");
+        assert_eq!(info.frame_count, FRAMES as u64, "{name}");
+        for n in [0, 1, 29, FRAMES - 1] {
+            assert_eq!(bar_frame(&reader.read_frame(n as u64).unwrap()), n, "{name} frame {n}");
+        }
+        // Too many frames for what it may hold: refused with its name.
+        let tight = UntrustedLimits { max_pixels: 1 << 22, max_frames: 20 };
+        let err = MediaReader::open_untrusted(name, std::fs::read(&clip).unwrap(), &tight).unwrap_err();
+        assert!(err.to_string().contains(name) && err.to_string().contains("more"), "{err}");
+    }
+}

@@ -260,6 +260,10 @@ enum ReaderInner {
     /// One frame decoded from memory.
     #[cfg(all(feature = "video", feature = "images"))]
     Still(Box<(MediaInfo, Frame)>),
+    /// An animation decoded from memory: its frames, and which one each
+    /// frame at the constant rate shows.
+    #[cfg(all(feature = "video", feature = "images"))]
+    Animation(Box<(MediaInfo, Vec<Frame>, Vec<u32>)>),
 }
 
 /// Reads frames from a video file, an image sequence or a still, by index.
@@ -307,6 +311,8 @@ impl MediaReader {
             ReaderInner::Sequence(r) => r.info(),
             #[cfg(all(feature = "video", feature = "images"))]
             ReaderInner::Still(still) => &still.0,
+            #[cfg(all(feature = "video", feature = "images"))]
+            ReaderInner::Animation(a) => &a.0,
         }
     }
 
@@ -329,6 +335,8 @@ impl MediaReader {
             ReaderInner::Sequence(r) => r.read_frame(index),
             #[cfg(all(feature = "video", feature = "images"))]
             ReaderInner::Still(still) => Ok(still.1.clone()),
+            #[cfg(all(feature = "video", feature = "images"))]
+            ReaderInner::Animation(a) => Ok(a.1[a.2[index as usize] as usize].clone()),
         }
     }
 

@@ -28,6 +28,7 @@ use super::video::{VideoReader, ff_error};
 use super::{MediaInfo, MediaKind, MediaReader, ReaderInner, StreamInfo};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, check_dimensions};
+use crate::rational::Rational;
 
 /// What a file from an untrusted source may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,9 +50,15 @@ const CODECS: &str = "h264,hevc,vp8,vp9,av1,libdav1d,libaom-av1,libvpx,libvpx-vp
 /// What the file name's extension says the bytes are.
 enum Kind {
     Video(&'static CStr),
+    /// A PNG, animated (APNG) or not.
     Png,
     Exr,
+    Gif,
+    Webp,
 }
+
+/// Most bytes all the frames of a decoded animation may take.
+const MAX_ANIMATION_BYTES: u64 = 1 << 30;
 
 fn kind_of(name: &str) -> Option<Kind> {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
@@ -59,14 +66,17 @@ fn kind_of(name: &str) -> Option<Kind> {
         "mp4" | "m4v" | "mov" => Kind::Video(c"mov"),
         "mkv" | "webm" => Kind::Video(c"matroska"),
         "avi" => Kind::Video(c"avi"),
-        "png" => Kind::Png,
+        "png" | "apng" => Kind::Png,
         "exr" => Kind::Exr,
+        "gif" => Kind::Gif,
+        "webp" => Kind::Webp,
         _ => return None,
     })
 }
 
 /// The extensions [`MediaReader::open_untrusted`] takes.
-pub const UNTRUSTED_TYPES: [&str; 8] = ["mp4", "m4v", "mov", "mkv", "webm", "avi", "png", "exr"];
+pub const UNTRUSTED_TYPES: [&str; 11] =
+    ["mp4", "m4v", "mov", "mkv", "webm", "avi", "png", "apng", "exr", "gif", "webp"];
 
 /// Shared bytes for ffmpeg's reader (which wants `'static` data).
 #[derive(Clone)]
@@ -226,19 +236,113 @@ fn not_this_type(label: &Path, demuxer: &CStr, err: ff::Error) -> Error {
     ))
 }
 
-fn decode_png(label: &Path, bytes: &[u8], max_pixels: u64) -> Result<Frame> {
+/// A still PNG, GIF or WebP: the header checked before the pixels.
+fn decode_still(label: &Path, format: image::ImageFormat, bytes: &[u8], max_pixels: u64) -> Result<Frame> {
     use image::ImageDecoder;
-    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Png);
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(1 << 20));
-    reader.limits(limits);
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits_for(max_pixels));
     let decoder =
-        reader.into_decoder().map_err(|e| Error::media(format!("{}: not a PNG file: {e}", label.display())))?;
+        reader.into_decoder().map_err(|e| Error::media(format!("{}: not a valid {format:?}: {e}", label.display())))?;
     let (width, height) = decoder.dimensions();
     check_pixels(label, width as u64, height as u64, max_pixels)?;
     let image = image::DynamicImage::from_decoder(decoder)
-        .map_err(|e| Error::media(format!("{}: cannot decode the PNG: {e}", label.display())))?;
+        .map_err(|e| Error::media(format!("{}: cannot decode it: {e}", label.display())))?;
     super::image_file::frame_of_image(image)
+}
+
+/// Frames of an animation, composited whole, and how long each is shown
+/// (milliseconds, as numerator and denominator).
+type Animation = Vec<(Frame, (u32, u32))>;
+
+fn limits_for(max_pixels: u64) -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(1 << 20));
+    limits
+}
+
+/// Decodes every frame of an animated GIF, WebP or PNG, checking the size
+/// first and the total as it goes.
+fn decode_animation(label: &Path, kind: &Kind, bytes: &[u8], limits: &UntrustedLimits) -> Result<Option<Animation>> {
+    use image::{AnimationDecoder, ImageDecoder};
+    let bad = |what: &str, e: image::ImageError| Error::media(format!("{}: not a valid {what}: {e}", label.display()));
+    // The decoder's allocation limit set and its stated size checked first.
+    let check = |d: &mut dyn ImageDecoder, what: &str| -> Result<()> {
+        d.set_limits(limits_for(limits.max_pixels)).map_err(|e| bad(what, e))?;
+        let (w, h) = d.dimensions();
+        check_pixels(label, w as u64, h as u64, limits.max_pixels)
+    };
+    let frames = match kind {
+        Kind::Gif => {
+            let mut d = image::codecs::gif::GifDecoder::new(Cursor::new(bytes)).map_err(|e| bad("GIF", e))?;
+            check(&mut d, "GIF")?;
+            d.into_frames()
+        }
+        Kind::Webp => {
+            let mut d = image::codecs::webp::WebPDecoder::new(Cursor::new(bytes)).map_err(|e| bad("WebP", e))?;
+            check(&mut d, "WebP")?;
+            if !d.has_animation() {
+                return Ok(None);
+            }
+            d.into_frames()
+        }
+        Kind::Png => {
+            let mut d = image::codecs::png::PngDecoder::new(Cursor::new(bytes)).map_err(|e| bad("PNG", e))?;
+            check(&mut d, "PNG")?;
+            if !d.is_apng().map_err(|e| bad("PNG", e))? {
+                return Ok(None);
+            }
+            d.apng().map_err(|e| bad("PNG", e))?.into_frames()
+        }
+        _ => return Ok(None),
+    };
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for frame in frames {
+        let frame =
+            frame.map_err(|e| Error::media(format!("{}: cannot decode the animation: {e}", label.display())))?;
+        let delay = frame.delay().numer_denom_ms();
+        let buffer = frame.into_buffer();
+        let (w, h) = buffer.dimensions();
+        total += w as u64 * h as u64 * 4;
+        if out.len() as u64 >= limits.max_frames || total > MAX_ANIMATION_BYTES {
+            return Err(Error::invalid_argument(format!(
+                "{}: the animation holds more than {} frames of {w}x{h}, more than it may; save a video instead",
+                label.display(),
+                out.len()
+            )));
+        }
+        out.push((Frame::from_bytes(w, h, crate::PixelFormat::Rgba8, &buffer.into_raw())?, delay));
+    }
+    if out.is_empty() {
+        return Err(Error::media(format!("{}: the animation holds no frames", label.display())));
+    }
+    Ok(Some(out))
+}
+
+/// An animation as frames at one constant rate: the greatest common step
+/// of its frame durations (at least 10 ms, as browsers show them), each
+/// frame repeated for as many steps as it lasts.
+fn at_constant_rate(label: &Path, animation: Animation, max_frames: u64) -> Result<(Rational, Vec<Frame>, Vec<u32>)> {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 { a } else { gcd(b, a % b) }
+    }
+    // Durations in microseconds; 0 (and anything under 10 ms) shows for 10 ms.
+    let micros: Vec<u64> =
+        animation.iter().map(|(_, (n, d))| ((*n as u64 * 1000) / (*d).max(1) as u64).max(10_000)).collect();
+    let step = micros.iter().copied().fold(0, gcd).max(1000);
+    let mut order = Vec::new();
+    for (i, us) in micros.iter().enumerate() {
+        let repeats = (us / step).max(1);
+        if order.len() as u64 + repeats > max_frames {
+            return Err(Error::invalid_argument(format!(
+                "{}: the animation lasts more frames at its rate than it may ({max_frames})",
+                label.display()
+            )));
+        }
+        order.extend(std::iter::repeat_n(i as u32, repeats as usize));
+    }
+    let rate = Rational::new(1_000_000, step as i64)?;
+    Ok((rate, animation.into_iter().map(|(f, _)| f).collect(), order))
 }
 
 fn decode_exr(label: &Path, bytes: &[u8], max_pixels: u64) -> Result<Frame> {
@@ -249,6 +353,31 @@ fn decode_exr(label: &Path, bytes: &[u8], max_pixels: u64) -> Result<Frame> {
         check_pixels(label, size.0 as u64, size.1 as u64, max_pixels)?;
     }
     super::image_file::read_exr_from(Cursor::new(bytes), label)
+}
+
+/// What a source decoded from memory holds (its first frame tells the
+/// size and format).
+fn memory_info(label: &Path, codec: &str, kind: MediaKind, first: &Frame, rate: Rational, count: u64) -> MediaInfo {
+    MediaInfo {
+        path: label.to_owned(),
+        kind,
+        container: codec.to_owned(),
+        codec: codec.to_owned(),
+        width: first.width(),
+        height: first.height(),
+        frame_rate: rate,
+        frame_count: count,
+        duration_seconds: MediaInfo::duration_of(count, rate),
+        source_pixel_format: format!("{:?}", first.format()).to_lowercase(),
+        bits_per_channel: match first.format() {
+            crate::PixelFormat::Rgba8 => 8,
+            crate::PixelFormat::Rgba16 => 16,
+            crate::PixelFormat::Rgba32F => 32,
+        },
+        decoded_format: first.format(),
+        first_number: None,
+        streams: vec![StreamInfo { index: 0, kind: "video".into(), codec: codec.into(), details: String::new() }],
+    }
 }
 
 impl MediaReader {
@@ -262,35 +391,23 @@ impl MediaReader {
             Error::unsupported(format!("{name:?}: the name must end in one of {}", UNTRUSTED_TYPES.join(", ")))
         })?;
         let still = |frame: Frame, codec: &str| {
-            let info = MediaInfo {
-                path: label.clone(),
-                kind: MediaKind::Image,
-                container: codec.to_owned(),
-                codec: codec.to_owned(),
-                width: frame.width(),
-                height: frame.height(),
-                frame_rate: super::DEFAULT_SEQUENCE_RATE,
-                frame_count: 1,
-                duration_seconds: MediaInfo::duration_of(1, super::DEFAULT_SEQUENCE_RATE),
-                source_pixel_format: format!("{:?}", frame.format()).to_lowercase(),
-                bits_per_channel: match frame.format() {
-                    crate::PixelFormat::Rgba8 => 8,
-                    crate::PixelFormat::Rgba16 => 16,
-                    crate::PixelFormat::Rgba32F => 32,
-                },
-                decoded_format: frame.format(),
-                first_number: None,
-                streams: vec![StreamInfo {
-                    index: 0,
-                    kind: "video".into(),
-                    codec: codec.into(),
-                    details: String::new(),
-                }],
-            };
+            let info = memory_info(&label, codec, MediaKind::Image, &frame, super::DEFAULT_SEQUENCE_RATE, 1);
             MediaReader { inner: ReaderInner::Still(Box::new((info, frame))) }
         };
+        if let Some(animation) = decode_animation(&label, &kind, &bytes, limits)? {
+            let codec = match kind {
+                Kind::Gif => "gif",
+                Kind::Webp => "webp",
+                _ => "apng",
+            };
+            let (rate, frames, order) = at_constant_rate(&label, animation, limits.max_frames)?;
+            let info = memory_info(&label, codec, MediaKind::Video, &frames[0], rate, order.len() as u64);
+            return Ok(MediaReader { inner: ReaderInner::Animation(Box::new((info, frames, order))) });
+        }
         match kind {
-            Kind::Png => Ok(still(decode_png(&label, &bytes, limits.max_pixels)?, "png")),
+            Kind::Png => Ok(still(decode_still(&label, image::ImageFormat::Png, &bytes, limits.max_pixels)?, "png")),
+            Kind::Gif => Ok(still(decode_still(&label, image::ImageFormat::Gif, &bytes, limits.max_pixels)?, "gif")),
+            Kind::Webp => Ok(still(decode_still(&label, image::ImageFormat::WebP, &bytes, limits.max_pixels)?, "webp")),
             Kind::Exr => Ok(still(decode_exr(&label, &bytes, limits.max_pixels)?, "exr")),
             Kind::Video(demuxer) => {
                 let source = UntrustedVideo { label, bytes: Shared(Arc::new(bytes)), demuxer, limits: *limits };
