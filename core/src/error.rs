@@ -25,6 +25,10 @@ pub enum ErrorKind {
     OutOfMemory,
     /// The work was cancelled by its caller.
     Cancelled,
+    /// A generator's vendor refused or failed the work (its words follow).
+    Vendor,
+    /// The network failed, or a request was refused by the sandbox's rules.
+    Network,
     /// A bug in Mattebox: please report it.
     Internal,
 }
@@ -40,6 +44,8 @@ impl ErrorKind {
             ErrorKind::Media => "media",
             ErrorKind::OutOfMemory => "out-of-memory",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::Vendor => "vendor",
+            ErrorKind::Network => "network",
             ErrorKind::Internal => "internal",
         }
     }

@@ -44,6 +44,10 @@ typedef enum mb_result {
   MB_RESULT_PANIC = 9,
   // A bug in Mattebox. Please report it.
   MB_RESULT_INTERNAL = 10,
+  // A generator's vendor refused or failed (ABI 1.4).
+  MB_RESULT_VENDOR = 11,
+  // The network failed, or the sandbox refused a request (ABI 1.4).
+  MB_RESULT_NETWORK = 12,
 } mb_result;
 
 // The state of one shot's composite: the screen sampled on its first frame,

@@ -36,11 +36,15 @@ pub enum mb_result {
     Panic = 9,
     /// A bug in Mattebox. Please report it.
     Internal = 10,
+    /// A generator's vendor refused or failed (ABI 1.4).
+    Vendor = 11,
+    /// The network failed, or the sandbox refused a request (ABI 1.4).
+    Network = 12,
 }
 
 impl mb_result {
     /// Every code, for `mb_result_name`.
-    pub(crate) const ALL: [mb_result; 11] = [
+    pub(crate) const ALL: [mb_result; 13] = [
         mb_result::Ok,
         mb_result::NullPointer,
         mb_result::InvalidArgument,
@@ -52,6 +56,8 @@ impl mb_result {
         mb_result::Cancelled,
         mb_result::Panic,
         mb_result::Internal,
+        mb_result::Vendor,
+        mb_result::Network,
     ];
 
     pub(crate) fn name(self) -> &'static CStr {
@@ -67,6 +73,8 @@ impl mb_result {
             mb_result::Cancelled => c"MB_RESULT_CANCELLED",
             mb_result::Panic => c"MB_RESULT_PANIC",
             mb_result::Internal => c"MB_RESULT_INTERNAL",
+            mb_result::Vendor => c"MB_RESULT_VENDOR",
+            mb_result::Network => c"MB_RESULT_NETWORK",
         }
     }
 }
@@ -98,6 +106,8 @@ impl From<Error> for FfiError {
             ErrorKind::Media => mb_result::Media,
             ErrorKind::OutOfMemory => mb_result::OutOfMemory,
             ErrorKind::Cancelled => mb_result::Cancelled,
+            ErrorKind::Vendor => mb_result::Vendor,
+            ErrorKind::Network => mb_result::Network,
             _ => mb_result::Internal,
         };
         FfiError { code, message: err.to_string() }

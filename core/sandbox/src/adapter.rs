@@ -93,6 +93,9 @@ impl SandboxPolicy {
 /// How long a stopped adapter's thread gets to unwind before the take
 /// ends without it.
 const STOP_GRACE: Duration = Duration::from_millis(250);
+/// How long a cancelled take's adapter may go on to tidy up (tell its
+/// vendor to stop) before it is stopped.
+const CANCEL_GRACE: Duration = Duration::from_secs(3);
 /// Longest `describe` may take.
 const DESCRIBE_DEADLINE: Duration = Duration::from_secs(10);
 /// Most fields `describe` may list.
@@ -313,6 +316,7 @@ impl WasmAdapter {
         &self,
         events: std::sync::mpsc::SyncSender<Event>,
         stop: Arc<AtomicBool>,
+        cancel: Arc<AtomicBool>,
         deadline: Instant,
         take: TakeShape,
         fetcher: Arc<Fetcher>,
@@ -330,6 +334,7 @@ impl WasmAdapter {
             adapter: self.manifest.id.clone(),
             events,
             stop: stop.clone(),
+            cancel,
             fetcher,
             deadline,
             log_left: self.limits.log_bytes,
@@ -363,7 +368,14 @@ impl WasmAdapter {
         let deadline = Instant::now() + limit;
         let stop = Arc::new(AtomicBool::new(false));
         let shape = TakeShape { fps: mattebox_core::Rational::integer(24), frames: 0, max_file_pixels: 0 };
-        let mut store = self.store(events, stop.clone(), deadline, shape, Arc::new(Fetcher::for_describe()))?;
+        let mut store = self.store(
+            events,
+            stop.clone(),
+            Arc::new(AtomicBool::new(false)),
+            deadline,
+            shape,
+            Arc::new(Fetcher::for_describe()),
+        )?;
         let pre = self.pre.clone();
         let (done, finished) = sync_channel(1);
         let guard = stop.clone();
@@ -484,6 +496,7 @@ impl Generator for WasmAdapter {
         let id = self.manifest.id.clone();
         let request = request_of(cx.request(), cx.seed(), cx.take())?;
         let stop = Arc::new(AtomicBool::new(false));
+        let cancel = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let deadline = started + self.limits.deadline;
         let (events, received) = sync_channel::<Event>(2);
@@ -496,7 +509,7 @@ impl Generator for WasmAdapter {
             frames: frame_quota(cx.request()).saturating_add(1).min(self.limits.frames),
             max_file_pixels: max_file_pixels(cx.request()),
         };
-        let mut store = self.store(events, stop.clone(), deadline, shape, self.fetcher.clone())?;
+        let mut store = self.store(events, stop.clone(), cancel.clone(), deadline, shape, self.fetcher.clone())?;
         let pre = self.pre.clone();
         // The adapter's log lines go where this take's do.
         let dispatch = tracing::dispatcher::get_default(|d| d.clone());
@@ -517,19 +530,28 @@ impl Generator for WasmAdapter {
         }))?;
         let mut reason = Stopped::Running;
         let mut host_error: Option<Error> = None;
+        let mut cancelled_at: Option<Instant> = None;
         // Apply what the adapter sends until it returns; watch for cancel.
         let mut receiving = Some(received);
         loop {
             if reason == Stopped::Running {
                 if cx.is_cancelled() {
+                    // The adapter hears it from `progress` and may tidy up
+                    // (ComfyUI: interrupt its prompt) for a moment first.
                     reason = Stopped::Cancelled;
+                    cancel.store(true, Ordering::SeqCst);
+                    cancelled_at = Some(Instant::now());
                 } else if Instant::now() >= deadline {
                     reason = Stopped::Deadline;
-                }
-                if reason != Stopped::Running {
                     stop.store(true, Ordering::SeqCst);
                     receiving = None; // a blocked send now fails at once
                 }
+            }
+            if cancelled_at.is_some_and(|at| at.elapsed() >= CANCEL_GRACE || Instant::now() >= deadline)
+                && !stop.load(Ordering::SeqCst)
+            {
+                stop.store(true, Ordering::SeqCst);
+                receiving = None;
             }
             let Some(rx) = &receiving else {
                 break;
@@ -593,8 +615,8 @@ impl Generator for WasmAdapter {
             }
             (Stopped::Running, Ok(Err(e))) => Err(match e {
                 wit::GenerateError::InvalidRequest(m) => Error::invalid_argument(format!("adapter {id}: {m}")),
-                wit::GenerateError::Vendor(m) => Error::media(format!("adapter {id}: the vendor said: {m}")),
-                wit::GenerateError::Network(m) => Error::new(ErrorKind::Io, format!("adapter {id}: network: {m}")),
+                wit::GenerateError::Vendor(m) => Error::new(ErrorKind::Vendor, format!("adapter {id}: {m}")),
+                wit::GenerateError::Network(m) => Error::new(ErrorKind::Network, format!("adapter {id}: network: {m}")),
                 wit::GenerateError::Cancelled => Error::new(ErrorKind::Cancelled, format!("adapter {id}: cancelled")),
                 wit::GenerateError::Other(m) => Error::media(format!("adapter {id}: {m}")),
             }),

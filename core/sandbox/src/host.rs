@@ -42,6 +42,9 @@ pub(crate) struct HostState {
     pub(crate) adapter: String,
     pub(crate) events: SyncSender<Event>,
     pub(crate) stop: Arc<AtomicBool>,
+    /// Set when the user cancels: `progress` says so, and the adapter has a
+    /// moment to tidy up before `stop`.
+    pub(crate) cancel: Arc<AtomicBool>,
     pub(crate) fetcher: Arc<Fetcher>,
     pub(crate) deadline: Instant,
     pub(crate) log_left: usize,
@@ -174,7 +177,7 @@ impl host::Host for HostState {
     fn progress(&mut self, fraction: f32) -> wasmtime::Result<bool> {
         self.check_running()?;
         self.send(Event::Progress(fraction))?;
-        Ok(!self.stop.load(Ordering::SeqCst))
+        Ok(!self.cancel.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst))
     }
 
     fn emit_frame(&mut self, width: u32, height: u32, rgba8: Vec<u8>) -> wasmtime::Result<Result<(), String>> {

@@ -1,104 +1,48 @@
-//! The ComfyUI adapter against a local server that speaks ComfyUI's HTTP
-//! API (`POST /upload/image`, `POST /prompt`, `GET /history/{id}`,
-//! `GET /view`). A real ComfyUI cannot be installed here; the outputs the
-//! server reports are the ones a real ComfyUI sent, taken from the
-//! recorded transcript in `../shared/fixtures/comfyui/`.
+//! The ComfyUI adapter against a local server that behaves as a real
+//! ComfyUI (0.3.x) does, as its `server.py` and `execution.py` define and
+//! as a real one was recorded doing (`../shared/fixtures/comfyui/`: the
+//! WebSocket messages of three runs, replayed here with the prompt's id):
+//!
+//! - `POST /upload/image` (multipart), `GET /view` (outputs, and inputs
+//!   with `type=input`), `POST /prompt` (400 with `error` and per-node
+//!   `node_errors` carrying `details` and `extra_info.input_name`; 200 with
+//!   non-empty `node_errors` when some outputs are valid, running those),
+//!   `GET /history/{id}` (`{}` until finished; `status.messages` with
+//!   `execution_error` or `execution_interrupted`), `GET /queue`
+//!   (`queue_running`, `queue_pending` as `[number, id, ...]` lists),
+//!   `POST /interrupt` (`{"prompt_id"}`: only that prompt), `POST /queue`
+//!   (`{"delete": [ids]}`), and `/ws?clientId=` (status first, then the
+//!   run's messages for the client's prompt).
+//! - Outputs under `images` (with `animated: [true]` for video and
+//!   animation nodes), `gifs` (VideoHelperSuite) and `audio`.
+//! - A prompt deleted from the queue, a cleared history or a restarted
+//!   server: `/history/{id}` answers `{}` forever and `/queue` lacks it.
+//! - Connections reset while the adapter polls.
+//!
+//! A real ComfyUI cannot be installed here (it needs PyTorch); each test
+//! names the behaviour it checks, and each failed with the adapter before
+//! issue 14 (`MATTEBOX_TEST_COMFYUI_WASM=path/comfyui.wasm` and
+//! `MATTEBOX_TEST_COMFYUI_VERSION=0.1.0` run them with another build).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use mattebox_core::generate::{Generations, TakeCache};
+use mattebox_core::generate::{Generations, TakeCache, TakeStage};
 use mattebox_core::media::{MediaWriter, WriteOptions};
 use mattebox_core::shot::{Field, ImageInput, Reference, ReferenceKind, ShotRequest};
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
 use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
-use serde_json::{Value, json};
+use serde_json::json;
 
+#[path = "common/comfy.rs"]
+mod comfy;
 #[path = "common/guests.rs"]
 mod guests;
 #[path = "common/server.rs"]
 mod server;
-use server::{Request, Response, json as reply, serve};
-
-/// The `output` of the first `executed` message of a recorded run.
-fn recorded_output(run: &str) -> Value {
-    let path = guests::repo().join("../shared/fixtures/comfyui/comfy_ws_transcript.json");
-    let transcript: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let executed = transcript[run].as_array().unwrap().iter().find(|m| m["type"] == "executed").unwrap();
-    json!({ executed["data"]["node"].as_str().unwrap(): executed["data"]["output"] })
-}
-
-/// What the server saw and will answer.
-#[derive(Default)]
-struct Comfy {
-    uploads: HashMap<String, Vec<u8>>,
-    prompts: HashMap<String, (Value, u32)>,
-    /// Outputs reported for every prompt (node id -> output).
-    outputs: Value,
-    /// Files `/view` serves, by "subfolder/filename".
-    files: HashMap<String, Vec<u8>>,
-    /// Answer `/prompt` with this error instead.
-    refuse: Option<Value>,
-    /// Report this execution error in the history instead of outputs.
-    fail: Option<String>,
-}
-
-fn handle(state: &Mutex<Comfy>, request: Request) -> Response {
-    let mut s = state.lock().unwrap();
-    match (request.method.as_str(), request.path()) {
-        ("POST", "/upload/image") => {
-            let body = &request.body;
-            // The file part's name and bytes, from the multipart body.
-            let text = String::from_utf8_lossy(body);
-            let name = text.split("filename=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_owned();
-            let start = body.windows(4).position(|w| w == b"\x89PNG").unwrap();
-            let end = body.windows(8).rposition(|w| w == b"IEND\xaeB`\x82").unwrap() + 8;
-            s.uploads.insert(name.clone(), body[start..end].to_vec());
-            reply(200, json!({ "name": name, "subfolder": "", "type": "input" }))
-        }
-        ("POST", "/prompt") => {
-            if let Some(error) = &s.refuse {
-                return reply(400, error.clone());
-            }
-            let body: Value = serde_json::from_slice(&request.body).unwrap();
-            assert!(body["client_id"].is_string());
-            let id = format!("prompt-{}", s.prompts.len() + 1);
-            s.prompts.insert(id.clone(), (body["prompt"].clone(), 0));
-            reply(200, json!({ "prompt_id": id, "number": 1, "node_errors": {} }))
-        }
-        ("GET", path) if path.starts_with("/history/") => {
-            let id = path.trim_start_matches("/history/").to_owned();
-            let fail = s.fail.clone();
-            let outputs = s.outputs.clone();
-            let Some((_, polls)) = s.prompts.get_mut(&id) else {
-                return reply(200, json!({}));
-            };
-            *polls += 1;
-            if *polls < 2 {
-                return reply(200, json!({})); // still running: not in the history yet
-            }
-            let entry = match fail {
-                Some(why) => json!({ "outputs": {}, "status": { "status_str": "error", "completed": false,
-                    "messages": [["execution_error", { "node_id": "2", "exception_message": why }]] } }),
-                None => {
-                    json!({ "outputs": outputs, "status": { "status_str": "success", "completed": true, "messages": [] } })
-                }
-            };
-            reply(200, json!({ id: entry }))
-        }
-        ("GET", "/view") => {
-            assert_eq!(request.query("type").as_deref(), Some("output"));
-            let key =
-                format!("{}/{}", request.query("subfolder").unwrap_or_default(), request.query("filename").unwrap());
-            match s.files.get(&key) {
-                Some(bytes) => (200, vec![], bytes.clone()),
-                None => (404, vec![], vec![]),
-            }
-        }
-        _ => (404, vec![], vec![]),
-    }
-}
+use comfy::{Comfy, Run, recorded_outputs};
 
 /// Encodes `frames` solid frames into a file of type `ext`, returns its bytes.
 fn media_bytes(dir: &Path, ext: &str, frames: u32, w: u32, h: u32) -> Vec<u8> {
@@ -114,30 +58,82 @@ fn media_bytes(dir: &Path, ext: &str, frames: u32, w: u32, h: u32) -> Vec<u8> {
     std::fs::read(&path).unwrap()
 }
 
-/// The ComfyUI adapter installed with `origin` in its manifest, registered.
-fn setup(origin: &str, cache: &Path) -> Generations {
-    let dir = cache.join("adapter");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(&guests::guests().comfyui, dir.join("comfyui.wasm")).unwrap();
-    let manifest = std::fs::read_to_string(guests::repo().join("plugins/comfyui/adapter.toml"))
-        .unwrap()
-        .replace("../target/wasm32-wasip2/release/comfyui.wasm", "comfyui.wasm")
-        .replace("http://127.0.0.1:8188", origin);
-    std::fs::write(dir.join("adapter.toml"), manifest).unwrap();
-    let mut policy = SandboxPolicy::new(cache);
-    policy.state_dir = Some(cache.join("state"));
-    policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
-    let adapter = WasmAdapter::load(&dir, &policy).unwrap();
-    let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
-    let generations = Generations::with_cache(runtime, TakeCache::new(cache.join("takes")));
-    generations.register(Arc::new(adapter));
-    generations
+/// The same by the `ffmpeg` program (animations it writes: webp, gif, apng).
+fn ffmpeg_bytes(dir: &Path, name: &str, args: &[&str]) -> Vec<u8> {
+    let out = dir.join(name);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x36:rate=8", "-frames:v", "8"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(&out).unwrap()
 }
 
-fn request(origin: &str) -> ShotRequest {
+/// The component under test: the shipped adapter, or another build.
+fn component() -> PathBuf {
+    std::env::var_os("MATTEBOX_TEST_COMFYUI_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| guests::guests().comfyui.clone())
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    state: Arc<Mutex<Comfy>>,
+    origin: String,
+    generations: Generations,
+}
+
+/// A server in `state`, and the shipped adapter (its manifest as shipped)
+/// with the server named in the user's settings, as
+/// `mattebox plugin config comfyui server=URL` does.
+fn setup(state: Comfy, auth: Option<&str>) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let (origin, state) = comfy::start(Comfy { auth: auth.map(str::to_owned), ..state });
+    let install = path.join("adapter");
+    std::fs::create_dir_all(&install).unwrap();
+    std::fs::copy(component(), install.join("comfyui.wasm")).unwrap();
+    let mut manifest = std::fs::read_to_string(guests::repo().join("plugins/comfyui/adapter.toml")).unwrap();
+    if let Ok(version) = std::env::var("MATTEBOX_TEST_COMFYUI_VERSION") {
+        // Another build of the adapter (see `component`) says its own version.
+        let line = manifest.lines().find(|l| l.starts_with("version = ")).unwrap().to_owned();
+        manifest = manifest.replace(&line, &format!("version = {version:?}"));
+    }
+    std::fs::write(install.join("adapter.toml"), manifest).unwrap();
+    let settings = path.join("settings");
+    let mut user = mattebox_core::generate::AdapterSettings::default();
+    user.extras.insert("server".into(), mattebox_core::generate::Setting::Text(origin.clone()));
+    user.save(&settings, "comfyui").unwrap();
+    let mut policy = SandboxPolicy::new(path.join("cache"));
+    policy.state_dir = Some(path.join("state"));
+    policy.settings_dir = Some(settings.clone());
+    if let Some(auth) = auth {
+        policy.network.secrets.insert("COMFYUI_AUTH".into(), auth.into());
+    }
+    let adapter = WasmAdapter::load(&install, &policy).unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
+    let generations = Generations::with_cache(runtime, TakeCache::new(path.join("takes")));
+    generations.set_settings_dir(Some(settings));
+    generations.register(Arc::new(adapter));
+    Setup { _dir: dir, path, state, origin, generations }
+}
+
+/// A server that answers as the recorded image run did.
+fn image_server(setup_dir: &Path) -> Comfy {
+    let outputs = recorded_outputs("image_wf_run1");
+    let mut files = HashMap::new();
+    let output = &outputs["3"]["images"][0];
+    let key = format!("{}/{}", output["subfolder"].as_str().unwrap(), output["filename"].as_str().unwrap());
+    files.insert(key, media_bytes(setup_dir, "png", 1, 64, 36));
+    Comfy { outputs, files, websocket: true, replay: "image_wf_run1", pace_ms: 5, ..Default::default() }
+}
+
+fn request() -> ShotRequest {
     let mut r = ShotRequest::new("a lighthouse at dusk");
     (r.width, r.height, r.fps, r.duration, r.seed) = (64, 36, Rational::integer(12), Rational::integer(1), 41);
-    r.extras.insert("server".into(), origin.into());
     r.extras.insert("poll_ms".into(), "20".into());
     let mut still = Frame::new(80, 40, PixelFormat::Rgba8).unwrap();
     still.view_mut().fill([0.9, 0.3, 0.1, 1.0]);
@@ -145,18 +141,24 @@ fn request(origin: &str) -> ShotRequest {
     r
 }
 
+fn take(s: &Setup, r: ShotRequest) -> Result<mattebox_core::shot::Take, mattebox_core::Error> {
+    s.generations.submit("comfyui", r, 1).unwrap().results().remove(0)
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
 #[test]
 fn a_video_workflow_runs_with_the_request_filled_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let outputs = recorded_output("video_wf");
-    let output = outputs.as_object().unwrap().values().next().unwrap()["images"][0].clone();
-    let state = Arc::new(Mutex::new(Comfy { outputs: outputs.clone(), ..Default::default() }));
+    let tmp = scratch();
+    let outputs = recorded_outputs("video_wf");
+    let output = outputs["5"]["images"][0].clone();
     let key = format!("{}/{}", output["subfolder"].as_str().unwrap(), output["filename"].as_str().unwrap());
-    state.lock().unwrap().files.insert(key, media_bytes(dir.path(), "mp4", 12, 64, 36));
-    let server_state = state.clone();
-    let origin = serve(move |r| handle(&server_state, r));
-    let generations = setup(&origin, dir.path());
-    let mut r = request(&origin);
+    let files = HashMap::from([(key, media_bytes(tmp.path(), "mp4", 12, 64, 36))]);
+    let s =
+        setup(Comfy { outputs, files, websocket: true, replay: "video_wf", pace_ms: 5, ..Default::default() }, None);
+    let mut r = request();
     let mut face = Frame::new(20, 20, PixelFormat::Rgba8).unwrap();
     face.view_mut().fill([0.8, 0.6, 0.5, 1.0]);
     r.references.push(Reference {
@@ -177,11 +179,10 @@ fn a_video_workflow_runs_with_the_request_filled_in() {
         "5": { "class_type": "SaveVideo", "inputs": { "video": ["2", 0] } }
     });
     r.extras.insert("workflow".into(), workflow.to_string());
-    let take = generations.submit("comfyui", r, 1).unwrap().results().remove(0).unwrap();
-    assert_eq!((take.frames, take.width, take.height), (12, 64, 36));
-    // The workflow reached ComfyUI with the request's values, typed.
-    let s = state.lock().unwrap();
-    let (sent, _) = s.prompts.values().next().unwrap();
+    let t = take(&s, r).unwrap();
+    assert_eq!((t.frames, t.width, t.height), (12, 64, 36));
+    let state = s.state.lock().unwrap();
+    let (_, _, sent) = &state.prompts[0];
     let inputs = &sent["2"]["inputs"];
     assert_eq!(inputs["text"], "a lighthouse at dusk, cinematic");
     assert_eq!(
@@ -189,66 +190,221 @@ fn a_video_workflow_runs_with_the_request_filled_in() {
         (Some(41), Some(12), Some(64))
     );
     assert_eq!(inputs["fps"].as_f64(), Some(12.0));
-    // The first frame was uploaded as a PNG of its own size, and the graph names it.
+    // The first frame went up as a PNG of its own size, named by its content.
     let name = sent["1"]["inputs"]["image"].as_str().unwrap();
-    let png = dir.path().join("upload.png");
-    std::fs::write(&png, &s.uploads[name]).unwrap();
-    let uploaded = mattebox_core::media::read_image(&png).unwrap();
-    assert_eq!((uploaded.width(), uploaded.height()), (80, 40));
-    // The character reference went up as a 20x20 PNG; the style one had no placeholder.
+    assert!(name.starts_with("mattebox-") && name.ends_with(".png"), "{name}");
+    let png = s.path.join("upload.png");
+    std::fs::write(&png, &state.inputs[name]).unwrap();
+    assert_eq!(mattebox_core::media::read_image(&png).unwrap().width(), 80);
     let reference = sent["4"]["inputs"]["image"].as_str().unwrap();
-    std::fs::write(&png, &s.uploads[reference]).unwrap();
+    std::fs::write(&png, &state.inputs[reference]).unwrap();
     assert_eq!(mattebox_core::media::read_image(&png).unwrap().width(), 20);
-    assert_eq!(s.uploads.len(), 2);
-    let fields: Vec<Field> = take.deviations.iter().map(|d| d.field).collect();
-    assert_eq!(fields, [Field::References], "{:?}", take.deviations);
+    assert_eq!(state.inputs.len(), 2);
+    let fields: Vec<Field> = t.deviations.iter().map(|d| d.field).collect();
+    assert_eq!(fields, [Field::References], "{:?}", t.deviations);
 }
 
 #[test]
 fn the_default_workflow_scales_the_first_frame_and_says_what_it_ignored() {
-    let dir = tempfile::tempdir().unwrap();
-    let outputs = recorded_output("image_wf_run1");
-    let output = outputs.as_object().unwrap().values().next().unwrap()["images"][0].clone();
-    let state = Arc::new(Mutex::new(Comfy { outputs, ..Default::default() }));
-    let key = format!("{}/{}", output["subfolder"].as_str().unwrap(), output["filename"].as_str().unwrap());
-    state.lock().unwrap().files.insert(key, media_bytes(dir.path(), "png", 1, 64, 36));
-    let server_state = state.clone();
-    let origin = serve(move |r| handle(&server_state, r));
-    let generations = setup(&origin, dir.path());
-    let take = generations.submit("comfyui", request(&origin), 1).unwrap().results().remove(0).unwrap();
-    assert_eq!(take.frames, 1);
-    let dropped: Vec<Field> = take.deviations.iter().map(|d| d.field).collect();
-    assert_eq!(dropped, [Field::Prompt, Field::Seed, Field::Duration, Field::Fps], "{:?}", take.deviations);
-    // Without a first frame, the default workflow cannot run: said before anything is sent.
-    let mut bare = request(&origin);
+    let tmp = scratch();
+    let s = setup(image_server(tmp.path()), None);
+    let t = take(&s, request()).unwrap();
+    assert_eq!(t.frames, 1);
+    let dropped: Vec<Field> = t.deviations.iter().map(|d| d.field).collect();
+    assert_eq!(dropped, [Field::Prompt, Field::Seed, Field::Duration, Field::Fps], "{:?}", t.deviations);
+    let mut bare = request();
     bare.first_frame = None;
-    let err = generations.submit("comfyui", bare, 1).unwrap().results().remove(0).unwrap_err();
+    let err = take(&s, bare).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("first frame"), "{err}");
 }
 
+/// `POST /prompt` 400: each node's error with its details and the input.
 #[test]
-fn refusals_and_failures_come_back_in_comfyuis_words() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_refused_workflow_says_which_node_which_input_and_why() {
+    let tmp = scratch();
     let refusal = json!({
-        "error": { "type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation" },
-        "node_errors": { "2": { "class_type": "ImageScale", "errors": [{ "message": "Value 0 smaller than min of 1" }] } }
+        "error": { "type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {} },
+        "node_errors": { "2": { "class_type": "ImageScale", "dependent_outputs": ["3"], "errors": [
+            { "type": "value_not_in_list", "message": "Value not in list",
+              "details": "upscale_method: 'sideways' not in ['nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos']",
+              "extra_info": { "input_name": "upscale_method", "received_value": "sideways" } },
+            { "type": "value_smaller_than_min", "message": "Value smaller than min",
+              "details": "width: -5 smaller than min of 0", "extra_info": { "input_name": "width" } } ] } }
     });
-    let state = Arc::new(Mutex::new(Comfy { refuse: Some(refusal), ..Default::default() }));
-    let server_state = state.clone();
-    let origin = serve(move |r| handle(&server_state, r));
-    let generations = setup(&origin, dir.path());
-    let err = generations.submit("comfyui", request(&origin), 1).unwrap().results().remove(0).unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("HTTP 400") && text.contains("ImageScale") && text.contains("smaller than min"), "{text}");
-
-    {
-        let mut s = state.lock().unwrap();
-        s.refuse = None;
-        s.fail = Some("CUDA out of memory".into());
+    let s = setup(Comfy { run: Run::Refuse(refusal), ..image_server(tmp.path()) }, None);
+    let text = take(&s, request()).unwrap_err().to_string();
+    for says in ["HTTP 400", "node 2 (ImageScale)", "'sideways' not in", "width: -5 smaller than min of 0"] {
+        assert!(text.contains(says), "{says}: {text}");
     }
-    let err = generations.submit("comfyui", request(&origin), 1).unwrap().results().remove(0).unwrap_err();
-    assert!(err.to_string().contains("CUDA out of memory in node \"2\""), "{err}");
-    let entries: Vec<_> = std::fs::read_dir(dir.path().join("takes")).map(|d| d.count()).into_iter().collect();
-    assert!(entries.iter().all(|&n| n == 0), "nothing cached from failed takes");
+}
+
+/// 200 with `node_errors`: ComfyUI runs the valid outputs; so does the take.
+#[test]
+fn a_partly_valid_workflow_runs_what_comfyui_accepted_and_says_what_it_refused() {
+    let tmp = scratch();
+    let errors = json!({ "7": { "class_type": "SaveImage", "dependent_outputs": ["7"], "errors": [
+        { "type": "required_input_missing", "message": "Required input is missing", "details": "images", "extra_info": { "input_name": "images" } } ] } });
+    let s = setup(Comfy { run: Run::Partial(errors), ..image_server(tmp.path()) }, None);
+    let t = take(&s, request()).unwrap();
+    assert_eq!(t.frames, 1);
+    let note = t.deviations.iter().find(|d| d.note.contains("refused part of the workflow")).unwrap();
+    assert!(
+        note.note.contains("node 7 (SaveImage)") && note.note.contains("Required input is missing"),
+        "{}",
+        note.note
+    );
+}
+
+/// `execution_error` and `execution_interrupted` give their reasons.
+#[test]
+fn failures_and_interrupts_on_the_server_give_their_reasons() {
+    for websocket in [true, false] {
+        let tmp = scratch();
+        let base = Comfy { websocket, ..image_server(tmp.path()) };
+        let s =
+            setup(Comfy { run: Run::Fail("Allocation on device 0 would exceed allowed memory".into()), ..base }, None);
+        let text = take(&s, request()).unwrap_err().to_string();
+        assert!(text.contains("node 2 (KSampler)") && text.contains("would exceed allowed memory"), "{text}");
+        assert!(text.contains("torch.OutOfMemoryError"), "{text}");
+        s.state.lock().unwrap().run = Run::InterruptedOnServer;
+        let text = take(&s, request()).unwrap_err().to_string();
+        assert!(text.contains("interrupted on the server at node 2 (KSampler)"), "websocket {websocket}: {text}");
+    }
+}
+
+/// A prompt deleted from the queue (or a cleared history, a restarted
+/// server) is seen as lost within seconds, not polled for an hour.
+#[test]
+fn a_lost_prompt_is_reported_at_once() {
+    for websocket in [true, false] {
+        let tmp = scratch();
+        let s = setup(Comfy { run: Run::Forgotten, websocket, ..image_server(tmp.path()) }, None);
+        let job = s.generations.submit("comfyui", request(), 1).unwrap();
+        let started = Instant::now();
+        let text = loop {
+            if job.is_finished() {
+                break job.results().remove(0).unwrap_err().to_string();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "the lost prompt was polled on and on");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(text.contains("no longer knows prompt") && text.contains("restarted"), "{text}");
+    }
+}
+
+/// Connections reset while the take follows the prompt are retried.
+#[test]
+fn resets_while_polling_are_retried() {
+    let tmp = scratch();
+    let s = setup(Comfy { resets: 3, websocket: false, ..image_server(tmp.path()) }, None);
+    let t = take(&s, request()).unwrap();
+    assert_eq!(t.frames, 1);
+    assert_eq!(s.state.lock().unwrap().resets, 0, "every reset was met");
+}
+
+/// Cancelling interrupts this prompt only, and takes it off the queue.
+#[test]
+fn cancelling_interrupts_the_prompt_and_removes_it() {
+    let tmp = scratch();
+    let s = setup(Comfy { run: Run::Hang, ..image_server(tmp.path()) }, None);
+    let job = s.generations.submit("comfyui", request(), 1).unwrap();
+    let started = Instant::now();
+    while s.state.lock().unwrap().prompts.is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    job.cancel();
+    job.wait();
+    assert_eq!(job.status()[0].stage, TakeStage::Cancelled);
+    let state = s.state.lock().unwrap();
+    let id = &state.prompts[0].0;
+    assert_eq!(state.interrupts, [json!({ "prompt_id": id })]);
+    assert_eq!(state.deletes, [json!({ "delete": [id] })]);
+    assert!(state.queue.is_empty(), "nothing left running for us");
+}
+
+/// A first frame already on the server is not uploaded again.
+#[test]
+fn uploads_are_named_by_content_and_reused() {
+    let tmp = scratch();
+    let s = setup(image_server(tmp.path()), None);
+    take(&s, request()).unwrap();
+    let mut again = request();
+    again.seed = 7; // another take, the same still
+    take(&s, again).unwrap();
+    let state = s.state.lock().unwrap();
+    assert_eq!(state.prompts.len(), 2);
+    assert_eq!(state.uploads, 1, "one upload for two takes of one still");
+    assert_eq!(state.inputs.len(), 1);
+}
+
+/// Animated WebP, GIF and PNG outputs become all their frames; VHS `gifs`
+/// are read; audio is reported.
+#[test]
+fn animations_videos_and_audio_outputs_are_all_accounted_for() {
+    let tmp = scratch();
+    let webp = ffmpeg_bytes(tmp.path(), "a.webp", &["-c:v", "libwebp_anim", "-loop", "0"]);
+    let apng = ffmpeg_bytes(tmp.path(), "a.apng", &["-f", "apng"]);
+    let gif = ffmpeg_bytes(tmp.path(), "a.gif", &[]);
+    let mp4 = media_bytes(tmp.path(), "mp4", 12, 64, 36);
+    let outputs = json!({
+        "3": { "images": [{ "filename": "ComfyUI_00001_.webp", "subfolder": "", "type": "output" }], "animated": [true] },
+        "4": { "images": [{ "filename": "ComfyUI_00001_.png", "subfolder": "anim", "type": "output" }], "animated": [true] },
+        "5": { "gifs": [{ "filename": "AnimateDiff_00001.mp4", "subfolder": "", "type": "output", "format": "video/h264-mp4", "frame_rate": 12 }] },
+        "6": { "gifs": [{ "filename": "AnimateDiff_00002.gif", "subfolder": "", "type": "output", "format": "image/gif", "frame_rate": 8 }] },
+        "7": { "audio": [{ "filename": "ComfyUI_00001_.flac", "subfolder": "audio", "type": "output" }] },
+        "8": { "images": [{ "filename": "ComfyUI_temp_00001_.png", "subfolder": "", "type": "temp" }] }
+    });
+    let files = HashMap::from([
+        ("/ComfyUI_00001_.webp".to_owned(), webp),
+        ("anim/ComfyUI_00001_.png".to_owned(), apng),
+        ("/AnimateDiff_00001.mp4".to_owned(), mp4),
+        ("/AnimateDiff_00002.gif".to_owned(), gif),
+    ]);
+    let base = image_server(tmp.path());
+    let s = setup(Comfy { outputs, files, ..base }, None);
+    let mut r = request();
+    r.duration = Rational::integer(4); // room for every frame
+    let t = take(&s, r).unwrap();
+    // 8 frames of 8 fps animation are 12 frames at the take's 12 fps, each;
+    // the mp4's 12 frames at 12 fps are 12. A GIF stores delays in
+    // hundredths (12.5 becomes 12s and 13s), so it may last 1.01 s: 13.
+    assert!((48..=49).contains(&t.frames), "{} frames: {:?}", t.frames, t.deviations);
+    let audio = t.deviations.iter().find(|d| d.note.contains("audio")).unwrap();
+    assert!(audio.note.contains("ComfyUI_00001_.flac"), "{}", audio.note);
+}
+
+/// Progress follows the server's WebSocket (which node runs), not the clock.
+#[test]
+fn progress_follows_the_websocket() {
+    let tmp = scratch();
+    let s = setup(Comfy { pace_ms: 120, ..image_server(tmp.path()) }, None);
+    let job = s.generations.submit("comfyui", request(), 1).unwrap();
+    let mut seen: f32 = 0.0;
+    let started = Instant::now();
+    while !job.is_finished() {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        if s.state.lock().unwrap().replaying {
+            seen = seen.max(job.status()[0].fraction);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(job.results().remove(0).is_ok());
+    assert!(seen >= 0.4, "the take showed {seen} while ComfyUI reported its nodes running and done");
+}
+
+/// Behind an authenticating proxy: the header goes with every request and
+/// the WebSocket, to the user's server only.
+#[test]
+fn an_auth_header_reaches_a_server_behind_a_proxy() {
+    let tmp = scratch();
+    let s = setup(image_server(tmp.path()), Some("Bearer proxy-token-1234"));
+    let t = take(&s, request()).unwrap();
+    assert_eq!(t.frames, 1);
+    let state = s.state.lock().unwrap();
+    assert_eq!(state.unauthorized, 0, "every request carried the header");
+    assert!(!state.prompts.is_empty());
+    drop(state);
+    let _ = &s.origin;
 }

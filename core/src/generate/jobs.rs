@@ -251,7 +251,8 @@ fn run_take(inner: &Inner, registered: &Registered, request: &ShotRequest, index
         }
         Err(err) => {
             status.stage = if err.kind() == ErrorKind::Cancelled { TakeStage::Cancelled } else { TakeStage::Failed };
-            tracing::warn!(take = index + 1, error = %err, "take did not finish");
+            // The caller reports it (the status carries it): logged once, quietly.
+            tracing::debug!(take = index + 1, error = %err, "take did not finish");
             status.error = Some((err.kind(), format!("take {}: {err}", index + 1)));
         }
     });

@@ -6,9 +6,13 @@ use std::process::{Command, Output};
 
 use common::json_ok;
 
+#[path = "../../../core/sandbox/tests/common/comfy.rs"]
+mod comfy;
 mod common;
 #[path = "../../../core/sandbox/tests/common/guests.rs"]
 mod guests;
+#[path = "../../../core/sandbox/tests/common/server.rs"]
+mod server;
 
 /// `mattebox --json ARGS...` with its own plugin and cache directories.
 fn mattebox(home: &Path, args: &[&str]) -> Output {
@@ -134,4 +138,77 @@ fn adapter_settings_are_kept_shown_checked_and_removed() {
     let out = mattebox(home.path(), &["generate", "--extra", "workflow=@/nonexistent/g.json", "-o", "/tmp/never"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/g.json"));
+}
+
+/// The first take from ComfyUI, as a new user makes it: the adapter ships
+/// with Mattebox, the server is named once with `plugin config`, and no
+/// environment variable is set (a local ComfyUI on loopback is reachable
+/// because the user named it).
+#[test]
+fn a_comfyui_on_this_machine_configured_once_makes_takes() {
+    let home = tempfile::tempdir().unwrap();
+    let outputs = comfy::recorded_outputs("image_wf_run1");
+    let output = &outputs["3"]["images"][0];
+    let key = format!("{}/{}", output["subfolder"].as_str().unwrap(), output["filename"].as_str().unwrap());
+    let still = home.path().join("still.png");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=96x54", "-frames:v", "1"])
+        .arg(&still)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let files = std::collections::HashMap::from([(key, std::fs::read(&still).unwrap())]);
+    let (origin, state) = comfy::start(comfy::Comfy {
+        outputs,
+        files,
+        websocket: true,
+        replay: "image_wf_run1",
+        pace_ms: 5,
+        ..Default::default()
+    });
+    // Before it is named, the refusal says how to name it.
+    let out = home.path().join("takes");
+    let args = ["generate", "--adapter", "comfyui", "--size", "96x54", "--duration", "0.5", "--first-frame"];
+    let (still_arg, out_arg) = (still.to_str().unwrap(), out.to_str().unwrap());
+    let extra_server = format!("server={origin}");
+    let refused = mattebox(home.path(), &[&args[..], &[still_arg, "--extra", &extra_server, "-o", out_arg]].concat());
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains(&format!("mattebox plugin config comfyui server={origin}")), "{said}");
+    assert_eq!(said.matches("not among the origins").count(), 1, "said once: {said}");
+    let doc: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "network", "{doc}");
+    json_ok(&mattebox(home.path(), &["plugin", "config", "comfyui", &extra_server]));
+    let doc = json_ok(&mattebox(home.path(), &[&args[..], &[still_arg, "-o", out_arg]].concat()));
+    assert_eq!(doc["takes"][0]["take"]["generator"], "comfyui");
+    assert!(out.join("take-1.mp4").is_file());
+    assert_eq!(state.lock().unwrap().prompts.len(), 1);
+    // --extra workflow=@FILE sends the file's graph, filled in.
+    let graph = home.path().join("graph.json");
+    std::fs::write(
+        &graph,
+        r#"{"1": {"class_type": "LoadImage", "inputs": {"image": "{{first_frame}}"}},
+            "3": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "{{prompt}}"}}}"#,
+    )
+    .unwrap();
+    let workflow = format!("workflow=@{}", graph.display());
+    let mine = home.path().join("mine");
+    let extra = [still_arg, "--prompt", "dusk", "--extra", &workflow, "-o", mine.to_str().unwrap()];
+    json_ok(&mattebox(home.path(), &[&args[..], &extra[..]].concat()));
+    let sent = state.lock().unwrap().prompts[1].2.clone();
+    assert_eq!(sent["3"]["inputs"]["filename_prefix"], "dusk", "{sent}");
+    assert!(sent["1"]["inputs"]["image"].as_str().unwrap().starts_with("mattebox-"), "{sent}");
+    // ComfyUI refusing the workflow is the vendor's word, said once.
+    state.lock().unwrap().run = comfy::Run::Refuse(serde_json::json!({
+        "error": { "type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation" },
+        "node_errors": {}
+    }));
+    let again = home.path().join("again");
+    let refused =
+        mattebox(home.path(), &[&args[..], &[still_arg, "--seed", "9", "-o", again.to_str().unwrap()]].concat());
+    assert_eq!(refused.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "vendor", "{doc}");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(said.matches("Prompt outputs failed validation").count(), 1, "said once: {said}");
 }

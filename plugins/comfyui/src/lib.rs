@@ -1,28 +1,58 @@
 //! ComfyUI: a studio's own graphs as a shot generator.
 //!
 //! The user gives an API-format workflow (ComfyUI's "Save (API)") as the
-//! `workflow` extra, with placeholders where the request's values go:
-//! `{{prompt}}`, `{{negative_prompt}}`, `{{seed}}`, `{{width}}`,
-//! `{{height}}`, `{{frames}}`, `{{fps}}`, `{{first_frame}}`,
-//! `{{last_frame}}`, `{{reference_1}}`, `{{reference_2}}`... (reference
-//! images in request order; a string that is exactly a placeholder becomes a
-//! number where the value is one). Without one, `workflows/still.json` is
-//! used: the first frame scaled to the requested size.
+//! `workflow` extra (once, with `mattebox plugin config comfyui
+//! workflow=@graph.json server=http://HOST:PORT`), with placeholders where
+//! the request's values go: `{{prompt}}`, `{{negative_prompt}}`,
+//! `{{seed}}`, `{{width}}`, `{{height}}`, `{{frames}}`, `{{fps}}`,
+//! `{{first_frame}}`, `{{last_frame}}`, `{{reference_1}}`,
+//! `{{reference_2}}`... (reference images in request order; a string that
+//! is exactly a placeholder becomes a number where the value is one).
+//! Without one, `workflows/still.json` is used: the first frame scaled to
+//! the requested size.
 //!
-//! The adapter uploads the images the workflow names (`POST /upload/image`),
-//! queues the graph (`POST /prompt`), follows it by polling
-//! `GET /history/{prompt_id}`, and downloads every output file
-//! (`GET /view`) into the take in node order. Fields whose placeholder the
-//! workflow lacks are reported as dropped.
+//! How a take goes, as a real ComfyUI (0.3.x) answers:
+//!
+//! - Images the workflow names are uploaded (`POST /upload/image`) under a
+//!   name made of their content's hash, unless the server already has
+//!   them (`GET /view?type=input`), so repeated takes upload nothing and
+//!   the server's `input/` holds one copy of each.
+//! - The graph is queued (`POST /prompt`). A 400 is reported with each
+//!   node's error, its details and the input at fault; a 200 that still
+//!   lists `node_errors` means ComfyUI runs the valid outputs only: the take
+//!   goes on and says which nodes were refused.
+//! - Progress comes from the server's WebSocket (`/ws?clientId=`: which
+//!   node runs, and its steps); `/history/{id}` is polled beside it (and
+//!   alone, when the server offers no WebSocket). A prompt that is neither
+//!   in the history nor in `/queue` was deleted, its history cleared or the
+//!   server restarted: the take fails at once, saying so.
+//! - `execution_error` and `execution_interrupted` end the take with the
+//!   node, its type and the exception.
+//! - Connection failures while following the prompt are retried with
+//!   backoff for up to two minutes (a server restarting).
+//! - Cancelling interrupts this prompt only (`POST /interrupt` with its id)
+//!   and removes it from the queue.
+//! - Every output file is downloaded (`GET /view`) into the take in node
+//!   order: images, videos (`SaveVideo`, VideoHelperSuite's `gifs`) and
+//!   animations (animated WebP, GIF and PNG, all their frames). Audio
+//!   outputs are reported, not kept (takes hold no audio yet).
+//! - Behind an authenticating proxy, `MATTEBOX_SECRET_COMFYUI_AUTH` is sent
+//!   as the Authorization header, to the user's server only.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mattebox_adapter::json::{Value, json};
+use mattebox_adapter::websocket::{Message, WebSocket};
 use mattebox_adapter::*;
+use sha2::{Digest, Sha256};
 
 const DEFAULT_SERVER: &str = "http://127.0.0.1:8188";
 const DEFAULT_WORKFLOW: &str = include_str!("../workflows/still.json");
+/// How long connection failures are retried before the take fails.
+const RETRY_FOR: Duration = Duration::from_secs(120);
+/// How long an error's details may run in a message.
+const DETAIL_CHARS: usize = 300;
 
 struct ComfyUi;
 
@@ -30,13 +60,90 @@ fn vendor(message: impl Into<String>) -> GenerateError {
     GenerateError::Vendor(message.into())
 }
 
-/// Uploads `image` as a PNG; returns the name ComfyUI gave it.
-fn upload(server: &str, image: &Image, role: &str, seed: u64) -> Result<String, GenerateError> {
+fn short(text: &str) -> String {
+    let mut out: String = text.chars().take(DETAIL_CHARS).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The user's ComfyUI.
+struct Server {
+    base: String,
+    auth: bool,
+}
+
+impl Server {
+    fn headers(&self) -> Vec<(&'static str, &'static str)> {
+        if self.auth { vec![("authorization", "{{secret:COMFYUI_AUTH}}")] } else { Vec::new() }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request once; network failures come back as they are.
+    fn once(&self, method: &str, path: &str, body: Option<&Value>) -> Result<http::Response, GenerateError> {
+        let mut headers = self.headers();
+        let bytes = match body {
+            Some(value) => {
+                headers.push(("content-type", "application/json"));
+                value.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        http::fetch(method, &self.url(path), &headers, &bytes)
+    }
+
+    /// Sends a request, retrying network failures with backoff for up to
+    /// [`RETRY_FOR`] (a server restarting), and a cancel between tries.
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<http::Response, GenerateError> {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(250);
+        loop {
+            match self.once(method, path, body) {
+                Err(GenerateError::Network(why)) if started.elapsed() < RETRY_FOR && retryable(&why) => {
+                    log(LogLevel::Warn, &format!("ComfyUI did not answer ({why}); trying again in {wait:?}"));
+                    if !progress(0.0) {
+                        return Err(GenerateError::Cancelled);
+                    }
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(8));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn get_json(&self, path: &str) -> Result<Value, GenerateError> {
+        self.call("GET", path, None)?.json()
+    }
+}
+
+/// Whether a network failure may pass (not a refusal by the host's rules).
+fn retryable(why: &str) -> bool {
+    !(why.contains("not among the origins")
+        || why.contains("private or special")
+        || why.contains("secret")
+        || why.contains("deadline")
+        || why.contains("limit"))
+}
+
+/// Uploads `image` as a PNG named by its content, unless the server has it;
+/// returns the name ComfyUI knows it by.
+fn upload(server: &Server, image: &Image) -> Result<String, GenerateError> {
     let png = png::encode_rgba8(image.width, image.height, &image.rgba8);
-    let filename = format!("mattebox-{role}-{seed}.png");
-    let (content_type, body) =
-        http::multipart(&[("overwrite", "true"), ("type", "input")], ("image", &filename, "image/png", &png));
-    let response = http::fetch("POST", &format!("{server}/upload/image"), &[("content-type", &content_type)], &body)?;
+    let hash: String = Sha256::digest(&png).iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let filename = format!("mattebox-{hash}.png");
+    let there = server.once("GET", &format!("/view?filename={filename}&type=input"), None)?;
+    if there.status == 200 {
+        return Ok(filename);
+    }
+    let (content_type, body) = http::multipart(&[("type", "input")], ("image", &filename, "image/png", &png));
+    let mut headers = server.headers();
+    headers.push(("content-type", &content_type));
+    let response = http::fetch("POST", &server.url("/upload/image"), &headers, &body)?;
     let answer = response.json()?;
     let name = answer["name"].as_str().ok_or_else(|| vendor(format!("upload answered without a name: {answer}")))?;
     Ok(match answer["subfolder"].as_str() {
@@ -72,53 +179,255 @@ fn substitute(value: &mut Value, values: &[(String, Value)], used: &mut BTreeSet
     }
 }
 
-/// ComfyUI's error answer, as one line.
-fn refusal(status: u16, body: &[u8]) -> GenerateError {
-    let text = String::from_utf8_lossy(body);
-    let message = json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            let error = v["error"]["message"].as_str().map(str::to_owned);
-            let nodes = v["node_errors"].as_object().filter(|n| !n.is_empty()).map(|n| {
-                n.iter()
-                    .map(|(id, e)| {
-                        let why: Vec<String> = e["errors"]
-                            .as_array()
-                            .map(|a| a.iter().filter_map(|x| x["message"].as_str().map(str::to_owned)).collect())
-                            .unwrap_or_default();
-                        format!("node {id} ({}): {}", e["class_type"].as_str().unwrap_or("?"), why.join("; "))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            });
-            match (error, nodes) {
-                (Some(e), Some(n)) => Some(format!("{e}: {n}")),
-                (e, n) => e.or(n),
-            }
-        })
-        .unwrap_or_else(|| text.chars().take(300).collect());
-    vendor(format!("ComfyUI refused the workflow (HTTP {status}): {message}"))
+/// One error as ComfyUI words it: message, details, and the input at fault.
+fn error_text(e: &Value) -> String {
+    let mut text = e["message"].as_str().unwrap_or("error").to_owned();
+    if let Some(details) = e["details"].as_str().filter(|d| !d.is_empty()) {
+        text.push_str(&format!(": {}", short(details)));
+    }
+    if let Some(input) = e["extra_info"]["input_name"].as_str()
+        && !text.contains(input)
+    {
+        text.push_str(&format!(" (input {input})"));
+    }
+    text
 }
 
-/// Every output file of a finished prompt, in node order.
-fn output_files(entry: &Value) -> Vec<(String, String, String)> {
+/// Each refused node, as "node 4 (CheckpointLoaderSimple): ...".
+fn node_errors(answer: &Value) -> Vec<String> {
+    let Some(nodes) = answer["node_errors"].as_object() else { return Vec::new() };
+    let mut ids: Vec<&String> = nodes.keys().collect();
+    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), (*id).clone()));
+    ids.into_iter()
+        .map(|id| {
+            let node = &nodes[id];
+            let why: Vec<String> = node["errors"].as_array().into_iter().flatten().map(error_text).collect();
+            format!("node {id} ({}): {}", node["class_type"].as_str().unwrap_or("?"), why.join("; "))
+        })
+        .collect()
+}
+
+/// ComfyUI's refusal of a workflow, in its words.
+fn refusal(status: u16, body: &[u8]) -> GenerateError {
+    let Ok(answer) = json::from_slice::<Value>(body) else {
+        return vendor(format!(
+            "ComfyUI refused the workflow (HTTP {status}): {}",
+            short(&String::from_utf8_lossy(body))
+        ));
+    };
+    let mut parts = Vec::new();
+    match &answer["error"] {
+        Value::String(s) => parts.push(s.clone()),
+        e if e.is_object() => parts.push(error_text(e)),
+        _ => {}
+    }
+    parts.extend(node_errors(&answer));
+    vendor(format!("ComfyUI refused the workflow (HTTP {status}): {}", parts.join("; ")))
+}
+
+/// How a history entry or a WebSocket message ended the prompt, if it did.
+fn failure(kind: &str, data: &Value) -> Option<GenerateError> {
+    let node = || {
+        format!(
+            "node {} ({})",
+            data["node_id"].as_str().map(str::to_owned).unwrap_or_else(|| data["node_id"].to_string()),
+            data["node_type"].as_str().unwrap_or("?")
+        )
+    };
+    match kind {
+        "execution_error" => {
+            let exception = data["exception_message"].as_str().unwrap_or("").trim();
+            let class = data["exception_type"].as_str().map(|t| format!(" ({t})")).unwrap_or_default();
+            Some(vendor(format!("the workflow failed at {}: {}{class}", node(), short(exception))))
+        }
+        "execution_interrupted" => Some(vendor(format!(
+            "the workflow was interrupted on the server at {} (someone pressed Cancel in ComfyUI, or another \
+             client interrupted it)",
+            node()
+        ))),
+        _ => None,
+    }
+}
+
+/// What a finished history entry says: the outputs, or why it failed.
+fn finished(entry: &Value) -> Result<Option<Value>, GenerateError> {
+    if entry.is_null() || entry.as_object().is_some_and(|o| o.is_empty()) {
+        return Ok(None);
+    }
+    let status = &entry["status"];
+    for m in status["messages"].as_array().into_iter().flatten() {
+        if let (Some(kind), data) = (m[0].as_str(), &m[1])
+            && let Some(e) = failure(kind, data)
+        {
+            return Err(e);
+        }
+    }
+    if status["status_str"].as_str() == Some("error") {
+        return Err(vendor("the workflow failed (ComfyUI gave no reason)"));
+    }
+    Ok(status["completed"].as_bool().unwrap_or(true).then(|| entry.clone()))
+}
+
+/// Whether `/queue` still holds prompt `id` (pending or running).
+fn queued(server: &Server, id: &str) -> Result<bool, GenerateError> {
+    let queue = server.get_json("/queue")?;
+    let holds = |key: &str| queue[key].as_array().into_iter().flatten().any(|item| item[1].as_str() == Some(id));
+    Ok(holds("queue_running") || holds("queue_pending"))
+}
+
+/// Follows prompt `id` until ComfyUI has finished it: through the
+/// WebSocket when there is one, polling the history beside it.
+fn follow(
+    server: &Server,
+    socket: Option<&WebSocket>,
+    id: &str,
+    nodes: usize,
+    interval: Duration,
+) -> Result<Value, GenerateError> {
+    let started = Instant::now();
+    let mut last_poll: Option<Instant> = None;
+    let mut done_nodes: BTreeSet<String> = BTreeSet::new();
+    let mut current: Option<(String, f32)> = None;
+    let mut socket = socket;
+    let mut ws_says_done = false;
+    loop {
+        let fraction = (done_nodes.len() as f32 + current.as_ref().map_or(0.0, |c| c.1)) / nodes.max(1) as f32;
+        if !progress(0.05 + 0.85 * fraction.min(1.0)) {
+            return Err(GenerateError::Cancelled);
+        }
+        if started.elapsed() > Duration::from_secs(3500) {
+            return Err(vendor(format!("no result after {} s", started.elapsed().as_secs())));
+        }
+        // Listen for a moment; then look at the history when it is time.
+        if let Some(ws) = socket {
+            match ws.receive(interval.min(Duration::from_millis(500))) {
+                Ok(Some(Message::Text(text))) => {
+                    let message: Value = json::from_str(&text).unwrap_or(Value::Null);
+                    let data = &message["data"];
+                    if data["prompt_id"].as_str().is_some_and(|p| p != id) {
+                        continue;
+                    }
+                    match message["type"].as_str().unwrap_or("") {
+                        "execution_cached" => {
+                            for n in data["nodes"].as_array().into_iter().flatten().filter_map(|n| n.as_str()) {
+                                done_nodes.insert(n.to_owned());
+                            }
+                        }
+                        "executing" => match data["node"].as_str() {
+                            Some(node) => {
+                                if let Some((prev, _)) = current.take() {
+                                    done_nodes.insert(prev);
+                                }
+                                current = Some((node.to_owned(), 0.0));
+                            }
+                            None => ws_says_done = true,
+                        },
+                        "progress" => {
+                            let (value, max) =
+                                (data["value"].as_f64().unwrap_or(0.0), data["max"].as_f64().unwrap_or(1.0));
+                            if let Some(node) = data["node"].as_str() {
+                                current = Some((node.to_owned(), (value / max.max(1.0)) as f32));
+                            }
+                        }
+                        "executed" => {
+                            if let Some(node) = data["node"].as_str() {
+                                done_nodes.insert(node.to_owned());
+                            }
+                        }
+                        // Newer servers: every node's state at once.
+                        "progress_state" => {
+                            for (node, state) in data["nodes"].as_object().into_iter().flatten() {
+                                match state["state"].as_str() {
+                                    Some("finished") => {
+                                        done_nodes.insert(node.clone());
+                                    }
+                                    Some("running") => {
+                                        let value = state["value"].as_f64().unwrap_or(0.0);
+                                        let max = state["max"].as_f64().unwrap_or(1.0).max(1.0);
+                                        current = Some((node.clone(), (value / max) as f32));
+                                    }
+                                    _ => {}
+                                }
+                            }
+                            if current.as_ref().is_some_and(|(n, _)| done_nodes.contains(n)) {
+                                current = None;
+                            }
+                        }
+                        "execution_success" => ws_says_done = true,
+                        kind => {
+                            if let Some(e) = failure(kind, data) {
+                                return Err(e);
+                            }
+                        }
+                    }
+                    if !ws_says_done {
+                        continue;
+                    }
+                }
+                Ok(Some(Message::Binary(_))) | Ok(None) => {}
+                Err(e) => {
+                    log(LogLevel::Warn, &format!("ComfyUI's WebSocket closed ({e:?}); polling instead"));
+                    socket = None;
+                }
+            }
+        } else {
+            std::thread::sleep(interval);
+        }
+        let due = ws_says_done || last_poll.is_none_or(|t| t.elapsed() >= interval.max(Duration::from_secs(2)));
+        if socket.is_some() && !due {
+            continue;
+        }
+        last_poll = Some(Instant::now());
+        let history = server.get_json(&format!("/history/{}", http::encode_component(id)))?;
+        if let Some(entry) = finished(&history[id])? {
+            return Ok(entry);
+        }
+        if !queued(server, id)? {
+            // Finished between the two looks?
+            let again = server.get_json(&format!("/history/{}", http::encode_component(id)))?;
+            if let Some(entry) = finished(&again[id])? {
+                return Ok(entry);
+            }
+            return Err(vendor(format!(
+                "ComfyUI no longer knows prompt {id}: it is neither in its queue nor in its history (it was \
+                 deleted from the queue, the history was cleared, or the server restarted)"
+            )));
+        }
+    }
+}
+
+/// An output file: name, subfolder, type.
+struct Output {
+    filename: String,
+    subfolder: String,
+    kind: String,
+}
+
+/// Every output file of a finished prompt, in node order, and the audio
+/// files (not kept).
+fn output_files(entry: &Value) -> (Vec<Output>, Vec<String>) {
     let mut nodes: Vec<(&String, &Value)> =
         entry["outputs"].as_object().map(|m| m.iter().collect()).unwrap_or_default();
     nodes.sort_by_key(|(id, _)| (id.parse::<u64>().unwrap_or(u64::MAX), (*id).clone()));
-    let mut files = Vec::new();
+    let (mut files, mut audio) = (Vec::new(), Vec::new());
     for (_, output) in nodes {
-        for key in ["images", "gifs", "videos"] {
+        for key in ["images", "gifs", "videos", "video", "audio"] {
             for item in output[key].as_array().into_iter().flatten() {
-                if item["type"].as_str() == Some("output")
-                    && let Some(name) = item["filename"].as_str()
-                {
-                    let sub = item["subfolder"].as_str().unwrap_or("").to_owned();
-                    files.push((name.to_owned(), sub, "output".to_owned()));
+                let Some(name) = item["filename"].as_str() else { continue };
+                let kind = item["type"].as_str().unwrap_or("output");
+                if kind != "output" {
+                    continue; // previews (type "temp") are not results
                 }
+                if key == "audio" {
+                    audio.push(name.to_owned());
+                    continue;
+                }
+                let subfolder = item["subfolder"].as_str().unwrap_or("").to_owned();
+                files.push(Output { filename: name.to_owned(), subfolder, kind: kind.to_owned() });
             }
         }
     }
-    files
+    (files, audio)
 }
 
 impl Adapter for ComfyUi {
@@ -126,7 +435,7 @@ impl Adapter for ComfyUi {
         info(
             "comfyui",
             "ComfyUI",
-            "0.1.0",
+            "0.2.0",
             &[
                 Field::Prompt,
                 Field::NegativePrompt,
@@ -142,23 +451,30 @@ impl Adapter for ComfyUi {
     }
 
     fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
-        let server = extra(&request, "server").unwrap_or(DEFAULT_SERVER).trim_end_matches('/').to_owned();
+        let base = extra(&request, "server").unwrap_or(DEFAULT_SERVER).trim_end_matches('/').to_owned();
+        let server = Server { base, auth: has_secret("COMFYUI_AUTH") };
         let template = extra(&request, "workflow").unwrap_or(DEFAULT_WORKFLOW);
         let mut workflow: Value = json::from_str(template).map_err(|e| {
-            GenerateError::InvalidRequest(format!(
-                "the workflow is not JSON ({e}); export it with ComfyUI's Save (API)"
-            ))
+            let hint = if template.trim_start().starts_with('@') {
+                format!(
+                    "it reads {:?}: the host did not read the file; give it as --extra workflow=@FILE to \
+                     `mattebox generate`, or set it once with `mattebox plugin config comfyui workflow=@FILE`",
+                    template.chars().take(80).collect::<String>()
+                )
+            } else {
+                "export it from ComfyUI with Save (API)".to_owned()
+            };
+            GenerateError::InvalidRequest(format!("the workflow is not JSON ({e}); {hint}"))
         })?;
         if !workflow.is_object() {
             return Err(GenerateError::InvalidRequest("the workflow must be an API-format object of nodes".into()));
         }
+        let nodes = workflow.as_object().map_or(1, |o| o.len());
         let wants = |name: &str| template.contains(&format!("{{{{{name}}}}}"));
         let mut images: Vec<(String, Value)> = Vec::new();
         for (name, image) in [("first_frame", &request.first_frame), ("last_frame", &request.last_frame)] {
             match (wants(name), image) {
-                (true, Some(image)) => {
-                    images.push((name.to_owned(), Value::String(upload(&server, image, name, request.seed)?)))
-                }
+                (true, Some(image)) => images.push((name.to_owned(), Value::String(upload(&server, image)?))),
                 (true, None) => {
                     return Err(GenerateError::InvalidRequest(format!(
                         "the workflow needs a {} (its {{{{{name}}}}} placeholder); give one",
@@ -172,8 +488,7 @@ impl Adapter for ComfyUi {
         for (i, reference) in request.references.iter().enumerate() {
             let name = format!("reference_{}", i + 1);
             if wants(&name) {
-                let uploaded = upload(&server, &reference.image, &name, request.seed)?;
-                images.push((name, Value::String(uploaded)));
+                images.push((name, Value::String(upload(&server, &reference.image)?)));
             } else {
                 unused_references += 1;
             }
@@ -196,64 +511,78 @@ impl Adapter for ComfyUi {
         substitute(&mut workflow, &values, &mut used);
         progress(0.02);
 
+        // The WebSocket first, so no message of this prompt is missed.
         let client = format!("mattebox-{}-{}", request.seed, request.take);
-        let queued =
-            http::post_json(&format!("{server}/prompt"), &[], &json!({ "prompt": workflow, "client_id": client }))?;
-        if queued.status != 200 {
-            return Err(refusal(queued.status, &queued.body));
+        let ws_url = format!("{}/ws?clientId={client}", server.base.replacen("http", "ws", 1));
+        let socket = match WebSocket::connect(&ws_url, &server.headers()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                log(LogLevel::Info, &format!("no WebSocket from ComfyUI ({e:?}); following the prompt by polling"));
+                None
+            }
+        };
+        let queued_answer =
+            server.call("POST", "/prompt", Some(&json!({ "prompt": workflow, "client_id": client })))?;
+        if queued_answer.status != 200 {
+            return Err(refusal(queued_answer.status, &queued_answer.body));
         }
-        let answer = queued.json()?;
-        if answer["node_errors"].as_object().is_some_and(|n| !n.is_empty()) {
-            return Err(refusal(queued.status, &queued.body));
-        }
+        let answer = queued_answer.json()?;
         let id = answer["prompt_id"].as_str().ok_or_else(|| vendor(format!("no prompt_id in {answer}")))?.to_owned();
+        let mut notes = Vec::new();
+        let refused = node_errors(&answer);
+        if !refused.is_empty() {
+            // ComfyUI runs the outputs it accepted and skips the rest.
+            log(LogLevel::Warn, &format!("ComfyUI accepted part of the workflow: {}", refused.join("; ")));
+            notes.push(dropped(
+                Field::Extras,
+                &format!("ComfyUI refused part of the workflow and ran the rest: {}", refused.join("; ")),
+            ));
+        }
         log(LogLevel::Info, &format!("ComfyUI queued prompt {id}"));
 
         let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(1000));
-        let entry = poll(interval, Duration::from_secs(3500), |_| {
-            let history = http::get(&format!("{server}/history/{}", http::encode_component(&id)), &[])?.json()?;
-            let entry = &history[&id];
-            if entry.is_null() {
-                return Ok(None); // still queued or running
+        let entry = match follow(&server, socket.as_ref(), &id, nodes, interval) {
+            Ok(entry) => entry,
+            Err(GenerateError::Cancelled) => {
+                // This prompt only: interrupt it if it runs, drop it if it waits.
+                let _ = server.once("POST", "/interrupt", Some(&json!({ "prompt_id": id })));
+                let _ = server.once("POST", "/queue", Some(&json!({ "delete": [id] })));
+                return Err(GenerateError::Cancelled);
             }
-            let status = &entry["status"];
-            if status["status_str"].as_str() == Some("error") {
-                let messages: Vec<String> = status["messages"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|m| m[0].as_str() == Some("execution_error"))
-                    .map(|m| {
-                        format!("{} in node {}", m[1]["exception_message"].as_str().unwrap_or("error"), m[1]["node_id"])
-                    })
-                    .collect();
-                return Err(vendor(format!("the workflow failed: {}", messages.join("; "))));
-            }
-            Ok(status["completed"].as_bool().unwrap_or(true).then(|| entry.clone()))
-        })?;
+            Err(e) => return Err(e),
+        };
+        drop(socket);
 
-        let files = output_files(&entry);
+        let (files, audio) = output_files(&entry);
         if files.is_empty() {
             return Err(vendor("the workflow finished without output files (add a SaveImage or SaveVideo node)"));
         }
-        for (i, (name, sub, kind)) in files.iter().enumerate() {
-            let url = format!(
-                "{server}/view?filename={}&subfolder={}&type={}",
-                http::encode_component(name),
-                http::encode_component(sub),
-                kind
+        for (i, file) in files.iter().enumerate() {
+            let path = format!(
+                "/view?filename={}&subfolder={}&type={}",
+                http::encode_component(&file.filename),
+                http::encode_component(&file.subfolder),
+                http::encode_component(&file.kind)
             );
-            let file = http::get(&url, &[])?;
-            if file.status != 200 {
-                return Err(vendor(format!("downloading {name} failed: HTTP {}", file.status)));
+            let response = server.call("GET", &path, None)?;
+            if response.status != 200 {
+                return Err(vendor(format!("downloading {} failed: HTTP {}", file.filename, response.status)));
             }
-            emit_file(name, &file.body).map_err(GenerateError::Other)?;
-            if !progress(0.5 + 0.5 * (i + 1) as f32 / files.len() as f32) {
+            emit_file(&file.filename, &response.body).map_err(|e| vendor(format!("{}: {e}", file.filename)))?;
+            if !progress(0.9 + 0.1 * (i + 1) as f32 / files.len() as f32) {
                 return Err(GenerateError::Cancelled);
             }
         }
+        if !audio.is_empty() {
+            notes.push(dropped(
+                Field::Extras,
+                &format!(
+                    "ComfyUI made audio ({}); takes hold no audio yet, so it stays on the server",
+                    audio.join(", ")
+                ),
+            ));
+        }
 
-        let mut notes = Vec::new();
         let given = |name: &str| match name {
             "prompt" => !request.prompt.is_empty(),
             "negative_prompt" => !request.negative_prompt.is_empty(),

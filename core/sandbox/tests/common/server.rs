@@ -56,7 +56,8 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A response: status, extra headers, body.
+/// A response: status, extra headers, body. Status 0 closes the
+/// connection without an answer, as a server that resets it.
 pub(crate) type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
 /// A JSON response.
@@ -144,6 +145,9 @@ fn serve_inner(handler: Arc<dyn Fn(Request) -> Response + Send + Sync>, sockets:
                     return;
                 }
                 let (status, extra, payload) = handler(Request { method, target, headers, body });
+                if status == 0 {
+                    return; // a reset: the connection closes unanswered
+                }
                 let mut out = stream;
                 // A handler may claim its own length (to test clients that must not trust it).
                 let claimed = extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
