@@ -75,6 +75,12 @@ fn only_a_server_the_user_names_is_reachable_on_loopback() {
     assert!(text.contains("status 200"), "{text}");
     assert!(text.contains("auth Bearer [secret TOKEN]"), "sent, and redacted on its way back: {text}");
 
+    // `localhost`, as a user would write it, is the same server.
+    let mut by_name = AdapterSettings::default();
+    by_name.extras.insert("url".into(), Setting::Text(origin.replace("127.0.0.1", "localhost")));
+    let text = take_error(&generations(root.path(), &by_name), &[]);
+    assert!(text.contains("status 200"), "{text}");
+
     // Another loopback server named only by the request stays refused.
     let other = server::serve(|_| (200, vec![], b"other".to_vec()));
     let text = take_error(&user, &[("url", &format!("{other}/"))]);
