@@ -1,11 +1,12 @@
 //! Keying and compositing host frames: a matte from a green or blue screen,
 //! and a plate composited over a background, per shot.
 
+use mattebox_core::composite::color::linear_to_srgb;
 use mattebox_core::composite::key::{find_screen, key_with};
 use mattebox_core::composite::{
-    CameraTracker, Cleanup, CompositeOptions, Compositor, Defocus, Fit, KeyOptions, Matte, Screen, ScreenChoice,
+    Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, Screen, ScreenChoice, ShotCompositor,
+    ShotOutput,
 };
-use mattebox_core::composite::{camera::move_background, color::linear_to_srgb};
 
 use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, mb_result};
 use crate::image::{image_view, image_view_mut, mb_image, overlaps};
@@ -203,7 +204,7 @@ fn composite_options(raw: &mb_composite_options) -> FfiResult<(CompositeOptions,
     };
     // The core checks the ranges and names the field; a throwaway compositor
     // is the one place that check lives.
-    Compositor::new(options).map_err(|e| FfiError::from(e.context("composite options")))?;
+    mattebox_core::composite::Compositor::new(options).map_err(|e| FfiError::from(e.context("composite options")))?;
     Ok((options, raw.track_camera != 0, raw.matte_channel))
 }
 
@@ -335,11 +336,10 @@ fn check_plate_size(size: (u32, u32), plate: (u32, u32), name: &str) -> FfiResul
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
 pub struct mb_compositor {
-    key: Option<KeyOptions>,
-    screen: Option<Screen>,
-    compositor: Compositor,
-    tracker: Option<CameraTracker>,
-    matte_channel: mb_matte_channel,
+    shot: ShotCompositor,
+    keyed: bool,
+    /// The index of the next frame rendered.
+    next: u64,
 }
 
 /// Makes a compositor. With `key` (not NULL) it keys each plate frame
@@ -369,13 +369,13 @@ pub unsafe extern "C" fn mb_compositor_new(
             // SAFETY: non-null; validity is the host's contract.
             Some(key_options(unsafe { &*key })?)
         };
-        *out = Box::into_raw(Box::new(mb_compositor {
-            key,
-            screen: None,
-            compositor: Compositor::new(options)?,
-            tracker: track_camera.then(CameraTracker::new),
-            matte_channel,
-        }));
+        let matte = match key {
+            Some(options) => MatteFrom::Key(options),
+            None if matte_channel == MB_MATTE_LUMA => MatteFrom::Host(MatteChannel::Luma),
+            None => MatteFrom::Host(MatteChannel::Alpha),
+        };
+        let shot = ShotCompositor::new(matte, options, track_camera)?;
+        *out = Box::into_raw(Box::new(mb_compositor { shot, keyed: key.is_some(), next: 0 }));
         Ok(())
     })
 }
@@ -413,7 +413,7 @@ pub unsafe extern "C" fn mb_compositor_render(
         };
         // SAFETY: the host promises the buffers for the call.
         let (plate_view, bg_view) = unsafe { (image_view(plate, "plate")?, image_view(background, "background")?) };
-        let host_matte = if state.key.is_some() {
+        let host_matte = if state.keyed {
             None
         } else if matte.is_null() {
             return Err(FfiError::null("matte (the compositor was made without key options, so it needs a matte)"));
@@ -438,31 +438,11 @@ pub unsafe extern "C" fn mb_compositor_render(
         if let Some(m) = &host_matte {
             check_plate_size((m.width(), m.height()), plate_size, "matte")?;
         }
-        runtime.inner.install(|| -> mattebox_core::Result<()> {
-            let matte = match (&state.key, &host_matte) {
-                (Some(options), _) => {
-                    let screen = match state.screen {
-                        Some(s) => s,
-                        None => *state.screen.insert(find_screen(&plate_view, options.screen)?),
-                    };
-                    key_with(&plate_view, &screen, options)?
-                }
-                (None, Some(m)) if state.matte_channel == MB_MATTE_LUMA => Matte::from_luma(m)?,
-                (None, Some(m)) => Matte::from_alpha(m)?,
-                (None, None) => unreachable!("checked above"),
-            };
-            let moved;
-            let bg = match &mut state.tracker {
-                Some(tracker) => {
-                    let camera = tracker.track(&plate_view, Some(&matte))?;
-                    moved = move_background(&bg_view, &camera)?;
-                    moved.view()
-                }
-                None => bg_view,
-            };
-            let screen = state.key.and(state.screen);
-            state.compositor.composite(&plate_view, &matte, screen.as_ref(), &bg, &mut out_view)
+        let index = state.next;
+        runtime.inner.install(|| {
+            state.shot.render(index, &plate_view, host_matte.as_ref(), &bg_view, ShotOutput::Composite, &mut out_view)
         })?;
+        state.next += 1;
         Ok(())
     })
 }
@@ -477,12 +457,12 @@ pub unsafe extern "C" fn mb_compositor_screen(compositor: *const mb_compositor, 
     guard("mb_compositor_screen", || {
         // SAFETY: checked for null; validity is the host's contract.
         let (state, out) = unsafe { (arg_ref(compositor, "compositor")?, arg_mut(out, "out")?) };
-        match state.screen {
+        match state.shot.screen() {
             Some(screen) => {
-                *out = screen_info(&screen);
+                *out = screen_info(screen);
                 Ok(())
             }
-            None => Err(FfiError::invalid(if state.key.is_some() {
+            None => Err(FfiError::invalid(if state.keyed {
                 "the compositor has not keyed a frame yet; call mb_compositor_render first"
             } else {
                 "the compositor was made without key options; it uses the host's matte"

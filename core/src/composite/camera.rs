@@ -162,7 +162,7 @@ fn solve4(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> Option<[f64; 4]> {
 }
 
 /// Follows a plate's camera over a shot, frame by frame.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CameraTracker {
     previous: Option<Frame>,
     total: Option<CameraMove>,

@@ -24,8 +24,10 @@ pub mod color;
 pub mod integrate;
 pub mod key;
 pub mod matte;
+pub mod shot;
 
 pub use camera::{CameraMove, CameraTracker};
 pub use integrate::{CompositeOptions, Compositor, Defocus, Fit};
 pub use key::{KeyOptions, Screen, ScreenChoice, key};
 pub use matte::{Cleanup, Matte};
+pub use shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};

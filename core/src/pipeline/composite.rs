@@ -13,10 +13,10 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::composite::camera::{CameraMove, CameraTracker, move_background};
-use crate::composite::integrate::{CompositeOptions, Compositor, Fit};
-use crate::composite::key::{KeyOptions, Screen, find_screen, key_with};
-use crate::composite::matte::Matte;
+use crate::composite::camera::CameraMove;
+use crate::composite::integrate::{CompositeOptions, Fit};
+use crate::composite::key::KeyOptions;
+use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::media::{MediaWriter, OpenOptions, VideoCodec, WriteOptions};
@@ -184,13 +184,12 @@ pub(crate) fn run(
         }
         MatteSource::Key(_) => None,
     };
-    let first = plate.read_frame(0)?;
-    let screen: Option<Screen> = match &job.matte {
-        MatteSource::Key(options) => {
-            Some(find_screen(&first.view(), options.screen).map_err(|e| e.context(job.plate.display()))?)
-        }
-        _ => None,
+    let matte_from = match &job.matte {
+        MatteSource::Key(options) => MatteFrom::Key(*options),
+        MatteSource::File(_) => MatteFrom::Host(MatteChannel::Luma),
+        MatteSource::Person => unreachable!("refused above"),
     };
+    let mut shot = ShotCompositor::new(matte_from, job.options, job.track_camera)?;
     let output_format =
         if pinfo.decoded_format == PixelFormat::Rgba8 { PixelFormat::Rgba8 } else { PixelFormat::Rgba16 };
     let options = WriteOptions { frame_rate: pinfo.frame_rate, codec: job.codec, overwrite: job.overwrite };
@@ -199,14 +198,12 @@ pub(crate) fn run(
         Some(path) => Some(MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options)?),
         None => None,
     };
-    let mut compositor = Compositor::new(job.options)?;
-    let mut tracker = job.track_camera.then(CameraTracker::new);
     let mut out = Frame::new(w, h, output_format)?;
     let mut matte_image = Frame::new(w, h, PixelFormat::Rgba8)?;
     let mut ran_out = 0;
     let mut cached_background: Option<(u64, Frame)> = None;
     for k in 0..pinfo.frame_count {
-        let frame = if k == 0 { first.clone() } else { plate.read_frame(k)? };
+        let frame = plate.read_frame(k)?;
         // Background frame at the plate frame's time.
         let time = Rational::new(k as i64, 1)?.checked_mul(pinfo.frame_rate.recip()?)?;
         let mut index = time.checked_mul(binfo.frame_rate)?.floor().max(0) as u64;
@@ -223,32 +220,23 @@ pub(crate) fn run(
             cached_background = Some((index, background.read_frame(index)?));
         }
         let bg = &cached_background.as_ref().expect("just read").1;
-        let matte = match (&job.matte, &mut matte_reader, &screen) {
-            (MatteSource::Key(options), _, Some(screen)) => {
-                runtime.install(|| key_with(&frame.view(), screen, options))?
-            }
-            (_, Some(reader), _) => {
-                let index = k.min(reader.info().frame_count - 1);
-                Matte::from_luma(&reader.read_frame(index)?.view())?
-            }
-            _ => return Err(Error::internal("no matte source")),
+        let host_matte = match &mut matte_reader {
+            Some(reader) => Some(reader.read_frame(k.min(reader.info().frame_count - 1))?),
+            None => None,
         };
-        let moved;
-        let bg_view = match &mut tracker {
-            Some(tracker) => {
-                let camera = runtime.install(|| tracker.track(&frame.view(), Some(&matte)))?;
-                let fitted = if (bg.width(), bg.height()) != (w, h) {
-                    crate::composite::integrate::fit_background(&bg.view(), w, h, job.options.fit)?
-                } else {
-                    bg.clone()
-                };
-                moved = runtime.install(|| move_background(&fitted.view(), &camera))?;
-                moved.view()
-            }
-            None => bg.view(),
-        };
-        runtime
-            .install(|| compositor.composite(&frame.view(), &matte, screen.as_ref(), &bg_view, &mut out.view_mut()))?;
+        let matte = runtime
+            .install(|| {
+                let host_view = host_matte.as_ref().map(Frame::view);
+                shot.render(
+                    k,
+                    &frame.view(),
+                    host_view.as_ref(),
+                    &bg.view(),
+                    ShotOutput::Composite,
+                    &mut out.view_mut(),
+                )
+            })
+            .map_err(|e| if k == 0 { e.context(job.plate.display()) } else { e })?;
         writer.write_frame(&out.view())?;
         if let Some(mw) = &mut matte_writer {
             matte.write_grey(&mut matte_image.view_mut())?;
@@ -256,9 +244,10 @@ pub(crate) fn run(
         }
         progress((k + 1, pinfo.frame_count));
     }
-    let camera = tracker.map(|t| {
-        let frames: Vec<CameraMove> = t.path.iter().map(|p| p.0).collect();
-        let support = t.path.iter().map(|p| p.1).collect();
+    let screen = shot.screen().copied();
+    let camera = shot.camera_path().map(|path| {
+        let frames: Vec<CameraMove> = path.iter().map(|p| p.0).collect();
+        let support = path.iter().map(|p| p.1).collect();
         let last = frames.last().copied().unwrap_or(CameraMove::STILL);
         let summary = CameraSummary {
             horizontal: last.pan_x / w as f32,

@@ -10,8 +10,9 @@
 
 use std::ffi::CStr;
 
-use mattebox_core::composite::key::{find_screen, key_with};
-use mattebox_core::composite::{CompositeOptions, Compositor, Defocus, Fit, KeyOptions, Matte, Screen, ScreenChoice};
+use mattebox_core::composite::{
+    CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, ScreenChoice, ShotCompositor, ShotOutput,
+};
 use mattebox_core::{Frame, PixelFormat};
 use parking_lot::Mutex;
 
@@ -37,11 +38,11 @@ const RESULT: &CStr = c"result";
 
 pub(crate) struct Composite;
 
-/// The settings a composite was primed with, and what priming measured.
+/// The settings a composite was primed with, and the shot's compositor
+/// primed on the clips' first frames.
 struct Primed {
     settings: Settings,
-    screen: Option<Screen>,
-    compositor: Compositor,
+    shot: ShotCompositor,
 }
 
 /// A composite instance: the compositor primed on the first frames.
@@ -109,16 +110,6 @@ fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -
     Ok(Some(matte))
 }
 
-/// The foreground matte of `plate`: keyed against `screen`, or the Matte
-/// clip's luma.
-fn make_matte(screen: Option<&Screen>, plate: &Frame, matte_frame: Option<&Frame>) -> OfxResult<Matte> {
-    match (screen, matte_frame) {
-        (_, Some(frame)) => Ok(Matte::from_luma(&frame.view())?),
-        (Some(screen), None) => Ok(key_with(&plate.view(), screen, &KeyOptions::default())?),
-        (None, None) => Err(OfxError::failed("no screen was found and no matte was given")),
-    }
-}
-
 impl CompositeInstance {
     /// The compositor primed on the clips' first frames for `settings`
     /// (primed again when the settings change).
@@ -130,24 +121,15 @@ impl CompositeInstance {
         let plate = effect.frame(PLATE, plate_time)?;
         let background = effect.frame(BACKGROUND, effect.first_time(BACKGROUND)?)?;
         let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
-        let (screen, compositor) = crate::host::runtime()?.install(|| -> OfxResult<_> {
-            let screen = match settings.key {
-                Some(choice) => Some(find_screen(&plate.view(), choice)?),
-                None => None,
-            };
-            let matte = make_matte(screen.as_ref(), &plate, matte_frame.as_ref())?;
-            let mut compositor = Compositor::new(settings.options)?;
-            let mut scratch = Frame::new(plate.width(), plate.height(), plate.format())?;
-            compositor.composite(
-                &plate.view(),
-                &matte,
-                screen.as_ref(),
-                &background.view(),
-                &mut scratch.view_mut(),
-            )?;
-            Ok((screen, compositor))
+        let matte = match settings.key {
+            Some(screen) => MatteFrom::Key(KeyOptions { screen, ..KeyOptions::default() }),
+            None => MatteFrom::Host(MatteChannel::Luma),
+        };
+        let mut shot = ShotCompositor::new(matte, settings.options, false)?;
+        crate::host::runtime()?.install(|| {
+            shot.prime(&plate.view(), matte_frame.as_ref().map(Frame::view).as_ref(), &background.view())
         })?;
-        let primed = std::sync::Arc::new(Primed { settings, screen, compositor });
+        let primed = std::sync::Arc::new(Primed { settings, shot });
         *self.primed.lock() = Some(primed.clone());
         Ok(primed)
     }
@@ -287,21 +269,21 @@ impl Plugin for Composite {
         }
         let first = effect.first_time(PLATE)?;
         let matte_frame = matte_frame(effect, &settings, &plate, time)?;
+        let index = (time - first).max(0.0) as u64;
         let result = runtime.install(|| -> OfxResult<Frame> {
-            let matte = make_matte(primed.screen.as_ref(), &plate, matte_frame.as_ref())?;
-            if settings.matte_out {
-                let mut grey = Frame::new(plate.width(), plate.height(), PixelFormat::Rgba32F)?;
-                matte.write_grey(&mut grey.view_mut())?;
-                return Ok(grey);
-            }
-            let mut compositor = primed.compositor.clone();
-            compositor.set_frame_index((time - first).max(0.0) as u64);
-            let mut out_frame = Frame::new(plate.width(), plate.height(), plate.format())?;
-            compositor.composite(
+            let (output, format) = match settings.matte_out {
+                true => (ShotOutput::Matte, PixelFormat::Rgba32F),
+                false => (ShotOutput::Composite, plate.format()),
+            };
+            let mut out_frame = Frame::new(plate.width(), plate.height(), format)?;
+            let host_matte = matte_frame.as_ref().map(Frame::view);
+            let mut shot = primed.shot.for_frame(index)?;
+            shot.render(
+                index,
                 &plate.view(),
-                &matte,
-                primed.screen.as_ref(),
+                host_matte.as_ref(),
                 &background.view(),
+                output,
                 &mut out_frame.view_mut(),
             )?;
             Ok(out_frame)

@@ -9,9 +9,10 @@
 
 use std::sync::OnceLock;
 
-use mattebox_core::composite::integrate::{fit_background, keyed_foreground};
-use mattebox_core::composite::key::{find_screen, key_with};
-use mattebox_core::composite::{Cleanup, CompositeOptions, Compositor, Fit, KeyOptions, Screen, ScreenChoice};
+use mattebox_core::composite::integrate::fit_background;
+use mattebox_core::composite::{
+    Cleanup, CompositeOptions, Fit, KeyOptions, MatteFrom, ScreenChoice, ShotCompositor, ShotOutput,
+};
 use mattebox_core::{Frame, FrameView, FrameViewMut, PixelFormat, Runtime, RuntimeConfig};
 
 use crate::{ParamKind, ParamSpec, ParamValue, Plugin, PluginDescription, TYPE_FILTER, TYPE_MIXER2};
@@ -93,14 +94,6 @@ const FILTER_PARAMS: [ParamSpec; 12] = [
     },
 ];
 
-/// What the output shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Output {
-    Composite,
-    Matte,
-    Foreground,
-}
-
 /// The shared effect state.
 #[derive(Debug)]
 pub struct KeyComposite {
@@ -113,9 +106,12 @@ pub struct KeyComposite {
     background: Option<Frame>,
     /// The background image could not be read (reported once).
     background_failed: bool,
-    /// Measured once per setting, reused on every frame.
-    screen: Option<Option<Screen>>,
-    compositor: Option<Compositor>,
+    /// The shot's compositor, made on the first frame after a setting
+    /// changed; `Some(None)` when that frame showed no screen (the plate
+    /// then passes through).
+    shot: Option<Option<ShotCompositor>>,
+    /// Frames rendered since.
+    frames: u64,
 }
 
 const DEFAULTS: [f64; 10] = [0.0, 0.06, 0.9, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
@@ -130,15 +126,15 @@ impl KeyComposite {
             background_colour: [0.0; 3],
             background: None,
             background_failed: false,
-            screen: None,
-            compositor: None,
+            shot: None,
+            frames: 0,
         }
     }
 
     /// Forgets everything measured from frames, after a parameter change.
     fn invalidate(&mut self) {
-        self.screen = None;
-        self.compositor = None;
+        self.shot = None;
+        self.frames = 0;
     }
 
     fn set_number(&mut self, index: usize, value: f64) {
@@ -172,11 +168,11 @@ impl KeyComposite {
         }
     }
 
-    fn output(&self) -> Output {
+    fn output(&self) -> ShotOutput {
         match self.values[9] {
-            x if x < 0.25 => Output::Composite,
-            x if x <= 0.75 => Output::Matte,
-            _ => Output::Foreground,
+            x if x < 0.25 => ShotOutput::Composite,
+            x if x <= 0.75 => ShotOutput::Matte,
+            _ => ShotOutput::Foreground,
         }
     }
 
@@ -222,33 +218,22 @@ impl KeyComposite {
             FrameView::new(bytemuck::cast_slice(plate), w, h, stride, PixelFormat::Rgba8).map_err(|e| e.to_string())?;
         let mut out_view = FrameViewMut::new(bytemuck::cast_slice_mut(out), w, h, stride, PixelFormat::Rgba8)
             .map_err(|e| e.to_string())?;
-        let options = self.key_options();
-        if self.screen.is_none() {
+        if self.shot.is_none() {
+            let mut shot = ShotCompositor::new(MatteFrom::Key(self.key_options()), self.composite_options(), false)
+                .map_err(|e| e.to_string())?;
             // No screen in the plate: documented pass-through, not an error per frame.
-            self.screen = Some(find_screen(&plate_view, options.screen).ok());
+            self.shot = Some(shot.sample_screen(&plate_view).ok().map(|()| shot));
         }
-        let Some(screen) = self.screen.flatten() else {
+        let (output, index) = (self.output(), self.frames);
+        let Some(Some(shot)) = self.shot.as_mut() else {
             mattebox_core::frame::convert(&plate_view, &mut out_view).map_err(|e| e.to_string())?;
             return Ok(());
         };
-        if self.compositor.is_none() {
-            self.compositor = Some(Compositor::new(self.composite_options()).map_err(|e| e.to_string())?);
-        }
-        let output = self.output();
-        let spill = self.values[3] as f32;
-        let compositor = self.compositor.as_mut().expect("made above");
         runtime()
-            .install(|| -> mattebox_core::Result<()> {
-                let matte = key_with(&plate_view, &screen, &options)?;
-                match output {
-                    Output::Composite => {
-                        compositor.composite(&plate_view, &matte, Some(&screen), background, &mut out_view)
-                    }
-                    Output::Matte => matte.write_grey(&mut out_view),
-                    Output::Foreground => keyed_foreground(&plate_view, &matte, Some(&screen), spill, &mut out_view),
-                }
-            })
-            .map_err(|e| e.to_string())
+            .install(|| shot.render(index, &plate_view, None, background, output, &mut out_view))
+            .map_err(|e| e.to_string())?;
+        self.frames += 1;
+        Ok(())
     }
 }
 

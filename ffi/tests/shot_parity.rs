@@ -1,0 +1,135 @@
+//! The C ABI renders a shot exactly as the command line's pipeline does:
+//! both drive the core's one shot operation. Here a composite that tracks
+//! the camera over a background larger than the plate (the case where the
+//! C ABI once moved the background before fitting it, in the background's
+//! pixels rather than the plate's), compared byte for byte at 8 bits.
+
+use std::path::Path;
+
+use mattebox::*;
+use mattebox_core::composite::{CompositeOptions, Fit, KeyOptions};
+use mattebox_core::media::{MediaReader, MediaWriter, OpenOptions, WriteOptions};
+use mattebox_core::pipeline::composite::{CompositeJob, MatteSource, WhenShorter};
+use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
+
+const W: u32 = 96;
+const H: u32 = 64;
+const FRAMES: u32 = 8;
+
+/// A green screen with dark tracking marks that pan 2 px a frame, and a
+/// grey actor that stays put.
+fn plate(k: u32) -> Frame {
+    let mut f = Frame::new(W, H, PixelFormat::Rgba8).unwrap();
+    let px = f.as_bytes_mut();
+    for y in 0..H {
+        for x in 0..W {
+            let i = ((y * W + x) * 4) as usize;
+            let (sx, sy) = (x + 2 * k, y);
+            let mark = (sx % 16 < 3) && (sy % 16 < 3);
+            let actor = (36..60).contains(&x) && (20..56).contains(&y);
+            let rgb = if actor {
+                [150, 120, 110]
+            } else if mark {
+                [30, 90, 40]
+            } else {
+                [40, 200, 60]
+            };
+            px[i..i + 4].copy_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+        }
+    }
+    f
+}
+
+/// A textured background half again as large as the plate.
+fn background() -> Frame {
+    let (w, h) = (W * 3 / 2, H * 3 / 2);
+    let mut f = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+    let px = f.as_bytes_mut();
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y * w + x) * 4) as usize;
+            px[i..i + 4].copy_from_slice(&[(x * 5 % 256) as u8, (y * 7 % 256) as u8, ((x + y) * 3 % 256) as u8, 255]);
+        }
+    }
+    f
+}
+
+fn image(frame: &Frame) -> mb_image {
+    mb_image {
+        data: frame.as_bytes().as_ptr() as *mut std::ffi::c_void,
+        size: frame.as_bytes().len(),
+        width: frame.width(),
+        height: frame.height(),
+        stride: frame.stride(),
+        format: MB_PIXEL_FORMAT_RGBA8,
+    }
+}
+
+fn write(path: &Path, frames: &[Frame]) {
+    let options = WriteOptions::new(Rational::integer(24));
+    let (w, h) = (frames[0].width(), frames[0].height());
+    let mut writer = MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options).unwrap();
+    for f in frames {
+        writer.write_frame(&f.view()).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+#[test]
+fn a_tracked_composite_over_a_larger_background_matches_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plates: Vec<Frame> = (0..FRAMES).map(plate).collect();
+    let sky = background();
+    // The command line's pipeline, file to file (FFV1: lossless RGB).
+    let (plate_path, sky_path, out_path) =
+        (dir.path().join("plate.mkv"), dir.path().join("sky.png"), dir.path().join("out.mkv"));
+    write(&plate_path, &plates);
+    mattebox_core::media::write_image(&sky_path, &sky.view(), true).unwrap();
+    let options = CompositeOptions { fit: Fit::Cover, ..Default::default() };
+    let job = CompositeJob {
+        plate: plate_path,
+        background: sky_path,
+        output: out_path.clone(),
+        matte: MatteSource::Key(KeyOptions::default()),
+        options,
+        track_camera: true,
+        matte_out: None,
+        camera_out: None,
+        when_shorter: WhenShorter::Hold,
+        open: OpenOptions::default(),
+        codec: None,
+        overwrite: false,
+    };
+    let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
+    let report = runtime.composite(&job, &mut |_| {}).unwrap();
+    let moved = report.camera.as_ref().unwrap().summary.horizontal;
+    assert!(moved.abs() > 0.05, "the marks pan, so the camera moves ({moved})");
+    let mut cli = MediaReader::open(&out_path, &OpenOptions::default()).unwrap();
+
+    // The C ABI, frame by frame over host memory.
+    // SAFETY: every pointer below points at live, correctly sized memory.
+    unsafe {
+        let mut rt = std::ptr::null_mut();
+        assert_eq!(mb_runtime_new(std::ptr::null(), &mut rt), mb_result::Ok);
+        let mut key = std::mem::zeroed::<mb_key_options>();
+        assert_eq!(mb_key_options_init(&mut key), mb_result::Ok);
+        let mut composite = std::mem::zeroed::<mb_composite_options>();
+        assert_eq!(mb_composite_options_init(&mut composite), mb_result::Ok);
+        composite.track_camera = 1;
+        composite.fit = MB_FIT_COVER;
+        let mut state = std::ptr::null_mut();
+        assert_eq!(mb_compositor_new(&key, &composite, &mut state), mb_result::Ok);
+        let bg = image(&sky);
+        for (k, p) in plates.iter().enumerate() {
+            let out = Frame::new(W, H, PixelFormat::Rgba8).unwrap();
+            let (plate_image, out_image) = (image(p), image(&out));
+            let status = mb_compositor_render(rt, state, &plate_image, std::ptr::null(), &bg, &out_image);
+            assert_eq!(status, mb_result::Ok, "frame {k}");
+            let expected = cli.read_frame(k as u64).unwrap();
+            let differing = out.as_bytes().iter().zip(expected.as_bytes()).filter(|(a, b)| a != b).count();
+            assert_eq!(differing, 0, "frame {k}: {differing} bytes differ from the command line's");
+        }
+        mb_compositor_free(state);
+        mb_runtime_free(rt);
+    }
+}
