@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 4)
+#define MB_ABI_VERSION ((1 << 16) | 5)
 
 // Scores below this are problems.
 #define MB_SCORE_PROBLEM_BELOW 0.75
@@ -80,6 +80,12 @@ typedef struct mb_retime_plan mb_retime_plan;
 // The runtime handle: a thread pool, logging and a cache location. Safe to
 // use from several threads at once.
 typedef struct mb_runtime mb_runtime;
+
+// One shot's retime, rendered frame by frame as `mattebox retime` renders
+// it: the plan, the whole-clip cut policy (decided from the few frames
+// around each pair) and the flow pairs, kept between calls. Safe to use
+// from several threads at once, for output frames in any order.
+typedef struct mb_shot_retimer mb_shot_retimer;
 
 // Scores one shot at a time from frames the host pushes in order, against
 // the reference frames it was given. Calls on one scorer are serialised;
@@ -295,6 +301,9 @@ typedef struct mb_planned_frame {
   double fraction;
 } mb_planned_frame;
 
+// What an output frame of a shot retimer is: one of the `MB_RETIME_STEP_*` constants.
+typedef uint32_t mb_retime_step;
+
 // A media kind code: one of the `MB_MEDIA_KIND_*` constants.
 typedef uint32_t mb_media_kind;
 
@@ -461,6 +470,15 @@ typedef struct mb_runtime_options {
 
 // Play at the speeds of `curve`.
 #define MB_RETIME_CURVE 3
+
+// A source frame as it is.
+#define MB_RETIME_STEP_COPY 1
+
+// A source frame held, because a cut lies between it and the next.
+#define MB_RETIME_STEP_HOLD_AT_CUT 2
+
+// Made between two source frames.
+#define MB_RETIME_STEP_BETWEEN 3
 
 // A video file decoded by ffmpeg.
 #define MB_MEDIA_KIND_VIDEO 1
@@ -861,6 +879,8 @@ void mb_flow_pair_free(struct mb_flow_pair *pair);
 // Sets `*is_cut` to 1 if `a` and `b` look like the two sides of a scene
 // cut (judged from these two frames alone, so stricter than a whole-clip
 // scan), else 0. Interpolating across a cut makes garbage: hold instead.
+// To retime as `mattebox retime` does, cuts judged in context, use
+// `mb_shot_retimer_*`.
 //
 // # Safety
 // `runtime` must come from `mb_runtime_new`; the images must describe
@@ -900,6 +920,59 @@ enum mb_result mb_retime_plan_frame(const struct mb_retime_plan *plan,
 // # Safety
 // `plan` must be NULL or come from `mb_retime_plan_new`, and not be used after.
 void mb_retime_plan_free(struct mb_retime_plan *plan);
+
+// Makes a shot retimer for `request`, making in-between frames by `mode`
+// (an `MB_INTERP_MODE_*`). Release with `mb_shot_retimer_free`; on failure
+// `*out` is NULL.
+//
+// # Safety
+// As `mb_retime_plan_new`.
+enum mb_result mb_shot_retimer_new(const struct mb_retime_request *request,
+                                   mb_interp_mode mode,
+                                   struct mb_shot_retimer **out);
+
+// Writes the retime's output frame count and exact output rate.
+//
+// # Safety
+// `retimer` must come from `mb_shot_retimer_new`; the out-pointers must be writable.
+enum mb_result mb_shot_retimer_info(const struct mb_shot_retimer *retimer,
+                                    uint64_t *frames,
+                                    int64_t *rate_num,
+                                    int64_t *rate_den);
+
+// The source frames output frame `index` reads: `*count` frames from
+// `*first`. Give exactly those to `mb_shot_retimer_render`.
+//
+// # Safety
+// `retimer` must come from `mb_shot_retimer_new`; the out-pointers must be writable.
+enum mb_result mb_shot_retimer_frames_needed(const struct mb_shot_retimer *retimer,
+                                             uint64_t index,
+                                             uint64_t *first,
+                                             uint64_t *count);
+
+// Renders output frame `index` into `out`. `sources` holds `source_count`
+// images: the frames `mb_shot_retimer_frames_needed` named, in order, all
+// of one size and format. `out` has their size and any format. `*step`,
+// if `step` is not NULL, says what the frame is (an `MB_RETIME_STEP_*`).
+//
+// # Safety
+// `runtime` must come from `mb_runtime_new` and `retimer` from
+// `mb_shot_retimer_new`; `sources` must point to `source_count` images and
+// every image describe a buffer valid during the call; `out` must not
+// overlap any source.
+enum mb_result mb_shot_retimer_render(const struct mb_runtime *runtime,
+                                      const struct mb_shot_retimer *retimer,
+                                      uint64_t index,
+                                      const struct mb_image *sources,
+                                      size_t source_count,
+                                      const struct mb_image *out,
+                                      mb_retime_step *step);
+
+// Releases a shot retimer. NULL is ignored.
+//
+// # Safety
+// `retimer` must be NULL or come from `mb_shot_retimer_new`, and not be used after.
+void mb_shot_retimer_free(struct mb_shot_retimer *retimer);
 
 // Opens a video file, an image sequence (a directory, or a pattern such as
 // `shot_%04d.png`) or a still image. On success `*out` holds a handle to

@@ -484,6 +484,51 @@ private:
     int64_t rate_den_ = 1;
 };
 
+// One shot's retime rendered frame by frame as `mattebox retime` renders it:
+// the plan, the whole-clip cut policy and the flow pairs. Move-only; one
+// retimer may render frames of its shot from several threads at once.
+class ShotRetimer {
+public:
+    // `request` as for `mb_retime_plan_new`; in-between frames by `mode` (MB_INTERP_MODE_*).
+    static Result<ShotRetimer> make(const mb_retime_request& request, mb_interp_mode mode) {
+        mb_shot_retimer* raw = nullptr;
+        mb_result code = mb_shot_retimer_new(&request, mode, &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return ShotRetimer(raw);
+    }
+
+    uint64_t frames() const { return frames_; }
+    int64_t rate_num() const { return rate_num_; }
+    int64_t rate_den() const { return rate_den_; }
+
+    // The source frames output frame `index` reads: (first, count).
+    Result<std::pair<uint64_t, uint64_t>> frames_needed(uint64_t index) const {
+        uint64_t first = 0, count = 0;
+        mb_result code = mb_shot_retimer_frames_needed(raw_.get(), index, &first, &count);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return std::make_pair(first, count);
+    }
+
+    // Output frame `index` into `out`, from exactly the frames `frames_needed` named.
+    Result<mb_retime_step> render(const Runtime& runtime, uint64_t index, const std::vector<mb_image>& sources,
+                                  const mb_image& out) const {
+        mb_retime_step step = 0;
+        mb_result code = mb_shot_retimer_render(runtime.get(), raw_.get(), index, sources.data(), sources.size(),
+                                                &out, &step);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return step;
+    }
+
+private:
+    explicit ShotRetimer(mb_shot_retimer* raw) : raw_(raw) {
+        mb_shot_retimer_info(raw_.get(), &frames_, &rate_num_, &rate_den_);
+    }
+    detail::Handle<mb_shot_retimer, mb_shot_retimer_free> raw_;
+    uint64_t frames_ = 0;
+    int64_t rate_num_ = 0;
+    int64_t rate_den_ = 1;
+};
+
 // A scored shot: shot-level scores, per-frame curves, the HTML report. Move-only.
 class ShotScores {
 public:

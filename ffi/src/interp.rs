@@ -1,8 +1,10 @@
-//! Frame interpolation, flow pairs, cut detection and retime plans.
+//! Frame interpolation, flow pairs, cut detection, retime plans, and the
+//! shot retimer that renders a retime frame by frame as `mattebox retime` does.
 
 use mattebox_core::Rational;
+use mattebox_core::frame::convert;
 use mattebox_core::interp::retime::{RetimePlan, RetimeSpec, SpeedCurve, plan};
-use mattebox_core::interp::{FlowPair, Mode, cuts, interpolate, interpolate_with};
+use mattebox_core::interp::{FlowPair, Mode, RetimeStep, ShotRetimer, cuts, interpolate, interpolate_with};
 
 use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, mb_result};
 use crate::image::{image_view, image_view_mut, mb_image, overlaps};
@@ -168,6 +170,8 @@ pub unsafe extern "C" fn mb_flow_pair_free(pair: *mut mb_flow_pair) {
 /// Sets `*is_cut` to 1 if `a` and `b` look like the two sides of a scene
 /// cut (judged from these two frames alone, so stricter than a whole-clip
 /// scan), else 0. Interpolating across a cut makes garbage: hold instead.
+/// To retime as `mattebox retime` does, cuts judged in context, use
+/// `mb_shot_retimer_*`.
 ///
 /// # Safety
 /// `runtime` must come from `mb_runtime_new`; the images must describe
@@ -272,6 +276,46 @@ fn rational(num: i64, den: i64, what: &str) -> FfiResult<Rational> {
     Rational::new(num, den).map_err(|_| FfiError::invalid(format!("{what} {num}/{den} has a zero denominator")))
 }
 
+/// The source rate, output rate and spec of a checked request.
+fn read_request(request: &mb_retime_request) -> FfiResult<(Rational, Option<Rational>, RetimeSpec)> {
+    if request.struct_size < REQUEST_SIZE {
+        return Err(FfiError::invalid(format!(
+            "request->struct_size is {} but must be at least {REQUEST_SIZE} (sizeof(mb_retime_request))",
+            request.struct_size
+        )));
+    }
+    let source_rate = rational(request.source_rate_num, request.source_rate_den, "source rate")?;
+    let output_rate = match (request.output_rate_num, request.output_rate_den) {
+        (0, 0) => None,
+        (n, d) => Some(rational(n, d, "output rate")?),
+    };
+    let spec = match request.kind {
+        MB_RETIME_FRAME_RATE => RetimeSpec::FrameRate(rational(request.value_num, request.value_den, "frame rate")?),
+        MB_RETIME_SPEED => RetimeSpec::Speed(rational(request.value_num, request.value_den, "speed")?),
+        MB_RETIME_CURVE => {
+            if request.curve.is_null() {
+                return Err(FfiError::null("request->curve"));
+            }
+            if request.curve_len == 0 || request.curve_len > 1_000_000 {
+                return Err(FfiError::invalid(format!(
+                    "request->curve_len is {}; give 1 to 1000000 keys",
+                    request.curve_len
+                )));
+            }
+            // SAFETY: non-null, and the host promises curve_len keys.
+            let keys = unsafe { std::slice::from_raw_parts(request.curve, request.curve_len) };
+            RetimeSpec::Curve(SpeedCurve::new(keys.iter().map(|k| (k.time, k.speed)).collect())?)
+        }
+        other => {
+            return Err(FfiError {
+                code: mb_result::Unsupported,
+                message: format!("request->kind {other} is not MB_RETIME_FRAME_RATE, _SPEED or _CURVE"),
+            });
+        }
+    };
+    Ok((source_rate, output_rate, spec))
+}
+
 /// Plans a retime. Release with `mb_retime_plan_free`; on failure `*out` is NULL.
 ///
 /// # Safety
@@ -288,43 +332,7 @@ pub unsafe extern "C" fn mb_retime_plan_new(
         *out = std::ptr::null_mut();
         // SAFETY: as above.
         let request = unsafe { arg_ref(request, "request")? };
-        if request.struct_size < REQUEST_SIZE {
-            return Err(FfiError::invalid(format!(
-                "request->struct_size is {} but must be at least {REQUEST_SIZE} (sizeof(mb_retime_request))",
-                request.struct_size
-            )));
-        }
-        let source_rate = rational(request.source_rate_num, request.source_rate_den, "source rate")?;
-        let output_rate = match (request.output_rate_num, request.output_rate_den) {
-            (0, 0) => None,
-            (n, d) => Some(rational(n, d, "output rate")?),
-        };
-        let spec = match request.kind {
-            MB_RETIME_FRAME_RATE => {
-                RetimeSpec::FrameRate(rational(request.value_num, request.value_den, "frame rate")?)
-            }
-            MB_RETIME_SPEED => RetimeSpec::Speed(rational(request.value_num, request.value_den, "speed")?),
-            MB_RETIME_CURVE => {
-                if request.curve.is_null() {
-                    return Err(FfiError::null("request->curve"));
-                }
-                if request.curve_len == 0 || request.curve_len > 1_000_000 {
-                    return Err(FfiError::invalid(format!(
-                        "request->curve_len is {}; give 1 to 1000000 keys",
-                        request.curve_len
-                    )));
-                }
-                // SAFETY: non-null, and the host promises curve_len keys.
-                let keys = unsafe { std::slice::from_raw_parts(request.curve, request.curve_len) };
-                RetimeSpec::Curve(SpeedCurve::new(keys.iter().map(|k| (k.time, k.speed)).collect())?)
-            }
-            other => {
-                return Err(FfiError {
-                    code: mb_result::Unsupported,
-                    message: format!("request->kind {other} is not MB_RETIME_FRAME_RATE, _SPEED or _CURVE"),
-                });
-            }
-        };
+        let (source_rate, output_rate, spec) = read_request(request)?;
         let plan = plan(source_rate, request.source_frames, output_rate, &spec)?;
         *out = Box::into_raw(Box::new(mb_retime_plan { plan }));
         Ok(())
@@ -397,6 +405,213 @@ pub unsafe extern "C" fn mb_retime_plan_free(plan: *mut mb_retime_plan) {
         if !plan.is_null() {
             // SAFETY: came from Box::into_raw in mb_retime_plan_new, freed once.
             drop(unsafe { Box::from_raw(plan) });
+        }
+        Ok(())
+    });
+}
+
+/// What an output frame of a shot retimer is: one of the `MB_RETIME_STEP_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_retime_step = u32;
+/// A source frame as it is.
+pub const MB_RETIME_STEP_COPY: mb_retime_step = 1;
+/// A source frame held, because a cut lies between it and the next.
+pub const MB_RETIME_STEP_HOLD_AT_CUT: mb_retime_step = 2;
+/// Made between two source frames.
+pub const MB_RETIME_STEP_BETWEEN: mb_retime_step = 3;
+
+/// One shot's retime, rendered frame by frame as `mattebox retime` renders
+/// it: the plan, the whole-clip cut policy (decided from the few frames
+/// around each pair) and the flow pairs, kept between calls. Safe to use
+/// from several threads at once, for output frames in any order.
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct mb_shot_retimer {
+    retimer: ShotRetimer,
+}
+
+/// Makes a shot retimer for `request`, making in-between frames by `mode`
+/// (an `MB_INTERP_MODE_*`). Release with `mb_shot_retimer_free`; on failure
+/// `*out` is NULL.
+///
+/// # Safety
+/// As `mb_retime_plan_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_shot_retimer_new(
+    request: *const mb_retime_request,
+    mode: mb_interp_mode,
+    out: *mut *mut mb_shot_retimer,
+) -> mb_result {
+    guard("mb_shot_retimer_new", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let out = unsafe { arg_mut(out, "out")? };
+        *out = std::ptr::null_mut();
+        // SAFETY: as above.
+        let request = unsafe { arg_ref(request, "request")? };
+        let (source_rate, output_rate, spec) = read_request(request)?;
+        let mode = self::mode(mode)?;
+        let retimer = ShotRetimer::new(source_rate, request.source_frames, output_rate, &spec, mode)?;
+        *out = Box::into_raw(Box::new(mb_shot_retimer { retimer }));
+        Ok(())
+    })
+}
+
+/// Writes the retime's output frame count and exact output rate.
+///
+/// # Safety
+/// `retimer` must come from `mb_shot_retimer_new`; the out-pointers must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_shot_retimer_info(
+    retimer: *const mb_shot_retimer,
+    frames: *mut u64,
+    rate_num: *mut i64,
+    rate_den: *mut i64,
+) -> mb_result {
+    guard("mb_shot_retimer_info", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (retimer, frames, num, den) = unsafe {
+            (
+                arg_ref(retimer, "retimer")?,
+                arg_mut(frames, "frames")?,
+                arg_mut(rate_num, "rate_num")?,
+                arg_mut(rate_den, "rate_den")?,
+            )
+        };
+        *frames = retimer.retimer.output_frames();
+        *num = retimer.retimer.plan().rate.num();
+        *den = retimer.retimer.plan().rate.den();
+        Ok(())
+    })
+}
+
+/// The source frames output frame `index` reads: `*count` frames from
+/// `*first`. Give exactly those to `mb_shot_retimer_render`.
+///
+/// # Safety
+/// `retimer` must come from `mb_shot_retimer_new`; the out-pointers must be writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_shot_retimer_frames_needed(
+    retimer: *const mb_shot_retimer,
+    index: u64,
+    first: *mut u64,
+    count: *mut u64,
+) -> mb_result {
+    guard("mb_shot_retimer_frames_needed", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (retimer, first, count) =
+            unsafe { (arg_ref(retimer, "retimer")?, arg_mut(first, "first")?, arg_mut(count, "count")?) };
+        let needed = retimer.retimer.frames_needed(index)?;
+        *first = needed.start;
+        *count = needed.end - needed.start;
+        Ok(())
+    })
+}
+
+/// Renders output frame `index` into `out`. `sources` holds `source_count`
+/// images: the frames `mb_shot_retimer_frames_needed` named, in order, all
+/// of one size and format. `out` has their size and any format. `*step`,
+/// if `step` is not NULL, says what the frame is (an `MB_RETIME_STEP_*`).
+///
+/// # Safety
+/// `runtime` must come from `mb_runtime_new` and `retimer` from
+/// `mb_shot_retimer_new`; `sources` must point to `source_count` images and
+/// every image describe a buffer valid during the call; `out` must not
+/// overlap any source.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_shot_retimer_render(
+    runtime: *const mb_runtime,
+    retimer: *const mb_shot_retimer,
+    index: u64,
+    sources: *const mb_image,
+    source_count: usize,
+    out: *const mb_image,
+    step: *mut mb_retime_step,
+) -> mb_result {
+    guard("mb_shot_retimer_render", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let (runtime, retimer, out) =
+            unsafe { (arg_ref(runtime, "runtime")?, arg_ref(retimer, "retimer")?, arg_ref(out, "out")?) };
+        let retimer = &retimer.retimer;
+        let needed = retimer.frames_needed(index)?;
+        if source_count as u64 != needed.end - needed.start {
+            return Err(FfiError::invalid(format!(
+                "output frame {index} needs {} source frames, {}..={}, but source_count is {source_count}",
+                needed.end - needed.start,
+                needed.start,
+                needed.end - 1
+            )));
+        }
+        if sources.is_null() {
+            return Err(FfiError::null("sources"));
+        }
+        // SAFETY: non-null; the host promises source_count images.
+        let images = unsafe { std::slice::from_raw_parts(sources, source_count) };
+        let names: Vec<String> = (0..source_count).map(|i| format!("sources[{i}]")).collect();
+        let mut views = Vec::with_capacity(source_count);
+        for (image, name) in images.iter().zip(&names) {
+            if overlaps(out, image) {
+                return Err(FfiError::invalid(format!("`out` overlaps `{name}`; write into a separate buffer")));
+            }
+            // SAFETY: the host promises each buffer for the call.
+            let view = unsafe { image_view(image, name)? };
+            if let Some(first) = views.first()
+                && !same_shape(first, &view)
+            {
+                return Err(FfiError::invalid(format!(
+                    "`{name}` is {}x{} {:?} but `sources[0]` is {}x{} {:?}; give frames of one size and format",
+                    view.width(),
+                    view.height(),
+                    view.format(),
+                    first.width(),
+                    first.height(),
+                    first.format()
+                )));
+            }
+            views.push(view);
+        }
+        // SAFETY: the host promises the buffer for the call, unshared.
+        let mut out = unsafe { image_view_mut(out, "out")? };
+        let source = |k: u64| &views[(k - needed.start) as usize];
+        let signature = |k: u64| Ok::<_, FfiError>(cuts::Signature::of(source(k)));
+        // Told the frames it shows, the retimer notices a source changed
+        // since it last decided (a host re-rendering after an edit upstream).
+        let shown = retimer.source_of(index)?;
+        for k in shown..(shown + 2).min(needed.end) {
+            retimer.observe(k, &cuts::Signature::of(source(k)));
+        }
+        let what = retimer.step(index, signature)?;
+        runtime.inner.install(|| match what {
+            RetimeStep::Copy(k) | RetimeStep::HoldAtCut(k) => convert(source(k), &mut out),
+            RetimeStep::Between { a, t } => retimer.between(a, source(a), source(a + 1), t, &mut out),
+        })?;
+        if !step.is_null() {
+            // SAFETY: non-null; the host promises it writable.
+            unsafe {
+                *step = match what {
+                    RetimeStep::Copy(_) => MB_RETIME_STEP_COPY,
+                    RetimeStep::HoldAtCut(_) => MB_RETIME_STEP_HOLD_AT_CUT,
+                    RetimeStep::Between { .. } => MB_RETIME_STEP_BETWEEN,
+                }
+            };
+        }
+        Ok(())
+    })
+}
+
+fn same_shape(a: &mattebox_core::FrameView<'_>, b: &mattebox_core::FrameView<'_>) -> bool {
+    a.width() == b.width() && a.height() == b.height() && a.format() == b.format()
+}
+
+/// Releases a shot retimer. NULL is ignored.
+///
+/// # Safety
+/// `retimer` must be NULL or come from `mb_shot_retimer_new`, and not be used after.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_shot_retimer_free(retimer: *mut mb_shot_retimer) {
+    let _ = guard("mb_shot_retimer_free", || {
+        if !retimer.is_null() {
+            // SAFETY: came from Box::into_raw in mb_shot_retimer_new, freed once.
+            drop(unsafe { Box::from_raw(retimer) });
         }
         Ok(())
     });

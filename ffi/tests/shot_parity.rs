@@ -1,8 +1,12 @@
 //! The C ABI renders a shot exactly as the command line's pipeline does:
-//! both drive the core's one shot operation. Here a composite that tracks
-//! the camera over a background larger than the plate (the case where the
-//! C ABI once moved the background before fitting it, in the background's
-//! pixels rather than the plate's), compared byte for byte at 8 bits.
+//! both drive the core's one shot operation. Compared byte for byte at 8
+//! bits:
+//! - a composite that tracks the camera over a background larger than the
+//!   plate (the case where the C ABI once moved the background before
+//!   fitting it, in the background's pixels rather than the plate's);
+//! - a retime across a real clip's cuts, one of which the two frames around
+//!   it alone do not show (the case where a host that decided cuts pairwise
+//!   interpolated across it).
 
 use std::path::Path;
 
@@ -10,7 +14,11 @@ use mattebox::*;
 use mattebox_core::composite::{CompositeOptions, Fit, KeyOptions};
 use mattebox_core::media::{MediaReader, MediaWriter, OpenOptions, WriteOptions};
 use mattebox_core::pipeline::composite::{CompositeJob, MatteSource, WhenShorter};
+use mattebox_core::pipeline::retime::RetimeJob;
 use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
+
+#[path = "../../core/tests/support/cut_clip.rs"]
+mod cut_clip;
 
 const W: u32 = 96;
 const H: u32 = 64;
@@ -130,6 +138,76 @@ fn a_tracked_composite_over_a_larger_background_matches_the_command_line() {
             assert_eq!(differing, 0, "frame {k}: {differing} bytes differ from the command line's");
         }
         mb_compositor_free(state);
+        mb_runtime_free(rt);
+    }
+}
+
+#[test]
+fn a_retime_across_real_cuts_matches_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = cut_clip::cut_clip(dir.path());
+    let out_path = dir.path().join("slow.mkv");
+    let job = RetimeJob {
+        input: clip.clone(),
+        output: out_path.clone(),
+        spec: mattebox_core::interp::retime::RetimeSpec::Speed(Rational::new(1, 2).unwrap()),
+        output_rate: None,
+        mode: mattebox_core::interp::Mode::Quality,
+        vectors: None,
+        open: OpenOptions::default(),
+        codec: None,
+        overwrite: false,
+    };
+    let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
+    let report = runtime.retime(&job, &mut |_| {}).unwrap();
+    assert_eq!(report.cuts, cut_clip::CUTS, "the command line finds both cuts");
+    let mut cli = MediaReader::open(&out_path, &OpenOptions::default()).unwrap();
+    let mut source = MediaReader::open(&clip, &OpenOptions::default()).unwrap();
+    let frames: Vec<Frame> = (0..cut_clip::FRAMES).map(|k| source.read_frame(k).unwrap()).collect();
+    assert!(frames.iter().all(|f| f.format() == PixelFormat::Rgba8));
+    let (w, h) = cut_clip::SIZE;
+
+    // SAFETY: every pointer below points at live, correctly sized memory.
+    unsafe {
+        let mut rt = std::ptr::null_mut();
+        assert_eq!(mb_runtime_new(std::ptr::null(), &mut rt), mb_result::Ok);
+        // Judged from its two frames alone, the mild cut is no cut.
+        let mild = cut_clip::CUTS[1] as usize;
+        let mut pairwise = 7;
+        let (a, b) = (image(&frames[mild]), image(&frames[mild + 1]));
+        assert_eq!(mb_frames_are_cut(rt, &a, &b, &mut pairwise), mb_result::Ok);
+        assert_eq!(pairwise, 0, "the mild cut is only a cut in context");
+
+        let mut request = std::mem::zeroed::<mb_retime_request>();
+        request.struct_size = std::mem::size_of::<mb_retime_request>() as u32;
+        request.kind = MB_RETIME_SPEED;
+        (request.source_rate_num, request.source_rate_den) = (cut_clip::RATE, 1);
+        request.source_frames = cut_clip::FRAMES;
+        (request.value_num, request.value_den) = (1, 2);
+        let mut retimer = std::ptr::null_mut();
+        assert_eq!(mb_shot_retimer_new(&request, MB_INTERP_MODE_QUALITY, &mut retimer), mb_result::Ok);
+        let (mut count, mut num, mut den) = (0, 0, 0);
+        assert_eq!(mb_shot_retimer_info(retimer, &mut count, &mut num, &mut den), mb_result::Ok);
+        assert_eq!(count, report.output_frames);
+        let mut held = 0;
+        // Last to first: a host may render in any order.
+        for j in (0..count).rev() {
+            let (mut first, mut needed) = (0, 0);
+            assert_eq!(mb_shot_retimer_frames_needed(retimer, j, &mut first, &mut needed), mb_result::Ok);
+            let sources: Vec<mb_image> = frames[first as usize..(first + needed) as usize].iter().map(image).collect();
+            let out = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+            let mut step = 0;
+            let status =
+                mb_shot_retimer_render(rt, retimer, j, sources.as_ptr(), sources.len(), &image(&out), &mut step);
+            assert_eq!(status, mb_result::Ok, "frame {j}");
+            held += (step == MB_RETIME_STEP_HOLD_AT_CUT) as u64;
+            let expected = cli.read_frame(j).unwrap();
+            let differing = out.as_bytes().iter().zip(expected.as_bytes()).filter(|(a, b)| a != b).count();
+            assert_eq!(differing, 0, "frame {j}: {differing} bytes differ from the command line's");
+        }
+        assert_eq!(held, report.held_at_cuts);
+        assert_eq!(held, 2, "one output frame held at each cut");
+        mb_shot_retimer_free(retimer);
         mb_runtime_free(rt);
     }
 }

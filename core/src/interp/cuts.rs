@@ -82,26 +82,88 @@ pub fn is_cut(a: &Signature, b: &Signature) -> bool {
     score(a, b) > SCORE_ALONE
 }
 
+/// Pairs on each side a cut decision looks at.
+const CONTEXT: u64 = 4;
+
+/// Whether pair `k` of `scores` (the scores of consecutive pairs) is a cut:
+/// its score is large and stands out from those of the pairs around it.
+fn decide(scores: &[f32], k: usize) -> bool {
+    let s = scores[k];
+    if s <= SCORE_MIN {
+        return false;
+    }
+    let lo = k.saturating_sub(CONTEXT as usize);
+    let hi = (k + CONTEXT as usize + 1).min(scores.len());
+    let mut around: Vec<f32> = (lo..hi).filter(|&j| j != k).map(|j| scores[j]).collect();
+    if around.is_empty() {
+        return s > SCORE_ALONE;
+    }
+    around.sort_by(f32::total_cmp);
+    s > CONTEXT_RATIO * around[around.len() / 2] + 0.05
+}
+
 /// The pairs (k, k + 1) of a sequence of frames that are cuts, as the list of k.
 pub fn detect(signatures: &[Signature]) -> Vec<u64> {
     let scores: Vec<f32> = signatures.windows(2).map(|w| score(&w[0], &w[1])).collect();
-    let mut cuts = Vec::new();
-    for (k, &s) in scores.iter().enumerate() {
-        if s <= SCORE_MIN {
-            continue;
-        }
-        let lo = k.saturating_sub(4);
-        let hi = (k + 5).min(scores.len());
-        let mut around: Vec<f32> = (lo..hi).filter(|&j| j != k).map(|j| scores[j]).collect();
-        let stands_out = if around.is_empty() {
-            s > SCORE_ALONE
-        } else {
-            around.sort_by(f32::total_cmp);
-            s > CONTEXT_RATIO * around[around.len() / 2] + 0.05
-        };
-        if stands_out {
-            cuts.push(k as u64);
+    (0..scores.len()).filter(|&k| decide(&scores, k)).map(|k| k as u64).collect()
+}
+
+/// The frames whose signatures decide whether the pair (k, k + 1) of a clip
+/// of `count` frames is a cut: the pair and its neighbours on each side.
+pub fn window(k: u64, count: u64) -> std::ops::Range<u64> {
+    let last_pair = count.saturating_sub(2);
+    let lo = k.saturating_sub(CONTEXT);
+    let hi = (k + CONTEXT).min(last_pair);
+    lo..hi + 2
+}
+
+/// Whether the pair (k, k + 1) of a clip of `count` frames is a cut, as
+/// [`detect`] decides over the whole clip, from the signatures of the
+/// frames in [`window`] only (`signature` gives frame i's): a host that
+/// renders frame by frame decides cuts as the command line does.
+pub fn cut_after<E>(k: u64, count: u64, mut signature: impl FnMut(u64) -> Result<Signature, E>) -> Result<bool, E> {
+    if k + 1 >= count {
+        return Ok(false);
+    }
+    let frames = window(k, count);
+    let signatures: Vec<Signature> = frames.clone().map(&mut signature).collect::<Result<_, E>>()?;
+    let scores: Vec<f32> = signatures.windows(2).map(|w| score(&w[0], &w[1])).collect();
+    Ok(decide(&scores, (k - frames.start) as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Frame, PixelFormat};
+
+    fn flat(grey: f32) -> Signature {
+        let mut f = Frame::new(64, 36, PixelFormat::Rgba8).unwrap();
+        f.view_mut().fill([grey, grey, grey, 1.0]);
+        Signature::of(&f.view())
+    }
+
+    #[test]
+    fn deciding_one_pair_from_its_window_agrees_with_the_whole_clip() {
+        // Drifting greys with two jumps: a large one and a milder one that
+        // only stands out from its neighbours.
+        let greys: Vec<f32> = (0..30)
+            .map(|i| match i {
+                0..10 => 0.2 + i as f32 * 0.002,
+                10..20 => 0.9 - i as f32 * 0.002,
+                _ => 0.62 - i as f32 * 0.002,
+            })
+            .collect();
+        let signatures: Vec<Signature> = greys.iter().map(|&g| flat(g)).collect();
+        let whole = detect(&signatures);
+        assert!(whole.contains(&9), "{whole:?}");
+        let count = signatures.len() as u64;
+        for k in 0..count {
+            let one = cut_after(k, count, |i| {
+                assert!(window(k, count).contains(&i), "pair {k} read frame {i} outside its window");
+                Ok::<_, ()>(signatures[i as usize].clone())
+            })
+            .unwrap();
+            assert_eq!(one, whole.contains(&k), "pair {k}");
         }
     }
-    cuts
 }

@@ -35,6 +35,7 @@ pub mod cuts;
 mod flow;
 pub(crate) mod plane;
 pub mod retime;
+pub mod shot;
 mod simd;
 mod synth;
 mod variational;
@@ -42,6 +43,7 @@ mod variational;
 pub mod vectors;
 
 pub use flow::Flow;
+pub use shot::{RetimeStep, ShotRetimer};
 
 use flow::{DisParams, dense_inverse_search};
 use plane::{Plane, luma, luma_half, pyramid};

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::interp::retime::{PlannedFrame, RetimePlan, RetimeSpec, plan};
-use crate::interp::{FlowPair, Mode, cuts, interpolate, interpolate_with, vectors};
+use crate::interp::retime::RetimeSpec;
+use crate::interp::{FlowPair, Mode, RetimeStep, ShotRetimer, cuts, vectors};
 use crate::media::{MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
 use crate::rational::Rational;
 use crate::runtime::Runtime;
@@ -96,12 +96,11 @@ pub struct RetimeReport {
     pub seconds: f64,
 }
 
-/// Source frames held while rendering: the pair (k, k + 1) and its flow.
+/// Source frames held while rendering: the pair (k, k + 1).
 struct Window {
     index: Option<u64>,
     a: Option<Frame>,
     b: Option<Frame>,
-    pair: Option<FlowPair>,
 }
 
 /// Runs `job`, reporting progress through `progress`.
@@ -119,7 +118,8 @@ pub(crate) fn run(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(P
             info.frame_count
         )));
     }
-    let plan: RetimePlan = plan(info.frame_rate, info.frame_count, job.output_rate, &job.spec)?;
+    let retimer = ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?;
+    let plan = retimer.plan();
 
     // Pass 1: cut signatures of every source frame (cheap: a sparse grid each).
     let mut signatures = Vec::with_capacity(info.frame_count as usize);
@@ -129,12 +129,12 @@ pub(crate) fn run(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(P
         progress(Progress { stage: Stage::Scanning, done: k + 1, total: info.frame_count });
     }
     let cut_list = cuts::detect(&signatures);
-    let is_cut = |k: u64| cut_list.binary_search(&k).is_ok();
+    let signature = |i: u64| Ok(signatures[i as usize].clone());
     tracing::info!(cuts = ?cut_list, "scanned {} source frames", info.frame_count);
 
     let options = WriteOptions { frame_rate: plan.rate, codec: job.codec, overwrite: job.overwrite };
     let mut writer = MediaWriter::create(&job.output, info.width, info.height, info.decoded_format, &options)?;
-    let mut window = Window { index: None, a: None, b: None, pair: None };
+    let mut window = Window { index: None, a: None, b: None };
     let mut report = RetimeReport {
         output: PathBuf::new(),
         source_frames: info.frame_count,
@@ -151,40 +151,35 @@ pub(crate) fn run(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(P
         seconds: 0.0,
     };
     let mut out = Frame::new(info.width, info.height, info.decoded_format)?;
-    let total = plan.frames.len() as u64;
-    for (j, planned) in plan.frames.iter().enumerate() {
-        let PlannedFrame { source, fraction, .. } = *planned;
-        if fraction == 0.0 || source + 1 >= info.frame_count {
-            window.load(&mut reader, source, false)?;
-            writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
-            report.copied += 1;
-        } else if is_cut(source) {
-            window.load(&mut reader, source, false)?;
-            writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
-            report.held_at_cuts += 1;
-        } else {
-            window.load(&mut reader, source, true)?;
-            let (a, b) = (window.a.as_ref().expect("loaded"), window.b.as_ref().expect("loaded"));
-            let t = fraction as f32;
-            if job.mode.uses_flow() {
-                if window.pair.is_none() {
-                    window.pair = Some(runtime.install(|| FlowPair::compute(&a.view(), &b.view(), job.mode))?);
-                    report.flow_pairs += 1;
-                }
-                let pair = window.pair.as_ref().expect("computed");
-                runtime.install(|| interpolate_with(&a.view(), &b.view(), pair, t, &mut out.view_mut()))?;
-            } else {
-                runtime.install(|| interpolate(&a.view(), &b.view(), t, job.mode, &mut out.view_mut()))?;
+    let total = retimer.output_frames();
+    for j in 0..total {
+        match retimer.step(j, signature)? {
+            RetimeStep::Copy(source) => {
+                window.load(&mut reader, source, false)?;
+                writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
+                report.copied += 1;
             }
-            writer.write_frame(&out.view())?;
-            report.made += 1;
+            RetimeStep::HoldAtCut(source) => {
+                window.load(&mut reader, source, false)?;
+                writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
+                report.held_at_cuts += 1;
+            }
+            RetimeStep::Between { a: source, t } => {
+                window.load(&mut reader, source, true)?;
+                let (a, b) = (window.a.as_ref().expect("loaded"), window.b.as_ref().expect("loaded"));
+                runtime.install(|| retimer.between(source, &a.view(), &b.view(), t, &mut out.view_mut()))?;
+                writer.write_frame(&out.view())?;
+                report.made += 1;
+            }
         }
-        progress(Progress { stage: Stage::Rendering, done: j as u64 + 1, total });
+        progress(Progress { stage: Stage::Rendering, done: j + 1, total });
     }
+    report.flow_pairs = retimer.flow_pairs_computed();
     drop(window);
 
     if let Some(dir) = &job.vectors {
         let mode = if job.mode.uses_flow() { job.mode } else { Mode::Quality };
+        let is_cut = |k: u64| retimer.is_cut(k, signature);
         report.vector_files = write_vectors(runtime, &mut reader, dir, mode, &is_cut, job.overwrite, progress)?;
     }
     report.output = writer.finish()?;
@@ -202,7 +197,6 @@ impl Window {
                 (true, Some(b)) => Some(b),
                 _ => Some(reader.read_frame(k)?),
             };
-            self.pair = None;
             self.index = Some(k);
         }
         if pair && self.b.is_none() {
@@ -220,7 +214,7 @@ fn write_vectors(
     reader: &mut MediaReader,
     dir: &Path,
     mode: Mode,
-    is_cut: &dyn Fn(u64) -> bool,
+    is_cut: &dyn Fn(u64) -> Result<bool>,
     overwrite: bool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<u64> {
@@ -230,7 +224,7 @@ fn write_vectors(
     for k in 0..count {
         let next = if k + 1 < count { Some(reader.read_frame(k + 1)?) } else { None };
         let (forward, backward_of_next, occlusion) = match &next {
-            Some(next) if !is_cut(k) => runtime.install(|| -> Result<_> {
+            Some(next) if !is_cut(k)? => runtime.install(|| -> Result<_> {
                 let pair = FlowPair::compute(&current.view(), &next.view(), mode)?;
                 Ok((Some(pair.forward_full()?), Some(pair.backward_full()?), Some(pair.occlusion_full()?)))
             })?,

@@ -386,6 +386,46 @@ int main(int argc, char **argv) {
     mb_retime_plan_free(NULL);
     mb_retime_plan_free(plan);
 
+    /* A shot retimer over A and B (a cut, as above), 2x slow motion. */
+    mb_shot_retimer *retimer = (mb_shot_retimer *)&failures;
+    rq.kind = MB_RETIME_SPEED;
+    rq.source_frames = 2;
+    rq.value_num = 1;
+    rq.value_den = 2;
+    EXPECT(mb_shot_retimer_new(NULL, MB_INTERP_MODE_FAST, &retimer), MB_RESULT_NULL_POINTER, "request");
+    CHECK(retimer == NULL);
+    EXPECT(mb_shot_retimer_new(&rq, MB_INTERP_MODE_FAST, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_shot_retimer_new(&rq, 99, &retimer), MB_RESULT_UNSUPPORTED, "mode 99");
+    EXPECT(mb_shot_retimer_new(&rq, MB_INTERP_MODE_FAST, &retimer), MB_RESULT_OK, NULL);
+    EXPECT(mb_shot_retimer_info(NULL, &frames, &rate_num, &rate_den), MB_RESULT_NULL_POINTER, "retimer");
+    EXPECT(mb_shot_retimer_info(retimer, &frames, NULL, &rate_den), MB_RESULT_NULL_POINTER, "rate_num");
+    EXPECT(mb_shot_retimer_info(retimer, &frames, &rate_num, &rate_den), MB_RESULT_OK, NULL);
+    CHECK(frames == 4 && rate_num == 24000 && rate_den == 1001);
+    uint64_t first = 9, needed = 9;
+    EXPECT(mb_shot_retimer_frames_needed(NULL, 1, &first, &needed), MB_RESULT_NULL_POINTER, "retimer");
+    EXPECT(mb_shot_retimer_frames_needed(retimer, 1, NULL, &needed), MB_RESULT_NULL_POINTER, "first");
+    EXPECT(mb_shot_retimer_frames_needed(retimer, 4, &first, &needed), MB_RESULT_INVALID_ARGUMENT, "outside");
+    EXPECT(mb_shot_retimer_frames_needed(retimer, 1, &first, &needed), MB_RESULT_OK, NULL);
+    CHECK(first == 0 && needed == 2);
+    mb_image sources[2] = {ia, ib};
+    mb_image mixed[2] = {ia, is};
+    mb_retime_step step = 0;
+    EXPECT(mb_shot_retimer_render(NULL, retimer, 1, sources, 2, &io, &step), MB_RESULT_NULL_POINTER, "runtime");
+    EXPECT(mb_shot_retimer_render(rt, NULL, 1, sources, 2, &io, &step), MB_RESULT_NULL_POINTER, "retimer");
+    EXPECT(mb_shot_retimer_render(rt, retimer, 1, NULL, 2, &io, &step), MB_RESULT_NULL_POINTER, "sources");
+    EXPECT(mb_shot_retimer_render(rt, retimer, 1, sources, 2, NULL, &step), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_shot_retimer_render(rt, retimer, 1, sources, 1, &io, &step), MB_RESULT_INVALID_ARGUMENT, "needs 2");
+    EXPECT(mb_shot_retimer_render(rt, retimer, 1, mixed, 2, &io, &step), MB_RESULT_INVALID_ARGUMENT, "one size");
+    EXPECT(mb_shot_retimer_render(rt, retimer, 1, sources, 2, &ib, &step), MB_RESULT_INVALID_ARGUMENT, "overlaps");
+    EXPECT(mb_shot_retimer_render(rt, retimer, 9, sources, 2, &io, &step), MB_RESULT_INVALID_ARGUMENT, "outside");
+    memset(fo, 0, sizeof fo);
+    EXPECT(mb_shot_retimer_render(rt, retimer, 1, sources, 2, &io, &step), MB_RESULT_OK, NULL);
+    CHECK(step == MB_RETIME_STEP_HOLD_AT_CUT && memcmp(fo, fa, sizeof fa) == 0);
+    EXPECT(mb_shot_retimer_render(rt, retimer, 2, sources + 1, 1, &io, NULL), MB_RESULT_OK, NULL);
+    CHECK(memcmp(fo, fb, sizeof fb) == 0);
+    mb_shot_retimer_free(NULL);
+    mb_shot_retimer_free(retimer);
+
 
     /* Keying and compositing: a 64x32 green-screen plate with a grey square. */
     enum { KW = 64, KH = 32 };

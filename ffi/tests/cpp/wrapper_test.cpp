@@ -63,6 +63,29 @@ int main() {
     auto broken = mattebox::RetimePlan::curve(24, 1, 24, {{0.0, 0.0}});
     CHECK(!broken.ok() && broken.error().message().find("above zero") != std::string::npos);
 
+    // The same two frames as a 2x slow motion, rendered frame by frame.
+    mb_retime_request request{};
+    request.struct_size = sizeof request;
+    request.kind = MB_RETIME_SPEED;
+    request.source_rate_num = 24;
+    request.source_rate_den = 1;
+    request.source_frames = 2;
+    request.value_num = 1;
+    request.value_den = 2;
+    auto retimer = mattebox::ShotRetimer::make(request, MB_INTERP_MODE_FAST);
+    CHECK(retimer.ok() && retimer->frames() == 4);
+    if (retimer) {
+        auto needed = retimer->frames_needed(1);
+        CHECK(needed.ok() && needed->first == 0 && needed->second == 2);
+        auto step = retimer->render(*runtime, 1, {ia, ib}, io);
+        CHECK(step.ok() && *step == MB_RETIME_STEP_BETWEEN);
+        CHECK(out[(15 * w + 21) * 4] > 200 && out[(15 * w + 11) * 4] < 200);
+        auto short_of_frames = retimer->render(*runtime, 1, {ia}, io);
+        CHECK(!short_of_frames.ok() && short_of_frames.error().message().find("needs 2 source frames") != std::string::npos);
+        auto copied = retimer->render(*runtime, 0, {ia}, io);
+        CHECK(copied.ok() && *copied == MB_RETIME_STEP_COPY && out == a);
+    }
+
     // Key a green plate with a grey square, composite over red, as a host would per frame.
     std::vector<uint8_t> plate(w * h * 4), red(w * h * 4), matte(w * h * 4), comp(w * h * 4);
     for (uint32_t i = 0; i < w * h; i++) {

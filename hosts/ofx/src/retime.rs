@@ -1,19 +1,19 @@
-//! Mattebox Retime: speed changes and frame-rate conversion with the
-//! interpolation engine. Output frame `t` maps to a source position through
-//! the same plan the command line uses (`mattebox retime`), so the effect
-//! and the CLI make the same frames. The two source frames around the
-//! position are read through temporal clip access, declared first in
-//! `getFramesNeeded`.
+//! Mattebox Retime: speed changes and frame-rate conversion. The core's
+//! [`ShotRetimer`] decides every output frame (the plan, the cut policy of
+//! `mattebox retime`, the flow pairs); this file translates: parameters in,
+//! the host's frames fetched where the retimer says, pixels out.
 
 use std::ffi::CStr;
+use std::sync::Arc;
 
-use mattebox_core::interp::retime::{PlannedFrame, RetimeSpec, plan};
-use mattebox_core::interp::{FlowPair, Mode, cuts, interpolate, interpolate_with};
+use mattebox_core::interp::cuts::Signature;
+use mattebox_core::interp::retime::RetimeSpec;
+use mattebox_core::interp::{FlowPair, Mode, RetimeStep, ShotRetimer};
 use mattebox_core::{Frame, Rational};
 use parking_lot::Mutex;
 
 use crate::describe;
-use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::host::{Clip, Effect, OfxError, OfxResult, Props};
 use crate::plugin::Plugin;
 use crate::sys::*;
 
@@ -29,18 +29,17 @@ const RESULT: &CStr = c"result";
 const MODES: [(Mode, &CStr); 4] =
     [(Mode::Nearest, c"Nearest"), (Mode::Blend, c"Blend"), (Mode::Fast, c"Fast"), (Mode::Quality, c"Quality")];
 
-/// Flow pairs kept for frames between the same two source frames (slow
-/// motion asks for several).
-const CACHED_PAIRS: usize = 4;
-
 pub(crate) struct Retime;
 
-/// A retime instance: the flow pairs lately computed.
+/// A retime instance: the retimer of the latest parameters, which keeps
+/// what it learnt of the source (signatures, cuts, flow pairs) between
+/// renders.
 pub(crate) struct RetimeInstance {
-    pairs: Mutex<Vec<(f64, Mode, std::sync::Arc<FlowPair>)>>,
+    retimer: Mutex<Option<(Setup, Arc<ShotRetimer>)>>,
 }
 
 /// The parameters at `time`, and where the source is.
+#[derive(Clone, PartialEq)]
 struct Setup {
     mode: Mode,
     vectors: bool,
@@ -83,17 +82,32 @@ fn setup(effect: &Effect, time: f64) -> OfxResult<Setup> {
     Ok(Setup { mode, vectors, first, frames, spec, source_rate, output_rate })
 }
 
-impl Setup {
-    /// The source position of output frame `time`.
-    fn planned(&self, time: f64) -> OfxResult<(PlannedFrame, u64)> {
-        let plan = plan(self.source_rate, self.frames, self.output_rate, &self.spec)?;
-        let count = plan.frames.len() as u64;
-        let index = (time - self.first).round().max(0.0) as u64;
-        let planned =
-            plan.frames.get(index.min(count.saturating_sub(1)) as usize).copied().ok_or_else(|| {
-                OfxError::failed(format!("frame {time} is outside the retimed clip's {count} frames"))
-            })?;
-        Ok((planned, count))
+impl RetimeInstance {
+    /// The retimer for the parameters at `time`, and output frame `time`'s
+    /// index in it: the one kept if the parameters are unchanged.
+    fn retimer(&self, effect: &Effect, time: f64) -> OfxResult<(Setup, Arc<ShotRetimer>, u64)> {
+        let setup = setup(effect, time)?;
+        let mut kept = self.retimer.lock();
+        let retimer = match &*kept {
+            Some((s, r)) if *s == setup => r.clone(),
+            _ => {
+                let r = Arc::new(ShotRetimer::new(
+                    setup.source_rate,
+                    setup.frames,
+                    setup.output_rate,
+                    &setup.spec,
+                    setup.mode,
+                )?);
+                *kept = Some((setup.clone(), r.clone()));
+                r
+            }
+        };
+        let count = retimer.output_frames();
+        if count == 0 {
+            return Err(OfxError::failed("the retimed clip has no frames"));
+        }
+        let j = ((time - setup.first).round().max(0.0) as u64).min(count - 1);
+        Ok((setup, retimer, j))
     }
 }
 
@@ -158,133 +172,151 @@ impl Plugin for Retime {
     }
 
     fn create(_: &Effect) -> OfxResult<RetimeInstance> {
-        Ok(RetimeInstance { pairs: Mutex::new(Vec::new()) })
+        Ok(RetimeInstance { retimer: Mutex::new(None) })
     }
 
-    fn time_domain(_: &RetimeInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
-        let setup = setup(effect, 0.0)?;
-        let (_, count) = setup.planned(setup.first)?;
-        out.set_doubles(kOfxImageEffectPropFrameRange, &[setup.first, setup.first + count as f64 - 1.0])?;
+    fn time_domain(instance: &RetimeInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
+        let (setup, retimer, _) = instance.retimer(effect, 0.0)?;
+        out.set_doubles(
+            kOfxImageEffectPropFrameRange,
+            &[setup.first, setup.first + retimer.output_frames() as f64 - 1.0],
+        )?;
         Ok(true)
     }
 
-    fn frames_needed(_: &RetimeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
+    fn frames_needed(instance: &RetimeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = args.double(kOfxPropTime, 0)?;
-        let setup = setup(effect, time)?;
-        let (planned, _) = setup.planned(time)?;
-        let a = setup.first + planned.source as f64;
-        let b = if planned.fraction > 0.0 && planned.source + 1 < setup.frames { a + 1.0 } else { a };
-        let b = if setup.vectors && planned.source + 1 < setup.frames { a + 1.0 } else { b };
-        out.set_doubles(c"OfxImageClipPropFrameRange_Source", &[a, b])?;
+        let (setup, retimer, j) = instance.retimer(effect, time)?;
+        let needed =
+            if setup.vectors { vector_frames(&setup, retimer.source_of(j)?) } else { retimer.frames_needed(j)? };
+        out.set_doubles(
+            c"OfxImageClipPropFrameRange_Source",
+            &[setup.first + needed.start as f64, setup.first + needed.end as f64 - 1.0],
+        )?;
         Ok(true)
     }
 
-    fn is_identity(_: &RetimeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
+    fn is_identity(instance: &RetimeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = args.double(kOfxPropTime, 0)?;
-        let setup = setup(effect, time)?;
-        let (planned, _) = setup.planned(time)?;
-        if setup.vectors || planned.fraction > 0.0 {
-            return Ok(false);
+        let (setup, retimer, j) = instance.retimer(effect, time)?;
+        match retimer.copied_source(j)? {
+            Some(source) if !setup.vectors => {
+                out.set_string(kOfxPropName, 0, SOURCE)?;
+                out.set_double(kOfxPropTime, 0, setup.first + source as f64)?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        out.set_string(kOfxPropName, 0, SOURCE)?;
-        out.set_double(kOfxPropTime, 0, setup.first + planned.source as f64)?;
-        Ok(true)
     }
 
     fn render(instance: &RetimeInstance, effect: &Effect, args: &Props) -> OfxResult<()> {
         let time = args.double(kOfxPropTime, 0)?;
         let window = args.rect_i(kOfxImageEffectPropRenderWindow)?;
-        let setup = setup(effect, time)?;
-        let (planned, _) = setup.planned(time)?;
+        let (setup, retimer, j) = instance.retimer(effect, time)?;
         let source = effect.clip(SOURCE)?;
-        let output = effect.clip(OUTPUT)?;
-        let mut out =
-            output.image(time)?.ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
+        let mut out = effect
+            .clip(OUTPUT)?
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
         if window.x2 <= window.x1 || window.y2 <= window.y1 {
             return Ok(());
         }
-        let a_time = setup.first + planned.source as f64;
-        let a = source
-            .image(a_time)?
-            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {a_time}")))?;
-        let bounds = a.bounds;
-        let a_frame = a.to_frame()?;
-        let has_next = planned.source + 1 < setup.frames;
-        let next = if (planned.fraction > 0.0 || setup.vectors) && has_next {
-            let b_time = a_time + 1.0;
-            match source.image(b_time)? {
-                Some(b) if b.bounds == bounds && b.depth == a.depth => Some(b.to_frame()?),
-                Some(_) => {
-                    return Err(OfxError::failed(format!(
-                        "Source frames {a_time} and {b_time} differ in size or depth"
-                    )));
-                }
-                // Past the clip's end: hold the last frame.
-                None => None,
-            }
-        } else {
-            None
-        };
-        drop(a);
+        let frames = Frames { source: &source, setup: &setup, retimer: &retimer };
+        let k = retimer.source_of(j)?;
+        let (a, bounds) = frames.get(k)?;
+        // The frame after, when the output lies between the two or shows
+        // the motion towards it (none past the clip's end: `a` is held).
+        let next =
+            if retimer.copied_source(j)?.is_none() || setup.vectors { frames.next(k, &a, bounds)? } else { None };
         if effect.aborted() {
             return Ok(());
         }
+        // Cuts are decided here, on the render thread, which may fetch frames.
+        let signature = |i: u64| frames.signature(i);
+        let step = if setup.vectors { None } else { Some(retimer.step(j, signature)?) };
+        let moves = setup.vectors && next.is_some() && !retimer.is_cut(k, signature)?;
         let runtime = crate::host::runtime()?;
         let result = runtime.install(|| -> OfxResult<Frame> {
-            Ok(match (&next, setup.vectors) {
-                (Some(b), true) => {
+            Ok(match (step, next) {
+                (None, Some(b)) if moves => {
                     let mode = if setup.mode.uses_flow() { setup.mode } else { Mode::Quality };
-                    let pair = flow_pair(instance, a_time, mode, &a_frame, b)?;
-                    vectors_frame(&pair, a_frame.width(), a_frame.height())?
+                    let pair = retimer.flow_pair(k, &a.view(), &b.view(), mode)?;
+                    vectors_frame(&pair, a.width(), a.height())?
                 }
-                (None, true) => {
-                    let mut zero = Frame::new(a_frame.width(), a_frame.height(), mattebox_core::PixelFormat::Rgba32F)?;
+                // Across a cut or at the end, nothing moves towards the next frame.
+                (None, _) => {
+                    let mut zero = Frame::new(a.width(), a.height(), mattebox_core::PixelFormat::Rgba32F)?;
                     zero.view_mut().fill([0.0, 0.0, 0.0, 1.0]);
                     zero
                 }
-                (Some(b), false) if !cut(&a_frame, b) => {
-                    let mut out_frame = Frame::new(a_frame.width(), a_frame.height(), a_frame.format())?;
-                    let t = planned.fraction as f32;
-                    if setup.mode.uses_flow() {
-                        let pair = flow_pair(instance, a_time, setup.mode, &a_frame, b)?;
-                        interpolate_with(&a_frame.view(), &b.view(), &pair, t, &mut out_frame.view_mut())?;
-                    } else {
-                        interpolate(&a_frame.view(), &b.view(), t, setup.mode, &mut out_frame.view_mut())?;
-                    }
-                    out_frame
+                (Some(RetimeStep::Between { a: index, t }), Some(b)) => {
+                    let mut made = Frame::new(a.width(), a.height(), a.format())?;
+                    retimer.between(index, &a.view(), &b.view(), t, &mut made.view_mut())?;
+                    made
                 }
-                // A source frame exactly, a cut (held), or past the end (held).
-                _ => a_frame,
+                // A source frame as it is, held at a cut, or past the end.
+                (Some(_), _) => a,
             })
         })?;
         out.write(&result, bounds, window)
     }
 }
 
-/// Whether two neighbouring source frames are the two sides of a cut (the
-/// frame before is held then, as the CLI does).
-fn cut(a: &Frame, b: &Frame) -> bool {
-    cuts::is_cut(&cuts::Signature::of(&a.view()), &cuts::Signature::of(&b.view()))
+/// The source frames read for a vectors image at source frame `k`: the
+/// frame, and if one follows, the next and those that decide a cut between.
+fn vector_frames(setup: &Setup, k: u64) -> std::ops::Range<u64> {
+    if k + 1 < setup.frames { mattebox_core::interp::cuts::window(k, setup.frames) } else { k..k + 1 }
 }
 
-/// The flow between source frames `a_time` and the next, cached per instance.
-fn flow_pair(
-    instance: &RetimeInstance,
-    a_time: f64,
-    mode: Mode,
-    a: &Frame,
-    b: &Frame,
-) -> OfxResult<std::sync::Arc<FlowPair>> {
-    if let Some((_, _, pair)) = instance.pairs.lock().iter().find(|(t, m, _)| *t == a_time && *m == mode) {
-        return Ok(pair.clone());
+/// The Source clip's frames, numbered as the retimer numbers them.
+struct Frames<'a> {
+    source: &'a Clip,
+    setup: &'a Setup,
+    retimer: &'a ShotRetimer,
+}
+
+impl Frames<'_> {
+    fn time(&self, k: u64) -> f64 {
+        self.setup.first + k as f64
     }
-    let pair = std::sync::Arc::new(FlowPair::compute(&a.view(), &b.view(), mode)?);
-    let mut pairs = instance.pairs.lock();
-    pairs.push((a_time, mode, pair.clone()));
-    if pairs.len() > CACHED_PAIRS {
-        pairs.remove(0);
+
+    /// Source frame `k` and its bounds, told to the retimer (which forgets
+    /// what it learnt if the frame changed upstream).
+    fn get(&self, k: u64) -> OfxResult<(Frame, OfxRectI)> {
+        let time = self.time(k);
+        let image = self
+            .source
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}")))?;
+        let frame = image.to_frame()?;
+        self.retimer.observe(k, &Signature::of(&frame.view()));
+        Ok((frame, image.bounds))
     }
-    Ok(pair)
+
+    /// Source frame `k + 1`, of the same size and depth as `a`; none past the clip's end.
+    fn next(&self, k: u64, a: &Frame, bounds: OfxRectI) -> OfxResult<Option<Frame>> {
+        if k + 1 >= self.setup.frames {
+            return Ok(None);
+        }
+        let time = self.time(k + 1);
+        let Some(image) = self.source.image(time)? else { return Ok(None) };
+        let frame = image.to_frame()?;
+        if image.bounds != bounds || frame.format() != a.format() {
+            return Err(OfxError::failed(format!("Source frames {} and {time} differ in size or depth", self.time(k))));
+        }
+        self.retimer.observe(k + 1, &Signature::of(&frame.view()));
+        Ok(Some(frame))
+    }
+
+    /// Source frame `i`'s cut signature.
+    fn signature(&self, i: u64) -> OfxResult<Signature> {
+        let time = self.time(i);
+        let image = self
+            .source
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}, which decides a cut")))?;
+        Ok(Signature::of(&image.to_frame()?.view()))
+    }
 }
 
 /// The forward flow as an image: u in red, v in green (OFX's y points up,

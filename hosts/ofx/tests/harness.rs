@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 
 use mattebox_core::media::{MediaReader, OpenOptions};
 
+#[path = "../../../core/tests/support/cut_clip.rs"]
+mod cut_clip;
 #[path = "../../../core/sandbox/tests/common/guests.rs"]
 mod guests;
 use mattebox_core::{Frame, PixelFormat};
@@ -98,14 +100,18 @@ fn clip(dir: &Path) -> PathBuf {
     path
 }
 
-/// The clip's frames as the host's input: top-down RGBA float32 raw files
-/// in `out`.
+/// The clip's first `FRAMES` frames as the host's input: top-down RGBA
+/// float32 raw files in `out`.
 fn raw_frames(clip: &Path, out: &Path) -> PathBuf {
+    raw_frames_n(clip, out, FRAMES as u64)
+}
+
+fn raw_frames_n(clip: &Path, out: &Path, count: u64) -> PathBuf {
     let out = out.to_owned();
     std::fs::create_dir_all(&out).unwrap();
     let mut reader = MediaReader::open(clip, &OpenOptions::default()).unwrap();
-    for n in 0..FRAMES {
-        let frame = reader.read_frame(n as u64).unwrap().to_format(PixelFormat::Rgba32F).unwrap();
+    for n in 0..count {
+        let frame = reader.read_frame(n).unwrap().to_format(PixelFormat::Rgba32F).unwrap();
         std::fs::write(out.join(format!("frame_{n:04}.raw")), frame.as_bytes()).unwrap();
     }
     out
@@ -117,6 +123,18 @@ fn cli() -> PathBuf {
     let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("mattebox");
     assert!(exe.exists(), "{} is missing: build it with `cargo build --release -p mattebox-cli`", exe.display());
     exe
+}
+
+/// The command line's 2x slow motion of `clip` in quality mode, as a PNG
+/// sequence in `out`.
+fn cli_slow_motion(clip: &Path, out: &Path) -> Vec<PathBuf> {
+    ok(Command::new(cli())
+        .arg("retime")
+        .arg(clip)
+        .arg("-o")
+        .arg(out)
+        .args(["--speed", "0.5", "--mode", "quality", "-q"]));
+    sorted_pngs(out)
 }
 
 /// Output frame `index` of a 2x slow motion (quality mode) computed by the
@@ -258,15 +276,7 @@ fn retime_matches_the_command_line_at_every_depth_with_several_threads() {
     let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
     let clip = clip(dir.path());
     let input = raw_frames(&clip, &dir.path().join("in"));
-    // The command line: 2x slow motion, quality mode, to a PNG sequence.
-    let cli_out = dir.path().join("cli");
-    ok(Command::new(cli())
-        .arg("retime")
-        .arg(&clip)
-        .arg("-o")
-        .arg(&cli_out)
-        .args(["--speed", "0.5", "--mode", "quality", "-q"]));
-    let cli_frames = sorted_pngs(&cli_out);
+    let cli_frames = cli_slow_motion(&clip, &dir.path().join("cli"));
     assert!(cli_frames.len() >= 10, "{} CLI frames", cli_frames.len());
     // 8-bit frames take the command line's own path and must match it
     // exactly. Float and 16-bit frames must match the core run on frames of
@@ -303,6 +313,38 @@ fn retime_matches_the_command_line_at_every_depth_with_several_threads() {
                 assert!(worst <= 1e-4, "{depth} frame {i} differs from the core's own result by {worst}");
             }
         }
+    }
+}
+
+#[test]
+fn retime_across_real_cuts_matches_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let clip = cut_clip::cut_clip(dir.path());
+    let input = raw_frames_n(&clip, &dir.path().join("in"), cut_clip::FRAMES);
+    let cli_frames = cli_slow_motion(&clip, &dir.path().join("cli"));
+    assert_eq!(cli_frames.len() as u64, 2 * cut_clip::FRAMES);
+    // The frame halfway across each cut holds the frame before it.
+    for cut in cut_clip::CUTS {
+        let held = png_floats(&cli_frames[2 * cut as usize + 1]);
+        let before = read_raw(&input.join(format!("frame_{cut:04}.raw")));
+        let worst = held.iter().zip(&before).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 0.5 / 255.0, "the CLI's frame across cut {cut} is made, not held ({worst})");
+    }
+    let out = dir.path().join("ofx");
+    std::fs::create_dir_all(&out).unwrap();
+    let (w, h) = cut_clip::SIZE;
+    ok(host_cmd(&exe, &bundle)
+        .args(["render", "io.mattebox.Retime", "OfxImageEffectContextFilter"])
+        .arg(&input)
+        .args([&cut_clip::FRAMES.to_string(), &w.to_string(), &h.to_string()])
+        .arg(&out)
+        .args(["--threads", "3", "--depth", "byte", "speed=50", "mode=3"]));
+    for (i, cli) in cli_frames.iter().enumerate() {
+        let ofx = read_raw(&out.join(format!("frame_{i:04}.raw")));
+        let cli = png_floats(cli);
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 0.5 / 255.0, "frame {i}: the OFX effect differs from the command line by {worst}");
     }
 }
 
