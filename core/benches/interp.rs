@@ -78,7 +78,7 @@ fn fetch_clips() -> PathBuf {
 }
 
 fn decode_all(runtime: &Runtime, path: &Path, limit: usize) -> (Vec<Frame>, mattebox_core::Rational) {
-    let mut reader: MediaReader = runtime.open_media(path, &OpenOptions::default()).unwrap();
+    let mut reader: MediaReader = MediaReader::open_on(runtime, path, &OpenOptions::default()).unwrap();
     let info = reader.info().clone();
     let n = (info.frame_count as usize).min(limit);
     let frames = (0..n as u64).map(|i| reader.read_frame(i).unwrap().to_format(PixelFormat::Rgba8).unwrap()).collect();

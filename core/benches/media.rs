@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use mattebox_core::media::OpenOptions;
+use mattebox_core::media::{MediaReader, OpenOptions};
 use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
 
 fn time<R>(runs: usize, mut f: impl FnMut() -> R) -> f64 {
@@ -73,7 +73,7 @@ fn main() {
     let ours = |threads: usize| {
         let rt = Runtime::new(RuntimeConfig { threads, ..Default::default() }).unwrap();
         time(3, || {
-            let mut r = rt.open_media(&clip, &OpenOptions::default()).unwrap();
+            let mut r = MediaReader::open_on(&rt, &clip, &OpenOptions::default()).unwrap();
             for n in 0..frames {
                 std::hint::black_box(r.read_frame(n).unwrap());
             }
@@ -100,7 +100,7 @@ fn main() {
     // Random access: frames read in a scrambled order (each needs a seek and
     // a decode from its keyframe; GOP = 24 frames).
     let rt = &runtimes[1];
-    let mut reader = rt.open_media(&clip, &OpenOptions::default()).unwrap();
+    let mut reader = MediaReader::open_on(rt, &clip, &OpenOptions::default()).unwrap();
     let order: Vec<u64> = (0..40).map(|i| i * 53 % frames).collect();
     let start = Instant::now();
     for &n in &order {

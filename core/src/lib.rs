@@ -24,6 +24,7 @@ pub mod frame;
 #[cfg(feature = "images")]
 pub mod generate;
 pub mod interp;
+pub mod logging;
 #[cfg(any(feature = "images", feature = "video"))]
 pub mod media;
 #[cfg(feature = "images")]
@@ -38,8 +39,9 @@ mod testing;
 
 pub use error::{Error, ErrorKind, Result};
 pub use frame::{Frame, FrameView, FrameViewMut, PixelFormat};
+pub use logging::{LogCallback, LogLevel, LogSink};
 pub use rational::Rational;
-pub use runtime::{LogLevel, LogSink, Runtime, RuntimeConfig};
+pub use runtime::{Runtime, RuntimeConfig};
 
 /// The version of this crate (and of the C ABI library built from it).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -4,103 +4,18 @@
 //! process such as Resolve may load several plugins, each with its runtime),
 //! its logging destination and level, and the location of its cache. Work the
 //! runtime runs inside [`Runtime::install`] uses that pool and that logging.
+//!
+//! The runtime sits at the bottom of the core: media, algorithms and jobs
+//! take a `&Runtime`; it calls none of them.
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::sync::Arc;
 
-use serde::Serialize;
-use tracing::level_filters::LevelFilter;
-use tracing::{Dispatch, Level, Metadata};
-use tracing_subscriber::fmt::MakeWriter;
+use tracing::Dispatch;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{FrameView, FrameViewMut};
-
-/// How much the runtime logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    /// Nothing.
-    Off,
-    /// Failures only.
-    Error,
-    /// Failures and things that look wrong (the default).
-    Warn,
-    /// One line per significant step.
-    Info,
-    /// Details useful when reporting a bug.
-    Debug,
-    /// Everything.
-    Trace,
-}
-
-impl LogLevel {
-    fn filter(self) -> LevelFilter {
-        match self {
-            LogLevel::Off => LevelFilter::OFF,
-            LogLevel::Error => LevelFilter::ERROR,
-            LogLevel::Warn => LevelFilter::WARN,
-            LogLevel::Info => LevelFilter::INFO,
-            LogLevel::Debug => LevelFilter::DEBUG,
-            LogLevel::Trace => LevelFilter::TRACE,
-        }
-    }
-
-    fn from_tracing(level: &Level) -> Self {
-        match *level {
-            Level::ERROR => LogLevel::Error,
-            Level::WARN => LogLevel::Warn,
-            Level::INFO => LogLevel::Info,
-            Level::DEBUG => LogLevel::Debug,
-            Level::TRACE => LogLevel::Trace,
-        }
-    }
-}
-
-impl FromStr for LogLevel {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "off" => LogLevel::Off,
-            "error" => LogLevel::Error,
-            "warn" | "warning" => LogLevel::Warn,
-            "info" => LogLevel::Info,
-            "debug" => LogLevel::Debug,
-            "trace" => LogLevel::Trace,
-            _ => {
-                return Err(Error::invalid_argument(format!(
-                    "unknown log level {s:?}; use off, error, warn, info, debug or trace"
-                )));
-            }
-        })
-    }
-}
-
-/// A function that receives each log line (without a trailing newline).
-pub type LogCallback = Arc<dyn Fn(LogLevel, &str) + Send + Sync>;
-
-/// Where log lines go.
-#[derive(Clone, Default)]
-pub enum LogSink {
-    /// Standard error, one line per event (the default).
-    #[default]
-    Stderr,
-    /// A host function, for hosts that have their own log window.
-    Callback(LogCallback),
-}
-
-impl fmt::Debug for LogSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LogSink::Stderr => "Stderr",
-            LogSink::Callback(_) => "Callback(..)",
-        })
-    }
-}
+use crate::logging::{self, LogLevel, LogSink};
 
 /// Settings for a [`Runtime`]. `Default` gives a runtime that uses every core,
 /// logs warnings to standard error and caches under the user's cache directory.
@@ -157,7 +72,7 @@ impl Runtime {
             }
             n => n,
         };
-        let dispatch = make_dispatch(config.log_level, &config.log_sink);
+        let dispatch = logging::dispatch(config.log_level, &config.log_sink);
         let pool_dispatch = dispatch.clone();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -170,8 +85,7 @@ impl Runtime {
             .build()
             .map_err(|e| Error::new(ErrorKind::Internal, format!("could not start {threads} worker threads: {e}")))?;
         let cache_dir = config.cache_dir.unwrap_or_else(default_cache_dir);
-        #[cfg(feature = "video")]
-        crate::media::video::init_ffmpeg(config.log_level);
+        logging::request_native_level(config.log_level);
         let runtime = Runtime { pool, dispatch, cache_dir, threads, log_level: config.log_level };
         runtime.in_logging(|| tracing::debug!(threads, cache_dir = %runtime.cache_dir.display(), "runtime started"));
         Ok(runtime)
@@ -214,41 +128,6 @@ impl Runtime {
     pub fn convert_frame(&self, src: &FrameView<'_>, dst: &mut FrameViewMut<'_>) -> Result<()> {
         self.install(|| crate::frame::convert(src, dst))
     }
-
-    /// Retimes a media file (frame-rate conversion, slow motion, speed
-    /// ramps); see [`crate::pipeline::retime`]. `progress` is called from
-    /// the calling thread as work advances.
-    #[cfg(feature = "images")]
-    pub fn retime(
-        &self,
-        job: &crate::pipeline::retime::RetimeJob,
-        progress: &mut dyn FnMut(crate::pipeline::retime::Progress),
-    ) -> Result<crate::pipeline::retime::RetimeReport> {
-        self.in_logging(|| crate::pipeline::retime::run(self, job, progress))
-    }
-
-    /// Composites a plate over a background, file to file; see
-    /// [`crate::pipeline::composite`]. `progress` gets (frames done, total).
-    #[cfg(feature = "images")]
-    pub fn composite(
-        &self,
-        job: &crate::pipeline::composite::CompositeJob,
-        progress: &mut dyn FnMut(crate::pipeline::composite::Progress),
-    ) -> Result<crate::pipeline::composite::CompositeReport> {
-        self.in_logging(|| crate::pipeline::composite::run(self, job, progress))
-    }
-
-    /// Opens a video file, an image sequence or a still image for reading;
-    /// the video decoder uses as many threads as this runtime unless
-    /// `options` says otherwise.
-    #[cfg(any(feature = "images", feature = "video"))]
-    pub fn open_media(&self, path: &Path, options: &crate::media::OpenOptions) -> Result<crate::media::MediaReader> {
-        let mut options = options.clone();
-        if options.decoder_threads == 0 {
-            options.decoder_threads = self.threads;
-        }
-        self.in_logging(|| crate::media::MediaReader::open(path, &options))
-    }
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -265,62 +144,14 @@ fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("mattebox-cache")
 }
 
-fn make_dispatch(level: LogLevel, sink: &LogSink) -> Dispatch {
-    let builder = tracing_subscriber::fmt().with_max_level(level.filter()).with_target(false);
-    match sink {
-        LogSink::Stderr => Dispatch::new(builder.with_writer(std::io::stderr).finish()),
-        LogSink::Callback(cb) => {
-            Dispatch::new(builder.without_time().with_level(false).with_writer(CallbackWriter(cb.clone())).finish())
-        }
-    }
-}
-
-/// Hands each formatted event to a host callback, one call per line.
-struct CallbackWriter(LogCallback);
-
-impl<'a> MakeWriter<'a> for CallbackWriter {
-    type Writer = CallbackLine;
-
-    fn make_writer(&'a self) -> CallbackLine {
-        CallbackLine { level: LogLevel::Info, buf: Vec::new(), cb: self.0.clone() }
-    }
-
-    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> CallbackLine {
-        CallbackLine { level: LogLevel::from_tracing(meta.level()), buf: Vec::new(), cb: self.0.clone() }
-    }
-}
-
-struct CallbackLine {
-    level: LogLevel,
-    buf: Vec<u8>,
-    cb: LogCallback,
-}
-
-impl Write for CallbackLine {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for CallbackLine {
-    fn drop(&mut self) {
-        let text = String::from_utf8_lossy(&self.buf);
-        let line = text.trim_end();
-        if !line.is_empty() {
-            (self.cb)(self.level, line);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
+
     use parking_lot::Mutex;
+
+    use super::*;
+    use crate::logging::LogCallback;
 
     #[test]
     fn pool_is_private_and_sized() {
@@ -358,11 +189,5 @@ mod tests {
         assert_eq!(got[0], (LogLevel::Info, "from the pool".to_owned()));
         assert_eq!(got[1].0, LogLevel::Warn);
         assert!(got[1].1.contains("on the caller") && got[1].1.contains("frame=3"), "{got:?}");
-    }
-
-    #[test]
-    fn parses_log_levels() {
-        assert_eq!("WARNING".parse::<LogLevel>().unwrap(), LogLevel::Warn);
-        assert!("loud".parse::<LogLevel>().is_err());
     }
 }

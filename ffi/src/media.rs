@@ -89,8 +89,8 @@ pub unsafe extern "C" fn mb_media_open(
 
 #[cfg(feature = "media")]
 pub(crate) fn open(runtime: &mb_runtime, path: &std::path::Path) -> Result<mb_media, FfiError> {
-    use mattebox_core::media::{MediaKind, OpenOptions};
-    let reader = runtime.inner.open_media(path, &OpenOptions::default())?;
+    use mattebox_core::media::{MediaKind, MediaReader, OpenOptions};
+    let reader = MediaReader::open_on(&runtime.inner, path, &OpenOptions::default())?;
     let src = reader.info();
     let info = mb_media_info {
         struct_size: std::mem::size_of::<mb_media_info>() as u32,

@@ -109,7 +109,7 @@ fn a_tracked_composite_over_a_larger_background_matches_the_command_line() {
         overwrite: false,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
-    let report = runtime.composite(&job, &mut |_| {}).unwrap();
+    let report = job.run(&runtime, &mut |_| {}).unwrap();
     let moved = report.camera.as_ref().unwrap().summary.horizontal;
     assert!(moved.abs() > 0.05, "the marks pan, so the camera moves ({moved})");
     let mut cli = MediaReader::open(&out_path, &OpenOptions::default()).unwrap();
@@ -159,7 +159,7 @@ fn a_retime_across_real_cuts_matches_the_command_line() {
         overwrite: false,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
-    let report = runtime.retime(&job, &mut |_| {}).unwrap();
+    let report = job.run(&runtime, &mut |_| {}).unwrap();
     assert_eq!(report.cuts, cut_clip::CUTS, "the command line finds both cuts");
     let mut cli = MediaReader::open(&out_path, &OpenOptions::default()).unwrap();
     let mut source = MediaReader::open(&clip, &OpenOptions::default()).unwrap();

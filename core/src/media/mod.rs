@@ -23,7 +23,10 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat};
 use crate::rational::Rational;
+use crate::runtime::Runtime;
 
+#[cfg(feature = "video")]
+mod ffmpeg;
 #[cfg(feature = "images")]
 pub(crate) mod image_file;
 #[cfg(feature = "images")]
@@ -31,7 +34,9 @@ pub(crate) mod sequence;
 #[cfg(all(feature = "video", feature = "images"))]
 pub(crate) mod untrusted;
 #[cfg(feature = "video")]
-pub(crate) mod video;
+mod video_reader;
+#[cfg(feature = "video")]
+mod video_writer;
 
 #[cfg(all(feature = "video", feature = "images"))]
 pub use untrusted::{UNTRUSTED_TYPES, UntrustedLimits};
@@ -115,7 +120,7 @@ pub struct OpenOptions {
     /// Ignored for video files, whose rate is in the container.
     pub frame_rate: Option<Rational>,
     /// Threads the video decoder may use; 0 lets ffmpeg choose (one per
-    /// core). [`crate::Runtime::open_media`] sets it to the runtime's count.
+    /// core). [`MediaReader::open_on`] sets it to the runtime's count.
     pub decoder_threads: usize,
 }
 
@@ -254,7 +259,7 @@ pub fn kind_of_path(path: &Path, for_writing: bool) -> MediaKind {
 #[allow(clippy::large_enum_variant)]
 enum ReaderInner {
     #[cfg(feature = "video")]
-    Video(video::VideoReader),
+    Video(video_reader::VideoReader),
     #[cfg(feature = "images")]
     Sequence(sequence::SequenceReader),
     /// One frame decoded from memory.
@@ -284,6 +289,17 @@ fn not_built(what: &str, path: &Path) -> Error {
 }
 
 impl MediaReader {
+    /// Opens `path` as [`MediaReader::open`] does, on `runtime`: with its
+    /// logging, and a video decoder with as many threads as the runtime
+    /// unless `options` says otherwise.
+    pub fn open_on(runtime: &Runtime, path: &Path, options: &OpenOptions) -> Result<Self> {
+        let mut options = options.clone();
+        if options.decoder_threads == 0 {
+            options.decoder_threads = runtime.threads();
+        }
+        runtime.in_logging(|| MediaReader::open(path, &options))
+    }
+
     /// Opens `path`, classified as in the module table.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self> {
         let kind = kind_of_path(path, false);
@@ -295,7 +311,7 @@ impl MediaReader {
             #[cfg(not(feature = "images"))]
             MediaKind::ImageSequence | MediaKind::Image => return Err(not_built("image", path)),
             #[cfg(feature = "video")]
-            MediaKind::Video => ReaderInner::Video(video::VideoReader::open(path, options.decoder_threads)?),
+            MediaKind::Video => ReaderInner::Video(video_reader::VideoReader::open(path, options.decoder_threads)?),
             #[cfg(not(feature = "video"))]
             MediaKind::Video => return Err(not_built("video", path)),
         };
@@ -361,7 +377,7 @@ impl MediaReader {
 #[allow(clippy::large_enum_variant)]
 enum WriterInner {
     #[cfg(feature = "video")]
-    Video(video::VideoWriter),
+    Video(video_writer::VideoWriter),
     #[cfg(feature = "images")]
     Sequence(sequence::SequenceWriter),
 }
@@ -399,7 +415,9 @@ impl MediaWriter {
             #[cfg(not(feature = "images"))]
             MediaKind::ImageSequence | MediaKind::Image => return Err(not_built("image", path)),
             #[cfg(feature = "video")]
-            MediaKind::Video => WriterInner::Video(video::VideoWriter::create(path, width, height, format, options)?),
+            MediaKind::Video => {
+                WriterInner::Video(video_writer::VideoWriter::create(path, width, height, format, options)?)
+            }
             #[cfg(not(feature = "video"))]
             MediaKind::Video => return Err(not_built("video", path)),
         };

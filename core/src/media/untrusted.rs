@@ -24,7 +24,8 @@ use std::sync::Arc;
 use ff::ffi;
 use ffmpeg_next as ff;
 
-use super::video::{VideoReader, ff_error};
+use super::ffmpeg::ff_error;
+use super::video_reader::{Container, VideoReader};
 use super::{MediaInfo, MediaKind, MediaReader, ReaderInner, StreamInfo};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, check_dimensions};
@@ -109,21 +110,23 @@ unsafe extern "C" fn refuse_nested_open(
 }
 
 impl UntrustedVideo {
-    pub(crate) fn label(&self) -> &Path {
+    fn max_pixels(&self) -> i64 {
+        self.limits.max_pixels.min(i64::MAX as u64) as i64
+    }
+}
+
+impl Container for UntrustedVideo {
+    fn label(&self) -> &Path {
         &self.label
     }
 
-    pub(crate) fn max_frames(&self) -> u64 {
+    fn max_frames(&self) -> u64 {
         self.limits.max_frames
-    }
-
-    fn max_pixels(&self) -> i64 {
-        self.limits.max_pixels.min(i64::MAX as u64) as i64
     }
 
     /// Opens the bytes, from the start, with the one demuxer and the
     /// whitelists; the probing decoders get the pixel cap.
-    pub(crate) fn open(&self) -> Result<ff::format::context::Input> {
+    fn open(&self) -> Result<ff::format::context::Input> {
         let label = &self.label;
         let mut io = ff::format::context::StreamIo::from_read_seek(Cursor::new(self.bytes.clone()))
             .map_err(|e| ff_error(label, "read from memory", e))?;
@@ -191,7 +194,7 @@ impl UntrustedVideo {
     /// Checks the video stream before its decoder opens: a codec on the
     /// list, a stated size within the cap, and the cap set on the decoder
     /// for the frames it will allocate.
-    pub(crate) fn check_stream(&self, context: &mut ff::codec::context::Context) -> Result<()> {
+    fn check_stream(&self, context: &mut ff::codec::context::Context) -> Result<()> {
         let label = &self.label;
         let id = context.id();
         let allowed = ff::decoder::find(id).is_some_and(|d| CODECS.split(',').any(|c| c == d.name()));
@@ -411,7 +414,7 @@ impl MediaReader {
             Kind::Exr => Ok(still(decode_exr(&label, &bytes, limits.max_pixels)?, "exr")),
             Kind::Video(demuxer) => {
                 let source = UntrustedVideo { label, bytes: Shared(Arc::new(bytes)), demuxer, limits: *limits };
-                let reader = VideoReader::open_source(super::video::Source::Untrusted(source), 1)?;
+                let reader = VideoReader::open_container(Box::new(source), 1)?;
                 Ok(MediaReader { inner: ReaderInner::Video(reader) })
             }
         }

@@ -19,7 +19,7 @@ use crate::composite::key::KeyOptions;
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, PixelFormat};
-use crate::media::{MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::media::{MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
 use crate::rational::Rational;
 use crate::runtime::Runtime;
 
@@ -151,19 +151,22 @@ pub struct BackgroundUse {
 /// Progress: frames done of total.
 pub type Progress = (u64, u64);
 
-pub(crate) fn run(
-    runtime: &Runtime,
-    job: &CompositeJob,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<CompositeReport> {
+impl CompositeJob {
+    /// Composites the plate over the background, file to file, on `runtime`; `progress` gets (frames done, total) on the calling thread.
+    pub fn run(&self, runtime: &Runtime, progress: &mut dyn FnMut(Progress)) -> Result<CompositeReport> {
+        runtime.in_logging(|| render(runtime, self, progress))
+    }
+}
+
+fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progress)) -> Result<CompositeReport> {
     let started = Instant::now();
-    let mut plate = runtime.open_media(&job.plate, &job.open)?;
-    let mut background = runtime.open_media(&job.background, &job.open)?;
+    let mut plate = MediaReader::open_on(runtime, &job.plate, &job.open)?;
+    let mut background = MediaReader::open_on(runtime, &job.background, &job.open)?;
     let (pinfo, binfo) = (plate.info().clone(), background.info().clone());
     let (w, h) = (pinfo.width, pinfo.height);
     let mut matte_reader = match &job.matte {
         MatteSource::File(path) => {
-            let reader = runtime.open_media(path, &job.open)?;
+            let reader = MediaReader::open_on(runtime, path, &job.open)?;
             let info = reader.info();
             if (info.width, info.height) != (w, h) {
                 return Err(Error::invalid_argument(format!(

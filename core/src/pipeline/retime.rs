@@ -104,12 +104,19 @@ struct Window {
 }
 
 /// Runs `job`, reporting progress through `progress`.
-pub(crate) fn run(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
+impl RetimeJob {
+    /// Retimes the input, file to file, on `runtime`; `progress` is called on the calling thread as work advances.
+    pub fn run(&self, runtime: &Runtime, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
+        runtime.in_logging(|| render(runtime, self, progress))
+    }
+}
+
+fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
     let started = Instant::now();
     if let Some(dir) = &job.vectors {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the vectors directory", e))?;
     }
-    let mut reader = runtime.open_media(&job.input, &job.open)?;
+    let mut reader = MediaReader::open_on(runtime, &job.input, &job.open)?;
     let info = reader.info().clone();
     if info.frame_count < 2 {
         return Err(Error::invalid_argument(format!(

@@ -174,7 +174,7 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
         overwrite: args.overwrite,
     };
     let mut bar = None;
-    let report = ctx.runtime.composite(&job, &mut |(done, total)| {
+    let report = job.run(&ctx.runtime, &mut |(done, total)| {
         bar.get_or_insert_with(|| ctx.progress(total, "compositing")).set_position(done);
     })?;
     if let Some(bar) = bar {

@@ -44,7 +44,8 @@ pub(crate) struct ConvertArgs {
 
 pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
     let started = Instant::now();
-    let reader = ctx.runtime.open_media(&args.input, &OpenOptions { frame_rate: args.fps, ..Default::default() })?;
+    let reader =
+        MediaReader::open_on(&ctx.runtime, &args.input, &OpenOptions { frame_rate: args.fps, ..Default::default() })?;
     let info = reader.info().clone();
     let format = args.format.unwrap_or(info.decoded_format);
     let options = WriteOptions { frame_rate: info.frame_rate, codec: args.codec, overwrite: args.overwrite };

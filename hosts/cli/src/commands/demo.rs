@@ -84,7 +84,7 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         overwrite: true,
     };
     let bar = ctx.progress(frames, "compositing");
-    let comp = ctx.runtime.composite(&job, &mut |(done, _)| bar.set_position(done))?;
+    let comp = job.run(&ctx.runtime, &mut |(done, _)| bar.set_position(done))?;
     bar.finish_and_clear();
 
     ctx.step("4/6 retime the composite to 60 fps with optical flow (quality mode)");

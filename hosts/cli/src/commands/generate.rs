@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
-use mattebox_core::media::{OpenOptions, VideoCodec, WriteOptions};
+use mattebox_core::media::{MediaReader, OpenOptions, VideoCodec, WriteOptions};
 use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
 use mattebox_core::{Error, ErrorKind, Rational};
 use serde_json::json;
@@ -83,7 +83,7 @@ pub(crate) struct GenerateArgs {
 }
 
 fn load_image(ctx: &Ctx, path: &Path) -> Result<ImageInput, CliError> {
-    let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
+    let mut reader = MediaReader::open_on(&ctx.runtime, path, &OpenOptions::default())?;
     let frame = reader.read_frame(0)?;
     Ok(ImageInput::new(path.display().to_string(), frame))
 }
@@ -245,7 +245,7 @@ pub(crate) fn export_take(
     codec: Option<VideoCodec>,
     overwrite: bool,
 ) -> Result<PathBuf, CliError> {
-    let reader = ctx.runtime.open_media(&take.media, &OpenOptions::default())?;
+    let reader = MediaReader::open_on(&ctx.runtime, &take.media, &OpenOptions::default())?;
     let format = reader.info().decoded_format;
     let options = WriteOptions { frame_rate: take.fps, codec, overwrite };
     super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")

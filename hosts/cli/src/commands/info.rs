@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mattebox_core::Rational;
-use mattebox_core::media::{MediaInfo, MediaKind, OpenOptions};
+use mattebox_core::media::{MediaInfo, MediaKind, MediaReader, OpenOptions};
 use serde_json::json;
 
 use crate::report::{CliError, Ctx, Report};
@@ -24,7 +24,7 @@ pub(crate) fn run(ctx: &Ctx, args: InfoArgs) -> Result<Report, CliError> {
     let options = OpenOptions { frame_rate: args.fps, ..Default::default() };
     let mut infos = Vec::new();
     for file in &args.files {
-        infos.push(ctx.runtime.open_media(file, &options)?.info().clone());
+        infos.push(MediaReader::open_on(&ctx.runtime, file, &options)?.info().clone());
     }
     let text = infos.iter().map(describe).collect::<Vec<_>>().join("\n");
     let json = if infos.len() == 1 { json!({ "media": infos[0] }) } else { json!({ "media": infos }) };

@@ -93,7 +93,7 @@ pub(crate) fn run_job(ctx: &Ctx, job: &RetimeJob) -> Result<RetimeReport, CliErr
             bar.set_position(p.done);
         }
     };
-    let report = ctx.runtime.retime(job, &mut on_progress)?;
+    let report = job.run(&ctx.runtime, &mut on_progress)?;
     if let Some((_, bar)) = bars.take() {
         bar.finish_and_clear();
     }

@@ -12,7 +12,7 @@ use mattebox_core::consistency::models::{ModelBackend, ModelFiles};
 use mattebox_core::consistency::references::{ReferenceScores, References};
 use mattebox_core::consistency::report::{self, ShotPage};
 use mattebox_core::consistency::{FrameLook, PROBLEM_BELOW, ShotScorer, ShotScores};
-use mattebox_core::media::OpenOptions;
+use mattebox_core::media::{MediaReader, OpenOptions};
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, Frame};
 use serde_json::json;
@@ -114,7 +114,7 @@ fn load_models(ctx: &Ctx, args: &ScoreArgs) -> Result<Option<Arc<ModelBackend>>,
 
 /// Reads the first frame of an image (or video) file for the references.
 fn load_image(ctx: &Ctx, path: &Path) -> Result<Frame, Error> {
-    let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
+    let mut reader = MediaReader::open_on(&ctx.runtime, path, &OpenOptions::default())?;
     reader.read_frame(0)
 }
 
@@ -152,7 +152,7 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     let mut docs = Vec::new();
     let mut scored: Vec<(String, ShotScores, Option<ReferenceScores>)> = Vec::new();
     for path in &args.shots {
-        let mut reader = ctx.runtime.open_media(path, &OpenOptions::default())?;
+        let mut reader = MediaReader::open_on(&ctx.runtime, path, &OpenOptions::default())?;
         let count = reader.info().frame_count;
         let bar = ctx.progress(count, "scoring");
         let mut scorer = match &models {
