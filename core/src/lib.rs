@@ -29,9 +29,9 @@ pub mod logging;
 pub mod media;
 #[cfg(feature = "images")]
 pub mod pipeline;
+pub mod pixels;
 pub mod rational;
 pub mod runtime;
-mod sample;
 pub mod shot;
 pub mod staged;
 #[cfg(test)]

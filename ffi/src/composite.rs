@@ -1,12 +1,12 @@
 //! Keying and compositing host frames: a matte from a green or blue screen,
 //! and a plate composited over a background, per shot.
 
-use mattebox_core::composite::color::linear_to_srgb;
 use mattebox_core::composite::key::{find_screen, key_with};
 use mattebox_core::composite::{
     Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, Screen, ScreenChoice, ShotCompositor,
     ShotOutput,
 };
+use mattebox_core::pixels::color::linear_to_srgb;
 
 use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, mb_result};
 use crate::image::{image_view, image_view_mut, mb_image, overlaps};

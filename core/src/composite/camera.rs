@@ -15,7 +15,7 @@ use super::matte::Matte;
 use crate::error::Result;
 use crate::frame::{Frame, FrameView};
 use crate::interp::{FlowPair, Mode};
-use crate::sample::RgbaImage;
+use crate::pixels::sample::RgbaImage;
 
 /// A similarity transform about the frame centre: a point p (relative to the
 /// centre) goes to `scale * R(roll) * p + (pan_x, pan_y)`.

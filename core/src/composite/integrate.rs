@@ -2,28 +2,16 @@
 //! its colour and softness to the plate, add the plate's grain, composite
 //! in linear light, and let the background's light wrap round the actor.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::color::{decode, decode_row, encode, encode_row, linear_to_oklab, oklab_to_linear};
+use super::background::{Prepared, light_wrap_source, prepare_background};
 use super::key::{Screen, foreground, linear_at};
-use super::matte::{Matte, blur_plane, blurred_planes};
+use super::matte::Matte;
+use super::measure::{ColourTransfer, auto_defocus, colour_stats, noise_sigma};
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat, Row, RowMut};
-
-/// How a background of another size or shape is fitted to the plate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Fit {
-    /// Scale to cover the plate and crop the overflow, centred (the default:
-    /// no borders, no distortion).
-    #[default]
-    Cover,
-    /// Scale to fit inside the plate, centred, with transparent black borders.
-    Contain,
-    /// Scale each axis to the plate's size, distorting if the shapes differ.
-    Stretch,
-}
+use crate::frame::{Frame, FrameView, FrameViewMut, Row, RowMut};
+use crate::pixels::color::{decode_row, encode, encode_row};
+use crate::pixels::{Fit, fit_background};
 
 /// How the background's sharpness is matched to the plate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -97,208 +85,6 @@ impl CompositeOptions {
         }
         Ok(())
     }
-}
-
-/// Resamples `src` to `width` x `height` by `fit` (bilinear), as RGBA8 /
-/// RGBA16 / RGBA32F like the source.
-pub fn fit_background(src: &FrameView<'_>, width: u32, height: u32, fit: Fit) -> Result<Frame> {
-    let mut out = Frame::new(width, height, src.format())?;
-    let (sw, sh) = (src.width() as f32, src.height() as f32);
-    let (dw, dh) = (width as f32, height as f32);
-    let (scale_x, scale_y) = match fit {
-        Fit::Stretch => (sw / dw, sh / dh),
-        Fit::Cover => {
-            let s = (sw / dw).min(sh / dh);
-            (s, s)
-        }
-        Fit::Contain => {
-            let s = (sw / dw).max(sh / dh);
-            (s, s)
-        }
-    };
-    let (off_x, off_y) = ((sw - dw * scale_x) / 2.0, (sh - dh * scale_y) / 2.0);
-    let w = width as usize;
-    out.view_mut().par_rows_mut(|y, dst| {
-        let mut row = vec![0.0f32; w * 4];
-        let mut line = vec![0.0f32; src.width() as usize * 4];
-        let sy = (y as f32 + 0.5) * scale_y + off_y - 0.5;
-        let inside_y = sy > -0.5 && sy < sh - 0.5;
-        let y0 = sy.clamp(0.0, sh - 1.0) as u32;
-        let y1 = (y0 + 1).min(src.height() - 1);
-        let fy = (sy.clamp(0.0, sh - 1.0) - y0 as f32).clamp(0.0, 1.0);
-        let mut line1 = vec![0.0f32; src.width() as usize * 4];
-        src.read_row_f32(y0, &mut line);
-        src.read_row_f32(y1, &mut line1);
-        for x in 0..w {
-            let sx = (x as f32 + 0.5) * scale_x + off_x - 0.5;
-            if !(inside_y && sx > -0.5 && sx < sw - 0.5) {
-                continue; // outside the source (Contain's borders): transparent black
-            }
-            let sxc = sx.clamp(0.0, sw - 1.0);
-            let x0 = sxc as usize;
-            let x1 = (x0 + 1).min(src.width() as usize - 1);
-            let fx = sxc - x0 as f32;
-            for c in 0..4 {
-                let top = line[x0 * 4 + c] + (line[x1 * 4 + c] - line[x0 * 4 + c]) * fx;
-                let bottom = line1[x0 * 4 + c] + (line1[x1 * 4 + c] - line1[x0 * 4 + c]) * fx;
-                row[x * 4 + c] = top + (bottom - top) * fy;
-            }
-        }
-        dst.write_f32(&row);
-    });
-    Ok(out)
-}
-
-/// Oklab mean and standard deviation per channel, weighted.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct ColourStats {
-    /// Mean of L, a, b.
-    pub mean: [f32; 3],
-    /// Standard deviation of L, a, b.
-    pub std: [f32; 3],
-}
-
-/// Colour statistics of about 20,000 pixels of `frame`, weighted by `weights`
-/// (a matte) when given.
-pub fn colour_stats(frame: &FrameView<'_>, weights: Option<&Matte>) -> ColourStats {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let step = ((w * h / 20_000) as f64).sqrt().max(1.0) as usize;
-    let (mut sum, mut sq, mut total) = ([0.0f64; 3], [0.0f64; 3], 0.0f64);
-    for y in (0..h).step_by(step) {
-        let row = frame.row(y as u32);
-        for x in (0..w).step_by(step) {
-            let weight = weights.map(|m| m.at(x as u32, y as u32)).unwrap_or(1.0) as f64;
-            if weight <= 0.0 {
-                continue;
-            }
-            let lab = linear_to_oklab(linear_at(&row, x));
-            for c in 0..3 {
-                sum[c] += weight * lab[c] as f64;
-                sq[c] += weight * (lab[c] as f64).powi(2);
-            }
-            total += weight;
-        }
-    }
-    let total = total.max(1e-9);
-    let mean: [f32; 3] = std::array::from_fn(|c| (sum[c] / total) as f32);
-    let std = std::array::from_fn(|c| ((sq[c] / total - (sum[c] / total).powi(2)).max(0.0).sqrt()) as f32);
-    ColourStats { mean, std }
-}
-
-/// Nodes per axis of the colour-transfer LUT.
-const LUT_N: usize = 33;
-
-/// A colour transfer (mean and variance in Oklab, Reinhard et al. 2001)
-/// baked into a 33^3 LUT from sRGB-encoded input to linear output, so that
-/// applying it costs a trilinear lookup, not three cube roots per pixel.
-#[derive(Clone, Debug)]
-pub struct ColourTransfer {
-    lut: Vec<[f32; 3]>,
-}
-
-impl ColourTransfer {
-    /// Moves colours with statistics `from` towards `to` by `strength`.
-    pub fn new(from: &ColourStats, to: &ColourStats, strength: f32) -> ColourTransfer {
-        let gain: [f32; 3] = std::array::from_fn(|c| {
-            let g = if from.std[c] > 1e-4 { to.std[c] / from.std[c] } else { 1.0 };
-            // A background far flatter than the plate would be blown apart.
-            1.0 + (g.clamp(0.25, 4.0) - 1.0) * strength
-        });
-        let lut = (0..LUT_N * LUT_N * LUT_N)
-            .map(|i| {
-                let (r, g, b) = (i / (LUT_N * LUT_N), (i / LUT_N) % LUT_N, i % LUT_N);
-                let encoded = [r, g, b].map(|v| v as f32 / (LUT_N - 1) as f32);
-                let lab = linear_to_oklab(encoded.map(decode));
-                let moved: [f32; 3] = std::array::from_fn(|c| {
-                    let target =
-                        (lab[c] - from.mean[c]) * gain[c] + from.mean[c] + (to.mean[c] - from.mean[c]) * strength;
-                    lab[c] + (target - lab[c]).clamp(-1.0, 1.0)
-                });
-                oklab_to_linear(moved).map(|v| v.clamp(0.0, 1.0))
-            })
-            .collect();
-        ColourTransfer { lut }
-    }
-
-    /// The transferred linear colour of an sRGB-encoded input (0..1).
-    #[inline]
-    pub(crate) fn apply(&self, encoded: [f32; 3]) -> [f32; 3] {
-        let n = (LUT_N - 1) as f32;
-        let p = encoded.map(|v| v.clamp(0.0, 1.0) * n);
-        let i = p.map(|v| (v as usize).min(LUT_N - 2));
-        let f: [f32; 3] = std::array::from_fn(|c| p[c] - i[c] as f32);
-        let at = |r: usize, g: usize, b: usize| self.lut[(r * LUT_N + g) * LUT_N + b];
-        let mut out = [0.0f32; 3];
-        for (dr, wr) in [(0, 1.0 - f[0]), (1, f[0])] {
-            for (dg, wg) in [(0, 1.0 - f[1]), (1, f[1])] {
-                for (db, wb) in [(0, 1.0 - f[2]), (1, f[2])] {
-                    let v = at(i[0] + dr, i[1] + dg, i[2] + db);
-                    let weight = wr * wg * wb;
-                    for c in 0..3 {
-                        out[c] += weight * v[c];
-                    }
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Calls `visit(laplacian, gradient)` (5-point Laplacian and the sum of the
-/// absolute central differences of luma) at every `x_step`-th pixel of
-/// about `rows` evenly spaced rows, where `weights` (if given) exceed 0.5.
-fn sparse_luma_derivatives(
-    frame: &FrameView<'_>,
-    weights: Option<&Matte>,
-    rows: usize,
-    x_step: usize,
-    mut visit: impl FnMut(f32, f32),
-) {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    if w < 5 || h < 5 {
-        return;
-    }
-    let mut lines = vec![vec![0.0f32; w * 4]; 3];
-    let luma = |r: &[f32], x: usize| 0.2126 * r[x * 4] + 0.7152 * r[x * 4 + 1] + 0.0722 * r[x * 4 + 2];
-    for y in (1..h - 1).step_by((h / rows).max(1)) {
-        for (k, r) in lines.iter_mut().enumerate() {
-            frame.read_row_f32((y + k - 1) as u32, r);
-        }
-        for x in (1..w - 1).step_by(x_step) {
-            if weights.is_some_and(|m| m.at(x as u32, y as u32) < 0.5) {
-                continue;
-            }
-            let c = luma(&lines[1], x);
-            let (left, right) = (luma(&lines[1], x - 1), luma(&lines[1], x + 1));
-            let (up, down) = (luma(&lines[0], x), luma(&lines[2], x));
-            visit(left + right + up + down - 4.0 * c, (right - left).abs() + (down - up).abs());
-        }
-    }
-}
-
-/// Edge sharpness: mean |Laplacian| over mean |gradient| of luma on a sparse
-/// grid, restricted to where `weights` (if given) exceed 0.5. Higher is sharper.
-pub fn sharpness(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
-    let (mut lap, mut grad) = (0.0f64, 0.0f64);
-    sparse_luma_derivatives(frame, weights, 200, 2, |l, g| {
-        lap += l.abs() as f64;
-        grad += g as f64;
-    });
-    if grad <= 1e-9 { 0.0 } else { (lap / grad) as f32 }
-}
-
-/// Noise level: median absolute Laplacian of luma (0..1 scale) over a
-/// sparse grid where `weights` exceed 0.5, divided by the MAD-to-sigma factor.
-pub fn noise_sigma(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
-    let mut values = Vec::new();
-    sparse_luma_derivatives(frame, weights, 150, 3, |l, _| values.push(l.abs()));
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(f32::total_cmp);
-    // For white noise of sigma s, the 5-point Laplacian has sigma s * sqrt(20);
-    // its median absolute value is 0.6745 of that.
-    values[values.len() / 2] / (0.6745 * 20f32.sqrt())
 }
 
 /// Per-shot state of a composite: what is measured once (screen, colour
@@ -472,7 +258,7 @@ impl Compositor {
 /// (alpha 1), and for those the result is exactly the source bytes, so
 /// only edge and spill pixels go through linear light.
 fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Screen>, spill: f32, out: &mut [u8]) {
-    let lut = super::color::linear_of_u8();
+    let lut = crate::pixels::color::linear_of_u8();
     let spill_channel = screen.map(|s| s.channel);
     for (x, &a) in alphas.iter().enumerate() {
         let (p, b, d) = (&plate[x * 4..x * 4 + 4], &bg[x * 4..x * 4 + 4], &mut out[x * 4..x * 4 + 4]);
@@ -535,161 +321,13 @@ pub fn keyed_foreground(
     Ok(())
 }
 
-/// Picks the defocus radius whose blurred background's sharpness is closest
-/// to the plate foreground's (radii 0 to 8 tried on a downscaled copy).
-fn auto_defocus(plate: &FrameView<'_>, weights: Option<&Matte>, background: &FrameView<'_>) -> Result<f32> {
-    let target = sharpness(plate, weights);
-    let mut best = (0.0f32, f32::INFINITY);
-    for radius in 0..=8 {
-        let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
-        if radius > 0 {
-            blur_rgba(&mut copy, radius as usize);
-        }
-        let error = (sharpness(&copy.view(), None) - target).abs();
-        if error < best.1 {
-            best = (radius as f32, error);
-        }
-    }
-    Ok(best.0)
-}
-
-/// A background ready to composite: linear light, RGBA interleaved.
-#[derive(Clone)]
-struct Prepared {
-    width: usize,
-    height: usize,
-    pixels: Vec<f32>,
-}
-
-impl std::fmt::Debug for Prepared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Prepared({}x{})", self.width, self.height)
-    }
-}
-
-fn blur_rgba(frame: &mut Frame, radius: usize) {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let samples: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
-    let mut plane = vec![0.0f32; w * h];
-    for c in 0..4 {
-        plane.iter_mut().zip(samples.chunks_exact(4)).for_each(|(p, s)| *p = s[c]);
-        blur_plane(&mut plane, w, h, radius);
-        samples.chunks_exact_mut(4).zip(&plane).for_each(|(s, p)| s[c] = *p);
-    }
-}
-
-/// A cheap deterministic Gaussian-ish value (sum of four uniforms, unit
-/// variance) from a pixel and frame index.
-#[inline]
-fn grain_noise(i: u64, frame: u64) -> f32 {
-    let mut h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ frame.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    let mut sum = 0.0f32;
-    for _ in 0..4 {
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-        h ^= h >> 29;
-        sum += (h >> 40) as f32 / (1u64 << 24) as f32;
-    }
-    (sum - 2.0) * 3.0f32.sqrt()
-}
-
-fn prepare_background(
-    background: &FrameView<'_>,
-    transfer: Option<&ColourTransfer>,
-    defocus: f32,
-    grain: f32,
-    frame_index: u64,
-) -> Result<Prepared> {
-    let (w, h) = (background.width() as usize, background.height() as usize);
-    let blurred;
-    let source = if defocus >= 0.5 {
-        let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
-        blur_rgba(&mut copy, defocus.round() as usize);
-        blurred = copy;
-        blurred.view()
-    } else {
-        *background
-    };
-    let mut pixels = Vec::new();
-    pixels.try_reserve_exact(w * h * 4)?;
-    pixels.resize(w * h * 4, 0.0f32);
-    pixels.par_chunks_mut(w * 4).enumerate().for_each(|(y, dst)| {
-        let row = source.row(y as u32);
-        for x in 0..w {
-            let (encoded, alpha): ([f32; 3], f32) = match &row {
-                Row::U8(r) => (std::array::from_fn(|c| r[x * 4 + c] as f32 / 255.0), r[x * 4 + 3] as f32 / 255.0),
-                Row::U16(r) => (std::array::from_fn(|c| r[x * 4 + c] as f32 / 65535.0), r[x * 4 + 3] as f32 / 65535.0),
-                Row::F32(r) => (std::array::from_fn(|c| r[x * 4 + c]), r[x * 4 + 3]),
-            };
-            let encoded = if grain > 0.0 {
-                let n = grain * grain_noise((y * w + x) as u64, frame_index);
-                encoded.map(|v| v + n)
-            } else {
-                encoded
-            };
-            let linear = match transfer {
-                Some(t) => t.apply(encoded),
-                None => encoded.map(decode),
-            };
-            dst[x * 4..x * 4 + 3].copy_from_slice(&linear);
-            dst[x * 4 + 3] = alpha.clamp(0.0, 1.0);
-        }
-    });
-    Ok(Prepared { width: w, height: h, pixels })
-}
-
-/// The background's light just outside the foreground, blurred inwards,
-/// kept at quarter resolution (it is smooth).
-struct Wrap {
-    scale: usize,
-    width: usize,
-    height: usize,
-    rgb: Vec<[f32; 3]>,
-}
-
-impl Wrap {
-    #[inline]
-    fn sample(&self, x: usize, y: usize) -> [f32; 3] {
-        let (sx, sy) = ((x / self.scale).min(self.width - 1), (y / self.scale).min(self.height - 1));
-        self.rgb[sy * self.width + sx]
-    }
-}
-
-fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32) -> Result<Wrap> {
-    let scale = 4;
-    let (w, h) = (bg.width.div_ceil(scale), bg.height.div_ceil(scale));
-    // Open-background light per coarse cell; each band of `scale` rows fills its own cell row.
-    let mut cells = vec![[0.0f32; 4]; w * h];
-    cells.par_chunks_mut(w).enumerate().for_each(|(cy, cell_row)| {
-        for y in cy * scale..((cy + 1) * scale).min(bg.height) {
-            let alphas = &matte.values()[y * bg.width..(y + 1) * bg.width];
-            let pixels = &bg.pixels[y * bg.width * 4..(y + 1) * bg.width * 4];
-            for (x, (a, px)) in alphas.iter().zip(pixels.chunks_exact(4)).enumerate() {
-                let open = 1.0 - a;
-                let cell = &mut cell_row[x / scale];
-                for c in 0..3 {
-                    cell[c] += open * px[c];
-                }
-                cell[3] += open;
-            }
-        }
-    });
-    let r = ((radius / scale as f32).round() as usize).max(1);
-    let planes = blurred_planes(&cells, w, h, r);
-    let rgb = (0..w * h)
-        .map(|i| {
-            let coverage = planes[3][i].max(1e-6);
-            // Light present where background was open nearby, at its own brightness.
-            let reach = (planes[3][i] / (scale * scale) as f32).min(1.0);
-            std::array::from_fn(|c| planes[c][i] / coverage * reach)
-        })
-        .collect();
-    Ok(Wrap { scale, width: w, height: h, rgb })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::composite::background::grain_noise;
+    use crate::composite::measure::sharpness;
+    use crate::frame::PixelFormat;
+    use crate::pixels::color::{decode, linear_to_oklab};
 
     fn solid(w: u32, h: u32, rgba: [f32; 4]) -> Frame {
         let mut f = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
@@ -774,7 +412,7 @@ mod tests {
                     alphas.push(a);
                     let fg = if x < 20 { [0.3, 0.45, 0.2] } else { [0.4, 0.35, 0.3] };
                     let lin: [f32; 3] = std::array::from_fn(|c| a * fg[c] + (1.0 - a) * screen.linear[c]);
-                    row.extend(lin.map(super::super::color::linear_to_srgb));
+                    row.extend(lin.map(crate::pixels::color::linear_to_srgb));
                     row.push(1.0);
                 }
                 view.write_row_f32(y, &row);

@@ -21,11 +21,11 @@
 
 use rayon::prelude::*;
 
-use super::color::decode_row;
-use super::color::linear_of_u8;
 use super::matte::{Cleanup, Matte, blurred_planes, clean};
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Row};
+use crate::pixels::color::decode_row;
+use crate::pixels::color::linear_of_u8;
 
 /// Which screen to key.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,8 +95,8 @@ pub(crate) fn linear_at(row: &Row<'_>, x: usize) -> [f32; 3] {
             let lut = linear_of_u8();
             [lut[r[x * 4] as usize], lut[r[x * 4 + 1] as usize], lut[r[x * 4 + 2] as usize]]
         }
-        Row::U16(r) => std::array::from_fn(|c| super::color::decode(r[x * 4 + c] as f32 / 65535.0)),
-        Row::F32(r) => std::array::from_fn(|c| super::color::decode(r[x * 4 + c])),
+        Row::U16(r) => std::array::from_fn(|c| crate::pixels::color::decode(r[x * 4 + c] as f32 / 65535.0)),
+        Row::F32(r) => std::array::from_fn(|c| crate::pixels::color::decode(r[x * 4 + c])),
     }
 }
 
@@ -108,7 +108,7 @@ const DOMINANCE: f32 = 1.4;
 pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen> {
     let (w, h) = (plate.width() as usize, plate.height() as usize);
     if let ScreenChoice::Colour(srgb) = choice {
-        let linear = srgb.map(super::color::srgb_to_linear);
+        let linear = srgb.map(crate::pixels::color::srgb_to_linear);
         let channel = (0..3).max_by(|&a, &b| linear[a].total_cmp(&linear[b])).unwrap_or(1);
         let screen = Screen { linear, channel, coverage: 0.0 };
         if screen.difference() <= 0.01 {
@@ -360,10 +360,10 @@ mod tests {
                     let a = (1.0 - (d - 20.0) / 4.0).clamp(0.0, 1.0);
                     truth[(y * w + x) as usize] = a;
                     let lin: [f32; 3] = std::array::from_fn(|c| {
-                        a * super::super::color::srgb_to_linear(fg[c])
-                            + (1.0 - a) * super::super::color::srgb_to_linear(screen[c])
+                        a * crate::pixels::color::srgb_to_linear(fg[c])
+                            + (1.0 - a) * crate::pixels::color::srgb_to_linear(screen[c])
                     });
-                    let s = lin.map(super::super::color::linear_to_srgb);
+                    let s = lin.map(crate::pixels::color::linear_to_srgb);
                     [s[0], s[1], s[2], 1.0]
                 })
                 .collect();
@@ -391,7 +391,7 @@ mod tests {
                             lin = [0.6, 0.15, 0.05]; // orange
                         }
                     }
-                    let s = lin.map(super::super::color::linear_to_srgb);
+                    let s = lin.map(crate::pixels::color::linear_to_srgb);
                     [s[0], s[1], s[2], 1.0]
                 })
                 .collect();

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::frame::{FrameView, FrameViewMut, check_dimensions};
+use crate::frame::{Frame, FrameView, FrameViewMut, check_dimensions};
 
 /// An alpha matte, tightly packed, values in 0..1.
 #[derive(Clone, Debug, PartialEq)]
@@ -278,6 +278,18 @@ pub fn fill_holes(matte: &mut Matte) {
         if is_bg(*v) && !out {
             *v = 1.0;
         }
+    }
+}
+
+/// Blurs each channel of a float RGBA frame by `radius`, in place.
+pub(super) fn blur_rgba(frame: &mut Frame, radius: usize) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let samples: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
+    let mut plane = vec![0.0f32; w * h];
+    for c in 0..4 {
+        plane.iter_mut().zip(samples.chunks_exact(4)).for_each(|(p, s)| *p = s[c]);
+        blur_plane(&mut plane, w, h, radius);
+        samples.chunks_exact_mut(4).zip(&plane).for_each(|(s, p)| s[c] = *p);
     }
 }
 

@@ -1,7 +1,7 @@
 //! Compositing a background behind live action: keying ([`key`]), matte
 //! clean-up ([`matte`]), integration of the background with the plate
-//! ([`integrate`]: fit, colour match, defocus, grain, light wrap, over in
-//! linear light) and camera-move matching ([`camera`]).
+//! ([`integrate`]: colour match, defocus, grain, light wrap, over in linear
+//! light, with the background fitted by [`crate::pixels::fit_background`]) and camera-move matching ([`camera`]).
 //!
 //! ```
 //! use mattebox_core::composite::{CompositeOptions, Compositor, KeyOptions, key};
@@ -19,15 +19,17 @@
 //! # Ok::<(), mattebox_core::Error>(())
 //! ```
 
+mod background;
 pub mod camera;
-pub mod color;
 pub mod integrate;
 pub mod key;
 pub mod matte;
+mod measure;
 pub mod shot;
 
+pub use crate::pixels::Fit;
 pub use camera::{CameraMove, CameraTracker};
-pub use integrate::{CompositeOptions, Compositor, Defocus, Fit};
+pub use integrate::{CompositeOptions, Compositor, Defocus};
 pub use key::{KeyOptions, Screen, ScreenChoice, key};
 pub use matte::{Cleanup, Matte};
 pub use shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};

@@ -17,11 +17,12 @@
 //! ([`ShotCompositor::for_frame`]): the result equals the sequential one.
 
 use crate::composite::camera::{CameraMove, CameraTracker, move_background};
-use crate::composite::integrate::{CompositeOptions, Compositor, fit_background, keyed_foreground};
+use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground};
 use crate::composite::key::{KeyOptions, Screen, find_screen, key_with};
 use crate::composite::matte::Matte;
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
+use crate::pixels::fit_background;
 
 /// Which channel of a host's matte image holds the matte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

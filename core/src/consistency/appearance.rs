@@ -16,12 +16,12 @@
 
 use rayon::prelude::*;
 
-use crate::composite::color::linear_of_u8;
-#[cfg(test)]
-use crate::composite::color::linear_to_cielab;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};
-use crate::interp::plane::Plane;
+use crate::pixels::color::linear_of_u8;
+#[cfg(test)]
+use crate::pixels::color::linear_to_cielab;
+use crate::pixels::plane::Plane;
 
 /// Bins of the L* histogram over 0..100.
 const LIGHTNESS_BINS: usize = 8;

@@ -3,17 +3,16 @@
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::frame::{Frame, FrameView, PixelFormat};
+use crate::frame::{Frame, FrameView};
 use crate::interp::Flow;
-use crate::interp::plane::{Plane, luma};
-use crate::sample::RgbaImage;
+use crate::pixels::plane::{Plane, luma};
+use crate::pixels::resize::area_downscale;
+use crate::pixels::sample::RgbaImage;
 
-use super::FrameLook;
 use super::appearance::PixelTable;
 use super::lens::Lens;
+use super::{ANALYSIS_WIDTH, FrameLook};
 
-/// Analysis copies are at most this wide (area-averaged).
-pub const ANALYSIS_WIDTH: u32 = 256;
 /// Side of the blocks that split a residual into low and high frequencies.
 const BLOCK: usize = 8;
 
@@ -54,54 +53,6 @@ impl Analysis {
         let look = lens.look(&table, &small)?;
         Ok(Analysis { small, luma, texture, look })
     }
-}
-
-/// `frame` area-averaged down to at most `max_width` pixels wide (kept if
-/// narrower), as RGBA8, rows in parallel.
-pub(crate) fn area_downscale(frame: &FrameView<'_>, max_width: u32) -> Result<Frame> {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let factor = w.div_ceil(max_width as usize).max(1);
-    let (ow, oh) = (w.div_ceil(factor), h.div_ceil(factor));
-    let mut out = Frame::new(ow as u32, oh as u32, PixelFormat::Rgba8)?;
-    out.view_mut().par_rows_mut_init(
-        || (vec![0.0f32; w * 4], vec![0.0f32; ow * 4]),
-        |(line, acc), oy, row| {
-            acc.iter_mut().for_each(|v| *v = 0.0);
-            let (y0, y1) = (oy as usize * factor, ((oy as usize + 1) * factor).min(h));
-            for y in y0..y1 {
-                match frame.row(y as u32) {
-                    // 8-bit rows summed as they are (scaled once at the end):
-                    // no float conversion of every source pixel.
-                    crate::frame::Row::U8(bytes) => {
-                        for (x, px) in bytes.chunks_exact(4).enumerate() {
-                            let o = (x / factor) * 4;
-                            for c in 0..4 {
-                                acc[o + c] += px[c] as f32 * (1.0 / 255.0);
-                            }
-                        }
-                    }
-                    _ => {
-                        frame.read_row_f32(y as u32, line);
-                        for (x, px) in line.chunks_exact(4).enumerate() {
-                            let o = (x / factor) * 4;
-                            for c in 0..4 {
-                                acc[o + c] += px[c];
-                            }
-                        }
-                    }
-                }
-            }
-            for ox in 0..ow {
-                let cols = ((ox + 1) * factor).min(w) - ox * factor;
-                let n = (cols * (y1 - y0)) as f32;
-                for c in 0..4 {
-                    acc[ox * 4 + c] /= n;
-                }
-            }
-            row.write_f32(acc);
-        },
-    );
-    Ok(out)
 }
 
 /// The typical colour change (sRGB, per channel: the median over pixels

@@ -45,7 +45,8 @@ use crate::frame::{Frame, FrameView};
 use crate::interp::{FlowPair, Mode};
 
 pub use appearance::{Appearance, Likeness};
-pub use features::ANALYSIS_WIDTH;
+/// Analysis copies are at most this wide (area-averaged).
+pub const ANALYSIS_WIDTH: u32 = 256;
 use features::{Analysis, colour_shift, residual_energy};
 use lens::Lens;
 use references::similarity;

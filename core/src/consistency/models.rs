@@ -21,10 +21,11 @@ use ort::session::Session;
 use ort::value::Tensor;
 use parking_lot::Mutex;
 
-use super::features::{ANALYSIS_WIDTH, area_downscale};
+use super::ANALYSIS_WIDTH;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameView};
-use crate::interp::plane::Plane;
+use crate::pixels::plane::Plane;
+use crate::pixels::resize::area_downscale;
 
 /// Side of the MediaPipe models' square input.
 const SIDE: usize = 256;

@@ -105,22 +105,6 @@ fn too_few_frames_and_mixed_sizes_are_refused() {
     assert!(err.to_string().contains("frame 1 is 64x36"), "{err}");
 }
 
-#[test]
-fn the_analysis_copy_is_an_area_average() {
-    let mut f = Frame::new(8, 4, PixelFormat::Rgba8).unwrap();
-    // Left half black, right half white: each 4x4 block averages exactly.
-    let mut view = f.view_mut();
-    for y in 0..4 {
-        let row: Vec<f32> =
-            (0..8).flat_map(|x| if x < 4 { [0.0, 0.0, 0.0, 1.0] } else { [1.0, 1.0, 1.0, 1.0] }).collect();
-        view.write_row_f32(y, &row);
-    }
-    let small = features::area_downscale(&f.view(), 2).unwrap();
-    assert_eq!((small.width(), small.height()), (2, 1));
-    assert_eq!(small.pixel_f32(0, 0)[0], 0.0);
-    assert_eq!(small.pixel_f32(1, 0)[0], 1.0);
-}
-
 #[cfg(feature = "images")]
 #[test]
 fn the_report_is_one_self_contained_page() {

@@ -11,11 +11,11 @@
 //! - **From nothing** it renders a procedural landscape from the seed, in
 //!   layers at known depths, so any move has true parallax.
 
-use crate::composite::integrate::{Fit, fit_background};
 use crate::error::Result;
 use crate::frame::{Frame, FrameViewMut, PixelFormat, RowMut};
 use crate::interp::{FlowPair, Mode};
-use crate::sample::RgbaImage;
+use crate::pixels::sample::RgbaImage;
+use crate::pixels::{Fit, fit_background};
 use crate::shot::{Deviation, Field, ImageInput, ShotRequest};
 
 use super::landscape::Landscape;

@@ -79,9 +79,9 @@ pub use cache::TakeCache;
 pub use jobs::{GenerationJob, Generations, MAX_TAKES, TakeStage, TakeStatus};
 use serde::Serialize;
 
-use crate::composite::integrate::{Fit, fit_background};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView};
+use crate::pixels::{Fit, fit_background};
 use crate::runtime::Runtime;
 use crate::shot::{Deviation, Field, ShotRequest};
 

@@ -32,8 +32,8 @@ use crate::error::{Error, Result};
 use crate::frame::{FrameView, FrameViewMut, convert};
 
 pub mod cuts;
+mod field;
 mod flow;
-pub(crate) mod plane;
 pub mod retime;
 pub mod shot;
 mod simd;
@@ -42,11 +42,11 @@ mod variational;
 #[cfg(feature = "images")]
 pub mod vectors;
 
-pub use flow::Flow;
+pub use field::Flow;
 pub use shot::{RetimeStep, ShotRetimer};
 
+use crate::pixels::plane::{Plane, luma, luma_half, pyramid};
 use flow::{DisParams, dense_inverse_search};
-use plane::{Plane, luma, luma_half, pyramid};
 use variational::VariationalParams;
 
 /// How frames between two source frames are made.

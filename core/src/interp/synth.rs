@@ -23,11 +23,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use super::flow::Flow;
-use super::plane::{Plane, floor};
+use super::field::Flow;
 use super::simd::F4;
 use crate::error::Result;
 use crate::frame::{FrameView, FrameViewMut, Row};
+use crate::pixels::plane::{Plane, floor};
 
 /// Where each pixel of the frame at time t comes from, in flow resolution.
 #[derive(Debug)]

@@ -13,9 +13,9 @@
 
 use rayon::prelude::*;
 
-use super::flow::Flow;
-use super::plane::Plane;
+use super::field::Flow;
 use crate::error::Result;
+use crate::pixels::plane::Plane;
 
 /// Weights and iteration counts of the refinement.
 #[derive(Clone, Debug)]

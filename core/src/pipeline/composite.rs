@@ -14,12 +14,13 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::composite::camera::CameraMove;
-use crate::composite::integrate::{CompositeOptions, Fit};
+use crate::composite::integrate::CompositeOptions;
 use crate::composite::key::KeyOptions;
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::media::{MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::pixels::Fit;
 use crate::rational::Rational;
 use crate::runtime::Runtime;
 
@@ -277,7 +278,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         frame_rate: pinfo.frame_rate,
         width: w,
         height: h,
-        screen: screen.map(|s| s.linear.map(crate::composite::color::linear_to_srgb)),
+        screen: screen.map(|s| s.linear.map(crate::pixels::color::linear_to_srgb)),
         screen_coverage: screen.map(|s| s.coverage),
         background: BackgroundUse {
             width: binfo.width,

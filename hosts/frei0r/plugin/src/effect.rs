@@ -9,10 +9,10 @@
 
 use std::sync::OnceLock;
 
-use mattebox_core::composite::integrate::fit_background;
 use mattebox_core::composite::{
     Cleanup, CompositeOptions, Fit, KeyOptions, MatteFrom, ScreenChoice, ShotCompositor, ShotOutput,
 };
+use mattebox_core::pixels::fit_background;
 use mattebox_core::{Frame, FrameView, FrameViewMut, PixelFormat, Runtime, RuntimeConfig};
 
 use crate::{ParamKind, ParamSpec, ParamValue, Plugin, PluginDescription, TYPE_FILTER, TYPE_MIXER2};

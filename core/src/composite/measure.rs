@@ -1,0 +1,182 @@
+//! What the composite measures once per shot, on the plate and the
+//! background: colour statistics and the transfer between them, edge
+//! sharpness (for the defocus match) and noise (for the grain match).
+
+use serde::Serialize;
+
+use super::key::linear_at;
+use super::matte::Matte;
+use super::matte::blur_rgba;
+use crate::error::Result;
+use crate::frame::{FrameView, PixelFormat};
+use crate::pixels::color::{decode, linear_to_oklab, oklab_to_linear};
+
+/// Oklab mean and standard deviation per channel, weighted.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub(crate) struct ColourStats {
+    /// Mean of L, a, b.
+    pub mean: [f32; 3],
+    /// Standard deviation of L, a, b.
+    pub std: [f32; 3],
+}
+
+/// Colour statistics of about 20,000 pixels of `frame`, weighted by `weights`
+/// (a matte) when given.
+pub(crate) fn colour_stats(frame: &FrameView<'_>, weights: Option<&Matte>) -> ColourStats {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let step = ((w * h / 20_000) as f64).sqrt().max(1.0) as usize;
+    let (mut sum, mut sq, mut total) = ([0.0f64; 3], [0.0f64; 3], 0.0f64);
+    for y in (0..h).step_by(step) {
+        let row = frame.row(y as u32);
+        for x in (0..w).step_by(step) {
+            let weight = weights.map(|m| m.at(x as u32, y as u32)).unwrap_or(1.0) as f64;
+            if weight <= 0.0 {
+                continue;
+            }
+            let lab = linear_to_oklab(linear_at(&row, x));
+            for c in 0..3 {
+                sum[c] += weight * lab[c] as f64;
+                sq[c] += weight * (lab[c] as f64).powi(2);
+            }
+            total += weight;
+        }
+    }
+    let total = total.max(1e-9);
+    let mean: [f32; 3] = std::array::from_fn(|c| (sum[c] / total) as f32);
+    let std = std::array::from_fn(|c| ((sq[c] / total - (sum[c] / total).powi(2)).max(0.0).sqrt()) as f32);
+    ColourStats { mean, std }
+}
+
+/// Nodes per axis of the colour-transfer LUT.
+pub(super) const LUT_N: usize = 33;
+
+/// A colour transfer (mean and variance in Oklab, Reinhard et al. 2001)
+/// baked into a 33^3 LUT from sRGB-encoded input to linear output, so that
+/// applying it costs a trilinear lookup, not three cube roots per pixel.
+#[derive(Clone, Debug)]
+pub(crate) struct ColourTransfer {
+    lut: Vec<[f32; 3]>,
+}
+
+impl ColourTransfer {
+    /// Moves colours with statistics `from` towards `to` by `strength`.
+    pub(super) fn new(from: &ColourStats, to: &ColourStats, strength: f32) -> ColourTransfer {
+        let gain: [f32; 3] = std::array::from_fn(|c| {
+            let g = if from.std[c] > 1e-4 { to.std[c] / from.std[c] } else { 1.0 };
+            // A background far flatter than the plate would be blown apart.
+            1.0 + (g.clamp(0.25, 4.0) - 1.0) * strength
+        });
+        let lut = (0..LUT_N * LUT_N * LUT_N)
+            .map(|i| {
+                let (r, g, b) = (i / (LUT_N * LUT_N), (i / LUT_N) % LUT_N, i % LUT_N);
+                let encoded = [r, g, b].map(|v| v as f32 / (LUT_N - 1) as f32);
+                let lab = linear_to_oklab(encoded.map(decode));
+                let moved: [f32; 3] = std::array::from_fn(|c| {
+                    let target =
+                        (lab[c] - from.mean[c]) * gain[c] + from.mean[c] + (to.mean[c] - from.mean[c]) * strength;
+                    lab[c] + (target - lab[c]).clamp(-1.0, 1.0)
+                });
+                oklab_to_linear(moved).map(|v| v.clamp(0.0, 1.0))
+            })
+            .collect();
+        ColourTransfer { lut }
+    }
+
+    /// The transferred linear colour of an sRGB-encoded input (0..1).
+    #[inline]
+    pub(crate) fn apply(&self, encoded: [f32; 3]) -> [f32; 3] {
+        let n = (LUT_N - 1) as f32;
+        let p = encoded.map(|v| v.clamp(0.0, 1.0) * n);
+        let i = p.map(|v| (v as usize).min(LUT_N - 2));
+        let f: [f32; 3] = std::array::from_fn(|c| p[c] - i[c] as f32);
+        let at = |r: usize, g: usize, b: usize| self.lut[(r * LUT_N + g) * LUT_N + b];
+        let mut out = [0.0f32; 3];
+        for (dr, wr) in [(0, 1.0 - f[0]), (1, f[0])] {
+            for (dg, wg) in [(0, 1.0 - f[1]), (1, f[1])] {
+                for (db, wb) in [(0, 1.0 - f[2]), (1, f[2])] {
+                    let v = at(i[0] + dr, i[1] + dg, i[2] + db);
+                    let weight = wr * wg * wb;
+                    for c in 0..3 {
+                        out[c] += weight * v[c];
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Calls `visit(laplacian, gradient)` (5-point Laplacian and the sum of the
+/// absolute central differences of luma) at every `x_step`-th pixel of
+/// about `rows` evenly spaced rows, where `weights` (if given) exceed 0.5.
+pub(super) fn sparse_luma_derivatives(
+    frame: &FrameView<'_>,
+    weights: Option<&Matte>,
+    rows: usize,
+    x_step: usize,
+    mut visit: impl FnMut(f32, f32),
+) {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    if w < 5 || h < 5 {
+        return;
+    }
+    let mut lines = vec![vec![0.0f32; w * 4]; 3];
+    let luma = |r: &[f32], x: usize| 0.2126 * r[x * 4] + 0.7152 * r[x * 4 + 1] + 0.0722 * r[x * 4 + 2];
+    for y in (1..h - 1).step_by((h / rows).max(1)) {
+        for (k, r) in lines.iter_mut().enumerate() {
+            frame.read_row_f32((y + k - 1) as u32, r);
+        }
+        for x in (1..w - 1).step_by(x_step) {
+            if weights.is_some_and(|m| m.at(x as u32, y as u32) < 0.5) {
+                continue;
+            }
+            let c = luma(&lines[1], x);
+            let (left, right) = (luma(&lines[1], x - 1), luma(&lines[1], x + 1));
+            let (up, down) = (luma(&lines[0], x), luma(&lines[2], x));
+            visit(left + right + up + down - 4.0 * c, (right - left).abs() + (down - up).abs());
+        }
+    }
+}
+
+/// Edge sharpness: mean |Laplacian| over mean |gradient| of luma on a sparse
+/// grid, restricted to where `weights` (if given) exceed 0.5. Higher is sharper.
+pub(crate) fn sharpness(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
+    let (mut lap, mut grad) = (0.0f64, 0.0f64);
+    sparse_luma_derivatives(frame, weights, 200, 2, |l, g| {
+        lap += l.abs() as f64;
+        grad += g as f64;
+    });
+    if grad <= 1e-9 { 0.0 } else { (lap / grad) as f32 }
+}
+
+/// Noise level: median absolute Laplacian of luma (0..1 scale) over a
+/// sparse grid where `weights` exceed 0.5, divided by the MAD-to-sigma factor.
+pub(crate) fn noise_sigma(frame: &FrameView<'_>, weights: Option<&Matte>) -> f32 {
+    let mut values = Vec::new();
+    sparse_luma_derivatives(frame, weights, 150, 3, |l, _| values.push(l.abs()));
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f32::total_cmp);
+    // For white noise of sigma s, the 5-point Laplacian has sigma s * sqrt(20);
+    // its median absolute value is 0.6745 of that.
+    values[values.len() / 2] / (0.6745 * 20f32.sqrt())
+}
+
+/// Picks the defocus radius whose blurred background's sharpness is closest
+/// to the plate foreground's (radii 0 to 8 tried on a downscaled copy).
+pub(super) fn auto_defocus(plate: &FrameView<'_>, weights: Option<&Matte>, background: &FrameView<'_>) -> Result<f32> {
+    let target = sharpness(plate, weights);
+    let mut best = (0.0f32, f32::INFINITY);
+    for radius in 0..=8 {
+        let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
+        if radius > 0 {
+            blur_rgba(&mut copy, radius as usize);
+        }
+        let error = (sharpness(&copy.view(), None) - target).abs();
+        if error < best.1 {
+            best = (radius as f32, error);
+        }
+    }
+    Ok(best.0)
+}
