@@ -2,8 +2,9 @@
 //! reference frames: shot-level scores, per-frame curves into host arrays,
 //! and the HTML report.
 
-use mattebox_core::consistency::references::{Expectation, ReferenceImage, ReferenceScores, References};
+use mattebox_core::consistency::references::{ReferenceImage, ReferenceScores, References};
 use mattebox_core::consistency::{ShotScorer, ShotScores};
+use mattebox_core::shot::ReferenceKind;
 use parking_lot::Mutex;
 
 use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, guard_value, mb_result};
@@ -50,9 +51,6 @@ pub const MB_REFERENCE_LOCATION: mb_reference_kind = 2;
 /// The intended grade and style (compared with the whole frame).
 pub const MB_REFERENCE_LOOK: mb_reference_kind = 3;
 
-const CHARACTER: &str = "character";
-const LOCATION: &str = "location";
-
 /// Scores one shot at a time from frames the host pushes in order, against
 /// the reference frames it was given. Calls on one scorer are serialised;
 /// use one scorer per shot being scored at the same time.
@@ -75,15 +73,6 @@ pub struct mb_shot_scores {
     scores: ShotScores,
     refs: References,
     matched: Option<ReferenceScores>,
-}
-
-impl ScorerState {
-    fn expectation(&self) -> Expectation {
-        Expectation {
-            characters: if self.refs.characters.is_empty() { Vec::new() } else { vec![CHARACTER.to_owned()] },
-            location: (!self.refs.locations.is_empty()).then(|| LOCATION.to_owned()),
-        }
-    }
 }
 
 impl mb_shot_scores {
@@ -165,10 +154,10 @@ pub unsafe extern "C" fn mb_shot_scorer_add_reference(
             unsafe { (arg_ref(runtime, "runtime")?, arg_ref(scorer, "scorer")?, arg_ref(image, "image")?) };
         // SAFETY: the host promises the buffer for the call.
         let view = unsafe { image_view(image, "image")? };
-        let name = match kind {
-            MB_REFERENCE_CHARACTER => "character reference",
-            MB_REFERENCE_LOCATION => "location reference",
-            MB_REFERENCE_LOOK => "look reference",
+        let (name, kind) = match kind {
+            MB_REFERENCE_CHARACTER => ("character reference", ReferenceKind::Character),
+            MB_REFERENCE_LOCATION => ("location reference", ReferenceKind::Location),
+            MB_REFERENCE_LOOK => ("look reference", ReferenceKind::Style),
             other => {
                 return Err(FfiError {
                     code: mb_result::Unsupported,
@@ -179,17 +168,12 @@ pub unsafe extern "C" fn mb_shot_scorer_add_reference(
             }
         };
         let mut state = scorer.state.lock();
-        let index = state.refs.characters.values().chain(state.refs.locations.values()).map(Vec::len).sum::<usize>()
-            + state.refs.look.len();
+        let index = state.refs.image_count();
         let frame = view.to_frame()?;
         let described = runtime
             .inner
             .install(|| ReferenceImage::describe(std::path::Path::new(&format!("{name} {index}")), &frame))?;
-        match kind {
-            MB_REFERENCE_CHARACTER => state.refs.characters.entry(CHARACTER.to_owned()).or_default().push(described),
-            MB_REFERENCE_LOCATION => state.refs.locations.entry(LOCATION.to_owned()).or_default().push(described),
-            _ => state.refs.look.push(described),
-        }
+        state.refs.add_unnamed(kind, described);
         Ok(())
     })
 }
@@ -240,7 +224,7 @@ pub unsafe extern "C" fn mb_shot_scorer_finish(
         let scorer = unsafe { arg_ref(scorer, "scorer")? };
         let mut state = scorer.state.lock();
         let scores = std::mem::take(&mut state.scorer).finish()?;
-        let expectation = state.expectation();
+        let expectation = state.refs.unnamed_expectation();
         let has_refs =
             !state.refs.characters.is_empty() || !state.refs.locations.is_empty() || !state.refs.look.is_empty();
         let matched = has_refs.then(|| state.refs.score(&scores, &expectation));

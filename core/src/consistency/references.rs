@@ -32,6 +32,7 @@ use super::lens::Lens;
 use super::{FrameLook, PROBLEM_BELOW, ShotScores};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::shot::ReferenceKind;
 
 /// Combined distance ([`Likeness::distance`]) at which similarity is 1/e;
 /// unrelated pictures sit near 1 and score near 0 (`docs/BENCHMARKS.md`).
@@ -140,7 +141,37 @@ pub struct References {
     pub shots: BTreeMap<String, Expectation>,
 }
 
+/// The name of references given without one.
+const UNNAMED: &str = "reference";
+
 impl References {
+    /// Adds `image` as an unnamed reference of `kind` (a
+    /// [`ReferenceKind::Style`] image is a look): how hosts that take
+    /// reference frames without a `refs.toml` (the C ABI, the OFX Reference
+    /// clip) build their references. Score shots against them with
+    /// [`References::unnamed_expectation`].
+    pub fn add_unnamed(&mut self, kind: ReferenceKind, image: ReferenceImage) {
+        match kind {
+            ReferenceKind::Character => self.characters.entry(UNNAMED.to_owned()).or_default().push(image),
+            ReferenceKind::Location => self.locations.entry(UNNAMED.to_owned()).or_default().push(image),
+            ReferenceKind::Style => self.look.push(image),
+        }
+    }
+
+    /// What a shot scored against unnamed references should contain: the
+    /// unnamed character and location, where there are any.
+    pub fn unnamed_expectation(&self) -> Expectation {
+        Expectation {
+            characters: self.characters.contains_key(UNNAMED).then(|| UNNAMED.to_owned()).into_iter().collect(),
+            location: self.locations.contains_key(UNNAMED).then(|| UNNAMED.to_owned()),
+        }
+    }
+
+    /// Reference images held, of every kind.
+    pub fn image_count(&self) -> usize {
+        self.characters.values().chain(self.locations.values()).map(Vec::len).sum::<usize>() + self.look.len()
+    }
+
     /// Reads a `refs.toml`, loading every image through `load` (which
     /// decodes one image file), for shots scored with the default backend.
     pub fn load(path: &Path, load: impl FnMut(&Path) -> Result<Frame>) -> Result<References> {

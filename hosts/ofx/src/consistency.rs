@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use mattebox_core::consistency::references::{ReferenceImage, References};
 use mattebox_core::consistency::report::{ShotPage, html};
 use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer};
+use mattebox_core::shot::ReferenceKind;
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Frame, PixelFormat};
 
@@ -43,17 +44,10 @@ fn has_reference(effect: &Effect) -> bool {
 fn references_of(frame: &Frame) -> OfxResult<References> {
     let image = ReferenceImage::describe(std::path::Path::new("Reference clip"), frame)?;
     let mut refs = References::default();
-    refs.characters.insert("reference".into(), vec![image.clone()]);
-    refs.locations.insert("reference".into(), vec![image.clone()]);
-    refs.look.push(image);
-    Ok(refs)
-}
-
-fn expectation() -> mattebox_core::consistency::references::Expectation {
-    mattebox_core::consistency::references::Expectation {
-        characters: vec!["reference".into()],
-        location: Some("reference".into()),
+    for kind in [ReferenceKind::Character, ReferenceKind::Location, ReferenceKind::Style] {
+        refs.add_unnamed(kind, image.clone());
     }
+    Ok(refs)
 }
 
 /// The scores of the last of `frames` (first, previous, current), with the
@@ -67,7 +61,7 @@ fn frame_scores(frames: &[&Frame], refs: Option<&References>) -> OfxResult<Vec<(
             scorer.push(&frames[0].view())?;
             scorer.push(&frames[0].view())?;
             let shot = scorer.finish()?;
-            let matched = refs.score(&shot, &expectation());
+            let matched = refs.score(&shot, &refs.unnamed_expectation());
             all.extend(matched.named());
         }
         return Ok(all);
@@ -81,7 +75,7 @@ fn frame_scores(frames: &[&Frame], refs: Option<&References>) -> OfxResult<Vec<(
     // Smoothness needs a run of frames; a frame on its own does not show it.
     let mut all: Vec<(&str, f32)> = last.named().into_iter().filter(|(n, _)| *n != "smoothness").collect();
     if let Some(refs) = refs {
-        let matched = refs.score(&shot, &expectation());
+        let matched = refs.score(&shot, &refs.unnamed_expectation());
         let frame = matched.curves.last().copied().unwrap_or_default();
         for (name, value) in [
             ("character", frame.character),
@@ -276,7 +270,7 @@ impl Plugin for Consistency {
             t += 1.0;
         }
         let scores = scorer.finish()?;
-        let matched = refs.as_ref().map(|r| r.score(&scores, &expectation()));
+        let matched = refs.as_ref().map(|r| r.score(&scores, &r.unnamed_expectation()));
         let page = [ShotPage { name: "Source clip", scores: &scores, references: matched.as_ref() }];
         let text = html("Mattebox consistency report", &page, refs.as_ref(), None)?;
         let staged = StagedFile::new(&path, true)?;
