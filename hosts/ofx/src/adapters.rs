@@ -275,3 +275,66 @@ impl Drop for AdapterJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{offset_of, size_of};
+    use std::process::Command;
+
+    use super::*;
+
+    /// The bundle declares the few C ABI structs and constants it uses
+    /// itself, so that it links nothing at build time; `mattebox.h` is the
+    /// source of truth. A C compiler reads the header and says where every
+    /// field lies; the declarations here must agree on every size, offset
+    /// and value.
+    #[test]
+    fn the_declarations_agree_with_mattebox_h() {
+        macro_rules! layout {
+            ($($c:literal => $rust:ty { $($field:ident),* }),* ; $($constant:ident),*) => {{
+                let mut c = String::new();
+                let mut rust = Vec::new();
+                $(
+                    c += &format!("printf(\"{0} %zu\\n\", sizeof({0}));\n", $c);
+                    rust.push(format!("{} {}", $c, size_of::<$rust>()));
+                    $(
+                        c += &format!("printf(\"{0}.{1} %zu\\n\", offsetof({0}, {1}));\n", $c, stringify!($field));
+                        rust.push(format!("{}.{} {}", $c, stringify!($field), offset_of!($rust, $field)));
+                    )*
+                )*
+                $(
+                    c += &format!("printf(\"{0} %llu\\n\", (unsigned long long){0});\n", stringify!($constant));
+                    rust.push(format!("{} {}", stringify!($constant), $constant));
+                )*
+                (c, rust)
+            }};
+        }
+        let (body, rust) = layout!(
+            "mb_image" => MbImage { data, size, width, height, stride, format },
+            "mb_shot_request" => MbShotRequest {
+                struct_size, prompt, negative_prompt, first_frame, last_frame, camera, duration_num,
+                duration_den, fps_num, fps_den, width, height, seed, extras, extras_count
+            },
+            "mb_take_status" => MbTakeStatus { struct_size, stage, fraction, from_cache, frames, error };
+            MB_PIXEL_FORMAT_RGBA8, MB_TAKE_FAILED, MB_TAKE_CANCELLED
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("layout.c");
+        let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ffi/include");
+        std::fs::write(
+            &source,
+            format!("#include <stddef.h>\n#include <stdio.h>\n#include \"mattebox.h\"\nint main(void) {{\n{body}printf(\"MB_ABI_VERSION %u\\n\", (unsigned)MB_ABI_VERSION);\nreturn 0;\n}}\n"),
+        )
+        .unwrap();
+        let exe = dir.path().join("layout");
+        let built = Command::new("cc").arg("-I").arg(&include).arg(&source).arg("-o").arg(&exe).output().unwrap();
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+        let printed = Command::new(&exe).output().unwrap();
+        let mut header: Vec<String> = String::from_utf8(printed.stdout).unwrap().lines().map(str::to_owned).collect();
+        let abi: u32 =
+            header.pop().and_then(|l| l.strip_prefix("MB_ABI_VERSION ")?.parse().ok()).expect("the ABI version");
+        assert_eq!(rust, header, "hosts/ofx/src/adapters.rs no longer matches ffi/include/mattebox.h");
+        // The header's ABI has what this file was written against.
+        assert!(abi >> 16 == ABI_WITH_GENERATION >> 16 && abi >= ABI_WITH_GENERATION, "ABI {abi:#x}");
+    }
+}
