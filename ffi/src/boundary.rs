@@ -42,42 +42,8 @@ pub enum mb_result {
     Network = 12,
 }
 
-impl mb_result {
-    /// Every code, for `mb_result_name`.
-    pub(crate) const ALL: [mb_result; 13] = [
-        mb_result::Ok,
-        mb_result::NullPointer,
-        mb_result::InvalidArgument,
-        mb_result::Unsupported,
-        mb_result::NotFound,
-        mb_result::Io,
-        mb_result::Media,
-        mb_result::OutOfMemory,
-        mb_result::Cancelled,
-        mb_result::Panic,
-        mb_result::Internal,
-        mb_result::Vendor,
-        mb_result::Network,
-    ];
-
-    pub(crate) fn name(self) -> &'static CStr {
-        match self {
-            mb_result::Ok => c"MB_RESULT_OK",
-            mb_result::NullPointer => c"MB_RESULT_NULL_POINTER",
-            mb_result::InvalidArgument => c"MB_RESULT_INVALID_ARGUMENT",
-            mb_result::Unsupported => c"MB_RESULT_UNSUPPORTED",
-            mb_result::NotFound => c"MB_RESULT_NOT_FOUND",
-            mb_result::Io => c"MB_RESULT_IO",
-            mb_result::Media => c"MB_RESULT_MEDIA",
-            mb_result::OutOfMemory => c"MB_RESULT_OUT_OF_MEMORY",
-            mb_result::Cancelled => c"MB_RESULT_CANCELLED",
-            mb_result::Panic => c"MB_RESULT_PANIC",
-            mb_result::Internal => c"MB_RESULT_INTERNAL",
-            mb_result::Vendor => c"MB_RESULT_VENDOR",
-            mb_result::Network => c"MB_RESULT_NETWORK",
-        }
-    }
-}
+// `ALL` and `name`, generated from the enum above by `build.rs`.
+include!(concat!(env!("OUT_DIR"), "/results.rs"));
 
 /// A failure on its way to the host: a code and a message.
 #[derive(Debug)]
@@ -209,6 +175,35 @@ pub(crate) unsafe fn write_sized<T: Copy>(value: &T, out: *mut T, argument: &str
         (out as *mut u32).write_unaligned(written as u32);
     }
     Ok(())
+}
+
+/// A type the C ABI lends the host as an opaque pointer: made on the heap
+/// by [`BoxedHandle::into_raw`], read through [`arg_ref`], given back once
+/// to its `mb_*_free` (or `_close`), which calls [`free_handle`]. Declaring
+/// `impl BoxedHandle for T {}` is what makes `T` a handle; nothing else in
+/// the crate writes `Box::into_raw` or `Box::from_raw`.
+pub(crate) trait BoxedHandle: Sized {
+    /// Moves the value to the heap and hands out the pointer; the host owns it now.
+    fn into_raw(self) -> *mut Self {
+        Box::into_raw(Box::new(self))
+    }
+}
+
+/// The body of every `mb_*_free`: drops the handle behind the panic
+/// boundary (its destructor may cancel work and wait for threads). NULL
+/// does nothing.
+///
+/// # Safety
+/// `handle` must be NULL or come from [`BoxedHandle::into_raw`] for this
+/// `T`, and not be used after.
+pub(crate) unsafe fn free_handle<T: BoxedHandle>(function: &str, handle: *mut T) {
+    let _ = guard(function, || {
+        if !handle.is_null() {
+            // SAFETY: made by into_raw and given back once, per the contract.
+            drop(unsafe { Box::from_raw(handle) });
+        }
+        Ok(())
+    });
 }
 
 /// Reads a NUL-terminated path argument.

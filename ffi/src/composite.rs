@@ -8,7 +8,7 @@ use mattebox_core::composite::{
 };
 use mattebox_core::pixels::color::linear_to_srgb;
 
-use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, mb_result};
+use crate::boundary::{BoxedHandle, FfiError, FfiResult, arg_mut, arg_ref, free_handle, guard, mb_result};
 use crate::image::{image_view, image_view_mut, mb_image, overlaps};
 use crate::runtime::mb_runtime;
 
@@ -342,6 +342,8 @@ pub struct mb_compositor {
     next: u64,
 }
 
+impl BoxedHandle for mb_compositor {}
+
 /// Makes a compositor. With `key` (not NULL) it keys each plate frame
 /// itself; with `key` NULL the host passes a matte to every
 /// `mb_compositor_render`. Release with `mb_compositor_free`; on failure
@@ -375,7 +377,7 @@ pub unsafe extern "C" fn mb_compositor_new(
             None => MatteFrom::Host(MatteChannel::Alpha),
         };
         let shot = ShotCompositor::new(matte, options, track_camera)?;
-        *out = Box::into_raw(Box::new(mb_compositor { shot, keyed: key.is_some(), next: 0 }));
+        *out = mb_compositor { shot, keyed: key.is_some(), next: 0 }.into_raw();
         Ok(())
     })
 }
@@ -477,11 +479,6 @@ pub unsafe extern "C" fn mb_compositor_screen(compositor: *const mb_compositor, 
 /// `compositor` must come from `mb_compositor_new` and not be used again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_compositor_free(compositor: *mut mb_compositor) {
-    let _ = guard("mb_compositor_free", || {
-        if !compositor.is_null() {
-            // SAFETY: made by Box::into_raw in mb_compositor_new; the host gives it back once.
-            drop(unsafe { Box::from_raw(compositor) });
-        }
-        Ok(())
-    });
+    // SAFETY: `compositor` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_compositor_free", compositor) }
 }

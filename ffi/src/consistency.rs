@@ -7,7 +7,7 @@ use mattebox_core::consistency::{ShotScorer, ShotScores};
 use mattebox_core::shot::ReferenceKind;
 use parking_lot::Mutex;
 
-use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, guard_value, mb_result};
+use crate::boundary::{BoxedHandle, FfiError, FfiResult, arg_mut, arg_ref, free_handle, guard, guard_value, mb_result};
 use crate::image::{image_view, mb_image};
 use crate::runtime::mb_runtime;
 
@@ -60,6 +60,8 @@ pub struct mb_shot_scorer {
     state: Mutex<ScorerState>,
 }
 
+impl BoxedHandle for mb_shot_scorer {}
+
 #[derive(Debug, Default)]
 struct ScorerState {
     scorer: ShotScorer,
@@ -74,6 +76,8 @@ pub struct mb_shot_scores {
     refs: References,
     matched: Option<ReferenceScores>,
 }
+
+impl BoxedHandle for mb_shot_scores {}
 
 impl mb_shot_scores {
     fn value(&self, metric: mb_score) -> FfiResult<f32> {
@@ -129,7 +133,7 @@ pub unsafe extern "C" fn mb_shot_scorer_new(out: *mut *mut mb_shot_scorer) -> mb
     guard("mb_shot_scorer_new", || {
         // SAFETY: checked for null; validity is the host's contract.
         let out = unsafe { arg_mut(out, "out")? };
-        *out = Box::into_raw(Box::new(mb_shot_scorer { state: Mutex::new(ScorerState::default()) }));
+        *out = mb_shot_scorer { state: Mutex::new(ScorerState::default()) }.into_raw();
         Ok(())
     })
 }
@@ -228,7 +232,7 @@ pub unsafe extern "C" fn mb_shot_scorer_finish(
         let has_refs =
             !state.refs.characters.is_empty() || !state.refs.locations.is_empty() || !state.refs.look.is_empty();
         let matched = has_refs.then(|| state.refs.score(&scores, &expectation));
-        *out = Box::into_raw(Box::new(mb_shot_scores { scores, refs: state.refs.clone(), matched }));
+        *out = mb_shot_scores { scores, refs: state.refs.clone(), matched }.into_raw();
         Ok(())
     })
 }
@@ -239,13 +243,8 @@ pub unsafe extern "C" fn mb_shot_scorer_finish(
 /// `scorer` must come from `mb_shot_scorer_new` and not be used again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_shot_scorer_free(scorer: *mut mb_shot_scorer) {
-    let _ = guard("mb_shot_scorer_free", || {
-        if !scorer.is_null() {
-            // SAFETY: came from Box::into_raw in mb_shot_scorer_new, freed once.
-            drop(unsafe { Box::from_raw(scorer) });
-        }
-        Ok(())
-    });
+    // SAFETY: `scorer` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_shot_scorer_free", scorer) }
 }
 
 /// How many frames the shot had (0 for NULL).
@@ -363,11 +362,6 @@ fn write_html(_: &mb_shot_scores, _: &std::path::Path, _: &str) -> FfiResult<()>
 /// `scores` must come from `mb_shot_scorer_finish` and not be used again.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_shot_scores_free(scores: *mut mb_shot_scores) {
-    let _ = guard("mb_shot_scores_free", || {
-        if !scores.is_null() {
-            // SAFETY: came from Box::into_raw in mb_shot_scorer_finish, freed once.
-            drop(unsafe { Box::from_raw(scores) });
-        }
-        Ok(())
-    });
+    // SAFETY: `scores` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_shot_scores_free", scores) }
 }

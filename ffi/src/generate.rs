@@ -11,7 +11,9 @@ use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
 use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
 use mattebox_core::{Rational, Runtime};
 
-use crate::boundary::{FfiError, FfiResult, arg_mut, arg_path, arg_ref, guard, mb_result, write_sized};
+use crate::boundary::{
+    BoxedHandle, FfiError, FfiResult, arg_mut, arg_path, arg_ref, free_handle, guard, mb_result, write_sized,
+};
 use crate::image::{image_view, mb_image};
 use crate::media::mb_media;
 use crate::runtime::mb_runtime;
@@ -29,6 +31,8 @@ pub struct mb_generations {
     inner: Generations,
 }
 
+impl BoxedHandle for mb_generations {}
+
 /// A running request for takes.
 #[allow(non_camel_case_types)]
 #[derive(Debug)]
@@ -36,6 +40,8 @@ pub struct mb_generation {
     runtime: Arc<Runtime>,
     job: GenerationJob,
 }
+
+impl BoxedHandle for mb_generation {}
 
 /// One shot to generate. Fill with `mb_shot_request_init`, then change
 /// fields. Strings and images are read during `mb_generation_submit` only.
@@ -164,7 +170,7 @@ pub unsafe extern "C" fn mb_generations_new(runtime: *const mb_runtime, out: *mu
         // SAFETY: as above.
         let runtime = unsafe { arg_ref(runtime, "runtime")? };
         let inner = Generations::new(runtime.inner.clone())?;
-        *out = Box::into_raw(Box::new(mb_generations { runtime: runtime.inner.clone(), inner }));
+        *out = mb_generations { runtime: runtime.inner.clone(), inner }.into_raw();
         Ok(())
     })
 }
@@ -316,13 +322,8 @@ fn load_adapter(_generations: &mb_generations, path: &std::path::Path) -> FfiRes
 /// `generations` must be NULL or come from `mb_generations_new`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_generations_free(generations: *mut mb_generations) {
-    let _ = guard("mb_generations_free", || {
-        if !generations.is_null() {
-            // SAFETY: came from Box::into_raw in mb_generations_new, freed once.
-            drop(unsafe { Box::from_raw(generations) });
-        }
-        Ok(())
-    });
+    // SAFETY: `generations` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_generations_free", generations) }
 }
 
 fn image_input(ptr: *const mb_image, argument: &str) -> FfiResult<Option<ImageInput>> {
@@ -400,7 +401,7 @@ pub unsafe extern "C" fn mb_generation_submit(
         let id = text(generator, "generator")?;
         let request = request_of(request)?;
         let job = generations.inner.submit(&id, request, takes)?;
-        *out = Box::into_raw(Box::new(mb_generation { runtime: generations.runtime.clone(), job }));
+        *out = mb_generation { runtime: generations.runtime.clone(), job }.into_raw();
         Ok(())
     })
 }
@@ -531,7 +532,7 @@ pub unsafe extern "C" fn mb_generation_open_take(
             return Err(FfiError::invalid(format!("take {take} is not finished yet ({})", s.stage.name())));
         };
         let media = crate::media::open(&mb_runtime { inner: job.runtime.clone() }, &done.media)?;
-        *out = Box::into_raw(Box::new(media));
+        *out = media.into_raw();
         Ok(())
     })
 }
@@ -543,11 +544,6 @@ pub unsafe extern "C" fn mb_generation_open_take(
 /// `job` must be NULL or come from `mb_generation_submit`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_generation_free(job: *mut mb_generation) {
-    let _ = guard("mb_generation_free", || {
-        if !job.is_null() {
-            // SAFETY: came from Box::into_raw in mb_generation_submit, freed once.
-            drop(unsafe { Box::from_raw(job) });
-        }
-        Ok(())
-    });
+    // SAFETY: `job` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_generation_free", job) }
 }

@@ -6,7 +6,7 @@ use mattebox_core::frame::convert;
 use mattebox_core::interp::retime::{RetimePlan, RetimeSpec, SpeedCurve, plan};
 use mattebox_core::interp::{FlowPair, Mode, RetimeStep, ShotRetimer, cuts, interpolate, interpolate_with};
 
-use crate::boundary::{FfiError, FfiResult, arg_mut, arg_ref, guard, mb_result};
+use crate::boundary::{BoxedHandle, FfiError, FfiResult, arg_mut, arg_ref, free_handle, guard, mb_result};
 use crate::image::{image_view, image_view_mut, mb_image, overlaps};
 use crate::runtime::mb_runtime;
 
@@ -87,6 +87,8 @@ pub struct mb_flow_pair {
     pair: FlowPair,
 }
 
+impl BoxedHandle for mb_flow_pair {}
+
 /// Computes the flow between `a` and `b` with a flow mode
 /// (`MB_INTERP_MODE_FAST` or `MB_INTERP_MODE_QUALITY`). Release with
 /// `mb_flow_pair_free`; on failure `*out` is NULL.
@@ -112,7 +114,7 @@ pub unsafe extern "C" fn mb_flow_pair_new(
         // SAFETY: the host promises the buffers for the call.
         let (va, vb) = unsafe { (image_view(a, "a")?, image_view(b, "b")?) };
         let pair = runtime.inner.install(|| FlowPair::compute(&va, &vb, mode))?;
-        *out = Box::into_raw(Box::new(mb_flow_pair { pair }));
+        *out = mb_flow_pair { pair }.into_raw();
         Ok(())
     })
 }
@@ -158,13 +160,8 @@ pub unsafe extern "C" fn mb_flow_pair_interpolate(
 /// `pair` must be NULL or come from `mb_flow_pair_new`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_flow_pair_free(pair: *mut mb_flow_pair) {
-    let _ = guard("mb_flow_pair_free", || {
-        if !pair.is_null() {
-            // SAFETY: came from Box::into_raw in mb_flow_pair_new, freed once.
-            drop(unsafe { Box::from_raw(pair) });
-        }
-        Ok(())
-    });
+    // SAFETY: `pair` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_flow_pair_free", pair) }
 }
 
 /// Sets `*is_cut` to 1 if `a` and `b` look like the two sides of a scene
@@ -270,6 +267,8 @@ pub struct mb_retime_plan {
     plan: RetimePlan,
 }
 
+impl BoxedHandle for mb_retime_plan {}
+
 const REQUEST_SIZE: u32 = std::mem::size_of::<mb_retime_request>() as u32;
 
 fn rational(num: i64, den: i64, what: &str) -> FfiResult<Rational> {
@@ -334,7 +333,7 @@ pub unsafe extern "C" fn mb_retime_plan_new(
         let request = unsafe { arg_ref(request, "request")? };
         let (source_rate, output_rate, spec) = read_request(request)?;
         let plan = plan(source_rate, request.source_frames, output_rate, &spec)?;
-        *out = Box::into_raw(Box::new(mb_retime_plan { plan }));
+        *out = mb_retime_plan { plan }.into_raw();
         Ok(())
     })
 }
@@ -401,13 +400,8 @@ pub unsafe extern "C" fn mb_retime_plan_frame(
 /// `plan` must be NULL or come from `mb_retime_plan_new`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_retime_plan_free(plan: *mut mb_retime_plan) {
-    let _ = guard("mb_retime_plan_free", || {
-        if !plan.is_null() {
-            // SAFETY: came from Box::into_raw in mb_retime_plan_new, freed once.
-            drop(unsafe { Box::from_raw(plan) });
-        }
-        Ok(())
-    });
+    // SAFETY: `plan` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_retime_plan_free", plan) }
 }
 
 /// What an output frame of a shot retimer is: one of the `MB_RETIME_STEP_*` constants.
@@ -430,6 +424,8 @@ pub struct mb_shot_retimer {
     retimer: ShotRetimer,
 }
 
+impl BoxedHandle for mb_shot_retimer {}
+
 /// Makes a shot retimer for `request`, making in-between frames by `mode`
 /// (an `MB_INTERP_MODE_*`). Release with `mb_shot_retimer_free`; on failure
 /// `*out` is NULL.
@@ -451,7 +447,7 @@ pub unsafe extern "C" fn mb_shot_retimer_new(
         let (source_rate, output_rate, spec) = read_request(request)?;
         let mode = self::mode(mode)?;
         let retimer = ShotRetimer::new(source_rate, request.source_frames, output_rate, &spec, mode)?;
-        *out = Box::into_raw(Box::new(mb_shot_retimer { retimer }));
+        *out = mb_shot_retimer { retimer }.into_raw();
         Ok(())
     })
 }
@@ -608,11 +604,6 @@ fn same_shape(a: &mattebox_core::FrameView<'_>, b: &mattebox_core::FrameView<'_>
 /// `retimer` must be NULL or come from `mb_shot_retimer_new`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_shot_retimer_free(retimer: *mut mb_shot_retimer) {
-    let _ = guard("mb_shot_retimer_free", || {
-        if !retimer.is_null() {
-            // SAFETY: came from Box::into_raw in mb_shot_retimer_new, freed once.
-            drop(unsafe { Box::from_raw(retimer) });
-        }
-        Ok(())
-    });
+    // SAFETY: `retimer` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_shot_retimer_free", retimer) }
 }

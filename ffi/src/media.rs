@@ -6,7 +6,9 @@ use std::sync::Arc;
 use mattebox_core::Runtime;
 use parking_lot::Mutex;
 
-use crate::boundary::{FfiError, arg_mut, arg_path, arg_ref, guard, guard_value, mb_result, write_sized};
+use crate::boundary::{
+    BoxedHandle, FfiError, arg_mut, arg_path, arg_ref, free_handle, guard, guard_value, mb_result, write_sized,
+};
 use crate::image::{image_view_mut, mb_image, mb_pixel_format};
 use crate::runtime::mb_runtime;
 
@@ -58,6 +60,8 @@ pub struct mb_media {
     codec: CString,
 }
 
+impl BoxedHandle for mb_media {}
+
 impl std::fmt::Debug for mb_media {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("mb_media").field("info", &self.info).finish()
@@ -83,7 +87,7 @@ pub unsafe extern "C" fn mb_media_open(
         *out = std::ptr::null_mut();
         // SAFETY: as above.
         let (runtime, path) = unsafe { (arg_ref(runtime, "runtime")?, arg_path(path, "path")?) };
-        open(runtime, &path).map(|media| *out = Box::into_raw(Box::new(media)))
+        open(runtime, &path).map(|media| *out = media.into_raw())
     })
 }
 
@@ -188,11 +192,6 @@ fn read_frame(_media: &mb_media, _index: u64, _view: &mut mattebox_core::FrameVi
 /// `media` must be NULL or come from `mb_media_open`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_media_close(media: *mut mb_media) {
-    let _ = guard("mb_media_close", || {
-        if !media.is_null() {
-            // SAFETY: came from Box::into_raw in mb_media_open, freed once.
-            drop(unsafe { Box::from_raw(media) });
-        }
-        Ok(())
-    });
+    // SAFETY: `media` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_media_close", media) }
 }

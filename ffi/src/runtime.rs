@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mattebox_core::{LogLevel, LogSink, Runtime, RuntimeConfig};
 
-use crate::boundary::{FfiError, arg_mut, arg_path, arg_ref, guard, mb_result};
+use crate::boundary::{BoxedHandle, FfiError, arg_mut, arg_path, arg_ref, free_handle, guard, mb_result};
 
 /// A log level code: one of the `MB_LOG_LEVEL_*` constants.
 #[allow(non_camel_case_types)]
@@ -60,6 +60,8 @@ const OPTIONS_SIZE: u32 = std::mem::size_of::<mb_runtime_options>() as u32;
 pub struct mb_runtime {
     pub(crate) inner: Arc<Runtime>,
 }
+
+impl BoxedHandle for mb_runtime {}
 
 /// Fills `options` with the defaults: all cores, warnings to standard error,
 /// the default cache directory.
@@ -165,7 +167,7 @@ pub unsafe extern "C" fn mb_runtime_new(options: *const mb_runtime_options, out:
             }
         }
         let runtime = Runtime::new(config)?;
-        *out = Box::into_raw(Box::new(mb_runtime { inner: Arc::new(runtime) }));
+        *out = mb_runtime { inner: Arc::new(runtime) }.into_raw();
         Ok(())
     })
 }
@@ -177,13 +179,8 @@ pub unsafe extern "C" fn mb_runtime_new(options: *const mb_runtime_options, out:
 /// `runtime` must be NULL or come from `mb_runtime_new`, and not be used after.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mb_runtime_free(runtime: *mut mb_runtime) {
-    let _ = guard("mb_runtime_free", || {
-        if !runtime.is_null() {
-            // SAFETY: came from Box::into_raw in mb_runtime_new, freed once.
-            drop(unsafe { Box::from_raw(runtime) });
-        }
-        Ok(())
-    });
+    // SAFETY: `runtime` is NULL or a handle given back once, per the contract above.
+    unsafe { free_handle("mb_runtime_free", runtime) }
 }
 
 /// Writes the number of worker threads of `runtime` to `*out`.

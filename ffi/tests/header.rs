@@ -27,3 +27,28 @@ fn checked_in_header_matches_the_code() {
         "ffi/include/mattebox.h is stale; regenerate it with\n  MATTEBOX_BLESS=1 cargo test --release -p mattebox-ffi --test header\nand commit it"
     );
 }
+
+/// `mb_result_name` is generated from the same enum as the header: every
+/// code in the header has its own name, and no other code has one.
+#[test]
+fn every_result_code_in_the_header_has_its_name() {
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/mattebox.h")).unwrap();
+    let codes: Vec<(String, u32)> = header
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.trim().trim_end_matches(',').split_once(" = ")?;
+            let value = value.parse().ok()?;
+            name.starts_with("MB_RESULT_").then(|| (name.to_owned(), value))
+        })
+        .collect();
+    assert!(codes.len() >= 13, "{codes:?}");
+    let name_of = |code: u32| {
+        // SAFETY: mb_result_name returns a static NUL-terminated string.
+        unsafe { std::ffi::CStr::from_ptr(mattebox::mb_result_name(code)) }.to_str().unwrap().to_owned()
+    };
+    for (name, code) in &codes {
+        assert_eq!(&name_of(*code), name);
+    }
+    let unknown = codes.iter().map(|(_, c)| c).max().unwrap() + 1;
+    assert_eq!(name_of(unknown), "MB_RESULT_UNKNOWN");
+}
