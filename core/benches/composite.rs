@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use mattebox_core::composite::key::{find_screen, key_with};
 use mattebox_core::composite::{CompositeOptions, Compositor, KeyOptions, Matte, ScreenChoice};
+use mattebox_core::composite::{find_screen, key_with};
 use mattebox_core::media::read_image;
 use mattebox_core::pixels::color::{linear_to_srgb, srgb_to_linear};
 use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};

@@ -1,7 +1,23 @@
 //! Mattebox core: everything Mattebox does, with no knowledge of any host.
 //!
 //! A host holds one [`Runtime`]. It borrows its own pixel memory to the core
-//! as [`FrameView`]s (no copy), or hands paths to the [`media`] layer.
+//! as [`FrameView`]s (no copy), or hands paths to the [`media`] layer
+//! (feature `media`). Each capability is one object a host drives frame by
+//! frame, in any order and from several threads, and translates to and from
+//! its own buffers, parameters and threads:
+//!
+//! | capability | the object | file to file |
+//! |---|---|---|
+//! | retime (rate conversion, slow motion, ramps) | [`interp::ShotRetimer`] | [`pipeline::retime::RetimeJob`] |
+//! | composite a background behind live action | [`composite::ShotCompositor`] | [`pipeline::composite::CompositeJob`] |
+//! | consistency scores of a shot | [`consistency::ShotScorer`] | |
+//! | generate takes of a shot | `generate::Generations` (feature `images`) with a [`shot::ShotRequest`] | |
+//!
+//! Below them, for hosts that need one step: [`interp::FlowPair`] and
+//! [`interp::interpolate_with`], [`composite::key`] and
+//! [`composite::Compositor`], and the [`pixels`] layer (colour, fitting).
+//! Errors are one [`Error`] with an [`ErrorKind`] to branch on and a message
+//! that names the file, argument or frame at fault.
 //!
 //! ```
 //! use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
@@ -14,6 +30,8 @@
 //! assert_eq!(float.pixel_f32(0, 0), [1.0, 128.0 / 255.0, 0.0, 1.0]);
 //! # Ok::<(), mattebox_core::Error>(())
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod base64;
 pub mod composite;

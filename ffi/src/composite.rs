@@ -1,10 +1,9 @@
 //! Keying and compositing host frames: a matte from a green or blue screen,
 //! and a plate composited over a background, per shot.
 
-use mattebox_core::composite::key::{find_screen, key_with};
 use mattebox_core::composite::{
     Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, Screen, ScreenChoice, ShotCompositor,
-    ShotOutput,
+    ShotOutput, key,
 };
 use mattebox_core::pixels::color::linear_to_srgb;
 
@@ -306,8 +305,8 @@ pub unsafe extern "C" fn mb_key(
         let mut out = unsafe { image_view_mut(matte_out, "matte_out")? };
         check_plate_size((out.width(), out.height()), (view.width(), view.height()), "matte_out")?;
         let screen = runtime.inner.install(|| -> mattebox_core::Result<Screen> {
-            let screen = find_screen(&view, options.screen)?;
-            key_with(&view, &screen, &options)?.write_grey(&mut out)?;
+            let (matte, screen) = key(&view, &options)?;
+            matte.write_grey(&mut out)?;
             Ok(screen)
         })?;
         if !screen_out.is_null() {

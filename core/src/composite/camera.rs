@@ -67,7 +67,11 @@ impl CameraMove {
 
 /// The camera move between two consecutive plate frames, and how much of
 /// the background carried it (0: no usable texture, the move is STILL).
-pub fn estimate_between(a: &FrameView<'_>, b: &FrameView<'_>, matte: Option<&Matte>) -> Result<(CameraMove, f32)> {
+pub(crate) fn estimate_between(
+    a: &FrameView<'_>,
+    b: &FrameView<'_>,
+    matte: Option<&Matte>,
+) -> Result<(CameraMove, f32)> {
     let pair = FlowPair::compute(a, b, Mode::Fast)?;
     let (flow, (sx, sy)) = pair.forward();
     let (fw, fh) = (flow.width(), flow.height());
@@ -193,7 +197,7 @@ impl CameraTracker {
 
 /// `background` moved by `camera` (bilinear; outside the source it holds
 /// the nearest edge pixel), into a new frame of the same size.
-pub fn move_background(background: &FrameView<'_>, camera: &CameraMove) -> Result<Frame> {
+pub(crate) fn move_background(background: &FrameView<'_>, camera: &CameraMove) -> Result<Frame> {
     let (w, h) = (background.width(), background.height());
     let mut out = Frame::new(w, h, background.format())?;
     let source = RgbaImage::of(background)?;

@@ -292,7 +292,7 @@ fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Scr
 /// Writes the keyed foreground into `out`: the plate with the screen's share
 /// removed and spill pulled down, unpremultiplied, alpha = matte (what a
 /// keyer node outputs for compositing elsewhere).
-pub fn keyed_foreground(
+pub(crate) fn keyed_foreground(
     plate: &FrameView<'_>,
     matte: &Matte,
     screen: Option<&Screen>,

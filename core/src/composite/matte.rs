@@ -127,7 +127,7 @@ impl Default for Cleanup {
 }
 
 /// Applies `cleanup` in order: fill holes, grow/shrink, blur.
-pub fn clean(matte: &mut Matte, cleanup: &Cleanup) {
+pub(crate) fn clean(matte: &mut Matte, cleanup: &Cleanup) {
     if cleanup.fill_holes {
         fill_holes(matte);
     }
@@ -141,7 +141,7 @@ pub fn clean(matte: &mut Matte, cleanup: &Cleanup) {
 
 /// Morphological dilation (positive `radius`) or erosion (negative) with a
 /// square of side 2 |radius| + 1, as two separable passes.
-pub fn grow(matte: &mut Matte, radius: i32) {
+pub(crate) fn grow(matte: &mut Matte, radius: i32) {
     let r = radius.unsigned_abs() as usize;
     if r == 0 {
         return;
@@ -168,7 +168,7 @@ pub fn grow(matte: &mut Matte, radius: i32) {
 
 /// Approximately Gaussian blur of standard deviation about `radius` / 2:
 /// three box passes each way, each O(1) per pixel whatever the radius.
-pub fn blur(matte: &mut Matte, radius: f32) {
+pub(crate) fn blur(matte: &mut Matte, radius: f32) {
     let r = radius.round() as usize;
     if r == 0 {
         return;
@@ -230,7 +230,7 @@ pub(crate) fn blur_plane(data: &mut [f32], w: usize, h: usize, r: usize) {
 
 /// Sets to 1 every pixel below 0.5 that no path of such pixels connects to
 /// the frame's edge.
-pub fn fill_holes(matte: &mut Matte) {
+pub(crate) fn fill_holes(matte: &mut Matte) {
     let (w, h) = (matte.width as usize, matte.height as usize);
     let mut outside = vec![false; w * h];
     let mut queue = VecDeque::new();

@@ -1,7 +1,13 @@
-//! Compositing a background behind live action: keying ([`key`]), matte
-//! clean-up ([`matte`]), integration of the background with the plate
-//! ([`integrate`]: colour match, defocus, grain, light wrap, over in linear
-//! light, with the background fitted by [`crate::pixels::fit_background`]) and camera-move matching ([`camera`]).
+//! Compositing a background behind live action.
+//!
+//! A host composites a shot through one [`ShotCompositor`]: it samples the
+//! screen on the first frame, keys every frame (or takes the host's
+//! [`MatteFrom`] matte), cleans the matte ([`Cleanup`]), tracks the camera
+//! ([`CameraTracker`]) and moves the background with it, matches the
+//! background's colour, softness and grain to the plate and composites in
+//! linear light ([`CompositeOptions`]). The parts are public for hosts that
+//! need only one: [`key`] (or [`find_screen`] once and [`key_with`] per
+//! frame), [`Compositor`] for a matte the host already has.
 //!
 //! ```
 //! use mattebox_core::composite::{CompositeOptions, Compositor, KeyOptions, key};
@@ -20,16 +26,16 @@
 //! ```
 
 mod background;
-pub mod camera;
-pub mod integrate;
-pub mod key;
-pub mod matte;
+pub(crate) mod camera;
+pub(crate) mod integrate;
+pub(crate) mod key;
+pub(crate) mod matte;
 mod measure;
-pub mod shot;
+pub(crate) mod shot;
 
 pub use crate::pixels::Fit;
 pub use camera::{CameraMove, CameraTracker};
 pub use integrate::{CompositeOptions, Compositor, Defocus};
-pub use key::{KeyOptions, Screen, ScreenChoice, key};
+pub use key::{KeyOptions, Screen, ScreenChoice, find_screen, key, key_with};
 pub use matte::{Cleanup, Matte};
 pub use shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};

@@ -1,5 +1,9 @@
 //! Frame interpolation and retiming.
 //!
+//! A host retimes a shot through one [`ShotRetimer`]: the plan of output
+//! frames ([`retime`]), the cut policy ([`cuts`]) and the flow pairs, for
+//! output frames in any order. Below it:
+//!
 //! The engine computes optical flow in both directions between two frames
 //! ([`FlowPair`], Dense Inverse Search on luma), then makes any in-between
 //! frame from it ([`interpolate_with`]): the flows are projected to time t,
@@ -35,7 +39,7 @@ pub mod cuts;
 mod field;
 mod flow;
 pub mod retime;
-pub mod shot;
+pub(crate) mod shot;
 mod simd;
 mod synth;
 mod variational;
