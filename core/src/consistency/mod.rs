@@ -17,14 +17,24 @@
 //!   drifted from the first frame. Motion moves colours around but does not
 //!   shift them, and alternating exposure flicker cancels out here (flicker
 //!   catches it), so a drifting grade is what remains.
-//! - **structure**: histograms of gradient orientation on a grid, for the
-//!   centre of the frame (where the subject usually is) and the border
-//!   (the background); *subject* and *background consistency* take
-//!   VBench's form, the mean over frames of the cosine similarity to the
-//!   first and to the previous frame.
+//! - **appearance**: where things are in the frame does not matter here.
+//!   The subject region (the person, when the model backend finds one; else
+//!   the middle of the frame) and the background are each described by
+//!   CIELAB colour histograms, LBP texture and gradient orientation
+//!   (`appearance.rs`); *subject* and *background consistency* take
+//!   VBench's form over these, the mean over frames of the similarity to
+//!   the first and to the previous frame, so camera moves do not read as a
+//!   new subject.
 //!
 //! *Smoothness* looks at the camera's global motion (the median flow): its
 //! frame-to-frame change, relative to the motion itself.
+//!
+//! Across shots: [`references`] scores a shot against a character sheet,
+//! location images and a look (`refs.toml`, or unnamed reference frames
+//! from a host), and [`episode`] compares the shots of an episode and ranks
+//! the ones that drift. `models` is the ONNX backend (feature `onnx`):
+//! person segmentation, face detection and an optional embedding model.
+//! [`report`] writes it all as one HTML page.
 
 mod appearance;
 pub mod episode;
