@@ -381,3 +381,60 @@ fn plugins_describe_themselves_and_take_abuse_and_match_the_ui_files() {
     let declared = kdenlive_key.matches("<parameter ").count();
     assert_eq!(declared, key.len(), "Kdenlive declares exactly the plugin's parameters");
 }
+
+/// The `mattebox` command of the same build (the workspace builds it
+/// before any test runs).
+fn cli() -> PathBuf {
+    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("mattebox");
+    assert!(exe.exists(), "{} is missing: build it with `cargo build --release -p mattebox-cli`", exe.display());
+    exe
+}
+
+/// The filter in ffmpeg composites a textured actor over a textured
+/// background exactly as `mattebox composite` does: both drive the core's
+/// one shot compositor, so at 8 bits every byte agrees.
+#[test]
+fn the_filter_in_ffmpeg_matches_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    let (plate, background) = (tmp.path().join("plate.png"), tmp.path().join("sky.png"));
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x1CB34A:s=320x180",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=100x80",
+        "-filter_complex",
+        "[0][1]overlay=100:50",
+        "-frames:v",
+        "1",
+        plate.to_str().unwrap(),
+    ]);
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
+    let cli_out = tmp.path().join("cli.png");
+    run(Command::new(cli())
+        .args(["composite", "--plate"])
+        .arg(&plate)
+        .arg("--background")
+        .arg(&background)
+        .arg("-o")
+        .arg(&cli_out)
+        .args(["--clip-black", "0.06", "--clip-white", "0.9", "--match-colour", "0.5", "--light-wrap", "0.3", "-q"]));
+    let out = tmp.path().join("frei0r.png");
+    let params = format!("0|0.06|0.9|0.8|0.5|0|n|0.5|0.3|0|{}", background.display());
+    run(Command::new("ffmpeg")
+        .env("FREI0R_PATH", &dir)
+        .args(["-hide_banner", "-v", "error", "-y", "-i"])
+        .arg(&plate)
+        .args(["-vf", &format!("frei0r=filter_name=mattebox_key:filter_params={params}")])
+        .arg(&out));
+    let (ours, theirs) = (rgb(&out), rgb(&cli_out));
+    let differing = ours.iter().zip(&theirs).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 0, "{differing} bytes of the frei0r composite differ from the command line's");
+    // Not trivially equal: the actor kept its texture and the screen is gone.
+    assert_ne!(pixel(&ours, 120, 60), pixel(&ours, 180, 110));
+    assert_ne!(pixel(&ours, 20, 20), [0x1C, 0xB3, 0x4A]);
+}
