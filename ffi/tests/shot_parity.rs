@@ -6,7 +6,9 @@
 //!   fitting it, in the background's pixels rather than the plate's);
 //! - a retime across a real clip's cuts, one of which the two frames around
 //!   it alone do not show (the case where a host that decided cuts pairwise
-//!   interpolated across it).
+//!   interpolated across it);
+//! - the consistency scores of that clip, from `mattebox score` and from the
+//!   C ABI's scorer fed the same frames.
 
 use std::path::Path;
 
@@ -208,6 +210,52 @@ fn a_retime_across_real_cuts_matches_the_command_line() {
         assert_eq!(held, report.held_at_cuts);
         assert_eq!(held, 2, "one output frame held at each cut");
         mb_shot_retimer_free(retimer);
+        mb_runtime_free(rt);
+    }
+}
+
+/// The `mattebox` command of the same build (the workspace builds it
+/// before any test runs).
+fn cli() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("mattebox");
+    assert!(exe.exists(), "{} is missing: build it with `cargo build --release -p mattebox-cli`", exe.display());
+    exe
+}
+
+#[test]
+fn the_scores_of_a_shot_match_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = cut_clip::cut_clip(dir.path());
+    let out = std::process::Command::new(cli()).arg("score").arg(&clip).arg("--json").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cli_scores = &doc["shots"][0]["report"]["scores"];
+    let names = ["subject", "background", "flicker", "boiling", "grade", "smoothness"];
+    let mut source = MediaReader::open(&clip, &OpenOptions::default()).unwrap();
+    // SAFETY: every pointer below points at live, correctly sized memory.
+    unsafe {
+        let mut rt = std::ptr::null_mut();
+        assert_eq!(mb_runtime_new(std::ptr::null(), &mut rt), mb_result::Ok);
+        let mut scorer = std::ptr::null_mut();
+        assert_eq!(mb_shot_scorer_new(&mut scorer), mb_result::Ok);
+        for k in 0..cut_clip::FRAMES {
+            let frame = source.read_frame(k).unwrap();
+            assert_eq!(mb_shot_scorer_push(rt, scorer, &image(&frame)), mb_result::Ok, "frame {k}");
+        }
+        let mut scores = std::ptr::null_mut();
+        assert_eq!(mb_shot_scorer_finish(scorer, &mut scores), mb_result::Ok);
+        for (metric, name) in names.iter().enumerate() {
+            let mut value = -2.0f32;
+            assert_eq!(mb_shot_scores_value(scores, metric as mb_score, &mut value), mb_result::Ok);
+            let cli = cli_scores[name].as_f64().unwrap_or_else(|| panic!("no {name} in {cli_scores}")) as f32;
+            assert_eq!(value, cli, "{name}");
+        }
+        let (mut grade, mut flicker) = (0.0, 0.0);
+        mb_shot_scores_value(scores, MB_SCORE_GRADE, &mut grade);
+        mb_shot_scores_value(scores, MB_SCORE_FLICKER, &mut flicker);
+        assert!(grade < 1.0 && flicker < 1.0, "a clip with cuts is not a perfect shot ({grade}, {flicker})");
+        mb_shot_scores_free(scores);
+        mb_shot_scorer_free(scorer);
         mb_runtime_free(rt);
     }
 }
