@@ -59,7 +59,7 @@ pub use appearance::{Appearance, Likeness};
 pub const ANALYSIS_WIDTH: u32 = 256;
 use features::{Analysis, colour_shift, residual_energy};
 use lens::Lens;
-use references::similarity;
+use references::{References, similarity};
 
 /// How quickly each raw measure turns into a score: score = exp(-measure /
 /// scale). Chosen so a clean camera move scores near 1 and the calibration
@@ -420,6 +420,51 @@ impl ShotScorer {
 /// The cosine of two unit embeddings, clamped to [0, 1] (0 when one is missing).
 pub(crate) fn embedding_cosine(a: &[f32], b: &Option<Vec<f32>>) -> f32 {
     b.as_ref().map_or(0.0, |b| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>().clamp(0.0, 1.0))
+}
+
+/// The scores of the last of `frames` (the shot's first, the previous and
+/// the current frame; or the first alone), with the reference scores when
+/// there are references, as (name, value) pairs: how a host that renders
+/// one frame at a time (OFX) shows a shot's consistency frame by frame.
+/// Smoothness needs a run of frames and is left out; a frame alone scores 1
+/// on every in-shot score.
+pub fn score_frame_in_shot(frames: &[&Frame], refs: Option<&References>) -> Result<Vec<(&'static str, f32)>> {
+    if frames.len() < 2 {
+        let mut all: Vec<(&str, f32)> =
+            vec![("subject", 1.0), ("background", 1.0), ("flicker", 1.0), ("boiling", 1.0), ("grade", 1.0)];
+        if let Some(refs) = refs {
+            let mut scorer = ShotScorer::new();
+            scorer.push(&frames[0].view())?;
+            scorer.push(&frames[0].view())?;
+            let shot = scorer.finish()?;
+            let matched = refs.score(&shot, &refs.unnamed_expectation());
+            all.extend(matched.named());
+        }
+        return Ok(all);
+    }
+    let mut scorer = ShotScorer::new();
+    for f in frames {
+        scorer.push(&f.view())?;
+    }
+    let shot = scorer.finish()?;
+    let last = shot.curves.last().copied().unwrap_or_default();
+    // Smoothness needs a run of frames; a frame on its own does not show it.
+    let mut all: Vec<(&str, f32)> = last.named().into_iter().filter(|(n, _)| *n != "smoothness").collect();
+    if let Some(refs) = refs {
+        let matched = refs.score(&shot, &refs.unnamed_expectation());
+        let frame = matched.curves.last().copied().unwrap_or_default();
+        for (name, value) in [
+            ("character", frame.character),
+            ("location", frame.location),
+            ("grade match", frame.grade),
+            ("style match", frame.style),
+        ] {
+            if let Some(v) = value {
+                all.push((name, v));
+            }
+        }
+    }
+    Ok(all)
 }
 
 /// Scores every frame of a shot held in memory.

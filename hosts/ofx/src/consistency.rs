@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use mattebox_core::consistency::references::{ReferenceImage, References};
 use mattebox_core::consistency::report::{ShotPage, html};
-use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer};
+use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer, score_frame_in_shot};
 use mattebox_core::shot::ReferenceKind;
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Frame, PixelFormat};
@@ -50,49 +50,8 @@ fn references_of(frame: &Frame) -> OfxResult<References> {
     Ok(refs)
 }
 
-/// The scores of the last of `frames` (first, previous, current), with the
-/// reference scores when there are references, as (name, value) pairs.
-fn frame_scores(frames: &[&Frame], refs: Option<&References>) -> OfxResult<Vec<(&'static str, f32)>> {
-    if frames.len() < 2 {
-        let mut all: Vec<(&str, f32)> =
-            vec![("subject", 1.0), ("background", 1.0), ("flicker", 1.0), ("boiling", 1.0), ("grade", 1.0)];
-        if let Some(refs) = refs {
-            let mut scorer = ShotScorer::new();
-            scorer.push(&frames[0].view())?;
-            scorer.push(&frames[0].view())?;
-            let shot = scorer.finish()?;
-            let matched = refs.score(&shot, &refs.unnamed_expectation());
-            all.extend(matched.named());
-        }
-        return Ok(all);
-    }
-    let mut scorer = ShotScorer::new();
-    for f in frames {
-        scorer.push(&f.view())?;
-    }
-    let shot = scorer.finish()?;
-    let last = shot.curves.last().copied().unwrap_or_default();
-    // Smoothness needs a run of frames; a frame on its own does not show it.
-    let mut all: Vec<(&str, f32)> = last.named().into_iter().filter(|(n, _)| *n != "smoothness").collect();
-    if let Some(refs) = refs {
-        let matched = refs.score(&shot, &refs.unnamed_expectation());
-        let frame = matched.curves.last().copied().unwrap_or_default();
-        for (name, value) in [
-            ("character", frame.character),
-            ("location", frame.location),
-            ("grade match", frame.grade),
-            ("style match", frame.style),
-        ] {
-            if let Some(v) = value {
-                all.push((name, v));
-            }
-        }
-    }
-    Ok(all)
-}
-
 /// Draws the scores as bars in the top-left corner (one per score, in the
-/// order of `frame_scores`; green at or above 0.75, red below) and a red
+/// order of `score_frame_in_shot`; green at or above 0.75, red below) and a red
 /// border when any is below: drift.
 fn draw_overlay(frame: &mut Frame, scores: &[(&str, f32)]) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
@@ -236,7 +195,7 @@ impl Plugin for Consistency {
             None
         };
         let runtime = crate::host::runtime()?;
-        let scores = runtime.install(|| frame_scores(&frames, refs.as_ref()))?;
+        let scores = runtime.install(|| score_frame_in_shot(&frames, refs.as_ref()))?;
         let mut result = current.to_format(PixelFormat::Rgba32F)?;
         draw_overlay(&mut result, &scores);
         out.write(&result, bounds, window)
