@@ -73,6 +73,8 @@ struct ScorerState {
 #[derive(Debug)]
 pub struct mb_shot_scores {
     scores: ShotScores,
+    // Read by the HTML report, which needs the `media` feature.
+    #[cfg_attr(not(feature = "media"), allow(dead_code))]
     refs: References,
     matched: Option<ReferenceScores>,
 }

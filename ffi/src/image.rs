@@ -32,6 +32,7 @@ pub(crate) fn pixel_format(code: mb_pixel_format, argument: &str) -> FfiResult<P
     }
 }
 
+#[cfg_attr(not(feature = "media"), allow(dead_code))]
 pub(crate) fn format_code(format: PixelFormat) -> mb_pixel_format {
     match format {
         PixelFormat::Rgba8 => MB_PIXEL_FORMAT_RGBA8,

@@ -4,6 +4,7 @@ use std::ffi::{CString, c_char};
 use std::sync::Arc;
 
 use mattebox_core::Runtime;
+#[cfg(feature = "media")]
 use parking_lot::Mutex;
 
 use crate::boundary::{
@@ -53,6 +54,8 @@ pub struct mb_media_info {
 /// several threads are serialised.
 #[allow(non_camel_case_types)]
 pub struct mb_media {
+    // Read by the frame calls, which need the `media` feature.
+    #[cfg_attr(not(feature = "media"), allow(dead_code))]
     runtime: Arc<Runtime>,
     #[cfg(feature = "media")]
     reader: Mutex<mattebox_core::media::MediaReader>,
