@@ -44,6 +44,15 @@ fn ffmpeg(args: &[&str]) -> Output {
 /// A green-screen plate with a mid-grey square (x 100..200, y 50..130), and a red background.
 fn make_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     let plate = dir.join("plate.png");
+    green_plate(&plate, "color=c=0x808080:s=100x80");
+    let background = dir.join("red.png");
+    ffmpeg(&["-f", "lavfi", "-i", "color=c=0xFF0000:s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
+    (plate, background)
+}
+
+/// Writes a 320x180 green-screen plate with a 100x80 actor from the lavfi
+/// source `actor` at (100, 50).
+fn green_plate(path: &Path, actor: &str) {
     ffmpeg(&[
         "-f",
         "lavfi",
@@ -52,16 +61,13 @@ fn make_inputs(dir: &Path) -> (PathBuf, PathBuf) {
         "-f",
         "lavfi",
         "-i",
-        "color=c=0x808080:s=100x80",
+        actor,
         "-filter_complex",
         "[0][1]overlay=100:50",
         "-frames:v",
         "1",
-        plate.to_str().unwrap(),
+        path.to_str().unwrap(),
     ]);
-    let background = dir.join("red.png");
-    ffmpeg(&["-f", "lavfi", "-i", "color=c=0xFF0000:s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
-    (plate, background)
 }
 
 /// The first frame of any image or video as RGB24 bytes, decoded by ffmpeg.
@@ -398,21 +404,7 @@ fn the_filter_in_ffmpeg_matches_the_command_line() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = plugin_dir(tmp.path());
     let (plate, background) = (tmp.path().join("plate.png"), tmp.path().join("sky.png"));
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=0x1CB34A:s=320x180",
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=s=100x80",
-        "-filter_complex",
-        "[0][1]overlay=100:50",
-        "-frames:v",
-        "1",
-        plate.to_str().unwrap(),
-    ]);
+    green_plate(&plate, "testsrc2=s=100x80");
     ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
     let cli_out = tmp.path().join("cli.png");
     run(Command::new(cli())
