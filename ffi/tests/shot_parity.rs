@@ -109,6 +109,8 @@ fn a_tracked_composite_over_a_larger_background_matches_the_command_line() {
         open: OpenOptions::default(),
         codec: None,
         overwrite: false,
+        audio: Default::default(),
+        audio_file: None,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
     let report = job.run(&runtime, &mut |_| {}).unwrap();
@@ -159,6 +161,8 @@ fn a_retime_across_real_cuts_matches_the_command_line() {
         open: OpenOptions::default(),
         codec: None,
         overwrite: false,
+        audio: Default::default(),
+        audio_file: None,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
     let report = job.run(&runtime, &mut |_| {}).unwrap();

@@ -47,7 +47,7 @@ use comfy::{Comfy, Run, recorded_outputs};
 /// Encodes `frames` solid frames into a file of type `ext`, returns its bytes.
 fn media_bytes(dir: &Path, ext: &str, frames: u32, w: u32, h: u32) -> Vec<u8> {
     let path = dir.join(format!("out.{ext}"));
-    let options = WriteOptions { frame_rate: Rational::integer(12), codec: None, overwrite: true };
+    let options = WriteOptions { overwrite: true, ..WriteOptions::new(Rational::integer(12)) };
     let mut writer = MediaWriter::create(&path, w, h, PixelFormat::Rgba8, &options).unwrap();
     for n in 0..frames {
         let mut f = Frame::new(w, h, PixelFormat::Rgba8).unwrap();

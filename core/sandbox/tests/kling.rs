@@ -143,7 +143,7 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
 /// Five seconds of 30 fps video at 96x54, as Kling delivers (smaller).
 fn kling_video(dir: &Path) -> Vec<u8> {
     let path = dir.join("kling.mp4");
-    let options = WriteOptions { frame_rate: Rational::integer(30), codec: None, overwrite: true };
+    let options = WriteOptions { overwrite: true, ..WriteOptions::new(Rational::integer(30)) };
     let mut writer = MediaWriter::create(&path, 96, 54, PixelFormat::Rgba8, &options).unwrap();
     for n in 0..150 {
         let mut f = Frame::new(96, 54, PixelFormat::Rgba8).unwrap();

@@ -16,6 +16,7 @@ use ff::ffi;
 use ff::format::Pixel;
 use ffmpeg_next as ff;
 
+use super::ClipTags;
 use crate::error::{Error, Result};
 use crate::frame::PixelFormat;
 use crate::logging::{self, LogLevel};
@@ -208,4 +209,203 @@ pub(super) fn rgba_pixel(format: PixelFormat) -> Pixel {
         _ if cfg!(target_endian = "little") => Pixel::RGBA64LE,
         _ => Pixel::RGBA64BE,
     }
+}
+
+fn c_name(name: *const std::ffi::c_char) -> Option<String> {
+    if name.is_null() {
+        None
+    } else {
+        // SAFETY: ffmpeg's name functions return static NUL-terminated strings.
+        Some(unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned())
+    }
+}
+
+fn metadata_value(dict: *mut ffi::AVDictionary, key: &str) -> Option<String> {
+    let key = std::ffi::CString::new(key).ok()?;
+    // SAFETY: a null dictionary is allowed; the entry lives as long as the dictionary.
+    let entry = unsafe { ffi::av_dict_get(dict, key.as_ptr(), ptr::null(), 0) };
+    if entry.is_null() {
+        return None;
+    }
+    // SAFETY: entries hold NUL-terminated key and value strings.
+    let value = unsafe { CStr::from_ptr((*entry).value) }.to_string_lossy().trim().to_owned();
+    (!value.is_empty()).then_some(value)
+}
+
+/// The tags the video stream `stream_index` of `input` states: colour and
+/// shape from its parameters, rotation from its display matrix, timecode
+/// and reel from its metadata, the container's, or a timecode track's.
+pub(super) fn read_tags(input: &ff::format::context::Input, stream_index: usize) -> ClipTags {
+    // SAFETY: the context and its streams stay valid while `input` is borrowed.
+    unsafe {
+        let ctx = &*input.as_ptr();
+        let streams = std::slice::from_raw_parts(ctx.streams, ctx.nb_streams as usize);
+        let st = &*streams[stream_index];
+        let par = &*st.codecpar;
+        let mut tags = ClipTags::default();
+        if par.color_primaries != ffi::AVColorPrimaries::AVCOL_PRI_UNSPECIFIED {
+            tags.primaries = c_name(ffi::av_color_primaries_name(par.color_primaries));
+        }
+        if par.color_trc != ffi::AVColorTransferCharacteristic::AVCOL_TRC_UNSPECIFIED {
+            tags.transfer = c_name(ffi::av_color_transfer_name(par.color_trc));
+        }
+        if par.color_space != ffi::AVColorSpace::AVCOL_SPC_UNSPECIFIED {
+            tags.matrix = c_name(ffi::av_color_space_name(par.color_space));
+        }
+        if par.color_range != ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED {
+            tags.range = c_name(ffi::av_color_range_name(par.color_range));
+        }
+        let sar = if par.sample_aspect_ratio.num > 0 { par.sample_aspect_ratio } else { st.sample_aspect_ratio };
+        if sar.num > 0 && sar.den > 0 && sar.num != sar.den {
+            tags.pixel_aspect = Rational::new(sar.num as i64, sar.den as i64).ok();
+        }
+        tags.field_order = match par.field_order {
+            ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE => Some("progressive".into()),
+            ffi::AVFieldOrder::AV_FIELD_TT => Some("tt".into()),
+            ffi::AVFieldOrder::AV_FIELD_BB => Some("bb".into()),
+            ffi::AVFieldOrder::AV_FIELD_TB => Some("tb".into()),
+            ffi::AVFieldOrder::AV_FIELD_BT => Some("bt".into()),
+            _ => None,
+        };
+        let mut size = 0;
+        let matrix = ffi::av_stream_get_side_data(st, ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX, &mut size);
+        if !matrix.is_null() && size >= 36 {
+            let degrees = ffi::av_display_rotation_get(matrix as *const i32);
+            if degrees.is_finite() {
+                let degrees = (degrees.round() as i32).rem_euclid(360);
+                tags.rotation = (degrees != 0).then_some(degrees);
+            }
+        }
+        tags.timecode = metadata_value(st.metadata, "timecode")
+            .or_else(|| metadata_value(ctx.metadata, "timecode"))
+            .or_else(|| streams.iter().find_map(|&s| metadata_value((*s).metadata, "timecode")));
+        tags.reel = metadata_value(st.metadata, "reel_name")
+            .or_else(|| streams.iter().find_map(|&s| metadata_value((*s).metadata, "reel_name")));
+        tags
+    }
+}
+
+/// How the writer encodes and tags colour: the source's tags where the
+/// encoder can honour them, BT.709 limited range where the source is silent.
+pub(super) struct EncodeColour {
+    /// swscale coefficient table (`SWS_CS_*`, numerically an `AVColorSpace`).
+    pub(super) sws_matrix: c_int,
+    pub(super) full_range: bool,
+    primaries: ffi::AVColorPrimaries,
+    transfer: ffi::AVColorTransferCharacteristic,
+    space: ffi::AVColorSpace,
+    range: ffi::AVColorRange,
+}
+
+fn from_name(tag: &Option<String>, lookup: unsafe extern "C" fn(*const std::ffi::c_char) -> c_int) -> Option<c_int> {
+    let name = std::ffi::CString::new(tag.as_deref()?).ok()?;
+    // SAFETY: the lookups only read the NUL-terminated name.
+    let value = unsafe { lookup(name.as_ptr()) };
+    (value >= 0).then_some(value)
+}
+
+impl EncodeColour {
+    /// For a YUV encoder (`yuv`) or an RGB one, which keeps primaries and
+    /// transfer but has no matrix or range to choose.
+    pub(super) fn for_tags(tags: &ClipTags, yuv: bool, allow_full_range: bool) -> EncodeColour {
+        let primaries = from_name(&tags.primaries, ffi::av_color_primaries_from_name)
+            // SAFETY: the value came from ffmpeg's own lookup for this enum.
+            .map(|v| unsafe { std::mem::transmute::<c_int, ffi::AVColorPrimaries>(v) })
+            .unwrap_or(ffi::AVColorPrimaries::AVCOL_PRI_BT709);
+        let transfer = from_name(&tags.transfer, ffi::av_color_transfer_from_name)
+            // SAFETY: the value came from ffmpeg's own lookup for this enum.
+            .map(|v| unsafe { std::mem::transmute::<c_int, ffi::AVColorTransferCharacteristic>(v) })
+            .unwrap_or(ffi::AVColorTransferCharacteristic::AVCOL_TRC_BT709);
+        // Matrices swscale has coefficients for; others are encoded as BT.709.
+        let matrix = from_name(&tags.matrix, ffi::av_color_space_from_name)
+            .filter(|m| [1, 4, 5, 6, 7, 9, 10].contains(m))
+            .unwrap_or(ffi::AVColorSpace::AVCOL_SPC_BT709 as c_int);
+        // An RGB source's range says nothing about how to store YUV.
+        let yuv_source = from_name(&tags.matrix, ffi::av_color_space_from_name).is_some_and(|m| m != 0);
+        let full_range = allow_full_range && yuv_source && tags.range.as_deref() == Some("pc");
+        if !yuv {
+            return EncodeColour {
+                sws_matrix: ffi::SWS_CS_ITU709,
+                full_range: true,
+                primaries,
+                transfer,
+                space: ffi::AVColorSpace::AVCOL_SPC_RGB,
+                range: ffi::AVColorRange::AVCOL_RANGE_JPEG,
+            };
+        }
+        EncodeColour {
+            sws_matrix: matrix,
+            full_range,
+            primaries,
+            transfer,
+            // SAFETY: one of the listed AVColorSpace values.
+            space: unsafe { std::mem::transmute::<c_int, ffi::AVColorSpace>(matrix) },
+            range: if full_range { ffi::AVColorRange::AVCOL_RANGE_JPEG } else { ffi::AVColorRange::AVCOL_RANGE_MPEG },
+        }
+    }
+
+    /// States the colour on a picture: some encoders (ProRes) write the
+    /// frame's colour into each frame header, not the context's.
+    pub(super) fn apply_to_picture(&self, picture: &mut ff::frame::Video) {
+        // SAFETY: plain field writes on a frame we own.
+        unsafe {
+            let frame = &mut *picture.as_mut_ptr();
+            frame.color_primaries = self.primaries;
+            frame.color_trc = self.transfer;
+            frame.colorspace = self.space;
+            frame.color_range = self.range;
+        }
+    }
+
+    /// States the colour on an encoder before it opens.
+    pub(super) fn apply(&self, encoder: &mut ff::encoder::video::Video) {
+        // SAFETY: plain field writes on an encoder context we own, before opening it.
+        unsafe {
+            let ctx = &mut *encoder.as_mut_ptr();
+            ctx.color_primaries = self.primaries;
+            ctx.color_trc = self.transfer;
+            ctx.colorspace = self.space;
+            ctx.color_range = self.range;
+        }
+    }
+}
+
+/// States the shape, orientation, timecode and reel of `tags` on an output
+/// stream, before the header is written.
+pub(super) fn apply_stream_tags(stream: *mut ffi::AVStream, tags: &ClipTags, path: &Path) -> Result<()> {
+    // SAFETY: the stream belongs to an output context that has not written its header.
+    unsafe {
+        let st = &mut *stream;
+        if let Some(par) = tags.pixel_aspect {
+            let sar = ffi::AVRational { num: par.num() as c_int, den: par.den() as c_int };
+            st.sample_aspect_ratio = sar;
+            (*st.codecpar).sample_aspect_ratio = sar;
+        }
+        (*st.codecpar).field_order = match tags.field_order.as_deref() {
+            Some("progressive") => ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE,
+            Some("tt") => ffi::AVFieldOrder::AV_FIELD_TT,
+            Some("bb") => ffi::AVFieldOrder::AV_FIELD_BB,
+            Some("tb") => ffi::AVFieldOrder::AV_FIELD_TB,
+            Some("bt") => ffi::AVFieldOrder::AV_FIELD_BT,
+            _ => ffi::AVFieldOrder::AV_FIELD_UNKNOWN,
+        };
+        if let Some(degrees) = tags.rotation {
+            let matrix = ffi::av_stream_new_side_data(st, ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX, 9 * 4);
+            if matrix.is_null() {
+                return Err(Error::new(crate::ErrorKind::OutOfMemory, "could not store the rotation"));
+            }
+            // _set takes a clockwise angle where _get gives a counterclockwise one.
+            ffi::av_display_rotation_set(matrix as *mut i32, -(degrees as f64));
+        }
+        for (key, value) in [("timecode", &tags.timecode), ("reel_name", &tags.reel)] {
+            let Some(value) = value else { continue };
+            let (Ok(k), Ok(v)) = (std::ffi::CString::new(key), std::ffi::CString::new(value.as_str())) else {
+                return Err(Error::invalid_argument(format!("{}: the {key} {value:?} holds a NUL", path.display())));
+            };
+            if ffi::av_dict_set(&mut st.metadata, k.as_ptr(), v.as_ptr(), 0) < 0 {
+                return Err(Error::new(crate::ErrorKind::OutOfMemory, "could not store the stream tags"));
+            }
+        }
+    }
+    Ok(())
 }

@@ -25,18 +25,25 @@ use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat};
 use crate::rational::Rational;
 use crate::runtime::Runtime;
 
+mod audio;
+#[cfg(feature = "video")]
+mod audio_carrier;
 #[cfg(feature = "video")]
 mod ffmpeg;
 #[cfg(feature = "images")]
 pub(crate) mod image_file;
 #[cfg(feature = "images")]
 pub(crate) mod sequence;
+mod tags;
 #[cfg(all(feature = "video", feature = "images"))]
 pub(crate) mod untrusted;
 #[cfg(feature = "video")]
 mod video_reader;
 #[cfg(feature = "video")]
 mod video_writer;
+
+pub use audio::{AudioInput, AudioMode, AudioReport, CarriedAudio};
+pub use tags::{ClipTags, Timecode};
 
 #[cfg(all(feature = "video", feature = "images"))]
 pub use untrusted::{UNTRUSTED_TYPES, UntrustedLimits};
@@ -104,6 +111,12 @@ pub struct MediaInfo {
     pub first_number: Option<u64>,
     /// Every stream in the container (a sequence or still has one).
     pub streams: Vec<StreamInfo>,
+    /// Timecode, colour, pixel shape and orientation the source states.
+    pub tags: ClipTags,
+    /// Where the source's sound is: the file itself when it has audio
+    /// streams, or the audio file a sequence's sidecar names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<PathBuf>,
 }
 
 impl MediaInfo {
@@ -193,12 +206,19 @@ pub struct WriteOptions {
     pub codec: Option<VideoCodec>,
     /// Replace an existing destination.
     pub overwrite: bool,
+    /// Timecode, colour, pixel shape and orientation to state in the output
+    /// (a video's container, a sequence's sidecar). Where they say nothing,
+    /// video is tagged BT.709 limited range, as it is encoded.
+    pub tags: ClipTags,
+    /// Audio to carry beside the frames (video outputs only).
+    pub audio: Option<AudioInput>,
 }
 
 impl WriteOptions {
-    /// Options for `frame_rate`, codec from the extension, no overwrite.
+    /// Options for `frame_rate`, codec from the extension, no overwrite, no
+    /// tags, no audio.
     pub fn new(frame_rate: Rational) -> Self {
-        WriteOptions { frame_rate, codec: None, overwrite: false }
+        WriteOptions { frame_rate, codec: None, overwrite: false, tags: ClipTags::default(), audio: None }
     }
 }
 
@@ -382,10 +402,26 @@ enum WriterInner {
     Sequence(sequence::SequenceWriter),
 }
 
+/// What [`MediaWriter::finish_with_report`] wrote.
+#[derive(Clone, Debug, Serialize)]
+pub struct Written {
+    /// Where the output is.
+    pub path: PathBuf,
+    /// What became of the audio it was given, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioReport>,
+    /// Tags the output could not hold, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
 /// Writes frames to a video file, an image sequence or a still. Nothing
 /// appears under the destination name until [`MediaWriter::finish`] succeeds.
 pub struct MediaWriter {
     inner: WriterInner,
+    /// The audio asked for, kept to report what an output without sound did with it.
+    #[cfg_attr(not(feature = "images"), allow(dead_code))]
+    audio: Option<AudioInput>,
     width: u32,
     height: u32,
     frames: u64,
@@ -421,7 +457,7 @@ impl MediaWriter {
             #[cfg(not(feature = "video"))]
             MediaKind::Video => return Err(not_built("video", path)),
         };
-        Ok(MediaWriter { inner, width, height, frames: 0 })
+        Ok(MediaWriter { inner, audio: options.audio.clone(), width, height, frames: 0 })
     }
 
     /// Appends one frame; it must have the size given to [`MediaWriter::create`].
@@ -453,14 +489,31 @@ impl MediaWriter {
 
     /// Flushes everything and moves the output into place. Returns where it is.
     pub fn finish(self) -> Result<PathBuf> {
+        self.finish_with_report().map(|written| written.path)
+    }
+
+    /// As [`MediaWriter::finish`], and says what became of the audio.
+    pub fn finish_with_report(self) -> Result<Written> {
         if self.frames == 0 {
             return Err(Error::invalid_argument("no frames were written; refusing to create an empty output"));
         }
         match self.inner {
             #[cfg(feature = "video")]
-            WriterInner::Video(w) => w.finish(),
+            WriterInner::Video(w) => w.finish().map(|(path, audio, notes)| Written { path, audio, notes }),
             #[cfg(feature = "images")]
-            WriterInner::Sequence(w) => w.finish(),
+            WriterInner::Sequence(w) => w.finish().map(|path| {
+                let audio = self.audio.map(|input| AudioReport {
+                    notes: vec![format!(
+                        "image sequences hold no sound, so the audio of {} is not in {}; \
+                         write a video file (.mov, .mkv, .mp4) to keep it",
+                        input.path.display(),
+                        path.display()
+                    )],
+                    source: input.path,
+                    streams: Vec::new(),
+                });
+                Written { path, audio, notes: Vec::new() }
+            }),
         }
     }
 }

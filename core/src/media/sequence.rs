@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::image_file::{ImageProbe, probe_image, read_image, write_image_file};
-use super::{DEFAULT_SEQUENCE_RATE, ImageType, MediaInfo, MediaKind, OpenOptions, StreamInfo, WriteOptions};
+use super::{ClipTags, DEFAULT_SEQUENCE_RATE, ImageType, MediaInfo, MediaKind, OpenOptions, StreamInfo, WriteOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, PixelFormat};
 use crate::rational::Rational;
@@ -31,6 +31,9 @@ struct Sidecar {
     count: u64,
     format: PixelFormat,
     written_by: String,
+    /// Timecode, colour and shape of the clip the frames came from.
+    #[serde(default, skip_serializing_if = "ClipTags::is_empty")]
+    tags: ClipTags,
 }
 
 /// `dir/prefix` + a frame number padded to `digits` (0: unpadded) + `suffix`.
@@ -230,6 +233,8 @@ impl SequenceReader {
                 decoded_format: probe.decoded_format,
                 first_number: None,
                 streams: vec![stream_of(&probe, codec)],
+                tags: ClipTags::default(),
+                audio: None,
             };
             return Ok(SequenceReader { info, source: Source::Still(path.to_owned()) });
         }
@@ -271,6 +276,8 @@ impl SequenceReader {
             decoded_format: probe.decoded_format,
             first_number: Some(first),
             streams: vec![stream_of(&probe, codec)],
+            tags: sidecar.map(|s| s.tags).unwrap_or_default(),
+            audio: None,
         };
         Ok(SequenceReader { info, source: Source::Sequence { pattern, first } })
     }
@@ -313,12 +320,18 @@ pub(crate) fn frame_path(dir: &Path, index: u64, format: PixelFormat) -> PathBuf
 /// `dir` a finished sequence at `frame_rate`.
 pub(crate) fn write_sidecar(dir: &Path, frame_rate: Rational, count: u64, format: PixelFormat) -> Result<()> {
     let pattern = Pattern::new_default(dir, ImageType::for_format(format));
-    let json = sidecar_text(&pattern, frame_rate, count, format)?;
+    let json = sidecar_text(&pattern, frame_rate, count, format, &ClipTags::default())?;
     let path = dir.join(SIDECAR_NAME);
     std::fs::write(&path, json).map_err(|e| Error::io(&path, "write", e))
 }
 
-fn sidecar_text(pattern: &Pattern, frame_rate: Rational, count: u64, format: PixelFormat) -> Result<String> {
+fn sidecar_text(
+    pattern: &Pattern,
+    frame_rate: Rational,
+    count: u64,
+    format: PixelFormat,
+    tags: &ClipTags,
+) -> Result<String> {
     let sidecar = Sidecar {
         pattern: pattern.name_pattern(),
         frame_rate,
@@ -326,6 +339,7 @@ fn sidecar_text(pattern: &Pattern, frame_rate: Rational, count: u64, format: Pix
         count,
         format,
         written_by: format!("mattebox {}", env!("CARGO_PKG_VERSION")),
+        tags: tags.clone(),
     };
     serde_json::to_string_pretty(&sidecar).map_err(|e| Error::internal(format!("sidecar: {e}")))
 }
@@ -353,6 +367,7 @@ pub(crate) struct SequenceWriter {
     next_number: u64,
     format: PixelFormat,
     frame_rate: Rational,
+    tags: ClipTags,
 }
 
 impl SequenceWriter {
@@ -405,6 +420,7 @@ impl SequenceWriter {
             next_number: FIRST_NUMBER,
             format,
             frame_rate: options.frame_rate,
+            tags: options.tags.clone(),
         })
     }
 
@@ -429,7 +445,7 @@ impl SequenceWriter {
     }
 
     fn sidecar_json(&self, pattern: &Pattern) -> Result<String> {
-        sidecar_text(pattern, self.frame_rate, self.next_number - FIRST_NUMBER, self.format)
+        sidecar_text(pattern, self.frame_rate, self.next_number - FIRST_NUMBER, self.format, &self.tags)
     }
 
     pub(crate) fn finish(mut self) -> Result<PathBuf> {

@@ -26,7 +26,7 @@ use ffmpeg_next as ff;
 
 use super::ffmpeg::ff_error;
 use super::video_reader::{Container, VideoReader};
-use super::{MediaInfo, MediaKind, MediaReader, ReaderInner, StreamInfo};
+use super::{ClipTags, MediaInfo, MediaKind, MediaReader, ReaderInner, StreamInfo};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, check_dimensions};
 use crate::rational::Rational;
@@ -380,6 +380,8 @@ fn memory_info(label: &Path, codec: &str, kind: MediaKind, first: &Frame, rate: 
         decoded_format: first.format(),
         first_number: None,
         streams: vec![StreamInfo { index: 0, kind: "video".into(), codec: codec.into(), details: String::new() }],
+        tags: ClipTags::default(),
+        audio: None,
     }
 }
 

@@ -18,7 +18,9 @@ use ff::format::Pixel;
 use ff::packet::Ref as _;
 use ffmpeg_next as ff;
 
-use super::ffmpeg::{Scaler, ensure_init, ff_error, is_rgb, pixel_depth, pixel_name, rgba_pixel, to_rational};
+use super::ffmpeg::{
+    Scaler, ensure_init, ff_error, is_rgb, pixel_depth, pixel_name, read_tags, rgba_pixel, to_rational,
+};
 use super::{MediaInfo, MediaKind, StreamInfo};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat, check_dimensions};
@@ -62,6 +64,11 @@ pub(crate) trait Container: Send {
     fn max_frames(&self) -> u64 {
         u64::MAX
     }
+
+    /// A path other readers (the audio carrier) can open, if there is one.
+    fn reopenable_path(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// A file the user named.
@@ -74,6 +81,10 @@ impl Container for File {
 
     fn open(&self) -> Result<ff::format::context::Input> {
         ff::format::input(&self.0).map_err(|e| ff_error(&self.0, "open as video", e))
+    }
+
+    fn reopenable_path(&self) -> Option<&Path> {
+        Some(&self.0)
     }
 }
 
@@ -182,6 +193,8 @@ impl VideoReader {
         let input = source.open()?;
 
         let frame_count = index.pts.len() as u64;
+        let streams = stream_infos(&input);
+        let has_audio = streams.iter().any(|s| s.kind == "audio");
         let info = MediaInfo {
             path: path.to_owned(),
             kind: MediaKind::Video,
@@ -196,7 +209,9 @@ impl VideoReader {
             bits_per_channel: bits,
             decoded_format,
             first_number: None,
-            streams: stream_infos(&input),
+            streams,
+            tags: read_tags(&input, stream_index),
+            audio: source.reopenable_path().filter(|_| has_audio).map(Path::to_path_buf),
         };
         Ok(VideoReader {
             source,

@@ -10,8 +10,9 @@ use ff::ffi;
 use ff::format::Pixel;
 use ffmpeg_next as ff;
 
-use super::ffmpeg::{Scaler, ensure_init, ff_error, rgba_pixel, to_ff};
-use super::{VideoCodec, WriteOptions};
+use super::audio_carrier::AudioCarrier;
+use super::ffmpeg::{EncodeColour, Scaler, apply_stream_tags, ensure_init, ff_error, rgba_pixel, to_ff};
+use super::{AudioReport, VideoCodec, WriteOptions};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameView, PixelFormat, convert};
 use crate::staged::StagedFile;
@@ -59,7 +60,8 @@ fn choose_encoder(
             }
             EncoderChoice {
                 encoder_name: "libx264",
-                pixel: Pixel::YUV420P,
+                // Deeper sources (10-bit HDR) stay deeper: High 10.
+                pixel: if format == PixelFormat::Rgba8 { Pixel::YUV420P } else { Pixel::YUV420P10LE },
                 options: vec![("preset", "medium"), ("crf", "16")],
                 is_yuv: true,
             }
@@ -101,7 +103,14 @@ pub(crate) struct VideoWriter {
     stream_time_base: ff::Rational,
     next_pts: i64,
     display_path: PathBuf,
+    frame_seconds: f64,
+    audio: Option<AudioCarrier>,
+    /// Tags this container cannot hold, in words.
+    notes: Vec<String>,
 }
+
+/// How far past the frame just written the audio is interleaved.
+const AUDIO_LEAD_SECONDS: f64 = 0.5;
 
 impl VideoWriter {
     pub(crate) fn create(
@@ -144,11 +153,11 @@ impl VideoWriter {
         enc.set_format(choice.pixel);
         enc.set_time_base(time_base);
         enc.set_frame_rate(Some(to_ff(options.frame_rate)));
-        if choice.is_yuv {
-            enc.set_colorspace(ff::color::Space::BT709);
-            enc.set_color_range(ff::color::Range::MPEG);
-            enc.set_color_primaries(ff::color::Primaries::BT709);
-            enc.set_color_transfer_characteristic(ff::color::TransferCharacteristic::BT709);
+        // ProRes is limited range by definition.
+        let colour = EncodeColour::for_tags(&options.tags, choice.is_yuv, codec == VideoCodec::H264);
+        colour.apply(&mut enc);
+        if let Some(par) = options.tags.pixel_aspect {
+            enc.set_aspect_ratio(to_ff(par));
         }
         if global_header {
             enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
@@ -166,14 +175,42 @@ impl VideoWriter {
             stream.set_time_base(time_base);
             stream.set_avg_frame_rate(to_ff(options.frame_rate));
             stream.set_rate(to_ff(options.frame_rate));
+            // SAFETY: the stream belongs to `output`, whose header is not written yet.
+            apply_stream_tags(unsafe { stream.as_mut_ptr() }, &options.tags, path)?;
         }
+        let mut notes = Vec::new();
+        if options.tags.rotation.is_some() && muxer == "matroska" {
+            notes.push(format!(
+                "Matroska cannot record the source's rotation of {} degrees here, so players will show the frames \
+                 as stored; write .mov or .mp4 to keep it",
+                options.tags.rotation.unwrap_or(0)
+            ));
+        }
+        if options.tags.reel.is_some() && muxer == "mp4" {
+            notes.push("MP4 has no place for the reel name; write .mov to keep it".to_owned());
+        }
+        let mut audio = match &options.audio {
+            Some(input) => AudioCarrier::open(input, &mut output, muxer, path)?,
+            None => None,
+        };
         output.write_header().map_err(|e| fail(&format!("write a {muxer} header for {codec}"), e))?;
+        if let Some(audio) = audio.as_mut() {
+            audio.header_written(&output);
+        }
         let stream_time_base = output.stream(0).map(|s| s.time_base()).unwrap_or(time_base);
 
         let input_format = if format == PixelFormat::Rgba32F { PixelFormat::Rgba16 } else { format };
-        let matrix = ffi::SWS_CS_ITU709;
-        let scaler = Scaler::new(rgba_pixel(input_format), choice.pixel, width, height, matrix, false, true)?;
-        let picture = ff::frame::Video::new(choice.pixel, width, height);
+        let scaler = Scaler::new(
+            rgba_pixel(input_format),
+            choice.pixel,
+            width,
+            height,
+            colour.sws_matrix,
+            choice.is_yuv && colour.full_range,
+            true,
+        )?;
+        let mut picture = ff::frame::Video::new(choice.pixel, width, height);
+        colour.apply_to_picture(&mut picture);
         let staging =
             if format == PixelFormat::Rgba32F { Some(Frame::new(width, height, PixelFormat::Rgba16)?) } else { None };
         Ok(VideoWriter {
@@ -188,6 +225,9 @@ impl VideoWriter {
             stream_time_base,
             next_pts: 0,
             display_path: path.to_owned(),
+            frame_seconds: options.frame_rate.recip()?.to_f64(),
+            audio,
+            notes,
         })
     }
 
@@ -229,7 +269,11 @@ impl VideoWriter {
         self.picture.set_pts(Some(self.next_pts));
         self.next_pts += 1;
         self.encoder.send_frame(&self.picture).map_err(|e| ff_error(&self.display_path, "encode a frame", e))?;
-        self.write_packets()
+        self.write_packets()?;
+        if let Some(audio) = self.audio.as_mut() {
+            audio.pump(&mut self.output, self.next_pts as f64 * self.frame_seconds + AUDIO_LEAD_SECONDS)?;
+        }
+        Ok(())
     }
 
     fn write_packets(&mut self) -> Result<()> {
@@ -250,15 +294,36 @@ impl VideoWriter {
         }
     }
 
-    pub(crate) fn finish(mut self) -> Result<PathBuf> {
+    /// Finishes the file; returns where it is, what became of the audio, and notes.
+    pub(crate) fn finish(mut self) -> Result<(PathBuf, Option<AudioReport>, Vec<String>)> {
         self.encoder.send_eof().map_err(|e| ff_error(&self.display_path, "flush the encoder", e))?;
         self.write_packets()?;
+        let audio = match self.audio.take() {
+            Some(carrier) => {
+                let mut report = carrier.finish(&mut self.output)?;
+                let video = self.next_pts as f64 * self.frame_seconds;
+                for stream in &report.streams {
+                    let gap = stream.duration_seconds - video;
+                    if gap.abs() > self.frame_seconds {
+                        let (how, what) = if gap > 0.0 { ("longer", "runs past") } else { ("shorter", "ends before") };
+                        report.notes.push(format!(
+                            "audio stream {} is {:.3} s {how} than the video: it {what} the last frame (kept as it is)",
+                            stream.source_stream,
+                            gap.abs()
+                        ));
+                    }
+                }
+                Some(report)
+            }
+            None => None,
+        };
         self.output.write_trailer().map_err(|e| ff_error(&self.display_path, "finish the file", e))?;
         let staged = self.staged.take().expect("finish runs once");
         let path = staged.final_path().to_owned();
+        let notes = std::mem::take(&mut self.notes);
         // The muxer's file handle closes when the output is dropped.
         drop(self);
         staged.commit()?;
-        Ok(path)
+        Ok((path, audio, notes))
     }
 }

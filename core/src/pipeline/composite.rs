@@ -19,7 +19,9 @@ use crate::composite::key::KeyOptions;
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, PixelFormat};
-use crate::media::{MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::media::{
+    AudioInput, AudioMode, AudioReport, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions,
+};
 use crate::pixels::Fit;
 use crate::rational::Rational;
 use crate::runtime::Runtime;
@@ -73,6 +75,11 @@ pub struct CompositeJob {
     pub codec: Option<VideoCodec>,
     /// Replace existing outputs.
     pub overwrite: bool,
+    /// The plate's sound: kept (`Auto`, `Keep`, `Stretch` all keep it, as
+    /// the composite runs at the plate's speed) or dropped.
+    pub audio: AudioMode,
+    /// Sound to carry instead of the plate's (a sequence's dialogue track).
+    pub audio_file: Option<PathBuf>,
 }
 
 /// The camera path of a composite, as generators take camera moves.
@@ -106,6 +113,12 @@ pub struct CameraSummary {
 pub struct CompositeReport {
     /// Where the composite landed.
     pub output: PathBuf,
+    /// What became of the plate's (or the given) sound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioReport>,
+    /// Tags of the plate the output could not hold, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Frames composited.
     pub frames: u64,
     /// Frame rate of the output (the plate's).
@@ -196,8 +209,17 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
     let mut shot = ShotCompositor::new(matte_from, job.options, job.track_camera)?;
     let output_format =
         if pinfo.decoded_format == PixelFormat::Rgba8 { PixelFormat::Rgba8 } else { PixelFormat::Rgba16 };
-    let options = WriteOptions { frame_rate: pinfo.frame_rate, codec: job.codec, overwrite: job.overwrite };
-    let mut writer = MediaWriter::create(&job.output, w, h, output_format, &options)?;
+    let options = WriteOptions {
+        codec: job.codec,
+        overwrite: job.overwrite,
+        tags: pinfo.tags.clone(),
+        ..WriteOptions::new(pinfo.frame_rate)
+    };
+    let audio = match job.audio {
+        AudioMode::Drop => None,
+        _ => job.audio_file.clone().or(pinfo.audio.clone()).map(AudioInput::from),
+    };
+    let mut writer = MediaWriter::create(&job.output, w, h, output_format, &WriteOptions { audio, ..options.clone() })?;
     let mut matte_writer = match &job.matte_out {
         Some(path) => Some(MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options)?),
         None => None,
@@ -206,6 +228,20 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
     let mut matte_image = Frame::new(w, h, PixelFormat::Rgba8)?;
     let mut ran_out = 0;
     let mut cached_background: Option<(u64, Frame)> = None;
+    // A plate stored sideways (a phone's portrait shot) is shown turned by
+    // its rotation tag; the background is turned the other way so that it
+    // is upright where the plate is, and fitted in the plate's stored shape.
+    let mut notes = Vec::new();
+    let background_turns = match pinfo.tags.rotation {
+        Some(degrees) if degrees % 90 == 0 => -degrees / 90,
+        Some(degrees) => {
+            notes.push(format!(
+                "the plate is shown turned by {degrees} degrees, not a quarter turn; the background was not turned with it"
+            ));
+            0
+        }
+        None => 0,
+    };
     for k in 0..pinfo.frame_count {
         let frame = plate.read_frame(k)?;
         // Background frame at the plate frame's time.
@@ -221,7 +257,11 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
             };
         }
         if cached_background.as_ref().map(|c| c.0) != Some(index) {
-            cached_background = Some((index, background.read_frame(index)?));
+            let mut frame = background.read_frame(index)?;
+            if background_turns != 0 {
+                frame = crate::pixels::rotate_quarter_turns(&frame.view(), background_turns)?;
+            }
+            cached_background = Some((index, frame));
         }
         let bg = &cached_background.as_ref().expect("just read").1;
         let host_matte = match &mut matte_reader {
@@ -271,9 +311,11 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         Some(mw) => Some(mw.finish()?),
         None => None,
     };
-    let output = writer.finish()?;
+    let written = writer.finish_with_report()?;
     Ok(CompositeReport {
-        output,
+        output: written.path,
+        audio: written.audio,
+        notes: notes.into_iter().chain(written.notes).collect(),
         frames: pinfo.frame_count,
         frame_rate: pinfo.frame_rate,
         width: w,

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::interp::retime::RetimeSpec;
 use crate::interp::{FlowPair, Mode, RetimeStep, ShotRetimer, cuts, vectors};
-use crate::media::{MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::media::{
+    AudioInput, AudioMode, AudioReport, MediaInfo, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions,
+};
 use crate::rational::Rational;
 use crate::runtime::Runtime;
 
@@ -40,6 +42,12 @@ pub struct RetimeJob {
     pub codec: Option<VideoCodec>,
     /// Replace existing outputs.
     pub overwrite: bool,
+    /// What happens to the sound; see [`AudioMode`]. `Auto` keeps it for a
+    /// rate conversion (same duration) and drops it, with a note, for a
+    /// speed change or a curve.
+    pub audio: AudioMode,
+    /// Sound to carry instead of the source's (a sequence's dialogue track).
+    pub audio_file: Option<PathBuf>,
 }
 
 /// Which part of the job is running, for progress reports.
@@ -94,6 +102,12 @@ pub struct RetimeReport {
     pub vector_files: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
+    /// What became of the sound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioReport>,
+    /// Tags of the source the output could not hold, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Source frames held while rendering: the pair (k, k + 1).
@@ -139,7 +153,14 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     let signature = |i: u64| Ok(signatures[i as usize].clone());
     tracing::info!(cuts = ?cut_list, "scanned {} source frames", info.frame_count);
 
-    let options = WriteOptions { frame_rate: plan.rate, codec: job.codec, overwrite: job.overwrite };
+    let mut audio_notes = Vec::new();
+    let options = WriteOptions {
+        codec: job.codec,
+        overwrite: job.overwrite,
+        tags: info.tags.at_rate(info.frame_rate, plan.rate)?,
+        audio: audio_for(job, &info, &mut audio_notes)?,
+        ..WriteOptions::new(plan.rate)
+    };
     let mut writer = MediaWriter::create(&job.output, info.width, info.height, info.decoded_format, &options)?;
     let mut window = Window { index: None, a: None, b: None };
     let mut report = RetimeReport {
@@ -156,6 +177,8 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         flow_pairs: 0,
         vector_files: 0,
         seconds: 0.0,
+        audio: None,
+        notes: Vec::new(),
     };
     let mut out = Frame::new(info.width, info.height, info.decoded_format)?;
     let total = retimer.output_frames();
@@ -189,9 +212,50 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         let is_cut = |k: u64| retimer.is_cut(k, signature);
         report.vector_files = write_vectors(runtime, &mut reader, dir, mode, &is_cut, job.overwrite, progress)?;
     }
-    report.output = writer.finish()?;
+    let written = writer.finish_with_report()?;
+    report.output = written.path;
+    report.notes = written.notes;
+    report.audio = match (written.audio, audio_notes.is_empty()) {
+        (Some(mut audio), _) => {
+            audio.notes.splice(0..0, audio_notes);
+            Some(audio)
+        }
+        (None, false) => Some(AudioReport { notes: audio_notes, ..Default::default() }),
+        (None, true) => None,
+    };
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The sound the output carries, by `job.audio` and the kind of retime.
+fn audio_for(job: &RetimeJob, info: &MediaInfo, notes: &mut Vec<String>) -> Result<Option<AudioInput>> {
+    let Some(path) = job.audio_file.clone().or(info.audio.clone()) else { return Ok(None) };
+    let speed = match &job.spec {
+        RetimeSpec::FrameRate(_) => None,
+        RetimeSpec::Speed(speed) => Some(Some(speed.to_f64())),
+        RetimeSpec::Curve(_) => Some(None),
+    };
+    Ok(match (job.audio, speed) {
+        (AudioMode::Drop, _) => None,
+        // Same duration: the sound stays in sync as it is.
+        (_, None) | (AudioMode::Keep, _) => Some(AudioInput::from(path)),
+        (AudioMode::Stretch, Some(Some(speed))) => Some(AudioInput { path, speed }),
+        (AudioMode::Stretch, Some(None)) => {
+            return Err(Error::unsupported(format!(
+                "{}: --audio stretch follows a constant --speed, not a speed curve; \
+                 use --audio drop, or --audio keep to carry it unstretched",
+                job.input.display()
+            )));
+        }
+        (AudioMode::Auto, Some(_)) => {
+            notes.push(format!(
+                "the audio of {} was left out: the pictures change speed, so it would not stay in sync \
+                 (--audio stretch time-stretches it, --audio keep carries it unchanged)",
+                path.display()
+            ));
+            None
+        }
+    })
 }
 
 impl Window {

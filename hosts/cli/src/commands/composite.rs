@@ -109,6 +109,8 @@ pub(crate) struct CompositeArgs {
     /// Replace outputs that exist.
     #[arg(short = 'y', long)]
     overwrite: bool,
+    #[command(flatten)]
+    sound: super::AudioArgs,
 }
 
 fn parse_hex(text: &str) -> Result<[f32; 3], String> {
@@ -172,6 +174,8 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
         open: OpenOptions::default(),
         codec: args.codec,
         overwrite: args.overwrite,
+        audio: args.sound.audio,
+        audio_file: args.sound.audio_file,
     };
     let mut bar = None;
     let report = job.run(&ctx.runtime, &mut |(done, total)| {
@@ -216,5 +220,6 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
     if let Some(m) = &report.matte_out {
         let _ = writeln!(text, "  matte written to {}", m.display());
     }
+    super::describe_audio(&mut text, report.audio.as_ref(), &report.notes);
     Ok(Report { text, json: json!({ "composite": report }) })
 }

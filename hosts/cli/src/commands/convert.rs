@@ -5,7 +5,9 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use clap::Args;
-use mattebox_core::media::{MediaInfo, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use mattebox_core::media::{
+    AudioInput, AudioMode, MediaInfo, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions, Written,
+};
 use mattebox_core::{Error, Frame, PixelFormat, Rational, Runtime};
 use serde_json::json;
 
@@ -40,6 +42,8 @@ pub(crate) struct ConvertArgs {
     /// Replace the output if it exists.
     #[arg(short = 'y', long)]
     overwrite: bool,
+    #[command(flatten)]
+    sound: super::AudioArgs,
 }
 
 pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
@@ -48,10 +52,21 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
         MediaReader::open_on(&ctx.runtime, &args.input, &OpenOptions { frame_rate: args.fps, ..Default::default() })?;
     let info = reader.info().clone();
     let format = args.format.unwrap_or(info.decoded_format);
-    let options = WriteOptions { frame_rate: info.frame_rate, codec: args.codec, overwrite: args.overwrite };
-    let written = copy_frames(ctx, reader, &args.output, format, &options, "converting")?;
+    let audio = match args.sound.audio {
+        AudioMode::Drop => None,
+        _ => args.sound.audio_file.clone().or(info.audio.clone()).map(AudioInput::from),
+    };
+    let options = WriteOptions {
+        codec: args.codec,
+        overwrite: args.overwrite,
+        tags: info.tags.clone(),
+        audio,
+        ..WriteOptions::new(info.frame_rate)
+    };
+    let Written { path: written, audio, notes } =
+        copy_frames(ctx, reader, &args.output, format, &options, "converting")?;
     let seconds = started.elapsed().as_secs_f64();
-    let text = format!(
+    let mut text = format!(
         "{} -> {}\n  {} frames of {}x{} {format} at {} fps in {seconds:.1} s\n",
         info.path.display(),
         written.display(),
@@ -60,6 +75,7 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
         info.height,
         info.frame_rate
     );
+    super::describe_audio(&mut text, audio.as_ref(), &notes);
     let json = json!({
         "input": info.path,
         "output": written,
@@ -69,12 +85,14 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
         "frame_rate": info.frame_rate,
         "format": format,
         "seconds": seconds,
+        "audio": audio,
+        "notes": notes,
     });
     Ok(Report { text, json })
 }
 
 /// Decodes every frame of `reader` on one thread and encodes on this one, so
-/// the two overlap; returns where the output landed.
+/// the two overlap; returns where the output landed and what became of its sound.
 pub(crate) fn copy_frames(
     ctx: &Ctx,
     mut reader: MediaReader,
@@ -82,7 +100,7 @@ pub(crate) fn copy_frames(
     format: PixelFormat,
     options: &WriteOptions,
     label: &str,
-) -> Result<PathBuf, CliError> {
+) -> Result<Written, CliError> {
     let info: MediaInfo = reader.info().clone();
     let mut writer = MediaWriter::create(output, info.width, info.height, format, options)?;
     let bar = ctx.progress(info.frame_count, label);
@@ -105,5 +123,5 @@ pub(crate) fn copy_frames(
         Ok(())
     })?;
     bar.finish_and_clear();
-    Ok(writer.finish()?)
+    Ok(writer.finish_with_report()?)
 }

@@ -82,6 +82,8 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         open: OpenOptions::default(),
         codec: None,
         overwrite: true,
+        audio: Default::default(),
+        audio_file: None,
     };
     let bar = ctx.progress(frames, "compositing");
     let comp = job.run(&ctx.runtime, &mut |(done, _)| bar.set_position(done))?;
@@ -168,6 +170,8 @@ fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) 
         open: OpenOptions::default(),
         codec: None,
         overwrite: true,
+        audio: Default::default(),
+        audio_file: None,
     };
     super::retime::run_job(ctx, &job)
 }
@@ -176,7 +180,7 @@ fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) 
 /// front of an unevenly lit green screen, with green spill on their edges
 /// and sensor noise, as a real plate has.
 fn render_plate(ctx: &Ctx, path: &Path, width: u32, height: u32, frames: u64, rate: Rational) -> Result<(), Error> {
-    let options = WriteOptions { frame_rate: rate, codec: None, overwrite: true };
+    let options = WriteOptions { overwrite: true, ..WriteOptions::new(rate) };
     let mut writer = MediaWriter::create(path, width, height, PixelFormat::Rgba8, &options)?;
     let mut frame = Frame::new(width, height, PixelFormat::Rgba8)?;
     let bar = ctx.progress(frames, "rendering");

@@ -247,8 +247,8 @@ pub(crate) fn export_take(
 ) -> Result<PathBuf, CliError> {
     let reader = MediaReader::open_on(&ctx.runtime, &take.media, &OpenOptions::default())?;
     let format = reader.info().decoded_format;
-    let options = WriteOptions { frame_rate: take.fps, codec, overwrite };
-    super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")
+    let options = WriteOptions { codec, overwrite, ..WriteOptions::new(take.fps) };
+    Ok(super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")?.path)
 }
 
 fn describe(text: &mut String, take: &Take, path: &Path) {

@@ -47,6 +47,32 @@ fn describe(info: &MediaInfo) -> String {
         "  pixels       {} {}, {} bits per channel; decodes to {}",
         info.codec, info.source_pixel_format, info.bits_per_channel, info.decoded_format
     );
+    let tags = &info.tags;
+    if let Some(tc) = &tags.timecode {
+        let reel = tags.reel.as_deref().map(|r| format!(", reel {r}")).unwrap_or_default();
+        let _ = writeln!(s, "  timecode     {tc}{reel}");
+    }
+    let colour: Vec<String> = [
+        ("primaries", &tags.primaries),
+        ("transfer", &tags.transfer),
+        ("matrix", &tags.matrix),
+        ("range", &tags.range),
+    ]
+    .iter()
+    .filter_map(|(what, v)| v.as_ref().map(|v| format!("{what} {v}")))
+    .collect();
+    if !colour.is_empty() {
+        let _ = writeln!(s, "  colour       {}", colour.join(", "));
+    }
+    if let Some(par) = tags.pixel_aspect {
+        let _ = writeln!(s, "  pixel aspect {par} (non-square pixels)");
+    }
+    if let Some(degrees) = tags.rotation {
+        let _ = writeln!(s, "  rotation     {degrees} degrees (players turn the picture)");
+    }
+    if tags.is_interlaced() {
+        let _ = writeln!(s, "  fields       interlaced, order {}", tags.field_order.as_deref().unwrap_or("unknown"));
+    }
     if let Some(first) = info.first_number {
         let _ = writeln!(s, "  numbering    {first} to {}", first + info.frame_count - 1);
     }

@@ -10,8 +10,59 @@ pub(crate) mod plugin;
 pub(crate) mod retime;
 pub(crate) mod score;
 
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use clap::Args;
 use mattebox_core::Rational;
-use mattebox_core::media::VideoCodec;
+use mattebox_core::media::{AudioMode, AudioReport, VideoCodec};
+
+/// The sound options every command that writes a clip takes.
+#[derive(Debug, Args)]
+pub(crate) struct AudioArgs {
+    /// The source's sound: auto keeps it where it stays in sync (a retime
+    /// that changes speed leaves it out, and says so); keep carries it
+    /// unchanged; stretch time-stretches it to --speed, pitch kept; drop
+    /// leaves it out.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_audio_mode)]
+    pub(crate) audio: AudioMode,
+    /// Carry this file's sound instead of the source's (an image sequence's
+    /// dialogue, say): any file ffmpeg reads.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) audio_file: Option<PathBuf>,
+}
+
+fn parse_audio_mode(text: &str) -> Result<AudioMode, String> {
+    text.parse().map_err(|e: mattebox_core::Error| e.to_string())
+}
+
+/// Lines for a report saying what became of the sound, and what else the
+/// output could not keep.
+pub(crate) fn describe_audio(text: &mut String, audio: Option<&AudioReport>, notes: &[String]) {
+    for note in notes {
+        let _ = writeln!(text, "  note: {note}");
+    }
+    let Some(audio) = audio else { return };
+    for stream in &audio.streams {
+        let how = if stream.copied {
+            format!("copied ({})", stream.codec)
+        } else if stream.written_as == stream.codec {
+            format!("re-encoded ({})", stream.codec)
+        } else {
+            format!("{} re-encoded as {}", stream.codec, stream.written_as)
+        };
+        let stretch = if (stream.speed - 1.0).abs() > 1e-9 {
+            format!(", stretched to speed {}", stream.speed)
+        } else {
+            String::new()
+        };
+        let _ =
+            writeln!(text, "  audio stream {}: {how}{stretch}, {:.3} s", stream.source_stream, stream.duration_seconds);
+    }
+    for note in &audio.notes {
+        let _ = writeln!(text, "  note: {note}");
+    }
+}
 
 /// clap parser for frame rates (`24`, `29.97`, `30000/1001`).
 pub(crate) fn parse_rate(text: &str) -> Result<Rational, String> {

@@ -64,6 +64,8 @@ pub(crate) struct RetimeArgs {
     /// Replace the output (and vector files) if they exist.
     #[arg(short = 'y', long)]
     overwrite: bool,
+    #[command(flatten)]
+    sound: super::AudioArgs,
 }
 
 fn parse_speed(text: &str) -> Result<Rational, String> {
@@ -120,6 +122,8 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
         open: OpenOptions { frame_rate: args.input_fps, ..Default::default() },
         codec: args.codec,
         overwrite: args.overwrite,
+        audio: args.sound.audio,
+        audio_file: args.sound.audio_file,
     };
     let report = run_job(ctx, &job)?;
     let mut text = format!(
@@ -147,5 +151,6 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
     if let Some(dir) = &job.vectors {
         let _ = writeln!(text, "  {} motion-vector files in {}", report.vector_files, dir.display());
     }
+    super::describe_audio(&mut text, report.audio.as_ref(), &report.notes);
     Ok(Report { text, json: json!({ "retime": report }) })
 }
