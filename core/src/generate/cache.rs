@@ -5,7 +5,9 @@
 //! Layout: `<cache>/takes/<key>/take.json` (the [`Take`] record) and
 //! `<key>/frames/` (a PNG sequence, or EXR for float frames, with its
 //! sidecar), readable by the media layer without ffmpeg, so plugins that
-//! link no video library can show takes. An entry is built under a hidden
+//! link no video library can show takes. `<key>/exports/` keeps the video
+//! files a take was exported as (`h264.mp4`, ...), so exporting it again
+//! is a copy, not an encode. An entry is built under a hidden
 //! temporary name and renamed into place when complete; a crash or a
 //! cancelled take leaves nothing that looks like a take.
 
@@ -27,6 +29,7 @@ use crate::staged::StagedDir;
 
 const RECORD: &str = "take.json";
 const FRAMES: &str = "frames";
+const EXPORTS: &str = "exports";
 
 /// The on-disk store of takes.
 #[derive(Clone, Debug)]
@@ -97,6 +100,39 @@ impl TakeCache {
         }
         takes.sort_by(|a, b| b.created_unix.cmp(&a.created_unix).then_with(|| a.key.cmp(&b.key)));
         Ok(takes)
+    }
+
+    /// The cache entry `take` lives in, if it is one (its record is there).
+    fn entry_of(take: &Take) -> Option<&Path> {
+        let entry = take.media.parent()?;
+        (take.media.file_name()? == FRAMES && entry.join(RECORD).is_file()).then_some(entry)
+    }
+
+    fn check_export_name(name: &str) -> Result<()> {
+        let ok = !name.is_empty()
+            && !name.starts_with('.')
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
+        if ok { Ok(()) } else { Err(Error::invalid_argument(format!("{name:?} is not an export name like h264.mp4"))) }
+    }
+
+    /// The file `take` was exported as before under `name` (`h264.mp4`,
+    /// `prores.mov`, ...), if it was.
+    pub fn kept_export(take: &Take, name: &str) -> Option<PathBuf> {
+        Self::check_export_name(name).ok()?;
+        let path = Self::entry_of(take)?.join(EXPORTS).join(name);
+        path.is_file().then_some(path)
+    }
+
+    /// Keeps a copy of `file`, an export of `take`, as `name` beside its
+    /// frames (written whole or not at all). A take outside the cache keeps nothing.
+    pub fn keep_export(take: &Take, name: &str, file: &Path) -> Result<()> {
+        Self::check_export_name(name)?;
+        let Some(entry) = Self::entry_of(take) else { return Ok(()) };
+        let dir = entry.join(EXPORTS);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "create the exports directory", e))?;
+        let staged = crate::staged::StagedFile::new(&dir.join(name), true)?;
+        std::fs::copy(file, staged.temp_path()).map_err(|e| Error::io(file, "keep a copy of the export", e))?;
+        staged.commit()
     }
 
     /// Starts writing the take `key`.

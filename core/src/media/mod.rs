@@ -212,13 +212,22 @@ pub struct WriteOptions {
     pub tags: ClipTags,
     /// Audio to carry beside the frames (video outputs only).
     pub audio: Option<AudioInput>,
+    /// Threads the video encoder may use; 0 lets ffmpeg choose (one per core).
+    pub encoder_threads: usize,
 }
 
 impl WriteOptions {
     /// Options for `frame_rate`, codec from the extension, no overwrite, no
     /// tags, no audio.
     pub fn new(frame_rate: Rational) -> Self {
-        WriteOptions { frame_rate, codec: None, overwrite: false, tags: ClipTags::default(), audio: None }
+        WriteOptions {
+            frame_rate,
+            codec: None,
+            overwrite: false,
+            tags: ClipTags::default(),
+            audio: None,
+            encoder_threads: 0,
+        }
     }
 }
 

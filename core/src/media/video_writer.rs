@@ -162,6 +162,14 @@ impl VideoWriter {
         if global_header {
             enc.set_flags(ff::codec::Flags::GLOBAL_HEADER);
         }
+        // libavcodec encodes on one thread unless told; FFV1 and ProRes
+        // split a frame into slices, x264 runs its own threads.
+        // SAFETY: plain field writes on the unopened encoder context.
+        unsafe {
+            let ctx = &mut *enc.as_mut_ptr();
+            ctx.thread_count = options.encoder_threads as c_int;
+            ctx.thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
+        }
         let mut dict = ff::Dictionary::new();
         for (k, v) in &choice.options {
             dict.set(k, v);
@@ -207,7 +215,7 @@ impl VideoWriter {
             height,
             colour.sws_matrix,
             choice.is_yuv && colour.full_range,
-            true,
+            !choice.is_yuv,
         )?;
         let mut picture = ff::frame::Video::new(choice.pixel, width, height);
         colour.apply_to_picture(&mut picture);

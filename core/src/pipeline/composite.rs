@@ -9,6 +9,7 @@
 //! colour transfer, defocus and grain are measured once, so nothing flickers.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -25,6 +26,8 @@ use crate::media::{
 use crate::pixels::Fit;
 use crate::rational::Rational;
 use crate::runtime::Runtime;
+
+use super::stream::{ReadAhead, WriteBehind};
 
 /// Where the foreground matte comes from.
 #[derive(Clone, Debug)]
@@ -174,7 +177,7 @@ impl CompositeJob {
 
 fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progress)) -> Result<CompositeReport> {
     let started = Instant::now();
-    let mut plate = MediaReader::open_on(runtime, &job.plate, &job.open)?;
+    let plate = MediaReader::open_on(runtime, &job.plate, &job.open)?;
     let mut background = MediaReader::open_on(runtime, &job.background, &job.open)?;
     let (pinfo, binfo) = (plate.info().clone(), background.info().clone());
     let (w, h) = (pinfo.width, pinfo.height);
@@ -213,18 +216,18 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         codec: job.codec,
         overwrite: job.overwrite,
         tags: pinfo.tags.clone(),
+        encoder_threads: runtime.threads(),
         ..WriteOptions::new(pinfo.frame_rate)
     };
     let audio = match job.audio {
         AudioMode::Drop => None,
         _ => job.audio_file.clone().or(pinfo.audio.clone()).map(AudioInput::from),
     };
-    let mut writer = MediaWriter::create(&job.output, w, h, output_format, &WriteOptions { audio, ..options.clone() })?;
+    let writer = MediaWriter::create(&job.output, w, h, output_format, &WriteOptions { audio, ..options.clone() })?;
     let mut matte_writer = match &job.matte_out {
         Some(path) => Some(MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options)?),
         None => None,
     };
-    let mut out = Frame::new(w, h, output_format)?;
     let mut matte_image = Frame::new(w, h, PixelFormat::Rgba8)?;
     let mut ran_out = 0;
     let mut cached_background: Option<(u64, Frame)> = None;
@@ -242,52 +245,62 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         }
         None => 0,
     };
-    for k in 0..pinfo.frame_count {
-        let frame = plate.read_frame(k)?;
-        // Background frame at the plate frame's time.
-        let time = Rational::new(k as i64, 1)?.checked_mul(pinfo.frame_rate.recip()?)?;
-        let mut index = time.checked_mul(binfo.frame_rate)?.floor().max(0) as u64;
-        if binfo.frame_count == 1 {
-            index = 0;
-        } else if index >= binfo.frame_count {
-            ran_out += 1;
-            index = match job.when_shorter {
-                WhenShorter::Hold => binfo.frame_count - 1,
-                WhenShorter::Loop => index % binfo.frame_count,
+    // The plate is decoded ahead and the composite encoded behind, on their
+    // own threads, while this one keys and composites.
+    let written = std::thread::scope(|scope| -> Result<_> {
+        let mut plate_frames = ReadAhead::start(scope, runtime, plate, 2);
+        let mut composites = WriteBehind::start(scope, runtime, writer, 2);
+        for k in 0..pinfo.frame_count {
+            let Some((_, frame)) = plate_frames.next_frame()? else {
+                return Err(Error::internal(format!("the plate ended before frame {k}")));
             };
-        }
-        if cached_background.as_ref().map(|c| c.0) != Some(index) {
-            let mut frame = background.read_frame(index)?;
-            if background_turns != 0 {
-                frame = crate::pixels::rotate_quarter_turns(&frame.view(), background_turns)?;
+            let mut out = Frame::new(w, h, output_format)?;
+            // Background frame at the plate frame's time.
+            let time = Rational::new(k as i64, 1)?.checked_mul(pinfo.frame_rate.recip()?)?;
+            let mut index = time.checked_mul(binfo.frame_rate)?.floor().max(0) as u64;
+            if binfo.frame_count == 1 {
+                index = 0;
+            } else if index >= binfo.frame_count {
+                ran_out += 1;
+                index = match job.when_shorter {
+                    WhenShorter::Hold => binfo.frame_count - 1,
+                    WhenShorter::Loop => index % binfo.frame_count,
+                };
             }
-            cached_background = Some((index, frame));
+            if cached_background.as_ref().map(|c| c.0) != Some(index) {
+                let mut frame = background.read_frame(index)?;
+                if background_turns != 0 {
+                    frame = crate::pixels::rotate_quarter_turns(&frame.view(), background_turns)?;
+                }
+                cached_background = Some((index, frame));
+            }
+            let bg = &cached_background.as_ref().expect("just read").1;
+            let host_matte = match &mut matte_reader {
+                Some(reader) => Some(reader.read_frame(k.min(reader.info().frame_count - 1))?),
+                None => None,
+            };
+            let matte = runtime
+                .install(|| {
+                    let host_view = host_matte.as_ref().map(Frame::view);
+                    shot.render(
+                        k,
+                        &frame.view(),
+                        host_view.as_ref(),
+                        &bg.view(),
+                        ShotOutput::Composite,
+                        &mut out.view_mut(),
+                    )
+                })
+                .map_err(|e| if k == 0 { e.context(job.plate.display()) } else { e })?;
+            composites.write(Arc::new(out))?;
+            if let Some(mw) = &mut matte_writer {
+                matte.write_grey(&mut matte_image.view_mut())?;
+                mw.write_frame(&matte_image.view())?;
+            }
+            progress((k + 1, pinfo.frame_count));
         }
-        let bg = &cached_background.as_ref().expect("just read").1;
-        let host_matte = match &mut matte_reader {
-            Some(reader) => Some(reader.read_frame(k.min(reader.info().frame_count - 1))?),
-            None => None,
-        };
-        let matte = runtime
-            .install(|| {
-                let host_view = host_matte.as_ref().map(Frame::view);
-                shot.render(
-                    k,
-                    &frame.view(),
-                    host_view.as_ref(),
-                    &bg.view(),
-                    ShotOutput::Composite,
-                    &mut out.view_mut(),
-                )
-            })
-            .map_err(|e| if k == 0 { e.context(job.plate.display()) } else { e })?;
-        writer.write_frame(&out.view())?;
-        if let Some(mw) = &mut matte_writer {
-            matte.write_grey(&mut matte_image.view_mut())?;
-            mw.write_frame(&matte_image.view())?;
-        }
-        progress((k + 1, pinfo.frame_count));
-    }
+        composites.finish()
+    })?;
     let screen = shot.screen().copied();
     let camera = shot.camera_path().map(|path| {
         let frames: Vec<CameraMove> = path.iter().map(|p| p.0).collect();
@@ -311,7 +324,6 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         Some(mw) => Some(mw.finish()?),
         None => None,
     };
-    let written = writer.finish_with_report()?;
     Ok(CompositeReport {
         output: written.path,
         audio: written.audio,

@@ -3,3 +3,4 @@
 
 pub mod composite;
 pub mod retime;
+mod stream;

@@ -1,12 +1,16 @@
-//! Retiming a media file: plan, scan for cuts, render every output frame,
-//! optionally export motion vectors.
+//! Retiming a media file: plan, render every output frame, optionally
+//! export motion vectors.
 //!
-//! Source frames are decoded in order and at most two are held at once; a
-//! flow pair is computed once per source pair and serves every output frame
-//! between those two frames. Output frames between two frames on either side
-//! of a cut hold the earlier frame, so the cut stays exactly where it was.
+//! Source frames are decoded once, in order, on their own thread, a few
+//! ahead of the frame being rendered: deciding whether a pair is a cut looks
+//! at the signatures of the frames around it (`cuts::window`). A flow pair
+//! is computed once per source pair and serves every output frame between
+//! those two frames; output frames are encoded behind on another thread.
+//! Output frames between two frames on either side of a cut hold the
+//! earlier frame, so the cut stays exactly where it was.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -20,6 +24,8 @@ use crate::media::{
 };
 use crate::rational::Rational;
 use crate::runtime::Runtime;
+
+use super::stream::{ReadAhead, WriteBehind};
 
 /// What to retime, how, and where to.
 #[derive(Clone, Debug)]
@@ -54,8 +60,6 @@ pub struct RetimeJob {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
-    /// Reading every source frame once to find cuts.
-    Scanning,
     /// Rendering output frames.
     Rendering,
     /// Writing motion vectors for source frames.
@@ -110,13 +114,6 @@ pub struct RetimeReport {
     pub notes: Vec<String>,
 }
 
-/// Source frames held while rendering: the pair (k, k + 1).
-struct Window {
-    index: Option<u64>,
-    a: Option<Frame>,
-    b: Option<Frame>,
-}
-
 /// Runs `job`, reporting progress through `progress`.
 impl RetimeJob {
     /// Retimes the input, file to file, on `runtime`; `progress` is called on the calling thread as work advances.
@@ -130,7 +127,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     if let Some(dir) = &job.vectors {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the vectors directory", e))?;
     }
-    let mut reader = MediaReader::open_on(runtime, &job.input, &job.open)?;
+    let reader = MediaReader::open_on(runtime, &job.input, &job.open)?;
     let info = reader.info().clone();
     if info.frame_count < 2 {
         return Err(Error::invalid_argument(format!(
@@ -142,27 +139,16 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     let retimer = ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?;
     let plan = retimer.plan();
 
-    // Pass 1: cut signatures of every source frame (cheap: a sparse grid each).
-    let mut signatures = Vec::with_capacity(info.frame_count as usize);
-    for k in 0..info.frame_count {
-        let frame = reader.read_frame(k)?;
-        signatures.push(cuts::Signature::of(&frame.view()));
-        progress(Progress { stage: Stage::Scanning, done: k + 1, total: info.frame_count });
-    }
-    let cut_list = cuts::detect(&signatures);
-    let signature = |i: u64| Ok(signatures[i as usize].clone());
-    tracing::info!(cuts = ?cut_list, "scanned {} source frames", info.frame_count);
-
     let mut audio_notes = Vec::new();
     let options = WriteOptions {
         codec: job.codec,
         overwrite: job.overwrite,
         tags: info.tags.at_rate(info.frame_rate, plan.rate)?,
         audio: audio_for(job, &info, &mut audio_notes)?,
+        encoder_threads: runtime.threads(),
         ..WriteOptions::new(plan.rate)
     };
-    let mut writer = MediaWriter::create(&job.output, info.width, info.height, info.decoded_format, &options)?;
-    let mut window = Window { index: None, a: None, b: None };
+    let writer = MediaWriter::create(&job.output, info.width, info.height, info.decoded_format, &options)?;
     let mut report = RetimeReport {
         output: PathBuf::new(),
         source_frames: info.frame_count,
@@ -170,7 +156,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         output_frames: plan.frames.len() as u64,
         output_rate: plan.rate,
         mode: job.mode,
-        cuts: cut_list.clone(),
+        cuts: Vec::new(),
         copied: 0,
         made: 0,
         held_at_cuts: 0,
@@ -180,39 +166,51 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         audio: None,
         notes: Vec::new(),
     };
-    let mut out = Frame::new(info.width, info.height, info.decoded_format)?;
-    let total = retimer.output_frames();
-    for j in 0..total {
-        match retimer.step(j, signature)? {
-            RetimeStep::Copy(source) => {
-                window.load(&mut reader, source, false)?;
-                writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
-                report.copied += 1;
+    // One pass: frames are decoded ahead on their own thread (each once),
+    // output frames are encoded behind on another, and this thread computes.
+    let (written, signatures, reader) = std::thread::scope(|scope| -> Result<_> {
+        let mut frames = ReadAhead::start(scope, runtime, reader, READ_AHEAD);
+        let mut out = WriteBehind::start(scope, runtime, writer, WRITE_BEHIND);
+        let mut window = SourceWindow::default();
+        let total = retimer.output_frames();
+        for j in 0..total {
+            window.receive_through(&mut frames, retimer.frames_needed(j)?.end)?;
+            window.forget_before(retimer.source_of(j)?);
+            match retimer.step(j, |i| window.signature(i))? {
+                RetimeStep::Copy(source) => {
+                    out.write(window.frame(source)?)?;
+                    report.copied += 1;
+                }
+                RetimeStep::HoldAtCut(source) => {
+                    out.write(window.frame(source)?)?;
+                    report.held_at_cuts += 1;
+                }
+                RetimeStep::Between { a: source, t } => {
+                    window.receive_through(&mut frames, source + 2)?;
+                    let (a, b) = (window.frame(source)?, window.frame(source + 1)?);
+                    let mut made = Frame::new(info.width, info.height, info.decoded_format)?;
+                    runtime.install(|| retimer.between(source, &a.view(), &b.view(), t, &mut made.view_mut()))?;
+                    out.write(Arc::new(made))?;
+                    report.made += 1;
+                }
             }
-            RetimeStep::HoldAtCut(source) => {
-                window.load(&mut reader, source, false)?;
-                writer.write_frame(&window.a.as_ref().expect("loaded").view())?;
-                report.held_at_cuts += 1;
-            }
-            RetimeStep::Between { a: source, t } => {
-                window.load(&mut reader, source, true)?;
-                let (a, b) = (window.a.as_ref().expect("loaded"), window.b.as_ref().expect("loaded"));
-                runtime.install(|| retimer.between(source, &a.view(), &b.view(), t, &mut out.view_mut()))?;
-                writer.write_frame(&out.view())?;
-                report.made += 1;
-            }
+            progress(Progress { stage: Stage::Rendering, done: j + 1, total });
         }
-        progress(Progress { stage: Stage::Rendering, done: j + 1, total });
-    }
+        // Every frame's signature, for the report's list of cuts.
+        window.receive_through(&mut frames, info.frame_count)?;
+        let written = out.finish()?;
+        Ok((written, window.signatures, frames.into_reader()?))
+    })?;
+    report.cuts = cuts::detect(&signatures);
+    tracing::info!(cuts = ?report.cuts, "retimed {} source frames", info.frame_count);
     report.flow_pairs = retimer.flow_pairs_computed();
-    drop(window);
 
     if let Some(dir) = &job.vectors {
         let mode = if job.mode.uses_flow() { job.mode } else { Mode::Quality };
-        let is_cut = |k: u64| retimer.is_cut(k, signature);
+        let is_cut = |k: u64| retimer.is_cut(k, |i: u64| Ok::<_, Error>(signatures[i as usize].clone()));
+        let mut reader = reader;
         report.vector_files = write_vectors(runtime, &mut reader, dir, mode, &is_cut, job.overwrite, progress)?;
     }
-    let written = writer.finish_with_report()?;
     report.output = written.path;
     report.notes = written.notes;
     report.audio = match (written.audio, audio_notes.is_empty()) {
@@ -225,6 +223,57 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     };
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Frames decoded ahead of the one being rendered: the cut decision for a
+/// pair looks up to five frames past it.
+const READ_AHEAD: usize = 2;
+/// Output frames queued for the encoder.
+const WRITE_BEHIND: usize = 2;
+
+/// The source frames received so far: the signature of every one, and the
+/// pixels of those not yet left behind.
+#[derive(Default)]
+struct SourceWindow {
+    signatures: Vec<cuts::Signature>,
+    /// Frames from `first` on, in order.
+    frames: std::collections::VecDeque<Arc<Frame>>,
+    first: u64,
+}
+
+impl SourceWindow {
+    /// Receives frames until frame `end - 1` is here (or the clip ends).
+    fn receive_through(&mut self, reader: &mut ReadAhead<'_>, end: u64) -> Result<()> {
+        while (self.signatures.len() as u64) < end {
+            let Some((index, frame)) = reader.next_frame()? else { break };
+            debug_assert_eq!(index, self.signatures.len() as u64);
+            self.signatures.push(cuts::Signature::of(&frame.view()));
+            self.frames.push_back(Arc::new(frame));
+        }
+        Ok(())
+    }
+
+    /// Lets go of the pixels of frames before `k` (output moves forward only).
+    fn forget_before(&mut self, k: u64) {
+        while self.first < k && !self.frames.is_empty() {
+            self.frames.pop_front();
+            self.first += 1;
+        }
+    }
+
+    fn frame(&self, k: u64) -> Result<Arc<Frame>> {
+        k.checked_sub(self.first)
+            .and_then(|i| self.frames.get(i as usize))
+            .cloned()
+            .ok_or_else(|| Error::internal(format!("source frame {k} is not in the decoded window")))
+    }
+
+    fn signature(&self, k: u64) -> Result<cuts::Signature> {
+        self.signatures
+            .get(k as usize)
+            .cloned()
+            .ok_or_else(|| Error::internal(format!("source frame {k} has not been decoded yet")))
+    }
 }
 
 /// The sound the output carries, by `job.audio` and the kind of retime.
@@ -256,25 +305,6 @@ fn audio_for(job: &RetimeJob, info: &MediaInfo, notes: &mut Vec<String>) -> Resu
             None
         }
     })
-}
-
-impl Window {
-    /// Makes `a` frame `k` and, if `pair` is set, `b` frame `k + 1`, reusing
-    /// what is already held (moving forward by one keeps the old `b` as `a`).
-    fn load(&mut self, reader: &mut MediaReader, k: u64, pair: bool) -> Result<()> {
-        if self.index != Some(k) {
-            let advanced_by_one = self.index.map(|i| i + 1) == Some(k);
-            self.a = match (advanced_by_one, self.b.take()) {
-                (true, Some(b)) => Some(b),
-                _ => Some(reader.read_frame(k)?),
-            };
-            self.index = Some(k);
-        }
-        if pair && self.b.is_none() {
-            self.b = Some(reader.read_frame(k + 1)?);
-        }
-        Ok(())
-    }
 }
 
 /// Writes `dir/vectors_%06d.exr` for every source frame (numbered from 1,

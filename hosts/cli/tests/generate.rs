@@ -108,6 +108,16 @@ fn a_1080p_move_from_a_still_then_the_same_request_from_the_cache() {
     let refused = generate(&cache, &again_args);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--overwrite"));
+    // The first export was kept beside the take, and exporting again copies
+    // it rather than encoding: bytes put in the kept file come out as they are.
+    let kept = cache.join("takes").join(entries[0].as_str()).join("exports/h264.mp4");
+    assert_eq!(std::fs::read(&kept).unwrap(), std::fs::read(&video).unwrap());
+    let mut marked = std::fs::read(&kept).unwrap();
+    marked.extend_from_slice(b"kept-export");
+    std::fs::write(&kept, &marked).unwrap();
+    again_args.insert(0, "--overwrite");
+    json_ok(&generate(&cache, &again_args));
+    assert_eq!(std::fs::read(again_out.join("take-1.mp4")).unwrap(), marked);
 }
 
 #[test]

@@ -250,3 +250,86 @@ fn interpolate_two_images() {
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("320x180 and 160x90"));
 }
+
+/// Raw bytes of an image or of every frame of a sequence, decoded by ffmpeg as `pix_fmt`.
+fn decode_raw(input: &Path, pix_fmt: &str) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-i"])
+        .arg(input)
+        .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+fn pix_fmt_of(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn alpha_16_bit_and_float_sequences_keep_alpha_and_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A textured bar on transparent black, moving 8 px a frame, in 16-bit RGBA PNGs.
+    let src = d.join("src");
+    std::fs::create_dir(&src).unwrap();
+    let bar = "between(X\\,N*8\\,N*8+40)";
+    let filter = format!(
+        "color=c=black@0.0:s=160x120:r=24,format=rgba64le,\
+         geq=r='if({bar}\\,40000+9000*sin(Y/3)\\,0)':g='if({bar}\\,20000+11000*cos(Y/4+X/5)\\,0)':\
+         b='12345+X':a='if({bar}\\,65535\\,0)'"
+    );
+    ffmpeg(&["-f", "lavfi", "-i", &filter, "-frames:v", "8", src.join("f_%04d.png").to_str().unwrap()]);
+    assert_eq!(pix_fmt_of(&src.join("f_0001.png")), "rgba64be");
+
+    let out = d.join("out16");
+    json_ok(&mattebox(&[&"retime", &src, &"-o", &out, &"--fps", &"48", &"--mode", &"quality", &"--json"]));
+    let mid = out.join("frame_000002.png");
+    assert_eq!(pix_fmt_of(&mid), "rgba64be", "16 bits in, 16 bits out");
+    // A copied frame is the source, bit for bit.
+    assert_eq!(decode_raw(&out.join("frame_000003.png"), "rgba64le"), decode_raw(&src.join("f_0002.png"), "rgba64le"));
+    // The made frame has its bar half way (x = 4..44), opaque, with no ghost
+    // of either end: alpha moved with the pixels, it was not cross-faded.
+    let px = decode_raw(&mid, "rgba64le");
+    let sample =
+        |x: usize, c: usize| u16::from_le_bytes([px[(60 * 160 + x) * 8 + 2 * c], px[(60 * 160 + x) * 8 + 2 * c + 1]]);
+    for x in 0..64 {
+        let a = sample(x, 3);
+        if (6..42).contains(&x) {
+            assert!(a > 65_000, "x {x}: alpha {a} inside the bar");
+        } else if !(2..48).contains(&x) {
+            assert!(a < 500, "x {x}: alpha {a} outside the bar");
+        }
+    }
+    // Blue runs 12345 + x, a ramp finer than 8 bits: it stays that fine.
+    let off_grid = (60..100).filter(|&x| sample(x, 2) % 257 != 0).count();
+    assert!(off_grid > 30, "only {off_grid} of 40 blue values are off the 8-bit grid");
+
+    // The same as float EXR: float out, copied frames exact.
+    let exr = d.join("exr");
+    std::fs::create_dir(&exr).unwrap();
+    ffmpeg(&[
+        "-i",
+        src.join("f_%04d.png").to_str().unwrap(),
+        "-pix_fmt",
+        "gbrapf32le",
+        "-c:v",
+        "exr",
+        exr.join("f_%04d.exr").to_str().unwrap(),
+    ]);
+    let out = d.join("outf");
+    json_ok(&mattebox(&[&"retime", &exr, &"-o", &out, &"--fps", &"48", &"--mode", &"quality", &"--json"]));
+    let made = out.join("frame_000002.exr");
+    assert!(made.exists(), "float frames are written as EXR");
+    assert!(pix_fmt_of(&made).contains("f32") || pix_fmt_of(&made).contains("f16"), "{}", pix_fmt_of(&made));
+    assert_eq!(
+        decode_raw(&out.join("frame_000003.exr"), "gbrapf32le"),
+        decode_raw(&exr.join("f_0002.exr"), "gbrapf32le")
+    );
+}

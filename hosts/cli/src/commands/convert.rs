@@ -61,6 +61,7 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
         overwrite: args.overwrite,
         tags: info.tags.clone(),
         audio,
+        encoder_threads: ctx.runtime.threads(),
         ..WriteOptions::new(info.frame_rate)
     };
     let Written { path: written, audio, notes } =

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
+use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage};
 use mattebox_core::media::{MediaReader, OpenOptions, VideoCodec, WriteOptions};
 use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
+use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, ErrorKind, Rational};
 use serde_json::json;
 
@@ -237,7 +238,9 @@ pub(crate) fn follow(ctx: &Ctx, job: &GenerationJob) {
     }
 }
 
-/// Writes the take to `path` (a video, or a PNG sequence directory).
+/// Writes the take to `path` (a video, or a PNG sequence directory). A
+/// video export is kept in the take cache, so exporting the same take the
+/// same way again copies that file instead of encoding again.
 pub(crate) fn export_take(
     ctx: &Ctx,
     take: &Take,
@@ -245,10 +248,28 @@ pub(crate) fn export_take(
     codec: Option<VideoCodec>,
     overwrite: bool,
 ) -> Result<PathBuf, CliError> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let kept_name = match (codec, ext) {
+        (Some(codec), Some(ext)) => Some(format!("{codec}.{ext}")),
+        _ => None,
+    };
+    if let Some(kept) = kept_name.as_deref().and_then(|name| TakeCache::kept_export(take, name)) {
+        let staged = StagedFile::new(path, overwrite)?;
+        std::fs::copy(&kept, staged.temp_path()).map_err(|e| Error::io(&kept, "copy a kept export", e))?;
+        staged.commit()?;
+        return Ok(path.to_owned());
+    }
     let reader = MediaReader::open_on(&ctx.runtime, &take.media, &OpenOptions::default())?;
     let format = reader.info().decoded_format;
-    let options = WriteOptions { codec, overwrite, ..WriteOptions::new(take.fps) };
-    Ok(super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")?.path)
+    let options =
+        WriteOptions { codec, overwrite, encoder_threads: ctx.runtime.threads(), ..WriteOptions::new(take.fps) };
+    let written = super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")?.path;
+    if let Some(name) = &kept_name
+        && let Err(e) = TakeCache::keep_export(take, name, &written)
+    {
+        ctx.warn(&format!("could not keep the export in the take cache ({e}); the next export encodes again"));
+    }
+    Ok(written)
 }
 
 fn describe(text: &mut String, take: &Take, path: &Path) {

@@ -85,7 +85,6 @@ pub(crate) fn run_job(ctx: &Ctx, job: &RetimeJob) -> Result<RetimeReport, CliErr
                 bar.finish_and_clear();
             }
             let label = match p.stage {
-                Stage::Scanning => "scanning",
                 Stage::Rendering => "retiming",
                 Stage::Vectors => "vectors",
             };
