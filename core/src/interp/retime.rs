@@ -160,6 +160,42 @@ pub struct RetimePlan {
     pub frames: Vec<PlannedFrame>,
 }
 
+impl RetimePlan {
+    /// The same plan over a source whose frames show at `times` (seconds
+    /// from the first, increasing; a variable-rate clip) instead of every
+    /// 1 / `nominal_rate`: each planned position is read as a time and put
+    /// between the two frames shown around it, at its share of their interval.
+    pub fn on_times(mut self, nominal_rate: Rational, times: &[f64]) -> Result<RetimePlan> {
+        if times.is_empty() || times.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(Error::invalid_argument("frame times must increase from frame to frame"));
+        }
+        let last = times.len() - 1;
+        let period = 1.0 / nominal_rate.to_f64();
+        for frame in &mut self.frames {
+            let at = (frame.source as f64 + frame.fraction) * period;
+            let k = times.partition_point(|&t| t <= at + 1e-9).saturating_sub(1);
+            let (source, fraction) = if k >= last {
+                (last as u64, 0.0)
+            } else {
+                let f = (at - times[k]) / (times[k + 1] - times[k]);
+                // Positions within 2% of an interval of a frame's time are
+                // that frame: timestamps are rounded to the container's time
+                // base, and a frame made 1% of the way is the frame.
+                if f < 0.02 {
+                    (k as u64, 0.0)
+                } else if f > 0.98 {
+                    (k as u64 + 1, 0.0)
+                } else {
+                    (k as u64, f)
+                }
+            };
+            frame.source = source;
+            frame.fraction = fraction;
+        }
+        Ok(self)
+    }
+}
+
 /// Most output frames a plan may have (a day at 120 fps).
 pub const MAX_OUTPUT_FRAMES: u64 = 120 * 86_400;
 
@@ -297,6 +333,20 @@ mod tests {
         assert_eq!(p.frames[5].fraction, 0.0);
         let p = plan(r(25, 1), 50, None, &RetimeSpec::FrameRate(r(30000, 1001))).unwrap();
         assert_eq!(p.frames.len(), 60, "2 s of 25 fps at 29.97: ceil(59.94)");
+    }
+
+    #[test]
+    fn a_stalled_source_is_planned_on_its_timestamps() {
+        // 30 fps, but frame 2 stays up for three intervals.
+        let times = [0.0, 1.0 / 30.0, 2.0 / 30.0, 5.0 / 30.0, 6.0 / 30.0];
+        let p = plan(r(30, 1), 7, None, &RetimeSpec::FrameRate(r(30, 1))).unwrap().on_times(r(30, 1), &times).unwrap();
+        let at: Vec<(u64, f64)> = p.frames.iter().map(|f| (f.source, (f.fraction * 1e6).round() / 1e6)).collect();
+        let third = (1.0f64 / 3.0 * 1e6).round() / 1e6;
+        let two_thirds = (2.0f64 / 3.0 * 1e6).round() / 1e6;
+        assert_eq!(at, [(0, 0.0), (1, 0.0), (2, 0.0), (2, third), (2, two_thirds), (3, 0.0), (4, 0.0)]);
+        assert!(
+            plan(r(30, 1), 2, None, &RetimeSpec::FrameRate(r(30, 1))).unwrap().on_times(r(30, 1), &[0.0, 0.0]).is_err()
+        );
     }
 
     #[test]

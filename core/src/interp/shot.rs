@@ -86,6 +86,15 @@ impl ShotRetimer {
         })
     }
 
+    /// The same retime over a source whose `times.len()` frames show at
+    /// `times` (a variable-rate clip), where `self` was planned over its
+    /// duration at `nominal_rate`; see [`RetimePlan::on_times`].
+    pub fn with_source_times(mut self, nominal_rate: Rational, times: &[f64]) -> Result<ShotRetimer> {
+        self.plan = self.plan.on_times(nominal_rate, times)?;
+        self.source_frames = times.len() as u64;
+        Ok(self)
+    }
+
     /// The plan: every output frame's time and source position.
     pub fn plan(&self) -> &RetimePlan {
         &self.plan

@@ -35,6 +35,7 @@ pub(crate) mod image_file;
 #[cfg(feature = "images")]
 pub(crate) mod sequence;
 mod tags;
+mod timing;
 #[cfg(all(feature = "video", feature = "images"))]
 pub(crate) mod untrusted;
 #[cfg(feature = "video")]
@@ -44,6 +45,7 @@ mod video_writer;
 
 pub use audio::{AudioInput, AudioMode, AudioReport, CarriedAudio};
 pub use tags::{ClipTags, Timecode};
+pub use timing::VariableRate;
 
 #[cfg(all(feature = "video", feature = "images"))]
 pub use untrusted::{UNTRUSTED_TYPES, UntrustedLimits};
@@ -97,8 +99,14 @@ pub struct MediaInfo {
     pub frame_rate: Rational,
     /// Number of frames.
     pub frame_count: u64,
-    /// `frame_count / frame_rate`, in seconds.
+    /// `frame_count / frame_rate`, in seconds; for a variable-rate video,
+    /// from the first frame's time to the end of the last.
     pub duration_seconds: f64,
+    /// How the timing varies, for a video whose frames are not shown at a
+    /// constant rate (`frame_rate` is then its nominal rate); see
+    /// [`MediaReader::frame_times`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variable_rate: Option<VariableRate>,
     /// Pixel layout in the source (`yuv420p`, `yuv422p10le`, `rgb24`, `rgba16`, ...).
     pub source_pixel_format: String,
     /// Bits per channel in the source.
@@ -385,6 +393,26 @@ impl MediaReader {
         }
     }
 
+    /// When each frame is shown, in seconds from the first, for a source
+    /// with a variable frame rate; `None` when frame k shows at k / rate.
+    pub fn frame_times(&self) -> Option<&[f64]> {
+        match &self.inner {
+            #[cfg(feature = "video")]
+            ReaderInner::Video(r) => r.frame_times(),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// For a variable-rate source: which source frame each frame of a copy
+    /// at its nominal rate shows, how many source frames show more than
+    /// once, and how many never show. `None` for constant-rate sources.
+    pub fn constant_rate_frames(&self) -> Option<(Vec<u64>, u64, u64)> {
+        let times = self.frame_times()?;
+        let info = self.info();
+        Some(timing::constant_rate_frames(times, info.frame_rate, info.duration_seconds))
+    }
+
     /// Decodes frame `index` and converts it into a host buffer of the same size.
     pub fn read_frame_into(&mut self, index: u64, dst: &mut FrameViewMut<'_>) -> Result<()> {
         let info = self.info();
@@ -419,6 +447,8 @@ pub struct Written {
     /// What became of the audio it was given, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audio: Option<AudioReport>,
+    /// Frames written.
+    pub frames: u64,
     /// Tags the output could not hold, in words.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -506,9 +536,10 @@ impl MediaWriter {
         if self.frames == 0 {
             return Err(Error::invalid_argument("no frames were written; refusing to create an empty output"));
         }
+        let frames = self.frames;
         match self.inner {
             #[cfg(feature = "video")]
-            WriterInner::Video(w) => w.finish().map(|(path, audio, notes)| Written { path, audio, notes }),
+            WriterInner::Video(w) => w.finish().map(|(path, audio, notes)| Written { path, audio, frames, notes }),
             #[cfg(feature = "images")]
             WriterInner::Sequence(w) => w.finish().map(|path| {
                 let audio = self.audio.map(|input| AudioReport {
@@ -521,7 +552,7 @@ impl MediaWriter {
                     source: input.path,
                     streams: Vec::new(),
                 });
-                Written { path, audio, notes: Vec::new() }
+                Written { path, audio, frames, notes: Vec::new() }
             }),
         }
     }

@@ -371,6 +371,7 @@ fn memory_info(label: &Path, codec: &str, kind: MediaKind, first: &Frame, rate: 
         frame_rate: rate,
         frame_count: count,
         duration_seconds: MediaInfo::duration_of(count, rate),
+        variable_rate: None,
         source_pixel_format: format!("{:?}", first.format()).to_lowercase(),
         bits_per_channel: match first.format() {
             crate::PixelFormat::Rgba8 => 8,

@@ -100,6 +100,8 @@ pub(crate) struct VideoReader {
     /// The frame the decoder will return next, when known.
     next: Option<u64>,
     sent_eof: bool,
+    /// When each frame shows, for a variable-rate stream.
+    times: Option<Vec<f64>>,
 }
 
 fn stream_infos(input: &ff::format::context::Input) -> Vec<StreamInfo> {
@@ -155,6 +157,7 @@ impl VideoReader {
         let stream_index = stream.index();
         let avg_rate = stream.avg_frame_rate();
         let real_rate = stream.rate();
+        let time_base = f64::from(stream.time_base());
         let mut context = ff::codec::context::Context::from_parameters(stream.parameters())
             .map_err(|e| ff_error(path, "read the video stream parameters", e))?;
         source.check_stream(&mut context)?;
@@ -193,6 +196,15 @@ impl VideoReader {
         let input = source.open()?;
 
         let frame_count = index.pts.len() as u64;
+        let times: Vec<f64> = index.pts.iter().map(|&p| (p - index.pts[0]) as f64 * time_base).collect();
+        let variable_rate = super::timing::measure(&times, frame_rate);
+        let (frame_rate, duration_seconds) = match &variable_rate {
+            Some(v) => {
+                tracing::info!(path = %path.display(), ?v, "variable frame rate");
+                (v.nominal, times[times.len() - 1] + 1.0 / v.nominal.to_f64())
+            }
+            None => (frame_rate, MediaInfo::duration_of(frame_count, frame_rate)),
+        };
         let streams = stream_infos(&input);
         let has_audio = streams.iter().any(|s| s.kind == "audio");
         let info = MediaInfo {
@@ -204,7 +216,8 @@ impl VideoReader {
             height,
             frame_rate,
             frame_count,
-            duration_seconds: MediaInfo::duration_of(frame_count, frame_rate),
+            duration_seconds,
+            variable_rate: variable_rate.clone(),
             source_pixel_format: pixel_name(source_format),
             bits_per_channel: bits,
             decoded_format,
@@ -224,11 +237,16 @@ impl VideoReader {
             scaler: None,
             next: Some(0),
             sent_eof: false,
+            times: variable_rate.map(|_| times),
         })
     }
 
     pub(crate) fn info(&self) -> &MediaInfo {
         &self.info
+    }
+
+    pub(crate) fn frame_times(&self) -> Option<&[f64]> {
+        self.times.as_deref()
     }
 
     pub(crate) fn read_frame(&mut self, n: u64) -> Result<Frame> {

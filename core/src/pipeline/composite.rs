@@ -245,6 +245,24 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         }
         None => 0,
     };
+    // A variable-rate plate is written at its nominal rate on its own
+    // timestamps: a frame it holds is written again, as `convert` does.
+    let (shown, frame_times) = match (plate.constant_rate_frames(), plate.frame_times(), &pinfo.variable_rate) {
+        (Some((order, repeated, dropped)), Some(times), Some(v)) => {
+            notes.push(format!(
+                "the plate has a variable frame rate ({:.1} to {:.1} fps); written at a constant {} fps on its \
+                 timestamps: {repeated} frames shown again where it held them, {dropped} left out",
+                v.slowest_fps, v.fastest_fps, pinfo.frame_rate
+            ));
+            let mut shown = vec![0u32; pinfo.frame_count as usize];
+            for k in order {
+                shown[k as usize] += 1;
+            }
+            (shown, Some(times.to_vec()))
+        }
+        _ => (vec![1; pinfo.frame_count as usize], None),
+    };
+    let written_frames: u64 = shown.iter().map(|&n| n as u64).sum();
     // The plate is decoded ahead and the composite encoded behind, on their
     // own threads, while this one keys and composites.
     let written = std::thread::scope(|scope| -> Result<_> {
@@ -254,10 +272,18 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
             let Some((_, frame)) = plate_frames.next_frame()? else {
                 return Err(Error::internal(format!("the plate ended before frame {k}")));
             };
+            if shown[k as usize] == 0 {
+                continue;
+            }
             let mut out = Frame::new(w, h, output_format)?;
             // Background frame at the plate frame's time.
-            let time = Rational::new(k as i64, 1)?.checked_mul(pinfo.frame_rate.recip()?)?;
-            let mut index = time.checked_mul(binfo.frame_rate)?.floor().max(0) as u64;
+            let mut index = match &frame_times {
+                Some(times) => (times[k as usize] * binfo.frame_rate.to_f64() + 1e-9).floor().max(0.0) as u64,
+                None => {
+                    let time = Rational::new(k as i64, 1)?.checked_mul(pinfo.frame_rate.recip()?)?;
+                    time.checked_mul(binfo.frame_rate)?.floor().max(0) as u64
+                }
+            };
             if binfo.frame_count == 1 {
                 index = 0;
             } else if index >= binfo.frame_count {
@@ -292,10 +318,15 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
                     )
                 })
                 .map_err(|e| if k == 0 { e.context(job.plate.display()) } else { e })?;
-            composites.write(Arc::new(out))?;
+            let out = Arc::new(out);
+            for _ in 0..shown[k as usize] {
+                composites.write(out.clone())?;
+            }
             if let Some(mw) = &mut matte_writer {
                 matte.write_grey(&mut matte_image.view_mut())?;
-                mw.write_frame(&matte_image.view())?;
+                for _ in 0..shown[k as usize] {
+                    mw.write_frame(&matte_image.view())?;
+                }
             }
             progress((k + 1, pinfo.frame_count));
         }
@@ -328,7 +359,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         output: written.path,
         audio: written.audio,
         notes: notes.into_iter().chain(written.notes).collect(),
-        frames: pinfo.frame_count,
+        frames: written_frames,
         frame_rate: pinfo.frame_rate,
         width: w,
         height: h,

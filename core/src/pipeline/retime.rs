@@ -136,7 +136,26 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
             info.frame_count
         )));
     }
-    let retimer = ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?;
+    let mut notes = Vec::new();
+    let retimer = match (reader.frame_times(), &info.variable_rate) {
+        (Some(times), Some(variable)) => {
+            // Planned over the clip's real duration at its nominal rate, then
+            // placed on the frames' own times: where the source held a frame,
+            // the output gets frames made between, not repeats.
+            let span = ((info.duration_seconds * info.frame_rate.to_f64()) - 1e-6).ceil().max(2.0) as u64;
+            notes.push(format!(
+                "{} has a variable frame rate ({:.1} to {:.1} fps); its frames were placed on their own \
+                 timestamps, as if shot at {} fps",
+                job.input.display(),
+                variable.slowest_fps,
+                variable.fastest_fps,
+                info.frame_rate
+            ));
+            ShotRetimer::new(info.frame_rate, span, job.output_rate, &job.spec, job.mode)?
+                .with_source_times(info.frame_rate, times)?
+        }
+        _ => ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?,
+    };
     let plan = retimer.plan();
 
     let mut audio_notes = Vec::new();
@@ -212,7 +231,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         report.vector_files = write_vectors(runtime, &mut reader, dir, mode, &is_cut, job.overwrite, progress)?;
     }
     report.output = written.path;
-    report.notes = written.notes;
+    report.notes = notes.into_iter().chain(written.notes).collect();
     report.audio = match (written.audio, audio_notes.is_empty()) {
         (Some(mut audio), _) => {
             audio.notes.splice(0..0, audio_notes);

@@ -415,3 +415,84 @@ fn a_background_behind_a_sideways_phone_plate_stands_upright() {
     assert!(top[0] > 200 && top[2] < 60, "the top of the shown picture is {top:?}, not red");
     assert!(bottom[2] > 200 && bottom[0] < 60, "the bottom of the shown picture is {bottom:?}, not blue");
 }
+
+/// A phone-like clip at 30 fps whose frames 30..40 each stay up for two
+/// intervals (a stall), with the flash on frame 50, shown at 2.0 s, and
+/// the click there too. Read as constant-rate, the flash would be at 1.67 s.
+fn stalled_marker_clip(dir: &Path) -> PathBuf {
+    let out = dir.join("stalled.mkv");
+    let video = "color=c=0x202020:s=320x240:r=30:d=3,\
+                 drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='eq(n\\,50)'";
+    let audio = "aevalsrc='if(between(t\\,2.0\\,2.02)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:c=stereo:d=3.4";
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+        "-f",
+        "lavfi",
+        "-i",
+        audio,
+        "-vf",
+        "setpts='if(lt(N\\,30)\\,N/30\\,if(lt(N\\,40)\\,1+(N-30)/15\\,5/3+(N-40)/30))/TB'",
+        "-fps_mode",
+        "passthrough",
+        "-c:v",
+        "ffv1",
+        "-c:a",
+        "pcm_s16le",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+#[test]
+fn a_variable_rate_clip_is_placed_on_its_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = stalled_marker_clip(d);
+    let info = json_ok(&mattebox(&[&"info", &src, &"--json"]));
+    let variable = &info["media"]["variable_rate"];
+    assert_eq!(variable["nominal"], "30", "{info}");
+    assert!(variable["slowest_fps"].as_f64().unwrap() < 16.0, "{info}");
+    let seconds = info["media"]["duration_seconds"].as_f64().unwrap();
+    assert!((seconds - 3.333).abs() < 0.01, "the duration counts the stall: {seconds}");
+
+    // convert: constant 30 fps on the timestamps, so 100 frames, the
+    // flash at 2.0 s with its click, and a note on the repeats.
+    let out = d.join("cfr.mov");
+    let report = json_ok(&mattebox(&[&"convert", &src, &out, &"--json"]));
+    assert_eq!(report["frames"], 100, "{report}");
+    assert!(report["notes"].to_string().contains("variable frame rate"), "{report}");
+    assert_in_sync(&out, "convert of a variable-rate clip");
+
+    // retime to 60, placed on the same timestamps.
+    let out = d.join("r60.mov");
+    let report = json_ok(&mattebox(&[&"retime", &src, &"-o", &out, &"--fps", &"60", &"--mode", &"blend", &"--json"]));
+    assert_eq!(report["retime"]["output_frames"], 200, "{report}");
+    assert_in_sync(&out, "retime of a variable-rate clip");
+}
+
+#[test]
+fn a_variable_rate_plate_is_composited_on_its_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plate = stalled_marker_clip(d);
+    let matte = still(d, "white.png", "white", "320x240");
+    let bg = still(d, "bg.png", "0x303030", "320x240");
+    let out = d.join("comp.mov");
+    let report = json_ok(&mattebox(&[
+        &"composite",
+        &"--plate",
+        &plate,
+        &"--matte",
+        &matte,
+        &"--background",
+        &bg,
+        &"-o",
+        &out,
+        &"--json",
+    ]));
+    assert_eq!(report["composite"]["frames"], 100, "{report}");
+    assert_in_sync(&out, "composite of a variable-rate plate");
+}

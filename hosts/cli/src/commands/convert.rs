@@ -64,14 +64,14 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
         encoder_threads: ctx.runtime.threads(),
         ..WriteOptions::new(info.frame_rate)
     };
-    let Written { path: written, audio, notes } =
+    let Written { path: written, audio, frames, notes } =
         copy_frames(ctx, reader, &args.output, format, &options, "converting")?;
     let seconds = started.elapsed().as_secs_f64();
     let mut text = format!(
         "{} -> {}\n  {} frames of {}x{} {format} at {} fps in {seconds:.1} s\n",
         info.path.display(),
         written.display(),
-        info.frame_count,
+        frames,
         info.width,
         info.height,
         info.frame_rate
@@ -80,7 +80,7 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
     let json = json!({
         "input": info.path,
         "output": written,
-        "frames": info.frame_count,
+        "frames": frames,
         "width": info.width,
         "height": info.height,
         "frame_rate": info.frame_rate,
@@ -103,14 +103,41 @@ pub(crate) fn copy_frames(
     label: &str,
 ) -> Result<Written, CliError> {
     let info: MediaInfo = reader.info().clone();
+    // A variable-rate source is written at its nominal rate, each output
+    // frame showing the source frame on screen at that instant.
+    let mut note = None;
+    let order: Vec<u64> = match (reader.constant_rate_frames(), &info.variable_rate) {
+        (Some((order, repeated, dropped)), Some(v)) => {
+            note = Some(format!(
+                "{} has a variable frame rate ({:.1} to {:.1} fps); written at a constant {} fps on its timestamps: \
+                 {repeated} frames shown again where the source held them, {dropped} left out \
+                 (mattebox retime --fps {} makes frames between instead)",
+                info.path.display(),
+                v.slowest_fps,
+                v.fastest_fps,
+                info.frame_rate,
+                info.frame_rate
+            ));
+            order
+        }
+        _ => (0..info.frame_count).collect(),
+    };
     let mut writer = MediaWriter::create(output, info.width, info.height, format, options)?;
-    let bar = ctx.progress(info.frame_count, label);
+    let bar = ctx.progress(order.len() as u64, label);
     let runtime: &Runtime = &ctx.runtime;
     std::thread::scope(|scope| -> Result<(), Error> {
         let (tx, rx) = sync_channel::<Result<Frame, Error>>(4);
+        let order = &order;
         scope.spawn(move || {
-            for n in 0..info.frame_count {
-                let frame = reader.read_frame(n).and_then(|f| runtime.install(|| f.to_format(format)));
+            let mut last: Option<(u64, Frame)> = None;
+            for &n in order {
+                let frame = match &last {
+                    Some((k, frame)) if *k == n => Ok(frame.clone()),
+                    _ => reader.read_frame(n).and_then(|f| runtime.install(|| f.to_format(format))),
+                };
+                if let Ok(frame) = &frame {
+                    last = Some((n, frame.clone()));
+                }
                 let failed = frame.is_err();
                 if tx.send(frame).is_err() || failed {
                     break;
@@ -124,5 +151,7 @@ pub(crate) fn copy_frames(
         Ok(())
     })?;
     bar.finish_and_clear();
-    Ok(writer.finish_with_report()?)
+    let mut written = writer.finish_with_report()?;
+    written.notes.extend(note);
+    Ok(written)
 }

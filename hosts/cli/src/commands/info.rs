@@ -40,7 +40,18 @@ fn describe(info: &MediaInfo) -> String {
     };
     let _ = writeln!(s, "{} ({kind}, {})", info.path.display(), info.container);
     let _ = writeln!(s, "  size         {}x{}", info.width, info.height);
-    let _ = writeln!(s, "  frame rate   {} ({:.3} fps)", info.frame_rate, info.frame_rate.to_f64());
+    match &info.variable_rate {
+        Some(v) => {
+            let _ = writeln!(
+                s,
+                "  frame rate   variable, {:.2} to {:.2} fps; nominal {} ({} frames off a constant rate)",
+                v.slowest_fps, v.fastest_fps, info.frame_rate, v.displaced_frames
+            );
+        }
+        None => {
+            let _ = writeln!(s, "  frame rate   {} ({:.3} fps)", info.frame_rate, info.frame_rate.to_f64());
+        }
+    }
     let _ = writeln!(s, "  frames       {} ({:.3} s)", info.frame_count, info.duration_seconds);
     let _ = writeln!(
         s,
