@@ -163,6 +163,7 @@ fn a_retime_across_real_cuts_matches_the_command_line() {
         overwrite: false,
         audio: Default::default(),
         audio_file: None,
+        fill_repeats: false,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
     let report = job.run(&runtime, &mut |_| {}).unwrap();

@@ -38,6 +38,7 @@ use crate::frame::{FrameView, FrameViewMut, convert};
 pub mod cuts;
 mod field;
 mod flow;
+pub mod repeats;
 pub mod retime;
 pub(crate) mod shot;
 mod simd;

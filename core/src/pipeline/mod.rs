@@ -3,4 +3,5 @@
 
 pub mod composite;
 pub mod retime;
+pub mod scan;
 mod stream;

@@ -54,12 +54,18 @@ pub struct RetimeJob {
     pub audio: AudioMode,
     /// Sound to carry instead of the source's (a sequence's dialogue track).
     pub audio_file: Option<PathBuf>,
+    /// Replace frames that repeat the one before (a generator's or a screen
+    /// recorder's held frames) by frames made between the pictures around
+    /// them. Costs one more decode of the source.
+    pub fill_repeats: bool,
 }
 
 /// Which part of the job is running, for progress reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
+    /// Reading every source frame once to find repeated frames (`fill_repeats`).
+    Scanning,
     /// Rendering output frames.
     Rendering,
     /// Writing motion vectors for source frames.
@@ -104,6 +110,9 @@ pub struct RetimeReport {
     pub flow_pairs: u64,
     /// Motion-vector files written.
     pub vector_files: u64,
+    /// Source frames that repeated the one before and were replaced by
+    /// frames made between (with `fill_repeats`).
+    pub repeats_filled: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
     /// What became of the sound.
@@ -137,24 +146,57 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         )));
     }
     let mut notes = Vec::new();
-    let retimer = match (reader.frame_times(), &info.variable_rate) {
-        (Some(times), Some(variable)) => {
-            // Planned over the clip's real duration at its nominal rate, then
-            // placed on the frames' own times: where the source held a frame,
-            // the output gets frames made between, not repeats.
-            let span = ((info.duration_seconds * info.frame_rate.to_f64()) - 1e-6).ceil().max(2.0) as u64;
-            notes.push(format!(
-                "{} has a variable frame rate ({:.1} to {:.1} fps); its frames were placed on their own \
-                 timestamps, as if shot at {} fps",
-                job.input.display(),
-                variable.slowest_fps,
-                variable.fastest_fps,
-                info.frame_rate
+    let mut reader = reader;
+    let repeated = if job.fill_repeats {
+        if job.vectors.is_some() {
+            return Err(Error::invalid_argument(
+                "--vectors describes the source's own frames, repeats included; write them in a run without \
+                 --fill-duplicates",
             ));
-            ShotRetimer::new(info.frame_rate, span, job.output_rate, &job.spec, job.mode)?
-                .with_source_times(info.frame_rate, times)?
         }
-        _ => ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?,
+        let mut scanning = |done, total| progress(Progress { stage: Stage::Scanning, done, total });
+        super::scan::repeated_frames(runtime, &mut reader, &mut scanning)?
+    } else {
+        vec![false; info.frame_count as usize]
+    };
+    let repeats = repeated.iter().filter(|&&r| r).count() as u64;
+    if job.fill_repeats {
+        notes.push(match repeats {
+            0 => "no frame repeats the one before it; nothing to fill".to_owned(),
+            n => format!("{n} source frames repeated the one before; frames made between replace them"),
+        });
+    }
+    // When each source frame shows: its timestamp (variable rate) or k / rate.
+    let times: Vec<f64> = match reader.frame_times() {
+        Some(times) => times.to_vec(),
+        None => (0..info.frame_count).map(|k| k as f64 / info.frame_rate.to_f64()).collect(),
+    };
+    if let Some(variable) = &info.variable_rate {
+        notes.push(format!(
+            "{} has a variable frame rate ({:.1} to {:.1} fps); its frames were placed on their own \
+             timestamps, as if shot at {} fps",
+            job.input.display(),
+            variable.slowest_fps,
+            variable.fastest_fps,
+            info.frame_rate
+        ));
+    }
+    let retimer = if info.variable_rate.is_some() || repeats > 0 {
+        // Planned over the clip's real duration at its nominal rate, then
+        // placed on the times of the frames that show something new: where
+        // the source held a picture, the output gets frames made between.
+        let span = ((info.duration_seconds * info.frame_rate.to_f64()) - 1e-6).ceil().max(2.0) as u64;
+        let kept: Vec<f64> = times.iter().zip(&repeated).filter(|(_, r)| !**r).map(|(t, _)| *t).collect();
+        if kept.len() < 2 {
+            return Err(Error::invalid_argument(format!(
+                "{}: every frame repeats the first; there is nothing to move between",
+                job.input.display()
+            )));
+        }
+        ShotRetimer::new(info.frame_rate, span, job.output_rate, &job.spec, job.mode)?
+            .with_source_times(info.frame_rate, &kept)?
+    } else {
+        ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?
     };
     let plan = retimer.plan();
 
@@ -181,6 +223,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         held_at_cuts: 0,
         flow_pairs: 0,
         vector_files: 0,
+        repeats_filled: 0,
         seconds: 0.0,
         audio: None,
         notes: Vec::new(),
@@ -190,7 +233,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     let (written, signatures, reader) = std::thread::scope(|scope| -> Result<_> {
         let mut frames = ReadAhead::start(scope, runtime, reader, READ_AHEAD);
         let mut out = WriteBehind::start(scope, runtime, writer, WRITE_BEHIND);
-        let mut window = SourceWindow::default();
+        let mut window = SourceWindow { skip: repeated, ..SourceWindow::default() };
         let total = retimer.output_frames();
         for j in 0..total {
             window.receive_through(&mut frames, retimer.frames_needed(j)?.end)?;
@@ -216,11 +259,12 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
             progress(Progress { stage: Stage::Rendering, done: j + 1, total });
         }
         // Every frame's signature, for the report's list of cuts.
-        window.receive_through(&mut frames, info.frame_count)?;
+        window.receive_through(&mut frames, u64::MAX)?;
         let written = out.finish()?;
         Ok((written, window.signatures, frames.into_reader()?))
     })?;
     report.cuts = cuts::detect(&signatures);
+    report.repeats_filled = repeats;
     tracing::info!(cuts = ?report.cuts, "retimed {} source frames", info.frame_count);
     report.flow_pairs = retimer.flow_pairs_computed();
 
@@ -254,6 +298,11 @@ const WRITE_BEHIND: usize = 2;
 /// pixels of those not yet left behind.
 #[derive(Default)]
 struct SourceWindow {
+    /// Source frames to pass over (repeats being filled); the window's
+    /// indices count the others.
+    skip: Vec<bool>,
+    /// The next source frame to come from the reader.
+    received: u64,
     signatures: Vec<cuts::Signature>,
     /// Frames from `first` on, in order.
     frames: std::collections::VecDeque<Arc<Frame>>,
@@ -265,7 +314,11 @@ impl SourceWindow {
     fn receive_through(&mut self, reader: &mut ReadAhead<'_>, end: u64) -> Result<()> {
         while (self.signatures.len() as u64) < end {
             let Some((index, frame)) = reader.next_frame()? else { break };
-            debug_assert_eq!(index, self.signatures.len() as u64);
+            debug_assert_eq!(index, self.received);
+            self.received += 1;
+            if self.skip.get(index as usize).copied().unwrap_or(false) {
+                continue;
+            }
             self.signatures.push(cuts::Signature::of(&frame.view()));
             self.frames.push_back(Arc::new(frame));
         }

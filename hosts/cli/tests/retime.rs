@@ -333,3 +333,36 @@ fn alpha_16_bit_and_float_sequences_keep_alpha_and_precision() {
         decode_raw(&exr.join("f_0002.exr"), "gbrapf32le")
     );
 }
+
+#[test]
+fn held_frames_are_counted_and_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A 12 fps bar written at 24 fps: every second frame repeats the one
+    // before, and H.264 adds its noise to the repeats.
+    let held = bar_clip(d, "held.mp4", "12", 24, &["-vf", "fps=24", "-c:v", "libx264", "-pix_fmt", "yuv420p"]);
+    let info = json_ok(&mattebox(&[&"info", &held, &"--scan", &"--json"]));
+    assert_eq!(info["media"]["repeated_frames"], 12, "{info}");
+    let out = d.join("filled.mkv");
+    let report =
+        json_ok(&mattebox(&[&"retime", &held, &"-o", &out, &"--fill-duplicates", &"--mode", &"quality", &"--json"]));
+    let retime = &report["retime"];
+    assert_eq!(retime["repeats_filled"], 12, "{report}");
+    assert_eq!(retime["output_frames"], 24, "the rate and length stay");
+    assert_eq!(retime["output_rate"], "24");
+    // Output frame j shows the bar where the 12 fps motion puts it at j / 24 s: x = 2j (+2.5 to its centre).
+    let frames = frames_rgb(&out, 320, 180);
+    for (j, frame) in frames.iter().enumerate().take(22) {
+        let centre = bar_centre(frame, 320, 90);
+        assert!((centre - (2.0 * j as f64 + 2.5)).abs() < 1.0, "frame {j}: bar at {centre:.1}");
+    }
+    // Only the last frame still repeats: nothing comes after it to move towards.
+    let again = json_ok(&mattebox(&[&"info", &out, &"--scan", &"--json"]));
+    assert_eq!(again["media"]["repeated_frames"], 1, "{again}");
+    assert_ne!(frames[22], frames[21], "frame 22 is new, so the one repeat is frame 23");
+    // A clip without repeats: nothing to fill, said so.
+    let smooth = bar_clip(d, "smooth.mkv", "24", 12, &["-c:v", "ffv1"]);
+    let report = json_ok(&mattebox(&[&"retime", &smooth, &"-o", &d.join("same.mkv"), &"--fill-duplicates", &"--json"]));
+    assert_eq!(report["retime"]["repeats_filled"], 0);
+    assert!(report["retime"]["notes"].to_string().contains("nothing to fill"), "{report}");
+}

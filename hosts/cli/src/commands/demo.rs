@@ -172,6 +172,7 @@ fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) 
         overwrite: true,
         audio: Default::default(),
         audio_file: None,
+        fill_repeats: false,
     };
     super::retime::run_job(ctx, &job)
 }

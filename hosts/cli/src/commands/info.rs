@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 use mattebox_core::Rational;
 use mattebox_core::media::{MediaInfo, MediaKind, MediaReader, OpenOptions};
+use mattebox_core::pipeline::scan;
 use serde_json::json;
 
 use crate::report::{CliError, Ctx, Report};
@@ -18,15 +19,39 @@ pub(crate) struct InfoArgs {
     /// Frame rate to assume for image sequences that do not record one [default: 24].
     #[arg(long, value_name = "RATE", value_parser = super::parse_rate)]
     fps: Option<Rational>,
+    /// Also decode every frame to count the frames that repeat the one
+    /// before (a generator's or a screen recorder's held frames).
+    #[arg(long)]
+    scan: bool,
 }
 
 pub(crate) fn run(ctx: &Ctx, args: InfoArgs) -> Result<Report, CliError> {
     let options = OpenOptions { frame_rate: args.fps, ..Default::default() };
     let mut infos = Vec::new();
+    let mut texts = Vec::new();
     for file in &args.files {
-        infos.push(MediaReader::open_on(&ctx.runtime, file, &options)?.info().clone());
+        let mut reader = MediaReader::open_on(&ctx.runtime, file, &options)?;
+        let info = reader.info().clone();
+        let mut text = describe(&info);
+        let mut doc = serde_json::to_value(&info).map_err(|e| mattebox_core::Error::internal(e.to_string()))?;
+        if args.scan {
+            let bar = ctx.progress(info.frame_count, "scanning");
+            let repeated = scan::repeated_frames(&ctx.runtime, &mut reader, &mut |done, _| bar.set_position(done))?;
+            bar.finish_and_clear();
+            let count = repeated.iter().filter(|&&r| r).count();
+            let runs = repeated.windows(2).filter(|w| w[1] && !w[0]).count();
+            let _ = writeln!(
+                text,
+                "  repeats      {count} frames repeat the one before, in {runs} runs \
+                 (mattebox retime --fill-duplicates makes them anew)"
+            );
+            doc["repeated_frames"] = json!(count);
+            doc["repeat_runs"] = json!(runs);
+        }
+        texts.push(text);
+        infos.push(doc);
     }
-    let text = infos.iter().map(describe).collect::<Vec<_>>().join("\n");
+    let text = texts.join("\n");
     let json = if infos.len() == 1 { json!({ "media": infos[0] }) } else { json!({ "media": infos }) };
     Ok(Report { text, json })
 }

@@ -15,13 +15,14 @@ use serde_json::json;
 use crate::report::{CliError, Ctx, Report};
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("how").required(true).args(["fps", "speed", "curve"])))]
+#[command(group(ArgGroup::new("how").args(["fps", "speed", "curve"])))]
 #[command(after_help = "\
 Examples:
   mattebox retime shot24.mp4 -o shot60.mp4 --fps 60
   mattebox retime plate.mov -o plate_2997.mov --fps 29.97 --mode fast
   mattebox retime frames/ -o slow/ --speed 0.25            # 4x slow motion
   mattebox retime shot.mp4 -o ramp.mp4 --curve ramp.txt --vectors vectors/
+  mattebox retime take.mp4 -o smooth.mp4 --fill-duplicates  # held frames made anew
 
 A curve file has one `TIME SPEED` pair per line (output seconds, playback
 speed), linear between keys; # starts a comment:
@@ -61,6 +62,11 @@ pub(crate) struct RetimeArgs {
     /// Video codec, overriding the one the extension implies: h264, prores or ffv1.
     #[arg(long, value_parser = super::parse_codec)]
     codec: Option<VideoCodec>,
+    /// Replace frames that repeat the one before (held frames from a
+    /// generator or a screen recording) by frames made between; alone, the
+    /// rate stays the source's.
+    #[arg(long)]
+    fill_duplicates: bool,
     /// Replace the output (and vector files) if they exist.
     #[arg(short = 'y', long)]
     overwrite: bool,
@@ -85,6 +91,7 @@ pub(crate) fn run_job(ctx: &Ctx, job: &RetimeJob) -> Result<RetimeReport, CliErr
                 bar.finish_and_clear();
             }
             let label = match p.stage {
+                Stage::Scanning => "scanning",
                 Stage::Rendering => "retiming",
                 Stage::Vectors => "vectors",
             };
@@ -109,7 +116,8 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
             mattebox_core::ErrorKind::InvalidArgument => CliError::usage_from(e),
             _ => CliError::from(e),
         })?),
-        _ => return Err(CliError::usage("give one of --fps, --speed or --curve")),
+        _ if args.fill_duplicates => RetimeSpec::Speed(Rational::integer(1)),
+        _ => return Err(CliError::usage("one of --fps, --speed or --curve is required (or --fill-duplicates alone)")),
     };
     let job = RetimeJob {
         input: args.input,
@@ -123,6 +131,7 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
         overwrite: args.overwrite,
         audio: args.sound.audio,
         audio_file: args.sound.audio_file,
+        fill_repeats: args.fill_duplicates,
     };
     let report = run_job(ctx, &job)?;
     let mut text = format!(
@@ -149,6 +158,9 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
     }
     if let Some(dir) = &job.vectors {
         let _ = writeln!(text, "  {} motion-vector files in {}", report.vector_files, dir.display());
+    }
+    if report.repeats_filled > 0 {
+        let _ = writeln!(text, "  {} repeated source frames replaced by frames made between", report.repeats_filled);
     }
     super::describe_audio(&mut text, report.audio.as_ref(), &report.notes);
     Ok(Report { text, json: json!({ "retime": report }) })
