@@ -102,7 +102,7 @@ pub(super) struct AudioCarrier {
 ///
 /// Rubberband's short window keeps a sound's energy where it was: a click
 /// stretched to a quarter speed lands 17 ms early with it and 34 ms early
-/// with the standard window, and atempo puts it 100 ms early
+/// with the standard window, and atempo puts it 88 ms early
 /// (docs/BENCHMARKS.md, "Audio through retime").
 fn tempo_filters(speed: f64) -> String {
     // SAFETY: looking a filter up by a NUL-terminated name.

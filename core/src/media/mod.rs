@@ -119,6 +119,10 @@ pub struct MediaInfo {
     pub first_number: Option<u64>,
     /// Every stream in the container (a sequence or still has one).
     pub streams: Vec<StreamInfo>,
+    /// Index (in `streams`) of the video stream read: ffmpeg's choice of
+    /// the default one when there are several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_stream: Option<usize>,
     /// Timecode, colour, pixel shape and orientation the source states.
     pub tags: ClipTags,
     /// Where the source's sound is: the file itself when it has audio
@@ -130,6 +134,20 @@ pub struct MediaInfo {
 impl MediaInfo {
     fn duration_of(frame_count: u64, rate: Rational) -> f64 {
         frame_count as f64 / rate.to_f64()
+    }
+
+    /// A note saying which video stream was read, when the file has several.
+    pub fn stream_note(&self) -> Option<String> {
+        let videos: Vec<usize> = self.streams.iter().filter(|s| s.kind == "video").map(|s| s.index).collect();
+        let read = self.video_stream?;
+        (videos.len() > 1).then(|| {
+            format!(
+                "{} has {} video streams ({}); stream #{read}, the default, was read",
+                self.path.display(),
+                videos.len(),
+                videos.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ")
+            )
+        })
     }
 }
 

@@ -234,6 +234,7 @@ impl SequenceReader {
                 decoded_format: probe.decoded_format,
                 first_number: None,
                 streams: vec![stream_of(&probe, codec)],
+                video_stream: None,
                 tags: ClipTags::default(),
                 audio: None,
             };
@@ -278,6 +279,7 @@ impl SequenceReader {
             decoded_format: probe.decoded_format,
             first_number: Some(first),
             streams: vec![stream_of(&probe, codec)],
+            video_stream: None,
             tags: sidecar.map(|s| s.tags).unwrap_or_default(),
             audio: None,
         };

@@ -25,6 +25,7 @@ pub struct VariableRate {
 }
 
 /// Rates footage is made at; a measured interval within 1% of one of them is that rate.
+#[cfg_attr(not(feature = "video"), allow(dead_code))]
 const STANDARD_RATES: [(i64, i64); 12] = [
     (24000, 1001),
     (24, 1),
@@ -43,6 +44,7 @@ const STANDARD_RATES: [(i64, i64); 12] = [
 /// Whether frames shown at `times` (seconds from the first frame,
 /// increasing) keep to `rate`: `None` if every frame is within half an
 /// interval of k / rate, else how the timing varies.
+#[cfg_attr(not(feature = "video"), allow(dead_code))]
 pub(crate) fn measure(times: &[f64], rate: Rational) -> Option<VariableRate> {
     if times.len() < 3 {
         return None;

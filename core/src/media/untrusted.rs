@@ -381,6 +381,7 @@ fn memory_info(label: &Path, codec: &str, kind: MediaKind, first: &Frame, rate: 
         decoded_format: first.format(),
         first_number: None,
         streams: vec![StreamInfo { index: 0, kind: "video".into(), codec: codec.into(), details: String::new() }],
+        video_stream: None,
         tags: ClipTags::default(),
         audio: None,
     }

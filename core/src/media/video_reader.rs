@@ -223,6 +223,7 @@ impl VideoReader {
             decoded_format,
             first_number: None,
             streams,
+            video_stream: Some(stream_index),
             tags: read_tags(&input, stream_index),
             audio: source.reopenable_path().filter(|_| has_audio).map(Path::to_path_buf),
         };

@@ -234,7 +234,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
     // A plate stored sideways (a phone's portrait shot) is shown turned by
     // its rotation tag; the background is turned the other way so that it
     // is upright where the plate is, and fitted in the plate's stored shape.
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = pinfo.stream_note().into_iter().collect();
     let background_turns = match pinfo.tags.rotation {
         Some(degrees) if degrees % 90 == 0 => -degrees / 90,
         Some(degrees) => {

@@ -145,7 +145,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
             info.frame_count
         )));
     }
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = info.stream_note().into_iter().collect();
     let mut reader = reader;
     let repeated = if job.fill_repeats {
         if job.vectors.is_some() {

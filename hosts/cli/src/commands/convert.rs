@@ -152,6 +152,7 @@ pub(crate) fn copy_frames(
     })?;
     bar.finish_and_clear();
     let mut written = writer.finish_with_report()?;
+    written.notes.extend(info.stream_note());
     written.notes.extend(note);
     Ok(written)
 }
