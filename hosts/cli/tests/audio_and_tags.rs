@@ -496,3 +496,41 @@ fn a_variable_rate_plate_is_composited_on_its_timestamps() {
     assert_eq!(report["composite"]["frames"], 100, "{report}");
     assert_in_sync(&out, "composite of a variable-rate plate");
 }
+
+#[test]
+fn bad_sound_and_stream_choices_get_clear_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Two video streams: the default one is read, and the report says which.
+    let two = d.join("two.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=24:d=0.5",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=blue:s=160x120:r=24:d=0.5",
+        "-map",
+        "0:v",
+        "-map",
+        "1:v",
+        "-c:v",
+        "ffv1",
+        two.to_str().unwrap(),
+    ]);
+    let out = d.join("one.mov");
+    let report = json_ok(&mattebox(&[&"convert", &two, &out, &"--json"]));
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("2 video streams") && notes.contains("#0"), "{report}");
+    // A sound file that is not there: the error names it, and nothing is written.
+    let out = d.join("no_sound.mov");
+    let missing = d.join("dialogue.wav");
+    let run = mattebox(&[&"convert", &two, &out, &"--audio-file", &missing]);
+    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("dialogue.wav"), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(!out.exists(), "a failed convert leaves no output");
+    let leftovers: Vec<_> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!leftovers.iter().any(|n| n.to_string_lossy().contains("partial")), "{leftovers:?}");
+}
