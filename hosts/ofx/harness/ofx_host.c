@@ -4,13 +4,16 @@
  * or Natron would use it. Built with AddressSanitizer by the tests.
  *
  *   ofx_host BUNDLE describe
- *       Loads the bundle, describes every plugin in every context it
- *       declares, and prints what it found.
+ *       Loads the bundle, loads every plugin, describes each in every
+ *       context it declares, prints what it found, and unloads them.
  *   ofx_host BUNDLE render PLUGIN_ID CONTEXT IN_DIR FRAMES WIDTH HEIGHT OUT_DIR
  *            [--threads N] [--depth float|short|byte] [--unconnected] [--window x1,y1,x2,y2]
  *            [--main-clip NAME] [--clip NAME=DIR ...] [--press-first BUTTON] [--press BUTTON]
  *            [name=value ...]
- *       Runs the whole action sequence on an instance: create, clip
+ *       Loads every plugin (a host scanning its bundles), describes
+ *       PLUGIN_ID, then unloads every other plugin while PLUGIN_ID stays
+ *       loaded (a host dropping one effect while another is in use), and
+ *       runs the whole action sequence on an instance: create, clip
  *       preferences, time domain, begin sequence, then for each output frame
  *       (N threads at once) region of definition, regions of interest,
  *       frames needed, is identity, render; end sequence, destroy, unload.
@@ -1329,6 +1332,9 @@ int main(int argc, char **argv) {
     set_string(host_props, "OfxPropLabel", 0, "Mattebox test host");
     if (get(-1) != NULL || get(count()) != NULL) fail("OfxGetPlugin answers outside 0..count");
     int status = 0;
+    int rendering = strcmp(argv[2], "render") == 0;
+    if (rendering && argc < 5) return 2;
+    /* Load every plugin first, as a host that scans its bundles does. */
     for (int i = 0; i < count(); i++) {
         OfxPlugin *plugin = get(i);
         if (!plugin || strcmp(plugin->pluginApi, "OfxImageEffectPluginAPI") != 0 || plugin->apiVersion != 1) {
@@ -1340,21 +1346,33 @@ int main(int argc, char **argv) {
         /* Unknown actions are answered with the default reply. */
         if (call(plugin, "OfxActionNoSuchThing", NULL, NULL, NULL) != kOfxStatReplyDefault)
             fail("%s does not answer an unknown action with kOfxStatReplyDefault", plugin->pluginIdentifier);
-        if (strcmp(argv[2], "render") == 0) {
-            if (argc < 5) return 2;
-            if (strcmp(plugin->pluginIdentifier, argv[3]) == 0) {
-                OfxImageEffectHandle descriptor = describe(plugin, argv[4]);
-                if (!descriptor) {
-                    fail("%s does not support context %s", argv[3], argv[4]);
-                } else {
-                    status = render(plugin, descriptor, argv[4], argc - 5, argv + 5);
-                    effect_free(descriptor);
-                }
-            }
-        } else {
-            describe(plugin, NULL);
+        if (!rendering) describe(plugin, NULL);
+    }
+    if (rendering) {
+        OfxPlugin *target = NULL;
+        for (int i = 0; i < count(); i++) {
+            OfxPlugin *plugin = get(i);
+            if (plugin && strcmp(plugin->pluginIdentifier, argv[3]) == 0) target = plugin;
         }
-        expect(call(plugin, "OfxActionUnload", NULL, NULL, NULL), 1, "unload");
+        OfxImageEffectHandle descriptor = target ? describe(target, argv[4]) : NULL;
+        /* Then unload every other plugin while the one in use stays loaded:
+         * a host may drop one effect while another has live instances. */
+        for (int i = 0; i < count(); i++) {
+            OfxPlugin *plugin = get(i);
+            if (plugin && plugin != target) expect(call(plugin, "OfxActionUnload", NULL, NULL, NULL), 1, "unload");
+        }
+        if (!descriptor) {
+            fail("%s does not support context %s", argv[3], argv[4]);
+        } else {
+            status = render(target, descriptor, argv[4], argc - 5, argv + 5);
+            effect_free(descriptor);
+        }
+        if (target) expect(call(target, "OfxActionUnload", NULL, NULL, NULL), 1, "unload");
+    } else {
+        for (int i = 0; i < count(); i++) {
+            OfxPlugin *plugin = get(i);
+            if (plugin) expect(call(plugin, "OfxActionUnload", NULL, NULL, NULL), 1, "unload");
+        }
     }
     props_free(host_props);
     dlclose(lib);

@@ -2,6 +2,7 @@
 //! strings copied at once, since they live only until the next call),
 //! parameters, clip images (released on drop) and messages.
 
+use std::any::TypeId;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::ptr;
 
@@ -71,9 +72,15 @@ pub(crate) fn set_host(host: *mut OfxHost) {
     *HOST.write() = (!host.is_null()).then_some(HostPtr(host));
 }
 
-/// `kOfxActionLoad`: fetches the suites. The property, image effect and
-/// parameter suites are required; messages and threads are optional.
-pub(crate) fn load() -> OfxResult<()> {
+/// The effects of this binary the host has loaded and not unloaded. The
+/// suites are shared by all of them, so they go only when the last does:
+/// a host scanning its plugins unloads one effect while another is live.
+static LOADED: parking_lot::Mutex<Vec<TypeId>> = parking_lot::Mutex::new(Vec::new());
+
+/// `kOfxActionLoad` for `effect`: fetches the suites. The property, image
+/// effect and parameter suites are required; messages and threads are
+/// optional.
+pub(crate) fn load(effect: TypeId) -> OfxResult<()> {
     let host = HOST.read().ok_or_else(|| OfxError {
         status: kOfxStatErrMissingHostFeature,
         message: "the host did not call setHost".into(),
@@ -111,6 +118,11 @@ pub(crate) fn load() -> OfxResult<()> {
         }
     };
     *SUITES.write() = Some(suites);
+    let mut loaded = LOADED.lock();
+    if !loaded.contains(&effect) {
+        loaded.push(effect);
+    }
+    drop(loaded);
     // Mattebox's parallel work runs on a pool as wide as the host says its
     // machine is (all cores if it has no multithread suite).
     let mut cpus = 0;
@@ -138,9 +150,14 @@ pub(crate) fn runtime() -> OfxResult<std::sync::Arc<Runtime>> {
         .ok_or_else(|| OfxError { status: kOfxStatErrFatal, message: "an action came before load".into() })
 }
 
-/// `kOfxActionUnload`.
-pub(crate) fn unload() {
-    *SUITES.write() = None;
+/// `kOfxActionUnload` for `effect`: the suites are let go with the last
+/// loaded effect of the binary.
+pub(crate) fn unload(effect: TypeId) {
+    let mut loaded = LOADED.lock();
+    loaded.retain(|e| *e != effect);
+    if loaded.is_empty() {
+        *SUITES.write() = None;
+    }
 }
 
 pub(crate) fn suites() -> OfxResult<Suites> {

@@ -88,11 +88,11 @@ fn dispatch<P: Plugin>(
         return Ok(kOfxStatReplyDefault);
     }
     if is(kOfxActionLoad) {
-        host::load()?;
+        host::load(std::any::TypeId::of::<P>())?;
         return Ok(kOfxStatOK);
     }
     if is(kOfxActionUnload) {
-        host::unload();
+        host::unload(std::any::TypeId::of::<P>());
         return Ok(kOfxStatOK);
     }
     let effect = Effect::new(handle)?;
