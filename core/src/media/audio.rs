@@ -68,6 +68,17 @@ pub enum AudioMode {
     Drop,
 }
 
+impl AudioMode {
+    /// The sound an operation that keeps its source's duration carries:
+    /// `file` if given, else the source's own, unless the mode is `Drop`.
+    pub fn carried(self, file: Option<&PathBuf>, source: Option<&PathBuf>) -> Option<AudioInput> {
+        match self {
+            AudioMode::Drop => None,
+            _ => file.or(source).cloned().map(AudioInput::from),
+        }
+    }
+}
+
 impl std::str::FromStr for AudioMode {
     type Err = crate::Error;
 

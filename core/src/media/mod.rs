@@ -45,7 +45,7 @@ mod video_writer;
 
 pub use audio::{AudioInput, AudioMode, AudioReport, CarriedAudio};
 pub use tags::{ClipTags, Timecode};
-pub use timing::VariableRate;
+pub use timing::{ConstantRate, VariableRate};
 
 #[cfg(all(feature = "video", feature = "images"))]
 pub use untrusted::{UNTRUSTED_TYPES, UntrustedLimits};
@@ -423,12 +423,25 @@ impl MediaReader {
     }
 
     /// For a variable-rate source: which source frame each frame of a copy
-    /// at its nominal rate shows, how many source frames show more than
-    /// once, and how many never show. `None` for constant-rate sources.
-    pub fn constant_rate_frames(&self) -> Option<(Vec<u64>, u64, u64)> {
+    /// at its nominal rate shows (the frame on screen at that instant), with
+    /// a note saying how many it shows again and leaves out. `None` for
+    /// constant-rate sources.
+    pub fn constant_rate_frames(&self) -> Option<ConstantRate> {
         let times = self.frame_times()?;
         let info = self.info();
-        Some(timing::constant_rate_frames(times, info.frame_rate, info.duration_seconds))
+        let v = info.variable_rate.as_ref()?;
+        let (order, repeated, dropped) = timing::constant_rate_frames(times, info.frame_rate, info.duration_seconds);
+        let note = format!(
+            "{} has a variable frame rate ({:.1} to {:.1} fps); written at a constant {} fps on its timestamps: \
+             {repeated} frames shown again where it held them, {dropped} left out \
+             (a retime to {} fps makes frames between instead)",
+            info.path.display(),
+            v.slowest_fps,
+            v.fastest_fps,
+            info.frame_rate,
+            info.frame_rate
+        );
+        Some(ConstantRate { order, note })
     }
 
     /// Decodes frame `index` and converts it into a host buffer of the same size.

@@ -78,6 +78,27 @@ pub(crate) fn measure(times: &[f64], rate: Rational) -> Option<VariableRate> {
     })
 }
 
+/// A constant-rate copy of a variable-rate clip: which source frame each of
+/// its frames shows, and a note saying what that repeated and left out.
+#[derive(Clone, Debug)]
+pub struct ConstantRate {
+    /// The source frame each output frame shows, in order.
+    pub order: Vec<u64>,
+    /// In words, for the report of the operation that wrote it.
+    pub note: String,
+}
+
+impl ConstantRate {
+    /// How many times each of the `frames` source frames is shown (0: left out).
+    pub fn shown_counts(&self, frames: u64) -> Vec<u32> {
+        let mut shown = vec![0u32; frames as usize];
+        for &k in &self.order {
+            shown[k as usize] += 1;
+        }
+        shown
+    }
+}
+
 /// The source frame shown at each instant n / `rate` of a clip whose frames
 /// show at `times` and which lasts `duration` seconds: what a constant-rate
 /// copy of it holds. Also says how many source frames it shows more than

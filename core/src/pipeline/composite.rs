@@ -20,9 +20,7 @@ use crate::composite::key::KeyOptions;
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, PixelFormat};
-use crate::media::{
-    AudioInput, AudioMode, AudioReport, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions,
-};
+use crate::media::{AudioMode, AudioReport, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
 use crate::pixels::Fit;
 use crate::rational::Rational;
 use crate::runtime::Runtime;
@@ -219,10 +217,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         encoder_threads: runtime.threads(),
         ..WriteOptions::new(pinfo.frame_rate)
     };
-    let audio = match job.audio {
-        AudioMode::Drop => None,
-        _ => job.audio_file.clone().or(pinfo.audio.clone()).map(AudioInput::from),
-    };
+    let audio = job.audio.carried(job.audio_file.as_ref(), pinfo.audio.as_ref());
     let writer = MediaWriter::create(&job.output, w, h, output_format, &WriteOptions { audio, ..options.clone() })?;
     let mut matte_writer = match &job.matte_out {
         Some(path) => Some(MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options)?),
@@ -247,18 +242,10 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
     };
     // A variable-rate plate is written at its nominal rate on its own
     // timestamps: a frame it holds is written again, as `convert` does.
-    let (shown, frame_times) = match (plate.constant_rate_frames(), plate.frame_times(), &pinfo.variable_rate) {
-        (Some((order, repeated, dropped)), Some(times), Some(v)) => {
-            notes.push(format!(
-                "the plate has a variable frame rate ({:.1} to {:.1} fps); written at a constant {} fps on its \
-                 timestamps: {repeated} frames shown again where it held them, {dropped} left out",
-                v.slowest_fps, v.fastest_fps, pinfo.frame_rate
-            ));
-            let mut shown = vec![0u32; pinfo.frame_count as usize];
-            for k in order {
-                shown[k as usize] += 1;
-            }
-            (shown, Some(times.to_vec()))
+    let (shown, frame_times) = match (plate.constant_rate_frames(), plate.frame_times()) {
+        (Some(constant), Some(times)) => {
+            notes.push(constant.note.clone());
+            (constant.shown_counts(pinfo.frame_count), Some(times.to_vec()))
         }
         _ => (vec![1; pinfo.frame_count as usize], None),
     };

@@ -55,8 +55,9 @@ pub struct RetimeJob {
     /// Sound to carry instead of the source's (a sequence's dialogue track).
     pub audio_file: Option<PathBuf>,
     /// Replace frames that repeat the one before (a generator's or a screen
-    /// recorder's held frames) by frames made between the pictures around
-    /// them. Costs one more decode of the source.
+    /// recorder's held frames, in runs of up to
+    /// [`super::scan::LONGEST_FILLED_RUN`]) by frames made between the
+    /// pictures around them. Costs one more decode of the source.
     pub fill_repeats: bool,
 }
 
@@ -136,7 +137,7 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     if let Some(dir) = &job.vectors {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the vectors directory", e))?;
     }
-    let reader = MediaReader::open_on(runtime, &job.input, &job.open)?;
+    let mut reader = MediaReader::open_on(runtime, &job.input, &job.open)?;
     let info = reader.info().clone();
     if info.frame_count < 2 {
         return Err(Error::invalid_argument(format!(
@@ -146,7 +147,6 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         )));
     }
     let mut notes: Vec<String> = info.stream_note().into_iter().collect();
-    let mut reader = reader;
     let repeated = if job.fill_repeats {
         if job.vectors.is_some() {
             return Err(Error::invalid_argument(
@@ -155,7 +155,16 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
             ));
         }
         let mut scanning = |done, total| progress(Progress { stage: Stage::Scanning, done, total });
-        super::scan::repeated_frames(runtime, &mut reader, &mut scanning)?
+        let repeated = super::scan::repeated_frames(runtime, &mut reader, &mut scanning)?;
+        let stutters = super::scan::stutters(&repeated);
+        let still = repeated.iter().zip(&stutters).filter(|(r, s)| **r && !**s).count();
+        if still > 0 {
+            notes.push(format!(
+                "{still} repeated frames are in runs longer than {} (a still shot, not a stutter) and were kept",
+                super::scan::LONGEST_FILLED_RUN
+            ));
+        }
+        stutters
     } else {
         vec![false; info.frame_count as usize]
     };
@@ -166,11 +175,6 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
             n => format!("{n} source frames repeated the one before; frames made between replace them"),
         });
     }
-    // When each source frame shows: its timestamp (variable rate) or k / rate.
-    let times: Vec<f64> = match reader.frame_times() {
-        Some(times) => times.to_vec(),
-        None => (0..info.frame_count).map(|k| k as f64 / info.frame_rate.to_f64()).collect(),
-    };
     if let Some(variable) = &info.variable_rate {
         notes.push(format!(
             "{} has a variable frame rate ({:.1} to {:.1} fps); its frames were placed on their own \
@@ -186,7 +190,12 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         // placed on the times of the frames that show something new: where
         // the source held a picture, the output gets frames made between.
         let span = ((info.duration_seconds * info.frame_rate.to_f64()) - 1e-6).ceil().max(2.0) as u64;
-        let kept: Vec<f64> = times.iter().zip(&repeated).filter(|(_, r)| !**r).map(|(t, _)| *t).collect();
+        // When each new picture shows: its timestamp (variable rate) or k / rate.
+        let time_of = |k: usize| match reader.frame_times() {
+            Some(times) => times[k],
+            None => k as f64 / info.frame_rate.to_f64(),
+        };
+        let kept: Vec<f64> = (0..repeated.len()).filter(|&k| !repeated[k]).map(time_of).collect();
         if kept.len() < 2 {
             return Err(Error::invalid_argument(format!(
                 "{}: every frame repeats the first; there is nothing to move between",
@@ -350,9 +359,13 @@ impl SourceWindow {
 
 /// The sound the output carries, by `job.audio` and the kind of retime.
 fn audio_for(job: &RetimeJob, info: &MediaInfo, notes: &mut Vec<String>) -> Result<Option<AudioInput>> {
-    let Some(path) = job.audio_file.clone().or(info.audio.clone()) else { return Ok(None) };
+    let Some(AudioInput { path, .. }) = AudioMode::Keep.carried(job.audio_file.as_ref(), info.audio.as_ref()) else {
+        return Ok(None);
+    };
     let speed = match &job.spec {
+        // A speed of 1 (`--fill-duplicates` alone) keeps the duration too.
         RetimeSpec::FrameRate(_) => None,
+        RetimeSpec::Speed(speed) if *speed == Rational::integer(1) => None,
         RetimeSpec::Speed(speed) => Some(Some(speed.to_f64())),
         RetimeSpec::Curve(_) => Some(None),
     };

@@ -26,3 +26,41 @@ pub fn repeated_frames(
     }
     Ok(repeated)
 }
+
+/// Longest run of repeats treated as a stutter. Generators and frame-rate
+/// doubling hold a picture for one to three extra frames; a longer run is
+/// a shot that is still, and filling it would spread the next change over
+/// the whole stillness.
+pub const LONGEST_FILLED_RUN: usize = 3;
+
+/// The repeats of `repeated` that are stutters: those in runs of at most
+/// [`LONGEST_FILLED_RUN`].
+pub fn stutters(repeated: &[bool]) -> Vec<bool> {
+    let mut out = repeated.to_vec();
+    let mut start = 0;
+    while start < repeated.len() {
+        if !repeated[start] {
+            start += 1;
+            continue;
+        }
+        let end = (start..repeated.len()).find(|&k| !repeated[k]).unwrap_or(repeated.len());
+        if end - start > LONGEST_FILLED_RUN {
+            out[start..end].iter_mut().for_each(|r| *r = false);
+        }
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_short_runs_are_stutters() {
+        let t = true;
+        let f = false;
+        let repeated = [f, t, f, t, t, t, f, t, t, t, t, f];
+        assert_eq!(stutters(&repeated), [f, t, f, t, t, t, f, f, f, f, f, f]);
+    }
+}

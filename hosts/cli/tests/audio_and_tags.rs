@@ -81,6 +81,25 @@ fn still(dir: &Path, name: &str, colour: &str, size: &str) -> PathBuf {
     out
 }
 
+/// `mattebox composite` of `plate` over a grey still, with a white matte
+/// that keeps all of the plate: its report.
+fn composite_whole_plate(dir: &Path, plate: &Path, out: &Path) -> Value {
+    let matte = still(dir, "white.png", "white", "320x240");
+    let bg = still(dir, "bg.png", "0x303030", "320x240");
+    json_ok(&mattebox(&[
+        &"composite",
+        &"--plate",
+        &plate,
+        &"--matte",
+        &matte,
+        &"--background",
+        &bg,
+        &"-o",
+        &out,
+        &"--json",
+    ]))
+}
+
 fn ffprobe_streams(path: &Path) -> Vec<Value> {
     let out = Command::new("ffprobe").args(["-v", "error", "-show_streams", "-of", "json"]).arg(path).output().unwrap();
     assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
@@ -125,6 +144,13 @@ fn sound_stays_in_sync_through_convert_retime_and_composite() {
     assert_eq!(report["retime"]["audio"]["streams"][0]["copied"], true, "{report}");
     assert_in_sync(&out, "retime --fps 59.94");
 
+    // Filling held frames keeps the length, so the sound is kept as it is.
+    let out = d.join("filled.mov");
+    let report =
+        json_ok(&mattebox(&[&"retime", &src, &"-o", &out, &"--fill-duplicates", &"--mode", &"blend", &"--json"]));
+    assert_eq!(report["retime"]["audio"]["streams"][0]["copied"], true, "{report}");
+    assert_in_sync(&out, "retime --fill-duplicates");
+
     // half speed, stretched: the click follows the flash to twice its time.
     let out = d.join("slow.mov");
     let report = json_ok(&mattebox(&[
@@ -152,21 +178,8 @@ fn sound_stays_in_sync_through_convert_retime_and_composite() {
     assert!(note.contains("--audio stretch"), "the note does not say what to do: {report}");
 
     // composite over a background, with a matte that keeps the whole plate.
-    let matte = still(d, "white.png", "white", "320x240");
-    let bg = still(d, "bg.png", "0x303030", "320x240");
     let out = d.join("comp.mov");
-    let report = json_ok(&mattebox(&[
-        &"composite",
-        &"--plate",
-        &src,
-        &"--matte",
-        &matte,
-        &"--background",
-        &bg,
-        &"-o",
-        &out,
-        &"--json",
-    ]));
+    let report = composite_whole_plate(d, &src, &out);
     assert_eq!(report["composite"]["audio"]["streams"][0]["copied"], true, "{report}");
     assert_in_sync(&out, "composite");
 
@@ -304,21 +317,8 @@ fn timecode_colour_pixel_aspect_and_rotation_survive_every_operation() {
     // 01:00:00;00 at 29.97 DF is frame 107892, 3599.996 s: frame 86399.9 at 24.
     assert_eq!(tags(&retimed)["timecode"], "01:00:00:00");
 
-    let bg = still(d, "bg.png", "0x303030", "320x240");
-    let matte = still(d, "white.png", "white", "320x240");
     let comp = d.join("comp.mov");
-    json_ok(&mattebox(&[
-        &"composite",
-        &"--plate",
-        &src,
-        &"--matte",
-        &matte,
-        &"--background",
-        &bg,
-        &"-o",
-        &comp,
-        &"--json",
-    ]));
+    composite_whole_plate(d, &src, &comp);
     same_as_source(&comp, "composite", &[]);
 }
 
@@ -478,21 +478,8 @@ fn a_variable_rate_plate_is_composited_on_its_timestamps() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let plate = stalled_marker_clip(d);
-    let matte = still(d, "white.png", "white", "320x240");
-    let bg = still(d, "bg.png", "0x303030", "320x240");
     let out = d.join("comp.mov");
-    let report = json_ok(&mattebox(&[
-        &"composite",
-        &"--plate",
-        &plate,
-        &"--matte",
-        &matte,
-        &"--background",
-        &bg,
-        &"-o",
-        &out,
-        &"--json",
-    ]));
+    let report = composite_whole_plate(d, &plate, &out);
     assert_eq!(report["composite"]["frames"], 100, "{report}");
     assert_in_sync(&out, "composite of a variable-rate plate");
 }

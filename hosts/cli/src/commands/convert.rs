@@ -5,9 +5,7 @@ use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use clap::Args;
-use mattebox_core::media::{
-    AudioInput, AudioMode, MediaInfo, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions, Written,
-};
+use mattebox_core::media::{MediaInfo, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions, Written};
 use mattebox_core::{Error, Frame, PixelFormat, Rational, Runtime};
 use serde_json::json;
 
@@ -52,10 +50,7 @@ pub(crate) fn run(ctx: &Ctx, args: ConvertArgs) -> Result<Report, CliError> {
         MediaReader::open_on(&ctx.runtime, &args.input, &OpenOptions { frame_rate: args.fps, ..Default::default() })?;
     let info = reader.info().clone();
     let format = args.format.unwrap_or(info.decoded_format);
-    let audio = match args.sound.audio {
-        AudioMode::Drop => None,
-        _ => args.sound.audio_file.clone().or(info.audio.clone()).map(AudioInput::from),
-    };
+    let audio = args.sound.audio.carried(args.sound.audio_file.as_ref(), info.audio.as_ref());
     let options = WriteOptions {
         codec: args.codec,
         overwrite: args.overwrite,
@@ -105,22 +100,9 @@ pub(crate) fn copy_frames(
     let info: MediaInfo = reader.info().clone();
     // A variable-rate source is written at its nominal rate, each output
     // frame showing the source frame on screen at that instant.
-    let mut note = None;
-    let order: Vec<u64> = match (reader.constant_rate_frames(), &info.variable_rate) {
-        (Some((order, repeated, dropped)), Some(v)) => {
-            note = Some(format!(
-                "{} has a variable frame rate ({:.1} to {:.1} fps); written at a constant {} fps on its timestamps: \
-                 {repeated} frames shown again where the source held them, {dropped} left out \
-                 (mattebox retime --fps {} makes frames between instead)",
-                info.path.display(),
-                v.slowest_fps,
-                v.fastest_fps,
-                info.frame_rate,
-                info.frame_rate
-            ));
-            order
-        }
-        _ => (0..info.frame_count).collect(),
+    let (order, note) = match reader.constant_rate_frames() {
+        Some(constant) => (constant.order, Some(constant.note)),
+        None => ((0..info.frame_count).collect(), None),
     };
     let mut writer = MediaWriter::create(output, info.width, info.height, format, options)?;
     let bar = ctx.progress(order.len() as u64, label);
@@ -129,14 +111,17 @@ pub(crate) fn copy_frames(
         let (tx, rx) = sync_channel::<Result<Frame, Error>>(4);
         let order = &order;
         scope.spawn(move || {
-            let mut last: Option<(u64, Frame)> = None;
-            for &n in order {
-                let frame = match &last {
-                    Some((k, frame)) if *k == n => Ok(frame.clone()),
-                    _ => reader.read_frame(n).and_then(|f| runtime.install(|| f.to_format(format))),
+            // A frame shown again is decoded once; only then is it kept.
+            let mut held: Option<Frame> = None;
+            for (i, &n) in order.iter().enumerate() {
+                let frame = match held.take() {
+                    Some(frame) => Ok(frame),
+                    None => reader.read_frame(n).and_then(|f| runtime.install(|| f.to_format(format))),
                 };
-                if let Ok(frame) = &frame {
-                    last = Some((n, frame.clone()));
+                if order.get(i + 1) == Some(&n)
+                    && let Ok(frame) = &frame
+                {
+                    held = Some(frame.clone());
                 }
                 let failed = frame.is_err();
                 if tx.send(frame).is_err() || failed {

@@ -63,8 +63,9 @@ pub(crate) struct RetimeArgs {
     #[arg(long, value_parser = super::parse_codec)]
     codec: Option<VideoCodec>,
     /// Replace frames that repeat the one before (held frames from a
-    /// generator or a screen recording) by frames made between; alone, the
-    /// rate stays the source's.
+    /// generator or a screen recording, in runs of up to 3; longer runs are
+    /// a still shot and stay) by frames made between; alone, the rate stays
+    /// the source's.
     #[arg(long)]
     fill_duplicates: bool,
     /// Replace the output (and vector files) if they exist.
