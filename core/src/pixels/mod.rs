@@ -11,5 +11,5 @@ pub(crate) mod resize;
 pub(crate) mod rotate;
 pub(crate) mod sample;
 
-pub use resize::{Fit, fit_background};
+pub use resize::{Fit, fit_background, resample};
 pub use rotate::rotate_quarter_turns;

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use rayon::prelude::*;
+
 use crate::error::Result;
 use crate::frame::{Frame, FrameView, PixelFormat};
 
@@ -70,6 +72,74 @@ pub fn fit_background(src: &FrameView<'_>, width: u32, height: u32, fit: Fit) ->
     Ok(out)
 }
 
+/// Resamples `src` to exactly `width` x `height`, in the source's pixel
+/// format: each axis is area-averaged where it shrinks (every source pixel
+/// counts by how much of it an output pixel covers, as a host makes its
+/// proxies) and bilinear where it grows. For proxy renders and
+/// resolution-independent analysis, where fitting is not wanted.
+pub fn resample(src: &FrameView<'_>, width: u32, height: u32) -> Result<Frame> {
+    let mut out = Frame::new(width, height, src.format())?;
+    let (sw, sh) = (src.width() as usize, src.height() as usize);
+    let (columns, rows) = (axis_weights(sw, width as usize), axis_weights(sh, height as usize));
+    let w = width as usize;
+    // Columns first, for every source row: the narrow intermediate is then
+    // read once per output row.
+    let mut narrow = vec![0.0f32; w * 4 * sh];
+    narrow.par_chunks_mut(w * 4).enumerate().for_each_init(
+        || vec![0.0f32; sw * 4],
+        |line, (y, dst)| {
+            src.read_row_f32(y as u32, line);
+            for (x, (start, weights)) in columns.iter().enumerate() {
+                let mut acc = [0.0f32; 4];
+                for (i, wgt) in weights.iter().enumerate() {
+                    let p = &line[(start + i) * 4..(start + i) * 4 + 4];
+                    for c in 0..4 {
+                        acc[c] += p[c] * wgt;
+                    }
+                }
+                dst[x * 4..x * 4 + 4].copy_from_slice(&acc);
+            }
+        },
+    );
+    out.view_mut().par_rows_mut_init(
+        || vec![0.0f32; w * 4],
+        |acc, y, row| {
+            acc.iter_mut().for_each(|v| *v = 0.0);
+            let (start, weights) = &rows[y as usize];
+            for (i, wgt) in weights.iter().enumerate() {
+                let line = &narrow[(start + i) * w * 4..(start + i + 1) * w * 4];
+                acc.iter_mut().zip(line).for_each(|(a, v)| *a += v * wgt);
+            }
+            row.write_f32(acc);
+        },
+    );
+    Ok(out)
+}
+
+/// For each of `dst` output positions along an axis of `src` pixels: the
+/// first source pixel it reads and the weights of those it reads (summing
+/// to 1).
+fn axis_weights(src: usize, dst: usize) -> Vec<(usize, Vec<f32>)> {
+    let scale = src as f64 / dst as f64;
+    (0..dst)
+        .map(|o| {
+            if scale > 1.0 {
+                let (lo, hi) = (o as f64 * scale, ((o + 1) as f64 * scale).min(src as f64));
+                let first = lo.floor() as usize;
+                let last = (hi.ceil() as usize).clamp(first + 1, src);
+                let weights: Vec<f32> =
+                    (first..last).map(|i| ((hi.min(i as f64 + 1.0) - lo.max(i as f64)) / (hi - lo)) as f32).collect();
+                (first, weights)
+            } else {
+                let at = ((o as f64 + 0.5) * scale - 0.5).clamp(0.0, (src - 1) as f64);
+                let first = (at.floor() as usize).min(src - 1);
+                let f = (at - first as f64) as f32;
+                if first + 1 < src { (first, vec![1.0 - f, f]) } else { (first, vec![1.0]) }
+            }
+        })
+        .collect()
+}
+
 /// `frame` area-averaged down to at most `max_width` pixels wide (kept if
 /// narrower), as RGBA8, rows in parallel.
 pub(crate) fn area_downscale(frame: &FrameView<'_>, max_width: u32) -> Result<Frame> {
@@ -121,6 +191,33 @@ pub(crate) fn area_downscale(frame: &FrameView<'_>, max_width: u32) -> Result<Fr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resample_averages_what_each_output_pixel_covers_and_keeps_flat_areas() {
+        // A 1-pixel white column at x = 3 of 8; halved, it covers half of
+        // output pixel 1; at 3/8 width (8 -> 3) it falls in pixel 1 with
+        // weight 1/(8/3) = 0.375.
+        let mut f = Frame::new(8, 4, PixelFormat::Rgba32F).unwrap();
+        let row: Vec<f32> =
+            (0..8).flat_map(|x| if x == 3 { [1.0, 1.0, 1.0, 1.0] } else { [0.0, 0.0, 0.0, 1.0] }).collect();
+        for y in 0..4 {
+            f.view_mut().write_row_f32(y, &row);
+        }
+        let half = resample(&f.view(), 4, 2).unwrap();
+        assert_eq!((half.width(), half.height()), (4, 2));
+        assert_eq!(half.pixel_f32(1, 1), [0.5, 0.5, 0.5, 1.0]);
+        assert_eq!(half.pixel_f32(0, 0)[0], 0.0);
+        let third = resample(&f.view(), 3, 4).unwrap();
+        assert!((third.pixel_f32(1, 2)[0] - 0.375).abs() < 1e-6, "{:?}", third.pixel_f32(1, 2));
+        // Growing is bilinear: back to 8 wide, the column spreads over its
+        // neighbours and the alpha stays 1 everywhere.
+        let grown = resample(&half.view(), 8, 4).unwrap();
+        assert!(grown.pixel_f32(2, 1)[0] > 0.2 && grown.pixel_f32(7, 1)[0] == 0.0);
+        assert!((0..8).all(|x| grown.pixel_f32(x, 3)[3] == 1.0));
+        // 8-bit stays 8-bit.
+        let bytes = f.to_format(PixelFormat::Rgba8).unwrap();
+        assert_eq!(resample(&bytes.view(), 4, 2).unwrap().format(), PixelFormat::Rgba8);
+    }
 
     #[test]
     fn the_analysis_copy_is_an_area_average() {

@@ -9,7 +9,8 @@
  *   ofx_host BUNDLE render PLUGIN_ID CONTEXT IN_DIR FRAMES WIDTH HEIGHT OUT_DIR
  *            [--threads N] [--depth float|short|byte] [--unconnected] [--window x1,y1,x2,y2]
  *            [--main-clip NAME] [--clip NAME=DIR ...] [--press-first BUTTON] [--press BUTTON]
- *            [name=value ...]
+ *            [--render-scale S] [--pixel-aspect P] [--field-order lower|upper] [--range A,B]
+ *            [--load-params FILE] [--save-params FILE] [name=value ...]
  *       Loads every plugin (a host scanning its bundles), describes
  *       PLUGIN_ID, then unloads every other plugin while PLUGIN_ID stays
  *       loaded (a host dropping one effect while another is in use), and
@@ -21,6 +22,17 @@
  *       the clip named by --main-clip (Source by default); --clip adds more
  *       input clips (every frame in DIR); clips without input are
  *       unconnected. Outputs are written the same way to OUT_DIR.
+ *
+ *       As a host showing a proxy, --render-scale renders at scale S (0.5,
+ *       0.25): every input image is area-averaged to ceil(S * size) pixels,
+ *       outputs are that size, regions stay in canonical coordinates.
+ *       --pixel-aspect gives every clip non-square pixels (the project is
+ *       P * WIDTH canonical units wide); --field-order flags every clip as
+ *       interlaced (whole frames are rendered: an effect must ask for that);
+ *       --range renders output frames A..B instead of the time domain, as a
+ *       host whose timeline runs past an input's end. --save-params writes
+ *       every parameter's value when the instance is destroyed, and
+ *       --load-params sets them before it is created: a project file.
  *
  * Checks, each a failure (exit status = their count): a frame fetched that
  * getFramesNeeded did not declare, an image never released, an action that
@@ -575,6 +587,10 @@ static struct {
     int *output_written;
     atomic_int images_out; /* fetched and not yet released */
     int unconnected;
+    double scale, par;    /* render scale, pixel aspect ratio */
+    int pw, ph;           /* the size of every image at that scale */
+    const char *field_order;
+    int render_twice;     /* the effect's kOfxImageEffectPluginPropFieldRenderTwiceAlways */
 } job;
 
 static Input *input_named(const char *name) {
@@ -688,27 +704,33 @@ static OfxStatus clip_get_image(OfxImageClipHandle c, OfxTime time, const OfxRec
         }
         if (frame < 0 || frame >= input->frames) return kOfxStatFailed; /* past the clip: the host has nothing */
     }
-    size_t row = (size_t)job.width * job.bytes_per_pixel;
+    size_t row = (size_t)job.pw * job.bytes_per_pixel;
     Lent *lent = xcalloc(1, sizeof(Lent));
-    lent->data = xcalloc((size_t)job.height, row);
+    lent->data = xcalloc((size_t)job.ph, row);
     lent->output = output;
     lent->time = time;
     if (!output) {
-        for (int y = 0; y < job.height; y++) /* flip: file rows are top-down */
-            to_depth(input->data[frame] + (size_t)(job.height - 1 - y) * job.width * 4, (char *)lent->data + y * row,
-                     (size_t)job.width);
+        for (int y = 0; y < job.ph; y++) /* flip: file rows are top-down */
+            to_depth(input->data[frame] + (size_t)(job.ph - 1 - y) * job.pw * 4, (char *)lent->data + y * row,
+                     (size_t)job.pw);
     }
     OfxPropertySetHandle p = props_new();
     set_string(p, "OfxPropType", 0, "OfxTypeImage");
     set_pointer(p, "OfxImagePropData", 0, lent->data);
-    int bounds[4] = {0, 0, job.width, job.height};
+    int bounds[4] = {0, 0, job.pw, job.ph};
     set_int_n(p, "OfxImagePropBounds", 4, bounds);
     set_int_n(p, "OfxImagePropRegionOfDefinition", 4, bounds);
     set_int(p, "OfxImagePropRowBytes", 0, (int)row);
     set_string(p, "OfxImageEffectPropPixelDepth", 0, job.depth);
     set_string(p, "OfxImageEffectPropComponents", 0, "OfxImageComponentRGBA");
     set_string(p, "OfxImageEffectPropPreMultiplication", 0, "OfxImageOpaque");
-    set_double(p, "OfxImagePropPixelAspectRatio", 0, 1.0);
+    set_double(p, "OfxImagePropPixelAspectRatio", 0, job.par);
+    double scale[2] = {job.scale, job.scale};
+    set_double_n(p, "OfxImageEffectPropRenderScale", 2, scale);
+    set_string(p, "OfxImagePropField", 0, job.field_order ? "OfxFieldBoth" : "OfxFieldNone");
+    char id[64];
+    snprintf(id, sizeof id, "%s@%g/%g", c->name, time, job.scale);
+    set_string(p, "OfxImagePropUniqueIdentifier", 0, id);
     set_pointer(p, "MatteboxHarnessLent", 0, lent);
     atomic_fetch_add(&job.images_out, 1);
     *image = p;
@@ -722,12 +744,12 @@ static OfxStatus clip_release_image(OfxPropertySetHandle image) {
     if (lent->output) {
         int frame = (int)floor(lent->time + 0.5);
         if (frame >= 0 && frame < job.frames * 64) {
-            size_t row = (size_t)job.width * job.bytes_per_pixel;
+            size_t row = (size_t)job.pw * job.bytes_per_pixel;
             pthread_mutex_lock(&failure_lock);
-            if (job.output[frame] == NULL) job.output[frame] = xcalloc((size_t)job.width * job.height * 4, sizeof(float));
-            for (int y = 0; y < job.height; y++)
-                from_depth((char *)lent->data + y * row, job.output[frame] + (size_t)(job.height - 1 - y) * job.width * 4,
-                           (size_t)job.width);
+            if (job.output[frame] == NULL) job.output[frame] = xcalloc((size_t)job.pw * job.ph * 4, sizeof(float));
+            for (int y = 0; y < job.ph; y++)
+                from_depth((char *)lent->data + y * row, job.output[frame] + (size_t)(job.ph - 1 - y) * job.pw * 4,
+                           (size_t)job.pw);
             job.output_written[frame] = 1;
             pthread_mutex_unlock(&failure_lock);
         }
@@ -742,9 +764,10 @@ static OfxStatus clip_release_image(OfxPropertySetHandle image) {
 static OfxStatus clip_get_rod(OfxImageClipHandle c, OfxTime time, OfxRectD *bounds) {
     (void)time;
     if (!c || !bounds) return kOfxStatErrBadHandle;
+    /* Canonical coordinates: unscaled, square pixels. */
     bounds->x1 = 0;
     bounds->y1 = 0;
-    bounds->x2 = job.width;
+    bounds->x2 = job.width * job.par;
     bounds->y2 = job.height;
     return kOfxStatOK;
 }
@@ -932,6 +955,9 @@ static OfxImageEffectHandle describe(OfxPlugin *plugin, const char *want) {
            str(descriptor->props, "OfxImageEffectPluginRenderThreadSafety", 0));
     print_props("    effect ", descriptor->props);
     OfxImageEffectHandle chosen = NULL;
+    int twice = 1; /* the specification's default */
+    if (get_int(descriptor->props, "OfxImageEffectPluginPropFieldRenderTwiceAlways", 0, &twice) != kOfxStatOK) twice = 1;
+    if (want) job.render_twice = twice;
     for (int i = 0; i < contexts; i++) {
         const char *context = str(descriptor->props, "OfxImageEffectPropSupportedContexts", i);
         OfxImageEffectHandle in_context = effect_new("OfxTypeImageEffect");
@@ -964,6 +990,29 @@ static OfxImageEffectHandle describe(OfxPlugin *plugin, const char *want) {
     return chosen;
 }
 
+/* `src` (w x h float RGBA) area-averaged to ow x oh: every source pixel
+ * counts by how much of it each output pixel covers, as a host's proxy. */
+static float *area_average(const float *src, int w, int h, int ow, int oh) {
+    float *out = xcalloc((size_t)ow * oh * 4, sizeof(float));
+    double sx = (double)w / ow, sy = (double)h / oh;
+    for (int oy = 0; oy < oh; oy++) {
+        double y0 = oy * sy, y1 = fmin((oy + 1) * sy, h);
+        for (int ox = 0; ox < ow; ox++) {
+            double x0 = ox * sx, x1 = fmin((ox + 1) * sx, w), acc[4] = {0, 0, 0, 0}, total = 0;
+            for (int y = (int)floor(y0); y < (int)ceil(y1) && y < h; y++) {
+                double wy = fmin(y1, y + 1.0) - fmax(y0, y);
+                for (int x = (int)floor(x0); x < (int)ceil(x1) && x < w; x++) {
+                    double wgt = wy * (fmin(x1, x + 1.0) - fmax(x0, x));
+                    for (int c = 0; c < 4; c++) acc[c] += wgt * src[((size_t)y * w + x) * 4 + c];
+                    total += wgt;
+                }
+            }
+            for (int c = 0; c < 4; c++) out[((size_t)oy * ow + ox) * 4 + c] = (float)(acc[c] / total);
+        }
+    }
+    return out;
+}
+
 static float *read_raw(const char *path, size_t floats) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -988,6 +1037,46 @@ static void write_raw(const char *path, const float *data, size_t floats) {
     fclose(f);
 }
 
+/* A project file: one parameter a line, name=value. */
+static void save_params(OfxParamSetHandle set, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fail("cannot write %s", path);
+        return;
+    }
+    for (Param *p = set->first; p; p = p->next) {
+        if (strcmp(p->type, "OfxParamTypeString") == 0)
+            fprintf(f, "%s=%s\n", p->name, p->svalue);
+        else if (strcmp(p->type, "OfxParamTypeDouble") == 0)
+            fprintf(f, "%s=%.17g\n", p->name, p->dvalue);
+        else if (is_int_type(p->type))
+            fprintf(f, "%s=%d\n", p->name, p->ivalue);
+    }
+    fclose(f);
+}
+
+static void load_params(OfxParamSetHandle set, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fail("cannot read %s", path);
+        return;
+    }
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *eq = strchr(line, '=');
+        if (!eq) continue;
+        *eq = 0;
+        Param *p = param_find(set, line);
+        if (!p) continue;
+        p->dvalue = atof(eq + 1);
+        p->ivalue = atoi(eq + 1);
+        free(p->svalue);
+        p->svalue = xstrdup(eq + 1);
+    }
+    fclose(f);
+}
+
 /* The user presses button `name`: kOfxActionInstanceChanged. */
 static void press(OfxPlugin *plugin, OfxImageEffectHandle inst, const char *name, double time) {
     OfxPropertySetHandle changed = props_new();
@@ -995,7 +1084,7 @@ static void press(OfxPlugin *plugin, OfxImageEffectHandle inst, const char *name
     set_string(changed, "OfxPropName", 0, name);
     set_string(changed, "OfxPropChangeReason", 0, "OfxChangeUserEdited");
     set_double(changed, "OfxPropTime", 0, time);
-    double scale[2] = {1, 1};
+    double scale[2] = {job.scale, job.scale};
     set_double_n(changed, "OfxImageEffectPropRenderScale", 2, scale);
     changing = 1;
     message_errors = 0;
@@ -1018,12 +1107,12 @@ typedef struct {
 static void render_one(RenderJob *r, double time) {
     OfxPlugin *plugin = r->plugin;
     OfxImageEffectHandle inst = r->instance;
-    double scale[2] = {1.0, 1.0};
-    /* Region of definition. */
+    double scale[2] = {job.scale, job.scale};
+    /* Region of definition, in canonical coordinates. */
     OfxPropertySetHandle in = props_new(), out = props_new();
     set_double(in, "OfxPropTime", 0, time);
     set_double_n(in, "OfxImageEffectPropRenderScale", 2, scale);
-    double rod[4] = {0, 0, job.width, job.height};
+    double rod[4] = {0, 0, job.width * job.par, job.height};
     set_double_n(out, "OfxImageEffectPropRegionOfDefinition", 4, rod);
     expect(call(plugin, "OfxImageEffectActionGetRegionOfDefinition", inst, in, out), 1, "region of definition");
     props_free(in);
@@ -1068,13 +1157,13 @@ static void render_one(RenderJob *r, double time) {
     }
     props_free(in);
     props_free(out);
-    int window[4] = {0, 0, job.width, job.height};
+    int window[4] = {0, 0, job.pw, job.ph};
     if (r->explicit_window) memcpy(window, r->window, sizeof window);
     /* Is identity. */
     in = props_new();
     out = props_new();
     set_double(in, "OfxPropTime", 0, time);
-    set_string(in, "OfxImageEffectPropFieldToRender", 0, "OfxFieldNone");
+    set_string(in, "OfxImageEffectPropFieldToRender", 0, job.field_order ? "OfxFieldBoth" : "OfxFieldNone");
     set_int_n(in, "OfxImageEffectPropRenderWindow", 4, window);
     set_double_n(in, "OfxImageEffectPropRenderScale", 2, scale);
     set_string(out, "OfxPropName", 0, "");
@@ -1092,8 +1181,8 @@ static void render_one(RenderJob *r, double time) {
             fail("is identity named %s at %g", str(out, "OfxPropName", 0), source_time);
         } else {
             pthread_mutex_lock(&failure_lock);
-            if (!job.output[frame]) job.output[frame] = xcalloc((size_t)job.width * job.height * 4, sizeof(float));
-            memcpy(job.output[frame], named->data[s], (size_t)job.width * job.height * 16);
+            if (!job.output[frame]) job.output[frame] = xcalloc((size_t)job.pw * job.ph * 4, sizeof(float));
+            memcpy(job.output[frame], named->data[s], (size_t)job.pw * job.ph * 16);
             job.output_written[frame] = 1;
             pthread_mutex_unlock(&failure_lock);
         }
@@ -1136,7 +1225,12 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     job.width = atoi(argv[2]);
     job.height = atoi(argv[3]);
     job.depth = "OfxBitDepthFloat";
-    int threads = 1;
+    job.scale = 1.0;
+    job.par = 1.0;
+    job.field_order = NULL;
+    int threads = 1, has_range = 0;
+    const char *save_to = NULL;
+    double range_first = 0, range_last = 0;
     const char *presses[8], *first_presses[8];
     int n_presses = 0, n_first_presses = 0;
     RenderJob r;
@@ -1144,11 +1238,6 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     r.plugin = plugin;
     /* The instance: clips and parameters as described for the context. */
     OfxImageEffectHandle inst = effect_new("OfxTypeImageEffectInstance");
-    set_string(inst->props, "OfxImageEffectPropContext", 0, context);
-    double project[2] = {job.width, job.height};
-    set_double_n(inst->props, "OfxImageEffectPropProjectSize", 2, project);
-    set_double(inst->props, "OfxImageEffectPropFrameRate", 0, 24.0);
-    set_pointer(inst->props, "OfxPropInstanceData", 0, NULL);
     job.n_inputs = 1;
     snprintf(job.inputs[0].name, sizeof job.inputs[0].name, "Source");
     job.inputs[0].frames = job.frames;
@@ -1157,6 +1246,19 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
         /* Inputs first: the clips' properties depend on them. */
         if (strcmp(argv[a], "--main-clip") == 0 && a + 1 < argc) {
             snprintf(job.inputs[0].name, sizeof job.inputs[0].name, "%s", argv[++a]);
+        } else if (strcmp(argv[a], "--render-scale") == 0 && a + 1 < argc) {
+            job.scale = atof(argv[++a]);
+            if (!(job.scale > 0 && job.scale <= 1)) return 2;
+        } else if (strcmp(argv[a], "--pixel-aspect") == 0 && a + 1 < argc) {
+            job.par = atof(argv[++a]);
+            if (!(job.par > 0)) return 2;
+        } else if (strcmp(argv[a], "--field-order") == 0 && a + 1 < argc) {
+            const char *order = argv[++a];
+            job.field_order = strcmp(order, "upper") == 0 ? "OfxFieldUpper" : "OfxFieldLower";
+        } else if (strcmp(argv[a], "--range") == 0 && a + 1 < argc) {
+            has_range = sscanf(argv[++a], "%lf,%lf", &range_first, &range_last) == 2;
+        } else if (strcmp(argv[a], "--save-params") == 0 && a + 1 < argc) {
+            save_to = argv[++a];
         } else if (strcmp(argv[a], "--clip") == 0 && a + 1 < argc && job.n_inputs < MAX_INPUTS) {
             const char *spec = argv[++a], *eq = strchr(spec, '=');
             if (!eq || (size_t)(eq - spec) >= sizeof job.inputs[0].name) return 2;
@@ -1166,6 +1268,9 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
             input_dirs[job.n_inputs++] = eq + 1;
         }
     }
+    /* Pixel sizes at the render scale (pixel width = canonical * scale / PAR). */
+    job.pw = (int)ceil(job.width * job.scale - 1e-9);
+    job.ph = (int)ceil(job.height * job.scale - 1e-9);
     for (int k = 0; k < job.n_inputs; k++) {
         Input *input = &job.inputs[k];
         if (k > 0) { /* as many frames as the directory holds */
@@ -1182,16 +1287,47 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
             char path[4096];
             snprintf(path, sizeof path, "%s/frame_%04d.raw", input_dirs[k], i);
             input->data[i] = read_raw(path, (size_t)job.width * job.height * 4);
+            if (job.pw != job.width || job.ph != job.height) {
+                float *proxy = area_average(input->data[i], job.width, job.height, job.pw, job.ph);
+                free(input->data[i]);
+                input->data[i] = proxy;
+            }
         }
     }
+    /* The instance, as a host describes its project: sizes in canonical
+     * coordinates (square, unscaled pixels). */
+    if (job.field_order && job.render_twice)
+        fail("the clips are interlaced but the effect leaves kOfxImageEffectPluginPropFieldRenderTwiceAlways at 1: "
+             "hosts would render it field by field, on half-height images");
+    set_string(inst->props, "OfxImageEffectPropContext", 0, context);
+    double project[2] = {job.width * job.par, job.height}, offset[2] = {0, 0};
+    set_double_n(inst->props, "OfxImageEffectPropProjectSize", 2, project);
+    set_double_n(inst->props, "OfxImageEffectPropProjectExtent", 2, project);
+    set_double_n(inst->props, "OfxImageEffectPropProjectOffset", 2, offset);
+    set_double(inst->props, "OfxImageEffectPropPixelAspectRatio", 0, job.par);
+    set_double(inst->props, "OfxImageEffectInstancePropEffectDuration", 0, job.frames);
+    set_int(inst->props, "OfxImageEffectInstancePropSequentialRender", 0, 0);
+    set_int(inst->props, "OfxPropIsInteractive", 0, 0);
+    set_double(inst->props, "OfxImageEffectPropFrameRate", 0, 24.0);
+    set_pointer(inst->props, "OfxPropInstanceData", 0, NULL);
     for (Clip *c = descriptor->clips; c; c = c->next) {
         Clip *ic = clip_add(inst, c->name);
         const Input *input = input_named(c->name);
         int frames = input ? input->frames : job.frames;
         double range[2] = {0, frames - 1};
         set_double_n(ic->props, "OfxImageEffectPropFrameRange", 2, range);
+        set_double_n(ic->props, "OfxImageEffectPropUnmappedFrameRange", 2, range);
         set_double(ic->props, "OfxImageEffectPropFrameRate", 0, 24.0);
+        set_double(ic->props, "OfxImageEffectPropUnmappedFrameRate", 0, 24.0);
         set_string(ic->props, "OfxImageEffectPropComponents", 0, "OfxImageComponentRGBA");
+        set_string(ic->props, "OfxImageClipPropUnmappedComponents", 0, "OfxImageComponentRGBA");
+        set_string(ic->props, "OfxImageEffectPropPreMultiplication", 0, "OfxImageOpaque");
+        set_double(ic->props, "OfxImagePropPixelAspectRatio", 0, job.par);
+        set_string(ic->props, "OfxImageClipPropFieldOrder", 0, job.field_order ? job.field_order : "OfxFieldNone");
+        set_int(ic->props, "OfxImageClipPropContinuousSamples", 0, 0);
+        if (job.field_order && strcmp(c->name, "Output") != 0 && strcmp(str(c->props, "OfxImageClipPropFieldExtraction", 0), "OfxFieldBoth") != 0)
+            fail("the clips are interlaced but %s does not ask for whole frames (kOfxImageClipPropFieldExtraction is \"%s\"): "
+                 "hosts would give it single fields", c->name, str(c->props, "OfxImageClipPropFieldExtraction", 0));
         set_int(ic->props, "OfxImageClipPropConnected", 0, input || strcmp(c->name, "Output") == 0);
     }
     for (Param *p = descriptor->params->first; p; p = p->next) {
@@ -1214,12 +1350,18 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
             presses[n_presses++] = argv[++a];
         } else if (strcmp(argv[a], "--press-first") == 0 && a + 1 < argc && n_first_presses < 8) {
             first_presses[n_first_presses++] = argv[++a];
-        } else if ((strcmp(argv[a], "--main-clip") == 0 || strcmp(argv[a], "--clip") == 0) && a + 1 < argc) {
+        } else if ((strcmp(argv[a], "--main-clip") == 0 || strcmp(argv[a], "--clip") == 0 ||
+                    strcmp(argv[a], "--render-scale") == 0 || strcmp(argv[a], "--pixel-aspect") == 0 ||
+                    strcmp(argv[a], "--field-order") == 0 || strcmp(argv[a], "--range") == 0 ||
+                    strcmp(argv[a], "--save-params") == 0) &&
+                   a + 1 < argc) {
             a++; /* read above */
         } else if (strcmp(argv[a], "--unconnected") == 0) {
             job.unconnected = 1;
             Clip *main_clip = clip_find(inst, job.inputs[0].name);
             if (main_clip) set_int(main_clip->props, "OfxImageClipPropConnected", 0, 0);
+        } else if (strcmp(argv[a], "--load-params") == 0 && a + 1 < argc) {
+            load_params(inst->params, argv[++a]);
         } else if (strcmp(argv[a], "--window") == 0 && a + 1 < argc) {
             r.explicit_window = sscanf(argv[++a], "%d,%d,%d,%d", &r.window[0], &r.window[1], &r.window[2], &r.window[3]) == 4;
         } else {
@@ -1243,7 +1385,10 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
         }
     }
     job.bytes_per_pixel = strcmp(job.depth, "OfxBitDepthFloat") == 0 ? 16 : strcmp(job.depth, "OfxBitDepthShort") == 0 ? 8 : 4;
-    for (Clip *c = inst->clips; c; c = c->next) set_string(c->props, "OfxImageEffectPropPixelDepth", 0, job.depth);
+    for (Clip *c = inst->clips; c; c = c->next) {
+        set_string(c->props, "OfxImageEffectPropPixelDepth", 0, job.depth);
+        set_string(c->props, "OfxImageClipPropUnmappedPixelDepth", 0, job.depth);
+    }
     job.output = xcalloc((size_t)job.frames * 64, sizeof(float *));
     job.output_written = xcalloc((size_t)job.frames * 64, sizeof(int));
 
@@ -1260,6 +1405,10 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     get_double(out, "OfxImageEffectPropFrameRange", 0, &r.first);
     get_double(out, "OfxImageEffectPropFrameRange", 1, &r.last);
     props_free(out);
+    if (has_range) {
+        r.first = range_first;
+        r.last = range_last;
+    }
     if (r.last - r.first + 1 > job.frames * 64) {
         fail("time domain %g..%g is too long", r.first, r.last);
         r.last = r.first;
@@ -1269,7 +1418,7 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     set_double_n(in, "OfxImageEffectPropFrameRange", 2, range);
     set_double(in, "OfxImageEffectPropFrameStep", 0, 1.0);
     set_int(in, "OfxPropIsInteractive", 0, 0);
-    double scale[2] = {1, 1};
+    double scale[2] = {job.scale, job.scale};
     set_double_n(in, "OfxImageEffectPropRenderScale", 2, scale);
     expect(call(plugin, "OfxImageEffectActionBeginSequenceRender", inst, in, NULL), 1, "begin sequence render");
 
@@ -1284,6 +1433,7 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
     props_free(in);
     /* Buttons pressed by the user, after the render. */
     for (int i = 0; i < n_presses; i++) press(plugin, inst, presses[i], r.first);
+    if (save_to) save_params(inst->params, save_to);
     expect(call(plugin, "OfxActionDestroyInstance", inst, NULL, NULL), 0, "destroy instance");
     if (atomic_load(&job.images_out) != 0) fail("%d images were never released", atomic_load(&job.images_out));
 
@@ -1293,10 +1443,11 @@ static int render(OfxPlugin *plugin, OfxImageEffectHandle descriptor, const char
         if (frame < 0 || frame >= job.frames * 64 || !job.output_written[frame]) continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/frame_%04d.raw", out_dir, i);
-        write_raw(path, job.output[frame], (size_t)job.width * job.height * 4);
+        write_raw(path, job.output[frame], (size_t)job.pw * job.ph * 4);
         written++;
     }
-    printf("rendered %d frames (%g..%g) with %d threads at %s\n", written, r.first, r.last, threads, job.depth);
+    printf("rendered %d frames (%g..%g) with %d threads at %s, %dx%d\n", written, r.first, r.last, threads, job.depth,
+           job.pw, job.ph);
     for (int k = 0; k < job.n_inputs; k++) {
         for (int i = 0; i < job.inputs[k].frames; i++) free(job.inputs[k].data[i]);
         free(job.inputs[k].data);
@@ -1330,6 +1481,38 @@ int main(int argc, char **argv) {
     host.host = host_props;
     set_string(host_props, "OfxPropName", 0, "io.mattebox.testhost");
     set_string(host_props, "OfxPropLabel", 0, "Mattebox test host");
+    /* The rest of a host's description, as the HostSupport library fills it. */
+    int api_version[2] = {1, 4}, version[3] = {1, 0, 0};
+    set_int_n(host_props, "OfxPropAPIVersion", 2, api_version);
+    set_int_n(host_props, "OfxPropVersion", 3, version);
+    set_string(host_props, "OfxPropVersionLabel", 0, "1.0");
+    set_int(host_props, "OfxImageEffectHostPropIsBackground", 0, 1);
+    set_int(host_props, "OfxImageEffectPropSupportsOverlays", 0, 0);
+    set_int(host_props, "OfxImageEffectPropSupportsMultiResolution", 0, 1);
+    set_int(host_props, "OfxImageEffectPropSupportsTiles", 0, 1);
+    set_int(host_props, "OfxImageEffectPropTemporalClipAccess", 0, 1);
+    const char *components[] = {"OfxImageComponentRGBA", "OfxImageComponentAlpha"};
+    set_string_n(host_props, "OfxImageEffectPropSupportedComponents", 2, components);
+    const char *contexts[] = {"OfxImageEffectContextFilter", "OfxImageEffectContextGeneral",
+                              "OfxImageEffectContextGenerator"};
+    set_string_n(host_props, "OfxImageEffectPropSupportedContexts", 3, contexts);
+    const char *depths[] = {"OfxBitDepthFloat", "OfxBitDepthShort", "OfxBitDepthByte"};
+    set_string_n(host_props, "OfxImageEffectPropSupportedPixelDepths", 3, depths);
+    set_int(host_props, "OfxImageEffectPropMultipleClipDepths", 0, 0);
+    set_int(host_props, "OfxImageEffectPropSupportsMultipleClipPARs", 0, 0);
+    set_int(host_props, "OfxImageEffectPropSetableFrameRate", 0, 0);
+    set_int(host_props, "OfxImageEffectPropSetableFielding", 0, 0);
+    set_int(host_props, "OfxImageEffectInstancePropSequentialRender", 0, 0);
+    set_int(host_props, "OfxParamHostPropSupportsCustomInteract", 0, 0);
+    set_int(host_props, "OfxParamHostPropSupportsStringAnimation", 0, 0);
+    set_int(host_props, "OfxParamHostPropSupportsChoiceAnimation", 0, 0);
+    set_int(host_props, "OfxParamHostPropSupportsBooleanAnimation", 0, 0);
+    set_int(host_props, "OfxParamHostPropSupportsCustomAnimation", 0, 0);
+    set_int(host_props, "OfxParamHostPropMaxParameters", 0, -1);
+    set_int(host_props, "OfxParamHostPropMaxPages", 0, 0);
+    int page_size[2] = {0, 0};
+    set_int_n(host_props, "OfxParamHostPropPageRowColumnCount", 2, page_size);
+    set_int(host_props, "OfxImageEffectPropRenderQualityDraft", 0, 0);
     if (get(-1) != NULL || get(count()) != NULL) fail("OfxGetPlugin answers outside 0..count");
     int status = 0;
     int rendering = strcmp(argv[2], "render") == 0;

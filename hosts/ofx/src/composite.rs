@@ -7,6 +7,12 @@
 //! grain) come from the clips' first frames, whatever frame is rendered and
 //! in whatever order, so the result does not flicker and equals the
 //! command line's: the first frames are declared in `getFramesNeeded`.
+//!
+//! Real hosts also render proxies (the light wrap's reach, in full-size
+//! pixels, shrinks with the render scale and the shot is primed again at
+//! each size), hand interlaced plates (each field is composited on its
+//! own, so no blur mixes two moments), and render past a clip's end (every
+//! clip holds its last frame).
 
 use std::ffi::CStr;
 
@@ -17,7 +23,8 @@ use mattebox_core::{Frame, PixelFormat};
 use parking_lot::Mutex;
 
 use crate::describe;
-use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::fields;
+use crate::host::{Effect, FieldOrder, OfxError, OfxResult, Props, RenderScale};
 use crate::plugin::Plugin;
 use crate::sys::*;
 
@@ -38,11 +45,14 @@ const RESULT: &CStr = c"result";
 
 pub(crate) struct Composite;
 
-/// The settings a composite was primed with, and the shot's compositor
-/// primed on the clips' first frames.
+/// The settings a composite was primed with, the frame size, and the
+/// shot's compositor for each piece it composites (the frame, or each
+/// field), primed on that piece of the clips' first frames.
 struct Primed {
     settings: Settings,
-    shot: ShotCompositor,
+    size: (u32, u32),
+    order: Option<FieldOrder>,
+    shots: Vec<ShotCompositor>,
 }
 
 /// A composite instance: the compositor primed on the first frames.
@@ -58,7 +68,7 @@ struct Settings {
     matte_out: bool,
 }
 
-fn settings(effect: &Effect, time: f64) -> OfxResult<Settings> {
+fn settings(effect: &Effect, time: f64, scale: RenderScale) -> OfxResult<Settings> {
     let key = match effect.int_at(KEY, time)? {
         0 => Some(ScreenChoice::Auto),
         1 => Some(ScreenChoice::Green),
@@ -69,7 +79,9 @@ fn settings(effect: &Effect, time: f64) -> OfxResult<Settings> {
         spill: effect.double_at(SPILL, time)? as f32,
         match_colour: effect.double_at(MATCH_COLOUR, time)? as f32,
         light_wrap: effect.double_at(LIGHT_WRAP, time)? as f32,
-        light_wrap_radius: effect.double_at(LIGHT_WRAP_RADIUS, time)? as f32,
+        // In full-size pixels; rows are never squeezed, so the vertical scale
+        // says how many proxy pixels that is.
+        light_wrap_radius: (effect.double_at(LIGHT_WRAP_RADIUS, time)? * scale.y) as f32,
         defocus: if effect.int_at(DEFOCUS, time)? == 1 { Defocus::Auto } else { Defocus::Off },
         grain: effect.double_at(GRAIN, time)? as f32,
         fit: match effect.int_at(FIT, time)? {
@@ -110,26 +122,80 @@ fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -
     Ok(Some(matte))
 }
 
+/// The pieces composited on their own: the frames of the plate, the
+/// background fitted to it, and the matte, or their first fields.
+struct Pieces {
+    plates: Vec<Frame>,
+    backgrounds: Vec<Frame>,
+    mattes: Option<Vec<Frame>>,
+}
+
+impl Pieces {
+    fn of(
+        plate: Frame,
+        background: Frame,
+        matte: Option<Frame>,
+        settings: &Settings,
+        order: Option<FieldOrder>,
+    ) -> OfxResult<Pieces> {
+        // Rows of another background are not the plate's rows: fitted first.
+        let background =
+            if order.is_some() && (background.width(), background.height()) != (plate.width(), plate.height()) {
+                mattebox_core::pixels::fit_background(
+                    &background.view(),
+                    plate.width(),
+                    plate.height(),
+                    settings.options.fit,
+                )?
+            } else {
+                background
+            };
+        Ok(Pieces {
+            plates: fields::parts(plate, order)?,
+            backgrounds: fields::parts(background, order)?,
+            mattes: matte.map(|m| fields::parts(m, order)).transpose()?,
+        })
+    }
+}
+
 impl CompositeInstance {
-    /// The compositor primed on the clips' first frames for `settings`
-    /// (primed again when the settings change).
-    fn primed(&self, effect: &Effect, settings: Settings) -> OfxResult<std::sync::Arc<Primed>> {
-        if let Some(p) = self.primed.lock().as_ref().filter(|p| p.settings == settings) {
-            return Ok(p.clone());
-        }
+    /// The compositors primed on the clips' first frames (on each field,
+    /// when interlaced) for `settings`, primed again when the settings or
+    /// the size change.
+    fn primed(
+        &self,
+        effect: &Effect,
+        settings: Settings,
+        order: Option<FieldOrder>,
+    ) -> OfxResult<std::sync::Arc<Primed>> {
         let plate_time = effect.first_time(PLATE)?;
         let plate = effect.frame(PLATE, plate_time)?;
+        let size = (plate.width(), plate.height());
+        if let Some(p) =
+            self.primed.lock().as_ref().filter(|p| p.settings == settings && p.size == size && p.order == order)
+        {
+            return Ok(p.clone());
+        }
         let background = effect.frame(BACKGROUND, effect.first_time(BACKGROUND)?)?;
         let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
+        let pieces = Pieces::of(plate, background, matte_frame, &settings, order)?;
         let matte = match settings.key {
             Some(screen) => MatteFrom::Key(KeyOptions { screen, ..KeyOptions::default() }),
             None => MatteFrom::Host(MatteChannel::Luma),
         };
-        let mut shot = ShotCompositor::new(matte, settings.options, false)?;
-        crate::host::runtime()?.install(|| {
-            shot.prime(&plate.view(), matte_frame.as_ref().map(Frame::view).as_ref(), &background.view())
-        })?;
-        let primed = std::sync::Arc::new(Primed { settings, shot });
+        let mut shots = Vec::with_capacity(pieces.plates.len());
+        for (k, plate) in pieces.plates.iter().enumerate() {
+            let mut shot = ShotCompositor::new(matte, settings.options, false)?;
+            crate::host::runtime()?.install(|| {
+                shot.prime(
+                    &plate.view(),
+                    pieces.mattes.as_ref().map(|m| m[k].view()).as_ref(),
+                    &pieces.backgrounds[k].view(),
+                )
+            })?;
+            shots.push(shot);
+        }
+        let primed = std::sync::Arc::new(Primed { settings, size, order, shots });
         *self.primed.lock() = Some(primed.clone());
         Ok(primed)
     }
@@ -224,7 +290,7 @@ impl Plugin for Composite {
     }
 
     fn frames_needed(_: &CompositeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
-        let time = args.double(kOfxPropTime, 0)?;
+        let time = held_time(effect, PLATE, args.double(kOfxPropTime, 0)?)?;
         let plate_first = effect.first_time(PLATE)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, time, time])?;
         let bg_first = effect.first_time(BACKGROUND)?;
@@ -239,18 +305,21 @@ impl Plugin for Composite {
     }
 
     fn render(instance: &CompositeInstance, effect: &Effect, args: &Props) -> OfxResult<()> {
-        let time = args.double(kOfxPropTime, 0)?;
+        let output_time = args.double(kOfxPropTime, 0)?;
         let window = args.rect_i(kOfxImageEffectPropRenderWindow)?;
         for clip in [PLATE, BACKGROUND] {
             if !effect.clip(clip)?.connected() {
                 return Err(OfxError::failed(format!("the {} clip is not connected", clip.to_string_lossy())));
             }
         }
-        let settings = settings(effect, time)?;
+        // Past the plate's end, its last frame holds.
+        let time = held_time(effect, PLATE, output_time)?;
+        let settings = settings(effect, time, RenderScale::of(args))?;
+        let order = effect.clip(PLATE)?.field_order();
         let mut out = effect
             .clip(OUTPUT)?
-            .image(time)?
-            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
+            .image(output_time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {output_time}")))?;
         if window.x2 <= window.x1 || window.y2 <= window.y1 {
             return Ok(());
         }
@@ -263,30 +332,40 @@ impl Plugin for Composite {
         let plate = plate_image.to_frame()?;
         drop(plate_image);
         let background = effect.frame(BACKGROUND, held_time(effect, BACKGROUND, time)?)?;
-        let primed = instance.primed(effect, settings)?;
+        let primed = instance.primed(effect, settings, order)?;
         if effect.aborted() {
             return Ok(());
         }
         let first = effect.first_time(PLATE)?;
         let matte_frame = matte_frame(effect, &settings, &plate, time)?;
         let index = (time - first).max(0.0) as u64;
+        let height = plate.height();
+        let (output, format) = match settings.matte_out {
+            true => (ShotOutput::Matte, PixelFormat::Rgba32F),
+            false => (ShotOutput::Composite, plate.format()),
+        };
+        let pieces = Pieces::of(plate, background, matte_frame, &settings, order)?;
         let result = runtime.install(|| -> OfxResult<Frame> {
-            let (output, format) = match settings.matte_out {
-                true => (ShotOutput::Matte, PixelFormat::Rgba32F),
-                false => (ShotOutput::Composite, plate.format()),
-            };
-            let mut out_frame = Frame::new(plate.width(), plate.height(), format)?;
-            let host_matte = matte_frame.as_ref().map(Frame::view);
-            let mut shot = primed.shot.for_frame(index)?;
-            shot.render(
-                index,
-                &plate.view(),
-                host_matte.as_ref(),
-                &background.view(),
-                output,
-                &mut out_frame.view_mut(),
-            )?;
-            Ok(out_frame)
+            let mut done = Vec::with_capacity(pieces.plates.len());
+            for (k, plate) in pieces.plates.iter().enumerate() {
+                let mut out_frame = Frame::new(plate.width(), plate.height(), format)?;
+                let host_matte = pieces.mattes.as_ref().map(|m| m[k].view());
+                let mut shot = primed
+                    .shots
+                    .get(k)
+                    .ok_or_else(|| OfxError::failed("the plate's fielding changed while rendering"))?
+                    .for_frame(index)?;
+                shot.render(
+                    index,
+                    &plate.view(),
+                    host_matte.as_ref(),
+                    &pieces.backgrounds[k].view(),
+                    output,
+                    &mut out_frame.view_mut(),
+                )?;
+                done.push(out_frame);
+            }
+            fields::join(done, order, height)
         })?;
         out.write(&result, bounds, window)
     }

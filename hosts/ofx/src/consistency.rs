@@ -7,19 +7,26 @@
 //! boiling, grade), and, in the general context, from the Reference clip's
 //! first frame (character, location, grade and style match). Those frames
 //! are declared in `getFramesNeeded`, so any frame renders on its own.
+//!
+//! The verdict must not change with how the host shows the frame: proxies,
+//! non-square pixels and interlaced clips are scored on the analysis copy
+//! the full-size, square-pixel frame would have (the first field, when
+//! interlaced), and the overlay is drawn to the same proportions at every
+//! scale. Past the Source's end, its last frame holds.
 
 use std::ffi::CStr;
 use std::path::PathBuf;
 
 use mattebox_core::consistency::references::{ReferenceImage, References};
 use mattebox_core::consistency::report::{ShotPage, html};
-use mattebox_core::consistency::{PROBLEM_BELOW, ShotScorer, score_frame_in_shot};
+use mattebox_core::consistency::{ANALYSIS_WIDTH, PROBLEM_BELOW, ShotScorer, score_frame_in_shot};
 use mattebox_core::shot::ReferenceKind;
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Frame, PixelFormat};
 
 use crate::describe;
-use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::fields;
+use crate::host::{Clip, Effect, FieldOrder, OfxError, OfxResult, Props, RenderScale};
 use crate::plugin::Plugin;
 use crate::sys::*;
 
@@ -40,6 +47,47 @@ fn has_reference(effect: &Effect) -> bool {
     effect.connected(REFERENCE)
 }
 
+/// How a clip's frames are shown: at what render scale, with what pixel
+/// aspect ratio, interlaced or not.
+#[derive(Clone, Copy)]
+struct Look {
+    scale: RenderScale,
+    pixel_aspect: f64,
+    order: Option<FieldOrder>,
+}
+
+impl Look {
+    fn of(clip: &Clip, scale: RenderScale) -> Look {
+        Look { scale, pixel_aspect: clip.pixel_aspect(), order: clip.field_order() }
+    }
+
+    /// A full-size, square-pixel, progressive frame: scored as it is, as
+    /// the command line scores it.
+    fn is_plain(&self) -> bool {
+        self.scale.is_full() && (self.pixel_aspect - 1.0).abs() < 1e-9 && self.order.is_none()
+    }
+
+    /// What the scorer sees of `frame`: the analysis copy of the frame at
+    /// full size with square pixels (at most [`ANALYSIS_WIDTH`] wide), made
+    /// from the pixels at hand (the first field, when interlaced).
+    fn analysed(&self, frame: Frame) -> OfxResult<Frame> {
+        if self.is_plain() {
+            return Ok(frame);
+        }
+        let width = (frame.width() as f64 * self.pixel_aspect / self.scale.x).round().max(1.0) as u32;
+        let height = (frame.height() as f64 / self.scale.y).round().max(1.0) as u32;
+        let factor = width.div_ceil(ANALYSIS_WIDTH).max(1);
+        let piece = fields::parts(frame, self.order)?.swap_remove(0);
+        Ok(mattebox_core::pixels::resample(&piece.view(), width.div_ceil(factor), height.div_ceil(factor))?)
+    }
+}
+
+/// The Source clip's frame for output `time`: its last past its end.
+fn held_time(effect: &Effect, time: f64) -> OfxResult<f64> {
+    let (first, last) = effect.clip(SOURCE)?.frame_range()?;
+    Ok(time.clamp(first, last.max(first)).round())
+}
+
 /// References made of one frame: the character, the location and the look.
 fn references_of(frame: &Frame) -> OfxResult<References> {
     let image = ReferenceImage::describe(std::path::Path::new("Reference clip"), frame)?;
@@ -52,8 +100,9 @@ fn references_of(frame: &Frame) -> OfxResult<References> {
 
 /// Draws the scores as bars in the top-left corner (one per score, in the
 /// order of `score_frame_in_shot`; green at or above 0.75, red below) and a red
-/// border when any is below: drift.
-fn draw_overlay(frame: &mut Frame, scores: &[(&str, f32)]) {
+/// border when any is below: drift. Sizes are full-size pixels times
+/// `scale`, so a proxy shows the overlay as the full frame does.
+fn draw_overlay(frame: &mut Frame, scores: &[(&str, f32)], scale: f64) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let px: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
     let mut paint = |x: usize, y: usize, rgb: [f32; 3], alpha: f32| {
@@ -65,8 +114,11 @@ fn draw_overlay(frame: &mut Frame, scores: &[(&str, f32)]) {
             p[3] = p[3].max(alpha);
         }
     };
-    let unit = (w / 320).max(1);
-    let (bar_h, gap, margin, length) = (4 * unit, 2 * unit, 6 * unit, (w / 4).max(8));
+    let full_width = (w as f64 / scale).round() as usize;
+    let unit = (full_width / 320).max(1) as f64 * scale;
+    let size = |v: f64| (v * unit).round().max(1.0) as usize;
+    let (bar_h, gap, margin) = (size(4.0), size(2.0), size(6.0));
+    let length = ((full_width / 4).max(8) as f64 * scale).round().max(2.0) as usize;
     let panel_h = scores.len() * (bar_h + gap) + gap;
     for y in margin - gap..margin + panel_h {
         for x in margin - gap..margin + length + gap {
@@ -88,7 +140,7 @@ fn draw_overlay(frame: &mut Frame, scores: &[(&str, f32)]) {
         }
     }
     if scores.iter().any(|(_, v)| *v < PROBLEM_BELOW) {
-        let border = 3 * unit;
+        let border = size(3.0);
         for y in 0..h {
             for x in 0..w {
                 if x < border || y < border || x + border >= w || y + border >= h {
@@ -138,7 +190,7 @@ impl Plugin for Consistency {
     }
 
     fn frames_needed(_: &ConsistencyInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
-        let time = args.double(kOfxPropTime, 0)?;
+        let time = held_time(effect, args.double(kOfxPropTime, 0)?)?;
         let first = effect.first_time(SOURCE)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Source", &[first, first, (time - 1.0).max(first), time])?;
         if has_reference(effect) {
@@ -154,12 +206,12 @@ impl Plugin for Consistency {
             return Ok(false);
         }
         out.set_string(kOfxPropName, 0, SOURCE)?;
-        out.set_double(kOfxPropTime, 0, time)?;
+        out.set_double(kOfxPropTime, 0, held_time(effect, time)?)?;
         Ok(true)
     }
 
     fn render(_: &ConsistencyInstance, effect: &Effect, args: &Props) -> OfxResult<()> {
-        let time = args.double(kOfxPropTime, 0)?;
+        let output_time = args.double(kOfxPropTime, 0)?;
         let window = args.rect_i(kOfxImageEffectPropRenderWindow)?;
         let source = effect.clip(SOURCE)?;
         if !source.connected() {
@@ -167,11 +219,14 @@ impl Plugin for Consistency {
         }
         let mut out = effect
             .clip(OUTPUT)?
-            .image(time)?
-            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {time}")))?;
+            .image(output_time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Output image at {output_time}")))?;
         if window.x2 <= window.x1 || window.y2 <= window.y1 {
             return Ok(());
         }
+        let time = held_time(effect, output_time)?;
+        let scale = RenderScale::of(args);
+        let look = Look::of(&source, scale);
         let image =
             source.image(time)?.ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}")))?;
         let bounds = image.bounds;
@@ -181,23 +236,26 @@ impl Plugin for Consistency {
         let mut frames = Vec::new();
         let (first_frame, previous);
         if time > first {
-            first_frame = effect.frame(SOURCE, first)?;
+            first_frame = look.analysed(effect.frame(SOURCE, first)?)?;
             frames.push(&first_frame);
             if time - 1.0 > first {
-                previous = effect.frame(SOURCE, time - 1.0)?;
+                previous = look.analysed(effect.frame(SOURCE, time - 1.0)?)?;
                 frames.push(&previous);
             }
         }
-        frames.push(&current);
+        let analysed = look.analysed(current.clone())?;
+        frames.push(&analysed);
         let refs = if has_reference(effect) {
-            Some(references_of(&effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?)?)
+            let reference = effect.clip(REFERENCE)?;
+            let frame = effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?;
+            Some(references_of(&Look::of(&reference, scale).analysed(frame)?)?)
         } else {
             None
         };
         let runtime = crate::host::runtime()?;
         let scores = runtime.install(|| score_frame_in_shot(&frames, refs.as_ref()))?;
         let mut result = current.to_format(PixelFormat::Rgba32F)?;
-        draw_overlay(&mut result, &scores);
+        draw_overlay(&mut result, &scores, scale.y);
         out.write(&result, bounds, window)
     }
 
@@ -215,8 +273,12 @@ impl Plugin for Consistency {
             return Err(OfxError::failed("the Source clip is not connected"));
         }
         let (first, last) = source.frame_range()?;
+        let scale = RenderScale::of(args);
+        let look = Look::of(&source, scale);
         let refs = if has_reference(effect) {
-            Some(references_of(&effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?)?)
+            let reference = effect.clip(REFERENCE)?;
+            let frame = effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?;
+            Some(references_of(&Look::of(&reference, scale).analysed(frame)?)?)
         } else {
             None
         };
@@ -224,7 +286,7 @@ impl Plugin for Consistency {
         let mut scorer = ShotScorer::new();
         let mut t = first.round();
         while t <= last {
-            let frame = effect.frame(SOURCE, t)?;
+            let frame = look.analysed(effect.frame(SOURCE, t)?)?;
             runtime.install(|| scorer.push(&frame.view()))?;
             t += 1.0;
         }

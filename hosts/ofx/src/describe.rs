@@ -8,8 +8,10 @@ use crate::sys::*;
 
 /// Sets the properties every effect shares: label, group, description,
 /// contexts, float / 16-bit / 8-bit RGBA, whole frames (no tiles), temporal
-/// clip access, and `FullySafe` (each effect is rendered by the test host
-/// from several threads at once).
+/// clip access, whole frames of fielded clips (each effect decides what
+/// fields mean for it, rather than being handed half-height fields), and
+/// `FullySafe` (each effect is rendered by the test host from several
+/// threads at once).
 pub(crate) fn effect(effect: &Effect, label: &CStr, description: &CStr, contexts: &[&CStr]) -> OfxResult<()> {
     let props = effect.props()?;
     props.set_string(kOfxPropLabel, 0, label)?;
@@ -25,6 +27,7 @@ pub(crate) fn effect(effect: &Effect, label: &CStr, description: &CStr, contexts
     props.set_int(kOfxImageEffectPropSupportsMultiResolution, 0, 0)?;
     props.set_int(kOfxImageEffectPropSupportsMultipleClipDepths, 0, 0)?;
     props.set_int(kOfxImageEffectPluginPropHostFrameThreading, 0, 0)?;
+    props.set_int(kOfxImageEffectPluginPropFieldRenderTwiceAlways, 0, 0)?;
     props.set_string(kOfxImageEffectPluginRenderThreadSafety, 0, kOfxImageEffectRenderFullySafe)
 }
 
@@ -34,6 +37,7 @@ pub(crate) fn input(effect: &Effect, name: &CStr, optional: bool) -> OfxResult<(
     clip.set_string(kOfxImageEffectPropSupportedComponents, 0, kOfxImageComponentRGBA)?;
     clip.set_int(kOfxImageEffectPropTemporalClipAccess, 0, 1)?;
     clip.set_int(kOfxImageEffectPropSupportsTiles, 0, 0)?;
+    clip.set_string(kOfxImageClipPropFieldExtraction, 0, kOfxImageFieldBoth)?;
     clip.set_int(kOfxImageClipPropOptional, 0, optional as i32)
 }
 
@@ -94,4 +98,13 @@ pub(crate) fn string(effect: &Effect, (name, label, hint): (&CStr, &CStr, &CStr)
     let p = effect.define_param(kOfxParamTypeString, name, label, hint)?;
     p.set_string(kOfxParamPropDefault, 0, c"")?;
     p.set_int(kOfxParamPropAnimates, 0, 0)
+}
+
+/// A string the effect keeps in the project file, never shown: what it
+/// learnt that a later session needs.
+pub(crate) fn kept_string(effect: &Effect, (name, label, hint): (&CStr, &CStr, &CStr)) -> OfxResult<()> {
+    let p = effect.define_param(kOfxParamTypeString, name, label, hint)?;
+    p.set_string(kOfxParamPropDefault, 0, c"")?;
+    p.set_int(kOfxParamPropAnimates, 0, 0)?;
+    p.set_int(kOfxParamPropSecret, 0, 1)
 }

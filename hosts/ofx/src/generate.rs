@@ -4,7 +4,16 @@
 //! the command line shares, and rendered frame by frame from there. Until
 //! the chosen take exists, a placeholder renders: diagonal stripes, with a
 //! progress bar while the job runs.
+//!
+//! A take is the request at full project size (canonical, square pixels);
+//! proxy renders and non-square pixels resample it to the output. With
+//! First/Last frame clips, a proxy shows the stills at reduced size, whose
+//! pixels are not the request's: the keys learnt where the stills were read
+//! at full size (a full-resolution render, or Generate) are kept by the
+//! request's other fields, in memory and in a hidden parameter the project
+//! file keeps.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 
 use mattebox_core::generate::{BuiltinGenerator, GenerationJob, Generations, Generator, TakeStage};
@@ -15,7 +24,7 @@ use parking_lot::Mutex;
 
 use crate::adapters::{AdapterJob, installed_version};
 use crate::describe;
-use crate::host::{Effect, OfxError, OfxResult, Props};
+use crate::host::{Effect, OfxError, OfxResult, Props, RenderScale};
 use crate::plugin::Plugin;
 use crate::sys::*;
 
@@ -29,6 +38,9 @@ const TAKES: &CStr = c"takes";
 const TAKE: &CStr = c"take";
 const DURATION: &CStr = c"duration";
 const GENERATE: &CStr = c"generate";
+const TAKE_KEYS: &CStr = c"takeKeys";
+/// The most takes the Takes parameter asks for.
+const MAX_TAKES: u32 = 8;
 /// Camera parameters, in `CameraMotion::AXES` order.
 const CAMERA: [(&CStr, &CStr); 6] = [
     (c"horizontal", c"Truck"),
@@ -41,11 +53,13 @@ const CAMERA: [(&CStr, &CStr); 6] = [
 
 pub(crate) struct Generate;
 
-/// A generate instance: the built-in generation service, and the job last
-/// started with the cache key of its request's first take.
+/// A generate instance: the built-in generation service, the job last
+/// started with the cache keys of its takes, and the keys of requests with
+/// stills by their still-free key.
 pub(crate) struct GenerateInstance {
     service: Generations,
-    job: Mutex<Option<(String, Job)>>,
+    job: Mutex<Option<(Vec<String>, Job)>>,
+    keys: Mutex<HashMap<String, Vec<String>>>,
 }
 
 /// A job of the built-in generator (in the bundle) or of an adapter (in
@@ -70,6 +84,63 @@ fn generator_of(effect: &Effect) -> OfxResult<(String, String)> {
 /// The cache key of take `index` of `request` from `generator`.
 fn key_of(request: &ShotRequest, index: u32, (id, version): &(String, String)) -> String {
     request.take_key(id, version, index)
+}
+
+/// The keys of every take Generate may make of `request`.
+fn all_keys(request: &ShotRequest, generator: &(String, String)) -> Vec<String> {
+    (0..MAX_TAKES).map(|i| key_of(request, i, generator)).collect()
+}
+
+/// The hidden parameter's value: the still-free key, then the take keys.
+fn kept_value(still_free: &str, keys: &[String]) -> String {
+    format!("v1 {still_free} {}", keys.join(" "))
+}
+
+fn parse_kept(value: &str) -> Option<(&str, Vec<String>)> {
+    let mut words = value.split_whitespace();
+    if words.next()? != "v1" {
+        return None;
+    }
+    let still_free = words.next()?;
+    let keys: Vec<String> = words.map(str::to_owned).collect();
+    (keys.len() == MAX_TAKES as usize).then_some((still_free, keys))
+}
+
+impl GenerateInstance {
+    /// The cache key of take `index` as the request at full size has it;
+    /// `Err` says why it cannot be known at this render scale.
+    fn key_for(
+        &self,
+        effect: &Effect,
+        index: u32,
+        generator: &(String, String),
+        scale: RenderScale,
+    ) -> OfxResult<Result<String, String>> {
+        if !uses_stills(effect) {
+            return Ok(Ok(key_of(&request_of(effect, false)?, index, generator)));
+        }
+        let still_free = key_of(&request_of(effect, false)?, 0, generator);
+        if scale.is_full() {
+            let keys = all_keys(&request_of(effect, true)?, generator);
+            let key = keys.get(index as usize).cloned().unwrap_or_else(|| keys[0].clone());
+            self.keys.lock().insert(still_free, keys);
+            return Ok(Ok(key));
+        }
+        let pick = |keys: &[String]| keys.get(index as usize).cloned();
+        if let Some(key) = self.keys.lock().get(&still_free).and_then(|k| pick(k)) {
+            return Ok(Ok(key));
+        }
+        let kept = effect.string_at(TAKE_KEYS, 0.0)?;
+        if let Some(key) = parse_kept(&kept).filter(|(free, _)| *free == still_free).and_then(|(_, k)| pick(&k)) {
+            return Ok(Ok(key));
+        }
+        Ok(Err(format!(
+            "take {}: at render scale {} the First and Last frame clips are proxies, not the request's pixels; \
+             render one frame at full resolution (or press Generate) and the take shows at every scale",
+            index + 1,
+            scale.x
+        )))
+    }
 }
 
 fn clip_still(effect: &Effect, clip: &CStr, label: &str) -> OfxResult<Option<ImageInput>> {
@@ -97,8 +168,8 @@ fn request_of(effect: &Effect, with_stills: bool) -> OfxResult<ShotRequest> {
         .map_err(|e| OfxError::failed(format!("duration {duration} s: {e}")))?;
     let props = effect.props()?;
     let (w, h) = (
-        props.double(c"OfxImageEffectPropProjectSize", 0).unwrap_or(1920.0),
-        props.double(c"OfxImageEffectPropProjectSize", 1).unwrap_or(1080.0),
+        props.double(kOfxImageEffectPropProjectSize, 0).unwrap_or(1920.0),
+        props.double(kOfxImageEffectPropProjectSize, 1).unwrap_or(1080.0),
     );
     (request.width, request.height) = (w.round().max(1.0) as u32, h.round().max(1.0) as u32);
     let rate = effect.clip(OUTPUT)?.frame_rate().unwrap_or(24.0);
@@ -186,8 +257,8 @@ impl Plugin for Generate {
         )?;
         describe::string(effect, (PROMPT, c"Prompt", c"What the shot shows."))?;
         describe::int(effect, (SEED, c"Seed", c"Seed of the first take; take k uses seed + k."), 0, 0, i32::MAX)?;
-        describe::int(effect, (TAKES, c"Takes", c"How many takes Generate makes."), 1, 1, 8)?;
-        describe::int(effect, (TAKE, c"Take", c"Which take to show (1 is the first)."), 1, 1, 8)?;
+        describe::int(effect, (TAKES, c"Takes", c"How many takes Generate makes."), 1, 1, MAX_TAKES as i32)?;
+        describe::int(effect, (TAKE, c"Take", c"Which take to show (1 is the first)."), 1, 1, MAX_TAKES as i32)?;
         describe::double(effect, (DURATION, c"Duration (s)", c"Length of the shot in seconds."), 2.0, 0.05, 60.0)?;
         for (name, label) in CAMERA {
             describe::double(effect, (name, label, c"Camera move, -1 to 1."), 0.0, -1.0, 1.0)?;
@@ -198,12 +269,15 @@ impl Plugin for Generate {
             c"Generate",
             c"Makes the takes in the background; they appear as they finish.",
         )?;
-        Ok(())
+        describe::kept_string(
+            effect,
+            (TAKE_KEYS, c"Take keys", c"The takes of the request at full size, for proxy renders (kept, not shown)."),
+        )
     }
 
     fn create(_: &Effect) -> OfxResult<GenerateInstance> {
         let service = Generations::new(crate::host::runtime()?)?;
-        Ok(GenerateInstance { service, job: Mutex::new(None) })
+        Ok(GenerateInstance { service, job: Mutex::new(None), keys: Mutex::new(HashMap::new()) })
     }
 
     fn time_domain(_: &GenerateInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
@@ -237,30 +311,32 @@ impl Plugin for Generate {
             return Ok(());
         }
         let bounds = out.bounds;
-        let request = request_of(effect, uses_stills(effect))?;
-        let index = (effect.int_at(TAKE, time)?.max(1) - 1) as u32;
+        let (w, h) = ((bounds.x2 - bounds.x1).max(1) as u32, (bounds.y2 - bounds.y1).max(1) as u32);
+        let index = (effect.int_at(TAKE, time)?.clamp(1, MAX_TAKES as i32) - 1) as u32;
         let generator = generator_of(effect)?;
-        let key = key_of(&request, index, &generator);
+        let key = match instance.key_for(effect, index, &generator, RenderScale::of(args))? {
+            Ok(key) => key,
+            Err(why) => {
+                effect.message(kOfxMessageLog, &format!("Mattebox: {why}"));
+                return out.write(&placeholder(w, h, None)?, bounds, window);
+            }
+        };
         if let Some(take) = instance.service.cache().lookup(&key)? {
             let mut reader = MediaReader::open(&take.media, &OpenOptions::default())?;
             let n = (time.max(0.0).round() as u64).min(take.frames.saturating_sub(1));
             let frame = reader.read_frame(n)?;
-            if (frame.width() as i32, frame.height() as i32) != (bounds.x2 - bounds.x1, bounds.y2 - bounds.y1) {
-                return Err(OfxError::failed(format!(
-                    "take {} is {}x{} but the output is {}x{}; press Generate again for this project size",
-                    index + 1,
-                    frame.width(),
-                    frame.height(),
-                    bounds.x2 - bounds.x1,
-                    bounds.y2 - bounds.y1
-                )));
-            }
+            // A proxy, or non-square pixels: the take resampled to the output.
+            let frame = if (frame.width(), frame.height()) == (w, h) {
+                frame
+            } else {
+                mattebox_core::pixels::resample(&frame.to_format(PixelFormat::Rgba32F)?.view(), w, h)?
+            };
             return out.write(&frame, bounds, window);
         }
         // No take yet: say how far the job is, or why it failed.
         let mut progress = None;
-        let first_key = key_of(&request, 0, &generator);
-        if let Some((_, job)) = instance.job.lock().as_ref().filter(|(k, _)| *k == first_key) {
+        if let Some((_, job)) = instance.job.lock().as_ref().filter(|(keys, _)| keys.get(index as usize) == Some(&key))
+        {
             progress = match job {
                 Job::Builtin(job) => match job.status().into_iter().find(|s| s.index == index) {
                     Some(status) if matches!(status.stage, TakeStage::Failed | TakeStage::Cancelled) => {
@@ -280,18 +356,30 @@ impl Plugin for Generate {
                 &format!("Mattebox: take {} is being generated: {:.0}%", index + 1, p * 100.0),
             );
         }
-        let (w, h) = ((bounds.x2 - bounds.x1).max(1) as u32, (bounds.y2 - bounds.y1).max(1) as u32);
         out.write(&placeholder(w, h, progress)?, bounds, window)
     }
 
-    fn instance_changed(instance: &GenerateInstance, effect: &Effect, name: &str, _args: &Props) -> OfxResult<bool> {
+    fn instance_changed(instance: &GenerateInstance, effect: &Effect, name: &str, args: &Props) -> OfxResult<bool> {
         if name.as_bytes() != GENERATE.to_bytes() {
             return Ok(false);
         }
+        let scale = RenderScale::of(args);
+        if uses_stills(effect) && !scale.is_full() {
+            return Err(OfxError::failed(format!(
+                "Generate reads the First and Last frame clips at full resolution, but the host shows a proxy \
+                 (render scale {}); switch to full resolution and press Generate again",
+                scale.x
+            )));
+        }
         let request = request_of(effect, true)?;
-        let takes = effect.int_at(TAKES, 0.0)?.clamp(1, 8) as u32;
+        let takes = effect.int_at(TAKES, 0.0)?.clamp(1, MAX_TAKES as i32) as u32;
         let generator = generator_of(effect)?;
-        let first_key = key_of(&request, 0, &generator);
+        let keys = all_keys(&request, &generator);
+        if uses_stills(effect) {
+            let still_free = key_of(&request_of(effect, false)?, 0, &generator);
+            effect.set_string_param(TAKE_KEYS, &kept_value(&still_free, &keys))?;
+            instance.keys.lock().insert(still_free, keys.clone());
+        }
         let builtin = BuiltinGenerator::default();
         let job = if generator.0 == builtin.info().id {
             Job::Builtin(instance.service.submit(&generator.0, request, takes)?)
@@ -299,7 +387,7 @@ impl Plugin for Generate {
             Job::Adapter(AdapterJob::submit(&generator.0, &request, takes)?)
         };
         // A new job replaces the old one, which is cancelled as it drops.
-        let old = instance.job.lock().replace((first_key, job));
+        let old = instance.job.lock().replace((keys, job));
         drop(old);
         effect.message(
             kOfxMessageMessage,

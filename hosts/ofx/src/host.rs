@@ -399,6 +399,17 @@ impl Effect {
         Ok(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
     }
 
+    /// Sets string parameter `name` (allowed in instance-changed, not in a
+    /// render): the host keeps it in the project file.
+    pub(crate) fn set_string_param(&self, name: &CStr, value: &str) -> OfxResult<()> {
+        let param = self.param(name)?;
+        let value = CString::new(value.replace('\0', " ")).unwrap_or_default();
+        // SAFETY: a string parameter takes one const char* after the handle.
+        check(unsafe { (self.suites.params.paramSetValue)(param, value.as_ptr()) }, || {
+            format!("setting parameter {}", name_of(name))
+        })
+    }
+
     /// Whether the host asked to stop the current render.
     pub(crate) fn aborted(&self) -> bool {
         // SAFETY: a live instance.
@@ -423,6 +434,36 @@ impl Effect {
     }
 }
 
+/// The render scale of an action (1, 1 unless the host is rendering a
+/// proxy): pixel sizes are canonical sizes times the scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RenderScale {
+    pub(crate) x: f64,
+    pub(crate) y: f64,
+}
+
+impl RenderScale {
+    /// The scale an action's arguments carry; full where they carry none
+    /// (or nonsense).
+    pub(crate) fn of(args: &Props) -> RenderScale {
+        let read = |i| args.double(kOfxImageEffectPropRenderScale, i).ok().filter(|v| *v > 0.0 && v.is_finite());
+        RenderScale { x: read(0).unwrap_or(1.0), y: read(1).or(read(0)).unwrap_or(1.0) }
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        (self.x - 1.0).abs() < 1e-9 && (self.y - 1.0).abs() < 1e-9
+    }
+}
+
+/// Which field of an interlaced clip comes first in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldOrder {
+    /// OFX's lower field (rows 0, 2, 4... counting up from the bottom).
+    LowerFirst,
+    /// OFX's upper field (rows 1, 3, 5... from the bottom).
+    UpperFirst,
+}
+
 /// A clip of an instance.
 pub(crate) struct Clip {
     handle: OfxImageClipHandle,
@@ -443,6 +484,21 @@ impl Clip {
 
     pub(crate) fn frame_rate(&self) -> OfxResult<f64> {
         self.props.double(kOfxImageEffectPropFrameRate, 0)
+    }
+
+    /// Width of a pixel over its height (1 unless the host says otherwise).
+    pub(crate) fn pixel_aspect(&self) -> f64 {
+        self.props.double(kOfxImagePropPixelAspectRatio, 0).ok().filter(|v| *v > 0.0 && v.is_finite()).unwrap_or(1.0)
+    }
+
+    /// The clip's field order; `None` for progressive clips.
+    pub(crate) fn field_order(&self) -> Option<FieldOrder> {
+        let order = self.props.string(kOfxImageClipPropFieldOrder, 0).ok()?;
+        match order.as_bytes() {
+            o if o == kOfxImageFieldLower.to_bytes() => Some(FieldOrder::LowerFirst),
+            o if o == kOfxImageFieldUpper.to_bytes() => Some(FieldOrder::UpperFirst),
+            _ => None,
+        }
     }
 
     /// The image at `time`, released when dropped. `None` when the host

@@ -10,6 +10,7 @@ mod adapters;
 mod composite;
 mod consistency;
 mod describe;
+mod fields;
 mod generate;
 mod host;
 mod plugin;
@@ -23,7 +24,7 @@ use sys::{OfxHost, OfxPlugin, OfxPropertySetHandle, OfxStatus};
 /// Bumped whenever an effect's description changes: hosts cache
 /// descriptions by identifier and version.
 const VERSION_MAJOR: u32 = 1;
-const VERSION_MINOR: u32 = 1;
+const VERSION_MINOR: u32 = 2;
 
 unsafe extern "C" fn set_host(host: *mut OfxHost) {
     host::set_host(host);

@@ -13,7 +13,7 @@ use mattebox_core::{Frame, Rational};
 use parking_lot::Mutex;
 
 use crate::describe;
-use crate::host::{Clip, Effect, OfxError, OfxResult, Props};
+use crate::host::{Clip, Effect, OfxError, OfxResult, Props, RenderScale};
 use crate::plugin::Plugin;
 use crate::sys::*;
 
@@ -235,13 +235,14 @@ impl Plugin for Retime {
         let signature = |i: u64| frames.signature(i);
         let step = if setup.vectors { None } else { Some(retimer.step(j, signature)?) };
         let moves = setup.vectors && next.is_some() && !retimer.is_cut(k, signature)?;
+        let scale = RenderScale::of(args);
         let runtime = crate::host::runtime()?;
         let result = runtime.install(|| -> OfxResult<Frame> {
             Ok(match (step, next) {
                 (None, Some(b)) if moves => {
                     let mode = if setup.mode.uses_flow() { setup.mode } else { Mode::Quality };
                     let pair = retimer.flow_pair(k, &a.view(), &b.view(), mode)?;
-                    vectors_frame(&pair, a.width(), a.height())?
+                    vectors_frame(&pair, a.width(), a.height(), scale)?
                 }
                 // Across a cut or at the end, nothing moves towards the next frame.
                 (None, _) => {
@@ -320,8 +321,9 @@ impl Frames<'_> {
 }
 
 /// The forward flow as an image: u in red, v in green (OFX's y points up,
-/// so v is negated), 0 in blue, 1 in alpha.
-fn vectors_frame(pair: &FlowPair, w: u32, h: u32) -> OfxResult<Frame> {
+/// so v is negated), 0 in blue, 1 in alpha; in full-size pixels at every
+/// render scale, so a proxy shows the motion the full frame has.
+fn vectors_frame(pair: &FlowPair, w: u32, h: u32, scale: RenderScale) -> OfxResult<Frame> {
     let flow = pair.forward_full()?;
     let mut frame = Frame::new(w, h, mattebox_core::PixelFormat::Rgba32F)?;
     let mut view = frame.view_mut();
@@ -329,7 +331,7 @@ fn vectors_frame(pair: &FlowPair, w: u32, h: u32) -> OfxResult<Frame> {
     for y in 0..h as usize {
         for x in 0..w as usize {
             let (u, v) = flow.at(x, y);
-            row[x * 4..x * 4 + 4].copy_from_slice(&[u, -v, 0.0, 1.0]);
+            row[x * 4..x * 4 + 4].copy_from_slice(&[u / scale.x as f32, -v / scale.y as f32, 0.0, 1.0]);
         }
         view.write_row_f32(y as u32, &row);
     }

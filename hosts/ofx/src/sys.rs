@@ -303,6 +303,13 @@ ofx_strings! {
     kOfxImagePropBounds = c"OfxImagePropBounds";
     kOfxImagePropRowBytes = c"OfxImagePropRowBytes";
     kOfxImagePropPixelAspectRatio = c"OfxImagePropPixelAspectRatio";
+    kOfxImageEffectPropProjectSize = c"OfxImageEffectPropProjectSize";
+    kOfxImageEffectPluginPropFieldRenderTwiceAlways = c"OfxImageEffectPluginPropFieldRenderTwiceAlways";
+    kOfxImageClipPropFieldExtraction = c"OfxImageClipPropFieldExtraction";
+    kOfxImageClipPropFieldOrder = c"OfxImageClipPropFieldOrder";
+    kOfxImageFieldBoth = c"OfxFieldBoth";
+    kOfxImageFieldLower = c"OfxFieldLower";
+    kOfxImageFieldUpper = c"OfxFieldUpper";
     kOfxImageOpaque = c"OfxImageOpaque";
     kOfxImagePreMultiplied = c"OfxImageAlphaPremultiplied";
     kOfxImageComponentRGBA = c"OfxImageComponentRGBA";
@@ -324,6 +331,7 @@ ofx_strings! {
     kOfxParamPropDisplayMin = c"OfxParamPropDisplayMin";
     kOfxParamPropDisplayMax = c"OfxParamPropDisplayMax";
     kOfxParamPropAnimates = c"OfxParamPropAnimates";
+    kOfxParamPropSecret = c"OfxParamPropSecret";
     // Messages.
     kOfxMessageError = c"OfxMessageError";
     kOfxMessageWarning = c"OfxMessageWarning";

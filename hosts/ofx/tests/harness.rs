@@ -5,8 +5,7 @@
 //! the bundle's shape: binary name, exported and undefined symbols.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::process::Command;
 
 use mattebox_core::media::{MediaReader, OpenOptions};
 
@@ -14,116 +13,9 @@ use mattebox_core::media::{MediaReader, OpenOptions};
 mod cut_clip;
 #[path = "../../../core/sandbox/tests/common/guests.rs"]
 mod guests;
+mod support;
 use mattebox_core::{Frame, PixelFormat};
-
-const W: u32 = 160;
-const H: u32 = 90;
-const FRAMES: u32 = 6;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-fn ok(cmd: &mut Command) -> Output {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// The bundle, built on its own and laid out as hosts look for it
-/// (`hosts/ofx/bundle.sh`), once per test process.
-fn bundle(_dir: &Path) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dest = root().join("target/ofx-test");
-            let out = ok(Command::new("bash").arg(root().join("hosts/ofx/bundle.sh")).arg(&dest));
-            let bundle = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-            assert!(bundle.join("Contents/Linux-x86-64/Mattebox.ofx").exists(), "{}", bundle.display());
-            bundle
-        })
-        .clone()
-}
-
-/// The test host, built with the sanitizers.
-fn host(dir: &Path) -> PathBuf {
-    let exe = dir.join("ofx_host");
-    let source = root().join("hosts/ofx/harness/ofx_host.c");
-    ok(Command::new("cc")
-        .args([
-            "-std=c11",
-            "-g",
-            "-O1",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-fsanitize=address,undefined",
-            "-fno-omit-frame-pointer",
-            "-pthread",
-        ])
-        .arg(&source)
-        .arg("-o")
-        .arg(&exe)
-        .args(["-ldl", "-lm"]));
-    exe
-}
-
-fn host_cmd(exe: &Path, bundle: &Path) -> Command {
-    let mut cmd = Command::new(exe);
-    cmd.arg(bundle)
-        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1")
-        .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1");
-    cmd
-}
-
-/// A clip whose content moves 2 px left per frame: `FRAMES` frames of
-/// `W` x `H`, as ffmpeg makes it.
-fn clip(dir: &Path) -> PathBuf {
-    let path = dir.join("clip.mkv");
-    let source = format!("testsrc2=size=320x180:rate=24,crop={W}:{H}:x='20+2*n':y=40,format=rgb24");
-    ok(Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &source]).args([
-        "-frames:v",
-        &FRAMES.to_string(),
-        "-c:v",
-        "ffv1",
-        path.to_str().unwrap(),
-    ]));
-    path
-}
-
-/// The clip's first `FRAMES` frames as the host's input: top-down RGBA
-/// float32 raw files in `out`.
-fn raw_frames(clip: &Path, out: &Path) -> PathBuf {
-    raw_frames_n(clip, out, FRAMES as u64)
-}
-
-fn raw_frames_n(clip: &Path, out: &Path, count: u64) -> PathBuf {
-    let out = out.to_owned();
-    std::fs::create_dir_all(&out).unwrap();
-    let mut reader = MediaReader::open(clip, &OpenOptions::default()).unwrap();
-    for n in 0..count {
-        let frame = reader.read_frame(n).unwrap().to_format(PixelFormat::Rgba32F).unwrap();
-        std::fs::write(out.join(format!("frame_{n:04}.raw")), frame.as_bytes()).unwrap();
-    }
-    out
-}
-
-/// The `mattebox` command of the same build (the workspace builds it
-/// before any test runs).
-fn cli() -> PathBuf {
-    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("mattebox");
-    assert!(exe.exists(), "{} is missing: build it with `cargo build --release -p mattebox-cli`", exe.display());
-    exe
-}
+use support::*;
 
 /// The command line's 2x slow motion of `clip` in quality mode, as a PNG
 /// sequence in `out`.
@@ -158,17 +50,6 @@ fn core_retime(clip: &Path, format: PixelFormat, index: u64) -> Vec<f32> {
         out
     };
     let float = result.to_format(PixelFormat::Rgba32F).unwrap();
-    float.as_bytes().chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
-}
-
-fn read_raw(path: &Path) -> Vec<f32> {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
-}
-
-fn png_floats(path: &Path) -> Vec<f32> {
-    let frame: Frame = MediaReader::open(path, &OpenOptions::default()).unwrap().read_frame(0).unwrap();
-    let float = frame.to_format(PixelFormat::Rgba32F).unwrap();
     float.as_bytes().chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
 
@@ -453,31 +334,6 @@ fn the_binary_exports_only_the_entry_points_and_needs_only_the_c_library() {
     }
 }
 
-/// A green-screen plate with a grey square moving right, and a background
-/// clip (ffmpeg's testsrc2, panning), `FRAMES` frames each.
-fn plate_and_background(dir: &Path) -> (PathBuf, PathBuf) {
-    let plate = dir.join("plate.mkv");
-    let square = format!(
-        "color=c=0x1CB34A:s={W}x{H}:r=24[g];color=c=0x808080:s=40x30:r=24[s];[g][s]overlay=x='30+4*n':y=30,format=rgb24"
-    );
-    ok(Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &square, "-frames:v", &FRAMES.to_string()])
-        .args(["-c:v", "ffv1", plate.to_str().unwrap()]));
-    let background = dir.join("background.mkv");
-    let source = format!("testsrc2=size=320x180:rate=24,crop={W}:{H}:x='n':y=20,format=rgb24");
-    ok(Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &source, "-frames:v", &FRAMES.to_string()])
-        .args(["-c:v", "ffv1", background.to_str().unwrap()]));
-    (plate, background)
-}
-
-fn sorted_pngs(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    v.retain(|p| p.extension().is_some_and(|e| e == "png"));
-    v.sort();
-    v
-}
-
 #[test]
 fn composite_matches_the_command_line_and_renders_its_matte() {
     let dir = tempfile::tempdir().unwrap();
@@ -566,20 +422,6 @@ fn composite_with_a_host_matte_and_without_a_background_says_why() {
     let text = String::from_utf8_lossy(&missing.stdout);
     assert_eq!(missing.status.code(), Some(1), "{text}");
     assert!(text.contains("Background"), "{text}");
-}
-
-/// A real photo (scikit-image's coffee, from the calibration set `.ci/setup`
-/// fetches) panned 2 px a frame by ffmpeg.
-fn photo_clip(dir: &Path) -> PathBuf {
-    let photo = root().join("target/tools/calibration/coffee.png");
-    assert!(photo.exists(), "{} is missing: run `bash .ci/setup`", photo.display());
-    let path = dir.join("photo.mkv");
-    let vf = format!("crop=320:180:x='140+2*n':y=110,scale={W}:{H},format=rgb24");
-    ok(Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-y", "-loop", "1", "-framerate", "24", "-i"])
-        .arg(&photo)
-        .args(["-frames:v", &FRAMES.to_string(), "-vf", &vf, "-c:v", "ffv1", path.to_str().unwrap()]));
-    path
 }
 
 /// Reads the overlay's bar for score `row` of an output frame: how much of
