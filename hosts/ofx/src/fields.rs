@@ -50,6 +50,51 @@ pub(crate) fn join(mut parts: Vec<Frame>, order: Option<FieldOrder>, height: u32
     Ok(frame)
 }
 
+/// Field `which` (0: first in time) of `frame` as a full-height frame:
+/// its own rows as they are, the other field's rows interpolated from the
+/// rows above and below (a bob), so that fields of both parities sit at
+/// their true height and can be compared, moved and blended.
+pub(crate) fn bob(frame: &Frame, order: FieldOrder, which: usize) -> OfxResult<Frame> {
+    let (h, row) = (frame.height() as usize, frame.stride());
+    let mut out = Frame::new(frame.width(), frame.height(), frame.format())?;
+    let own = |i: usize| in_first_field(i, h, order) == (which == 0);
+    let src = frame.as_bytes();
+    let mut above = vec![0.0f32; frame.width() as usize * 4];
+    let mut below = above.clone();
+    let mut mean = above.clone();
+    for i in 0..h {
+        if own(i) {
+            out.as_bytes_mut()[i * row..(i + 1) * row].copy_from_slice(&src[i * row..(i + 1) * row]);
+            continue;
+        }
+        // The nearest rows of the field itself; at the frame's edges, one.
+        let up = (0..i).rev().find(|&r| own(r));
+        let down = (i + 1..h).find(|&r| own(r));
+        let (a, b) = match (up, down) {
+            (Some(a), Some(b)) => (a, b),
+            (Some(a), None) => (a, a),
+            (None, Some(b)) => (b, b),
+            (None, None) => (i, i),
+        };
+        frame.view().read_row_f32(a as u32, &mut above);
+        frame.view().read_row_f32(b as u32, &mut below);
+        mean.iter_mut().zip(above.iter().zip(&below)).for_each(|(m, (x, y))| *m = (x + y) * 0.5);
+        out.view_mut().write_row_f32(i as u32, &mean);
+    }
+    Ok(out)
+}
+
+/// A frame whose first-in-time field comes from `first` and second from
+/// `second` (both full height): the rows of each field taken from its own.
+pub(crate) fn weave_from(first: &Frame, second: &Frame, order: FieldOrder) -> OfxResult<Frame> {
+    let (h, row) = (first.height() as usize, first.stride());
+    let mut out = first.clone();
+    for i in (0..h).filter(|&i| !in_first_field(i, h, order)) {
+        out.as_bytes_mut()[i * row..(i + 1) * row].copy_from_slice(&second.as_bytes()[i * row..(i + 1) * row]);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +115,13 @@ mod tests {
             let woven = join(parts(frame.clone(), Some(order)).unwrap(), Some(order), 5).unwrap();
             assert_eq!(woven.as_bytes(), frame.as_bytes());
         }
+        // A bob keeps its own rows and fills the others from its neighbours.
+        let bobbed = bob(&frame, FieldOrder::LowerFirst, 0).unwrap();
+        assert_eq!(bobbed.as_bytes().iter().step_by(4).copied().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+        let bobbed = bob(&frame, FieldOrder::LowerFirst, 1).unwrap();
+        assert_eq!(bobbed.as_bytes().iter().step_by(4).copied().collect::<Vec<_>>(), [1, 1, 2, 3, 3]);
+        let woven = weave_from(&frame, &bobbed, FieldOrder::LowerFirst).unwrap();
+        assert_eq!(woven.as_bytes().iter().step_by(4).copied().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
         let progressive = parts(frame.clone(), None).unwrap();
         assert_eq!(progressive.len(), 1);
         assert_eq!(join(progressive, None, 5).unwrap().as_bytes(), frame.as_bytes());

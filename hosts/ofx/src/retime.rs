@@ -2,6 +2,12 @@
 //! [`ShotRetimer`] decides every output frame (the plan, the cut policy of
 //! `mattebox retime`, the flow pairs); this file translates: parameters in,
 //! the host's frames fetched where the retimer says, pixels out.
+//!
+//! An interlaced source is retimed field by field: each field, bobbed to
+//! full height, is a picture of its own moment, the retimer plans at twice
+//! the rates, and output frame `j` weaves the first field of planned
+//! picture `2j` with the second of `2j + 1`. Treated as progressive frames,
+//! the two moments in each frame would be blended into combs.
 
 use std::ffi::CStr;
 use std::sync::Arc;
@@ -13,7 +19,8 @@ use mattebox_core::{Frame, Rational};
 use parking_lot::Mutex;
 
 use crate::describe;
-use crate::host::{Clip, Effect, OfxError, OfxResult, Props, RenderScale};
+use crate::fields;
+use crate::host::{Clip, Effect, FieldOrder, OfxError, OfxResult, Props, RenderScale};
 use crate::plugin::Plugin;
 use crate::sys::*;
 
@@ -48,6 +55,16 @@ struct Setup {
     spec: RetimeSpec,
     source_rate: Rational,
     output_rate: Option<Rational>,
+    /// Set for an interlaced source retimed as images (vectors are measured
+    /// between whole frames).
+    order: Option<FieldOrder>,
+}
+
+impl Setup {
+    /// Pictures the retimer plans per frame: two fields, or one frame.
+    fn per_frame(&self) -> u64 {
+        if self.order.is_some() { 2 } else { 1 }
+    }
 }
 
 fn rational(value: f64, what: &str) -> OfxResult<Rational> {
@@ -79,22 +96,24 @@ fn setup(effect: &Effect, time: f64) -> OfxResult<Setup> {
         let to = rational(effect.clip(OUTPUT)?.frame_rate().unwrap_or(host_rate), "the Output clip's frame rate")?;
         (RetimeSpec::FrameRate(to), from, Some(to))
     };
-    Ok(Setup { mode, vectors, first, frames, spec, source_rate, output_rate })
+    let order = if vectors { None } else { source.field_order() };
+    Ok(Setup { mode, vectors, first, frames, spec, source_rate, output_rate, order })
 }
 
 impl RetimeInstance {
     /// The retimer for the parameters at `time`, and output frame `time`'s
-    /// index in it: the one kept if the parameters are unchanged.
+    /// index (in frames): the one kept if the parameters are unchanged.
     fn retimer(&self, effect: &Effect, time: f64) -> OfxResult<(Setup, Arc<ShotRetimer>, u64)> {
         let setup = setup(effect, time)?;
         let mut kept = self.retimer.lock();
         let retimer = match &*kept {
             Some((s, r)) if *s == setup => r.clone(),
             _ => {
+                let n = Rational::new(setup.per_frame() as i64, 1)?;
                 let r = Arc::new(ShotRetimer::new(
-                    setup.source_rate,
-                    setup.frames,
-                    setup.output_rate,
+                    setup.source_rate.checked_mul(n)?,
+                    setup.frames * setup.per_frame(),
+                    setup.output_rate.map(|rate| rate.checked_mul(n)).transpose()?,
                     &setup.spec,
                     setup.mode,
                 )?);
@@ -102,7 +121,7 @@ impl RetimeInstance {
                 r
             }
         };
-        let count = retimer.output_frames();
+        let count = output_frames(&setup, &retimer);
         if count == 0 {
             return Err(OfxError::failed("the retimed clip has no frames"));
         }
@@ -110,6 +129,20 @@ impl RetimeInstance {
         Ok((setup, retimer, j))
     }
 }
+
+/// Output frames of the retimed clip.
+fn output_frames(setup: &Setup, retimer: &ShotRetimer) -> u64 {
+    retimer.output_frames().div_ceil(setup.per_frame())
+}
+
+/// The pictures the retimer plans for output frame `j`: the frame, or its
+/// two fields (the second held at the very end).
+fn pictures(setup: &Setup, retimer: &ShotRetimer, j: u64) -> Vec<u64> {
+    let last = retimer.output_frames().saturating_sub(1);
+    (0..setup.per_frame()).map(|f| (j * setup.per_frame() + f).min(last)).collect()
+}
+
+impl RetimeInstance {}
 
 impl Plugin for Retime {
     type Instance = RetimeInstance;
@@ -179,7 +212,7 @@ impl Plugin for Retime {
         let (setup, retimer, _) = instance.retimer(effect, 0.0)?;
         out.set_doubles(
             kOfxImageEffectPropFrameRange,
-            &[setup.first, setup.first + retimer.output_frames() as f64 - 1.0],
+            &[setup.first, setup.first + output_frames(&setup, &retimer) as f64 - 1.0],
         )?;
         Ok(true)
     }
@@ -187,8 +220,17 @@ impl Plugin for Retime {
     fn frames_needed(instance: &RetimeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = args.double(kOfxPropTime, 0)?;
         let (setup, retimer, j) = instance.retimer(effect, time)?;
-        let needed =
-            if setup.vectors { vector_frames(&setup, retimer.source_of(j)?) } else { retimer.frames_needed(j)? };
+        let needed = if setup.vectors {
+            vector_frames(&setup, retimer.source_of(j)?)
+        } else {
+            // Pictures (fields, or frames) needed, as source frames.
+            let (mut start, mut end) = (u64::MAX, 0);
+            for i in pictures(&setup, &retimer, j) {
+                let r = retimer.frames_needed(i)?;
+                (start, end) = (start.min(r.start), end.max(r.end));
+            }
+            start / setup.per_frame()..end.saturating_sub(1) / setup.per_frame() + 1
+        };
         out.set_doubles(
             c"OfxImageClipPropFrameRange_Source",
             &[setup.first + needed.start as f64, setup.first + needed.end as f64 - 1.0],
@@ -199,7 +241,16 @@ impl Plugin for Retime {
     fn is_identity(instance: &RetimeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = args.double(kOfxPropTime, 0)?;
         let (setup, retimer, j) = instance.retimer(effect, time)?;
-        match retimer.copied_source(j)? {
+        // A copy of one source frame: both of its fields, in order, when
+        // interlaced.
+        let copied = pictures(&setup, &retimer, j)
+            .into_iter()
+            .enumerate()
+            .map(|(f, i)| Ok(retimer.copied_source(i)?.filter(|k| k % setup.per_frame() == f as u64)))
+            .collect::<OfxResult<Option<Vec<u64>>>>()?
+            .filter(|ks| ks.windows(2).all(|w| w[1] == w[0] + 1))
+            .map(|ks| ks[0] / setup.per_frame());
+        match copied {
             Some(source) if !setup.vectors => {
                 out.set_string(kOfxPropName, 0, SOURCE)?;
                 out.set_double(kOfxPropTime, 0, setup.first + source as f64)?;
@@ -222,45 +273,63 @@ impl Plugin for Retime {
             return Ok(());
         }
         let frames = Frames { source: &source, setup: &setup, retimer: &retimer };
-        let k = retimer.source_of(j)?;
-        let (a, bounds) = frames.get(k)?;
-        // The frame after, when the output lies between the two or shows
-        // the motion towards it (none past the clip's end: `a` is held).
-        let next =
-            if retimer.copied_source(j)?.is_none() || setup.vectors { frames.next(k, &a, bounds)? } else { None };
-        if effect.aborted() {
-            return Ok(());
-        }
-        // Cuts are decided here, on the render thread, which may fetch frames.
-        let signature = |i: u64| frames.signature(i);
-        let step = if setup.vectors { None } else { Some(retimer.step(j, signature)?) };
-        let moves = setup.vectors && next.is_some() && !retimer.is_cut(k, signature)?;
         let scale = RenderScale::of(args);
-        let runtime = crate::host::runtime()?;
-        let result = runtime.install(|| -> OfxResult<Frame> {
-            Ok(match (step, next) {
-                (None, Some(b)) if moves => {
-                    let mode = if setup.mode.uses_flow() { setup.mode } else { Mode::Quality };
-                    let pair = retimer.flow_pair(k, &a.view(), &b.view(), mode)?;
-                    vectors_frame(&pair, a.width(), a.height(), scale)?
-                }
-                // Across a cut or at the end, nothing moves towards the next frame.
-                (None, _) => {
-                    let mut zero = Frame::new(a.width(), a.height(), mattebox_core::PixelFormat::Rgba32F)?;
-                    zero.view_mut().fill([0.0, 0.0, 0.0, 1.0]);
-                    zero
-                }
-                (Some(RetimeStep::Between { a: index, t }), Some(b)) => {
-                    let mut made = Frame::new(a.width(), a.height(), a.format())?;
-                    retimer.between(index, &a.view(), &b.view(), t, &mut made.view_mut())?;
-                    made
-                }
-                // A source frame as it is, held at a cut, or past the end.
-                (Some(_), _) => a,
-            })
-        })?;
+        let mut made = Vec::with_capacity(2);
+        let mut bounds = None;
+        for i in pictures(&setup, &retimer, j) {
+            let Some((picture, b)) = picture(effect, &frames, i, scale)? else { return Ok(()) };
+            made.push(picture);
+            bounds = Some(b);
+        }
+        let bounds = bounds.ok_or_else(|| OfxError::failed("nothing to render"))?;
+        let result = match (setup.order, made.len()) {
+            (Some(order), 2) => fields::weave_from(&made[0], &made[1], order)?,
+            _ => made.swap_remove(0),
+        };
         out.write(&result, bounds, window)
     }
+}
+
+/// Planned picture `i` (a frame, or a bobbed field) and the source's
+/// bounds; `None` when the host asked to stop.
+fn picture(effect: &Effect, frames: &Frames, i: u64, scale: RenderScale) -> OfxResult<Option<(Frame, OfxRectI)>> {
+    let (setup, retimer) = (frames.setup, frames.retimer);
+    let k = retimer.source_of(i)?;
+    let (a, bounds) = frames.get(k)?;
+    // The picture after, when the output lies between the two or shows
+    // the motion towards it (none past the clip's end: `a` is held).
+    let next = if retimer.copied_source(i)?.is_none() || setup.vectors { frames.next(k, &a, bounds)? } else { None };
+    if effect.aborted() {
+        return Ok(None);
+    }
+    // Cuts are decided here, on the render thread, which may fetch frames.
+    let signature = |n: u64| frames.signature(n);
+    let step = if setup.vectors { None } else { Some(retimer.step(i, signature)?) };
+    let moves = setup.vectors && next.is_some() && !retimer.is_cut(k, signature)?;
+    let runtime = crate::host::runtime()?;
+    let result = runtime.install(|| -> OfxResult<Frame> {
+        Ok(match (step, next) {
+            (None, Some(b)) if moves => {
+                let mode = if setup.mode.uses_flow() { setup.mode } else { Mode::Quality };
+                let pair = retimer.flow_pair(k, &a.view(), &b.view(), mode)?;
+                vectors_frame(&pair, a.width(), a.height(), scale)?
+            }
+            // Across a cut or at the end, nothing moves towards the next frame.
+            (None, _) => {
+                let mut zero = Frame::new(a.width(), a.height(), mattebox_core::PixelFormat::Rgba32F)?;
+                zero.view_mut().fill([0.0, 0.0, 0.0, 1.0]);
+                zero
+            }
+            (Some(RetimeStep::Between { a: index, t }), Some(b)) => {
+                let mut made = Frame::new(a.width(), a.height(), a.format())?;
+                retimer.between(index, &a.view(), &b.view(), t, &mut made.view_mut())?;
+                made
+            }
+            // A source picture as it is, held at a cut, or past the end.
+            (Some(_), _) => a,
+        })
+    })?;
+    Ok(Some((result, bounds)))
 }
 
 /// The source frames read for a vectors image at source frame `k`: the
@@ -269,7 +338,8 @@ fn vector_frames(setup: &Setup, k: u64) -> std::ops::Range<u64> {
     if k + 1 < setup.frames { mattebox_core::interp::cuts::window(k, setup.frames) } else { k..k + 1 }
 }
 
-/// The Source clip's frames, numbered as the retimer numbers them.
+/// The Source clip's pictures, numbered as the retimer numbers them: its
+/// frames, or (interlaced) each frame's two fields bobbed to full height.
 struct Frames<'a> {
     source: &'a Clip,
     setup: &'a Setup,
@@ -278,45 +348,55 @@ struct Frames<'a> {
 
 impl Frames<'_> {
     fn time(&self, k: u64) -> f64 {
-        self.setup.first + k as f64
+        self.setup.first + (k / self.setup.per_frame()) as f64
     }
 
-    /// Source frame `k` and its bounds, told to the retimer (which forgets
-    /// what it learnt if the frame changed upstream).
-    fn get(&self, k: u64) -> OfxResult<(Frame, OfxRectI)> {
+    /// Picture `k` and the frame's bounds, without telling the retimer;
+    /// `None` where the host has no frame.
+    fn fetch(&self, k: u64) -> OfxResult<Option<(Frame, OfxRectI)>> {
         let time = self.time(k);
-        let image = self
-            .source
-            .image(time)?
-            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}")))?;
-        let frame = image.to_frame()?;
-        self.retimer.observe(k, &Signature::of(&frame.view()));
-        Ok((frame, image.bounds))
-    }
-
-    /// Source frame `k + 1`, of the same size and depth as `a`; none past the clip's end.
-    fn next(&self, k: u64, a: &Frame, bounds: OfxRectI) -> OfxResult<Option<Frame>> {
-        if k + 1 >= self.setup.frames {
-            return Ok(None);
-        }
-        let time = self.time(k + 1);
         let Some(image) = self.source.image(time)? else { return Ok(None) };
         let frame = image.to_frame()?;
-        if image.bounds != bounds || frame.format() != a.format() {
-            return Err(OfxError::failed(format!("Source frames {} and {time} differ in size or depth", self.time(k))));
+        let frame = match self.setup.order {
+            Some(order) => fields::bob(&frame, order, (k % 2) as usize)?,
+            None => frame,
+        };
+        Ok(Some((frame, image.bounds)))
+    }
+
+    /// Picture `k` and its bounds, told to the retimer (which forgets what
+    /// it learnt if the picture changed upstream).
+    fn get(&self, k: u64) -> OfxResult<(Frame, OfxRectI)> {
+        let (frame, bounds) = self
+            .fetch(k)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {}", self.time(k))))?;
+        self.retimer.observe(k, &Signature::of(&frame.view()));
+        Ok((frame, bounds))
+    }
+
+    /// Picture `k + 1`, of the same size and depth as `a`; none past the clip's end.
+    fn next(&self, k: u64, a: &Frame, bounds: OfxRectI) -> OfxResult<Option<Frame>> {
+        if k + 1 >= self.setup.frames * self.setup.per_frame() {
+            return Ok(None);
+        }
+        let Some((frame, next_bounds)) = self.fetch(k + 1)? else { return Ok(None) };
+        if next_bounds != bounds || frame.format() != a.format() {
+            return Err(OfxError::failed(format!(
+                "Source frames {} and {} differ in size or depth",
+                self.time(k),
+                self.time(k + 1)
+            )));
         }
         self.retimer.observe(k + 1, &Signature::of(&frame.view()));
         Ok(Some(frame))
     }
 
-    /// Source frame `i`'s cut signature.
+    /// Picture `i`'s cut signature.
     fn signature(&self, i: u64) -> OfxResult<Signature> {
-        let time = self.time(i);
-        let image = self
-            .source
-            .image(time)?
-            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}, which decides a cut")))?;
-        Ok(Signature::of(&image.to_frame()?.view()))
+        let (frame, _) = self.fetch(i)?.ok_or_else(|| {
+            OfxError::failed(format!("the host gave no Source frame at {}, which decides a cut", self.time(i)))
+        })?;
+        Ok(Signature::of(&frame.view()))
     }
 }
 

@@ -471,3 +471,62 @@ fn interlaced_plates_are_composited_field_by_field() {
         succeeded(render(&exe, &bundle, effect, &photo, &out, &args(&["--field-order", "upper"])));
     }
 }
+
+/// An interlaced clip whose fields are two moments (a real photo panned 4
+/// px a moment, 48 moments a second woven into 24 frames) is retimed field
+/// by field: in a 2x slow motion, output frame j's first field shows moment
+/// j and its second moment j + 1/2 (the photo panned by 2 px more), where a
+/// retime of whole frames shows each frame's own second field, a moment late.
+#[test]
+fn interlaced_sources_are_retimed_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let photo = root().join("target/tools/calibration/coffee.png");
+    // Half moments: the photo panned 2 px each; moment k is half moment 2k.
+    let halves = dir.path().join("halves.mkv");
+    let count = 4 * FRAMES as usize;
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-loop", "1", "-framerate", "96", "-i"])
+        .arg(&photo)
+        .args(["-frames:v", &count.to_string(), "-vf", &format!("crop={W}:{H}:x='100+2*n':y=120,format=rgb24")])
+        .args(["-c:v", "ffv1"])
+        .arg(&halves));
+    let half = raw_frames_n(&halves, &dir.path().join("halves"), count as u64);
+    let row_len = W as usize * 4;
+    let lower = |i: usize| (H as usize - 1 - i).is_multiple_of(2);
+    let woven = dir.path().join("woven");
+    std::fs::create_dir_all(&woven).unwrap();
+    for n in 0..FRAMES as usize {
+        let (a, b) = (read_raw(&frame_path(&half, 4 * n)), read_raw(&frame_path(&half, 4 * n + 2)));
+        let frame: Vec<f32> = (0..H as usize)
+            .flat_map(|i| if lower(i) { &a } else { &b }[i * row_len..(i + 1) * row_len].to_vec())
+            .collect();
+        write_raw(&frame_path(&woven, n), &frame);
+    }
+    let out = dir.path().join("out");
+    let extra = args(&["--field-order", "lower", "--threads", "2", "speed=50", "mode=3"]);
+    let result =
+        succeeded(render(&exe, &bundle, ("io.mattebox.Retime", "OfxImageEffectContextFilter"), &woven, &out, &extra));
+    let text = String::from_utf8_lossy(&result.stdout);
+    let frames = 2 * FRAMES as usize;
+    assert!(text.contains(&format!("rendered {frames} frames")), "{text}");
+    let field = |f: &[f32], first: bool| -> Vec<f32> {
+        (0..H as usize)
+            .filter(|&i| lower(i) == first)
+            .flat_map(|i| f[i * row_len..(i + 1) * row_len].to_vec())
+            .collect()
+    };
+    // The last frame's second field lies past the last moment: held.
+    for j in 0..frames - 1 {
+        let got = read_raw(&frame_path(&out, j));
+        for (first, moment) in [(true, 2 * j), (false, 2 * j + 1)] {
+            let expected = field(&read_raw(&frame_path(&half, moment)), first);
+            let (mean, p99, _) = differences(&field(&got, first), &expected);
+            assert!(
+                mean < 3.0 / 255.0 && p99 < 24.0 / 255.0,
+                "frame {j}, {} field, against half moment {moment}: mean {mean}, 99th percentile {p99}",
+                if first { "first" } else { "second" }
+            );
+        }
+    }
+}
