@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 5)
+#define MB_ABI_VERSION ((1 << 16) | 6)
 
 // Scores below this are problems.
 #define MB_SCORE_PROBLEM_BELOW 0.75
@@ -810,6 +810,23 @@ enum mb_result mb_generation_cancel(const struct mb_generation *job);
 enum mb_result mb_generation_open_take(const struct mb_generation *job,
                                        uint32_t take,
                                        struct mb_media **out);
+
+// Writes the folder of finished take `take`'s frames (an image sequence in
+// the take cache, numbered in order: what Unreal's `ImgMediaSource` and
+// other players of image sequences open) into `buf`, NUL-terminated, at
+// most `capacity` bytes (UTF-8). A take an adapter delivered as a video
+// file returns `MB_RESULT_UNSUPPORTED` naming the file and the command
+// that makes a sequence of it; a failed, cancelled or running take as
+// `mb_generation_open_take` does; a buffer too small
+// `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs. ABI 1.6.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`; `buf` must have `capacity`
+// writable bytes.
+enum mb_result mb_generation_take_dir(const struct mb_generation *job,
+                                      uint32_t take,
+                                      char *buf,
+                                      size_t capacity);
 
 // Releases a job: cancels what has not finished and waits for its threads.
 // Finished takes stay in the take cache. NULL is ignored.

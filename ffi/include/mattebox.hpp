@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -298,6 +299,16 @@ public:
         code = mb_media_get_info(raw, &media.info_);
         if (code != MB_RESULT_OK) return Error::from_last(code);
         return media;
+    }
+
+    // The folder of a finished take's frames (an image sequence), for
+    // players of image sequences such as Unreal's ImgMediaSource.
+    Result<std::string> take_dir(uint32_t take) const {
+        std::string dir(4096, '\0');
+        mb_result code = mb_generation_take_dir(raw_.get(), take, dir.data(), dir.size());
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        dir.resize(std::strlen(dir.c_str()));
+        return dir;
     }
 
 private:

@@ -253,20 +253,29 @@ pub unsafe extern "C" fn mb_installed_adapter_version(
         let id = text(id, "id")?;
         mattebox_core::generate::check_adapter_id(&id)?;
         let version = installed_version(&id)?;
-        if version.len() + 1 > capacity {
-            return Err(FfiError::invalid(format!(
-                "argument `buf` holds {capacity} bytes; adapter {id}'s version needs {}",
-                version.len() + 1
-            )));
-        }
-        // SAFETY: `capacity` writable bytes per the contract, and the
-        // version with its NUL fits in them.
-        unsafe {
-            std::ptr::copy_nonoverlapping(version.as_ptr(), buf as *mut u8, version.len());
-            *buf.add(version.len()) = 0;
-        }
-        Ok(())
+        // SAFETY: `capacity` writable bytes at `buf`, per the contract.
+        unsafe { write_text(&version, buf, capacity, &format!("adapter {id}'s version")) }
     })
+}
+
+/// Writes `value` and a NUL into `buf`, or says how many bytes it needs.
+///
+/// # Safety
+/// `buf` must be non-null with `capacity` writable bytes.
+unsafe fn write_text(value: &str, buf: *mut c_char, capacity: usize, what: &str) -> FfiResult<()> {
+    if value.len() + 1 > capacity {
+        return Err(FfiError::invalid(format!(
+            "argument `buf` holds {capacity} bytes; {what} needs {}",
+            value.len() + 1
+        )));
+    }
+    // SAFETY: `capacity` writable bytes per the contract, and the value
+    // with its NUL fits in them.
+    unsafe {
+        std::ptr::copy_nonoverlapping(value.as_ptr(), buf as *mut u8, value.len());
+        *buf.add(value.len()) = 0;
+    }
+    Ok(())
 }
 
 #[cfg(feature = "sandbox")]
@@ -521,20 +530,69 @@ pub unsafe extern "C" fn mb_generation_open_take(
         *out = std::ptr::null_mut();
         // SAFETY: as above.
         let job = unsafe { arg_ref(job, "job")? };
-        let statuses = job.job.status();
-        let s = statuses
-            .get(take as usize)
-            .ok_or_else(|| FfiError::invalid(format!("take {take} does not exist; the job has {}", statuses.len())))?;
-        if let Some((kind, message)) = &s.error {
-            return Err(mattebox_core::Error::new(*kind, message.clone()).into());
-        }
-        let Some(done) = &s.take else {
-            return Err(FfiError::invalid(format!("take {take} is not finished yet ({})", s.stage.name())));
-        };
+        let done = finished_take(job, take)?;
         let media = crate::media::open(&mb_runtime { inner: job.runtime.clone() }, &done.media)?;
         *out = media.into_raw();
         Ok(())
     })
+}
+
+/// Writes the folder of finished take `take`'s frames (an image sequence in
+/// the take cache, numbered in order: what Unreal's `ImgMediaSource` and
+/// other players of image sequences open) into `buf`, NUL-terminated, at
+/// most `capacity` bytes (UTF-8). A take an adapter delivered as a video
+/// file returns `MB_RESULT_UNSUPPORTED` naming the file and the command
+/// that makes a sequence of it; a failed, cancelled or running take as
+/// `mb_generation_open_take` does; a buffer too small
+/// `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs. ABI 1.6.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`; `buf` must have `capacity`
+/// writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_take_dir(
+    job: *const mb_generation,
+    take: u32,
+    buf: *mut c_char,
+    capacity: usize,
+) -> mb_result {
+    guard("mb_generation_take_dir", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let job = unsafe { arg_ref(job, "job")? };
+        if buf.is_null() {
+            return Err(FfiError::null("buf"));
+        }
+        let done = finished_take(job, take)?;
+        if !done.media.is_dir() {
+            return Err(FfiError {
+                code: mb_result::Unsupported,
+                message: format!(
+                    "take {take} is a video file ({}), not an image sequence; make one with `mattebox convert {} \
+                     -o DIR --format png`",
+                    done.media.display(),
+                    done.media.display()
+                ),
+            });
+        }
+        let dir = done
+            .media
+            .to_str()
+            .ok_or_else(|| FfiError::invalid(format!("take {take}'s folder {} is not UTF-8", done.media.display())))?;
+        // SAFETY: `capacity` writable bytes at `buf`, per the contract.
+        unsafe { write_text(dir, buf, capacity, &format!("take {take}'s folder")) }
+    })
+}
+
+/// Finished take `take` of `job`, or the error a caller gets for it.
+fn finished_take(job: &mb_generation, take: u32) -> FfiResult<mattebox_core::shot::Take> {
+    let statuses = job.job.status();
+    let s = statuses
+        .get(take as usize)
+        .ok_or_else(|| FfiError::invalid(format!("take {take} does not exist; the job has {}", statuses.len())))?;
+    if let Some((kind, message)) = &s.error {
+        return Err(mattebox_core::Error::new(*kind, message.clone()).into());
+    }
+    s.take.clone().ok_or_else(|| FfiError::invalid(format!("take {take} is not finished yet ({})", s.stage.name())))
 }
 
 /// Releases a job: cancels what has not finished and waits for its threads.

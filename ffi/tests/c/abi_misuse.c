@@ -634,6 +634,20 @@ int main(int argc, char **argv) {
     EXPECT(mb_generation_open_take(job, 0, NULL), MB_RESULT_NULL_POINTER, "out");
     EXPECT(mb_generation_open_take(job, 9, &take), MB_RESULT_INVALID_ARGUMENT, "take 9");
     EXPECT(mb_generation_open_take(job, 1, &take), MB_RESULT_OK, NULL);
+    char dir[4096];
+    EXPECT(mb_generation_take_dir(NULL, 0, dir, sizeof dir), MB_RESULT_NULL_POINTER, "job");
+    EXPECT(mb_generation_take_dir(job, 0, NULL, sizeof dir), MB_RESULT_NULL_POINTER, "buf");
+    EXPECT(mb_generation_take_dir(job, 9, dir, sizeof dir), MB_RESULT_INVALID_ARGUMENT, "take 9");
+    EXPECT(mb_generation_take_dir(job, 1, dir, 4), MB_RESULT_INVALID_ARGUMENT, "holds 4 bytes");
+    EXPECT(mb_generation_take_dir(job, 1, dir, sizeof dir), MB_RESULT_OK, NULL);
+    {
+        /* The folder holds the take's frames, numbered. */
+        char first_png[4200];
+        snprintf(first_png, sizeof first_png, "%s/frame_000001.png", dir);
+        FILE *f = fopen(first_png, "rb");
+        CHECK(f != NULL);
+        if (f) fclose(f);
+    }
     mb_media_info ti;
     memset(&ti, 0, sizeof ti);
     ti.struct_size = sizeof ti;

@@ -153,6 +153,9 @@ int main() {
                 auto pixels = take->read_frame_rgba8(3);
                 CHECK(pixels.ok() && (*pixels)[3] == 255);
             }
+            auto dir = job->take_dir(0);
+            CHECK(dir.ok() && dir->find("/takes/") != std::string::npos && dir->size() == std::strlen(dir->c_str()));
+            CHECK(!job->take_dir(5).ok() && job->take_dir(5).error().code() == MB_RESULT_INVALID_ARGUMENT);
         }
         CHECK(generations->load_adapter("/nonexistent/adapter").code() == MB_RESULT_NOT_FOUND);
     }
