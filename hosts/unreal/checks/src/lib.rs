@@ -1,0 +1,1 @@
+//! Tests only: see tests/. The Unreal plugin itself is C++ and C# (../Source).
