@@ -25,12 +25,14 @@ fn godot_root() -> PathBuf {
     root
 }
 
-/// The extension this test was built with (target/release/, beside deps/).
+/// The extension this test was built with: in deps/ under `cargo test`,
+/// one level up after `cargo build`.
 fn extension() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let built = exe.parent().unwrap().parent().unwrap().join("libmattebox_godot.so");
-    assert!(built.exists(), "{} is missing: cargo build --release in hosts/godot", built.display());
-    built
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
+    [deps.join("libmattebox_godot.so"), deps.parent().unwrap().join("libmattebox_godot.so")]
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("libmattebox_godot.so is missing: cargo build --release in hosts/godot")
 }
 
 /// Godot with `args`, chrooted into `root`, with `/tmp/<dir>` as home and
