@@ -116,11 +116,15 @@ func _ready() -> void:
 	check(near(opening.get_pixel(28, 16), Color8(128, 128, 128), 0.03) and near(opening.get_pixel(3, 3), Color8(28, 179, 74), 0.03),
 		"the shot opens on the still: %s %s" % [opening.get_pixel(28, 16), opening.get_pixel(3, 3)])
 
-	# Cancelling: a longer job stops, and says so.
-	var long := new_shot(320, 180, 4.0)
+	# Cancelling: a longer job stops, each take says so, then it finishes.
+	var long := new_shot(640, 360, 20.0)
 	long.takes = 2
 	long.seed = 11
+	var cancelled := []
+	long.failed.connect(func(take, message): cancelled.append(message))
 	check(long.generate(), "a second job starts")
 	long.cancel()
-	check(not long.is_generating(), "cancelled")
+	await long.finished
+	check(cancelled.size() == 2 and "cancelled" in str(cancelled), "both takes report the cancel: %s" % [cancelled])
+	check(not long.is_generating(), "nothing runs after the cancel")
 	finish()

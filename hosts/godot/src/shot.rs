@@ -92,8 +92,9 @@ impl INode for MatteboxShot {
     }
 
     fn exit_tree(&mut self) {
-        // A shot leaving the scene stops its job: nothing runs for nobody.
-        self.cancel();
+        // A shot leaving the scene stops its job, without a word to a
+        // scene that is gone: nothing runs for nobody.
+        self.drop_job();
     }
 }
 
@@ -113,7 +114,7 @@ impl MatteboxShot {
     /// is wrong.
     #[func]
     fn generate(&mut self) -> bool {
-        self.cancel();
+        self.drop_job();
         let started = self.request().and_then(|request| {
             let service = Generations::new(crate::runtime()?).map_err(|e| e.to_string())?;
             let takes = self.takes.clamp(1, MAX_TAKES as i64) as u32;
@@ -134,10 +135,12 @@ impl MatteboxShot {
         }
     }
 
-    /// Stops the job; takes already made stay in the take cache.
+    /// Stops the job: each unfinished take then signals `failed(take, "take
+    /// N was cancelled")`, and `finished()` follows. Takes already made stay
+    /// in the take cache.
     #[func]
     fn cancel(&mut self) {
-        if let Some(job) = self.job.take() {
+        if let Some(job) = &self.job {
             job.cancel();
         }
     }
@@ -183,6 +186,13 @@ impl MatteboxShot {
 }
 
 impl MatteboxShot {
+    /// Cancels the job, if any, and forgets it (no more signals).
+    fn drop_job(&mut self) {
+        if let Some(job) = self.job.take() {
+            job.cancel();
+        }
+    }
+
     fn request(&self) -> Result<ShotRequest, String> {
         let mut request = ShotRequest::new(self.prompt.to_string());
         request.seed = u64::try_from(self.seed).map_err(|_| format!("seed {} must not be negative", self.seed))?;
