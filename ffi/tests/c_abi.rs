@@ -24,19 +24,14 @@ fn lib_dir() -> PathBuf {
     dir
 }
 
+#[path = "../../core/tests/support/process.rs"]
+mod process;
+
 fn run(cmd: &mut Command) -> Output {
     // Cargo's own LD_LIBRARY_PATH for tests lists the profile directory,
     // which may hold a stale libmattebox.so; it would win over the rpath.
     cmd.env("LD_LIBRARY_PATH", lib_dir());
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed with {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    process::ok(cmd)
 }
 
 fn compile(compiler: &str, source: &Path, out: &Path, extra: &[&str]) {

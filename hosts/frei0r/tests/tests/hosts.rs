@@ -26,16 +26,9 @@ fn plugin_dir(tmp: &Path) -> PathBuf {
     dir
 }
 
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+#[path = "../../../../core/tests/support/process.rs"]
+mod process;
+use process::ok as run;
 
 fn ffmpeg(args: &[&str]) -> Output {
     run(Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y"]).args(args))

@@ -1,9 +1,9 @@
 //! What the OFX tests share: the bundle and the test host built once, the
 //! clips they render, and raw frames in and out.
-#![allow(dead_code)] // each test binary uses its own part
+#![allow(dead_code, unused_imports)] // each test binary uses its own part
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use mattebox_core::media::{MediaReader, OpenOptions};
@@ -17,24 +17,9 @@ pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-pub(crate) fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-}
-
-pub(crate) fn ok(cmd: &mut Command) -> Output {
-    succeeded(run(cmd))
-}
-
-/// `out`, if its process succeeded; else a panic with what it printed.
-pub(crate) fn succeeded(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "the process failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+#[path = "../../../../core/tests/support/process.rs"]
+mod process;
+pub(crate) use process::{ok, run, succeeded};
 
 /// The bundle, built on its own and laid out as hosts look for it
 /// (`hosts/ofx/bundle.sh`), once per test process.

@@ -16,7 +16,7 @@
 //! - `package.sh` lays out a plugin whose staged files exist.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn plugin() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -26,16 +26,9 @@ fn root() -> PathBuf {
     plugin().join("../..")
 }
 
-fn ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (bash .ci/setup installs it)"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+#[path = "../../../../core/tests/support/process.rs"]
+mod process;
+use process::ok;
 
 /// The C ABI's library of this build (the dev-dependency on mattebox-ffi
 /// builds it into deps/).
