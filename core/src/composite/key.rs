@@ -104,28 +104,73 @@ pub(crate) fn linear_at(row: &Row<'_>, x: usize) -> [f32; 3] {
 /// this factor (and it is not near black).
 const DOMINANCE: f32 = 1.4;
 
+/// Whether linear `p` looks like screen colour `s` (of length `s_norm`):
+/// the same hue within a few degrees, lit between a third and twice as
+/// bright. Screens are lit unevenly; foreground is another hue.
+#[inline]
+fn looks_like(p: [f32; 3], s: [f32; 3], s_norm: f32) -> bool {
+    let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
+    let cosine = (p[0] * s[0] + p[1] * s[1] + p[2] * s[2]) / (norm * s_norm).max(1e-9);
+    cosine > 0.985 && (0.3..2.0).contains(&(norm / s_norm))
+}
+
+/// Linear RGB as `#RRGGBB` (sRGB), for messages.
+fn hex(linear: [f32; 3]) -> String {
+    let s = linear.map(|v| (crate::pixels::color::linear_to_srgb(v).clamp(0.0, 1.0) * 255.0).round() as u8);
+    format!("#{:02X}{:02X}{:02X}", s[0], s[1], s[2])
+}
+
+/// Fraction of sampled pixels whose every channel is at least this (in
+/// linear light) above which a plate without a screen is called overexposed.
+const CLIPPED: f32 = 0.9;
+
 /// Samples the plate (about 40,000 pixels) for the screen colour.
 pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen> {
     let (w, h) = (plate.width() as usize, plate.height() as usize);
+    let step = ((w * h / 40_000) as f64).sqrt().max(1.0) as usize;
     if let ScreenChoice::Colour(srgb) = choice {
         let linear = srgb.map(crate::pixels::color::srgb_to_linear);
         let channel = (0..3).max_by(|&a, &b| linear[a].total_cmp(&linear[b])).unwrap_or(1);
-        let screen = Screen { linear, channel, coverage: 0.0 };
+        let mut screen = Screen { linear, channel, coverage: 0.0 };
         if screen.difference() <= 0.01 {
             return Err(Error::invalid_argument(format!(
-                "screen colour {srgb:?} has no dominant channel; pick a saturated green or blue"
+                "screen colour {} has no dominant channel; pick a saturated green or blue",
+                hex(linear)
+            )));
+        }
+        // A colour given by hand must be in the plate, or every pixel keys
+        // against a screen that is not there.
+        let norm = (linear[0] * linear[0] + linear[1] * linear[1] + linear[2] * linear[2]).sqrt();
+        let (mut alike, mut total) = (0usize, 0usize);
+        for y in (0..h).step_by(step) {
+            let row = plate.row(y as u32);
+            for x in (0..w).step_by(step) {
+                total += 1;
+                alike += looks_like(linear_at(&row, x), linear, norm) as usize;
+            }
+        }
+        screen.coverage = alike as f32 / total.max(1) as f32;
+        if screen.coverage < 0.01 {
+            let found = find_screen(plate, ScreenChoice::Auto)
+                .map(|s| format!("; the plate's screen reads {}", hex(s.linear)))
+                .unwrap_or_default();
+            return Err(Error::invalid_argument(format!(
+                "screen colour {} is in only {:.1}% of the plate's pixels{found}: give the colour of the \
+                 plate's own screen, or let it be sampled",
+                hex(linear),
+                screen.coverage * 100.0
             )));
         }
         return Ok(screen);
     }
-    let step = ((w * h / 40_000) as f64).sqrt().max(1.0) as usize;
     let mut candidates: [Vec<[f32; 3]>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    let mut total = 0usize;
+    let (mut total, mut clipped) = (0usize, 0usize);
     for y in (0..h).step_by(step) {
         let row = plate.row(y as u32);
         for x in (0..w).step_by(step) {
             total += 1;
             let p = linear_at(&row, x);
+            clipped += (p[0].min(p[1]).min(p[2]) >= CLIPPED) as usize;
             for ch in [1, 2] {
                 let others = if ch == 1 { p[0].max(p[2]) } else { p[0].max(p[1]) };
                 if p[ch] > 0.02 && p[ch] > DOMINANCE * others {
@@ -149,9 +194,17 @@ pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen
     let coverage = pixels.len() as f32 / total.max(1) as f32;
     let name = if channel == 1 { "green" } else { "blue" };
     if coverage < 0.01 {
+        let clipped = clipped as f32 / total.max(1) as f32;
+        if clipped > 0.3 {
+            return Err(Error::invalid_argument(format!(
+                "no {name} screen found: {:.0}% of the plate is clipped white, so the screen is overexposed \
+                 and reads white, not {name}; light or expose the screen lower, or give a matte",
+                clipped * 100.0
+            )));
+        }
         return Err(Error::invalid_argument(format!(
-            "no {name} screen found: only {:.1}% of the plate's pixels are {name}; \
-             key another colour, give the screen colour, or use a person matte",
+            "no {name} screen found: only {:.1}% of the plate's pixels are {name}; key the other screen \
+             colour, give the screen's colour, or give a matte",
             coverage * 100.0
         )));
     }
@@ -243,10 +296,7 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> Vec<[f32; 4]> {
         let row = plate.row(((qy * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(h - 1)) as u32);
         for (qx, cell) in cells.iter_mut().enumerate() {
             let p = linear_at(&row, (qx * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(w - 1));
-            let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
-            let cosine = (p[0] * s[0] + p[1] * s[1] + p[2] * s[2]) / (norm * s_norm).max(1e-9);
-            let brightness = norm / s_norm;
-            if cosine > 0.985 && (0.3..2.0).contains(&brightness) {
+            if looks_like(p, s, s_norm) {
                 *cell = [p[0], p[1], p[2], 1.0];
             }
         }
@@ -447,11 +497,42 @@ mod tests {
         grey.view_mut().fill([0.5, 0.5, 0.5, 1.0]);
         let err = key(&grey.view(), &KeyOptions::default()).unwrap_err();
         assert!(err.to_string().contains("no green screen found"), "{err}");
+        assert!(err.to_string().contains("give a matte"), "{err}");
         let err = find_screen(&grey.view(), ScreenChoice::Colour([0.5, 0.5, 0.5])).unwrap_err();
-        assert!(err.to_string().contains("no dominant channel"), "{err}");
+        assert!(err.to_string().contains("#808080 has no dominant channel"), "{err}");
         let bad = KeyOptions { clip_black: 0.8, clip_white: 0.2, ..Default::default() };
         let (frame, _) = plate(96, 64);
         let screen = find_screen(&frame.view(), ScreenChoice::Green).unwrap();
         assert!(key_with(&frame.view(), &screen, &bad).is_err());
+    }
+
+    #[test]
+    fn a_screen_colour_the_plate_lacks_is_refused_and_the_plate_s_own_named() {
+        let (frame, _) = plate(96, 64);
+        // A blue given for a green-screen plate.
+        let err = find_screen(&frame.view(), ScreenChoice::Colour([0.0, 0.28, 0.73])).unwrap_err();
+        let sampled = find_screen(&frame.view(), ScreenChoice::Auto).unwrap();
+        let text = err.to_string();
+        assert!(text.contains("#0047BA is in only 0.0% of the plate's pixels"), "{text}");
+        assert!(text.contains(&format!("the plate's screen reads {}", hex(sampled.linear))), "{text}");
+        // The plate's own colour, given by hand, is found in it.
+        let own = sampled.linear.map(crate::pixels::color::linear_to_srgb);
+        let given = find_screen(&frame.view(), ScreenChoice::Colour(own)).unwrap();
+        assert!(given.coverage > 0.5, "{}", given.coverage);
+    }
+
+    #[test]
+    fn an_overexposed_screen_is_named_as_such() {
+        // Mostly white (a screen blown out), with a grey subject.
+        let mut frame = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        let mut view = frame.view_mut();
+        for y in 0..48 {
+            let row: Vec<f32> = (0..64)
+                .flat_map(|x| if (20..40).contains(&x) { [0.4, 0.4, 0.4, 1.0] } else { [1.0, 0.99, 1.0, 1.0] })
+                .collect();
+            view.write_row_f32(y, &row);
+        }
+        let err = find_screen(&frame.view(), ScreenChoice::Auto).unwrap_err().to_string();
+        assert!(err.contains("clipped white") && err.contains("overexposed"), "{err}");
     }
 }

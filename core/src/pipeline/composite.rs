@@ -196,8 +196,8 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         MatteSource::Person => {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                "person mattes need the ONNX model backend, which this build does not have; \
-                 key a green or blue screen (--key green|blue|auto) or give a matte (--matte FILE)",
+                "Mattebox cannot make a person matte yet (a plate without a screen); key a green or blue \
+                 screen (--key green|blue|auto) or give a matte (--matte FILE)",
             ));
         }
         MatteSource::Key(_) => None,

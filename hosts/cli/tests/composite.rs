@@ -162,10 +162,29 @@ fn a_plate_without_a_screen_fails_clearly_and_leaves_nothing() {
         assert_eq!(run.status.code(), Some(1), "--key {key}");
         let err = String::from_utf8_lossy(&run.stderr);
         assert!(err.contains("no-screen.mkv") && err.contains("screen found"), "--key {key}: {err}");
-        assert!(err.contains("person matte") || err.contains("screen colour"), "says what to do: {err}");
+        assert!(err.contains("give a matte") && err.contains("give the screen's colour"), "says what to do: {err}");
     }
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 2, "nothing but the inputs is left: {left:?}");
+}
+
+/// A screen colour the plate lacks, and a person matte (not built yet):
+/// each refused before anything is written, saying what to do instead.
+#[test]
+fn a_wrong_screen_colour_and_a_person_matte_are_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = plate(dir.path(), 3);
+    let bg = background(dir.path(), "bg.mkv", "160x96", "30");
+    let out = dir.path().join("out.mkv");
+    let blue = composite(&plate, &bg, &out, &["--screen-colour", "#0047BB"]);
+    let err = String::from_utf8_lossy(&blue.stderr);
+    assert_eq!(blue.status.code(), Some(1), "{err}");
+    assert!(err.contains("#0047BB is in only 0.0% of the plate's pixels") && err.contains("screen reads #"), "{err}");
+    let person = composite(&plate, &bg, &out, &["--key", "person"]);
+    let err = String::from_utf8_lossy(&person.stderr);
+    assert_eq!(person.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot make a person matte yet") && err.contains("--matte FILE"), "{err}");
+    assert!(!out.exists(), "nothing is written");
 }
 
 #[test]
