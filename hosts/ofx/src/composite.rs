@@ -93,13 +93,6 @@ fn settings(effect: &Effect, time: f64, scale: RenderScale) -> OfxResult<Setting
     Ok(Settings { key, options, matte_out: effect.int_at(RESULT, time)? == 1 })
 }
 
-/// The clip's frame at `time`, held at its last frame (a still background
-/// serves every frame), and the time actually used.
-fn held_time(effect: &Effect, clip: &CStr, time: f64) -> OfxResult<f64> {
-    let (first, last) = effect.clip(clip)?.frame_range()?;
-    Ok(time.clamp(first, last.max(first)).round())
-}
-
 /// The Matte clip's frame for `time` when the Key parameter asks for it
 /// (host I/O, on the host's thread).
 fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -> OfxResult<Option<Frame>> {
@@ -109,7 +102,7 @@ fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -
     if !effect.clip(MATTE)?.connected() {
         return Err(OfxError::failed("Key is set to Matte clip, but the Matte clip is not connected"));
     }
-    let matte = effect.frame(MATTE, held_time(effect, MATTE, time)?)?;
+    let matte = effect.frame(MATTE, effect.held_time(MATTE, time)?)?;
     if (matte.width(), matte.height()) != (plate.width(), plate.height()) {
         return Err(OfxError::failed(format!(
             "the Matte clip is {}x{} but the Plate is {}x{}",
@@ -160,22 +153,23 @@ impl Pieces {
 
 impl CompositeInstance {
     /// The compositors primed on the clips' first frames (on each field,
-    /// when interlaced) for `settings`, primed again when the settings or
-    /// the size change.
+    /// when interlaced) for `settings`, primed again when the settings, the
+    /// plate's `size` (a clip's frames share it; a proxy changes it) or its
+    /// fielding change. The first frames are read only then.
     fn primed(
         &self,
         effect: &Effect,
         settings: Settings,
+        size: (u32, u32),
         order: Option<FieldOrder>,
     ) -> OfxResult<std::sync::Arc<Primed>> {
-        let plate_time = effect.first_time(PLATE)?;
-        let plate = effect.frame(PLATE, plate_time)?;
-        let size = (plate.width(), plate.height());
         if let Some(p) =
             self.primed.lock().as_ref().filter(|p| p.settings == settings && p.size == size && p.order == order)
         {
             return Ok(p.clone());
         }
+        let plate_time = effect.first_time(PLATE)?;
+        let plate = effect.frame(PLATE, plate_time)?;
         let background = effect.frame(BACKGROUND, effect.first_time(BACKGROUND)?)?;
         let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
         let pieces = Pieces::of(plate, background, matte_frame, &settings, order)?;
@@ -290,15 +284,15 @@ impl Plugin for Composite {
     }
 
     fn frames_needed(_: &CompositeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
-        let time = held_time(effect, PLATE, args.double(kOfxPropTime, 0)?)?;
+        let time = effect.held_time(PLATE, args.double(kOfxPropTime, 0)?)?;
         let plate_first = effect.first_time(PLATE)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, time, time])?;
         let bg_first = effect.first_time(BACKGROUND)?;
-        let bg = held_time(effect, BACKGROUND, time)?;
+        let bg = effect.held_time(BACKGROUND, time)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Background", &[bg_first, bg_first, bg, bg])?;
         if effect.clip(MATTE)?.connected() {
-            let matte = held_time(effect, MATTE, time)?;
-            let matte_first = held_time(effect, MATTE, plate_first)?;
+            let matte = effect.held_time(MATTE, time)?;
+            let matte_first = effect.held_time(MATTE, plate_first)?;
             out.set_doubles(c"OfxImageClipPropFrameRange_Matte", &[matte_first, matte_first, matte, matte])?;
         }
         Ok(true)
@@ -313,7 +307,7 @@ impl Plugin for Composite {
             }
         }
         // Past the plate's end, its last frame holds.
-        let time = held_time(effect, PLATE, output_time)?;
+        let time = effect.held_time(PLATE, output_time)?;
         let settings = settings(effect, time, RenderScale::of(args))?;
         let order = effect.clip(PLATE)?.field_order();
         let mut out = effect
@@ -331,8 +325,8 @@ impl Plugin for Composite {
         let bounds = plate_image.bounds;
         let plate = plate_image.to_frame()?;
         drop(plate_image);
-        let background = effect.frame(BACKGROUND, held_time(effect, BACKGROUND, time)?)?;
-        let primed = instance.primed(effect, settings, order)?;
+        let background = effect.frame(BACKGROUND, effect.held_time(BACKGROUND, time)?)?;
+        let primed = instance.primed(effect, settings, (plate.width(), plate.height()), order)?;
         if effect.aborted() {
             return Ok(());
         }

@@ -82,20 +82,21 @@ impl Look {
     }
 }
 
-/// The Source clip's frame for output `time`: its last past its end.
-fn held_time(effect: &Effect, time: f64) -> OfxResult<f64> {
-    let (first, last) = effect.clip(SOURCE)?.frame_range()?;
-    Ok(time.clamp(first, last.max(first)).round())
-}
-
-/// References made of one frame: the character, the location and the look.
-fn references_of(frame: &Frame) -> OfxResult<References> {
-    let image = ReferenceImage::describe(std::path::Path::new("Reference clip"), frame)?;
+/// The Reference clip's first frame (as the scorer sees it at `scale`) as
+/// the character, the location and the look; none without the clip.
+fn references(effect: &Effect, scale: RenderScale) -> OfxResult<Option<References>> {
+    if !has_reference(effect) {
+        return Ok(None);
+    }
+    let reference = effect.clip(REFERENCE)?;
+    let frame = effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?;
+    let frame = Look::of(&reference, scale).analysed(frame)?;
+    let image = ReferenceImage::describe(std::path::Path::new("Reference clip"), &frame)?;
     let mut refs = References::default();
     for kind in [ReferenceKind::Character, ReferenceKind::Location, ReferenceKind::Style] {
         refs.add_unnamed(kind, image.clone());
     }
-    Ok(refs)
+    Ok(Some(refs))
 }
 
 /// Draws the scores as bars in the top-left corner (one per score, in the
@@ -190,7 +191,7 @@ impl Plugin for Consistency {
     }
 
     fn frames_needed(_: &ConsistencyInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
-        let time = held_time(effect, args.double(kOfxPropTime, 0)?)?;
+        let time = effect.held_time(SOURCE, args.double(kOfxPropTime, 0)?)?;
         let first = effect.first_time(SOURCE)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Source", &[first, first, (time - 1.0).max(first), time])?;
         if has_reference(effect) {
@@ -206,7 +207,7 @@ impl Plugin for Consistency {
             return Ok(false);
         }
         out.set_string(kOfxPropName, 0, SOURCE)?;
-        out.set_double(kOfxPropTime, 0, held_time(effect, time)?)?;
+        out.set_double(kOfxPropTime, 0, effect.held_time(SOURCE, time)?)?;
         Ok(true)
     }
 
@@ -224,7 +225,7 @@ impl Plugin for Consistency {
         if window.x2 <= window.x1 || window.y2 <= window.y1 {
             return Ok(());
         }
-        let time = held_time(effect, output_time)?;
+        let time = effect.held_time(SOURCE, output_time)?;
         let scale = RenderScale::of(args);
         let look = Look::of(&source, scale);
         let image =
@@ -243,15 +244,11 @@ impl Plugin for Consistency {
                 frames.push(&previous);
             }
         }
-        let analysed = look.analysed(current.clone())?;
-        frames.push(&analysed);
-        let refs = if has_reference(effect) {
-            let reference = effect.clip(REFERENCE)?;
-            let frame = effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?;
-            Some(references_of(&Look::of(&reference, scale).analysed(frame)?)?)
-        } else {
-            None
-        };
+        // The frame itself when the scorer takes it as it is: no copy on the
+        // common path.
+        let analysed = if look.is_plain() { None } else { Some(look.analysed(current.clone())?) };
+        frames.push(analysed.as_ref().unwrap_or(&current));
+        let refs = references(effect, scale)?;
         let runtime = crate::host::runtime()?;
         let scores = runtime.install(|| score_frame_in_shot(&frames, refs.as_ref()))?;
         let mut result = current.to_format(PixelFormat::Rgba32F)?;
@@ -275,13 +272,7 @@ impl Plugin for Consistency {
         let (first, last) = source.frame_range()?;
         let scale = RenderScale::of(args);
         let look = Look::of(&source, scale);
-        let refs = if has_reference(effect) {
-            let reference = effect.clip(REFERENCE)?;
-            let frame = effect.frame(REFERENCE, effect.first_time(REFERENCE)?)?;
-            Some(references_of(&Look::of(&reference, scale).analysed(frame)?)?)
-        } else {
-            None
-        };
+        let refs = references(effect, scale)?;
         let runtime = crate::host::runtime()?;
         let mut scorer = ShotScorer::new();
         let mut t = first.round();

@@ -3,7 +3,7 @@
 
 use std::ffi::CStr;
 
-use crate::host::{Effect, OfxResult};
+use crate::host::{Effect, OfxResult, Props};
 use crate::sys::*;
 
 /// Sets the properties every effect shares: label, group, description,
@@ -93,18 +93,16 @@ pub(crate) fn choice(
     p.set_int(kOfxParamPropAnimates, 0, 0)
 }
 
-/// A non-animated string parameter, empty by default.
-pub(crate) fn string(effect: &Effect, (name, label, hint): (&CStr, &CStr, &CStr)) -> OfxResult<()> {
+/// A non-animated string parameter, empty by default; its properties.
+pub(crate) fn string(effect: &Effect, (name, label, hint): (&CStr, &CStr, &CStr)) -> OfxResult<Props> {
     let p = effect.define_param(kOfxParamTypeString, name, label, hint)?;
     p.set_string(kOfxParamPropDefault, 0, c"")?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)
+    p.set_int(kOfxParamPropAnimates, 0, 0)?;
+    Ok(p)
 }
 
 /// A string the effect keeps in the project file, never shown: what it
 /// learnt that a later session needs.
-pub(crate) fn kept_string(effect: &Effect, (name, label, hint): (&CStr, &CStr, &CStr)) -> OfxResult<()> {
-    let p = effect.define_param(kOfxParamTypeString, name, label, hint)?;
-    p.set_string(kOfxParamPropDefault, 0, c"")?;
-    p.set_int(kOfxParamPropAnimates, 0, 0)?;
-    p.set_int(kOfxParamPropSecret, 0, 1)
+pub(crate) fn kept_string(effect: &Effect, param: (&CStr, &CStr, &CStr)) -> OfxResult<()> {
+    string(effect, param)?.set_int(kOfxParamPropSecret, 0, 1)
 }

@@ -356,6 +356,14 @@ impl Effect {
         Ok(self.clip(clip)?.frame_range()?.0.round())
     }
 
+    /// Clip `clip`'s frame for `time`: its last past its end and its first
+    /// before its start (a still serves every frame), as hosts expect a
+    /// clip to hold.
+    pub(crate) fn held_time(&self, clip: &CStr, time: f64) -> OfxResult<f64> {
+        let (first, last) = self.clip(clip)?.frame_range()?;
+        Ok(time.clamp(first, last.max(first)).round())
+    }
+
     /// Whether clip `clip` exists and is connected.
     pub(crate) fn connected(&self, clip: &CStr) -> bool {
         self.clip(clip).map(|c| c.connected()).unwrap_or(false)

@@ -142,8 +142,6 @@ fn pictures(setup: &Setup, retimer: &ShotRetimer, j: u64) -> Vec<u64> {
     (0..setup.per_frame()).map(|f| (j * setup.per_frame() + f).min(last)).collect()
 }
 
-impl RetimeInstance {}
-
 impl Plugin for Retime {
     type Instance = RetimeInstance;
 
