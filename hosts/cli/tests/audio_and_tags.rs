@@ -86,6 +86,11 @@ fn still(dir: &Path, name: &str, colour: &str, size: &str) -> PathBuf {
 fn composite_whole_plate(dir: &Path, plate: &Path, out: &Path) -> Value {
     let matte = still(dir, "white.png", "white", "320x240");
     let bg = still(dir, "bg.png", "0x303030", "320x240");
+    composite_with_matte(plate, &matte, &bg, out)
+}
+
+/// `mattebox composite` of `plate` over `bg` through `matte`: its report.
+fn composite_with_matte(plate: &Path, matte: &Path, bg: &Path, out: &Path) -> Value {
     json_ok(&mattebox(&[
         &"composite",
         &"--plate",
@@ -391,18 +396,7 @@ fn a_background_behind_a_sideways_phone_plate_stands_upright() {
     ]);
     let matte = still(d, "black.png", "black", "320x240");
     let out = d.join("comp.mov");
-    json_ok(&mattebox(&[
-        &"composite",
-        &"--plate",
-        &plate,
-        &"--matte",
-        &matte,
-        &"--background",
-        &bg,
-        &"-o",
-        &out,
-        &"--json",
-    ]));
+    composite_with_matte(&plate, &matte, &bg, &out);
     assert_eq!(tags(&out)["rotation"], 90);
     // ffmpeg turns the picture as a player does; it must come out 240x320, red on top.
     let rgb = ffmpeg(&["-i", out.to_str().unwrap(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);

@@ -25,7 +25,7 @@ pub struct MatteboxShot {
     /// Seed of the first take; take k uses seed + k.
     #[export]
     seed: i64,
-    /// How many takes `generate()` makes (1 to 8).
+    /// How many takes `generate()` makes (1 to 16, the most a job makes).
     #[export]
     takes: i64,
     /// Length in seconds.

@@ -25,14 +25,12 @@ fn godot_root() -> PathBuf {
     root
 }
 
-/// The extension this test was built with: in deps/ under `cargo test`,
-/// one level up after `cargo build`.
+#[path = "../../../core/tests/support/built.rs"]
+mod built;
+
+/// The extension this test was built with.
 fn extension() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-    [deps.join("libmattebox_godot.so"), deps.parent().unwrap().join("libmattebox_godot.so")]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("libmattebox_godot.so is missing: cargo build --release in hosts/godot")
+    built::built_library("libmattebox_godot.so", "cargo build --release in hosts/godot")
 }
 
 /// Godot with `args`, chrooted into `root`, with `/tmp/<dir>` as home and

@@ -594,13 +594,8 @@ fn generate_with_an_adapter_through_the_mattebox_library() {
         .arg(&takes));
     let cli_frames = sorted_pngs(&takes.join("take-1"));
     assert_eq!(cli_frames.len(), 6);
-    // The C ABI's library of this build: in deps/ under `cargo test`, one
-    // level up after `cargo build`.
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-    let library = [deps.join("libmattebox.so"), deps.parent().unwrap().join("libmattebox.so")]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("libmattebox.so is missing: cargo build --release -p mattebox-ffi");
+    // The C ABI's library of this build.
+    let library = built_library("libmattebox.so", "cargo build --release -p mattebox-ffi");
     let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
     let render = |out: &Path, extra: &[&str]| {
         std::fs::create_dir_all(out).unwrap();

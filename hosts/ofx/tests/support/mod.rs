@@ -20,6 +20,9 @@ pub(crate) fn root() -> PathBuf {
 #[path = "../../../../core/tests/support/process.rs"]
 mod process;
 pub(crate) use process::{ok, run, succeeded};
+#[path = "../../../../core/tests/support/built.rs"]
+mod built;
+pub(crate) use built::built_library;
 
 /// The bundle, built on its own and laid out as hosts look for it
 /// (`hosts/ofx/bundle.sh`), once per test process.

@@ -30,14 +30,13 @@ fn root() -> PathBuf {
 mod process;
 use process::ok;
 
+#[path = "../../../../core/tests/support/built.rs"]
+mod built;
+
 /// The C ABI's library of this build (the dev-dependency on mattebox-ffi
 /// builds it into deps/).
 fn library() -> PathBuf {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_owned();
-    [deps.join("libmattebox.so"), deps.parent().unwrap().join("libmattebox.so")]
-        .into_iter()
-        .find(|p| p.exists())
-        .expect("libmattebox.so is missing: cargo build --release -p mattebox-ffi")
+    built::built_library("libmattebox.so", "cargo build --release -p mattebox-ffi")
 }
 
 /// clang with libc++ and the flags Unreal builds Linux modules with.
