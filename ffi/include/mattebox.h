@@ -14,7 +14,11 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 6)
+#define MB_ABI_VERSION ((1 << 16) | 7)
+
+// `mb_key_options` clip black or clip white: set from the noise of the
+// screen, as measured on the plate.
+#define MB_CLIP_AUTO -1.0
 
 // Scores below this are problems.
 #define MB_SCORE_PROBLEM_BELOW 0.75
@@ -106,9 +110,11 @@ typedef struct mb_key_options {
   mb_screen screen;
   // The screen's sRGB colour, 0..1 per channel, for `MB_SCREEN_COLOUR`.
   float screen_colour[3];
-  // Raw key values at or below this become 0 (0..1, below `clip_white`).
+  // Raw key values at or below this become 0 (0..1, below `clip_white`),
+  // or `MB_CLIP_AUTO` (the default, ABI 1.7): set from the noise of the
+  // screen, as measured on the plate.
   float clip_black;
-  // Raw key values at or above this become 1.
+  // Raw key values at or above this become 1 (0..1), or `MB_CLIP_AUTO`.
   float clip_white;
   // Grow the foreground by this many pixels (negative shrinks), -64..64.
   int32_t grow;

@@ -42,6 +42,10 @@ pub const MB_MATTE_ALPHA: mb_matte_channel = 1;
 /// The luma of the colour channels (a grey matte image).
 pub const MB_MATTE_LUMA: mb_matte_channel = 2;
 
+/// `mb_key_options` clip black or clip white: set from the noise of the
+/// screen, as measured on the plate.
+pub const MB_CLIP_AUTO: f32 = -1.0;
+
 /// How to key. Fill with `mb_key_options_init`, then change fields.
 #[repr(C)]
 #[allow(non_camel_case_types)]
@@ -53,9 +57,11 @@ pub struct mb_key_options {
     pub screen: mb_screen,
     /// The screen's sRGB colour, 0..1 per channel, for `MB_SCREEN_COLOUR`.
     pub screen_colour: [f32; 3],
-    /// Raw key values at or below this become 0 (0..1, below `clip_white`).
+    /// Raw key values at or below this become 0 (0..1, below `clip_white`),
+    /// or `MB_CLIP_AUTO` (the default, ABI 1.7): set from the noise of the
+    /// screen, as measured on the plate.
     pub clip_black: f32,
-    /// Raw key values at or above this become 1.
+    /// Raw key values at or above this become 1 (0..1), or `MB_CLIP_AUTO`.
     pub clip_white: f32,
     /// Grow the foreground by this many pixels (negative shrinks), -64..64.
     pub grow: i32,
@@ -138,9 +144,16 @@ fn key_options(raw: &mb_key_options) -> FfiResult<KeyOptions> {
             });
         }
     };
-    if !((0.0..1.0).contains(&raw.clip_black) && raw.clip_black < raw.clip_white && raw.clip_white <= 1.0) {
+    // Negative: automatic. NaN is neither automatic nor a value.
+    let clip = |v: f32| if v < 0.0 { None } else { Some(v) };
+    let (black, white) = (clip(raw.clip_black), clip(raw.clip_white));
+    let given_ok = black.is_none_or(|b| (0.0..1.0).contains(&b))
+        && white.is_none_or(|w| (0.0..=1.0).contains(&w))
+        && black.zip(white).is_none_or(|(b, w)| b < w);
+    if !given_ok {
         return Err(FfiError::invalid(format!(
-            "key options clip_black {} and clip_white {} must satisfy 0 <= clip_black < clip_white <= 1",
+            "key options clip_black {} and clip_white {} must satisfy 0 <= clip_black < clip_white <= 1 \
+             (or be MB_CLIP_AUTO, -1, to follow the screen's noise)",
             raw.clip_black, raw.clip_white
         )));
     }
@@ -152,8 +165,8 @@ fn key_options(raw: &mb_key_options) -> FfiResult<KeyOptions> {
     }
     Ok(KeyOptions {
         screen,
-        clip_black: raw.clip_black,
-        clip_white: raw.clip_white,
+        clip_black: black,
+        clip_white: white,
         cleanup: Cleanup { grow: raw.grow, blur: raw.blur, fill_holes: raw.fill_holes != 0 },
     })
 }
@@ -230,8 +243,8 @@ pub unsafe extern "C" fn mb_key_options_init(options: *mut mb_key_options) -> mb
             struct_size: KEY_OPTIONS_SIZE,
             screen: MB_SCREEN_AUTO,
             screen_colour: [0.0, 1.0, 0.0],
-            clip_black: d.clip_black,
-            clip_white: d.clip_white,
+            clip_black: d.clip_black.unwrap_or(MB_CLIP_AUTO),
+            clip_white: d.clip_white.unwrap_or(MB_CLIP_AUTO),
             grow: d.cleanup.grow,
             blur: d.cleanup.blur,
             fill_holes: d.cleanup.fill_holes as u32,

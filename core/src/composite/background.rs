@@ -28,7 +28,7 @@ impl std::fmt::Debug for Prepared {
 /// A cheap deterministic Gaussian-ish value (sum of four uniforms, unit
 /// variance) from a pixel and frame index.
 #[inline]
-pub(super) fn grain_noise(i: u64, frame: u64) -> f32 {
+pub(crate) fn grain_noise(i: u64, frame: u64) -> f32 {
     let mut h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ frame.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     let mut sum = 0.0f32;
     for _ in 0..4 {

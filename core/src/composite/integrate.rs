@@ -402,7 +402,7 @@ mod tests {
         let (w, h) = (32u32, 16u32);
         let mut plate = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
         let mut alphas = Vec::new();
-        let screen = Screen { linear: [0.05, 0.6, 0.08], channel: 1, coverage: 0.5 };
+        let screen = Screen { linear: [0.05, 0.6, 0.08], channel: 1, coverage: 0.5, noise: [0.0; 3] };
         {
             let mut view = plate.view_mut();
             for y in 0..h {

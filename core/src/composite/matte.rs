@@ -185,6 +185,61 @@ pub(crate) fn blurred_planes(cells: &[[f32; 4]], w: usize, h: usize, r: usize) -
     planes
 }
 
+/// The mean of every 5 x 5 window of `values` (edges repeated), and, given
+/// `flat`, a Lee filter in place: each value moves towards its window's
+/// mean by the share of the window's variance that `flat` (the variance
+/// noise alone gives) explains. One pass over bands of rows, each summing
+/// its rows and two either side along rows, then down the columns.
+pub(crate) fn window_mean(values: &mut [f32], w: usize, h: usize, flat: Option<f32>) -> Vec<f32> {
+    const R: usize = 2;
+    const BAND: usize = 16;
+    const N: f32 = ((2 * R + 1) * (2 * R + 1)) as f32;
+    let src = values.to_vec();
+    let mut mean = vec![0.0f32; w * h];
+    values.par_chunks_mut(w * BAND).zip(mean.par_chunks_mut(w * BAND)).enumerate().for_each_init(
+        || (vec![0.0f32; w * (BAND + 2 * R)], vec![0.0f32; w * (BAND + 2 * R)]),
+        |(sums, squares), (band, (out, means))| {
+            let rows = out.len() / w;
+            for i in 0..rows + 2 * R {
+                let y = (band * BAND + i).saturating_sub(R).min(h - 1);
+                let line = &src[y * w..(y + 1) * w];
+                let at = |x: isize| line[x.clamp(0, w as isize - 1) as usize];
+                let (s, q) = (&mut sums[i * w..(i + 1) * w], &mut squares[i * w..(i + 1) * w]);
+                // Interior: five loads per pixel, independent, so it vectorises.
+                if w > 2 * R {
+                    for x in R..w - R {
+                        let v = &line[x - R..=x + R];
+                        s[x] = v[0] + v[1] + v[2] + v[3] + v[4];
+                        q[x] = v[0] * v[0] + v[1] * v[1] + v[2] * v[2] + v[3] * v[3] + v[4] * v[4];
+                    }
+                }
+                for x in (0..R.min(w)).chain(w.saturating_sub(R).max(R.min(w))..w) {
+                    let window = (x as isize - R as isize..=x as isize + R as isize).map(at);
+                    s[x] = window.clone().sum();
+                    q[x] = window.map(|v| v * v).sum();
+                }
+            }
+            for (i, (dst, m)) in out.chunks_mut(w).zip(means.chunks_mut(w)).enumerate() {
+                for x in 0..w {
+                    let (mut s, mut q) = (0.0f32, 0.0f32);
+                    for k in 0..=2 * R {
+                        s += sums[(i + k) * w + x];
+                        q += squares[(i + k) * w + x];
+                    }
+                    let mu = s / N;
+                    m[x] = mu;
+                    if let Some(flat) = flat {
+                        let variance = (q / N - mu * mu).max(0.0);
+                        let gain = if variance > flat { (variance - flat) / variance } else { 0.0 };
+                        dst[x] = mu + gain * (dst[x] - mu);
+                    }
+                }
+            }
+        },
+    );
+    mean
+}
+
 /// Three box blurs of half-width `r` along rows, then along columns.
 pub(crate) fn blur_plane(data: &mut [f32], w: usize, h: usize, r: usize) {
     let box_pass = |line: &mut [f32], scratch: &mut Vec<f32>| {
@@ -318,6 +373,38 @@ mod tests {
         assert_eq!(area(&m), 100.0, "6 + 2 x 2 = 10 on a side");
         grow(&mut m, -3);
         assert_eq!(area(&m), 16.0, "10 - 2 x 3 = 4 on a side");
+    }
+
+    #[test]
+    fn window_means_repeat_the_edges_and_the_lee_filter_keeps_edges() {
+        for (w, h) in [(1, 1), (3, 2), (7, 5), (40, 19)] {
+            let mut values: Vec<f32> = (0..w * h).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
+            let src = values.clone();
+            let mean = window_mean(&mut values, w, h, None);
+            assert_eq!(values, src, "no filter asked: untouched");
+            for y in 0..h {
+                for x in 0..w {
+                    let mut sum = 0.0;
+                    for dy in -2i64..=2 {
+                        for dx in -2i64..=2 {
+                            let (xx, yy) =
+                                ((x as i64 + dx).clamp(0, w as i64 - 1), (y as i64 + dy).clamp(0, h as i64 - 1));
+                            sum += src[yy as usize * w + xx as usize];
+                        }
+                    }
+                    assert!((mean[y * w + x] - sum / 25.0).abs() < 1e-5, "{w}x{h} at ({x},{y})");
+                }
+            }
+        }
+        // A step stays a step; flat noise becomes its mean.
+        let (w, h) = (20, 10);
+        let mut values: Vec<f32> =
+            (0..w * h).map(|i| if i % w < 10 { 0.03 * ((i * 7 % 5) as f32 - 2.0) } else { 1.0 }).collect();
+        let before = values.clone();
+        window_mean(&mut values, w, h, Some(2.0 * 0.06 * 0.06));
+        let kept = (values[5 * w + 9] - before[5 * w + 9]).abs();
+        assert!(kept < 0.05, "the edge pixel moved by {kept}");
+        assert!(values[5 * w + 3].abs() < 0.02, "flat noise smoothed: {}", values[5 * w + 3]);
     }
 
     #[test]

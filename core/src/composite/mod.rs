@@ -1,8 +1,9 @@
 //! Compositing a background behind live action.
 //!
 //! A host composites a shot through one [`ShotCompositor`]: it samples the
-//! screen on the first frame, keys every frame (or takes the host's
-//! [`MatteFrom`] matte), cleans the matte ([`Cleanup`]), tracks the camera
+//! screen on the first frame, keys every frame (averaging each still
+//! pixel's key with the frames before it, so that noise does not boil on a
+//! still edge) or takes the host's [`MatteFrom`] matte, cleans the matte ([`Cleanup`]), tracks the camera
 //! ([`CameraTracker`]) and moves the background with it, matches the
 //! background's colour, softness and grain to the plate and composites in
 //! linear light ([`CompositeOptions`]). The parts are public for hosts that
@@ -32,10 +33,11 @@ pub(crate) mod key;
 pub(crate) mod matte;
 mod measure;
 pub(crate) mod shot;
+mod temporal;
 
 pub use crate::pixels::Fit;
 pub use camera::{CameraMove, CameraTracker};
 pub use integrate::{CompositeOptions, Compositor, Defocus};
-pub use key::{KeyOptions, Screen, ScreenChoice, find_screen, key, key_with};
+pub use key::{CLIP_BLACK, CLIP_WHITE, KeyOptions, Screen, ScreenChoice, find_screen, key, key_with};
 pub use matte::{Cleanup, Matte};
 pub use shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};

@@ -12,14 +12,24 @@
 //!   moves it, so the move is in the plate's pixels whatever the
 //!   background's size.
 //!
-//! Hosts that render frames in any order, on several threads, prime one
-//! compositor on the shot's first frames and render each frame with a copy
-//! ([`ShotCompositor::for_frame`]): the result equals the sequential one.
+//! A keyed frame is averaged with the frames before it where the key is
+//! still (see `temporal.rs`), so a frame's matte depends on up to six
+//! earlier plate frames. Rendered in order, the compositor remembers them;
+//! hosts that render frames in any order, on several threads, prime one
+//! compositor on the shot's first frames, render each frame with a copy
+//! ([`ShotCompositor::for_frame`]) and hand it the earlier plate frames
+//! first ([`ShotCompositor::remember`], cheap when the frame is already
+//! remembered by any copy): the result equals the sequential one.
 
 use crate::composite::camera::{CameraMove, CameraTracker, move_background};
 use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground};
-use crate::composite::key::{KeyOptions, Screen, find_screen, key_with};
-use crate::composite::matte::Matte;
+use crate::composite::key::{
+    KeyOptions, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
+};
+use crate::composite::matte::{Matte, window_mean};
+use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
+use std::sync::Arc;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
 use crate::pixels::fit_background;
@@ -42,6 +52,30 @@ pub enum MatteFrom {
     Host(MatteChannel),
 }
 
+/// A frame's key noise this far (relative) from the shot's first is the
+/// frame's own: the light or the camera's gain changed.
+const NOISE_CHANGE: f32 = 0.25;
+
+/// Frame `index`'s raw key, smoothed when noisy, and the frame to remember
+/// when its noise would make a still edge boil.
+fn prepared(index: u64, plate: &FrameView<'_>, mut raw: Matte, noise: f32) -> (Matte, Option<KeyedFrame>) {
+    let smoothed = noise > SMOOTH_ABOVE;
+    if noise < TEMPORAL_ABOVE {
+        if smoothed {
+            smooth_noise(&mut raw, noise);
+        }
+        return (raw, None);
+    }
+    let mean = if smoothed {
+        smooth_noise(&mut raw, noise)
+    } else {
+        let (w, h) = (raw.width() as usize, raw.height() as usize);
+        window_mean(raw.values_mut(), w, h, None)
+    };
+    let frame = KeyedFrame::new(index, plate, &raw, &mean);
+    (raw, Some(frame))
+}
+
 /// What a render writes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ShotOutput {
@@ -62,6 +96,9 @@ pub struct ShotCompositor {
     compositor: Compositor,
     tracker: Option<CameraTracker>,
     primed: bool,
+    history: KeyHistory,
+    /// The key's noise on the first frame keyed.
+    noise: Option<f32>,
 }
 
 impl ShotCompositor {
@@ -75,7 +112,48 @@ impl ShotCompositor {
             compositor: Compositor::new(options)?,
             tracker: track_camera.then(CameraTracker::new),
             primed: false,
+            history: KeyHistory::default(),
+            noise: None,
         })
+    }
+
+    /// How many plate frames before a frame its matte depends on: a host
+    /// rendering out of order hands them to [`ShotCompositor::remember`].
+    pub const FRAMES_BEFORE: u64 = WINDOW;
+
+    /// Whether frames' mattes depend on earlier plate frames: the shot is
+    /// keyed, and its plate noisy enough to be averaged over time (known once
+    /// a frame is rendered or primed).
+    pub fn needs_earlier_frames(&self) -> bool {
+        matches!(self.matte, MatteFrom::Key(_)) && !self.history.is_empty()
+    }
+
+    /// Remembers frame `index`'s plate for the frames after it, as if it
+    /// had been rendered; does nothing when this plate is remembered already
+    /// (by this compositor or any copy), or when the matte is not keyed.
+    pub fn remember(&mut self, index: u64, plate: &FrameView<'_>) -> Result<()> {
+        if !matches!(self.matte, MatteFrom::Key(_)) || self.history.holds(index, plate) {
+            return Ok(());
+        }
+        self.sample_screen(plate)?;
+        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"))?;
+        let noise = self.shot_noise(raw.noise);
+        if let (_, Some(frame)) = prepared(index, plate, raw.values, noise) {
+            self.history.remember(Arc::new(frame));
+        }
+        Ok(())
+    }
+
+    /// The key noise to key a frame with whose own is `frame_noise`: the
+    /// shot's (its first frame's), unless this frame's is clearly another.
+    /// Clip points and smoothing that moved with each frame's estimate
+    /// would make the edge flicker themselves.
+    fn shot_noise(&mut self, frame_noise: f32) -> f32 {
+        match self.noise {
+            Some(shot) if (frame_noise / shot.max(1e-6) - 1.0).abs() <= NOISE_CHANGE => shot,
+            Some(_) => frame_noise,
+            None => *self.noise.insert(frame_noise),
+        }
     }
 
     /// The screen the shot is keyed against, once sampled.
@@ -104,12 +182,27 @@ impl ShotCompositor {
         Ok(())
     }
 
-    /// The matte of `plate`: keyed against the shot's screen (sampled on
-    /// this frame if none was yet), or the host's `host_matte`.
-    pub fn matte(&mut self, plate: &FrameView<'_>, host_matte: Option<&FrameView<'_>>) -> Result<Matte> {
+    /// The matte of frame `index`'s `plate`: keyed against the shot's
+    /// screen (sampled on this frame if none was yet) and averaged with the
+    /// remembered frames before it where still, or the host's `host_matte`.
+    pub fn matte(&mut self, index: u64, plate: &FrameView<'_>, host_matte: Option<&FrameView<'_>>) -> Result<Matte> {
         self.sample_screen(plate)?;
-        match (&self.matte, host_matte) {
-            (MatteFrom::Key(options), _) => key_with(plate, self.screen.as_ref().expect("sampled above"), options),
+        match (self.matte, host_matte) {
+            (MatteFrom::Key(options), _) => {
+                check_clips(&options)?;
+                let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"))?;
+                let noise = self.shot_noise(raw.noise);
+                let (w, h) = (raw.values.width(), raw.values.height());
+                let (values, frame) = prepared(index, plate, raw.values, noise);
+                let Some(frame) = frame else {
+                    return finish_key(values, noise, &options);
+                };
+                let frame = Arc::new(frame);
+                let earlier = self.history.before(&frame);
+                let averaged = average_still(&frame, &earlier, noise);
+                self.history.remember(frame);
+                finish_key(Matte::from_values(w, h, averaged)?, noise, &options)
+            }
             (MatteFrom::Host(channel), Some(m)) => {
                 if (m.width(), m.height()) != (plate.width(), plate.height()) {
                     return Err(Error::invalid_argument(format!(
@@ -191,7 +284,7 @@ impl ShotCompositor {
                 plate.height()
             )));
         }
-        let matte = self.matte(plate, host_matte)?;
+        let matte = self.matte(index, plate, host_matte)?;
         let screen = match self.matte {
             MatteFrom::Key(_) => self.screen,
             MatteFrom::Host(_) => None,
@@ -279,6 +372,110 @@ mod tests {
         let mut tracked = ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), options, true).unwrap();
         tracked.prime(&frames[0].view(), None, &sky.view()).unwrap();
         assert_eq!(tracked.for_frame(1).unwrap_err().kind(), ErrorKind::Unsupported);
+    }
+
+    /// `plate(shift)` with sensor noise (sigma 10/255 per channel) seeded by `seed`.
+    fn noisy(shift: u32, seed: u64) -> Frame {
+        use crate::composite::background::grain_noise;
+        let mut f = plate(shift);
+        for (i, v) in f.as_bytes_mut().iter_mut().enumerate() {
+            if i % 4 != 3 {
+                *v = (*v as f32 + 10.0 * grain_noise(i as u64, seed)).round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        f
+    }
+
+    fn mattes(shot: &mut ShotCompositor, frames: &[Frame], sky: &Frame) -> Vec<Matte> {
+        let mut out = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        (0..frames.len())
+            .map(|k| {
+                let view = frames[k].view();
+                shot.render(k as u64, &view, None, &sky.view(), ShotOutput::Composite, &mut out.view_mut()).unwrap()
+            })
+            .collect()
+    }
+
+    /// Mean |change| of the matte from frame to frame, within 2 px of the square's edge.
+    fn edge_flicker(mattes: &[Matte]) -> f32 {
+        let near_edge = |x: u32, y: u32| {
+            let far_inside = (22..34).contains(&x) && (18..30).contains(&y);
+            let near = (18..38).contains(&x) && (14..34).contains(&y);
+            near && !far_inside
+        };
+        let mut sum = 0.0;
+        let mut n = 0;
+        for pair in mattes.windows(2) {
+            for y in 0..48 {
+                for x in 0..64 {
+                    if near_edge(x, y) {
+                        sum += (pair[0].at(x, y) - pair[1].at(x, y)).abs();
+                        n += 1;
+                    }
+                }
+            }
+        }
+        sum / n as f32
+    }
+
+    #[test]
+    fn a_still_edge_does_not_boil_and_a_moving_one_leaves_no_trail() {
+        let mut sky = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
+        let key = MatteFrom::Key(KeyOptions::default());
+        let still: Vec<Frame> = (0..8).map(|seed| noisy(0, seed)).collect();
+        let shot = || ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let averaged = mattes(&mut shot(), &still, &sky);
+        // Each frame keyed on its own: a fresh compositor per frame.
+        let alone: Vec<Matte> =
+            still.iter().map(|f| mattes(&mut shot(), std::slice::from_ref(f), &sky).remove(0)).collect();
+        let (with, without) = (edge_flicker(&averaged[4..]), edge_flicker(&alone[4..]));
+        assert!(with < 0.5 * without, "flicker {with} with the frames before, {without} alone");
+        // Moving 3 px a frame: the edge where the square was is screen again.
+        let moving: Vec<Frame> = (0..6).map(|k| noisy(3 * k, k as u64)).collect();
+        let last = mattes(&mut shot(), &moving, &sky).pop().unwrap();
+        let alone = mattes(&mut shot(), &moving[5..], &sky).pop().unwrap();
+        for y in 18..30 {
+            for x in [20, 21, 22, 35 + 15, 36 + 15] {
+                assert!(
+                    (last.at(x, y) - alone.at(x, y)).abs() < 0.05,
+                    "({x},{y}): {} vs {}",
+                    last.at(x, y),
+                    alone.at(x, y)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn copies_handed_the_earlier_frames_render_what_the_sequence_renders() {
+        let mut sky = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
+        let key = MatteFrom::Key(KeyOptions::default());
+        let frames: Vec<Frame> = (0..7).map(|k| noisy(k / 3, k as u64)).collect();
+        let mut sequential = ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let expected = mattes(&mut sequential, &frames, &sky);
+        let mut primed = ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        primed.prime(&frames[0].view(), None, &sky.view()).unwrap();
+        assert!(primed.needs_earlier_frames());
+        let mut out = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        for k in [6u64, 2, 5, 0, 1] {
+            let mut copy = primed.for_frame(k).unwrap();
+            for back in 1..=k.min(ShotCompositor::FRAMES_BEFORE) {
+                copy.remember(k - back, &frames[(k - back) as usize].view()).unwrap();
+            }
+            let view = frames[k as usize].view();
+            let matte = copy.render(k, &view, None, &sky.view(), ShotOutput::Composite, &mut out.view_mut()).unwrap();
+            let differing = matte.values().iter().zip(expected[k as usize].values()).filter(|(a, b)| a != b).count();
+            assert_eq!(differing, 0, "frame {k}: {differing} matte values differ from the sequential render");
+        }
+        // Without them a copy keys its frame alone, and differs.
+        let mut fresh = ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        fresh.prime(&frames[0].view(), None, &sky.view()).unwrap();
+        let view = frames[3].view();
+        let alone =
+            fresh.for_frame(3).unwrap().render(3, &view, None, &sky.view(), ShotOutput::Composite, &mut out.view_mut());
+        assert!(alone.unwrap() != expected[3], "a copy without the earlier frames rendered the sequence's matte");
     }
 
     #[test]

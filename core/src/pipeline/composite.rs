@@ -132,6 +132,10 @@ pub struct CompositeReport {
     pub screen: Option<[f32; 3]>,
     /// Fraction of the first plate frame that was screen.
     pub screen_coverage: Option<f32>,
+    /// The screen's noise on the first frame: standard deviation per
+    /// channel in 8-bit sRGB code values (the key sets its clip points and
+    /// smoothing from it).
+    pub screen_noise: Option<[f32; 3]>,
     /// Background size, frames and rate as read.
     pub background: BackgroundUse,
     /// The camera path, if tracked.
@@ -352,6 +356,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         height: h,
         screen: screen.map(|s| s.linear.map(crate::pixels::color::linear_to_srgb)),
         screen_coverage: screen.map(|s| s.coverage),
+        screen_noise: screen.map(|s| s.noise),
         background: BackgroundUse {
             width: binfo.width,
             height: binfo.height,

@@ -467,8 +467,13 @@ int main(int argc, char **argv) {
     ko.screen = 42;
     EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_UNSUPPORTED, "screen 42");
     ko.screen = MB_SCREEN_GREEN;
+    CHECK(ko.clip_black == MB_CLIP_AUTO && ko.clip_white == MB_CLIP_AUTO);
     ko.clip_black = 0.95f;
+    ko.clip_white = 0.9f;
     EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "clip_black");
+    ko.clip_white = MB_CLIP_AUTO;
+    ko.clip_black = 0.0f / 0.0f;
+    EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "MB_CLIP_AUTO");
     ko.clip_black = 0.12f;
     ko.blur = 1000.0f;
     EXPECT(mb_key(rt, &iplate, &ko, &imatte, NULL), MB_RESULT_INVALID_ARGUMENT, "blur");

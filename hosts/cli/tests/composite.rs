@@ -210,3 +210,76 @@ fn a_grey_matte_file_replaces_the_key() {
     assert!(near(pixel(&got[0], 10, 10), SCREEN, 6), "{:?}", pixel(&got[0], 10, 10));
     assert!(near(pixel(&got[0], 150, 10), RED, 6), "{:?}", pixel(&got[0], 150, 10));
 }
+
+/// Every frame of the grey `video` as luma bytes.
+fn grey_frames(video: &Path) -> Vec<Vec<u8>> {
+    let raw = ffmpeg(&["-i", video.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "gray", "-"]);
+    raw.chunks(W * H).map(<[u8]>::to_vec).collect()
+}
+
+#[test]
+fn a_noisy_phone_plate_keys_clean_with_no_setting_and_the_clip_points_still_override() {
+    let dir = tempfile::tempdir().unwrap();
+    // The plate as a phone at high ISO records it: strong temporal noise
+    // (about 12/255 on luma), H.264 4:2:0 at CRF 23.
+    let plate = dir.path().join("noisy.mp4");
+    let src = format!("color=c=0x28B43C:s={W}x{H}:r=30,drawbox=x=60:y=30:w=40:h=40:color=0x8C8278:t=fill");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &src,
+        "-vf",
+        "noise=alls=20:allf=t,format=yuv420p",
+        "-frames:v",
+        "24",
+        "-c:v",
+        "libx264",
+        "-crf",
+        "23",
+        plate.to_str().unwrap(),
+    ]);
+    let sky = background(dir.path(), "sky.mkv", "160x96", "30");
+    let (out, matte) = (dir.path().join("out.mkv"), dir.path().join("matte.mkv"));
+    let run = composite(&plate, &sky, &out, &["--matte-out", matte.to_str().unwrap(), "--json"]);
+    let report = json_ok(&run);
+    let noise = report["composite"]["screen_noise"].as_array().expect("the screen's noise is reported");
+    assert!(noise[1].as_f64().unwrap() > 5.0, "green noise {noise:?}");
+    // (fraction of screen pixels the noise opened, mean change from frame to frame at the box's edge)
+    let measure = |matte: &Path| {
+        let frames = grey_frames(matte);
+        assert_eq!(frames.len(), 24);
+        let open = frames
+            .iter()
+            .flat_map(|f| (0..H).flat_map(move |y| (0..40).map(move |x| f[y * W + x])))
+            .filter(|&v| v > 12);
+        let open = open.count() as f64 / (24 * H * 40) as f64;
+        let mut change = 0.0;
+        let mut n = 0;
+        for pair in frames[8..].windows(2) {
+            for y in 28..72 {
+                for x in 56..64 {
+                    change += (pair[0][y * W + x] as f64 - pair[1][y * W + x] as f64).abs();
+                    n += 1;
+                }
+            }
+        }
+        let inside = frames.iter().all(|f| (45..55).all(|y| (75..85).all(|x| f[y * W + x] == 255)));
+        (open, change / n as f64, inside)
+    };
+    let (open, flicker, inside) = measure(&matte);
+    assert!(open < 0.001, "the noise opened {:.2}% of the screen", open * 100.0);
+    assert!(flicker < 0.5, "the box's still edge changes by {flicker:.2}/255 a frame");
+    assert!(inside, "the box is not solid");
+    // A clip black given by hand is obeyed: at 0 the screen's noise shows.
+    let raw = dir.path().join("raw.mkv");
+    let run = composite(
+        &plate,
+        &sky,
+        &dir.path().join("raw-out.mkv"),
+        &["--matte-out", raw.to_str().unwrap(), "--clip-black", "0", "-q"],
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (open_raw, flicker_raw, _) = measure(&raw);
+    assert!(open_raw > 0.05 && flicker_raw > flicker, "clip black 0: {open_raw} open, flicker {flicker_raw}");
+}

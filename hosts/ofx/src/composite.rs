@@ -286,7 +286,9 @@ impl Plugin for Composite {
     fn frames_needed(_: &CompositeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = effect.held_time(PLATE, args.double(kOfxPropTime, 0)?)?;
         let plate_first = effect.first_time(PLATE)?;
-        out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, time, time])?;
+        // The key averages each frame with the frames before it.
+        let earliest = (time - ShotCompositor::FRAMES_BEFORE as f64).max(plate_first);
+        out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, earliest, time])?;
         let bg_first = effect.first_time(BACKGROUND)?;
         let bg = effect.held_time(BACKGROUND, time)?;
         out.set_doubles(c"OfxImageClipPropFrameRange_Background", &[bg_first, bg_first, bg, bg])?;
@@ -339,6 +341,15 @@ impl Plugin for Composite {
             false => (ShotOutput::Composite, plate.format()),
         };
         let pieces = Pieces::of(plate, background, matte_frame, &settings, order)?;
+        // The plate frames before this one, which a noisy key is averaged
+        // with: cheap to hand over when a sequential render remembered them.
+        let mut earlier = Vec::new();
+        if primed.shots.iter().any(ShotCompositor::needs_earlier_frames) {
+            for back in 1..=index.min(ShotCompositor::FRAMES_BEFORE) {
+                let frame = effect.frame(PLATE, time - back as f64)?;
+                earlier.push((index - back, fields::parts(frame, order)?));
+            }
+        }
         let result = runtime.install(|| -> OfxResult<Frame> {
             let mut done = Vec::with_capacity(pieces.plates.len());
             for (k, plate) in pieces.plates.iter().enumerate() {
@@ -349,6 +360,11 @@ impl Plugin for Composite {
                     .get(k)
                     .ok_or_else(|| OfxError::failed("the plate's fielding changed while rendering"))?
                     .for_frame(index)?;
+                for (before, parts) in &earlier {
+                    if let Some(part) = parts.get(k) {
+                        shot.remember(*before, &part.view())?;
+                    }
+                }
                 shot.render(
                     index,
                     &plate.view(),

@@ -336,9 +336,21 @@ fn the_binary_exports_only_the_entry_points_and_needs_only_the_c_library() {
 
 #[test]
 fn composite_matches_the_command_line_and_renders_its_matte() {
+    composite_matches_the_command_line(false);
+}
+
+#[test]
+fn a_noisy_plate_rendered_on_three_threads_matches_the_command_line_s_sequence() {
+    // Each frame's key is averaged with the frames before it: rendered out
+    // of order, the effect fetches them (declared in frames needed) and
+    // must come to what the command line's sequential render did.
+    composite_matches_the_command_line(true);
+}
+
+fn composite_matches_the_command_line(noisy: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
-    let (plate, background) = plate_and_background(dir.path());
+    let (plate, background) = plate_with_noise_and_background(dir.path(), noisy);
     let plate_raw = raw_frames(&plate, &dir.path().join("plate_raw"));
     let bg_raw = raw_frames(&background, &dir.path().join("bg_raw"));
     let cli_out = dir.path().join("cli");

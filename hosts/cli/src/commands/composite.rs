@@ -58,12 +58,14 @@ pub(crate) struct CompositeArgs {
     /// Use this grey matte (white = foreground) instead of keying.
     #[arg(long, value_name = "MATTE")]
     matte: Option<PathBuf>,
-    /// Raw key values at or below this become background.
-    #[arg(long, default_value_t = 0.06, value_name = "V")]
-    clip_black: f32,
-    /// Raw key values at or above this become foreground.
-    #[arg(long, default_value_t = 0.9, value_name = "V")]
-    clip_white: f32,
+    /// Raw key values at or below this become background [default: set from
+    /// the screen's noise, at least 0.06].
+    #[arg(long, value_name = "V")]
+    clip_black: Option<f32>,
+    /// Raw key values at or above this become foreground [default: set from
+    /// the screen's noise, at most 0.9].
+    #[arg(long, value_name = "V")]
+    clip_white: Option<f32>,
     /// Grow (positive) or shrink (negative) the matte, in pixels.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_name = "PX")]
     grow: i32,
@@ -197,7 +199,13 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
     );
     if let (Some(s), Some(coverage)) = (report.screen, report.screen_coverage) {
         let hex: String = s.iter().map(|v| format!("{:02X}", (v * 255.0).round() as u8)).collect();
-        let _ = writeln!(text, "  keyed screen #{hex} ({:.0}% of the first frame)", coverage * 100.0);
+        let noise = report.screen_noise.map(|n| format!(", noise {:.1}/255", n.iter().copied().fold(0.0, f32::max)));
+        let _ = writeln!(
+            text,
+            "  keyed screen #{hex} ({:.0}% of the first frame{})",
+            coverage * 100.0,
+            noise.unwrap_or_default()
+        );
     }
     let bg = &report.background;
     if bg.resized {

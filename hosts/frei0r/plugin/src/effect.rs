@@ -34,12 +34,12 @@ const COMMON: [ParamSpec; 10] = [
     ParamSpec {
         name: c"clip black",
         kind: ParamKind::Double,
-        explanation: c"Key values at or below this become background (screen noise); default 0.06",
+        explanation: c"Key values at or below this become background; 0 (default): set from the screen's noise",
     },
     ParamSpec {
         name: c"clip white",
         kind: ParamKind::Double,
-        explanation: c"Key values at or above this become solid foreground; default 0.9",
+        explanation: c"Key values at or above this become solid foreground; 1 (default): set from the screen's noise",
     },
     ParamSpec { name: c"spill", kind: ParamKind::Double, explanation: c"Spill suppression strength; default 0.8" },
     ParamSpec {
@@ -114,7 +114,7 @@ pub struct KeyComposite {
     frames: u64,
 }
 
-const DEFAULTS: [f64; 10] = [0.0, 0.06, 0.9, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
+const DEFAULTS: [f64; 10] = [0.0, 0.0, 1.0, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
 
 impl KeyComposite {
     fn new(width: u32, height: u32) -> Self {
@@ -152,10 +152,16 @@ impl KeyComposite {
             x if x <= 0.75 => ScreenChoice::Green,
             _ => ScreenChoice::Blue,
         };
-        let (black, white) = (v[1] as f32, v[2] as f32);
+        // 0 and 1, the defaults, leave the clip points to the noise (frei0r
+        // parameters have no "unset").
+        let black = (v[1] > 0.0).then_some(v[1] as f32);
+        let white = (v[2] < 1.0).then_some(v[2] as f32);
         // A host may set them crossed; keep them ordered rather than fail every frame.
-        let (clip_black, clip_white) =
-            if white > black { (black, white) } else { (black.min(0.98), (black + 0.01).min(1.0)) };
+        let (clip_black, clip_white) = match (black, white) {
+            (Some(b), Some(w)) if w <= b => (Some(b.min(0.98)), Some((b + 0.01).min(1.0))),
+            (Some(b), w) => (Some(b.min(0.98)), w),
+            other => other,
+        };
         KeyOptions {
             screen,
             clip_black,

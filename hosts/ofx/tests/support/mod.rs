@@ -131,9 +131,17 @@ pub(crate) fn sorted_pngs(dir: &Path) -> Vec<PathBuf> {
 /// A green-screen plate with a grey square moving right, and a background
 /// clip (ffmpeg's testsrc2, panning), `FRAMES` frames each.
 pub(crate) fn plate_and_background(dir: &Path) -> (PathBuf, PathBuf) {
+    plate_with_noise_and_background(dir, false)
+}
+
+/// The same, the plate with strong temporal sensor noise when `noisy`
+/// (ffmpeg's `noise` filter, about 12/255): the key then averages each
+/// frame with the frames before it.
+pub(crate) fn plate_with_noise_and_background(dir: &Path, noisy: bool) -> (PathBuf, PathBuf) {
     let plate = dir.join("plate.mkv");
+    let noise = if noisy { ",noise=alls=20:allf=t" } else { "" };
     let square = format!(
-        "color=c=0x1CB34A:s={W}x{H}:r=24[g];color=c=0x808080:s=40x30:r=24[s];[g][s]overlay=x='30+4*n':y=30,format=rgb24"
+        "color=c=0x1CB34A:s={W}x{H}:r=24[g];color=c=0x808080:s=40x30:r=24[s];[g][s]overlay=x='30+4*n':y=30{noise},format=rgb24"
     );
     ok(Command::new("ffmpeg")
         .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i", &square, "-frames:v", &FRAMES.to_string()])

@@ -1,0 +1,184 @@
+//! A still edge must not boil: the key's noise differs from frame to frame,
+//! so each frame's raw key is averaged with the raw keys of the frames
+//! before it wherever the key has not moved.
+//!
+//! The window trails (the frame and the WINDOW before it), so that every
+//! host can fill it: the command line renders in order, an OpenFX host
+//! fetches the earlier frames, a frei0r host plays forward. Whether a
+//! pixel is still between two frames is judged on the 5 x 5 means of their
+//! raw keys, whose noise is a fifth of the key's: a moving edge changes
+//! the mean by far more. On a still edge the average over n frames has a
+//! 1/sqrt(n) of the noise, and consecutive frames share all but one frame
+//! of their windows, so the matte changes from one to the next by about
+//! 1/n of what it did.
+//!
+//! The history is shared by every copy of a shot's compositor (hosts that
+//! render on several threads), keyed by frame index and checked against a
+//! fingerprint of the plate, so that a plate that changed upstream is keyed
+//! again rather than averaged with what it was.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rayon::prelude::*;
+
+use super::key::{RAW_MAX, RAW_MIN};
+use super::matte::Matte;
+use crate::frame::{FrameView, Row};
+
+/// Earlier frames averaged with each frame.
+pub(super) const WINDOW: u64 = 8;
+/// Key noise (standard deviation) below which frames are keyed alone: a
+/// clean plate (rendered, or a well-lit low-ISO camera) does not boil.
+pub(super) const TEMPORAL_ABOVE: f32 = 0.005;
+/// A pixel is still between two frames when the means of their raw keys
+/// differ by less than this many times the key's noise (the means' noise is
+/// a fifth of white noise's, more of a codec's, and more again at edges,
+/// where the key's noise is the foreground's as well as the screen's)...
+const STILL: f32 = 2.5;
+/// ...plus this, for codecs' frame-to-frame wobble on a clean plate.
+const STILL_FLOOR: f32 = 0.01;
+/// Frames remembered: the window and a few more for hosts that step back.
+const REMEMBERED: usize = 12;
+
+/// One frame's raw key, as remembered: each pixel's raw value and 5 x 5
+/// mean, 16 bits each over RAW_MIN..RAW_MAX, packed into one word so that
+/// averaging reads one stream per earlier frame (it is bound by memory).
+#[derive(Debug)]
+pub(super) struct KeyedFrame {
+    pub(super) index: u64,
+    fingerprint: u64,
+    width: u32,
+    height: u32,
+    /// Mean in the high half, raw value in the low half.
+    packed: Vec<u32>,
+}
+
+const SCALE: f32 = 65535.0 / (RAW_MAX - RAW_MIN);
+
+#[inline]
+fn quantise(v: f32) -> u32 {
+    // Non-negative, so adding a half and truncating rounds (and vectorises).
+    ((v.clamp(RAW_MIN, RAW_MAX) - RAW_MIN) * SCALE + 0.5) as u32
+}
+
+#[inline]
+fn value(q: u32) -> f32 {
+    RAW_MIN + q as f32 / SCALE
+}
+
+impl KeyedFrame {
+    /// Frame `index` of `plate`: its raw key (smoothed or not) and the 5 x 5
+    /// mean of the raw key before smoothing.
+    pub(super) fn new(index: u64, plate: &FrameView<'_>, raw: &Matte, mean: &[f32]) -> KeyedFrame {
+        let (w, h) = (raw.width(), raw.height());
+        let values = raw.values();
+        let mut packed = vec![0u32; values.len()];
+        packed.par_chunks_mut(w as usize).zip(values.par_chunks(w as usize)).zip(mean.par_chunks(w as usize)).for_each(
+            |((dst, v), m)| {
+                for x in 0..dst.len() {
+                    dst[x] = (quantise(m[x]) << 16) | quantise(v[x]);
+                }
+            },
+        );
+        KeyedFrame { index, fingerprint: fingerprint(plate), width: w, height: h, packed }
+    }
+}
+
+/// The raw keys of a shot's recent frames.
+#[derive(Clone, Debug, Default)]
+pub(super) struct KeyHistory {
+    frames: Arc<Mutex<Vec<Arc<KeyedFrame>>>>,
+}
+
+impl KeyHistory {
+    /// Whether no frame is remembered (none was keyed, or the plate is clean).
+    pub(super) fn is_empty(&self) -> bool {
+        self.frames.lock().is_empty()
+    }
+
+    /// Whether frame `index` is remembered from this very plate.
+    pub(super) fn holds(&self, index: u64, plate: &FrameView<'_>) -> bool {
+        let print = fingerprint(plate);
+        self.frames.lock().iter().any(|f| f.index == index && f.fingerprint == print)
+    }
+
+    /// Remembers `frame`, replacing what was remembered for its index, and
+    /// forgets the frames farthest from it beyond REMEMBERED.
+    pub(super) fn remember(&self, frame: Arc<KeyedFrame>) {
+        let mut frames = self.frames.lock();
+        frames.retain(|f| f.index != frame.index);
+        let index = frame.index;
+        frames.push(frame);
+        while frames.len() > REMEMBERED {
+            let farthest = (0..frames.len()).max_by_key(|&i| frames[i].index.abs_diff(index)).expect("not empty");
+            frames.swap_remove(farthest);
+        }
+    }
+
+    /// The remembered frames in the window before `frame`, of its size,
+    /// nearest first (a fixed order: sums come out the same to the bit
+    /// however the frames were remembered).
+    pub(super) fn before(&self, frame: &KeyedFrame) -> Vec<Arc<KeyedFrame>> {
+        let size = (frame.width, frame.height);
+        let mut earlier: Vec<Arc<KeyedFrame>> = self
+            .frames
+            .lock()
+            .iter()
+            .filter(|f| f.index < frame.index && frame.index - f.index <= WINDOW)
+            .filter(|f| (f.width, f.height) == size)
+            .cloned()
+            .collect();
+        earlier.sort_by_key(|f| std::cmp::Reverse(f.index));
+        earlier
+    }
+}
+
+/// `frame`'s key averaged, pixel by pixel, with the keys of the `earlier`
+/// frames where it is still (for a key of this `noise`). Values come from
+/// the packed words of every frame alike, so a frame averages the same
+/// whoever keyed it.
+pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noise: f32) -> Vec<f32> {
+    // In quantised steps of the means.
+    let limit = ((STILL * noise + STILL_FLOOR) * SCALE) as i32;
+    let w = frame.width as usize;
+    let mut values: Vec<f32> = frame.packed.par_iter().map(|&q| value(q & 0xFFFF)).collect();
+    let mut counts = vec![1u8; values.len()];
+    values.par_chunks_mut(w).zip(counts.par_chunks_mut(w)).enumerate().for_each(|(y, (row, count))| {
+        let span = y * w..(y + 1) * w;
+        let ours = &frame.packed[span.clone()];
+        for e in earlier {
+            let theirs = &e.packed[span.clone()];
+            // Branch-free, so that it vectorises: a moving pixel adds zero.
+            for x in 0..w {
+                let still = ((ours[x] >> 16) as i32 - (theirs[x] >> 16) as i32).abs() < limit;
+                row[x] += if still { value(theirs[x] & 0xFFFF) } else { 0.0 };
+                count[x] += still as u8;
+            }
+        }
+        for (v, &n) in row.iter_mut().zip(count.iter()) {
+            *v /= n as f32;
+        }
+    });
+    values
+}
+
+/// A cheap hash of a sparse sample of the plate (about 4,000 values): equal
+/// for the same plate, almost surely different for a changed one.
+fn fingerprint(plate: &FrameView<'_>) -> u64 {
+    let (w, h) = (plate.width() as usize, plate.height() as usize);
+    let (step_y, step_x) = ((h / 64).max(1), (w / 64).max(1));
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    let mut mix = |v: u64| {
+        hash ^= v;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    };
+    for y in (0..h).step_by(step_y) {
+        match plate.row(y as u32) {
+            Row::U8(r) => r.iter().step_by(step_x * 4 + 1).for_each(|&v| mix(v as u64)),
+            Row::U16(r) => r.iter().step_by(step_x * 4 + 1).for_each(|&v| mix(v as u64)),
+            Row::F32(r) => r.iter().step_by(step_x * 4 + 1).for_each(|&v| mix(v.to_bits() as u64)),
+        }
+    }
+    hash
+}
