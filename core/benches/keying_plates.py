@@ -16,10 +16,15 @@ foreground colour estimated by pymatting's multilevel method.
 A plate is then made the way a camera would see it, in linear light:
 foreground * alpha (with green or blue spill near the edges) plus the lit
 screen * (1 - alpha), optionally with horizontal motion blur applied to
-alpha and premultiplied foreground alike, then sRGB encoded with sensor
-noise and quantised to 8 bits. The alpha used is by construction the exact
-matte of the plate, whatever the segmentation got wrong about the photo.
-The ground-truth composite is the clean foreground over a background photo.
+alpha and premultiplied foreground alike, then sRGB encoded. The alpha used
+is by construction the exact matte of the plate, whatever the segmentation
+got wrong about the photo. The ground-truth composite is the clean
+foreground over a background photo.
+
+Each plate is then filmed: FRAMES frames of the still scene, each with its
+own sensor noise (sigma 1.5, 4, 8 or 12 /255 per channel, independent from
+frame to frame), quantised to 8 bits and written three ways: lossless
+(FFV1, RGB), H.264 4:2:0 at CRF 23 and ProRes 422 (both BT.601, tagged).
 """
 
 import glob
@@ -33,14 +38,23 @@ OUT, SHARED = sys.argv[1], sys.argv[2]
 VENV = os.path.join(OUT, "venv")
 PACKAGES = ["numpy==2.4.6", "scipy==1.17.1", "pillow==13.0.0", "onnxruntime==1.31.1", "pymatting==1.1.16"]
 
-# name, photo, crop box, screen, motion blur (px), background photo
-PLATES = [
-    ("astronaut_green", "astronaut.png", None, "green", 0, "coffee.png"),
-    ("astronaut_blue_blur", "astronaut.png", None, "blue", 9, "rocket.jpg"),
-    ("camera_green", "camera.png", None, "green", 0, "chelsea.png"),
-    ("camera_blue_blur", "camera.png", None, "blue", 7, "coffee.png"),
-    ("messi_green", "messi5.jpg", (180, 40, 420, 342), "green", 0, "rocket.jpg"),
-    ("messi_green_blur", "messi5.jpg", (180, 40, 420, 342), "green", 11, "chelsea.png"),
+# photo, crop box, motion blur (px) when blurred, background photo per screen
+PHOTOS = [
+    ("astronaut", "astronaut.png", None, 9, {"green": "coffee.png", "blue": "rocket.jpg"}),
+    ("camera", "camera.png", None, 7, {"green": "chelsea.png", "blue": "coffee.png"}),
+    ("messi", "messi5.jpg", (180, 40, 420, 342), 11, {"green": "rocket.jpg", "blue": "chelsea.png"}),
+]
+NOISE = [1.5, 4, 8, 12]
+FRAMES = 12
+# codec name, file extension, ffmpeg output options
+CODECS = [
+    ("lossless", "mkv", ["-c:v", "ffv1", "-pix_fmt", "bgr0"]),
+    ("h264", "mp4", ["-c:v", "libx264", "-crf", "23", "-preset", "medium", "-pix_fmt", "yuv420p",
+                     "-vf", "scale=out_color_matrix=bt601:out_range=tv", "-colorspace", "smpte170m",
+                     "-color_primaries", "smpte170m", "-color_trc", "smpte170m"]),
+    ("prores", "mov", ["-c:v", "prores_ks", "-profile:v", "2", "-pix_fmt", "yuv422p10le",
+                       "-vf", "scale=out_color_matrix=bt601:out_range=tv", "-colorspace", "smpte170m",
+                       "-color_primaries", "smpte170m", "-color_trc", "smpte170m"]),
 ]
 # Chroma-key paint as an 8-bit camera records it under even light.
 SCREENS = {"green": (0, 177, 64), "blue": (0, 71, 187)}
@@ -87,9 +101,11 @@ def main():
     from pymatting import estimate_alpha_cf, estimate_foreground_ml
     from scipy import ndimage
 
-    manifest = os.path.join(OUT, "plates.json")
+    manifest = os.path.join(OUT, "grid.json")
     if os.path.exists(manifest):
-        return
+        with open(manifest) as f:
+            if all(entry.get("frames") == FRAMES for entry in json.load(f)):
+                return
     photos = fetch_photos()
     session = ort.InferenceSession(os.path.join(SHARED, "models", "selfie.onnx"))
 
@@ -117,45 +133,60 @@ def main():
         return alpha, estimate_foreground_ml(img, alpha)
 
     rng = np.random.default_rng(7)
-    cache = {}
     entries = []
-    for name, photo, box, screen, blur, background in PLATES:
+    frames_dir = os.path.join(OUT, "frames")
+    os.makedirs(frames_dir, exist_ok=True)
+    for label, photo, box, blur_px, backgrounds in PHOTOS:
         image = Image.open(os.path.join(photos, photo)).convert("RGB")
         if box:
             image = image.crop(box)
-        key = (photo, box)
-        if key not in cache:
-            cache[key] = person_alpha(image)
-        alpha, fg = cache[key]
+        alpha, fg = person_alpha(image)
         h, w = alpha.shape
         fg_lin = srgb_to_linear(np.clip(fg, 0, 1))
         # Uneven light on the screen: a left-to-right falloff and a vignette.
         yy, xx = np.mgrid[0:h, 0:w]
         light = (0.8 + 0.25 * xx / w) * (1 - 0.25 * (((xx - w / 2) / w) ** 2 + ((yy - h / 2) / h) ** 2))
-        screen_lin = srgb_to_linear(np.array(SCREENS[screen], np.float64) / 255)[None, None, :] * light[..., None]
-        # Spill: screen light bouncing onto the subject, strongest at its edge.
-        near_edge = ndimage.gaussian_filter(1 - alpha, 8)
-        spill = (0.25 * near_edge + 0.03)[..., None] * screen_lin
-        premult = alpha[..., None] * (fg_lin + spill)
-        clean = alpha[..., None] * fg_lin
-        a = alpha
-        if blur:
-            kernel = np.ones(blur) / blur
-            a = ndimage.convolve1d(alpha, kernel, axis=1, mode="nearest")
-            premult = ndimage.convolve1d(premult, kernel, axis=1, mode="nearest")
-            clean = ndimage.convolve1d(clean, kernel, axis=1, mode="nearest")
-        plate = linear_to_srgb(premult + (1 - a[..., None]) * screen_lin)
-        plate = plate + rng.normal(0, 1.5 / 255, plate.shape)
-        plate8 = np.clip(np.round(plate * 255), 0, 255).astype(np.uint8)
-        bg = Image.open(os.path.join(photos, background)).convert("RGB").resize((w, h), Image.BICUBIC)
-        bg_lin = srgb_to_linear(np.asarray(bg, np.float64) / 255)
-        composite = linear_to_srgb(clean + (1 - a[..., None]) * bg_lin)
-        Image.fromarray(plate8).save(os.path.join(OUT, name + ".plate.png"))
-        bg.save(os.path.join(OUT, name + ".background.png"))
-        a.astype("<f4").tofile(os.path.join(OUT, name + ".alpha.f32"))
-        composite.astype("<f4").tofile(os.path.join(OUT, name + ".composite.f32"))
-        entries.append({"name": name, "width": w, "height": h, "screen": screen, "motion_blur": blur})
-        print(f"  {name}: {w}x{h}, {screen} screen, motion blur {blur} px", flush=True)
+        for screen in ["green", "blue"]:
+            screen_lin = srgb_to_linear(np.array(SCREENS[screen], np.float64) / 255)[None, None, :] * light[..., None]
+            # Spill: screen light bouncing onto the subject, strongest at its edge.
+            near_edge = ndimage.gaussian_filter(1 - alpha, 8)
+            spill = (0.25 * near_edge + 0.03)[..., None] * screen_lin
+            for blur in [0, blur_px]:
+                premult = alpha[..., None] * (fg_lin + spill)
+                clean = alpha[..., None] * fg_lin
+                a = alpha
+                if blur:
+                    kernel = np.ones(blur) / blur
+                    a = ndimage.convolve1d(alpha, kernel, axis=1, mode="nearest")
+                    premult = ndimage.convolve1d(premult, kernel, axis=1, mode="nearest")
+                    clean = ndimage.convolve1d(clean, kernel, axis=1, mode="nearest")
+                base = f"{label}_{screen}" + (f"_blur{blur}" if blur else "")
+                plate = linear_to_srgb(premult + (1 - a[..., None]) * screen_lin)
+                bg = Image.open(os.path.join(photos, backgrounds[screen])).convert("RGB").resize((w, h), Image.BICUBIC)
+                bg_lin = srgb_to_linear(np.asarray(bg, np.float64) / 255)
+                composite = linear_to_srgb(clean + (1 - a[..., None]) * bg_lin)
+                bg.save(os.path.join(OUT, base + ".background.png"))
+                a.astype("<f4").tofile(os.path.join(OUT, base + ".alpha.f32"))
+                composite.astype("<f4").tofile(os.path.join(OUT, base + ".composite.f32"))
+                for sigma in NOISE:
+                    for old in glob.glob(os.path.join(frames_dir, "*.png")):
+                        os.remove(old)
+                    for i in range(FRAMES):
+                        noisy = plate + rng.normal(0, sigma / 255, plate.shape)
+                        frame8 = np.clip(np.round(noisy * 255), 0, 255).astype(np.uint8)
+                        Image.fromarray(frame8).save(os.path.join(frames_dir, f"{i:02d}.png"))
+                    for codec, ext, options in CODECS:
+                        name = f"{base}.noise{sigma:g}.{codec}"
+                        run("ffmpeg", "-hide_banner", "-v", "error", "-y", "-framerate", "24",
+                            "-i", os.path.join(frames_dir, "%02d.png"), *options,
+                            os.path.join(OUT, name + "." + ext))
+                        entries.append({"name": name, "base": base, "file": name + "." + ext, "width": w,
+                                        "height": h, "screen": screen, "motion_blur": blur, "noise": sigma,
+                                        "codec": codec, "frames": FRAMES})
+                print(f"  {base}: {w}x{h}, {screen} screen, motion blur {blur} px", flush=True)
+    for old in glob.glob(os.path.join(frames_dir, "*.png")):
+        os.remove(old)
+    os.rmdir(frames_dir)
     with open(manifest + ".tmp", "w") as f:
         json.dump(entries, f, indent=1)
     os.replace(manifest + ".tmp", manifest)
