@@ -353,13 +353,25 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
 /// Clips a raw key (at the options' points, or above the noise of
 /// standard deviation `noise` left after smoothing) and cleans it up.
 pub(crate) fn finish_key(mut matte: Matte, noise: f32, options: &KeyOptions) -> Result<Matte> {
-    let left = if noise > SMOOTH_ABOVE { noise * SMOOTHED_NOISE } else { noise };
-    let black = options.clip_black.unwrap_or((NOISE_CLIP * left).max(CLIP_BLACK));
-    let white = options.clip_white.unwrap_or((1.0 - NOISE_CLIP * left).min(CLIP_WHITE)).max(black + MIN_CLIP_RANGE);
+    let black = options.clip_black.unwrap_or(auto_clip_black(noise));
+    let white = options
+        .clip_white
+        .unwrap_or((1.0 - NOISE_CLIP * noise_left(noise)).min(CLIP_WHITE))
+        .max(black + MIN_CLIP_RANGE);
     let range = white - black;
     matte.values_mut().par_iter_mut().for_each(|a| *a = ((*a - black) / range).clamp(0.0, 1.0));
     clean(&mut matte, &options.cleanup);
     Ok(matte)
+}
+
+/// The noise left in a key of noise `noise` after smoothing.
+fn noise_left(noise: f32) -> f32 {
+    if noise > SMOOTH_ABOVE { noise * SMOOTHED_NOISE } else { noise }
+}
+
+/// The automatic clip black for a key of noise `noise`.
+pub(crate) fn auto_clip_black(noise: f32) -> f32 {
+    (NOISE_CLIP * noise_left(noise)).max(CLIP_BLACK)
 }
 
 /// A Lee filter on the raw key: each value moves towards the mean of its
