@@ -151,10 +151,11 @@ pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noi
             let span = y * w..(y + 1) * w;
             let ours = &frame.packed[span.clone()];
             for (start, segment) in ours.chunks(SEGMENT).enumerate().map(|(k, s)| (k * SEGMENT, s)) {
-                // Flat screen or flat foreground keys to 0 or 1 whatever the
-                // average: such runs are not read from the earlier frames
-                // (which is where the time goes).
-                if segment.iter().all(|&q| (q >> 16) < flat_screen || (q >> 16) > flat_foreground) {
+                // A run whose smoothed values already key to 0 or 1 is not
+                // read from the earlier frames (which is where the time
+                // goes). Judged on the values, not the means: a noisy value
+                // below clip white in solid foreground needs the average.
+                if segment.iter().all(|&q| (q & 0xFFFF) < flat_screen || (q & 0xFFFF) > flat_foreground) {
                     continue;
                 }
                 let end = start + segment.len();
@@ -181,11 +182,10 @@ pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noi
 /// Runs of this many pixels (a cache line of packed words) are averaged or
 /// skipped together.
 const SEGMENT: usize = 16;
-/// A 5 x 5 mean of the raw key below this share of the automatic clip
-/// black is flat screen (it keys to 0; the mean's own noise is a fifth of
-/// the key's, a quarter of the clip black)...
+/// A smoothed key value below this share of the automatic clip black is
+/// screen (it keys to 0)...
 const FLAT_SCREEN: f32 = 0.75;
-/// ...and above this flat foreground (above the highest clip white: 1).
+/// ...and above this foreground (above the highest clip white: 1).
 const FLAT_FOREGROUND: f32 = 1.0;
 
 /// A cheap hash of a sparse sample of the plate (about 4,000 values): equal
