@@ -189,8 +189,15 @@ fn ffmpeg_alphas(plate: &Path, colour: &str, settings: &[(f32, f32)], scratch: &
         .collect()
 }
 
-/// ffmpeg's chromakey + despill on every frame of `plate`: (alpha, RGB) as floats.
-fn ffmpeg_key(plate: &Path, colour: &str, similarity: f32, blend: f32, screen: &str) -> Vec<(Vec<f32>, Vec<f32>)> {
+/// ffmpeg's chromakey + despill on every frame of `plate` (frames of
+/// `pixels` pixels): (alpha, RGB) as floats.
+fn ffmpeg_key(
+    plate: &Path,
+    pixels: usize,
+    colour: &str,
+    (similarity, blend): (f32, f32),
+    screen: &str,
+) -> Vec<(Vec<f32>, Vec<f32>)> {
     let filter = format!(
         "format=yuva444p,{},format=gbrap,despill=type={screen},format=rgba",
         chromakey(colour, similarity, blend)
@@ -202,20 +209,14 @@ fn ffmpeg_key(plate: &Path, colour: &str, similarity: f32, blend: f32, screen: &
         .output()
         .unwrap();
     assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
-    let info = ffprobe_size(plate);
     out.stdout
-        .chunks_exact(info.0 * info.1 * 4)
+        .chunks_exact(pixels * 4)
         .map(|frame| {
             let alpha = frame.chunks_exact(4).map(|p| p[3] as f32 / 255.0).collect();
             let rgb = frame.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).map(|v| v as f32 / 255.0).collect();
             (alpha, rgb)
         })
         .collect()
-}
-
-fn ffprobe_size(path: &Path) -> (usize, usize) {
-    let reader = MediaReader::open(path, &OpenOptions::default()).unwrap();
-    (reader.info().width as usize, reader.info().height as usize)
 }
 
 /// Pixels within 3 px of a true alpha strictly between 0.02 and 0.98.
@@ -343,7 +344,7 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
             .min_by(|&a, &b| matte_error_sad(&first[a], &truth).total_cmp(&matte_error_sad(&first[b], &truth)))
             .unwrap();
         let (s, b) = settings[best];
-        let keyed = ffmpeg_key(&plate_path, &colour, s, b, screen_name);
+        let keyed = ffmpeg_key(&plate_path, w * h, &colour, (s, b), screen_name);
         let bg_rgb = rgb_of(&background);
         let ff_alphas: Vec<Vec<f32>> = keyed.iter().map(|(a, _)| a.clone()).collect();
         let ff_composites: Vec<Vec<f32>> = keyed.iter().map(|(a, rgb)| over(rgb, a, &bg_rgb)).collect();

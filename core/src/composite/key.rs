@@ -288,6 +288,7 @@ pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) ->
     finish_key(raw.values, raw.noise, options)
 }
 
+/// Refuses clip points given out of 0..1, or crossed.
 pub(crate) fn check_clips(options: &KeyOptions) -> Result<()> {
     for (name, value) in [("clip black", options.clip_black), ("clip white", options.clip_white)] {
         if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {

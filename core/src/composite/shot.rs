@@ -13,13 +13,15 @@
 //!   background's size.
 //!
 //! A keyed frame is averaged with the frames before it where the key is
-//! still (see `temporal.rs`), so a frame's matte depends on up to six
-//! earlier plate frames. Rendered in order, the compositor remembers them;
+//! still (see `temporal.rs`), so a frame's matte depends on up to
+//! [`ShotCompositor::FRAMES_BEFORE`] earlier plate frames. Rendered in order, the compositor remembers them;
 //! hosts that render frames in any order, on several threads, prime one
 //! compositor on the shot's first frames, render each frame with a copy
 //! ([`ShotCompositor::for_frame`]) and hand it the earlier plate frames
 //! first ([`ShotCompositor::remember`], cheap when the frame is already
 //! remembered by any copy): the result equals the sequential one.
+
+use std::sync::Arc;
 
 use crate::composite::camera::{CameraMove, CameraTracker, move_background};
 use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground};
@@ -28,8 +30,6 @@ use crate::composite::key::{
 };
 use crate::composite::matte::{Matte, window_mean};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
-use std::sync::Arc;
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
 use crate::pixels::fit_background;
@@ -135,13 +135,21 @@ impl ShotCompositor {
         if !matches!(self.matte, MatteFrom::Key(_)) || self.history.holds(index, plate) {
             return Ok(());
         }
-        self.sample_screen(plate)?;
-        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"))?;
-        let noise = self.shot_noise(raw.noise);
-        if let (_, Some(frame)) = prepared(index, plate, raw.values, noise) {
+        if let (_, Some(frame), _) = self.key_frame(index, plate)? {
             self.history.remember(Arc::new(frame));
         }
         Ok(())
+    }
+
+    /// Frame `index`'s key, smoothed when noisy; the frame to remember when
+    /// its noise would make a still edge boil; and the noise it was keyed
+    /// with. Samples the screen on this frame if none was yet.
+    fn key_frame(&mut self, index: u64, plate: &FrameView<'_>) -> Result<(Matte, Option<KeyedFrame>, f32)> {
+        self.sample_screen(plate)?;
+        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"))?;
+        let noise = self.shot_noise(raw.noise);
+        let (values, frame) = prepared(index, plate, raw.values, noise);
+        Ok((values, frame, noise))
     }
 
     /// The key noise to key a frame with whose own is `frame_noise`: the
@@ -190,10 +198,7 @@ impl ShotCompositor {
         match (self.matte, host_matte) {
             (MatteFrom::Key(options), _) => {
                 check_clips(&options)?;
-                let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"))?;
-                let noise = self.shot_noise(raw.noise);
-                let (w, h) = (raw.values.width(), raw.values.height());
-                let (values, frame) = prepared(index, plate, raw.values, noise);
+                let (values, frame, noise) = self.key_frame(index, plate)?;
                 let Some(frame) = frame else {
                     return finish_key(values, noise, &options);
                 };
@@ -201,7 +206,7 @@ impl ShotCompositor {
                 let earlier = self.history.before(&frame);
                 let averaged = average_still(&frame, &earlier, noise);
                 self.history.remember(frame);
-                finish_key(Matte::from_values(w, h, averaged)?, noise, &options)
+                finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)
             }
             (MatteFrom::Host(channel), Some(m)) => {
                 if (m.width(), m.height()) != (plate.width(), plate.height()) {

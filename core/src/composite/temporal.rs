@@ -1,6 +1,7 @@
 //! A still edge must not boil: the key's noise differs from frame to frame,
-//! so each frame's raw key is averaged with the raw keys of the frames
-//! before it wherever the key has not moved.
+//! so each frame's key (unclipped, smoothed where noise alone explains it)
+//! is averaged with the keys of the frames before it wherever the key has
+//! not moved.
 //!
 //! The window trails (the frame and the WINDOW before it), so that every
 //! host can fill it: the command line renders in order, an OpenFX host
@@ -41,8 +42,8 @@ const STILL_FLOOR: f32 = 0.01;
 /// Frames remembered: the window and a few more for hosts that step back.
 const REMEMBERED: usize = 12;
 
-/// One frame's raw key, as remembered: each pixel's raw value and 5 x 5
-/// mean, 16 bits each over RAW_MIN..RAW_MAX, packed into one word so that
+/// One frame's key, as remembered: each pixel's unclipped value and the
+/// 5 x 5 mean of its raw key, 16 bits each over RAW_MIN..RAW_MAX, packed into one word so that
 /// averaging reads one stream per earlier frame (it is bound by memory).
 #[derive(Debug)]
 pub(super) struct KeyedFrame {
@@ -85,7 +86,7 @@ impl KeyedFrame {
     }
 }
 
-/// The raw keys of a shot's recent frames.
+/// The keys of a shot's recent frames.
 #[derive(Clone, Debug, Default)]
 pub(super) struct KeyHistory {
     frames: Arc<Mutex<Vec<Arc<KeyedFrame>>>>,

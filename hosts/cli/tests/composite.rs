@@ -60,9 +60,14 @@ fn background(dir: &Path, name: &str, size: &str, rate: &str) -> PathBuf {
 
 /// Every frame of `video` as RGB24.
 fn frames(video: &Path) -> Vec<Vec<u8>> {
-    let raw = ffmpeg(&["-i", video.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
-    assert_eq!(raw.len() % (W * H * 3), 0, "{} is not {W}x{H}", video.display());
-    raw.chunks(W * H * 3).map(<[u8]>::to_vec).collect()
+    decoded(video, "rgb24", 3)
+}
+
+/// Every frame of `video` in ffmpeg's `pixel_format` of `bytes` per pixel.
+fn decoded(video: &Path, pixel_format: &str, bytes: usize) -> Vec<Vec<u8>> {
+    let raw = ffmpeg(&["-i", video.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", pixel_format, "-"]);
+    assert_eq!(raw.len() % (W * H * bytes), 0, "{} is not {W}x{H}", video.display());
+    raw.chunks(W * H * bytes).map(<[u8]>::to_vec).collect()
 }
 
 fn pixel(frame: &[u8], x: usize, y: usize) -> [u8; 3] {
@@ -211,12 +216,6 @@ fn a_grey_matte_file_replaces_the_key() {
     assert!(near(pixel(&got[0], 150, 10), RED, 6), "{:?}", pixel(&got[0], 150, 10));
 }
 
-/// Every frame of the grey `video` as luma bytes.
-fn grey_frames(video: &Path) -> Vec<Vec<u8>> {
-    let raw = ffmpeg(&["-i", video.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", "gray", "-"]);
-    raw.chunks(W * H).map(<[u8]>::to_vec).collect()
-}
-
 #[test]
 fn a_noisy_phone_plate_keys_clean_with_no_setting_and_the_clip_points_still_override() {
     let dir = tempfile::tempdir().unwrap();
@@ -247,7 +246,7 @@ fn a_noisy_phone_plate_keys_clean_with_no_setting_and_the_clip_points_still_over
     assert!(noise[1].as_f64().unwrap() > 5.0, "green noise {noise:?}");
     // (fraction of screen pixels the noise opened, mean change from frame to frame at the box's edge)
     let measure = |matte: &Path| {
-        let frames = grey_frames(matte);
+        let frames = decoded(matte, "gray", 1);
         assert_eq!(frames.len(), 24);
         let open = frames
             .iter()
