@@ -293,7 +293,7 @@ fn installed_version(id: &str) -> FfiResult<String> {
 
 #[cfg(feature = "sandbox")]
 fn load_installed(generations: &mb_generations, id: &str) -> FfiResult<()> {
-    let policy = mattebox_sandbox::policy_from_env(generations.runtime.cache_dir())?;
+    let policy = mattebox_sandbox::policy_from_env()?;
     let plugins = mattebox_core::generate::default_plugin_dir();
     let adapter = generations.runtime.in_logging(|| mattebox_sandbox::load_installed(&plugins, id, &policy))?;
     generations.inner.register(Arc::new(adapter));
@@ -310,7 +310,7 @@ fn load_installed(_generations: &mb_generations, id: &str) -> FfiResult<()> {
 
 #[cfg(feature = "sandbox")]
 fn load_adapter(generations: &mb_generations, path: &std::path::Path) -> FfiResult<()> {
-    let policy = mattebox_sandbox::policy_from_env(generations.runtime.cache_dir())?;
+    let policy = mattebox_sandbox::policy_from_env()?;
     let adapter = generations.runtime.in_logging(|| mattebox_sandbox::WasmAdapter::load(path, &policy))?;
     generations.inner.register(Arc::new(adapter));
     Ok(())

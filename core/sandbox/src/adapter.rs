@@ -58,8 +58,11 @@ pub struct SandboxPolicy {
     pub max_frames: u64,
     /// Most bytes an adapter may pass in one host call (a frame, a request).
     pub max_call_bytes: usize,
-    /// Where compiled components are cached (`<dir>/components`).
-    pub cache_dir: PathBuf,
+    /// Where compiled components are kept: a directory of this user's on
+    /// this machine, never a cache a farm shares
+    /// ([`default_compiled_dir`](crate::default_compiled_dir)). `None`
+    /// compiles every time and keeps nothing.
+    pub compiled_dir: Option<PathBuf>,
     /// Where the key that vouches for compiled components lives: apart from
     /// the cache (which a farm may share), private to the user. `None`
     /// compiles every time and caches nothing.
@@ -70,10 +73,10 @@ pub struct SandboxPolicy {
 }
 
 impl SandboxPolicy {
-    /// Caps that suit a workstation, caching under `cache_dir`, with the
-    /// cache's key in the user's state directory
+    /// Caps that suit a workstation, keeping compiled components in
+    /// `compiled_dir`, with their key in the user's state directory
     /// ([`default_state_dir`](crate::default_state_dir)).
-    pub fn new(cache_dir: impl Into<PathBuf>) -> SandboxPolicy {
+    pub fn new(compiled_dir: impl Into<PathBuf>) -> SandboxPolicy {
         SandboxPolicy {
             network: NetworkPolicy::default(),
             max_memory_mib: 2048,
@@ -83,7 +86,7 @@ impl SandboxPolicy {
             max_concurrent: 4,
             max_frames: 100_000,
             max_call_bytes: 256 << 20,
-            cache_dir: cache_dir.into(),
+            compiled_dir: Some(compiled_dir.into()),
             state_dir: crate::install::default_state_dir(),
             settings_dir: mattebox_core::generate::default_settings_dir(),
         }
@@ -219,8 +222,13 @@ impl WasmAdapter {
         policy: &SandboxPolicy,
     ) -> Result<WasmAdapter> {
         let engine = engine()?;
-        let key = policy.state_dir.as_deref().and_then(crate::engine::cache_key_for);
-        let component = load_component(engine, bytes, &policy.cache_dir, key.as_ref(), &file.display().to_string())?;
+        // The key is read only when there is somewhere to keep compiled code.
+        let kept = policy.compiled_dir.as_deref().and_then(|dir| {
+            let key = policy.state_dir.as_deref().and_then(crate::engine::cache_key_for)?;
+            Some((dir, key))
+        });
+        let component =
+            load_component(engine, bytes, kept.as_ref().map(|(d, k)| (*d, k)), &file.display().to_string())?;
         let mut linker: Linker<HostState> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| Error::internal(format!("could not link WASI: {e:#}")))?;

@@ -10,7 +10,7 @@
 //! again, never loaded.
 
 use std::hash::Hasher;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -104,7 +104,7 @@ pub(crate) fn cache_key_for(state_dir: &Path) -> Option<CacheKey> {
 }
 
 fn read_or_make_key(state_dir: &Path) -> std::result::Result<CacheKey, String> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::MetadataExt;
     let path = state_dir.join(KEY_FILE);
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -210,7 +210,7 @@ impl Drop for Mapped {
 /// check and the load, which maps the same open file (through
 /// `/proc/self/fd`), so no one can swap another file in between.
 fn read_verified(engine: &Engine, path: &Path, name: &str, key: &CacheKey) -> Option<Component> {
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    use std::os::unix::fs::MetadataExt;
     let refuse = |why: &str| {
         tracing::warn!(path = %path.display(), "a compiled component {why}; compiling again");
         let _ = std::fs::remove_file(path);
@@ -268,27 +268,22 @@ fn tag_path(path: &Path) -> PathBuf {
     path.with_extension("cwasm.tag")
 }
 
-/// Compiles `bytes` (a component), or loads the compiled form from
-/// `cache_dir/components` when this engine compiled it before and `key`
-/// vouches for it. Without a key nothing is read from or written to the
-/// cache.
+/// Compiles `bytes` (a component), or loads the compiled form from the
+/// directory of `kept` when this engine compiled it before and the key of
+/// `kept` vouches for it. Without `kept` nothing is read or written.
 pub(crate) fn load_component(
     engine: &Engine,
     bytes: &[u8],
-    cache_dir: &Path,
-    key: Option<&CacheKey>,
+    kept: Option<(&Path, &CacheKey)>,
     label: &str,
 ) -> Result<Component> {
-    let dir = cache_dir.join("components");
     let name = format!("{}.cwasm", cache_key(engine, bytes));
     let loaded = LOADED.get_or_init(Default::default);
     if let Some(component) = loaded.lock().get(&name) {
         return Ok(component.clone());
     }
-    let path = dir.join(&name);
-    if let Some(key) = key
-        && path.is_file()
-        && let Some(component) = read_verified(engine, &path, &name, key)
+    if let Some((dir, key)) = kept
+        && let Some(component) = read_verified(engine, &dir.join(&name), &name, key)
     {
         loaded.lock().insert(name, component.clone());
         return Ok(component);
@@ -296,12 +291,18 @@ pub(crate) fn load_component(
     let component = Component::new(engine, bytes)
         .map_err(|e| Error::invalid_argument(format!("{label} is not a valid WebAssembly component: {e:#}")))?;
     loaded.lock().insert(name.clone(), component.clone());
-    let Some(key) = key else {
+    let Some((dir, key)) = kept else {
         return Ok(component);
     };
+    let path = dir.join(&name);
     // The cache is an optimisation: failing to write it is logged, not fatal.
     let stored = (|| -> Result<()> {
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "create the component cache", e))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(dir, "create the directory of compiled components", e))?;
+        mattebox_core::staged::remove_stale(dir, mattebox_core::generate::STALE_AFTER);
         let compiled = component.serialize().map_err(|e| sandbox_error("could not serialise a component", e))?;
         let signed = hmac::Mac::finalize(tag(key, &name, &compiled)).into_bytes();
         // The tag first: a reader that finds the component finds its tag.

@@ -34,6 +34,23 @@ pub fn default_state_dir() -> Option<PathBuf> {
         .or_else(|| env("HOME").map(|h| h.join(".local").join("state").join("mattebox")))
 }
 
+/// Where compiled adapters are kept: `$MATTEBOX_COMPILED_DIR`, else
+/// `<user cache>/compiled/<host name>` (`$XDG_CACHE_HOME/mattebox`, else
+/// `~/.cache/mattebox`). Never under `$MATTEBOX_CACHE_DIR` or a host's
+/// cache directory, which a farm may share: loading a compiled component
+/// runs it as machine code, so it comes only from a directory of this
+/// user's on this machine (a home directory shared across a farm still
+/// gets one directory per node), and its tag is checked too. `None`
+/// without a home.
+pub fn default_compiled_dir() -> Option<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = env("MATTEBOX_COMPILED_DIR") {
+        return Some(dir);
+    }
+    let user_cache = env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))?;
+    Some(user_cache.join("mattebox").join("compiled").join(mattebox_core::staged::host_name()))
+}
+
 /// The ceilings `policy_from_env` reads: variable suffix, and a setter.
 type Ceiling = (&'static str, fn(&mut SandboxPolicy, u64));
 
@@ -46,17 +63,18 @@ const CEILINGS: [Ceiling; 6] = [
     ("FRAMES", |p, v| p.max_frames = v),
 ];
 
-/// The sandbox policy from the environment, caching compiled components
-/// under `cache_dir`:
+/// The sandbox policy from the environment:
 ///
 /// - `MATTEBOX_SECRET_<NAME>`: the value of secret `<NAME>`;
 /// - `MATTEBOX_ALLOW_ADDRESSES`: private or loopback addresses adapters may reach;
 /// - `MATTEBOX_SANDBOX_MEMORY_MIB`, `_DEADLINE_SECONDS`, `_RESPONSE_MIB`,
 ///   `_LOG_KIB`, `_CONCURRENT`, `_FRAMES`: the most any adapter gets,
 ///   whatever its manifest asks (defaults in [`SandboxPolicy::new`]);
+/// - `MATTEBOX_COMPILED_DIR`: where compiled components are kept
+///   ([`default_compiled_dir`]);
 /// - `MATTEBOX_STATE_DIR`: where the compiled-component key lives.
-pub fn policy_from_env(cache_dir: &Path) -> Result<SandboxPolicy> {
-    let mut policy = SandboxPolicy::new(cache_dir);
+pub fn policy_from_env() -> Result<SandboxPolicy> {
+    let mut policy = SandboxPolicy { compiled_dir: default_compiled_dir(), ..SandboxPolicy::new("") };
     for (suffix, set) in CEILINGS {
         let name = format!("MATTEBOX_SANDBOX_{suffix}");
         if let Ok(text) = std::env::var(&name) {

@@ -41,7 +41,7 @@ mod ws;
 pub use adapter::{MAX_COMPONENT_BYTES, SandboxPolicy, WasmAdapter};
 pub use http::NetworkPolicy;
 pub use install::{
-    Installed, Location, default_plugin_dir, default_state_dir, install, installed, installed_version, load_installed,
-    not_bundled, policy_from_env,
+    Installed, Location, default_compiled_dir, default_plugin_dir, default_state_dir, install, installed,
+    installed_version, load_installed, not_bundled, policy_from_env,
 };
 pub use manifest::{MANIFEST_NAME, Manifest, SecretGrant, WIT_PACKAGE};

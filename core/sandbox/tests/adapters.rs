@@ -70,7 +70,7 @@ fn server() -> String {
 }
 
 fn policy(cache: &Path, allow_loopback: bool) -> SandboxPolicy {
-    let mut policy = SandboxPolicy::new(cache);
+    let mut policy = SandboxPolicy::new(cache.join("compiled"));
     if allow_loopback {
         policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
     }
@@ -118,7 +118,7 @@ fn the_example_adapter_makes_takes_through_the_job_queue_and_the_cache() {
     // One compiled component and its tag in the cache; a second load
     // compiles nothing new.
     let names = || -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("components"))
+        let mut names: Vec<String> = std::fs::read_dir(dir.path().join("compiled"))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();

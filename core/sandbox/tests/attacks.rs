@@ -66,7 +66,7 @@ fn install(dir: &Path, id: &str, wasm: &Path, origins: &[String], token_origins:
 }
 
 fn policy(cache: &Path, allow_loopback: bool) -> SandboxPolicy {
-    let mut policy = SandboxPolicy::new(cache);
+    let mut policy = SandboxPolicy::new(cache.join("compiled"));
     policy.state_dir = Some(cache.join("state"));
     if allow_loopback {
         policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
@@ -552,7 +552,7 @@ fn elf_section(elf: &[u8], name: &str) -> (usize, usize) {
 }
 
 fn compiled(cache: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(cache.join("components"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cache.join("compiled"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))

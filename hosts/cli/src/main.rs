@@ -31,7 +31,9 @@ struct Cli {
     /// Worker threads [default: one per core].
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
-    /// Cache directory [default: $MATTEBOX_CACHE_DIR, else ~/.cache/mattebox].
+    /// Take cache directory, safe to share between the nodes of a farm
+    /// [default: $MATTEBOX_CACHE_DIR, else ~/.cache/mattebox]. Compiled
+    /// adapters are kept apart, per user and machine ($MATTEBOX_COMPILED_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -103,7 +105,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Composite(args) => commands::composite::run(&ctx, args)?,
         Command::Generate(args) => commands::generate::run(&ctx, args)?,
         Command::Score(args) => commands::score::run(&ctx, args)?,
-        Command::Plugin(args) => commands::plugin::run(&ctx, args)?,
+        Command::Plugin(args) => commands::plugin::run(args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
     };
     ctx.print(report)

@@ -185,6 +185,50 @@ fn ctrl_c_cancels_and_leaves_nothing_behind() {
     assert!(!out.join("take-1.mp4").exists());
 }
 
+/// Two processes with the same process id (each is PID 1 of its own PID
+/// namespace, as in two containers on a farm's shared cache) make the same
+/// take at once: one entry, nothing partial, both answered. A staged entry
+/// a killed task left a day ago is cleared on the way.
+#[test]
+fn same_pid_processes_sharing_a_cache_commit_one_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let takes = cache.join("takes");
+    std::fs::create_dir_all(&takes).unwrap();
+    let left = takes.join(format!(".{}.node7-1-0-0000000000000000.partial", "0".repeat(64)));
+    std::fs::create_dir(&left).unwrap();
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+    std::fs::File::open(&left).unwrap().set_modified(two_days_ago).unwrap();
+    let start = |n: u32| {
+        let out = dir.path().join(format!("out{n}"));
+        Command::new("unshare")
+            .args(["--pid", "--fork", env!("CARGO_BIN_EXE_mattebox"), "--json", "--cache-dir"])
+            .arg(&cache)
+            .args(["generate", "--prompt", "dusk", "--size", "640x360", "--duration", "2", "--seed", "9", "-o"])
+            .arg(out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("unshare (util-linux) runs the command in a new PID namespace; this test needs root")
+    };
+    let (a, b) = (start(1), start(2));
+    let docs: Vec<serde_json::Value> = [a, b]
+        .into_iter()
+        .map(|child| {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}\n(unshare --pid needs root or user namespaces)",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            json_ok(&out)
+        })
+        .collect();
+    let key = |d: &serde_json::Value| d["takes"][0]["take"]["key"].as_str().unwrap().to_owned();
+    assert_eq!(key(&docs[0]), key(&docs[1]));
+    assert_eq!(cache_entries(&cache), [key(&docs[0])], "one entry, nothing partial, the stale one gone");
+}
+
 #[test]
 fn bad_requests_are_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();

@@ -21,6 +21,7 @@ fn mattebox(home: &Path, args: &[&str]) -> Output {
         .env("MATTEBOX_CACHE_DIR", home.join("cache"))
         .env("MATTEBOX_CONFIG_DIR", home.join("config"))
         .env("MATTEBOX_STATE_DIR", home.join("state"))
+        .env("MATTEBOX_COMPILED_DIR", home.join("compiled"))
         .arg("--json")
         .args(args)
         .output()
@@ -65,6 +66,25 @@ fn check_install_list_and_generate_with_an_adapter() {
     assert_eq!(doc["takes"][0]["take"]["generator"], "sweep");
     assert_eq!(doc["takes"][0]["take"]["frames"], 8);
     assert!(out.join("take-1.mp4").is_file());
+    // Compiled code is kept on this machine only, never in the take cache a
+    // farm shares.
+    let files_under = |dir: &Path| -> Vec<String> {
+        let mut found = Vec::new();
+        let mut todo = vec![dir.to_owned()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    todo.push(e.path());
+                } else {
+                    found.push(e.file_name().to_string_lossy().into_owned());
+                }
+            }
+        }
+        found
+    };
+    assert!(files_under(&home.path().join("compiled")).iter().any(|f| f.ends_with(".cwasm")));
+    let shared = files_under(&home.path().join("cache"));
+    assert!(shared.iter().any(|f| f == "take.json") && !shared.iter().any(|f| f.contains("cwasm")), "{shared:?}");
     // The shipped folders install as they are, and the shipped copy stays
     // in use while the installed one is no newer.
     let repo = guests::repo();

@@ -148,7 +148,7 @@ pub(crate) fn run(ctx: &Ctx, args: GenerateArgs) -> Result<Report, CliError> {
     }
     let generations = Generations::new(ctx.runtime.clone())?;
     if args.adapter != "builtin" {
-        let policy = mattebox_sandbox::policy_from_env(ctx.runtime.cache_dir()).map_err(CliError::usage_from)?;
+        let policy = mattebox_sandbox::policy_from_env().map_err(CliError::usage_from)?;
         let plugins = mattebox_sandbox::default_plugin_dir();
         let adapter =
             mattebox_sandbox::load_installed(&plugins, &args.adapter, &policy).map_err(|e| match e.kind() {

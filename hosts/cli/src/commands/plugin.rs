@@ -11,7 +11,7 @@ use mattebox_sandbox::{
 };
 use serde_json::json;
 
-use crate::report::{CliError, Ctx, Report};
+use crate::report::{CliError, Report};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -83,9 +83,9 @@ fn describe(text: &mut String, adapter: &WasmAdapter) -> serde_json::Value {
     json!({ "manifest": m, "honours": honours, "limits": l })
 }
 
-pub(crate) fn run(ctx: &Ctx, args: PluginArgs) -> Result<Report, CliError> {
+pub(crate) fn run(args: PluginArgs) -> Result<Report, CliError> {
     let plugins = default_plugin_dir();
-    let policy = policy_from_env(ctx.runtime.cache_dir()).map_err(CliError::usage_from)?;
+    let policy = policy_from_env().map_err(CliError::usage_from)?;
     let mut text = String::new();
     match args.command {
         PluginCommand::Check { path } => {
