@@ -66,7 +66,7 @@ impl Runtime {
     /// Builds a runtime. Fails on an absurd thread count or if the pool cannot start.
     pub fn new(config: RuntimeConfig) -> Result<Self> {
         let threads = match config.threads {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => granted_threads(),
             n if n > MAX_THREADS => {
                 return Err(Error::invalid_argument(format!("{n} threads requested; the limit is {MAX_THREADS}")));
             }
@@ -130,6 +130,24 @@ impl Runtime {
     }
 }
 
+/// The threads a runtime gets by default: the cores this process may use
+/// (its CPU affinity and its cgroup's CPU quota, as the standard library
+/// reads them), and no more than a Slurm task was granted
+/// (`$SLURM_CPUS_PER_TASK`), since a batch job may be placed on a node whose
+/// cores other jobs share.
+pub fn granted_threads() -> usize {
+    let available = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    threads_within(available, std::env::var("SLURM_CPUS_PER_TASK").ok().as_deref())
+}
+
+/// `available`, capped by a scheduler's grant when it is a count above zero.
+fn threads_within(available: usize, granted: Option<&str>) -> usize {
+    match granted.and_then(|g| g.trim().parse::<usize>().ok()) {
+        Some(g) if g > 0 => available.min(g),
+        _ => available,
+    }
+}
+
 fn default_cache_dir() -> PathBuf {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(dir) = env("MATTEBOX_CACHE_DIR") {
@@ -152,6 +170,15 @@ mod tests {
 
     use super::*;
     use crate::logging::LogCallback;
+
+    #[test]
+    fn a_slurm_grant_caps_the_default_threads() {
+        assert_eq!(threads_within(8, Some("2")), 2);
+        assert_eq!(threads_within(2, Some("16")), 2, "a grant beyond the cores gives the cores");
+        assert_eq!(threads_within(4, Some("0")), 4);
+        assert_eq!(threads_within(4, Some("two")), 4);
+        assert_eq!(threads_within(4, None), 4);
+    }
 
     #[test]
     fn pool_is_private_and_sized() {

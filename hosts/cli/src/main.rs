@@ -28,7 +28,14 @@ struct Cli {
     /// No progress bars, step messages or warnings: only results and errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
-    /// Worker threads [default: one per core].
+    /// How progress is shown: bars on a terminal, `openjd` lines
+    /// (`openjd_progress: P`, `openjd_status: ...`, `openjd_fail: ...`) on
+    /// standard error for a farm agent, or none. `auto` draws bars when
+    /// standard error is a terminal and prints `openjd` lines when it is not.
+    #[arg(long, global = true, value_name = "HOW", default_value = "auto")]
+    progress: report::ProgressMode,
+    /// Worker threads [default: the cores this process may use: its CPU
+    /// affinity, its cgroup's CPU quota and $SLURM_CPUS_PER_TASK].
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
     /// Take cache directory, safe to share between the nodes of a farm
@@ -72,16 +79,17 @@ fn main() -> ExitCode {
         }
     };
     let json = matches!(cli.json, Some(None));
-    match run(cli) {
+    let progress = cli.progress.resolve(cli.quiet, json);
+    match run(cli, progress) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            report::print_error(&err, json);
+            report::print_error(&err, json, progress);
             ExitCode::from(err.exit_code())
         }
     }
 }
 
-fn run(cli: Cli) -> Result<(), CliError> {
+fn run(cli: Cli, progress: report::ProgressMode) -> Result<(), CliError> {
     let log_level = match (cli.quiet, cli.verbose) {
         (true, _) => LogLevel::Error,
         (_, 0) => LogLevel::Warn,
@@ -96,7 +104,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         ..Default::default()
     })
     .map_err(CliError::usage_from)?;
-    let ctx = Ctx::new(runtime, cli.json, cli.quiet);
+    let ctx = Ctx::new(runtime, cli.json, cli.quiet, progress);
     let report = match cli.command {
         Command::Info(args) => commands::info::run(&ctx, args)?,
         Command::Convert(args) => commands::convert::run(&ctx, args)?,

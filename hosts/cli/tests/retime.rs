@@ -366,3 +366,51 @@ fn held_frames_are_counted_and_filled() {
     assert_eq!(report["retime"]["repeats_filled"], 0);
     assert!(report["retime"]["notes"].to_string().contains("nothing to fill"), "{report}");
 }
+
+/// The `openjd_progress` values and `openjd_status` texts on standard error.
+fn agent_lines(out: &Output) -> (Vec<f64>, Vec<String>) {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let progress = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("openjd_progress: "))
+        .map(|p| p.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {p:?}")))
+        .collect();
+    let status = text.lines().filter_map(|l| l.strip_prefix("openjd_status: ")).map(str::to_owned).collect();
+    (progress, status)
+}
+
+/// A farm agent (an Open Job Description session, a Slurm log) reads
+/// progress from the output streams when they are not a terminal.
+#[test]
+fn progress_for_farm_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = bar_clip(dir.path(), "in.mp4", "24", 24, &["-c:v", "libx264", "-crf", "10"]);
+    let output = dir.path().join("out.mkv");
+    // Standard error is a pipe here, so `auto` prints agent lines.
+    let out = mattebox(&[&"retime", &input, &"-o", &output, &"--fps", &"48"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (progress, status) = agent_lines(&out);
+    assert!(progress.iter().all(|p| (0.0..=100.0).contains(p)), "{progress:?}");
+    assert_eq!(progress.last(), Some(&100.0), "the last stage ends complete: {progress:?}");
+    assert!(status.iter().any(|s| s == "retiming 48/48"), "{status:?}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("openjd_"), "the report on standard output stays clean");
+    // Asked for with --json: the document stays one document.
+    let out = mattebox(&[&"retime", &input, &"-o", &output, &"-y", &"--fps", &"48", &"--json", &"--progress=openjd"]);
+    assert_eq!(json_ok(&out)["retime"]["output_frames"], 48);
+    assert_eq!(agent_lines(&out).0.last(), Some(&100.0));
+    // Not with --quiet, --json alone, or --progress=none.
+    for quiet in [&["--quiet"][..], &["--json"], &["--progress=none"]] {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"retime", &input, &"-o", &output, &"-y", &"--fps=48"];
+        args.extend(quiet.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>));
+        let out = mattebox(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(agent_lines(&out), (vec![], vec![]), "{quiet:?}");
+    }
+    // A failure is an `openjd_fail` line, on one line.
+    let out =
+        mattebox(&[&"retime", &dir.path().join("missing.mp4"), &"-o", &output, &"--fps=48", &"--progress=openjd"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stderr);
+    let fail = text.lines().find_map(|l| l.strip_prefix("openjd_fail: ")).expect("an openjd_fail line");
+    assert!(fail.contains("missing.mp4"), "{fail}");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage};
+use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage, TakeStatus};
 use mattebox_core::media::{MediaReader, OpenOptions, VideoCodec, WriteOptions};
 use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
 use mattebox_core::staged::StagedFile;
@@ -215,12 +215,18 @@ pub(crate) fn follow(ctx: &Ctx, job: &GenerationJob) {
             bar
         })
         .collect();
+    let overall = ctx.agent_progress(1000 * bars.len() as u64, "generating");
     loop {
         if INTERRUPTED.load(Ordering::SeqCst) {
             job.cancel();
         }
         let finished = job.wait_timeout(Duration::from_millis(100));
-        for (s, bar) in job.status().iter().zip(&bars) {
+        let status = job.status();
+        let done = |s: &TakeStatus| {
+            if s.stage == TakeStage::Done { 1000 } else { (s.fraction.clamp(0.0, 1.0) * 1000.0) as u64 }
+        };
+        overall.set_position(status.iter().map(done).sum());
+        for (s, bar) in status.iter().zip(&bars) {
             bar.set_position((s.fraction * 1000.0) as u64);
             let cached = s.take.as_ref().is_some_and(|t| t.from_cache);
             let what = if cached { "cached" } else { s.stage.name() };
@@ -236,6 +242,7 @@ pub(crate) fn follow(ctx: &Ctx, job: &GenerationJob) {
     for bar in bars {
         bar.finish_and_clear();
     }
+    overall.finish_and_clear();
 }
 
 /// Writes the take to `path` (a video, or a PNG sequence directory). A

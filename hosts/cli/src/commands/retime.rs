@@ -4,7 +4,6 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
-use indicatif::ProgressBar;
 use mattebox_core::Rational;
 use mattebox_core::interp::Mode;
 use mattebox_core::interp::retime::{RetimeSpec, SpeedCurve};
@@ -85,7 +84,7 @@ fn parse_speed(text: &str) -> Result<Rational, String> {
 
 /// Runs a retime job with one progress bar per stage.
 pub(crate) fn run_job(ctx: &Ctx, job: &RetimeJob) -> Result<RetimeReport, CliError> {
-    let mut bars: Option<(Stage, ProgressBar)> = None;
+    let mut bars: Option<(Stage, crate::report::Progress)> = None;
     let mut on_progress = |p: Progress| {
         if bars.as_ref().map(|(s, _)| *s) != Some(p.stage) {
             if let Some((_, bar)) = bars.take() {
