@@ -51,7 +51,8 @@ fn random_part() -> u64 {
     }
 }
 
-fn temp_sibling(final_path: &Path) -> Result<PathBuf> {
+/// The hidden staging name beside `final_path` (see the module's notes).
+pub(crate) fn temp_sibling(final_path: &Path) -> Result<PathBuf> {
     static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let name = final_path
         .file_name()

@@ -309,6 +309,66 @@ fn sequence_into_an_existing_directory_merges_safely() {
     assert!(hidden.is_empty(), "no temporary directory is left");
 }
 
+/// A farm renders one sequence as ranges on separate nodes: each range is
+/// staged apart and moved in whole, and until every range is in, a reader
+/// refuses the sequence instead of reading part of the shot.
+#[test]
+fn chunks_of_a_sequence_make_the_whole_and_a_missing_chunk_is_refused() {
+    use mattebox_core::media::SequenceChunk;
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = dir.path().join("out").join("shot_%04d.png");
+    let tags = mattebox_core::media::ClipTags { timecode: Some("01:00:00:00".parse().unwrap()), ..Default::default() };
+    let write = |first: u64, len: u64, overwrite: bool| {
+        let chunk = SequenceChunk { first, count: len, total: 10 };
+        let options = WriteOptions {
+            chunk: Some(chunk),
+            overwrite,
+            tags: tags.clone(),
+            ..WriteOptions::new(Rational::integer(30))
+        };
+        let mut w = MediaWriter::create(&pattern, 8, 8, PixelFormat::Rgba8, &options)?;
+        for n in first..first + len {
+            let mut frame = Frame::new(8, 8, PixelFormat::Rgba8).unwrap();
+            frame.view_mut().fill([n as f32 / 10.0, 0.0, 0.0, 1.0]);
+            w.write_frame(&frame.view())?;
+        }
+        w.finish()
+    };
+    write(7, 3, false).unwrap();
+    write(0, 3, false).unwrap();
+    let err = MediaReader::open(&pattern, &OpenOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("shot_0004.png is missing"), "{err}");
+    assert!(err.to_string().contains("unfinished"), "{err}");
+    // A chunk whose frames exist is written again only with overwrite.
+    assert!(write(0, 3, false).unwrap_err().to_string().contains("--overwrite"));
+    // Past the end of the sequence: refused.
+    let err = write(3, 8, false).unwrap_err();
+    assert!(err.to_string().contains("not within a 10-frame sequence"), "{err}");
+    write(3, 4, false).unwrap();
+    write(0, 3, true).unwrap();
+    let mut back = MediaReader::open(&pattern, &OpenOptions::default()).unwrap();
+    let info = back.info().clone();
+    assert_eq!((info.frame_count, info.frame_rate), (10, Rational::integer(30)));
+    assert_eq!(info.tags.timecode, tags.timecode, "the sidecar carries the tags");
+    for n in 0..10u64 {
+        let red = back.read_frame(n).unwrap().pixel_f32(0, 0)[0];
+        assert!((red - n as f32 / 10.0).abs() < 0.01, "frame {n}: {red}");
+    }
+    let hidden: Vec<_> = std::fs::read_dir(pattern.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "no staging directory is left");
+    // A video file cannot hold a range of frames.
+    let chunked = WriteOptions {
+        chunk: Some(SequenceChunk { first: 0, count: 10, total: 10 }),
+        ..WriteOptions::new(Rational::integer(30))
+    };
+    let err = MediaWriter::create(&dir.path().join("a.mp4"), 8, 8, PixelFormat::Rgba8, &chunked).unwrap_err();
+    assert!(err.to_string().contains("mattebox convert"), "{err}");
+}
+
 #[test]
 fn a_jpeg_still_decodes_and_can_be_read_again() {
     // ffmpeg's image2 demuxer takes a seek on a single JPEG and then delivers

@@ -111,6 +111,8 @@ fn a_tracked_composite_over_a_larger_background_matches_the_command_line() {
         overwrite: false,
         audio: Default::default(),
         audio_file: None,
+        camera_track: None,
+        frames: None,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
     let report = job.run(&runtime, &mut |_| {}).unwrap();
@@ -164,6 +166,7 @@ fn a_retime_across_real_cuts_matches_the_command_line() {
         audio: Default::default(),
         audio_file: None,
         fill_repeats: false,
+        frames: None,
     };
     let runtime = Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap();
     let report = job.run(&runtime, &mut |_| {}).unwrap();

@@ -19,7 +19,7 @@ use crate::pixels::sample::RgbaImage;
 
 /// A similarity transform about the frame centre: a point p (relative to the
 /// centre) goes to `scale * R(roll) * p + (pan_x, pan_y)`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct CameraMove {
     /// Horizontal image motion in pixels (positive: content moves right,
     /// as when the camera pans left).

@@ -95,6 +95,9 @@ pub struct ShotCompositor {
     screen: Option<Screen>,
     compositor: Compositor,
     tracker: Option<CameraTracker>,
+    /// The shot's camera path given whole (tracked once, for every chunk of
+    /// a farm's render): frame k's background moves by its entry k.
+    known_path: Option<Arc<[(CameraMove, f32)]>>,
     primed: bool,
     history: KeyHistory,
     /// The key's noise on the first frame keyed.
@@ -111,6 +114,7 @@ impl ShotCompositor {
             screen: None,
             compositor: Compositor::new(options)?,
             tracker: track_camera.then(CameraTracker::new),
+            known_path: None,
             primed: false,
             history: KeyHistory::default(),
             noise: None,
@@ -170,9 +174,39 @@ impl ShotCompositor {
     }
 
     /// The camera path so far (the move since the first frame, and how much
-    /// textured background each step was measured on), when tracking.
+    /// textured background each step was measured on), when tracking; the
+    /// whole path when it was given.
     pub fn camera_path(&self) -> Option<&[(CameraMove, f32)]> {
-        self.tracker.as_ref().map(|t| t.path.as_slice())
+        match &self.known_path {
+            Some(path) => Some(path),
+            None => self.tracker.as_ref().map(|t| t.path.as_slice()),
+        }
+    }
+
+    /// Moves the background along `path` (the shot's camera path, one
+    /// entry per plate frame, as [`ShotCompositor::camera_path`] gives it
+    /// after a whole tracked run) instead of tracking: frames then render
+    /// in any order, as a farm's chunks do.
+    pub fn follow_camera(&mut self, path: Vec<(CameraMove, f32)>) {
+        self.tracker = None;
+        self.known_path = Some(path.into());
+    }
+
+    /// Tracks the camera on frame `index` (the frames of the shot in
+    /// order, from the first) without compositing: its matte, then the move
+    /// since the first frame. What a whole run's [`ShotCompositor::render`]
+    /// would track, for a shot rendered in chunks.
+    pub fn track(
+        &mut self,
+        index: u64,
+        plate: &FrameView<'_>,
+        host_matte: Option<&FrameView<'_>>,
+    ) -> Result<CameraMove> {
+        if self.tracker.is_none() {
+            return Err(Error::invalid_argument("this compositor does not track the camera"));
+        }
+        let matte = self.matte(index, plate, host_matte)?;
+        self.tracker.as_mut().expect("checked above").track(plate, Some(&matte))
     }
 
     /// The options it integrates with.
@@ -253,7 +287,7 @@ impl ShotCompositor {
     /// order, on any thread). Needs the first frames primed; a tracked
     /// camera needs the frames in order, so it is refused.
     pub fn for_frame(&self, index: u64) -> Result<ShotCompositor> {
-        if self.tracker.is_some() {
+        if self.tracker.is_some() && self.known_path.is_none() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "a composite that tracks the camera renders its frames in order, one compositor per shot",
@@ -307,9 +341,19 @@ impl ShotCompositor {
         }
         let (w, h) = (plate.width(), plate.height());
         let moved;
-        let background = match &mut self.tracker {
-            Some(tracker) => {
-                let camera = tracker.track(plate, Some(&matte))?;
+        let camera = match (&mut self.tracker, &self.known_path) {
+            (_, Some(path)) => Some(path.get(index as usize).map(|p| p.0).ok_or_else(|| {
+                Error::invalid_argument(format!(
+                    "the camera path has {} frames; frame {} of the plate is past it",
+                    path.len(),
+                    index + 1
+                ))
+            })?),
+            (Some(tracker), None) => Some(tracker.track(plate, Some(&matte))?),
+            (None, None) => None,
+        };
+        let background = match camera {
+            Some(camera) => {
                 // Fitted first: the camera moves the plate's pixels.
                 let fitted;
                 let fitted_view = if (background.width(), background.height()) != (w, h) {

@@ -240,6 +240,29 @@ pub struct WriteOptions {
     pub audio: Option<AudioInput>,
     /// Threads the video encoder may use; 0 lets ffmpeg choose (one per core).
     pub encoder_threads: usize,
+    /// Write one chunk of a longer image sequence that other processes
+    /// (a farm's tasks) write the rest of; see [`SequenceChunk`].
+    pub chunk: Option<SequenceChunk>,
+}
+
+/// A run of frames of an image sequence written by one of several
+/// processes into one directory.
+///
+/// The chunk's `count` frames are numbered from `first + 1` (a sequence
+/// Mattebox writes counts from 1) and staged apart, then moved into place
+/// together (a chunk that ends short of `count` frames places none);
+/// with `overwrite` only the chunk's own numbers are replaced. Every chunk
+/// writes the same sidecar, which states the whole sequence (`total`
+/// frames), so a reader finds an unfinished sequence (frames missing) and
+/// refuses it instead of reading part of a shot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SequenceChunk {
+    /// The index of the chunk's first frame in the whole sequence, from 0.
+    pub first: u64,
+    /// Frames in the chunk.
+    pub count: u64,
+    /// Frames in the whole sequence.
+    pub total: u64,
 }
 
 impl WriteOptions {
@@ -253,6 +276,7 @@ impl WriteOptions {
             tags: ClipTags::default(),
             audio: None,
             encoder_threads: 0,
+            chunk: None,
         }
     }
 }
@@ -513,6 +537,25 @@ impl MediaWriter {
             return Err(Error::invalid_argument(format!("frame rate {} must be above zero", options.frame_rate)));
         }
         let kind = kind_of_path(path, true);
+        if let Some(chunk) = options.chunk {
+            if kind != MediaKind::ImageSequence {
+                return Err(Error::invalid_argument(format!(
+                    "{}: a range of frames is written as numbered frames of an image sequence; give a \
+                     directory or a pattern such as shot_%06d.png, then join the ranges with \
+                     `mattebox convert DIR shot.mp4`",
+                    path.display()
+                )));
+            }
+            if chunk.count == 0 || chunk.first.saturating_add(chunk.count) > chunk.total {
+                return Err(Error::invalid_argument(format!(
+                    "{}: frames {} to {} are not within a {}-frame sequence",
+                    path.display(),
+                    chunk.first + 1,
+                    chunk.first.saturating_add(chunk.count),
+                    chunk.total
+                )));
+            }
+        }
         let inner = match kind {
             #[cfg(feature = "images")]
             MediaKind::ImageSequence | MediaKind::Image => {

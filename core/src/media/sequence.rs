@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::image_file::{ImageProbe, probe_image, read_image, write_image_file};
-use super::{ClipTags, DEFAULT_SEQUENCE_RATE, ImageType, MediaInfo, MediaKind, OpenOptions, StreamInfo, WriteOptions};
+use super::{
+    ClipTags, DEFAULT_SEQUENCE_RATE, ImageType, MediaInfo, MediaKind, OpenOptions, SequenceChunk, StreamInfo,
+    WriteOptions,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, PixelFormat};
 use crate::rational::Rational;
@@ -249,6 +252,25 @@ impl SequenceReader {
                 format!("{}: no files match this pattern", pattern.display().display()),
             ));
         };
+        let sidecar = read_sidecar(&pattern);
+        if let Some(stated) = &sidecar
+            && (stated.first, stated.count) != (first, numbers.len() as u64)
+        {
+            let stated_last = stated.first + stated.count.saturating_sub(1);
+            let missing = (stated.first..=stated_last).find(|n| numbers.binary_search(n).is_err());
+            let what = match missing {
+                Some(n) => format!("frame {} is missing", pattern.path(n).display()),
+                None => format!("frames {first} to {last} are there"),
+            };
+            return Err(Error::media(format!(
+                "{}: its {SIDECAR_NAME} says {} frames numbered from {}, but {what}: the sequence is unfinished \
+                 (a chunk still rendering, or one that failed: render it again) or was edited (then delete {SIDECAR_NAME} \
+                 and give --fps)",
+                pattern.display().display(),
+                stated.count,
+                stated.first
+            )));
+        }
         if last - first + 1 != numbers.len() as u64 {
             let missing = numbers.windows(2).find(|w| w[1] != w[0] + 1).map(|w| w[0] + 1).unwrap_or(first);
             return Err(Error::media(format!(
@@ -259,7 +281,6 @@ impl SequenceReader {
             )));
         }
         let probe = probe_image(&pattern.path(first))?;
-        let sidecar = read_sidecar(&pattern);
         let rate = options.frame_rate.or(sidecar.as_ref().map(|s| s.frame_rate)).unwrap_or(DEFAULT_SEQUENCE_RATE);
         let codec = image_type.extension();
         let count = numbers.len() as u64;
@@ -362,6 +383,14 @@ enum Target {
         pattern: Pattern,
         overwrite: bool,
     },
+    /// A chunk of a sequence others write too: staged like `ExistingDir`,
+    /// only the chunk's numbers are replaced, and the sidecar states the
+    /// whole sequence.
+    Chunk {
+        temp: PathBuf,
+        pattern: Pattern,
+        chunk: SequenceChunk,
+    },
 }
 
 pub(crate) struct SequenceWriter {
@@ -393,7 +422,9 @@ impl SequenceWriter {
                 Pattern::new_default(path, ImageType::for_format(format))
             };
             let image_type = pattern.image_type()?;
-            let target = if pattern.dir.exists() {
+            let target = if let Some(chunk) = options.chunk {
+                Self::chunk_target(pattern, chunk, options.overwrite)?
+            } else if pattern.dir.exists() {
                 if !pattern.dir.is_dir() {
                     return Err(Error::invalid_argument(format!(
                         "{} exists and is not a directory",
@@ -409,8 +440,7 @@ impl SequenceWriter {
                         pattern.name_pattern()
                     )));
                 }
-                let temp = pattern.dir.join(format!(".mattebox-{}.partial", std::process::id()));
-                std::fs::create_dir_all(&temp).map_err(|e| Error::io(&temp, "create a temporary directory", e))?;
+                let temp = staging_dir(&pattern, "frames")?;
                 Target::ExistingDir { temp, pattern, overwrite: options.overwrite }
             } else {
                 let staged = StagedDir::new(&pattern.dir)?;
@@ -421,11 +451,33 @@ impl SequenceWriter {
         Ok(SequenceWriter {
             target: Some(target),
             image_type,
-            next_number: FIRST_NUMBER,
+            next_number: FIRST_NUMBER + options.chunk.map_or(0, |c| c.first),
             format,
             frame_rate: options.frame_rate,
             tags: options.tags.clone(),
         })
+    }
+
+    /// The staging place of a chunk in a directory other chunks share,
+    /// made if need be; what killed chunks left there a day ago goes.
+    fn chunk_target(pattern: Pattern, chunk: SequenceChunk, overwrite: bool) -> Result<Target> {
+        if pattern.dir.exists() && !pattern.dir.is_dir() {
+            return Err(Error::invalid_argument(format!("{} exists and is not a directory", pattern.dir.display())));
+        }
+        std::fs::create_dir_all(&pattern.dir)
+            .map_err(|e| Error::io(&pattern.dir, "create the sequence directory", e))?;
+        crate::staged::remove_stale(&pattern.dir, crate::generate::STALE_AFTER);
+        if !overwrite {
+            let numbers = FIRST_NUMBER + chunk.first..FIRST_NUMBER + chunk.first + chunk.count;
+            if let Some(n) = pattern.scan()?.into_iter().find(|n| numbers.contains(n)) {
+                return Err(Error::invalid_argument(format!(
+                    "{} already exists; pass --overwrite (-y) to replace this range's frames",
+                    pattern.path(n).display()
+                )));
+            }
+        }
+        let temp = staging_dir(&pattern, &format!("chunk-{}", chunk.first + FIRST_NUMBER))?;
+        Ok(Target::Chunk { temp, pattern, chunk })
     }
 
     pub(crate) fn write_frame(&mut self, frame: &FrameView<'_>) -> Result<()> {
@@ -442,6 +494,18 @@ impl SequenceWriter {
             }
             Target::NewDir { staged, pattern } => staged.temp_dir().join(pattern.file_name(self.next_number)),
             Target::ExistingDir { temp, pattern, .. } => temp.join(pattern.file_name(self.next_number)),
+            Target::Chunk { temp, pattern, chunk } => {
+                if self.next_number >= FIRST_NUMBER + chunk.first + chunk.count {
+                    return Err(Error::invalid_argument(format!(
+                        "{}: frame {} is past the end of the chunk (frames {} to {})",
+                        pattern.display().display(),
+                        self.next_number,
+                        chunk.first + FIRST_NUMBER,
+                        chunk.first + chunk.count
+                    )));
+                }
+                temp.join(pattern.file_name(self.next_number))
+            }
         };
         write_image_file(&path, frame, self.image_type)?;
         self.next_number += 1;
@@ -450,6 +514,31 @@ impl SequenceWriter {
 
     fn sidecar_json(&self, pattern: &Pattern) -> Result<String> {
         sidecar_text(pattern, self.frame_rate, self.next_number - FIRST_NUMBER, self.format, &self.tags)
+    }
+
+    /// Moves the chunk's frames into place, then states the whole sequence
+    /// in the sidecar (the same text whichever chunk writes it).
+    fn place_chunk(&self, temp: &Path, pattern: &Pattern, chunk: SequenceChunk) -> Result<()> {
+        let written = self.next_number - FIRST_NUMBER - chunk.first;
+        if written != chunk.count {
+            return Err(Error::internal(format!(
+                "{}: the chunk of frames {} to {} got {written} frames; nothing of it was kept",
+                pattern.display().display(),
+                chunk.first + FIRST_NUMBER,
+                chunk.first + chunk.count
+            )));
+        }
+        for n in FIRST_NUMBER + chunk.first..self.next_number {
+            let name = pattern.file_name(n);
+            let to = pattern.dir.join(&name);
+            std::fs::rename(temp.join(&name), &to)
+                .map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
+        }
+        let sidecar = pattern.dir.join(SIDECAR_NAME);
+        let staged = StagedFile::new(&sidecar, true)?;
+        let text = sidecar_text(pattern, self.frame_rate, chunk.total, self.format, &self.tags)?;
+        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(&sidecar, "write", e))?;
+        staged.commit()
     }
 
     pub(crate) fn finish(mut self) -> Result<PathBuf> {
@@ -467,6 +556,11 @@ impl SequenceWriter {
             }
             Target::ExistingDir { temp, pattern, overwrite } => {
                 let result = self.merge_into(&temp, &pattern, overwrite);
+                let _ = std::fs::remove_dir_all(&temp);
+                result.map(|()| pattern.display())
+            }
+            Target::Chunk { temp, pattern, chunk } => {
+                let result = self.place_chunk(&temp, &pattern, chunk);
                 let _ = std::fs::remove_dir_all(&temp);
                 result.map(|()| pattern.display())
             }
@@ -497,10 +591,18 @@ impl SequenceWriter {
 
 impl Drop for SequenceWriter {
     fn drop(&mut self) {
-        if let Some(Target::ExistingDir { temp, .. }) = &self.target {
+        if let Some(Target::ExistingDir { temp, .. } | Target::Chunk { temp, .. }) = &self.target {
             let _ = std::fs::remove_dir_all(temp);
         }
     }
+}
+
+/// A new hidden staging directory inside the sequence's directory, named
+/// so that no other process (on this machine or another) shares it.
+fn staging_dir(pattern: &Pattern, what: &str) -> Result<PathBuf> {
+    let temp = crate::staged::temp_sibling(&pattern.dir.join(what))?;
+    std::fs::create_dir(&temp).map_err(|e| Error::io(&temp, "create a temporary directory", e))?;
+    Ok(temp)
 }
 
 #[cfg(test)]

@@ -20,7 +20,9 @@ use crate::composite::key::KeyOptions;
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, PixelFormat};
-use crate::media::{AudioMode, AudioReport, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions};
+use crate::media::{
+    AudioMode, AudioReport, MediaInfo, MediaReader, MediaWriter, OpenOptions, SequenceChunk, VideoCodec, WriteOptions,
+};
 use crate::pixels::Fit;
 use crate::rational::Rational;
 use crate::runtime::Runtime;
@@ -81,6 +83,34 @@ pub struct CompositeJob {
     pub audio: AudioMode,
     /// Sound to carry instead of the plate's (a sequence's dialogue track).
     pub audio_file: Option<PathBuf>,
+    /// The shot's camera track (a [`CameraPath`] JSON file, as `camera_out`
+    /// writes): followed when the file exists; otherwise tracked over the
+    /// whole plate first and written there, so that every chunk of a
+    /// farm's render moves the background alike. Implies tracking.
+    pub camera_track: Option<PathBuf>,
+    /// Render only these plate frames (from 0, end excluded) as a chunk of
+    /// an image sequence that other runs write the rest of; see
+    /// [`SequenceChunk`]. The shot is measured on its first frame and the
+    /// key averaged over the frames before the chunk, as a whole run does,
+    /// so the chunk's frames are those of a whole run.
+    pub frames: Option<std::ops::Range<u64>>,
+}
+
+/// What a composite would render and read, without rendering (`--dry-run`).
+#[derive(Clone, Debug, Serialize)]
+pub struct CompositeDryRun {
+    /// Plate frames (and output frames: one per plate frame).
+    pub frames: u64,
+    /// Frame rate of the plate and the output.
+    pub frame_rate: Rational,
+    /// The output frames the run would render, numbered from 1 (first, last).
+    pub rendered: (u64, u64),
+    /// The plate frames it would decode (from 0, end excluded), besides the
+    /// first, which every chunk measures the shot on.
+    pub plate_read: std::ops::Range<u64>,
+    /// Where the camera track was written, when the dry run made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera_track: Option<PathBuf>,
 }
 
 /// The camera path of a composite, as generators take camera moves.
@@ -175,15 +205,158 @@ impl CompositeJob {
     pub fn run(&self, runtime: &Runtime, progress: &mut dyn FnMut(Progress)) -> Result<CompositeReport> {
         runtime.in_logging(|| render(runtime, self, progress))
     }
+
+    /// Says what a run would render and read, writing nothing but the
+    /// camera track when `camera_track` names a file that does not exist
+    /// yet (tracked over the whole plate: a farm's job does this once,
+    /// before its chunks).
+    pub fn dry_run(&self, runtime: &Runtime, progress: &mut dyn FnMut(Progress)) -> Result<CompositeDryRun> {
+        runtime.in_logging(|| {
+            let plate = MediaReader::open_on(runtime, &self.plate, &self.open)?;
+            let info = plate.info().clone();
+            let range = self.plate_frames(&info, &plate)?;
+            let mut camera_track = None;
+            if let Some(path) = &self.camera_track
+                && !path.exists()
+            {
+                let made = track_shot(runtime, self, plate, progress)?;
+                write_camera_track(path, &made, info.width, info.height)?;
+                camera_track = Some(path.clone());
+            }
+            Ok(CompositeDryRun {
+                frames: info.frame_count,
+                frame_rate: info.frame_rate,
+                rendered: (range.start + 1, range.end),
+                plate_read: range.start.saturating_sub(ShotCompositor::FRAMES_BEFORE)..range.end,
+                camera_track,
+            })
+        })
+    }
+
+    /// The plate frames this run renders: all, or its chunk (checked).
+    fn plate_frames(&self, info: &MediaInfo, plate: &MediaReader) -> Result<std::ops::Range<u64>> {
+        let Some(range) = self.frames.clone() else { return Ok(0..info.frame_count) };
+        if range.start >= range.end || range.end > info.frame_count {
+            return Err(Error::invalid_argument(format!(
+                "frames {} to {}: {} has {} frames (1 to {})",
+                range.start + 1,
+                range.end,
+                self.plate.display(),
+                info.frame_count,
+                info.frame_count
+            )));
+        }
+        if plate.constant_rate_frames().is_some() {
+            return Err(Error::unsupported(format!(
+                "{}: a variable-rate plate is composited whole (its held frames are written again); convert it \
+                 to a constant rate first (mattebox convert), then render it in chunks",
+                self.plate.display()
+            )));
+        }
+        if self.camera_out.is_some() {
+            return Err(Error::invalid_argument(
+                "a chunk does not track the camera; give the shot's track with --camera-track FILE instead of \
+                 --camera-out",
+            ));
+        }
+        if self.track_camera && self.camera_track.is_none() {
+            return Err(Error::invalid_argument(
+                "a chunk moves the background along the shot's camera track, tracked once for the whole plate: \
+                 add --camera-track FILE (made on first use, then read by every chunk)",
+            ));
+        }
+        Ok(range)
+    }
 }
 
-fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progress)) -> Result<CompositeReport> {
-    let started = Instant::now();
-    let plate = MediaReader::open_on(runtime, &job.plate, &job.open)?;
-    let mut background = MediaReader::open_on(runtime, &job.background, &job.open)?;
-    let (pinfo, binfo) = (plate.info().clone(), background.info().clone());
-    let (w, h) = (pinfo.width, pinfo.height);
-    let mut matte_reader = match &job.matte {
+/// Largest camera track file read: a 100 000-frame shot's is a few MiB.
+const MAX_TRACK_BYTES: u64 = 64 << 20;
+
+/// The camera path in `path` for a plate of `frames` frames, checked.
+fn read_camera_track(path: &std::path::Path, frames: u64) -> Result<Vec<(CameraMove, f32)>> {
+    #[derive(serde::Deserialize)]
+    struct TrackFile {
+        frames: Vec<CameraMove>,
+        support: Vec<f32>,
+    }
+    let bad = |why: String| Error::invalid_argument(format!("{}: {why}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open the camera track", e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, "read the camera track", e))?.len();
+    if len > MAX_TRACK_BYTES {
+        return Err(bad(format!("{len} bytes is too large for a camera track (at most {MAX_TRACK_BYTES})")));
+    }
+    let track: TrackFile = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| bad(format!("not a camera track as --camera-out writes it: {e}")))?;
+    if track.frames.len() as u64 != frames || track.support.len() != track.frames.len() {
+        return Err(bad(format!(
+            "the track has {} frames but the plate {frames}; make it again from this plate",
+            track.frames.len()
+        )));
+    }
+    let sane = |m: &CameraMove| {
+        [m.pan_x, m.pan_y, m.zoom, m.roll].iter().all(|v| v.is_finite()) && m.zoom > 1e-3 && m.zoom < 1e3
+    };
+    if let Some(k) = track.frames.iter().position(|m| !sane(m)) {
+        return Err(bad(format!("frame {}'s move is not a camera move (a zoom of 0.001 to 1000, finite)", k + 1)));
+    }
+    Ok(track.frames.into_iter().zip(track.support).collect())
+}
+
+/// Writes `path` (whole or not at all) as the [`CameraPath`] of a
+/// `w` x `h` plate; replaces a track another chunk wrote meanwhile (the
+/// same one).
+fn write_camera_track(path: &std::path::Path, track: &[(CameraMove, f32)], w: u32, h: u32) -> Result<()> {
+    let camera = camera_path_of(track, w, h);
+    let staged = crate::staged::StagedFile::new(path, true)?;
+    let text = serde_json::to_string_pretty(&camera).map_err(|e| Error::internal(e.to_string()))?;
+    std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(path, "write the camera track", e))?;
+    staged.commit()
+}
+
+fn camera_path_of(path: &[(CameraMove, f32)], w: u32, h: u32) -> CameraPath {
+    let frames: Vec<CameraMove> = path.iter().map(|p| p.0).collect();
+    let support = path.iter().map(|p| p.1).collect();
+    let last = frames.last().copied().unwrap_or(CameraMove::STILL);
+    let summary = CameraSummary {
+        horizontal: last.pan_x / w as f32,
+        vertical: last.pan_y / h as f32,
+        zoom: last.zoom,
+        roll: last.roll,
+    };
+    CameraPath { frames, support, summary }
+}
+
+/// The shot's camera path: every plate frame keyed in order (the matte
+/// keeps the actor out of the estimate) and tracked, nothing composited.
+fn track_shot(
+    runtime: &Runtime,
+    job: &CompositeJob,
+    plate: MediaReader,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<(CameraMove, f32)>> {
+    let count = plate.info().frame_count;
+    let (mut matte_reader, matte_from) = matte_of(runtime, job, plate.info())?;
+    let mut shot = ShotCompositor::new(matte_from, job.options, true)?;
+    std::thread::scope(|scope| -> Result<()> {
+        let mut plate_frames = ReadAhead::start(scope, runtime, plate, 2);
+        while let Some((k, frame)) = plate_frames.next_frame()? {
+            let host_matte = match &mut matte_reader {
+                Some(reader) => Some(reader.read_frame(k.min(reader.info().frame_count - 1))?),
+                None => None,
+            };
+            runtime.install(|| shot.track(k, &frame.view(), host_matte.as_ref().map(Frame::view).as_ref()))?;
+            progress((k + 1, count));
+        }
+        Ok(())
+    })?;
+    Ok(shot.camera_path().unwrap_or_default().to_vec())
+}
+
+/// Where the shot's matte comes from: a reader of the matte file (checked
+/// against the plate's size) and how the compositor takes it.
+fn matte_of(runtime: &Runtime, job: &CompositeJob, plate: &MediaInfo) -> Result<(Option<MediaReader>, MatteFrom)> {
+    let (w, h) = (plate.width, plate.height);
+    Ok(match &job.matte {
         MatteSource::File(path) => {
             let reader = MediaReader::open_on(runtime, path, &job.open)?;
             let info = reader.info();
@@ -195,7 +368,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
                     info.height
                 )));
             }
-            Some(reader)
+            (Some(reader), MatteFrom::Host(MatteChannel::Luma))
         }
         MatteSource::Person => {
             return Err(Error::new(
@@ -204,14 +377,43 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
                  screen (--key green|blue|auto) or give a matte (--matte FILE)",
             ));
         }
-        MatteSource::Key(_) => None,
-    };
-    let matte_from = match &job.matte {
-        MatteSource::Key(options) => MatteFrom::Key(*options),
-        MatteSource::File(_) => MatteFrom::Host(MatteChannel::Luma),
-        MatteSource::Person => unreachable!("refused above"),
-    };
-    let mut shot = ShotCompositor::new(matte_from, job.options, job.track_camera)?;
+        MatteSource::Key(options) => (None, MatteFrom::Key(*options)),
+    })
+}
+
+fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progress)) -> Result<CompositeReport> {
+    let started = Instant::now();
+    let plate = MediaReader::open_on(runtime, &job.plate, &job.open)?;
+    let mut background = MediaReader::open_on(runtime, &job.background, &job.open)?;
+    let (pinfo, binfo) = (plate.info().clone(), background.info().clone());
+    let (w, h) = (pinfo.width, pinfo.height);
+    let range = job.plate_frames(&pinfo, &plate)?;
+    let chunk = job.frames.as_ref().map(|_| SequenceChunk {
+        first: range.start,
+        count: range.end - range.start,
+        total: pinfo.frame_count,
+    });
+    let (mut matte_reader, matte_from) = matte_of(runtime, job, &pinfo)?;
+    let tracking = job.track_camera || job.camera_track.is_some();
+    let mut shot = ShotCompositor::new(matte_from, job.options, tracking)?;
+    // The shot's camera path, given or tracked once over the whole plate
+    // (a chunk needs all of it; a whole run tracks as it renders).
+    let mut plate = plate;
+    if let Some(path) = &job.camera_track {
+        let known = if path.exists() {
+            read_camera_track(path, pinfo.frame_count)?
+        } else if chunk.is_some() {
+            let again = MediaReader::open_on(runtime, &job.plate, &job.open)?;
+            let made = track_shot(runtime, job, again, &mut |_| {})?;
+            write_camera_track(path, &made, w, h)?;
+            made
+        } else {
+            Vec::new()
+        };
+        if !known.is_empty() {
+            shot.follow_camera(known);
+        }
+    }
     let output_format =
         if pinfo.decoded_format == PixelFormat::Rgba8 { PixelFormat::Rgba8 } else { PixelFormat::Rgba16 };
     let options = WriteOptions {
@@ -219,9 +421,14 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         overwrite: job.overwrite,
         tags: pinfo.tags.clone(),
         encoder_threads: runtime.threads(),
+        chunk,
         ..WriteOptions::new(pinfo.frame_rate)
     };
-    let audio = job.audio.carried(job.audio_file.as_ref(), pinfo.audio.as_ref());
+    // A chunk is frames only; the sound joins them in the final file.
+    let audio = match chunk {
+        Some(_) => None,
+        None => job.audio.carried(job.audio_file.as_ref(), pinfo.audio.as_ref()),
+    };
     let writer = MediaWriter::create(&job.output, w, h, output_format, &WriteOptions { audio, ..options.clone() })?;
     let mut matte_writer = match &job.matte_out {
         Some(path) => Some(MediaWriter::create(path, w, h, PixelFormat::Rgba8, &options)?),
@@ -253,13 +460,37 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         }
         _ => (vec![1; pinfo.frame_count as usize], None),
     };
-    let written_frames: u64 = shown.iter().map(|&n| n as u64).sum();
+    let written_frames: u64 = shown[range.start as usize..range.end as usize].iter().map(|&n| n as u64).sum();
+    if range.start > 0 {
+        // As a whole run would have it by this frame: the shot measured on
+        // its first frame, and the key of the frames just before the chunk
+        // remembered for its temporal average.
+        let first = plate.read_frame(0)?;
+        let first_matte = match &mut matte_reader {
+            Some(reader) => Some(reader.read_frame(0)?),
+            None => None,
+        };
+        let mut first_background = background.read_frame(0)?;
+        if background_turns != 0 {
+            first_background = crate::pixels::rotate_quarter_turns(&first_background.view(), background_turns)?;
+        }
+        runtime.install(|| {
+            shot.prime(&first.view(), first_matte.as_ref().map(Frame::view).as_ref(), &first_background.view())
+        })?;
+        shot = shot.for_frame(range.start)?;
+        if shot.needs_earlier_frames() {
+            for k in range.start.saturating_sub(ShotCompositor::FRAMES_BEFORE)..range.start {
+                let earlier = plate.read_frame(k)?;
+                runtime.install(|| shot.remember(k, &earlier.view()))?;
+            }
+        }
+    }
     // The plate is decoded ahead and the composite encoded behind, on their
     // own threads, while this one keys and composites.
     let written = std::thread::scope(|scope| -> Result<_> {
-        let mut plate_frames = ReadAhead::start(scope, runtime, plate, 2);
+        let mut plate_frames = ReadAhead::start_range(scope, runtime, plate, range.clone(), 2);
         let mut composites = WriteBehind::start(scope, runtime, writer, 2);
-        for k in 0..pinfo.frame_count {
+        for k in range.clone() {
             let Some((_, frame)) = plate_frames.next_frame()? else {
                 return Err(Error::internal(format!("the plate ended before frame {k}")));
             };
@@ -319,23 +550,18 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
                     mw.write_frame(&matte_image.view())?;
                 }
             }
-            progress((k + 1, pinfo.frame_count));
+            progress((k + 1 - range.start, range.end - range.start));
         }
         composites.finish()
     })?;
     let screen = shot.screen().copied();
-    let camera = shot.camera_path().map(|path| {
-        let frames: Vec<CameraMove> = path.iter().map(|p| p.0).collect();
-        let support = path.iter().map(|p| p.1).collect();
-        let last = frames.last().copied().unwrap_or(CameraMove::STILL);
-        let summary = CameraSummary {
-            horizontal: last.pan_x / w as f32,
-            vertical: last.pan_y / h as f32,
-            zoom: last.zoom,
-            roll: last.roll,
-        };
-        CameraPath { frames, support, summary }
-    });
+    let camera = shot.camera_path().map(|path| camera_path_of(path, w, h));
+    // A whole run that tracked the shot leaves the track for the next.
+    if let (Some(path), Some(track), None) = (&job.camera_track, shot.camera_path(), chunk)
+        && !path.exists()
+    {
+        write_camera_track(path, track, w, h)?;
+    }
     if let (Some(path), Some(camera)) = (&job.camera_out, &camera) {
         let staged = crate::staged::StagedFile::new(path, job.overwrite)?;
         let text = serde_json::to_string_pretty(camera).map_err(|e| Error::internal(e.to_string()))?;

@@ -20,7 +20,8 @@ use crate::frame::Frame;
 use crate::interp::retime::RetimeSpec;
 use crate::interp::{FlowPair, Mode, RetimeStep, ShotRetimer, cuts, vectors};
 use crate::media::{
-    AudioInput, AudioMode, AudioReport, MediaInfo, MediaReader, MediaWriter, OpenOptions, VideoCodec, WriteOptions,
+    AudioInput, AudioMode, AudioReport, MediaInfo, MediaReader, MediaWriter, OpenOptions, SequenceChunk, VideoCodec,
+    WriteOptions,
 };
 use crate::rational::Rational;
 use crate::runtime::Runtime;
@@ -59,6 +60,11 @@ pub struct RetimeJob {
     /// [`super::scan::LONGEST_FILLED_RUN`]) by frames made between the
     /// pictures around them. Costs one more decode of the source.
     pub fill_repeats: bool,
+    /// Render only these output frames (from 0, end excluded) as a chunk
+    /// of an image sequence that other runs write the rest of (a farm's
+    /// tasks); see [`SequenceChunk`]. Each chunk decodes only the source
+    /// frames it needs and makes exactly the frames a whole run makes.
+    pub frames: Option<std::ops::Range<u64>>,
 }
 
 /// Which part of the job is running, for progress reports.
@@ -93,13 +99,20 @@ pub struct RetimeReport {
     pub source_frames: u64,
     /// Source frame rate.
     pub source_rate: Rational,
-    /// Output frames and rate.
+    /// Output frames of the whole retime.
     pub output_frames: u64,
+    /// The output frames this run rendered, numbered from 1 as in the
+    /// sequence's file names (first, last), when it rendered a chunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<(u64, u64)>,
+    /// The source frames this run decoded (from 0, end excluded).
+    pub source_read: std::ops::Range<u64>,
     /// Output frame rate.
     pub output_rate: Rational,
     /// Mode used for in-between frames.
     pub mode: Mode,
-    /// Source frames k after which a cut was found (between k and k + 1).
+    /// Source frames k after which a cut was found (between k and k + 1);
+    /// a chunk reports those it could decide from the frames it read.
     pub cuts: Vec<u64>,
     /// Output frames that are source frames unchanged.
     pub copied: u64,
@@ -124,19 +137,107 @@ pub struct RetimeReport {
     pub notes: Vec<String>,
 }
 
-/// Runs `job`, reporting progress through `progress`.
+/// What a run would render and read, without rendering (`--dry-run`):
+/// what a farm's job template needs to split a shot into chunks.
+#[derive(Clone, Debug, Serialize)]
+pub struct RetimeDryRun {
+    /// Source frames.
+    pub source_frames: u64,
+    /// Source frame rate.
+    pub source_rate: Rational,
+    /// Output frames of the whole retime.
+    pub output_frames: u64,
+    /// Output frame rate.
+    pub output_rate: Rational,
+    /// The output frames the run would render, numbered from 1 (first, last).
+    pub rendered: (u64, u64),
+    /// The source frames it would decode (from 0, end excluded).
+    pub source_read: std::ops::Range<u64>,
+}
+
 impl RetimeJob {
     /// Retimes the input, file to file, on `runtime`; `progress` is called on the calling thread as work advances.
     pub fn run(&self, runtime: &Runtime, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
         runtime.in_logging(|| render(runtime, self, progress))
     }
+
+    /// Plans the run and says what it would render and read, writing
+    /// nothing (with `fill_repeats` the source is scanned, as a run does).
+    pub fn dry_run(&self, runtime: &Runtime, progress: &mut dyn FnMut(Progress)) -> Result<RetimeDryRun> {
+        runtime.in_logging(|| {
+            let prepared = prepare(runtime, self, progress)?;
+            let reads = prepared.reads(self)?;
+            Ok(RetimeDryRun {
+                source_frames: prepared.info.frame_count,
+                source_rate: prepared.info.frame_rate,
+                output_frames: prepared.retimer.output_frames(),
+                output_rate: prepared.retimer.plan().rate,
+                rendered: (reads.outputs.start + 1, reads.outputs.end),
+                source_read: reads.raw,
+            })
+        })
+    }
 }
 
-fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
-    let started = Instant::now();
-    if let Some(dir) = &job.vectors {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the vectors directory", e))?;
+/// A retime planned: the source opened (and scanned for repeats), the plan made.
+struct Prepared {
+    reader: MediaReader,
+    info: MediaInfo,
+    notes: Vec<String>,
+    /// Source frames passed over (repeats being filled).
+    repeated: Vec<bool>,
+    repeats: u64,
+    retimer: ShotRetimer,
+}
+
+/// The output frames a run renders and the source frames it decodes.
+struct Reads {
+    outputs: std::ops::Range<u64>,
+    /// Source frames counted without the repeats passed over (the plan's indices).
+    kept: std::ops::Range<u64>,
+    /// The same frames counted in the file.
+    raw: std::ops::Range<u64>,
+    chunk: Option<SequenceChunk>,
+}
+
+impl Prepared {
+    fn reads(&self, job: &RetimeJob) -> Result<Reads> {
+        let total = self.retimer.output_frames();
+        let Some(outputs) = job.frames.clone() else {
+            let count = self.info.frame_count;
+            let kept = count - self.repeats;
+            return Ok(Reads { outputs: 0..total, kept: 0..kept, raw: 0..count, chunk: None });
+        };
+        if outputs.start >= outputs.end || outputs.end > total {
+            return Err(Error::invalid_argument(format!(
+                "frames {} to {}: the retimed {} has {total} frames (1 to {total})",
+                outputs.start + 1,
+                outputs.end,
+                job.input.display()
+            )));
+        }
+        if job.vectors.is_some() {
+            return Err(Error::invalid_argument(
+                "--vectors writes one file per source frame of the whole clip; write them in a run without --frames",
+            ));
+        }
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        for j in outputs.clone() {
+            let needed = self.retimer.frames_needed(j)?;
+            (lo, hi) = (lo.min(needed.start), hi.max(needed.end));
+        }
+        let kept = lo..hi;
+        let raw_of: Vec<u64> = (0..self.repeated.len() as u64).filter(|&k| !self.repeated[k as usize]).collect();
+        let raw_at = |k: u64| {
+            raw_of.get(k as usize).copied().ok_or_else(|| Error::internal(format!("source frame {k} is not planned")))
+        };
+        let raw = raw_at(kept.start)?..raw_at(kept.end - 1)? + 1;
+        let chunk = SequenceChunk { first: outputs.start, count: outputs.end - outputs.start, total };
+        Ok(Reads { outputs, kept, raw, chunk: Some(chunk) })
     }
+}
+
+fn prepare(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)) -> Result<Prepared> {
     let mut reader = MediaReader::open_on(runtime, &job.input, &job.open)?;
     let info = reader.info().clone();
     if info.frame_count < 2 {
@@ -207,6 +308,17 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     } else {
         ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?
     };
+    Ok(Prepared { reader, info, notes, repeated, repeats, retimer })
+}
+
+fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)) -> Result<RetimeReport> {
+    let started = Instant::now();
+    if let Some(dir) = &job.vectors {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the vectors directory", e))?;
+    }
+    let prepared = prepare(runtime, job, progress)?;
+    let reads = prepared.reads(job)?;
+    let Prepared { reader, info, notes, repeated, repeats, retimer } = prepared;
     let plan = retimer.plan();
 
     let mut audio_notes = Vec::new();
@@ -214,8 +326,10 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         codec: job.codec,
         overwrite: job.overwrite,
         tags: info.tags.at_rate(info.frame_rate, plan.rate)?,
-        audio: audio_for(job, &info, &mut audio_notes)?,
+        // A chunk is frames only; the sound joins them in the final file.
+        audio: if reads.chunk.is_some() { None } else { audio_for(job, &info, &mut audio_notes)? },
         encoder_threads: runtime.threads(),
+        chunk: reads.chunk,
         ..WriteOptions::new(plan.rate)
     };
     let writer = MediaWriter::create(&job.output, info.width, info.height, info.decoded_format, &options)?;
@@ -224,6 +338,8 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
         source_frames: info.frame_count,
         source_rate: info.frame_rate,
         output_frames: plan.frames.len() as u64,
+        rendered: reads.chunk.map(|c| (c.first + 1, c.first + c.count)),
+        source_read: reads.raw.clone(),
         output_rate: plan.rate,
         mode: job.mode,
         cuts: Vec::new(),
@@ -240,11 +356,17 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
     // One pass: frames are decoded ahead on their own thread (each once),
     // output frames are encoded behind on another, and this thread computes.
     let (written, signatures, reader) = std::thread::scope(|scope| -> Result<_> {
-        let mut frames = ReadAhead::start(scope, runtime, reader, READ_AHEAD);
+        let mut frames = ReadAhead::start_range(scope, runtime, reader, reads.raw.clone(), READ_AHEAD);
         let mut out = WriteBehind::start(scope, runtime, writer, WRITE_BEHIND);
-        let mut window = SourceWindow { skip: repeated, ..SourceWindow::default() };
-        let total = retimer.output_frames();
-        for j in 0..total {
+        let mut window = SourceWindow {
+            skip: repeated,
+            received: reads.raw.start,
+            base: reads.kept.start,
+            first: reads.kept.start,
+            ..SourceWindow::default()
+        };
+        let rendering = reads.outputs.end - reads.outputs.start;
+        for j in reads.outputs.clone() {
             window.receive_through(&mut frames, retimer.frames_needed(j)?.end)?;
             window.forget_before(retimer.source_of(j)?);
             match retimer.step(j, |i| window.signature(i))? {
@@ -265,14 +387,40 @@ fn render(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress)
                     report.made += 1;
                 }
             }
-            progress(Progress { stage: Stage::Rendering, done: j + 1, total });
+            progress(Progress { stage: Stage::Rendering, done: j + 1 - reads.outputs.start, total: rendering });
         }
         // Every frame's signature, for the report's list of cuts.
         window.receive_through(&mut frames, u64::MAX)?;
         let written = out.finish()?;
-        Ok((written, window.signatures, frames.into_reader()?))
+        let signatures = if reads.chunk.is_some() {
+            // Only the cuts whose deciding frames this chunk read.
+            let planned_sources = info.frame_count - repeats;
+            let mut cuts = Vec::new();
+            for k in reads.kept.start..reads.kept.end.saturating_sub(1) {
+                let deciding = cuts::window(k, planned_sources);
+                if deciding.start >= reads.kept.start
+                    && deciding.end <= reads.kept.end
+                    && retimer.is_cut(k, |i| window.signature(i))?
+                {
+                    cuts.push(k);
+                }
+            }
+            Err(cuts)
+        } else {
+            Ok(window.signatures)
+        };
+        Ok((written, signatures, frames.into_reader()?))
     })?;
-    report.cuts = cuts::detect(&signatures);
+    let signatures = match signatures {
+        Ok(signatures) => {
+            report.cuts = cuts::detect(&signatures);
+            signatures
+        }
+        Err(cuts) => {
+            report.cuts = cuts;
+            Vec::new()
+        }
+    };
     report.repeats_filled = repeats;
     tracing::info!(cuts = ?report.cuts, "retimed {} source frames", info.frame_count);
     report.flow_pairs = retimer.flow_pairs_computed();
@@ -312,6 +460,8 @@ struct SourceWindow {
     skip: Vec<bool>,
     /// The next source frame to come from the reader.
     received: u64,
+    /// The index of the first signature (a chunk starts past 0).
+    base: u64,
     signatures: Vec<cuts::Signature>,
     /// Frames from `first` on, in order.
     frames: std::collections::VecDeque<Arc<Frame>>,
@@ -321,7 +471,7 @@ struct SourceWindow {
 impl SourceWindow {
     /// Receives frames until frame `end - 1` is here (or the clip ends).
     fn receive_through(&mut self, reader: &mut ReadAhead<'_>, end: u64) -> Result<()> {
-        while (self.signatures.len() as u64) < end {
+        while self.base + (self.signatures.len() as u64) < end {
             let Some((index, frame)) = reader.next_frame()? else { break };
             debug_assert_eq!(index, self.received);
             self.received += 1;
@@ -350,8 +500,8 @@ impl SourceWindow {
     }
 
     fn signature(&self, k: u64) -> Result<cuts::Signature> {
-        self.signatures
-            .get(k as usize)
+        k.checked_sub(self.base)
+            .and_then(|i| self.signatures.get(i as usize))
             .cloned()
             .ok_or_else(|| Error::internal(format!("source frame {k} has not been decoded yet")))
     }

@@ -30,14 +30,27 @@ impl<'scope> ReadAhead<'scope> {
     pub(crate) fn start<'env>(
         scope: &'scope Scope<'scope, 'env>,
         runtime: &'env Runtime,
-        mut reader: MediaReader,
+        reader: MediaReader,
         depth: usize,
     ) -> ReadAhead<'scope> {
         let count = reader.info().frame_count;
+        Self::start_range(scope, runtime, reader, 0..count, depth)
+    }
+
+    /// Starts decoding frames `range` of `reader` (a chunk of a shot), at
+    /// most `depth` frames ahead of the one received.
+    pub(crate) fn start_range<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        runtime: &'env Runtime,
+        mut reader: MediaReader,
+        range: std::ops::Range<u64>,
+        depth: usize,
+    ) -> ReadAhead<'scope> {
+        let (first, count) = (range.start, range.end.min(reader.info().frame_count));
         let (tx, rx) = sync_channel(depth.max(1));
         let handle = scope.spawn(move || {
             runtime.in_logging(|| {
-                for n in 0..count {
+                for n in first..count {
                     let frame = reader.read_frame(n);
                     let failed = frame.is_err();
                     if tx.send(frame).is_err() || failed {
@@ -47,7 +60,7 @@ impl<'scope> ReadAhead<'scope> {
             });
             reader
         });
-        ReadAhead { frames: Some(rx), handle, next: 0, count }
+        ReadAhead { frames: Some(rx), handle, next: first, count }
     }
 
     /// The next frame and its index, or `None` after the last.

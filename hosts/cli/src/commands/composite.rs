@@ -99,6 +99,11 @@ pub(crate) struct CompositeArgs {
     /// Write the camera path (JSON) here; implies --track-camera.
     #[arg(long, value_name = "FILE")]
     camera_out: Option<PathBuf>,
+    /// The shot's camera track, for a shot rendered in chunks: followed
+    /// when FILE exists, else tracked over the whole plate and written to
+    /// FILE (with --dry-run, only that); implies --track-camera.
+    #[arg(long, value_name = "FILE")]
+    camera_track: Option<PathBuf>,
     /// Also write the matte (grey) here.
     #[arg(long, value_name = "MATTE")]
     matte_out: Option<PathBuf>,
@@ -108,6 +113,8 @@ pub(crate) struct CompositeArgs {
     /// Video codec, overriding the one the extension implies: h264, prores or ffv1.
     #[arg(long, value_parser = super::parse_codec)]
     codec: Option<VideoCodec>,
+    #[command(flatten)]
+    chunk: super::ChunkArgs,
     /// Replace outputs that exist.
     #[arg(short = 'y', long)]
     overwrite: bool,
@@ -178,7 +185,32 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
         overwrite: args.overwrite,
         audio: args.sound.audio,
         audio_file: args.sound.audio_file,
+        camera_track: args.camera_track,
+        frames: args.chunk.frames,
     };
+    if args.chunk.dry_run {
+        let mut bar = None;
+        let plan = job.dry_run(&ctx.runtime, &mut |(done, total)| {
+            bar.get_or_insert_with(|| ctx.progress(total, "tracking")).set_position(done);
+        })?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let mut text = format!(
+            "{}: {} frames at {} fps\n  output frames {} to {} read plate frames {} to {} (counted from 0) and the first\n",
+            job.plate.display(),
+            plan.frames,
+            plan.frame_rate,
+            plan.rendered.0,
+            plan.rendered.1,
+            plan.plate_read.start,
+            plan.plate_read.end - 1
+        );
+        if let Some(track) = &plan.camera_track {
+            let _ = writeln!(text, "  camera track written to {}", track.display());
+        }
+        return Ok(Report { text, json: json!({ "dry_run": plan }) });
+    }
     let mut bar = None;
     let report = job.run(&ctx.runtime, &mut |(done, total)| {
         bar.get_or_insert_with(|| ctx.progress(total, "compositing")).set_position(done);

@@ -84,6 +84,8 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         overwrite: true,
         audio: Default::default(),
         audio_file: None,
+        camera_track: None,
+        frames: None,
     };
     let bar = ctx.progress(frames, "compositing");
     let comp = job.run(&ctx.runtime, &mut |(done, _)| bar.set_position(done))?;
@@ -173,6 +175,7 @@ fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) 
         audio: Default::default(),
         audio_file: None,
         fill_repeats: false,
+        frames: None,
     };
     super::retime::run_job(ctx, &job)
 }

@@ -32,6 +32,31 @@ pub(crate) struct AudioArgs {
     pub(crate) audio_file: Option<PathBuf>,
 }
 
+/// The options that split a command's output into chunks for a farm.
+#[derive(Debug, Args)]
+pub(crate) struct ChunkArgs {
+    /// Render only output frames A to B (counted from 1, as the sequence's
+    /// file names are) into an image sequence that other runs fill the rest
+    /// of; join the finished sequence with `mattebox convert DIR out.mp4`.
+    #[arg(long, value_name = "A-B", value_parser = parse_frame_range)]
+    pub(crate) frames: Option<std::ops::Range<u64>>,
+    /// Plan only: say how many frames the output has and which source
+    /// frames the run (or its --frames) reads, and write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `A-B` (from 1, inclusive) as output indices from 0, end excluded.
+fn parse_frame_range(text: &str) -> Result<std::ops::Range<u64>, String> {
+    let bad = || format!("{text:?} is not a frame range like 1-100 (frames count from 1)");
+    let (a, b) = text.split_once('-').ok_or_else(bad)?;
+    let (a, b): (u64, u64) = (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?);
+    if a == 0 || b < a {
+        return Err(bad());
+    }
+    Ok(a - 1..b)
+}
+
 fn parse_audio_mode(text: &str) -> Result<AudioMode, String> {
     text.parse().map_err(|e: mattebox_core::Error| e.to_string())
 }

@@ -72,6 +72,8 @@ pub(crate) struct RetimeArgs {
     overwrite: bool,
     #[command(flatten)]
     sound: super::AudioArgs,
+    #[command(flatten)]
+    chunk: super::ChunkArgs,
 }
 
 fn parse_speed(text: &str) -> Result<Rational, String> {
@@ -132,7 +134,25 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
         audio: args.sound.audio,
         audio_file: args.sound.audio_file,
         fill_repeats: args.fill_duplicates,
+        frames: args.chunk.frames,
     };
+    if args.chunk.dry_run {
+        let plan = job.dry_run(&ctx.runtime, &mut |_| {})?;
+        let text = format!(
+            "{}: {} frames at {} fps -> {} frames at {} fps\n  output frames {} to {} read source frames {} to {} \
+             (counted from 0)\n",
+            job.input.display(),
+            plan.source_frames,
+            plan.source_rate,
+            plan.output_frames,
+            plan.output_rate,
+            plan.rendered.0,
+            plan.rendered.1,
+            plan.source_read.start,
+            plan.source_read.end - 1
+        );
+        return Ok(Report { text, json: json!({ "dry_run": plan }) });
+    }
     let report = run_job(ctx, &job)?;
     let mut text = format!(
         "{} -> {}\n  {} frames at {} fps -> {} frames at {} fps ({} mode) in {:.1} s\n",
@@ -145,6 +165,15 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
         report.mode,
         report.seconds
     );
+    if let Some((first, last)) = report.rendered {
+        let _ = writeln!(
+            text,
+            "  rendered output frames {first} to {last} of {}, from source frames {} to {}",
+            report.output_frames,
+            report.source_read.start,
+            report.source_read.end - 1
+        );
+    }
     let _ = writeln!(
         text,
         "  {} copied, {} made between frames, {} held at cuts; {} flow pairs",
