@@ -37,6 +37,7 @@ pub mod base64;
 pub mod composite;
 pub mod consistency;
 pub mod error;
+pub mod farm;
 pub mod files;
 pub mod frame;
 #[cfg(feature = "images")]

@@ -67,6 +67,8 @@ enum Command {
     Plugin(commands::plugin::PluginArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
     Demo(commands::demo::DemoArgs),
+    /// An episode on a render farm: an Open Job Description template, Slurm scripts, and the tasks they run.
+    Farm(commands::farm::FarmArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +106,13 @@ fn run(cli: Cli, progress: report::ProgressMode) -> Result<(), CliError> {
         ..Default::default()
     })
     .map_err(CliError::usage_from)?;
+    // What a farm task passes on to the command it runs.
+    let mut forwarded = vec![format!("--progress={}", progress.name()), "--cache-dir".to_owned()];
+    forwarded.push(runtime.cache_dir().display().to_string());
+    forwarded.extend([format!("--threads={}", runtime.threads())]);
+    if cli.quiet {
+        forwarded.push("--quiet".into());
+    }
     let ctx = Ctx::new(runtime, cli.json, cli.quiet, progress);
     let report = match cli.command {
         Command::Info(args) => commands::info::run(&ctx, args)?,
@@ -115,6 +124,7 @@ fn run(cli: Cli, progress: report::ProgressMode) -> Result<(), CliError> {
         Command::Score(args) => commands::score::run(&ctx, args)?,
         Command::Plugin(args) => commands::plugin::run(args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
+        Command::Farm(args) => commands::farm::run(&ctx, args, &forwarded)?,
     };
     ctx.print(report)
 }

@@ -81,6 +81,16 @@ pub(crate) enum ProgressMode {
 }
 
 impl ProgressMode {
+    /// Its name on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ProgressMode::Auto => "auto",
+            ProgressMode::Bar => "bar",
+            ProgressMode::Openjd => "openjd",
+            ProgressMode::None => "none",
+        }
+    }
+
     /// What `Auto` means here; `--quiet` and `--json` (on standard output)
     /// show no progress unless `openjd` lines are asked for.
     pub(crate) fn resolve(self, quiet: bool, json_on_stdout: bool) -> ProgressMode {
