@@ -19,6 +19,12 @@ use crate::error::{Error, Result};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// How long a staged entry may go unwritten before it counts as left by a
+/// killed process and [`remove_stale`] takes it: longer than any job's
+/// longest silence (a generation's deadline is at most an hour; frames are
+/// stored as they come).
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// What ends every staging name.
 const PARTIAL: &str = ".partial";
 

@@ -302,7 +302,7 @@ pub(crate) fn load_component(
             .mode(0o700)
             .create(dir)
             .map_err(|e| Error::io(dir, "create the directory of compiled components", e))?;
-        mattebox_core::staged::remove_stale(dir, mattebox_core::generate::STALE_AFTER);
+        mattebox_core::staged::remove_stale(dir, mattebox_core::staged::STALE_AFTER);
         let compiled = component.serialize().map_err(|e| sandbox_error("could not serialise a component", e))?;
         let signed = hmac::Mac::finalize(tag(key, &name, &compiled)).into_bytes();
         // The tag first: a reader that finds the component finds its tag.

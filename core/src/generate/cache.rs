@@ -10,7 +10,8 @@
 //! is a copy, not an encode. An entry is built under a hidden
 //! temporary name and renamed into place when complete; a crash or a
 //! cancelled take leaves nothing that looks like a take, and a staged entry
-//! a killed process left is removed once [`STALE_AFTER`] has passed.
+//! a killed process left is removed once
+//! [`STALE_AFTER`](crate::staged::STALE_AFTER) has passed.
 //!
 //! The cache may be shared by a farm's nodes: staging names never collide
 //! across machines or PID namespaces, and an entry is committed by renaming
@@ -36,10 +37,6 @@ use crate::staged::StagedDir;
 const RECORD: &str = "take.json";
 const FRAMES: &str = "frames";
 const EXPORTS: &str = "exports";
-/// How long a staged take may go unwritten before it counts as left by a
-/// killed process and is removed: longer than any generation's longest
-/// silence (a deadline is at most an hour; frames are stored as they come).
-pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The on-disk store of takes.
 #[derive(Clone, Debug)]
@@ -149,7 +146,7 @@ impl TakeCache {
     pub(crate) fn begin<'a>(&self, key: &str, rate: Rational, runtime: &'a Runtime) -> Result<TakeWriter<'a>> {
         check_key(key)?;
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, "create the take cache", e))?;
-        crate::staged::remove_stale(&self.dir, STALE_AFTER);
+        crate::staged::remove_stale(&self.dir, crate::staged::STALE_AFTER);
         let staged = StagedDir::new(&self.dir.join(key))?;
         let frames = staged.temp_dir().join(FRAMES);
         std::fs::create_dir(&frames).map_err(|e| Error::io(&frames, "create a take's frame directory", e))?;

@@ -75,7 +75,7 @@ pub fn check_adapter_id(id: &str) -> crate::Result<()> {
     }
     Ok(())
 }
-pub use cache::{STALE_AFTER, TakeCache};
+pub use cache::TakeCache;
 pub use jobs::{GenerationJob, Generations, MAX_TAKES, TakeStage, TakeStatus};
 use serde::Serialize;
 

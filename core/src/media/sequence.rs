@@ -466,7 +466,7 @@ impl SequenceWriter {
         }
         std::fs::create_dir_all(&pattern.dir)
             .map_err(|e| Error::io(&pattern.dir, "create the sequence directory", e))?;
-        crate::staged::remove_stale(&pattern.dir, crate::generate::STALE_AFTER);
+        crate::staged::remove_stale(&pattern.dir, crate::staged::STALE_AFTER);
         if !overwrite {
             let numbers = FIRST_NUMBER + chunk.first..FIRST_NUMBER + chunk.first + chunk.count;
             if let Some(n) = pattern.scan()?.into_iter().find(|n| numbers.contains(n)) {
