@@ -41,7 +41,8 @@ const ORIENTATION_BINS: usize = 12;
 /// The appearance of one region: histograms (each normalised to sum 1) and
 /// colour moments. Appearances of several frames or regions average into
 /// one ([`Appearance::mean`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "AppearanceRecord", try_from = "AppearanceRecord")]
 pub struct Appearance {
     lightness: [f32; LIGHTNESS_BINS],
     chroma: [f32; CHROMA_BINS * CHROMA_BINS],
@@ -66,6 +67,60 @@ impl Default for Appearance {
             gradient: 0.0,
             pixels: 0.0,
         }
+    }
+}
+
+/// An [`Appearance`] as saved (`mattebox score --save`): the histograms
+/// as lists, checked for their lengths and finite values when read back.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppearanceRecord {
+    lightness: Vec<f32>,
+    chroma: Vec<f32>,
+    texture: Vec<f32>,
+    orientation: Vec<f32>,
+    moments: Vec<f32>,
+    gradient: f32,
+    pixels: f32,
+}
+
+impl From<Appearance> for AppearanceRecord {
+    fn from(a: Appearance) -> Self {
+        AppearanceRecord {
+            lightness: a.lightness.to_vec(),
+            chroma: a.chroma.to_vec(),
+            texture: a.texture.to_vec(),
+            orientation: a.orientation.to_vec(),
+            moments: a.moments.to_vec(),
+            gradient: a.gradient,
+            pixels: a.pixels,
+        }
+    }
+}
+
+impl TryFrom<AppearanceRecord> for Appearance {
+    type Error = String;
+
+    fn try_from(r: AppearanceRecord) -> std::result::Result<Self, String> {
+        fn array<const N: usize>(name: &str, v: Vec<f32>) -> std::result::Result<[f32; N], String> {
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(format!("{name} holds a value that is not a number"));
+            }
+            let len = v.len();
+            v.try_into().map_err(|_| format!("{name} has {len} values, not {N}"))
+        }
+        if !(r.gradient.is_finite() && r.pixels.is_finite() && r.pixels >= 0.0) {
+            return Err("gradient and pixels must be finite, pixels at least 0".into());
+        }
+        Ok(Appearance {
+            lightness: array("lightness", r.lightness)?,
+            chroma: array("chroma", r.chroma)?,
+            texture: array("texture", r.texture)?,
+            orientation: array("orientation", r.orientation)?,
+            moments: array("moments", r.moments)?,
+            gradient: r.gradient,
+            pixels: r.pixels,
+        })
     }
 }
 

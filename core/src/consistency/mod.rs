@@ -169,7 +169,7 @@ pub struct ShotScores {
 
 /// How one frame looks: its subject region and its background, and with
 /// the model backend its face and embeddings.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct FrameLook {
     /// Where the characters stand: the middle of the frame, or with the
     /// model backend the people the segmentation finds.

@@ -12,7 +12,8 @@
 //! <out>/<shot>/take-<k>/composite/   the plate over it, a sequence (chunked)
 //! <out>/<shot>/take-<k>/retimed/     at the delivery rate, a sequence (chunked)
 //! <out>/<shot>-take-<k>.mp4          the delivery, with the plate's sound
-//! <out>/scores.json, report.html     consistency of every delivery
+//! <out>/scores/<shot>-take-<k>.json  its scores, saved (and .html, its page)
+//! <out>/scores.json                  every delivery compared across the episode
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,14 +41,22 @@ pub enum StepKind {
     Retime,
     /// One task per take: the chunks joined into the delivery file.
     Deliver,
-    /// One task: every delivery scored, together.
+    /// One task per take: the delivery scored, the scores saved.
     Score,
+    /// One task: the saved scores compared across the episode.
+    Report,
 }
 
 impl StepKind {
     /// Every step.
-    pub const ALL: [StepKind; 5] =
-        [StepKind::Generate, StepKind::Composite, StepKind::Retime, StepKind::Deliver, StepKind::Score];
+    pub const ALL: [StepKind; 6] = [
+        StepKind::Generate,
+        StepKind::Composite,
+        StepKind::Retime,
+        StepKind::Deliver,
+        StepKind::Score,
+        StepKind::Report,
+    ];
 
     /// Its name in templates and on the command line.
     pub fn name(self) -> &'static str {
@@ -57,6 +66,7 @@ impl StepKind {
             StepKind::Retime => "retime",
             StepKind::Deliver => "deliver",
             StepKind::Score => "score",
+            StepKind::Report => "report",
         }
     }
 
@@ -64,7 +74,7 @@ impl StepKind {
     pub fn parse(name: &str) -> Result<StepKind> {
         StepKind::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
             Error::invalid_argument(format!(
-                "{name:?} is not a farm step (generate, composite, retime, deliver or score)"
+                "{name:?} is not a farm step (generate, composite, retime, deliver, score or report)"
             ))
         })
     }
@@ -159,8 +169,9 @@ impl FarmJob {
             (StepKind::Generate, generate),
             (StepKind::Composite, composite),
             (StepKind::Retime, retime),
-            (StepKind::Deliver, deliver),
-            (StepKind::Score, vec!["all".to_owned()]),
+            (StepKind::Deliver, deliver.clone()),
+            (StepKind::Score, deliver),
+            (StepKind::Report, vec!["all".to_owned()]),
         ] {
             if tasks.is_empty() {
                 continue;
@@ -198,6 +209,11 @@ pub fn delivery(out: &Path, shot: &EpisodeShot, take: u32) -> PathBuf {
     out.join(format!("{}-take-{take}.mp4", shot.id))
 }
 
+/// Where a take's scores are saved (`.json`) and shown (`.html`).
+fn scores_of(out: &Path, shot: &EpisodeShot, take: u32, extension: &str) -> PathBuf {
+    out.join("scores").join(format!("{}-take-{take}.{extension}", shot.id))
+}
+
 /// A task id taken apart: shot, take, frame range.
 fn parse_task<'e>(episode: &'e Episode, id: &str) -> Result<(&'e EpisodeShot, u32, Option<String>)> {
     let bad = || Error::invalid_argument(format!("{id:?} is not a task id (SHOT:TAKE or SHOT:TAKE:A-B)"));
@@ -219,13 +235,12 @@ fn parse_task<'e>(episode: &'e Episode, id: &str) -> Result<(&'e EpisodeShot, u3
 /// `id` of `step` runs, its files under `out`.
 pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> Result<Vec<String>> {
     let s = |p: &Path| p.display().to_string();
-    if step == StepKind::Score {
-        let mut args = vec!["score".to_owned()];
+    if step == StepKind::Report {
+        let mut args = vec!["score".to_owned(), "--merge".to_owned()];
         for shot in &episode.shots {
-            args.extend((1..=shot.takes).map(|k| s(&delivery(out, shot, k))));
+            args.extend((1..=shot.takes).map(|k| s(&scores_of(out, shot, k, "json"))));
         }
-        args.extend([format!("--json={}", s(&out.join("scores.json"))), "--html".into(), s(&out.join("report.html"))]);
-        args.push("-y".into());
+        args.push(format!("--json={}", s(&out.join("scores.json"))));
         return Ok(args);
     }
     let (shot, take, range) = parse_task(episode, id)?;
@@ -314,7 +329,18 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
             }
             args
         }
-        StepKind::Score => unreachable!("handled above"),
+        StepKind::Score => {
+            vec![
+                "score".into(),
+                s(&delivery(out, shot, take)),
+                "--save".into(),
+                s(&scores_of(out, shot, take, "json")),
+                "--html".into(),
+                s(&scores_of(out, shot, take, "html")),
+                "-y".into(),
+            ]
+        }
+        StepKind::Report => unreachable!("handled above"),
     };
     if step != StepKind::Composite && step != StepKind::Retime && range.is_some() {
         return Err(Error::invalid_argument(format!("a {} task is SHOT:TAKE, without a frame range", step.name())));
@@ -342,7 +368,9 @@ mod tests {
         let probe = |_: &Path| Ok((48, Rational::integer(24)));
         let job = FarmJob::plan(ep.clone(), Chunking { frames: Some(50), seconds: 0.0 }, &probe).unwrap();
         let names: Vec<_> = job.steps.iter().map(|s| s.kind.name()).collect();
-        assert_eq!(names, ["generate", "composite", "retime", "deliver", "score"]);
+        assert_eq!(names, ["generate", "composite", "retime", "deliver", "score", "report"]);
+        // Each take is scored once its delivery is made, and only that.
+        assert!(job.step(StepKind::Score).unwrap().element_wise);
         assert_eq!(job.step(StepKind::Generate).unwrap().tasks, ["a:1", "a:2", "b:1"]);
         assert_eq!(job.step(StepKind::Composite).unwrap().tasks, ["a:1:1-48", "a:2:1-48"]);
         // 48 frames at 24 fps retimed to 60: 120 frames, in chunks of 50.

@@ -90,9 +90,20 @@ fn check_deliveries(out: &Path) {
         assert_eq!(s.first(), Some(&("video".to_owned(), 96)), "{name}: 2 s at 48 fps: {s:?}");
         assert_eq!(s.iter().any(|(k, _)| k == "audio"), name.starts_with("s02"), "{name}: the plate's sound: {s:?}");
     }
+    // Each take scored in a task of its own, compared across the episode
+    // as if scored together.
     let scores: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("scores.json")).unwrap()).unwrap();
     assert_eq!(scores["shots"].as_array().unwrap().len(), 3);
-    assert!(out.join("report.html").is_file());
+    assert_eq!(scores["episode"]["matrix"].as_array().map(Vec::len), Some(3), "{}", scores["episode"]);
+    let together = json_ok(&mattebox(&[
+        &"--json",
+        &"score",
+        &out.join("s01-take-1.mp4"),
+        &out.join("s01-take-2.mp4"),
+        &out.join("s02-take-1.mp4"),
+    ]));
+    assert_eq!(scores["episode"], together["episode"], "merged as if scored together");
+    assert!(out.join("scores/s02-take-1.html").is_file());
     // Nothing staged is left behind anywhere.
     let mut todo = vec![out.to_owned()];
     while let Some(dir) = todo.pop() {
@@ -122,7 +133,7 @@ fn an_episode_runs_step_by_step_in_open_job_description_sessions() {
     let doc = json_ok(&mattebox(&[&"--json", &"farm", &"openjd", &episode, &"-o", &job, &"--chunk-frames", &"40"]));
     let steps: Vec<&str> =
         doc["farm"]["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["generate", "composite", "retime", "deliver", "score"]);
+    assert_eq!(steps, ["generate", "composite", "retime", "deliver", "score", "report"]);
     // The plate's 48 frames in chunks of 40; 96 retimed frames per take, three takes.
     assert_eq!(doc["farm"]["steps"][1]["tasks"].as_array().unwrap().len(), 2);
     assert_eq!(doc["farm"]["steps"][2]["tasks"].as_array().unwrap().len(), 9);
@@ -285,13 +296,13 @@ fn an_episode_runs_as_slurm_job_arrays() {
     let submitted = slurm.command("bash").arg(job.join("submit.sh")).output().unwrap();
     let text = String::from_utf8_lossy(&submitted.stdout).into_owned();
     assert!(submitted.status.success(), "{text}{}", String::from_utf8_lossy(&submitted.stderr));
-    assert_eq!(text.lines().count(), 5, "one job array per step: {text}");
+    assert_eq!(text.lines().count(), 6, "one job array per step: {text}");
     slurm.wait_until("the job to finish", || {
         let out = slurm.command("squeue").arg("-h").output().unwrap();
         out.status.success() && out.stdout.is_empty()
     });
     let logs: Vec<_> = std::fs::read_dir(job.join("logs")).unwrap().flatten().collect();
-    assert_eq!(logs.len(), 3 + 2 + 9 + 3 + 1, "every task ran");
+    assert_eq!(logs.len(), 3 + 2 + 9 + 3 + 3 + 1, "every task ran");
     // A task granted one CPU runs on one thread (the node has more, and
     // this cluster does not confine tasks: only SLURM_CPUS_PER_TASK says so).
     let generate = std::fs::read_to_string(job.join("logs/generate-1.out")).unwrap();

@@ -304,3 +304,74 @@ fn the_onnx_backend_scores_and_falls_back_clearly_without_its_library() {
     assert_eq!(usage.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&usage.stderr).contains("--backend onnx"));
 }
+
+/// Shots scored apart (`--save`, as a farm's tasks do) and merged
+/// (`--merge`) report what scoring them together reports, to the last
+/// digit; saved files that were damaged or are not saved scores are refused.
+#[test]
+fn shots_saved_apart_and_merged_match_shots_scored_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.mkv"), dir.path().join("b.mkv"));
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x180:rate=24",
+        "-frames:v",
+        "12",
+        "-c:v",
+        "ffv1",
+        a.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=320x180:rate=24",
+        "-frames:v",
+        "12",
+        "-c:v",
+        "ffv1",
+        b.to_str().unwrap(),
+    ]);
+    let together = json_ok(&score(&[&a, &b]));
+    let saved = [dir.path().join("saved/a.json"), dir.path().join("saved/b.json")];
+    for (shot, file) in [&a, &b].into_iter().zip(&saved) {
+        let out = Command::new(env!("CARGO_BIN_EXE_mattebox"))
+            .arg("score")
+            .arg(shot)
+            .arg("--save")
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let merge = |files: &[&Path]| {
+        Command::new(env!("CARGO_BIN_EXE_mattebox")).args(["--json", "score", "--merge"]).args(files).output().unwrap()
+    };
+    let merged = json_ok(&merge(&[&saved[0], &saved[1]]));
+    assert_eq!(merged["shots"], together["shots"]);
+    assert_eq!(merged["episode"], together["episode"]);
+    assert!(
+        !together["episode"]["outliers"].as_array().unwrap().is_empty(),
+        "the two shots differ: {}",
+        together["episode"]
+    );
+    // A look whose histogram lost a value, and a file that is not saved scores.
+    let text = std::fs::read_to_string(&saved[0]).unwrap();
+    let damaged = dir.path().join("damaged.json");
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["shots"][0]["look"]["subject"]["lightness"].as_array_mut().unwrap().pop();
+    std::fs::write(&damaged, doc.to_string()).unwrap();
+    let out = merge(&[&damaged, &saved[1]]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("damaged.json") && err.contains("lightness has 7 values, not 8"),
+        "{err}"
+    );
+    let out = merge(&[&a]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a file written by `mattebox score --save`"));
+    // The HTML report shows frames, which saved scores do not keep.
+    let out = merge(&[&saved[0], &saved[1], Path::new("--html"), &dir.path().join("r.html")]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -9,13 +9,14 @@ use std::sync::Arc;
 use clap::Args;
 use mattebox_core::consistency::episode::{self, EpisodeShot};
 use mattebox_core::consistency::models::{ModelBackend, ModelFiles};
-use mattebox_core::consistency::references::{ReferenceScores, References};
+use mattebox_core::consistency::references::{Expectation, ReferenceScores, References};
 use mattebox_core::consistency::report::{self, ShotPage};
 use mattebox_core::consistency::{FrameLook, PROBLEM_BELOW, ShotScorer, ShotScores};
 use mattebox_core::media::{MediaReader, OpenOptions};
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, Frame};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::report::{CliError, Ctx, Report};
 
@@ -46,9 +47,19 @@ refs.toml (paths relative to it; shots found by file name or path tail):
   [shots]
   \"shot01.mp4\" = { characters = [\"mira\"], location = \"kitchen\" }")]
 pub(crate) struct ScoreArgs {
-    /// Shots to score (videos or image sequences).
+    /// Shots to score (videos or image sequences); with --merge, files
+    /// written by --save.
     #[arg(required = true, value_name = "SHOT")]
     shots: Vec<PathBuf>,
+    /// Also save what scoring found (scores, the shots' looks, what the
+    /// references expect) to FILE, for `--merge` to compare with shots
+    /// scored elsewhere (a farm scores each shot in a task of its own).
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+    /// The shots are files written by --save: compare them across the
+    /// episode and report as if they had been scored together.
+    #[arg(long, conflicts_with_all = ["refs", "html", "models", "onnxruntime", "embedding_model"])]
+    merge: bool,
     /// Character sheet, location and look references, and what each shot should contain.
     #[arg(long, value_name = "FILE")]
     refs: Option<PathBuf>,
@@ -78,6 +89,52 @@ pub(crate) struct ScoreArgs {
 /// The JSON document's schema (`docs/SCORES.md`): a new major number only
 /// when a field changes meaning or goes away.
 const SCHEMA: &str = "mattebox.score/1";
+
+/// The schema of a `--save` file: a new number when a field changes.
+const SAVED_SCHEMA: &str = "mattebox.score-saved/1";
+/// Largest `--save` file `--merge` reads.
+const MAX_SAVED_BYTES: u64 = 256 << 20;
+
+/// One shot's scoring as `--save` keeps it: its part of the report, and
+/// what comparing it with other shots needs.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoredShot {
+    /// The shot's name in sentences (its path as given).
+    name: String,
+    /// Its lines of the text report.
+    text: String,
+    /// Its entry under `shots` in the JSON document.
+    doc: Value,
+    /// How it looks on average.
+    look: FrameLook,
+    /// What the references expect in it.
+    expectation: Option<Expectation>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedScores {
+    schema: String,
+    backend: String,
+    shots: Vec<ScoredShot>,
+}
+
+/// The shots saved in `path` by `--save`.
+fn read_saved(path: &Path) -> Result<SavedScores, CliError> {
+    let bad = |why: String| CliError::usage(format!("{}: {why}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "open saved scores", e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, "read saved scores", e))?.len();
+    if len > MAX_SAVED_BYTES {
+        return Err(bad(format!("{len} bytes is more than saved scores hold (at most {MAX_SAVED_BYTES})")));
+    }
+    let saved: SavedScores = serde_json::from_reader(std::io::BufReader::new(file))
+        .map_err(|e| bad(format!("not a file written by `mattebox score --save`: {e}")))?;
+    if saved.schema != SAVED_SCHEMA {
+        return Err(bad(format!("saved as {:?}; this mattebox reads {SAVED_SCHEMA:?}", saved.schema)));
+    }
+    Ok(saved)
+}
 
 /// Which backend scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -137,74 +194,60 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
             json.display()
         )));
     }
-    let models = load_models(ctx, &args)?;
-    let refs = match &args.refs {
-        Some(path) => {
-            ctx.step(&format!("reading references from {}", path.display()));
-            Some(match &models {
-                Some(m) => References::load_with_models(path, |image| load_image(ctx, image), m)?,
-                None => References::load(path, |image| load_image(ctx, image))?,
-            })
+    let mut scored: Vec<ScoredShot> = Vec::new();
+    // For the HTML report, which shows frames: only when scoring here.
+    let mut pages: Vec<(String, ShotScores, Option<ReferenceScores>)> = Vec::new();
+    let mut backend = "default".to_owned();
+    let mut refs = None;
+    if args.merge {
+        let mut backends = Vec::new();
+        for path in &args.shots {
+            let saved = read_saved(path)?;
+            backends.push(saved.backend);
+            scored.extend(saved.shots);
         }
-        None => None,
-    };
-    let mut text = String::new();
-    let mut docs = Vec::new();
-    let mut scored: Vec<(String, ShotScores, Option<ReferenceScores>)> = Vec::new();
-    for path in &args.shots {
-        let mut reader = MediaReader::open_on(&ctx.runtime, path, &OpenOptions::default())?;
-        let count = reader.info().frame_count;
-        let bar = ctx.progress(count, "scoring");
-        let mut scorer = match &models {
-            Some(m) => ShotScorer::with_models(m.clone()),
-            None => ShotScorer::new(),
+        backends.dedup();
+        if backends.len() > 1 {
+            ctx.warn(&format!("the saved shots were scored with different backends ({})", backends.join(", ")));
+        }
+        backend = backends.join("+");
+    } else {
+        let models = load_models(ctx, &args)?;
+        if models.is_some() {
+            backend = "onnx".into();
+        }
+        refs = match &args.refs {
+            Some(path) => {
+                ctx.step(&format!("reading references from {}", path.display()));
+                Some(match &models {
+                    Some(m) => References::load_with_models(path, |image| load_image(ctx, image), m)?,
+                    None => References::load(path, |image| load_image(ctx, image))?,
+                })
+            }
+            None => None,
         };
-        for n in 0..count {
-            let frame = reader.read_frame(n)?;
-            ctx.runtime
-                .install(|| scorer.push(&frame.view()))
-                .map_err(|e| e.context(format!("{} frame {n}", path.display())))?;
-            bar.inc(1);
+        for path in &args.shots {
+            let (shot, page) = score_shot(ctx, path, models.as_ref(), refs.as_ref())?;
+            scored.push(shot);
+            pages.push(page);
         }
-        bar.finish_and_clear();
-        let scores: ShotScores = scorer.finish().map_err(|e| e.context(path.display()))?;
-        let expectation = refs.as_ref().and_then(|r| r.expectation(path).map(|e| (r, e)));
-        let matched = expectation.map(|(r, e)| r.score(&scores, e));
-        let _ = writeln!(text, "{} ({} frames, {} backend)", path.display(), scores.frames, scores.backend);
-        let _ = writeln!(text, "  {}", score_line(&scores.scores.named()));
-        let mut problems: Vec<String> = scores.problems().into_iter().map(|p| p.sentence).collect();
-        if let Some(m) = &matched {
-            let _ = writeln!(text, "  against references: {}", score_line(&m.named()));
-            problems.extend(m.problems());
-        } else if refs.is_some() {
-            let _ = writeln!(text, "  (not listed under [shots] in the references)");
-        }
-        for problem in &problems {
-            let _ = writeln!(text, "  problem: {problem}");
-        }
-        if problems.is_empty() {
-            let _ = writeln!(text, "  no problems found");
-        }
-        docs.push(json!({
-            "shot": path,
-            "report": scores,
-            "expects": expectation.map(|(_, e)| e),
-            "references": matched,
-            "problems": problems,
-        }));
-        scored.push((path.display().to_string(), scores, matched));
     }
+    if let Some(save) = &args.save {
+        let saved = SavedScores { schema: SAVED_SCHEMA.into(), backend: backend.clone(), shots: scored };
+        if let Some(dir) = save.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the directory for saved scores", e))?;
+        }
+        let staged = StagedFile::new(save, true)?;
+        let text = serde_json::to_string(&saved).map_err(|e| Error::internal(format!("saved scores: {e}")))?;
+        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(save, "save the scores", e))?;
+        staged.commit()?;
+        scored = saved.shots;
+    }
+    let mut text: String = scored.iter().map(|s| s.text.as_str()).collect();
     let episode = (scored.len() >= 2).then(|| {
-        let looks: Vec<FrameLook> = scored.iter().map(|(_, s, _)| s.look()).collect();
         let shots: Vec<EpisodeShot<'_>> = scored
             .iter()
-            .zip(&looks)
-            .zip(&args.shots)
-            .map(|(((name, _, _), look), path)| EpisodeShot {
-                name,
-                look,
-                expectation: refs.as_ref().and_then(|r| r.expectation(path)),
-            })
+            .map(|s| EpisodeShot { name: &s.name, look: &s.look, expectation: s.expectation.as_ref() })
             .collect();
         episode::compare(&shots)
     });
@@ -218,7 +261,7 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         }
     }
     if let Some(html) = &args.html {
-        let shots: Vec<ShotPage<'_>> = scored
+        let shots: Vec<ShotPage<'_>> = pages
             .iter()
             .map(|(name, scores, matched)| ShotPage { name, scores, references: matched.as_ref() })
             .collect();
@@ -228,15 +271,80 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         staged.commit()?;
         let _ = writeln!(text, "report: {}", html.display());
     }
+    if let Some(save) = &args.save {
+        let _ = writeln!(text, "saved: {}", save.display());
+    }
+    let docs: Vec<&Value> = scored.iter().map(|s| &s.doc).collect();
     Ok(Report {
         text,
         json: json!({
             "schema": SCHEMA,
-            "backend": if models.is_some() { "onnx" } else { "default" },
+            "backend": backend,
             "shots": docs,
             "episode": episode,
             "problem_below": PROBLEM_BELOW,
             "html": args.html,
+            "saved": args.save,
         }),
     })
+}
+
+/// Scores the shot at `path`: its part of the report, and what the HTML
+/// page of it needs.
+fn score_shot(
+    ctx: &Ctx,
+    path: &Path,
+    models: Option<&Arc<ModelBackend>>,
+    refs: Option<&References>,
+) -> Result<(ScoredShot, (String, ShotScores, Option<ReferenceScores>)), CliError> {
+    let mut reader = MediaReader::open_on(&ctx.runtime, path, &OpenOptions::default())?;
+    let count = reader.info().frame_count;
+    let bar = ctx.progress(count, "scoring");
+    let mut scorer = match models {
+        Some(m) => ShotScorer::with_models(m.clone()),
+        None => ShotScorer::new(),
+    };
+    for n in 0..count {
+        let frame = reader.read_frame(n)?;
+        ctx.runtime
+            .install(|| scorer.push(&frame.view()))
+            .map_err(|e| e.context(format!("{} frame {n}", path.display())))?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let scores: ShotScores = scorer.finish().map_err(|e| e.context(path.display()))?;
+    let expectation = refs.and_then(|r| r.expectation(path).map(|e| (r, e)));
+    let matched = expectation.map(|(r, e)| r.score(&scores, e));
+    let mut text = String::new();
+    let _ = writeln!(text, "{} ({} frames, {} backend)", path.display(), scores.frames, scores.backend);
+    let _ = writeln!(text, "  {}", score_line(&scores.scores.named()));
+    let mut problems: Vec<String> = scores.problems().into_iter().map(|p| p.sentence).collect();
+    if let Some(m) = &matched {
+        let _ = writeln!(text, "  against references: {}", score_line(&m.named()));
+        problems.extend(m.problems());
+    } else if refs.is_some() {
+        let _ = writeln!(text, "  (not listed under [shots] in the references)");
+    }
+    for problem in &problems {
+        let _ = writeln!(text, "  problem: {problem}");
+    }
+    if problems.is_empty() {
+        let _ = writeln!(text, "  no problems found");
+    }
+    let doc = json!({
+        "shot": path,
+        "report": scores,
+        "expects": expectation.map(|(_, e)| e),
+        "references": matched,
+        "problems": problems,
+    });
+    let name = path.display().to_string();
+    let shot = ScoredShot {
+        name: name.clone(),
+        text,
+        doc,
+        look: scores.look(),
+        expectation: expectation.map(|(_, e)| e.clone()),
+    };
+    Ok((shot, (name, scores, matched)))
 }
