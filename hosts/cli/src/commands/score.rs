@@ -196,7 +196,7 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     }
     let mut scored: Vec<ScoredShot> = Vec::new();
     // For the HTML report, which shows frames: only when scoring here.
-    let mut pages: Vec<(String, ShotScores, Option<ReferenceScores>)> = Vec::new();
+    let mut pages: Vec<ShotPageData> = Vec::new();
     let mut backend = "default".to_owned();
     let mut refs = None;
     if args.merge {
@@ -289,6 +289,9 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
     })
 }
 
+/// What the HTML page of a shot needs: its name, scores and reference match.
+type ShotPageData = (String, ShotScores, Option<ReferenceScores>);
+
 /// Scores the shot at `path`: its part of the report, and what the HTML
 /// page of it needs.
 fn score_shot(
@@ -296,7 +299,7 @@ fn score_shot(
     path: &Path,
     models: Option<&Arc<ModelBackend>>,
     refs: Option<&References>,
-) -> Result<(ScoredShot, (String, ShotScores, Option<ReferenceScores>)), CliError> {
+) -> Result<(ScoredShot, ShotPageData), CliError> {
     let mut reader = MediaReader::open_on(&ctx.runtime, path, &OpenOptions::default())?;
     let count = reader.info().frame_count;
     let bar = ctx.progress(count, "scoring");
