@@ -6,6 +6,11 @@
 use std::fmt::Write as _;
 
 fn main() {
+    // libmattebox.so finds the libraries shipped beside it (ffmpeg's, in a
+    // host's plugin folder or a farm's install) before the system's:
+    // RUNPATH $ORIGIN. The loader's search path still applies after it.
+    println!("cargo::rustc-cdylib-link-arg=-Wl,--enable-new-dtags");
+    println!("cargo::rustc-cdylib-link-arg=-Wl,-rpath,$ORIGIN");
     let path = "src/boundary.rs";
     println!("cargo::rerun-if-changed={path}");
     let source = std::fs::read_to_string(path).expect("src/boundary.rs is readable");
