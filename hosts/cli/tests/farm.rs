@@ -309,3 +309,51 @@ fn an_episode_runs_as_slurm_job_arrays() {
     assert!(generate.contains("--threads=1 "), "{generate}");
     check_deliveries(&dir.path().join("renders"));
 }
+
+/// A container or a Slurm node confining a task with a CPU quota (half a
+/// core here, in a cgroup made for the test: v2's `cpu.max` or v1's
+/// `cpu.cfs_quota_us`, whichever this machine mounts; needs root) gets one
+/// worker thread, not one per core of the machine.
+#[test]
+fn the_default_threads_follow_the_cgroup_cpu_quota() {
+    let name = format!("mattebox-test-{}", std::process::id());
+    let (group, quota): (PathBuf, Vec<(&str, &str)>) = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+        && std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default().contains("cpu")
+    {
+        (Path::new("/sys/fs/cgroup").join(&name), vec![("cpu.max", "50000 100000")])
+    } else {
+        (
+            Path::new("/sys/fs/cgroup/cpu").join(&name),
+            vec![("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "50000")],
+        )
+    };
+    std::fs::create_dir(&group)
+        .unwrap_or_else(|e| panic!("cannot make the cgroup {} (this test needs root): {e}", group.display()));
+    struct Remove(PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+    let _remove = Remove(group.clone());
+    for (file, value) in quota {
+        std::fs::write(group.join(file), value).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let still = dir.path().join("still.png");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=64x36", "-frames:v", "1", still.to_str().unwrap()]);
+    let threads = |confined: bool| {
+        let script = if confined {
+            format!("echo $$ > {}/cgroup.procs && exec \"$0\" -vv info \"$1\"", group.display())
+        } else {
+            "exec \"$0\" -vv info \"$1\"".to_owned()
+        };
+        let out =
+            Command::new("sh").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_mattebox")).arg(&still).output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let n = log.split("threads=").nth(1).and_then(|t| t.split_whitespace().next()?.parse::<usize>().ok());
+        n.unwrap_or_else(|| panic!("no thread count in the log:\n{log}"))
+    };
+    assert_eq!(threads(true), 1, "half a core's quota");
+    assert_eq!(threads(false), std::thread::available_parallelism().unwrap().get());
+}
