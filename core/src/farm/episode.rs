@@ -19,6 +19,7 @@
 //! seed = 7
 //! takes = 2
 //! plate = "plates/s01.mov"      # keyed over each take (green or blue screen)
+//! track_camera = true           # the take moves with the plate's camera
 //! ```
 //!
 //! The shot-list issue grows this file (references, adapters, chains);
@@ -53,6 +54,7 @@ struct ShotFields {
     size: Option<String>,
     first_frame: Option<PathBuf>,
     plate: Option<PathBuf>,
+    track_camera: Option<bool>,
     deliver_fps: Option<String>,
 }
 
@@ -91,6 +93,8 @@ pub struct EpisodeShot {
     pub first_frame: Option<PathBuf>,
     /// Live action keyed over each take.
     pub plate: Option<PathBuf>,
+    /// Move each take with the plate's camera (tracked once for the shot).
+    pub track_camera: bool,
     /// Retimed to this rate for delivery.
     pub deliver_fps: Option<Rational>,
 }
@@ -191,6 +195,9 @@ fn resolve(shot: &ShotFields, defaults: &ShotFields, base: &Path) -> std::result
         return Err(format!("takes {takes} must be 1 to {MAX_TAKES}"));
     }
     let path = |p: Option<PathBuf>| p.map(|p| base.join(p));
+    if pick!(track_camera) == Some(true) && pick!(plate).is_none() {
+        return Err("track_camera follows a plate's camera; this shot has no plate".into());
+    }
     Ok(EpisodeShot {
         id,
         prompt: pick!(prompt).unwrap_or_default(),
@@ -203,6 +210,7 @@ fn resolve(shot: &ShotFields, defaults: &ShotFields, base: &Path) -> std::result
         size,
         first_frame: path(pick!(first_frame)),
         plate: path(pick!(plate)),
+        track_camera: pick!(track_camera).unwrap_or(false),
         deliver_fps: pick!(deliver_fps).map(|r| rate("deliver_fps", Some(r), "")).transpose()?,
     })
 }
@@ -243,5 +251,6 @@ mod tests {
         assert!(err("name = 'e'\n[[shots]]\nid = 'a'\nsize = '641x360'\n").contains("even size"));
         assert!(err("name = 'e'\n[[shots]]\nid = 'a'\ntakes = 0\n").contains("shot 1 (a): takes 0"));
         assert!(err("name = 'e'\nshots = []\n").contains("1 to"));
+        assert!(err("name = 'e'\n[[shots]]\nid = 'a'\ntrack_camera = true\n").contains("no plate"));
     }
 }

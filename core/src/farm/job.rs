@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! <out>/<shot>/take-<k>/take-1.mkv   the take (FFV1, lossless)
+//! <out>/<shot>/camera-track.json     the plate's camera, tracked once (track_camera)
 //! <out>/<shot>/take-<k>/composite/   the plate over it, a sequence (chunked)
 //! <out>/<shot>/take-<k>/retimed/     at the delivery rate, a sequence (chunked)
 //! <out>/<shot>-take-<k>.mp4          the delivery, with the plate's sound
@@ -35,6 +36,9 @@ const COMPOSITE_SECONDS_PER_MEGAPIXEL: f64 = 0.1;
 pub enum StepKind {
     /// One task per take: the take generated and exported.
     Generate,
+    /// One task per shot that follows its plate's camera (`SHOT`): the
+    /// camera tracked over the whole plate, once, for every chunk.
+    Track,
     /// Chunks: the plate keyed over the take.
     Composite,
     /// Chunks: retimed to the delivery rate.
@@ -49,8 +53,9 @@ pub enum StepKind {
 
 impl StepKind {
     /// Every step.
-    pub const ALL: [StepKind; 6] = [
+    pub const ALL: [StepKind; 7] = [
         StepKind::Generate,
+        StepKind::Track,
         StepKind::Composite,
         StepKind::Retime,
         StepKind::Deliver,
@@ -62,6 +67,7 @@ impl StepKind {
     pub fn name(self) -> &'static str {
         match self {
             StepKind::Generate => "generate",
+            StepKind::Track => "track",
             StepKind::Composite => "composite",
             StepKind::Retime => "retime",
             StepKind::Deliver => "deliver",
@@ -74,7 +80,7 @@ impl StepKind {
     pub fn parse(name: &str) -> Result<StepKind> {
         StepKind::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
             Error::invalid_argument(format!(
-                "{name:?} is not a farm step (generate, composite, retime, deliver, score or report)"
+                "{name:?} is not a farm step (generate, track, composite, retime, deliver, score or report)"
             ))
         })
     }
@@ -125,6 +131,7 @@ impl FarmJob {
     /// Plans `episode`; `probe` gives a plate's frame count and rate.
     pub fn plan(episode: Episode, chunking: Chunking, probe: PlateProbe<'_>) -> Result<FarmJob> {
         let mut generate = Vec::new();
+        let mut track = Vec::new();
         let mut composite = Vec::new();
         let mut retime = Vec::new();
         let mut deliver = Vec::new();
@@ -150,6 +157,9 @@ impl FarmJob {
                 }
                 None => None,
             };
+            if plate.is_some() && shot.track_camera {
+                track.push(shot.id.clone());
+            }
             for take in 1..=shot.takes {
                 let id = format!("{}:{take}", shot.id);
                 generate.push(id.clone());
@@ -167,6 +177,7 @@ impl FarmJob {
         let mut steps: Vec<Step> = Vec::new();
         for (kind, tasks) in [
             (StepKind::Generate, generate),
+            (StepKind::Track, track),
             (StepKind::Composite, composite),
             (StepKind::Retime, retime),
             (StepKind::Deliver, deliver.clone()),
@@ -209,6 +220,11 @@ pub fn delivery(out: &Path, shot: &EpisodeShot, take: u32) -> PathBuf {
     out.join(format!("{}-take-{take}.mp4", shot.id))
 }
 
+/// The shot's camera track, made once by its track task.
+fn camera_track(out: &Path, shot: &EpisodeShot) -> PathBuf {
+    out.join(&shot.id).join("camera-track.json")
+}
+
 /// Where a take's scores are saved (`.json`) and shown (`.html`).
 fn scores_of(out: &Path, shot: &EpisodeShot, take: u32, extension: &str) -> PathBuf {
     out.join("scores").join(format!("{}-take-{take}.{extension}", shot.id))
@@ -235,6 +251,26 @@ fn parse_task<'e>(episode: &'e Episode, id: &str) -> Result<(&'e EpisodeShot, u3
 /// `id` of `step` runs, its files under `out`.
 pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> Result<Vec<String>> {
     let s = |p: &Path| p.display().to_string();
+    if step == StepKind::Track {
+        let shot = episode.shot(id)?;
+        let plate = shot.plate.as_ref().filter(|_| shot.track_camera).ok_or_else(|| {
+            Error::invalid_argument(format!("shot {} does not track a plate's camera (track_camera)", shot.id))
+        })?;
+        let dir = take_dir(out, shot, 1);
+        // A dry run with a track file to make: the track, nothing else.
+        return Ok(vec![
+            "composite".into(),
+            "--plate".into(),
+            s(plate),
+            "--background".into(),
+            s(&dir.join("take-1.mkv")),
+            "-o".into(),
+            s(&dir.join("composite")),
+            "--camera-track".into(),
+            s(&camera_track(out, shot)),
+            "--dry-run".into(),
+        ]);
+    }
     if step == StepKind::Report {
         let mut args = vec!["score".to_owned(), "--merge".to_owned()];
         for shot in &episode.shots {
@@ -287,7 +323,7 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
                 .plate
                 .as_ref()
                 .ok_or_else(|| Error::invalid_argument(format!("shot {} has no plate to composite", shot.id)))?;
-            vec![
+            let mut args = vec![
                 "composite".into(),
                 "--plate".into(),
                 s(plate),
@@ -298,7 +334,11 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
                 "--frames".into(),
                 chunked("composite")?,
                 "-y".into(),
-            ]
+            ];
+            if shot.track_camera {
+                args.extend(["--camera-track".into(), s(&camera_track(out, shot))]);
+            }
+            args
         }
         StepKind::Retime => {
             let rate = shot
@@ -340,7 +380,7 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
                 "-y".into(),
             ]
         }
-        StepKind::Report => unreachable!("handled above"),
+        StepKind::Track | StepKind::Report => unreachable!("handled above"),
     };
     if step != StepKind::Composite && step != StepKind::Retime && range.is_some() {
         return Err(Error::invalid_argument(format!("a {} task is SHOT:TAKE, without a frame range", step.name())));
@@ -400,6 +440,15 @@ mod tests {
                 .contains("no plate")
         );
         // Only generate and deliver: deliver follows each take alone.
+        // A shot that follows its plate's camera: tracked once, before its chunks.
+        let tracked = episode("name = 'e'\n[[shots]]\nid = 't'\ntakes = 2\nplate = 't.mov'\ntrack_camera = true\n");
+        let job = FarmJob::plan(tracked.clone(), Chunking { frames: Some(30), seconds: 0.0 }, &probe).unwrap();
+        assert_eq!(job.step(StepKind::Track).unwrap().tasks, ["t"]);
+        assert_eq!(job.step(StepKind::Composite).unwrap().depends_on, [StepKind::Track]);
+        let cmd = task_command(&tracked, StepKind::Composite, "t:2:31-48", Path::new("/o")).unwrap();
+        assert!(cmd.windows(2).any(|w| w == ["--camera-track", "/o/t/camera-track.json"]), "{cmd:?}");
+        let cmd = task_command(&tracked, StepKind::Track, "t", Path::new("/o")).unwrap();
+        assert!(cmd.contains(&"--dry-run".to_owned()) && cmd.contains(&"/o/t/camera-track.json".to_owned()), "{cmd:?}");
         let simple = episode("name = 'e'\n[[shots]]\nid = 'c'\ntakes = 3\n");
         let job = FarmJob::plan(simple, Chunking::default(), &probe).unwrap();
         assert!(job.step(StepKind::Deliver).unwrap().element_wise);

@@ -61,7 +61,7 @@ fn episode(dir: &Path) -> PathBuf {
         &path,
         "name = \"pilot\"\noutput = \"renders\"\n[defaults]\nsize = \"320x180\"\nduration = \"2\"\ndeliver_fps = \"48\"\n\
          [[shots]]\nid = \"s01\"\nprompt = \"a desert at dusk\"\ncamera = \"pan=0.4\"\nseed = 3\ntakes = 2\n\
-         [[shots]]\nid = \"s02\"\nprompt = \"a city at night\"\nplate = \"plate.mp4\"\n",
+         [[shots]]\nid = \"s02\"\nprompt = \"a city at night\"\nplate = \"plate.mp4\"\ntrack_camera = true\n",
     )
     .unwrap();
     path
@@ -104,6 +104,10 @@ fn check_deliveries(out: &Path) {
     ]));
     assert_eq!(scores["episode"], together["episode"], "merged as if scored together");
     assert!(out.join("scores/s02-take-1.html").is_file());
+    // The plate's camera, tracked once, for 48 plate frames.
+    let track: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("s02/camera-track.json")).unwrap()).unwrap();
+    assert_eq!(track["frames"].as_array().map(Vec::len), Some(48));
     // Nothing staged is left behind anywhere.
     let mut todo = vec![out.to_owned()];
     while let Some(dir) = todo.pop() {
@@ -133,10 +137,12 @@ fn an_episode_runs_step_by_step_in_open_job_description_sessions() {
     let doc = json_ok(&mattebox(&[&"--json", &"farm", &"openjd", &episode, &"-o", &job, &"--chunk-frames", &"40"]));
     let steps: Vec<&str> =
         doc["farm"]["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["generate", "composite", "retime", "deliver", "score", "report"]);
-    // The plate's 48 frames in chunks of 40; 96 retimed frames per take, three takes.
-    assert_eq!(doc["farm"]["steps"][1]["tasks"].as_array().unwrap().len(), 2);
-    assert_eq!(doc["farm"]["steps"][2]["tasks"].as_array().unwrap().len(), 9);
+    assert_eq!(steps, ["generate", "track", "composite", "retime", "deliver", "score", "report"]);
+    // The plate's camera tracked once; its 48 frames in chunks of 40; 96
+    // retimed frames per take, three takes.
+    assert_eq!(doc["farm"]["steps"][1]["tasks"], serde_json::json!(["s02"]));
+    assert_eq!(doc["farm"]["steps"][2]["tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["farm"]["steps"][3]["tasks"].as_array().unwrap().len(), 9);
     // OpenJD takes path defaults only inside the template's directory; the
     // user's take cache is not, so it is given at submission.
     assert_eq!(doc["farm"]["parameters_to_give"], serde_json::json!(["CacheDir"]));
@@ -296,13 +302,13 @@ fn an_episode_runs_as_slurm_job_arrays() {
     let submitted = slurm.command("bash").arg(job.join("submit.sh")).output().unwrap();
     let text = String::from_utf8_lossy(&submitted.stdout).into_owned();
     assert!(submitted.status.success(), "{text}{}", String::from_utf8_lossy(&submitted.stderr));
-    assert_eq!(text.lines().count(), 6, "one job array per step: {text}");
+    assert_eq!(text.lines().count(), 7, "one job array per step: {text}");
     slurm.wait_until("the job to finish", || {
         let out = slurm.command("squeue").arg("-h").output().unwrap();
         out.status.success() && out.stdout.is_empty()
     });
     let logs: Vec<_> = std::fs::read_dir(job.join("logs")).unwrap().flatten().collect();
-    assert_eq!(logs.len(), 3 + 2 + 9 + 3 + 3 + 1, "every task ran");
+    assert_eq!(logs.len(), 3 + 1 + 2 + 9 + 3 + 3 + 1, "every task ran");
     // A task granted one CPU runs on one thread (the node has more, and
     // this cluster does not confine tasks: only SLURM_CPUS_PER_TASK says so).
     let generate = std::fs::read_to_string(job.join("logs/generate-1.out")).unwrap();

@@ -71,9 +71,9 @@ struct SlurmArgs {
 struct TaskArgs {
     /// The episode file.
     episode: PathBuf,
-    /// The step: generate, composite, retime, deliver or score.
+    /// The step: generate, track, composite, retime, deliver, score or report.
     step: String,
-    /// The task: SHOT:TAKE, SHOT:TAKE:A-B for chunks, `all` for score.
+    /// The task: SHOT:TAKE; SHOT:TAKE:A-B for chunks; SHOT for track; `all` for report.
     id: String,
     /// Where the episode's files go [default: the episode's `output`].
     #[arg(long, value_name = "DIR")]
