@@ -18,6 +18,8 @@
 //! camera = "pan=0.4"
 //! seed = 7
 //! takes = 2
+//! adapter = "comfyui"          # an installed adapter [default: builtin]
+//! extras = { workflow = "@graphs/wan.json" }
 //! plate = "plates/s01.mov"      # keyed over each take (green or blue screen)
 //! track_camera = true           # the take moves with the plate's camera
 //! ```
@@ -53,6 +55,8 @@ struct ShotFields {
     fps: Option<String>,
     size: Option<String>,
     first_frame: Option<PathBuf>,
+    adapter: Option<String>,
+    extras: Option<std::collections::BTreeMap<String, String>>,
     plate: Option<PathBuf>,
     track_camera: Option<bool>,
     deliver_fps: Option<String>,
@@ -91,6 +95,11 @@ pub struct EpisodeShot {
     pub size: (u32, u32),
     /// The image it starts on.
     pub first_frame: Option<PathBuf>,
+    /// The generator: `builtin`, or an installed adapter's id (installed
+    /// on every node that runs a generate task).
+    pub adapter: String,
+    /// Generator-specific settings, as `generate --extra KEY=VALUE` takes them.
+    pub extras: std::collections::BTreeMap<String, String>,
     /// Live action keyed over each take.
     pub plate: Option<PathBuf>,
     /// Move each take with the plate's camera (tracked once for the shot).
@@ -171,6 +180,9 @@ fn resolve(shot: &ShotFields, defaults: &ShotFields, base: &Path) -> std::result
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(format!("id {id:?} must be 1 to 64 letters, digits, - or _"));
     }
+    if let Some(key) = pick!(extras).unwrap_or_default().keys().find(|k| k.is_empty() || k.contains('=')) {
+        return Err(format!("extras key {key:?} must be a name without ="));
+    }
     let rate = |name: &str, text: Option<String>, default: &str| -> std::result::Result<Rational, String> {
         let text = text.unwrap_or_else(|| default.to_owned());
         let rate = Rational::parse_frame_rate(&text).map_err(|e| format!("{name} {text:?}: {e}"))?;
@@ -209,6 +221,17 @@ fn resolve(shot: &ShotFields, defaults: &ShotFields, base: &Path) -> std::result
         fps: rate("fps", pick!(fps), "24")?,
         size,
         first_frame: path(pick!(first_frame)),
+        adapter: pick!(adapter).unwrap_or_else(|| "builtin".into()),
+        // `@FILE` is read by the task, whose working directory is the
+        // engine's: relative to the episode file, as every other path.
+        extras: pick!(extras)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| match v.strip_prefix('@') {
+                Some(file) if !file.starts_with('@') => (k, format!("@{}", base.join(file).display())),
+                _ => (k, v),
+            })
+            .collect(),
         plate: path(pick!(plate)),
         track_camera: pick!(track_camera).unwrap_or(false),
         deliver_fps: pick!(deliver_fps).map(|r| rate("deliver_fps", Some(r), "")).transpose()?,
@@ -252,5 +275,6 @@ mod tests {
         assert!(err("name = 'e'\n[[shots]]\nid = 'a'\ntakes = 0\n").contains("shot 1 (a): takes 0"));
         assert!(err("name = 'e'\nshots = []\n").contains("1 to"));
         assert!(err("name = 'e'\n[[shots]]\nid = 'a'\ntrack_camera = true\n").contains("no plate"));
+        assert!(err("name = 'e'\n[[shots]]\nid = 'a'\nextras = { 'a=b' = 'c' }\n").contains("without ="));
     }
 }

@@ -316,6 +316,10 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
             if let Some(first) = &shot.first_frame {
                 args.extend(["--first-frame".into(), s(first)]);
             }
+            args.extend(["--adapter".into(), shot.adapter.clone()]);
+            for (key, value) in &shot.extras {
+                args.extend(["--extra".into(), format!("{key}={value}")]);
+            }
             args
         }
         StepKind::Composite => {
@@ -426,6 +430,14 @@ mod tests {
         );
         let cmd = task_command(&ep, StepKind::Generate, "a:2", Path::new("/o")).unwrap();
         assert!(cmd.windows(2).any(|w| w == ["--seed", "1"]), "take 2 has the seed after take 1's: {cmd:?}");
+        assert!(cmd.windows(2).any(|w| w == ["--adapter", "builtin"]), "{cmd:?}");
+        let comfy = episode(
+            "name = 'e'\n[[shots]]\nid = 'c'\nadapter = 'comfyui'\nextras = { workflow = '@g.json', steps = '20' }\n",
+        );
+        let cmd = task_command(&comfy, StepKind::Generate, "c:1", Path::new("/o")).unwrap();
+        let tail: Vec<&str> = cmd.iter().map(String::as_str).skip_while(|a| *a != "--adapter").collect();
+        let graph = format!("workflow=@{}", comfy.path.parent().unwrap().join("g.json").display());
+        assert_eq!(tail, ["--adapter", "comfyui", "--extra", "steps=20", "--extra", graph.as_str()]);
         assert!(
             task_command(&ep, StepKind::Generate, "a:3", Path::new("/o"))
                 .unwrap_err()
