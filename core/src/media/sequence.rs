@@ -528,17 +528,8 @@ impl SequenceWriter {
                 chunk.first + chunk.count
             )));
         }
-        for n in FIRST_NUMBER + chunk.first..self.next_number {
-            let name = pattern.file_name(n);
-            let to = pattern.dir.join(&name);
-            std::fs::rename(temp.join(&name), &to)
-                .map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
-        }
-        let sidecar = pattern.dir.join(SIDECAR_NAME);
-        let staged = StagedFile::new(&sidecar, true)?;
         let text = sidecar_text(pattern, self.frame_rate, chunk.total, self.format, &self.tags)?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(&sidecar, "write", e))?;
-        staged.commit()
+        place_frames(temp, pattern, FIRST_NUMBER + chunk.first..self.next_number, &text)
     }
 
     pub(crate) fn finish(mut self) -> Result<PathBuf> {
@@ -576,17 +567,23 @@ impl SequenceWriter {
                 std::fs::remove_file(&old).map_err(|e| Error::io(&old, "remove an old frame", e))?;
             }
         }
-        for n in FIRST_NUMBER..written {
-            let name = pattern.file_name(n);
-            let to = pattern.dir.join(&name);
-            std::fs::rename(temp.join(&name), &to)
-                .map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
-        }
-        let sidecar = pattern.dir.join(SIDECAR_NAME);
-        let staged = StagedFile::new(&sidecar, true)?;
-        std::fs::write(staged.temp_path(), self.sidecar_json(pattern)?).map_err(|e| Error::io(&sidecar, "write", e))?;
-        staged.commit()
+        place_frames(temp, pattern, FIRST_NUMBER..written, &self.sidecar_json(pattern)?)
     }
+}
+
+/// Moves frames `numbers` staged in `temp` into the sequence's directory,
+/// then writes its sidecar (`sidecar`, staged and renamed): a reader that
+/// finds the sidecar finds the frames it states.
+fn place_frames(temp: &Path, pattern: &Pattern, numbers: std::ops::Range<u64>, sidecar: &str) -> Result<()> {
+    for n in numbers {
+        let name = pattern.file_name(n);
+        let to = pattern.dir.join(&name);
+        std::fs::rename(temp.join(&name), &to).map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
+    }
+    let path = pattern.dir.join(SIDECAR_NAME);
+    let staged = StagedFile::new(&path, true)?;
+    std::fs::write(staged.temp_path(), sidecar).map_err(|e| Error::io(&path, "write", e))?;
+    staged.commit()
 }
 
 impl Drop for SequenceWriter {

@@ -340,16 +340,19 @@ fn track_shot(
     std::thread::scope(|scope| -> Result<()> {
         let mut plate_frames = ReadAhead::start(scope, runtime, plate, 2);
         while let Some((k, frame)) = plate_frames.next_frame()? {
-            let host_matte = match &mut matte_reader {
-                Some(reader) => Some(reader.read_frame(k.min(reader.info().frame_count - 1))?),
-                None => None,
-            };
+            let host_matte = matte_frame(&mut matte_reader, k)?;
             runtime.install(|| shot.track(k, &frame.view(), host_matte.as_ref().map(Frame::view).as_ref()))?;
             progress((k + 1, count));
         }
         Ok(())
     })?;
     Ok(shot.camera_path().unwrap_or_default().to_vec())
+}
+
+/// The matte file's frame for plate frame `k` (its last one past its end),
+/// when the matte comes from a file.
+fn matte_frame(reader: &mut Option<MediaReader>, k: u64) -> Result<Option<Frame>> {
+    reader.as_mut().map(|r| r.read_frame(k.min(r.info().frame_count - 1))).transpose()
 }
 
 /// Where the shot's matte comes from: a reader of the matte file (checked
@@ -466,10 +469,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         // its first frame, and the key of the frames just before the chunk
         // remembered for its temporal average.
         let first = plate.read_frame(0)?;
-        let first_matte = match &mut matte_reader {
-            Some(reader) => Some(reader.read_frame(0)?),
-            None => None,
-        };
+        let first_matte = matte_frame(&mut matte_reader, 0)?;
         let mut first_background = background.read_frame(0)?;
         if background_turns != 0 {
             first_background = crate::pixels::rotate_quarter_turns(&first_background.view(), background_turns)?;
@@ -523,10 +523,7 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
                 cached_background = Some((index, frame));
             }
             let bg = &cached_background.as_ref().expect("just read").1;
-            let host_matte = match &mut matte_reader {
-                Some(reader) => Some(reader.read_frame(k.min(reader.info().frame_count - 1))?),
-                None => None,
-            };
+            let host_matte = matte_frame(&mut matte_reader, k)?;
             let matte = runtime
                 .install(|| {
                     let host_view = host_matte.as_ref().map(Frame::view);
