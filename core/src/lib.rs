@@ -46,6 +46,8 @@ pub mod interp;
 pub mod logging;
 #[cfg(any(feature = "images", feature = "video"))]
 pub mod media;
+#[cfg(feature = "onnx")]
+mod onnx;
 #[cfg(feature = "images")]
 pub mod pipeline;
 pub mod pixels;

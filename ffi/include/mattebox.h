@@ -468,6 +468,13 @@ typedef struct mb_runtime_options {
 // Motion-compensated, finer flow and bicubic resampling.
 #define MB_INTERP_MODE_QUALITY 4
 
+// RIFE, a neural network, through ONNX Runtime: the best on large motion,
+// far slower. The model is `$MATTEBOX_RIFE_MODEL`, else
+// `~/.local/share/mattebox/models/rife-4.onnx`; the library
+// `$MATTEBOX_ONNXRUNTIME`, else `libonnxruntime.so` on the loader path.
+// Needs the `onnx` feature (on by default).
+#define MB_INTERP_MODE_NEURAL 5
+
 // Convert to the frame rate `value_num / value_den` at normal speed.
 #define MB_RETIME_FRAME_RATE 1
 
@@ -946,7 +953,9 @@ void mb_retime_plan_free(struct mb_retime_plan *plan);
 
 // Makes a shot retimer for `request`, making in-between frames by `mode`
 // (an `MB_INTERP_MODE_*`). Release with `mb_shot_retimer_free`; on failure
-// `*out` is NULL.
+// `*out` is NULL. The neural mode loads its model here, so a missing
+// model, or one that cannot make the times the retime needs, fails now
+// (`MB_RESULT_UNSUPPORTED`, the message says how to get one).
 //
 // # Safety
 // As `mb_retime_plan_new`.

@@ -21,6 +21,12 @@ pub const MB_INTERP_MODE_BLEND: mb_interp_mode = 2;
 pub const MB_INTERP_MODE_FAST: mb_interp_mode = 3;
 /// Motion-compensated, finer flow and bicubic resampling.
 pub const MB_INTERP_MODE_QUALITY: mb_interp_mode = 4;
+/// RIFE, a neural network, through ONNX Runtime: the best on large motion,
+/// far slower. The model is `$MATTEBOX_RIFE_MODEL`, else
+/// `~/.local/share/mattebox/models/rife-4.onnx`; the library
+/// `$MATTEBOX_ONNXRUNTIME`, else `libonnxruntime.so` on the loader path.
+/// Needs the `onnx` feature (on by default).
+pub const MB_INTERP_MODE_NEURAL: mb_interp_mode = 5;
 
 fn mode(code: mb_interp_mode) -> FfiResult<Mode> {
     Ok(match code {
@@ -28,10 +34,11 @@ fn mode(code: mb_interp_mode) -> FfiResult<Mode> {
         MB_INTERP_MODE_BLEND => Mode::Blend,
         MB_INTERP_MODE_FAST => Mode::Fast,
         MB_INTERP_MODE_QUALITY => Mode::Quality,
+        MB_INTERP_MODE_NEURAL => Mode::Neural,
         other => {
             return Err(FfiError {
                 code: mb_result::Unsupported,
-                message: format!("mode {other} is not one of MB_INTERP_MODE_NEAREST (1) to MB_INTERP_MODE_QUALITY (4)"),
+                message: format!("mode {other} is not one of MB_INTERP_MODE_NEAREST (1) to MB_INTERP_MODE_NEURAL (5)"),
             });
         }
     })
@@ -428,7 +435,9 @@ impl BoxedHandle for mb_shot_retimer {}
 
 /// Makes a shot retimer for `request`, making in-between frames by `mode`
 /// (an `MB_INTERP_MODE_*`). Release with `mb_shot_retimer_free`; on failure
-/// `*out` is NULL.
+/// `*out` is NULL. The neural mode loads its model here, so a missing
+/// model, or one that cannot make the times the retime needs, fails now
+/// (`MB_RESULT_UNSUPPORTED`, the message says how to get one).
 ///
 /// # Safety
 /// As `mb_retime_plan_new`.
@@ -447,6 +456,7 @@ pub unsafe extern "C" fn mb_shot_retimer_new(
         let (source_rate, output_rate, spec) = read_request(request)?;
         let mode = self::mode(mode)?;
         let retimer = ShotRetimer::new(source_rate, request.source_frames, output_rate, &spec, mode)?;
+        retimer.prepare()?;
         *out = mb_shot_retimer { retimer }.into_raw();
         Ok(())
     })

@@ -18,6 +18,9 @@ use mattebox_core::media::{MediaReader, MediaWriter, OpenOptions, WriteOptions};
 use mattebox_core::pipeline::composite::{CompositeJob, MatteSource, WhenShorter};
 use mattebox_core::pipeline::retime::RetimeJob;
 use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
+use support::image;
+
+mod support;
 
 #[path = "../../core/tests/support/cut_clip.rs"]
 mod cut_clip;
@@ -62,17 +65,6 @@ fn background() -> Frame {
         }
     }
     f
-}
-
-fn image(frame: &Frame) -> mb_image {
-    mb_image {
-        data: frame.as_bytes().as_ptr() as *mut std::ffi::c_void,
-        size: frame.as_bytes().len(),
-        width: frame.width(),
-        height: frame.height(),
-        stride: frame.stride(),
-        format: MB_PIXEL_FORMAT_RGBA8,
-    }
 }
 
 fn write(path: &Path, frames: &[Frame]) {
@@ -159,6 +151,7 @@ fn a_retime_across_real_cuts_matches_the_command_line() {
         spec: mattebox_core::interp::retime::RetimeSpec::Speed(Rational::new(1, 2).unwrap()),
         output_rate: None,
         mode: mattebox_core::interp::Mode::Quality,
+        neural: Default::default(),
         vectors: None,
         open: OpenOptions::default(),
         codec: None,

@@ -15,7 +15,6 @@
 //! that square so faces keep their shape.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -91,76 +90,22 @@ pub struct ModelBackend {
     embedder: Option<Embedder>,
 }
 
-static ENVIRONMENT: OnceLock<std::result::Result<ort::environment::Environment, String>> = OnceLock::new();
-
-/// Loads ONNX Runtime once per process (ONNX Runtime allows one
-/// environment; the first library asked for is the one used).
-fn environment(library: Option<&Path>) -> Result<&'static ort::environment::Environment> {
-    let outcome = ENVIRONMENT.get_or_init(|| {
-        let path = library
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("MATTEBOX_ONNXRUNTIME").filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("libonnxruntime.so"));
-        let builder = ort::init_from(&path).map_err(|e| {
-            format!(
-                "cannot load ONNX Runtime from {}: {e}; install the `onnxruntime` Python wheel and point \
-                 MATTEBOX_ONNXRUNTIME at its onnxruntime/capi/libonnxruntime.so.*",
-                path.display()
-            )
-        })?;
-        builder.with_name("mattebox").build().map_err(|e| format!("cannot start ONNX Runtime: {e}"))
-    });
-    outcome.as_ref().map_err(|e| Error::unsupported(e.clone()))
-}
-
-/// Opens `path` as an ONNX model whose first input is float32 of `shape`
-/// (-1 matches any size), saying which model and what is wrong.
-fn open(
-    env: &ort::environment::Environment,
-    what: &str,
-    path: &Path,
-    shape: &[i64],
-    threads: usize,
-) -> Result<(Session, String)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &format!("read the {what} model"), e))?;
-    let session = Session::builder(env)
-        .and_then(|b| b.with_intra_threads(threads.max(1)).map_err(Into::into))
-        .and_then(|mut b| b.commit_from_memory(&bytes))
-        .map_err(|e| Error::media(format!("{}: not a usable ONNX {what} model: {e}", path.display())))?;
-    let input = session
-        .inputs()
-        .first()
-        .ok_or_else(|| Error::media(format!("{}: the {what} model has no inputs", path.display())))?;
-    let dims: Vec<i64> = input.dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
-    let fits =
-        dims.len() == shape.len() && dims.iter().zip(shape).all(|(d, want)| *want == -1 || *d == *want || *d == -1);
-    if !fits || input.dtype().tensor_type() != Some(ort::value::TensorElementType::Float32) {
-        return Err(Error::invalid_argument(format!(
-            "{}: the {what} model's input `{}` is {:?} {dims:?}; it must be float32 {shape:?}",
-            path.display(),
-            input.name(),
-            input.dtype().tensor_type()
-        )));
-    }
-    let name = input.name().to_owned();
-    Ok((session, name))
-}
-
 impl ModelBackend {
     /// Loads ONNX Runtime and the models, checking each model's input.
     pub fn load(files: &ModelFiles) -> Result<ModelBackend> {
-        let env = environment(files.library.as_deref())?;
+        let env = crate::onnx::environment(files.library.as_deref())?;
         // One thread per session: the models are small, and ONNX Runtime's
         // own spinning pool would fight rayon's for the same cores; the two
         // models run side by side on rayon instead.
         let threads = 1;
         let side = SIDE as i64;
         let (segmentation, segmentation_input) =
-            open(env, "person segmentation", &files.segmentation, &[1, side, side, 3], threads)?;
-        let (faces, faces_input) = open(env, "face detection", &files.faces, &[1, side, side, 3], threads)?;
+            crate::onnx::open(env, "person segmentation", &files.segmentation, &[1, side, side, 3], threads)?;
+        let (faces, faces_input) =
+            crate::onnx::open(env, "face detection", &files.faces, &[1, side, side, 3], threads)?;
         let embedder = match &files.embedding {
             Some(path) => {
-                let (session, input) = open(env, "image embedding", path, &[1, 3, -1, -1], threads)?;
+                let (session, input) = crate::onnx::open(env, "image embedding", path, &[1, 3, -1, -1], threads)?;
                 let dims: Vec<i64> = session.inputs()[0].dtype().tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
                 let side = match (dims[2], dims[3]) {
                     (h, w) if h == w && h > 0 => h as usize,

@@ -11,6 +11,7 @@
 //! fps = "24"
 //! duration = "2"
 //! deliver_fps = "60"
+//! retime_mode = "quality"       # or neural (RIFE; the model on every node) [default: quality]
 //!
 //! [[shots]]
 //! id = "s01"
@@ -60,6 +61,7 @@ struct ShotFields {
     plate: Option<PathBuf>,
     track_camera: Option<bool>,
     deliver_fps: Option<String>,
+    retime_mode: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +108,9 @@ pub struct EpisodeShot {
     pub track_camera: bool,
     /// Retimed to this rate for delivery.
     pub deliver_fps: Option<Rational>,
+    /// How the retime makes in-between frames (`quality` unless set; a
+    /// `neural` retime needs the RIFE model on every node that runs it).
+    pub retime_mode: crate::interp::Mode,
 }
 
 impl EpisodeShot {
@@ -235,6 +240,10 @@ fn resolve(shot: &ShotFields, defaults: &ShotFields, base: &Path) -> std::result
         plate: path(pick!(plate)),
         track_camera: pick!(track_camera).unwrap_or(false),
         deliver_fps: pick!(deliver_fps).map(|r| rate("deliver_fps", Some(r), "")).transpose()?,
+        retime_mode: match pick!(retime_mode) {
+            Some(mode) => mode.parse().map_err(|e: Error| format!("retime_mode: {e}"))?,
+            None => crate::interp::Mode::Quality,
+        },
     })
 }
 
@@ -276,5 +285,7 @@ mod tests {
         assert!(err("name = 'e'\nshots = []\n").contains("1 to"));
         assert!(err("name = 'e'\n[[shots]]\nid = 'a'\ntrack_camera = true\n").contains("no plate"));
         assert!(err("name = 'e'\n[[shots]]\nid = 'a'\nextras = { 'a=b' = 'c' }\n").contains("without ="));
+        let mode = err("name = 'e'\n[[shots]]\nid = 'a'\nretime_mode = 'rife'\n");
+        assert!(mode.contains("shot 1 (a): retime_mode") && mode.contains("neural"), "{mode}");
     }
 }

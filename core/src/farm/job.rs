@@ -29,6 +29,8 @@ use crate::rational::Rational;
 /// Seconds one output frame of a megapixel costs, measured whole command
 /// on this project's 2-core machine (`docs/FARM.md`), to size chunks.
 const RETIME_SECONDS_PER_MEGAPIXEL: f64 = 0.3;
+/// The same for a neural (RIFE) retime (docs/BENCHMARKS.md).
+const NEURAL_RETIME_SECONDS_PER_MEGAPIXEL: f64 = 4.0;
 const COMPOSITE_SECONDS_PER_MEGAPIXEL: f64 = 0.1;
 
 /// The steps of a farm job, in the order they run.
@@ -168,7 +170,11 @@ impl FarmJob {
                     composite.extend(ranges(n, per).into_iter().map(|r| format!("{id}:{r}")));
                 }
                 if let Some(n) = retimed {
-                    let per = chunk_frames(chunking, megapixels * RETIME_SECONDS_PER_MEGAPIXEL);
+                    let cost = match shot.retime_mode {
+                        Mode::Neural => NEURAL_RETIME_SECONDS_PER_MEGAPIXEL,
+                        _ => RETIME_SECONDS_PER_MEGAPIXEL,
+                    };
+                    let per = chunk_frames(chunking, megapixels * cost);
                     retime.extend(ranges(n, per).into_iter().map(|r| format!("{id}:{r}")));
                 }
                 deliver.push(id);
@@ -356,6 +362,8 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
                 s(&retimed),
                 "--fps".into(),
                 rate.to_string(),
+                "--mode".into(),
+                shot.retime_mode.name().into(),
                 "--frames".into(),
                 chunked("retime")?,
                 "-y".into(),
@@ -426,8 +434,33 @@ mod tests {
         let cmd = task_command(&ep, StepKind::Retime, "a:2:51-100", Path::new("/o")).unwrap();
         assert_eq!(
             cmd,
-            ["retime", "/o/a/take-2/composite", "-o", "/o/a/take-2/retimed", "--fps", "60", "--frames", "51-100", "-y"]
+            [
+                "retime",
+                "/o/a/take-2/composite",
+                "-o",
+                "/o/a/take-2/retimed",
+                "--fps",
+                "60",
+                "--mode",
+                "quality",
+                "--frames",
+                "51-100",
+                "-y"
+            ]
         );
+        // A neural retime costs more per frame: smaller chunks for the
+        // same time per task, and the mode reaches the command.
+        let neural = episode(
+            "name = 'e'\n[defaults]\nsize = '1920x1080'\nduration = '4'\n[[shots]]\nid = 'n'\n\
+             deliver_fps = '60'\nretime_mode = 'neural'\n[[shots]]\nid = 'q'\ndeliver_fps = '60'\n",
+        );
+        let job = FarmJob::plan(neural.clone(), Chunking::default(), &probe).unwrap();
+        let tasks = &job.step(StepKind::Retime).unwrap().tasks;
+        let neural_chunks = tasks.iter().filter(|t| t.starts_with("n:")).count();
+        let quality_chunks = tasks.iter().filter(|t| t.starts_with("q:")).count();
+        assert!(neural_chunks > quality_chunks, "{tasks:?}");
+        let cmd = task_command(&neural, StepKind::Retime, "n:1:1-10", Path::new("/o")).unwrap();
+        assert!(cmd.windows(2).any(|w| w == ["--mode", "neural"]), "{cmd:?}");
         let cmd = task_command(&ep, StepKind::Generate, "a:2", Path::new("/o")).unwrap();
         assert!(cmd.windows(2).any(|w| w == ["--seed", "1"]), "take 2 has the seed after take 1's: {cmd:?}");
         assert!(cmd.windows(2).any(|w| w == ["--adapter", "builtin"]), "{cmd:?}");

@@ -38,6 +38,7 @@ use crate::frame::{FrameView, FrameViewMut, convert};
 pub mod cuts;
 mod field;
 mod flow;
+pub mod neural;
 pub mod repeats;
 pub mod retime;
 pub(crate) mod shot;
@@ -48,6 +49,7 @@ mod variational;
 pub mod vectors;
 
 pub use field::Flow;
+pub use neural::{NeuralModel, NeuralSettings};
 pub use shot::{RetimeStep, ShotRetimer};
 
 use crate::pixels::plane::{Plane, luma, luma_half, pyramid};
@@ -66,11 +68,14 @@ pub enum Mode {
     Fast,
     /// Motion-compensated, with finer flow and variational refinement.
     Quality,
+    /// RIFE, a neural network, through ONNX Runtime ([`neural`]): the
+    /// best on large motion, far slower.
+    Neural,
 }
 
 impl Mode {
     /// Every mode.
-    pub const ALL: [Mode; 4] = [Mode::Nearest, Mode::Blend, Mode::Fast, Mode::Quality];
+    pub const ALL: [Mode; 5] = [Mode::Nearest, Mode::Blend, Mode::Fast, Mode::Quality, Mode::Neural];
 
     /// Name used on command lines.
     pub fn name(self) -> &'static str {
@@ -79,6 +84,7 @@ impl Mode {
             Mode::Blend => "blend",
             Mode::Fast => "fast",
             Mode::Quality => "quality",
+            Mode::Neural => "neural",
         }
     }
 
@@ -147,10 +153,9 @@ impl FromStr for Mode {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| Error::invalid_argument(format!("unknown mode {s:?}; use nearest, blend, fast or quality")))
+        Mode::ALL.into_iter().find(|m| m.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            Error::invalid_argument(format!("unknown mode {s:?}; use nearest, blend, fast, quality or neural"))
+        })
     }
 }
 
@@ -325,7 +330,9 @@ fn trivial(a: &FrameView<'_>, b: &FrameView<'_>, t: f32, out: &mut FrameViewMut<
 
 /// Writes the frame at time `t` between `a` and `b` into `out` with `mode`.
 /// For many t between the same two frames, compute a [`FlowPair`] once and
-/// call [`interpolate_with`] instead.
+/// call [`interpolate_with`] instead. The neural mode uses the model
+/// [`NeuralSettings::default`] finds; [`NeuralModel::interpolate`] takes
+/// settings.
 pub fn interpolate(a: &FrameView<'_>, b: &FrameView<'_>, t: f32, mode: Mode, out: &mut FrameViewMut<'_>) -> Result<()> {
     check_pair(a, b)?;
     check_time(t)?;
@@ -342,6 +349,10 @@ pub fn interpolate(a: &FrameView<'_>, b: &FrameView<'_>, t: f32, mode: Mode, out
         Mode::Fast | Mode::Quality => {
             let pair = FlowPair::compute(a, b, mode)?;
             interpolate_with(a, b, &pair, t, out)
+        }
+        Mode::Neural => {
+            let settings = NeuralSettings::default();
+            NeuralModel::shared(&settings)?.interpolate(a, b, t, &settings, out)
         }
     }
 }

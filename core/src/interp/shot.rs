@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::frame::{FrameView, FrameViewMut};
 use crate::interp::cuts;
 use crate::interp::retime::{RetimePlan, RetimeSpec, plan};
-use crate::interp::{FlowPair, Mode, interpolate, interpolate_with};
+use crate::interp::{FlowPair, Mode, NeuralModel, NeuralSettings, interpolate, interpolate_with};
 use crate::rational::Rational;
 
 /// Flow pairs kept (slow motion makes several frames between two sources;
@@ -52,6 +52,7 @@ pub struct ShotRetimer {
     plan: RetimePlan,
     source_frames: u64,
     mode: Mode,
+    neural: NeuralSettings,
     pairs: Mutex<Vec<(u64, Mode, Arc<FlowPair>)>>,
     computed: AtomicU64,
     seen: Mutex<Seen>,
@@ -80,6 +81,7 @@ impl ShotRetimer {
             plan: plan(source_rate, source_frames, output_rate, spec)?,
             source_frames,
             mode,
+            neural: NeuralSettings::default(),
             pairs: Mutex::new(Vec::new()),
             computed: AtomicU64::new(0),
             seen: Mutex::new(Seen::default()),
@@ -93,6 +95,30 @@ impl ShotRetimer {
         self.plan = self.plan.on_times(nominal_rate, times)?;
         self.source_frames = times.len() as u64;
         Ok(self)
+    }
+
+    /// Where the neural mode's model is and how it runs (the defaults
+    /// otherwise; see [`crate::interp::neural`]).
+    pub fn with_neural(mut self, settings: NeuralSettings) -> ShotRetimer {
+        self.neural = settings;
+        self
+    }
+
+    /// Readies what the mode needs before the first frame, so a host
+    /// learns of a missing or unsuitable model at once: the neural mode
+    /// loads its model and checks it can make every in-between time the
+    /// plan asks for.
+    pub fn prepare(&self) -> Result<()> {
+        if self.mode != Mode::Neural {
+            return Ok(());
+        }
+        let model = NeuralModel::shared(&self.neural)?;
+        for j in 0..self.output_frames() {
+            if self.copied_source(j)?.is_none() {
+                model.check_time(self.planned(j)?.fraction as f32)?;
+            }
+        }
+        Ok(())
     }
 
     /// The plan: every output frame's time and source position.
@@ -244,6 +270,8 @@ impl ShotRetimer {
         if self.mode.uses_flow() {
             let pair = self.flow_pair(index, a, b, self.mode)?;
             interpolate_with(a, b, &pair, t, out)
+        } else if self.mode == Mode::Neural {
+            NeuralModel::shared(&self.neural)?.interpolate(a, b, t, &self.neural, out)
         } else {
             interpolate(a, b, t, self.mode, out)
         }

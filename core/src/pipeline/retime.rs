@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::interp::retime::RetimeSpec;
-use crate::interp::{FlowPair, Mode, RetimeStep, ShotRetimer, cuts, vectors};
+use crate::interp::{FlowPair, Mode, NeuralSettings, RetimeStep, ShotRetimer, cuts, vectors};
 use crate::media::{
     AudioInput, AudioMode, AudioReport, MediaInfo, MediaReader, MediaWriter, OpenOptions, SequenceChunk, VideoCodec,
     WriteOptions,
@@ -41,6 +41,8 @@ pub struct RetimeJob {
     pub output_rate: Option<Rational>,
     /// How in-between frames are made.
     pub mode: Mode,
+    /// Where the neural mode's model is and how it runs.
+    pub neural: NeuralSettings,
     /// Directory for one motion-vector EXR per source frame.
     pub vectors: Option<PathBuf>,
     /// How to open the source (frame rate of sequences).
@@ -308,6 +310,8 @@ fn prepare(runtime: &Runtime, job: &RetimeJob, progress: &mut dyn FnMut(Progress
     } else {
         ShotRetimer::new(info.frame_rate, info.frame_count, job.output_rate, &job.spec, job.mode)?
     };
+    let retimer = retimer.with_neural(job.neural.clone());
+    retimer.prepare()?;
     Ok(Prepared { reader, info, notes, repeated, repeats, retimer })
 }
 

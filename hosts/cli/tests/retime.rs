@@ -414,3 +414,103 @@ fn progress_for_farm_agents() {
     let fail = text.lines().find_map(|l| l.strip_prefix("openjd_fail: ")).expect("an openjd_fail line");
     assert!(fail.contains("missing.mp4"), "{fail}");
 }
+
+/// `--mode neural` from the command line: RIFE's in-between frame of two
+/// frames of a real clip equals the reference implementation's
+/// (core/tests/fixtures/rife/, made by the weights' own PyTorch code), for
+/// `retime` and `interpolate`; a missing model or a model that cannot make
+/// the times asked for is a clear error naming what to do.
+#[test]
+fn neural_mode_equals_the_reference_and_says_what_is_missing() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let fixtures = root.join("core/tests/fixtures/rife");
+    let (model, library) =
+        (root.join("target/tools/rife/rife-4.onnx"), root.join("target/tools/onnxruntime/libonnxruntime.so"));
+    assert!(model.exists() && library.exists(), "run `bash .ci/setup`");
+    let dir = tempfile::tempdir().unwrap();
+    let seq = dir.path().join("seq");
+    std::fs::create_dir(&seq).unwrap();
+    std::fs::copy(fixtures.join("a.png"), seq.join("0001.png")).unwrap();
+    std::fs::copy(fixtures.join("b.png"), seq.join("0002.png")).unwrap();
+    let out = dir.path().join("out");
+    let doc = json_ok(&mattebox(&[
+        &"retime",
+        &seq,
+        &"-o",
+        &out,
+        &"--fps",
+        &"48",
+        &"--input-fps",
+        &"24",
+        &"--mode",
+        &"neural",
+        &"--model",
+        &model,
+        &"--onnxruntime",
+        &library,
+        &"--json",
+    ]));
+    assert_eq!(doc["retime"]["mode"], "neural");
+    let close = |made: &Path, reference: &str| {
+        let (made, reference) =
+            (frames_rgb(made, 176, 144).remove(0), frames_rgb(&fixtures.join(reference), 176, 144).remove(0));
+        let worst = made.iter().zip(&reference).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(worst <= 1, "{worst} steps from {reference:?}");
+    };
+    close(&out.join("frame_000002.png"), "rife4-t50.png");
+    let mid = dir.path().join("mid.png");
+    json_ok(&mattebox(&[
+        &"interpolate",
+        &seq.join("0001.png"),
+        &seq.join("0002.png"),
+        &"--at",
+        &"0.25",
+        &"-o",
+        &mid,
+        &"--mode",
+        &"neural",
+        &"--model",
+        &model,
+        &"--onnxruntime",
+        &library,
+        &"--json",
+    ]));
+    close(&mid, "rife4-t25.png");
+
+    // No model anywhere: the error says how to make one.
+    let home = tempfile::tempdir().unwrap();
+    let r = Command::new(env!("CARGO_BIN_EXE_mattebox"))
+        .args(["retime", seq.to_str().unwrap(), "-o", dir.path().join("x").to_str().unwrap(), "--fps", "48"])
+        .args(["--mode", "neural"])
+        .env_remove("MATTEBOX_RIFE_MODEL")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{said}");
+    assert!(said.contains(".ci/setup") && said.contains("--model"), "{said}");
+    // The halfway-only model asked for 24 to 60: refused before any frame is written.
+    let hdv3 = root.join("target/tools/rife/rife-hdv3.onnx");
+    let x = dir.path().join("sixty");
+    let r = mattebox(&[
+        &"retime",
+        &seq,
+        &"-o",
+        &x,
+        &"--fps",
+        &"60",
+        &"--mode",
+        &"neural",
+        &"--model",
+        &hdv3,
+        &"--onnxruntime",
+        &library,
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("halfway"), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(!x.exists(), "nothing is written");
+    // The neural options without the neural mode are a usage error.
+    let r = mattebox(&[&"retime", &seq, &"-o", &x, &"--fps", &"48", &"--model", &model]);
+    assert_eq!(r.status.code(), Some(2));
+}

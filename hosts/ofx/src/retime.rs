@@ -33,8 +33,13 @@ const SOURCE_RATE: &CStr = c"sourceRate";
 const RESULT: &CStr = c"result";
 
 /// Modes in the order of the `mode` choice.
-const MODES: [(Mode, &CStr); 4] =
-    [(Mode::Nearest, c"Nearest"), (Mode::Blend, c"Blend"), (Mode::Fast, c"Fast"), (Mode::Quality, c"Quality")];
+const MODES: [(Mode, &CStr); 5] = [
+    (Mode::Nearest, c"Nearest"),
+    (Mode::Blend, c"Blend"),
+    (Mode::Fast, c"Fast"),
+    (Mode::Quality, c"Quality"),
+    (Mode::Neural, c"Neural"),
+];
 
 pub(crate) struct Retime;
 
@@ -81,7 +86,10 @@ fn setup(effect: &Effect, time: f64) -> OfxResult<Setup> {
         return Err(OfxError::failed(format!("the Source clip's frame range {first}..{last} is empty")));
     }
     let frames = (last - first).floor() as u64 + 1;
-    let mode = MODES.get(effect.int_at(MODE, time)?.clamp(0, 3) as usize).map(|m| m.0).unwrap_or(Mode::Quality);
+    let mode = MODES
+        .get(effect.int_at(MODE, time)?.clamp(0, MODES.len() as i32 - 1) as usize)
+        .map(|m| m.0)
+        .unwrap_or(Mode::Quality);
     let vectors = effect.int_at(RESULT, time)? == 1;
     let host_rate = source.frame_rate().unwrap_or(24.0);
     let (spec, source_rate, output_rate) = if effect.int_at(TIMING, time)? == 0 {
@@ -117,6 +125,12 @@ impl RetimeInstance {
                     &setup.spec,
                     setup.mode,
                 )?);
+                // The neural model (found from the environment or
+                // ~/.local/share/mattebox/models) loads here, so a missing
+                // one is reported on the first render, not per frame.
+                if !setup.vectors {
+                    r.prepare()?;
+                }
                 *kept = Some((setup.clone(), r.clone()));
                 r
             }
@@ -149,8 +163,8 @@ impl Plugin for Retime {
         describe::effect(
             effect,
             c"Mattebox Retime",
-            c"Speed changes and frame-rate conversion with optical flow: nearest, blend, fast or quality \
-              in-between frames, or the motion vectors.",
+            c"Speed changes and frame-rate conversion with optical flow: nearest, blend, fast, quality or \
+              neural (RIFE) in-between frames, or the motion vectors.",
             &[kOfxImageEffectContextFilter, kOfxImageEffectContextGeneral],
         )
     }
@@ -163,9 +177,11 @@ impl Plugin for Retime {
             (
                 MODE,
                 c"Mode",
-                c"Nearest: the nearer frame. Blend: a cross-fade. Fast: optical flow, real time at 1080p. Quality: finer flow.",
+                c"Nearest: the nearer frame. Blend: a cross-fade. Fast: optical flow, real time at 1080p. Quality: finer \
+                  flow. Neural: RIFE, best on large motion, far slower (needs rife-4.onnx from Mattebox's setup in \
+                  ~/.local/share/mattebox/models or $MATTEBOX_RIFE_MODEL, and ONNX Runtime).",
             ),
-            &[c"Nearest", c"Blend", c"Fast", c"Quality"],
+            &MODES.map(|m| m.1),
             3,
         )?;
         describe::choice(

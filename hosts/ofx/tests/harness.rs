@@ -688,3 +688,48 @@ fn the_consistency_report_agrees_with_the_command_line() {
         assert!((value - expected).abs() <= 0.011, "{metric}: the report says {value}, the command line {expected}");
     }
 }
+
+/// The Retime effect's neural mode, with the model found from the host's
+/// environment as a plugin finds it: RIFE's frame between two frames of a
+/// real clip equals the reference implementation's
+/// (core/tests/fixtures/rife/); without a model the render fails and says
+/// how to get one.
+#[test]
+fn the_neural_mode_renders_rife_and_says_when_its_model_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let fixtures = root().join("core/tests/fixtures/rife");
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for (n, name) in ["a.png", "b.png"].iter().enumerate() {
+        let frame = MediaReader::open(&fixtures.join(name), &OpenOptions::default()).unwrap().read_frame(0).unwrap();
+        let float = frame.to_format(PixelFormat::Rgba32F).unwrap();
+        std::fs::write(input.join(format!("frame_{n:04}.raw")), float.as_bytes()).unwrap();
+    }
+    let tools = root().join("target/tools");
+    let render = |model: &Path, out: &Path| {
+        std::fs::create_dir_all(out).unwrap();
+        host_cmd(&exe, &bundle)
+            .env("MATTEBOX_RIFE_MODEL", model)
+            .env("MATTEBOX_ONNXRUNTIME", tools.join("onnxruntime/libonnxruntime.so"))
+            .args(["render", "io.mattebox.Retime", "OfxImageEffectContextFilter"])
+            .arg(&input)
+            .args(["2", "176", "144"])
+            .arg(out)
+            .args(["--threads", "2", "--depth", "float", "speed=50", "mode=4"])
+            .output()
+            .unwrap()
+    };
+    let out = dir.path().join("neural");
+    let result = render(&tools.join("rife/rife-4.onnx"), &out);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let made = read_raw(&out.join("frame_0001.raw"));
+    let reference = png_floats(&fixtures.join("rife4-t50.png"));
+    let worst = made.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1.5 / 255.0, "the OFX neural frame is {} steps from the reference", worst * 255.0);
+
+    let missing = render(&dir.path().join("no-model.onnx"), &dir.path().join("missing"));
+    let said = format!("{}{}", String::from_utf8_lossy(&missing.stdout), String::from_utf8_lossy(&missing.stderr));
+    assert!(!missing.status.success() || said.contains("no-model.onnx"), "{said}");
+    assert!(said.contains("no-model.onnx"), "the host is told which model is missing: {said}");
+}

@@ -168,6 +168,7 @@ fn retime(ctx: &Ctx, input: &Path, output: &Path, spec: RetimeSpec, mode: Mode) 
         spec,
         output_rate: None,
         mode,
+        neural: Default::default(),
         vectors: None,
         open: OpenOptions::default(),
         codec: None,

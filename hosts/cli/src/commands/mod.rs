@@ -16,6 +16,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mattebox_core::Rational;
+use mattebox_core::interp::NeuralSettings;
+
+use crate::report::CliError;
 use mattebox_core::media::{AudioMode, AudioReport, VideoCodec};
 
 /// The sound options every command that writes a clip takes.
@@ -31,6 +34,35 @@ pub(crate) struct AudioArgs {
     /// dialogue, say): any file ffmpeg reads.
     #[arg(long, value_name = "FILE")]
     pub(crate) audio_file: Option<PathBuf>,
+}
+
+/// Where the neural mode's model and runtime are.
+#[derive(Debug, Args)]
+pub(crate) struct NeuralArgs {
+    /// The neural mode's RIFE model [default: $MATTEBOX_RIFE_MODEL, else
+    /// ~/.local/share/mattebox/models/rife-4.onnx]; `.ci/setup` makes
+    /// target/tools/rife/rife-4.onnx (any t) and rife-hdv3.onnx (halfway only).
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+    /// ONNX Runtime library for the neural mode [default: $MATTEBOX_ONNXRUNTIME,
+    /// else libonnxruntime.so on the loader path].
+    #[arg(long, value_name = "FILE")]
+    onnxruntime: Option<PathBuf>,
+    /// The neural mode's flow resolution: 1, 0.5 or 0.25 [default: 1 up to
+    /// 1440p, 0.5 above].
+    #[arg(long, value_name = "X")]
+    neural_scale: Option<f32>,
+}
+
+impl NeuralArgs {
+    /// The settings, refusing them for a mode that has no use for them.
+    pub(crate) fn settings(self, mode: mattebox_core::interp::Mode) -> Result<NeuralSettings, CliError> {
+        let given = self.model.is_some() || self.onnxruntime.is_some() || self.neural_scale.is_some();
+        if given && mode != mattebox_core::interp::Mode::Neural {
+            return Err(CliError::usage("--model, --onnxruntime and --neural-scale are for --mode neural"));
+        }
+        Ok(NeuralSettings { model: self.model, library: self.onnxruntime, scale: self.neural_scale })
+    }
 }
 
 /// The options that split a command's output into chunks for a farm.

@@ -22,6 +22,8 @@ Examples:
   mattebox retime frames/ -o slow/ --speed 0.25            # 4x slow motion
   mattebox retime shot.mp4 -o ramp.mp4 --curve ramp.txt --vectors vectors/
   mattebox retime take.mp4 -o smooth.mp4 --fill-duplicates  # held frames made anew
+  mattebox retime shot24.mp4 -o shot60.mp4 --fps 60 --mode neural \
+      --model target/tools/rife/rife-4.onnx --onnxruntime target/tools/onnxruntime/libonnxruntime.so
 
 A curve file has one `TIME SPEED` pair per line (output seconds, playback
 speed), linear between keys; # starts a comment:
@@ -49,9 +51,12 @@ pub(crate) struct RetimeArgs {
     /// Output frame rate for --speed and --curve [default: the source's].
     #[arg(long, value_name = "RATE", value_parser = super::parse_rate, conflicts_with = "fps")]
     rate: Option<Rational>,
-    /// How in-between frames are made: nearest, blend, fast or quality.
+    /// How in-between frames are made: nearest, blend, fast, quality or
+    /// neural (RIFE through ONNX Runtime; `bash .ci/setup` makes the model).
     #[arg(long, default_value = "quality", value_parser = super::parse_mode)]
     mode: Mode,
+    #[command(flatten)]
+    neural: super::NeuralArgs,
     /// Also write motion vectors (one EXR per source frame, Fusion's channel names) here.
     #[arg(long, value_name = "DIR")]
     vectors: Option<PathBuf>,
@@ -127,6 +132,7 @@ pub(crate) fn run(ctx: &Ctx, args: RetimeArgs) -> Result<Report, CliError> {
         spec,
         output_rate: args.rate,
         mode: args.mode,
+        neural: args.neural.settings(args.mode)?,
         vectors: args.vectors,
         open: OpenOptions { frame_rate: args.input_fps, ..Default::default() },
         codec: args.codec,
