@@ -82,6 +82,11 @@ fn reads_h264_prores_ffv1_and_png_sequences_frame_accurately() {
     check_clip(&mov, Rational::new(30000, 1001).unwrap(), PixelFormat::Rgba16);
     let mkv = make_clip(dir.path(), "clip.mkv", "25", "bgr0", &["-c:v", "ffv1", "-g", "10"]);
     check_clip(&mkv, Rational::integer(25), PixelFormat::Rgba8);
+    // AVI with B-frames (DivX, Xvid): the packets carry only decode times,
+    // every picture comes out one frame's time late and the last with none.
+    let avi =
+        make_clip(dir.path(), "clip.avi", "25", "yuv420p", &["-c:v", "mpeg4", "-g", "12", "-bf", "2", "-q:v", "2"]);
+    check_clip(&avi, Rational::integer(25), PixelFormat::Rgba8);
 
     let seq_dir = dir.path().join("seq");
     std::fs::create_dir(&seq_dir).unwrap();

@@ -32,6 +32,12 @@ struct FrameIndex {
     /// The earliest timestamp of any packet (decode order can start before
     /// the first presentation time); seeking here returns to the start.
     start: i64,
+    /// What to take from a decoded frame's timestamp to find it here. A
+    /// stream with B-frames whose packets carry only decode times (AVI:
+    /// DivX, Xvid) gives each decoded picture the decode time of the packet
+    /// that let it out, the decoder's delay late; its last picture comes
+    /// out with no time at all.
+    decode_shift: i64,
 }
 
 impl FrameIndex {
@@ -306,7 +312,18 @@ impl VideoReader {
         loop {
             match self.decoder.receive_frame(&mut self.decoded) {
                 Ok(()) => {
-                    let Some(pts) = self.decoded.timestamp() else { continue };
+                    let pts = match self.decoded.timestamp() {
+                        Some(ts) => ts - self.index.decode_shift,
+                        // The last picture of such a stream, flushed at the
+                        // end with no time: the frame after the one before.
+                        None if self.index.decode_shift != 0 && self.sent_eof => {
+                            match self.next.and_then(|k| self.index.pts.get(k as usize)) {
+                                Some(&ts) => ts,
+                                None => continue,
+                            }
+                        }
+                        None => continue,
+                    };
                     match self.index.position_of(pts) {
                         Some(i) => {
                             self.next = Some(i + 1);
@@ -430,6 +447,7 @@ fn build_index(
     let mut pts = Vec::new();
     let mut keyframes = Vec::new();
     let mut missing_ts = 0usize;
+    let mut decode_times_only = 0usize;
     let mut start = i64::MAX;
     loop {
         // av_read_frame needs an empty packet; dropping the old one unrefs it.
@@ -448,6 +466,7 @@ fn build_index(
                     missing_ts += 1;
                     continue;
                 };
+                decode_times_only += usize::from(packet.pts().is_none());
                 if pts.len() as u64 >= max_frames {
                     return Err(Error::invalid_argument(format!(
                         "{}: the video holds more than {max_frames} frames, more than it may",
@@ -480,5 +499,13 @@ fn build_index(
     }
     keyframes.sort_unstable();
     keyframes.dedup();
-    Ok(FrameIndex { pts, keyframes, start })
+    // SAFETY: reading one field of the stream's parameters, which `input` owns.
+    let delay =
+        input.stream(stream_index).map(|stream| unsafe { (*stream.parameters().as_ptr()).video_delay }).unwrap_or(0);
+    let frame_ticks = pts.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(0);
+    let decode_shift = if decode_times_only > 0 && delay > 0 { i64::from(delay) * frame_ticks } else { 0 };
+    if decode_shift != 0 {
+        tracing::debug!(path = %path.display(), delay, decode_shift, "B-frames with decode times only: shifting decoded times");
+    }
+    Ok(FrameIndex { pts, keyframes, start, decode_shift })
 }
