@@ -21,8 +21,10 @@ pub(crate) fn environment(library: Option<&Path>) -> Result<&'static ort::enviro
             .unwrap_or_else(|| PathBuf::from("libonnxruntime.so"));
         let builder = ort::init_from(&path).map_err(|e| {
             format!(
-                "cannot load ONNX Runtime from {}: {e}; install the `onnxruntime` Python wheel and point \
-                 MATTEBOX_ONNXRUNTIME at its onnxruntime/capi/libonnxruntime.so.*",
+                "cannot load ONNX Runtime from {}: {e}; `bash .ci/setup` puts it in \
+                 target/tools/onnxruntime/ (or install the `onnxruntime` Python wheel: its \
+                 onnxruntime/capi/libonnxruntime.so.*); name it with `--onnxruntime FILE` on the command line \
+                 or MATTEBOX_ONNXRUNTIME",
                 path.display()
             )
         })?;

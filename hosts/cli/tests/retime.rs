@@ -490,6 +490,24 @@ fn neural_mode_equals_the_reference_and_says_what_is_missing() {
     let said = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(1), "{said}");
     assert!(said.contains(".ci/setup") && said.contains("--model"), "{said}");
+    // No ONNX Runtime where it is said to be: how to get it.
+    let r = mattebox(&[
+        &"retime",
+        &seq,
+        &"-o",
+        &dir.path().join("y"),
+        &"--fps",
+        &"48",
+        &"--mode",
+        &"neural",
+        &"--model",
+        &model,
+        &"--onnxruntime",
+        &home.path().join("libonnxruntime.so"),
+    ]);
+    let said = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{said}");
+    assert!(said.contains("cannot load ONNX Runtime") && said.contains("--onnxruntime"), "{said}");
     // The halfway-only model asked for 24 to 60: refused before any frame is written.
     let hdv3 = root.join("target/tools/rife/rife-hdv3.onnx");
     let x = dir.path().join("sixty");
