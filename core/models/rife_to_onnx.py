@@ -272,9 +272,12 @@ def rife4(g, img0, img1, timestep, scale):
         x = g.leaky(g.conv(x, "encode.cnn2"))
         return g.conv_transpose(x, "encode.cnn3")
 
-    def block(i, x, flow, down, up):
+    def block(i, parts, flow, down, up, last):
         p = f"block{i}."
-        x = g.resize(x, down)
+        # Resized part by part, then joined (the reference joins, then
+        # resizes; per-channel resizing makes that the same numbers): the
+        # 24-channel full-resolution input of the finer blocks never exists.
+        x = g.cat([g.resize(part, down) for part in parts])
         if flow is not None:
             x = g.cat([x, g.mul(g.resize(flow, down), down)])
         feat = g.leaky(g.conv(x, p + "conv0.0.0", stride=2))
@@ -284,8 +287,14 @@ def rife4(g, img0, img1, timestep, scale):
             conv = g.conv(feat, q + "conv")
             feat = g.leaky(g.add(g.mul(conv, g.weight(q + "beta")), feat))
         tmp = g.op("DepthToSpace", [g.conv_transpose(feat, p + "lastconv.0")], blocksize=2, mode="CRD")
-        tmp = g.resize(tmp, up)
-        return g.mul(g.channels(tmp, 0, 4), up), g.channels(tmp, 4, 5), g.channels(tmp, 5, 13)
+        # The reference upsamples all 13 channels, then slices. Resizing is
+        # per channel, so slicing first gives the same numbers without a
+        # 13-channel full-resolution tensor (a third of the peak memory at
+        # 4K), and the last block's features, which nothing reads, are
+        # never upsampled.
+        flow = g.mul(g.resize(g.channels(tmp, 0, 4), up), up)
+        mask = g.resize(g.channels(tmp, 4, 5), up)
+        return flow, mask, None if last else g.resize(g.channels(tmp, 5, 13), up)
 
     shape = g.op("Shape", [img0])
     plane = g.op("Concat", [g.const([1, 1], np.int64), g.op("Slice", [
@@ -298,11 +307,11 @@ def rife4(g, img0, img1, timestep, scale):
         down = g.op("Div", [scale, g.const([base])])
         up = g.op("Div", [g.const([base]), scale])
         if flow is None:
-            flow, mask, feat = block(i, g.cat([img0, img1, f0, f1, t]), None, down, up)
+            flow, mask, feat = block(i, [img0, img1, f0, f1, t], None, down, up, False)
         else:
             wf0 = g.warp(f0, g.channels(flow, 0, 2))
             wf1 = g.warp(f1, g.channels(flow, 2, 4))
-            fd, mask, feat = block(i, g.cat([warped0, warped1, wf0, wf1, t, mask, feat]), flow, down, up)
+            fd, mask, feat = block(i, [warped0, warped1, wf0, wf1, t, mask, feat], flow, down, up, i == 4)
             flow = g.add(flow, fd)
         warped0 = g.warp(img0, g.channels(flow, 0, 2))
         warped1 = g.warp(img1, g.channels(flow, 2, 4))

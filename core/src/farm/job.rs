@@ -29,8 +29,9 @@ use crate::rational::Rational;
 /// Seconds one output frame of a megapixel costs, measured whole command
 /// on this project's 2-core machine (`docs/FARM.md`), to size chunks.
 const RETIME_SECONDS_PER_MEGAPIXEL: f64 = 0.3;
-/// The same for a neural (RIFE) retime (docs/BENCHMARKS.md).
-const NEURAL_RETIME_SECONDS_PER_MEGAPIXEL: f64 = 4.0;
+/// The same for a neural (RIFE) retime: the benchmark's 1080p frame takes
+/// 3.1 s (4.x) to 5.0 s (HDv3), docs/BENCHMARKS.md.
+const NEURAL_RETIME_SECONDS_PER_MEGAPIXEL: f64 = 2.5;
 const COMPOSITE_SECONDS_PER_MEGAPIXEL: f64 = 0.1;
 
 /// The steps of a farm job, in the order they run.
