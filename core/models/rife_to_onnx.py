@@ -133,12 +133,14 @@ def _load_zip(raw):
 
 def _load_legacy(raw):
     f = io.BytesIO(raw)
-    if pickle.load(f) != 0x1950A86A20F9469CFC6C:
-        raise ValueError("not a PyTorch weights file (neither a zip archive nor the legacy magic number)")
-    pickle.load(f)  # protocol version
-    pickle.load(f)  # system info
-    start = f.tell()
     storages = {}
+    # The three small pickles before the state dict go through the same
+    # restricted unpickler: plain pickle.load would run whatever they hold.
+    if _Unpickler(f, storages).load() != 0x1950A86A20F9469CFC6C:
+        raise ValueError("not a PyTorch weights file (neither a zip archive nor the legacy magic number)")
+    _Unpickler(f, storages).load()  # protocol version
+    _Unpickler(f, storages).load()  # system info
+    start = f.tell()
 
     # The storages' bytes follow the pickle that refers to them, so the
     # first pass only learns the storages and where the pickle ends; the
@@ -150,7 +152,7 @@ def _load_legacy(raw):
             return super().find_class(module, name)
 
     Skim(f, storages).load()
-    for key in pickle.load(f):
+    for key in _Unpickler(f, storages).load():
         (numel,) = struct.unpack("<q", f.read(8))
         s = storages[str(key)]
         s.data = np.frombuffer(f.read(numel * np.dtype(s.dtype).itemsize), dtype=s.dtype)
