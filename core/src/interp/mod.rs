@@ -331,7 +331,7 @@ fn trivial(a: &FrameView<'_>, b: &FrameView<'_>, t: f32, out: &mut FrameViewMut<
 /// Writes the frame at time `t` between `a` and `b` into `out` with `mode`.
 /// For many t between the same two frames, compute a [`FlowPair`] once and
 /// call [`interpolate_with`] instead. The neural mode uses the model
-/// [`NeuralSettings::default`] finds; [`NeuralModel::interpolate`] takes
+/// [`NeuralSettings::default`] finds; [`neural::interpolate`] takes
 /// settings.
 pub fn interpolate(a: &FrameView<'_>, b: &FrameView<'_>, t: f32, mode: Mode, out: &mut FrameViewMut<'_>) -> Result<()> {
     check_pair(a, b)?;
@@ -350,10 +350,7 @@ pub fn interpolate(a: &FrameView<'_>, b: &FrameView<'_>, t: f32, mode: Mode, out
             let pair = FlowPair::compute(a, b, mode)?;
             interpolate_with(a, b, &pair, t, out)
         }
-        Mode::Neural => {
-            let settings = NeuralSettings::default();
-            NeuralModel::shared(&settings)?.interpolate(a, b, t, &settings, out)
-        }
+        Mode::Neural => neural::interpolate(a, b, t, &NeuralSettings::default(), out),
     }
 }
 

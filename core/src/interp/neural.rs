@@ -170,6 +170,18 @@ impl NeuralModel {
     }
 }
 
+/// Writes the frame `t` of the way from `a` to `b` into `out` with the
+/// model `settings` find, loaded once per process ([`NeuralModel::shared`]).
+pub fn interpolate(
+    a: &FrameView<'_>,
+    b: &FrameView<'_>,
+    t: f32,
+    settings: &NeuralSettings,
+    out: &mut FrameViewMut<'_>,
+) -> Result<()> {
+    NeuralModel::shared(settings)?.interpolate(a, b, t, settings, out)
+}
+
 #[cfg(feature = "onnx")]
 mod run {
     use std::path::Path;

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::frame::{FrameView, FrameViewMut};
 use crate::interp::cuts;
 use crate::interp::retime::{RetimePlan, RetimeSpec, plan};
-use crate::interp::{FlowPair, Mode, NeuralModel, NeuralSettings, interpolate, interpolate_with};
+use crate::interp::{FlowPair, Mode, NeuralModel, NeuralSettings, interpolate, interpolate_with, neural};
 use crate::rational::Rational;
 
 /// Flow pairs kept (slow motion makes several frames between two sources;
@@ -271,7 +271,7 @@ impl ShotRetimer {
             let pair = self.flow_pair(index, a, b, self.mode)?;
             interpolate_with(a, b, &pair, t, out)
         } else if self.mode == Mode::Neural {
-            NeuralModel::shared(&self.neural)?.interpolate(a, b, t, &self.neural, out)
+            neural::interpolate(a, b, t, &self.neural, out)
         } else {
             interpolate(a, b, t, self.mode, out)
         }

@@ -432,24 +432,18 @@ fn neural_mode_equals_the_reference_and_says_what_is_missing() {
     std::fs::create_dir(&seq).unwrap();
     std::fs::copy(fixtures.join("a.png"), seq.join("0001.png")).unwrap();
     std::fs::copy(fixtures.join("b.png"), seq.join("0002.png")).unwrap();
+    // `args` with `--mode neural --model MODEL --onnxruntime LIBRARY`.
+    let neural = |args: &[&dyn AsRef<std::ffi::OsStr>], model: &Path, library: &Path| {
+        let tail: [&dyn AsRef<std::ffi::OsStr>; 6] =
+            [&"--mode", &"neural", &"--model", &model, &"--onnxruntime", &library];
+        mattebox(&[args, &tail[..]].concat())
+    };
     let out = dir.path().join("out");
-    let doc = json_ok(&mattebox(&[
-        &"retime",
-        &seq,
-        &"-o",
-        &out,
-        &"--fps",
-        &"48",
-        &"--input-fps",
-        &"24",
-        &"--mode",
-        &"neural",
-        &"--model",
+    let doc = json_ok(&neural(
+        &[&"retime", &seq, &"-o", &out, &"--fps", &"48", &"--input-fps", &"24", &"--json"],
         &model,
-        &"--onnxruntime",
         &library,
-        &"--json",
-    ]));
+    ));
     assert_eq!(doc["retime"]["mode"], "neural");
     let close = |made: &Path, reference: &str| {
         let (made, reference) =
@@ -459,22 +453,8 @@ fn neural_mode_equals_the_reference_and_says_what_is_missing() {
     };
     close(&out.join("frame_000002.png"), "rife4-t50.png");
     let mid = dir.path().join("mid.png");
-    json_ok(&mattebox(&[
-        &"interpolate",
-        &seq.join("0001.png"),
-        &seq.join("0002.png"),
-        &"--at",
-        &"0.25",
-        &"-o",
-        &mid,
-        &"--mode",
-        &"neural",
-        &"--model",
-        &model,
-        &"--onnxruntime",
-        &library,
-        &"--json",
-    ]));
+    let (a, b) = (seq.join("0001.png"), seq.join("0002.png"));
+    json_ok(&neural(&[&"interpolate", &a, &b, &"--at", &"0.25", &"-o", &mid, &"--json"], &model, &library));
     close(&mid, "rife4-t25.png");
 
     // No model anywhere: the error says how to make one.
@@ -491,40 +471,15 @@ fn neural_mode_equals_the_reference_and_says_what_is_missing() {
     assert_eq!(r.status.code(), Some(1), "{said}");
     assert!(said.contains(".ci/setup") && said.contains("--model"), "{said}");
     // No ONNX Runtime where it is said to be: how to get it.
-    let r = mattebox(&[
-        &"retime",
-        &seq,
-        &"-o",
-        &dir.path().join("y"),
-        &"--fps",
-        &"48",
-        &"--mode",
-        &"neural",
-        &"--model",
-        &model,
-        &"--onnxruntime",
-        &home.path().join("libonnxruntime.so"),
-    ]);
+    let y = dir.path().join("y");
+    let r = neural(&[&"retime", &seq, &"-o", &y, &"--fps", &"48"], &model, &home.path().join("libonnxruntime.so"));
     let said = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(1), "{said}");
     assert!(said.contains("cannot load ONNX Runtime") && said.contains("--onnxruntime"), "{said}");
     // The halfway-only model asked for 24 to 60: refused before any frame is written.
     let hdv3 = root.join("target/tools/rife/rife-hdv3.onnx");
     let x = dir.path().join("sixty");
-    let r = mattebox(&[
-        &"retime",
-        &seq,
-        &"-o",
-        &x,
-        &"--fps",
-        &"60",
-        &"--mode",
-        &"neural",
-        &"--model",
-        &hdv3,
-        &"--onnxruntime",
-        &library,
-    ]);
+    let r = neural(&[&"retime", &seq, &"-o", &x, &"--fps", &"60"], &hdv3, &library);
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("halfway"), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(!x.exists(), "nothing is written");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use mattebox_core::interp::{Mode, NeuralModel, interpolate};
+use mattebox_core::interp::{Mode, interpolate, neural};
 use mattebox_core::media::{read_image, write_image};
 use mattebox_core::{Error, Frame};
 use serde_json::json;
@@ -45,9 +45,7 @@ pub(crate) fn run(ctx: &Ctx, args: InterpolateArgs) -> Result<Report, CliError> 
     let mut out = Frame::new(a.width(), a.height(), a.format()).map_err(|e: Error| e.context(args.a.display()))?;
     ctx.runtime
         .install(|| match args.mode {
-            Mode::Neural => {
-                NeuralModel::shared(&neural)?.interpolate(&a.view(), &b.view(), args.at, &neural, &mut out.view_mut())
-            }
+            Mode::Neural => neural::interpolate(&a.view(), &b.view(), args.at, &neural, &mut out.view_mut()),
             mode => interpolate(&a.view(), &b.view(), args.at, mode, &mut out.view_mut()),
         })
         .map_err(|e| e.context(format!("{} and {}", args.a.display(), args.b.display())))?;

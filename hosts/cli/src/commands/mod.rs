@@ -16,10 +16,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mattebox_core::Rational;
-use mattebox_core::interp::NeuralSettings;
+use mattebox_core::interp::{Mode, NeuralSettings};
+use mattebox_core::media::{AudioMode, AudioReport, VideoCodec};
 
 use crate::report::CliError;
-use mattebox_core::media::{AudioMode, AudioReport, VideoCodec};
 
 /// The sound options every command that writes a clip takes.
 #[derive(Debug, Args)]
@@ -56,9 +56,9 @@ pub(crate) struct NeuralArgs {
 
 impl NeuralArgs {
     /// The settings, refusing them for a mode that has no use for them.
-    pub(crate) fn settings(self, mode: mattebox_core::interp::Mode) -> Result<NeuralSettings, CliError> {
+    pub(crate) fn settings(self, mode: Mode) -> Result<NeuralSettings, CliError> {
         let given = self.model.is_some() || self.onnxruntime.is_some() || self.neural_scale.is_some();
-        if given && mode != mattebox_core::interp::Mode::Neural {
+        if given && mode != Mode::Neural {
             return Err(CliError::usage("--model, --onnxruntime and --neural-scale are for --mode neural"));
         }
         Ok(NeuralSettings { model: self.model, library: self.onnxruntime, scale: self.neural_scale })
