@@ -36,6 +36,7 @@
 pub mod base64;
 pub mod composite;
 pub mod consistency;
+pub mod episode;
 pub mod error;
 pub mod farm;
 pub mod files;

@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::episode::{Episode, EpisodeShot};
+use crate::episode::{Episode, EpisodeShot};
 use crate::error::{Error, Result};
 use crate::interp::Mode;
 use crate::interp::retime::RetimeSpec;
@@ -139,6 +139,13 @@ impl FarmJob {
         let mut retime = Vec::new();
         let mut deliver = Vec::new();
         for shot in &episode.shots {
+            if let Some(after) = &shot.after {
+                return Err(Error::invalid_argument(format!(
+                    "shot {} continues {after} (after): chained shots are generated one after the other by \
+                     `mattebox episode run`, which the farm does not plan yet; run the episode there first",
+                    shot.id
+                )));
+            }
             let megapixels = f64::from(shot.size.0) * f64::from(shot.size.1) / 1e6;
             // What the retime (if any) reads: the composite at the plate's
             // rate and length, or the take.
@@ -323,6 +330,9 @@ pub fn task_command(episode: &Episode, step: StepKind, id: &str, out: &Path) -> 
             if let Some(first) = &shot.first_frame {
                 args.extend(["--first-frame".into(), s(first)]);
             }
+            if let Some(last) = &shot.last_frame {
+                args.extend(["--last-frame".into(), s(last)]);
+            }
             args.extend(["--adapter".into(), shot.adapter.clone()]);
             for (key, value) in &shot.extras {
                 args.extend(["--extra".into(), format!("{key}={value}")]);
@@ -498,6 +508,18 @@ mod tests {
         let simple = episode("name = 'e'\n[[shots]]\nid = 'c'\ntakes = 3\n");
         let job = FarmJob::plan(simple, Chunking::default(), &probe).unwrap();
         assert!(job.step(StepKind::Deliver).unwrap().element_wise);
+    }
+
+    #[test]
+    fn last_frames_pass_on_and_chains_are_left_to_episode_run() {
+        let probe = |_: &Path| Ok((48, Rational::integer(24)));
+        let ep = episode("name = 'e'\n[[shots]]\nid = 'a'\nlast_frame = 'end.png'\n");
+        let cmd = task_command(&ep, StepKind::Generate, "a:1", Path::new("/o")).unwrap();
+        let at = cmd.iter().position(|a| a == "--last-frame").expect("--last-frame");
+        assert!(cmd[at + 1].ends_with("end.png"));
+        let chained = episode("name = 'e'\n[[shots]]\nid = 'a'\n[[shots]]\nid = 'b'\nafter = 'a'\n");
+        let err = FarmJob::plan(chained, Chunking::default(), &probe).unwrap_err().to_string();
+        assert!(err.contains("shot b continues a") && err.contains("mattebox episode run"), "{err}");
     }
 
     #[test]

@@ -4,10 +4,8 @@
 //! Every task is one `mattebox` command ([`task_command`]); the engine
 //! schedules, Mattebox decides what each task does. See `docs/FARM.md`.
 
-mod episode;
 mod job;
 pub mod openjd;
 pub mod slurm;
 
-pub use episode::{Episode, EpisodeShot};
 pub use job::{Chunking, FarmJob, PlateProbe, Step, StepKind, delivery, task_command};

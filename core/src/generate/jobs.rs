@@ -167,6 +167,11 @@ impl Generations {
         self.inner.generators.read().values().map(|r| r.generator.info().clone()).collect()
     }
 
+    /// The runtime jobs run on.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.inner.runtime
+    }
+
     /// The take cache.
     pub fn cache(&self) -> &TakeCache {
         &self.inner.cache

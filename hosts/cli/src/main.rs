@@ -67,6 +67,8 @@ enum Command {
     Plugin(commands::plugin::PluginArgs),
     /// Run the main job on built-in sample data (no network, no GPU) and show each step.
     Demo(commands::demo::DemoArgs),
+    /// An episode from shot list to timeline: generate and rank every shot's takes, pick, export the edit.
+    Episode(commands::episode::EpisodeArgs),
     /// An episode on a render farm: an Open Job Description template, Slurm scripts, and the tasks they run.
     Farm(commands::farm::FarmArgs),
 }
@@ -124,6 +126,7 @@ fn run(cli: Cli, progress: report::ProgressMode) -> Result<(), CliError> {
         Command::Score(args) => commands::score::run(&ctx, args)?,
         Command::Plugin(args) => commands::plugin::run(args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
+        Command::Episode(args) => commands::episode::run(&ctx, args)?,
         Command::Farm(args) => commands::farm::run(&ctx, args, &forwarded)?,
     };
     ctx.print(report)

@@ -4,16 +4,21 @@
 //! procedural landscape with a camera move), renders a green-screen plate of
 //! an actor of its own, composites the actor over the generated shot, then
 //! retimes the result to 60 fps and into 4x slow motion with optical flow.
-//! Finally it asks the generator for the same shot again, which the take
-//! cache serves at once.
+//! It asks the generator for the same shot again, which the take cache
+//! serves at once. Finally it runs the sample episode
+//! (`examples/episode/episode.toml`: three chained shots), ranks the takes
+//! and exports the edit as OTIO, FCPXML, EDL and MLT.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use clap::Args;
 use mattebox_core::composite::{CompositeOptions, KeyOptions};
+use mattebox_core::episode::Episode;
+use mattebox_core::episode::run::{EpisodeReport, Exported};
 use mattebox_core::generate::Generations;
-use mattebox_core::media::{MediaWriter, OpenOptions, WriteOptions};
+use mattebox_core::media::{MediaReader, MediaWriter, OpenOptions, WriteOptions, write_image};
 use mattebox_core::pipeline::composite::{CompositeJob, MatteSource, WhenShorter};
 use mattebox_core::shot::{CameraMotion, ShotRequest, Take};
 use mattebox_core::{Error, Frame, PixelFormat, Rational};
@@ -55,7 +60,7 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let frames = request.frame_count();
 
     ctx.step(&format!(
-        "1/6 generate a background: {width}x{height}, {frames} frames, \"{}\", truck right and push in (built-in generator, offline)",
+        "1/7 generate a background: {width}x{height}, {frames} frames, \"{}\", truck right and push in (built-in generator, offline)",
         request.prompt
     ));
     let generations = Generations::new(ctx.runtime.clone())?;
@@ -63,11 +68,11 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let background = out.join("background.mp4");
     super::generate::export_take(ctx, &generated, &background, None, true)?;
 
-    ctx.step("2/6 render a green-screen plate of an actor (lossless FFV1)");
+    ctx.step("2/7 render a green-screen plate of an actor (lossless FFV1)");
     let plate = out.join("plate.mkv");
     render_plate(ctx, &plate, width, height, frames, rate)?;
 
-    ctx.step("3/6 key the actor and composite them over the generated background (colour match, light wrap)");
+    ctx.step("3/7 key the actor and composite them over the generated background (colour match, light wrap)");
     let composite = out.join("composite.mp4");
     let job = CompositeJob {
         plate: plate.clone(),
@@ -91,21 +96,32 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
     let comp = job.run(&ctx.runtime, &mut |(done, _)| bar.set_position(done))?;
     bar.finish_and_clear();
 
-    ctx.step("4/6 retime the composite to 60 fps with optical flow (quality mode)");
+    ctx.step("4/7 retime the composite to 60 fps with optical flow (quality mode)");
     let sixty_fps = RetimeSpec::FrameRate(Rational::integer(60));
     let sixty = retime(ctx, &composite, &out.join("composite-60fps.mp4"), sixty_fps, Mode::Quality)?;
 
-    ctx.step("5/6 make it 4x slow motion (fast mode)");
+    ctx.step("5/7 make it 4x slow motion (fast mode)");
     let quarter = RetimeSpec::Speed(Rational::new(1, 4).expect("valid speed"));
     let slowmo = retime(ctx, &composite, &out.join("composite-slowmo.mp4"), quarter, Mode::Fast)?;
 
-    ctx.step("6/6 ask the generator for the same shot again");
+    ctx.step("6/7 ask the generator for the same shot again");
     let asked = Instant::now();
     let again = generate(ctx, &generations, &request)?;
     let again_ms = asked.elapsed().as_secs_f64() * 1e3;
     if !again.from_cache || again.key != generated.key {
         return Err(Error::internal("the same request was not served from the take cache").into());
     }
+
+    ctx.step("7/7 an episode of three chained shots: make, score and rank the takes, export the edit");
+    let (episode_report, exported) = episode(ctx, &generations, &out.join("episode"))?;
+    let chosen: Vec<String> = episode_report
+        .shots
+        .iter()
+        .map(|s| match s.chosen_take() {
+            Some(t) => format!("{} take {} of {}", s.id, t.take.index + 1, s.takes.len()),
+            None => format!("{} (no take)", s.id),
+        })
+        .collect();
 
     let seconds = started.elapsed().as_secs_f64();
     let made = if generated.from_cache {
@@ -123,7 +139,10 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
          \x20 composite-60fps.mp4     retimed to {} fps: {} frames, {} made by optical flow ({:.1} s)\n\
          \x20 composite-slowmo.mp4    4x slow motion: {} frames, {} made by optical flow ({:.1} s)\n\
          Asking again for the same shot: served from the take cache in {again_ms:.0} ms\n\
-         \x20 ({})\n\n\
+         \x20 ({})\n\
+         \x20 episode/               \"{}\": takes ranked in ranking.json, chosen {}\n\
+         \x20 episode/edit/          the edit for your NLE: {}\n\
+         \x20 (see every take: mattebox episode show {})\n\n\
          Next: mattebox generate --first-frame YOUR_STILL.png --camera pan=0.4,zoom=0.2 -o takes/\n\
          \x20     mattebox composite --plate YOUR_PLATE.mov --background takes/take-1.mp4 -o comp.mp4\n",
         out.display(),
@@ -141,6 +160,15 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         slowmo.made,
         slowmo.seconds,
         again.media.display(),
+        episode_report.name,
+        chosen.join(", "),
+        exported
+            .timelines
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        out.join("episode").join("episode.toml").display(),
     );
     let json = json!({
         "out": out,
@@ -151,9 +179,45 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         "retime_60fps": sixty,
         "slow_motion": slowmo,
         "cached_again_ms": again_ms,
+        "episode": episode_report,
+        "episode_export": exported,
     });
     Ok(Report { text, json })
 }
+
+/// The sample episode, written into `dir` with a location reference the
+/// generator makes (as the example's `valley.png` was made), run and exported.
+fn episode(ctx: &Ctx, generations: &Generations, dir: &Path) -> Result<(EpisodeReport, Exported), CliError> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+    let mut still = ShotRequest::new("a valley at dusk");
+    (still.width, still.height, still.seed) = (640, 360, 11);
+    let take = generate(ctx, generations, &still)?;
+    let mut reader = MediaReader::open_on(&ctx.runtime, &take.media, &OpenOptions::default())?;
+    let frame = reader.read_frame(23.min(take.frames.saturating_sub(1)))?;
+    write_image(&dir.join("valley.png"), &frame.view(), true)?;
+    let text = SAMPLE_EPISODE
+        .lines()
+        .map(|line| if line.starts_with("output =") { "output = \".\"" } else { line })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = dir.join("episode.toml");
+    std::fs::write(&file, text).map_err(|e| Error::io(&file, "write", e))?;
+    let episode = Episode::load(&file)?;
+    let multi = ctx.agent_progress(1000 * episode.shots.len() as u64, "episode");
+    let never = AtomicBool::new(false);
+    let report = mattebox_core::episode::run::run(
+        &episode,
+        generations,
+        &mut |shots| multi.set_position(shots.iter().map(|s| (s.fraction * 1000.0) as u64).sum()),
+        &never,
+    )?;
+    multi.finish_and_clear();
+    let exported = mattebox_core::episode::run::export(&episode, &report, &ctx.runtime, &dir.join("edit"))?;
+    Ok((report, exported))
+}
+
+/// The episode `examples/episode/` ships.
+const SAMPLE_EPISODE: &str = include_str!("../../../../examples/episode/episode.toml");
 
 fn generate(ctx: &Ctx, generations: &Generations, request: &ShotRequest) -> Result<Take, CliError> {
     let job = generations.submit("builtin", request.clone(), 1)?;

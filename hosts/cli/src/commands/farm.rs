@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use mattebox_core::farm::{self, Chunking, Episode, FarmJob, StepKind};
+use mattebox_core::episode::Episode;
+use mattebox_core::farm::{self, Chunking, FarmJob, StepKind};
 use mattebox_core::media::{MediaReader, OpenOptions};
 use mattebox_core::staged::{StagedDir, StagedFile};
 use mattebox_core::{Error, Rational};

@@ -3,6 +3,7 @@
 pub(crate) mod composite;
 pub(crate) mod convert;
 pub(crate) mod demo;
+pub(crate) mod episode;
 pub(crate) mod farm;
 pub(crate) mod generate;
 pub(crate) mod info;
