@@ -45,6 +45,7 @@ pub mod frame;
 pub mod generate;
 pub mod interp;
 pub mod logging;
+pub mod markup;
 #[cfg(any(feature = "images", feature = "video"))]
 pub mod media;
 #[cfg(feature = "onnx")]

@@ -10,14 +10,11 @@ use super::references::{ReferenceScores, References};
 use super::{PROBLEM_BELOW, ShotScores};
 use crate::error::Result;
 use crate::frame::Frame;
+use crate::markup::escape;
 use crate::media::image_file::encode_png;
 
 /// Line colours of the six curves, in `Scores::named` order.
 const COLOURS: [&str; 6] = ["#d1495b", "#edae49", "#00798c", "#30638e", "#8d6a9f", "#6a994e"];
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 fn data_uri(frame: &Frame) -> Result<String> {
     Ok(format!("data:image/png;base64,{}", crate::base64::encode(&encode_png(&frame.view())?)))

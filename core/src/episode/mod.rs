@@ -12,5 +12,5 @@ pub mod run;
 pub mod timeline;
 
 pub use file::{Episode, EpisodeShot};
-pub use picks::{Picks, ShotPicks};
+pub use picks::{MoreTakes, Picks, ShotPicks};
 pub use rank::{RankedTake, TakeScores, WEIGHTS, rank_takes};

@@ -37,6 +37,20 @@ pub struct ShotPicks {
     /// A note per take.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
+    /// More takes asked for, beyond the episode file's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<MoreTakes>,
+}
+
+/// A batch of takes asked for beyond the episode file's: `takes` takes
+/// from seed `seed` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoreTakes {
+    /// Seed of the batch's first take.
+    pub seed: u64,
+    /// Takes in the batch.
+    pub takes: u32,
 }
 
 /// Every shot's choices.
@@ -189,6 +203,25 @@ impl Picks {
             entry.rejects.remove(key);
         }
         Ok(())
+    }
+
+    /// Asks for `takes` more takes of `shot` from `seed` on (1 to 100 at a time).
+    pub fn add_more(&mut self, shot: &str, more: MoreTakes) -> Result<()> {
+        if more.takes == 0 || more.takes > 100 {
+            return Err(Error::invalid_argument(format!("{} more takes: ask for 1 to 100 at a time", more.takes)));
+        }
+        self.shots.entry(shot.to_owned()).or_default().more.push(more);
+        Ok(())
+    }
+
+    /// Takes back a batch asked for (a cancelled request); its takes
+    /// already made stay in the take cache.
+    pub fn remove_more(&mut self, shot: &str, more: MoreTakes) {
+        if let Some(entry) = self.shots.get_mut(shot)
+            && let Some(at) = entry.more.iter().rposition(|m| *m == more)
+        {
+            entry.more.remove(at);
+        }
     }
 
     /// Sets the note on `key` (empty: removes it).

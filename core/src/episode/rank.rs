@@ -102,7 +102,9 @@ fn differences(a: &TakeScores, b: &TakeScores, ahead: bool) -> Vec<String> {
         .filter_map(|(id, name, va, w)| {
             let (_, _, vb, _) = pb.iter().find(|(other, _, _, _)| other == id)?;
             let gain = if ahead { va - vb } else { vb - va };
-            (gain > 0.005).then(|| (gain * w, format!("{name} ({va:.2} against {vb:.2})")))
+            // Only differences the sentence can show (two decimals).
+            let shown = (va * 100.0).round() != (vb * 100.0).round();
+            (gain > 0.0 && shown).then(|| (gain * w, format!("{name} ({va:.2} against {vb:.2})")))
         })
         .collect();
     diffs.sort_by(|x, y| y.0.total_cmp(&x.0));

@@ -23,7 +23,7 @@ use crate::consistency::references::{Expectation, ReferenceImage, References, gr
 use crate::consistency::{FrameLook, ShotScorer, ShotScores};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::Frame;
-use crate::generate::{GenerationJob, Generations};
+use crate::generate::{GenerationJob, Generations, MAX_TAKES};
 use crate::media::{MediaReader, OpenOptions};
 use crate::runtime::Runtime;
 use crate::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
@@ -32,6 +32,9 @@ use crate::staged::StagedFile;
 /// One take of a shot, scored and ranked.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RankedTakeRecord {
+    /// Its number in its shot: the shot's takes are numbered from 1 in
+    /// the order of their seeds.
+    pub number: u32,
     /// The take (its key, seed, frames in the take cache).
     pub take: Take,
     /// The components of its blend.
@@ -45,7 +48,7 @@ pub struct RankedTakeRecord {
 pub struct ShotReport {
     /// The shot's id.
     pub id: String,
-    /// Its takes, in take order (take k is `takes[k - 1]` when none failed).
+    /// Its takes, by number (`takes[k - 1]` is take k).
     pub takes: Vec<RankedTakeRecord>,
     /// Takes that could not be made, in words.
     pub failures: Vec<String>,
@@ -67,6 +70,11 @@ impl ShotReport {
     /// The take with `key`.
     pub fn take_by_key(&self, key: &str) -> Option<&RankedTakeRecord> {
         self.takes.iter().find(|t| t.take.key == key)
+    }
+
+    /// Take `number` (from 1).
+    pub fn take_by_number(&self, number: u32) -> Option<&RankedTakeRecord> {
+        self.takes.iter().find(|t| t.number == number)
     }
 }
 
@@ -253,10 +261,24 @@ struct Scored {
 
 enum State {
     Waiting,
-    Generating(GenerationJob),
+    Generating(Vec<GenerationJob>),
     Scored(Vec<Scored>),
     Ranked,
     Failed,
+}
+
+/// The batches of takes of `shot`: the episode file's, then those asked
+/// for since (`more` in the picks), as (first seed, takes).
+pub fn batches(shot: &EpisodeShot, picks: &Picks) -> Vec<(u64, u32)> {
+    let mut out = vec![(shot.seed, shot.takes)];
+    out.extend(picks.shot(&shot.id).more.iter().map(|m| (m.seed, m.takes)));
+    out
+}
+
+/// The seed a new batch of takes of `shot` starts at: the first after
+/// every batch so far.
+pub fn next_seed(shot: &EpisodeShot, picks: &Picks) -> u64 {
+    batches(shot, picks).iter().map(|&(seed, takes)| seed.saturating_add(u64::from(takes))).max().unwrap_or(0)
 }
 
 /// The shot a shot's continuity is measured against: the one it continues,
@@ -311,8 +333,8 @@ pub fn run(
     loop {
         if cancel.load(Ordering::SeqCst) {
             for state in &states {
-                if let State::Generating(job) = state {
-                    job.cancel();
+                if let State::Generating(jobs) = state {
+                    jobs.iter().for_each(GenerationJob::cancel);
                 }
             }
             return Err(Error::new(ErrorKind::Cancelled, "the episode run was cancelled; takes already made are kept"));
@@ -344,12 +366,19 @@ pub fn run(
                 };
                 let frame = last_frame(&runtime, &previous.take).map_err(|e| e.context(format!("shot {after}")))?;
                 requests[i].first_frame =
-                    Some(ImageInput::new(format!("{after} take {} last frame", previous.take.index + 1), frame));
+                    Some(ImageInput::new(format!("{after} take {} last frame", previous.number), frame));
                 continues = Some(previous.take.key.clone());
             }
-            let job = generations
-                .submit(&shot.adapter, requests[i].clone(), shot.takes)
-                .map_err(|e| e.context(format!("shot {}", shot.id)))?;
+            let mut jobs = Vec::new();
+            for (seed, takes) in batches(shot, &picks) {
+                // A job makes at most MAX_TAKES; take k of a batch keeps seed + k.
+                for first in (0..takes).step_by(MAX_TAKES as usize) {
+                    let mut request = requests[i].clone();
+                    request.seed = seed.saturating_add(u64::from(first));
+                    let job = generations.submit(&shot.adapter, request, MAX_TAKES.min(takes - first));
+                    jobs.push(job.map_err(|e| e.context(format!("shot {}", shot.id)))?);
+                }
+            }
             reports[i] = Some(ShotReport {
                 id: shot.id.clone(),
                 takes: Vec::new(),
@@ -358,23 +387,31 @@ pub fn run(
                 chosen_by: String::new(),
                 continues,
             });
-            states[i] = State::Generating(job);
+            states[i] = State::Generating(jobs);
         }
         // Collect finished generations, scoring their takes.
         for i in 0..n {
-            let State::Generating(job) = &states[i] else { continue };
-            if !job.is_finished() {
+            let State::Generating(jobs) = &states[i] else { continue };
+            if !jobs.iter().all(GenerationJob::is_finished) {
                 continue;
             }
-            let State::Generating(job) = std::mem::replace(&mut states[i], State::Waiting) else { continue };
-            let mut scored = Vec::new();
-            for (k, result) in job.results().into_iter().enumerate() {
-                match result.and_then(|take| Ok(Scored { scores: score_take(&runtime, &take)?, take })) {
-                    Ok(s) => scored.push(s),
-                    Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
-                    Err(e) => failures[i].push(format!("take {}: {e}", k + 1)),
+            let State::Generating(jobs) = std::mem::replace(&mut states[i], State::Waiting) else { continue };
+            let mut scored: Vec<Scored> = Vec::new();
+            for job in jobs {
+                for (status, result) in job.status().into_iter().zip(job.results()) {
+                    match result {
+                        // Batches that overlap make the same take twice.
+                        Ok(take) if scored.iter().any(|s| s.take.key == take.key) => {}
+                        Ok(take) => match score_take(&runtime, &take) {
+                            Ok(scores) => scored.push(Scored { scores, take }),
+                            Err(e) => failures[i].push(format!("seed {}: cannot be scored: {e}", take.seed)),
+                        },
+                        Err(e) if e.kind() == ErrorKind::Cancelled => return Err(e),
+                        Err(e) => failures[i].push(format!("take {} of a batch: {e}", status.index + 1)),
+                    }
                 }
             }
+            scored.sort_by_key(|s| s.take.seed);
             states[i] = if scored.is_empty() { State::Failed } else { State::Scored(scored) };
         }
         // Rank in generation order, each shot once the shot before it is.
@@ -428,7 +465,8 @@ pub fn run(
             report.takes = takes
                 .into_iter()
                 .zip(ranked)
-                .map(|((take, scores), ranked)| RankedTakeRecord { take, scores, ranked })
+                .enumerate()
+                .map(|(k, ((take, scores), ranked))| RankedTakeRecord { number: k as u32 + 1, take, scores, ranked })
                 .collect();
             let picked = shot_picks.pick.as_ref().and_then(|key| report.takes.iter().position(|t| &t.take.key == key));
             let best = (0..report.takes.len()).filter(|&k| !rejected[k]).min_by_key(|&k| report.takes[k].ranked.rank);
@@ -443,7 +481,10 @@ pub fn run(
             .map(|i| {
                 let (stage, fraction) = match &states[i] {
                     State::Waiting => (ShotStage::Waiting, 0.0),
-                    State::Generating(job) => (ShotStage::Generating, job.progress()),
+                    State::Generating(jobs) => (
+                        ShotStage::Generating,
+                        jobs.iter().map(GenerationJob::progress).sum::<f32>() / jobs.len() as f32,
+                    ),
                     State::Scored(_) => (ShotStage::Scored, 1.0),
                     State::Ranked => (ShotStage::Ranked, 1.0),
                     State::Failed => (ShotStage::Failed, 1.0),
@@ -456,12 +497,12 @@ pub fn run(
             break;
         }
         // Wait on the first job still running, briefly, then look again.
-        match states.iter().find_map(|s| if let State::Generating(job) = s { Some(job) } else { None }) {
-            Some(job) => {
-                job.wait_timeout(Duration::from_millis(100));
-            }
-            None if states.iter().any(|s| matches!(s, State::Scored(_))) => {}
-            None => {}
+        let running = states.iter().find_map(|s| match s {
+            State::Generating(jobs) => jobs.iter().find(|j| !j.is_finished()),
+            _ => None,
+        });
+        if let Some(job) = running {
+            job.wait_timeout(Duration::from_millis(100));
         }
     }
     let shots: Vec<ShotReport> = (0..n)
@@ -554,7 +595,7 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
         choices.push(format!(
             "{}: take {} ({})",
             shot.id,
-            take.take.index + 1,
+            take.number,
             if picked.is_some() { "picked".to_owned() } else { take.ranked.reason.clone() }
         ));
         chosen_keys.insert(&shot.id, &take.take.key);
@@ -590,7 +631,7 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
                     "shot {} take {} (key {}) cannot be read from the take cache ({e}); run `mattebox episode run \
                      {}` to make it again",
                     shot.id,
-                    take.index + 1,
+                    ranked.number,
                     &take.key[..12],
                     episode.path.display()
                 ),
@@ -598,7 +639,7 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
         };
         let mut reader = MediaReader::open_on(runtime, &take.media, &OpenOptions::default()).map_err(gone)?;
         let frames = reader.info().frame_count;
-        let name = format!("{}-take{}", shot.id, take.index + 1);
+        let name = format!("{}-take{}", shot.id, ranked.number);
         let path = media_dir.join(format!("{name}.mp4"));
         let tags = ClipTags {
             timecode: Some(Timecode { frame: at, rate, drop_frame: false }.to_string()),
@@ -620,7 +661,7 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
         writer.finish()?;
         let mut metadata = vec![
             ("shot".to_owned(), shot.id.clone()),
-            ("take".to_owned(), (take.index + 1).to_string()),
+            ("take".to_owned(), ranked.number.to_string()),
             ("take_key".to_owned(), take.key.clone()),
             ("prompt".to_owned(), take.request.prompt.clone()),
             ("seed".to_owned(), take.seed.to_string()),

@@ -14,6 +14,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use crate::markup::escape as xml_escape;
 use crate::media::Timecode;
 use crate::rational::Rational;
 
@@ -82,23 +83,6 @@ pub fn file_url(path: &Path) -> String {
         }
     }
     url
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// OpenTimelineIO JSON (`Timeline.1`, `Clip.2`), as `opentimelineio` 0.18 writes it.

@@ -69,6 +69,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// An episode from shot list to timeline: generate and rank every shot's takes, pick, export the edit.
     Episode(commands::episode::EpisodeArgs),
+    /// Review an episode's takes in a local web page: play, pick, reject, note, search, ask for more.
+    Review(commands::review::ReviewArgs),
     /// An episode on a render farm: an Open Job Description template, Slurm scripts, and the tasks they run.
     Farm(commands::farm::FarmArgs),
 }
@@ -127,6 +129,7 @@ fn run(cli: Cli, progress: report::ProgressMode) -> Result<(), CliError> {
         Command::Plugin(args) => commands::plugin::run(args)?,
         Command::Demo(args) => commands::demo::run(&ctx, args)?,
         Command::Episode(args) => commands::episode::run(&ctx, args)?,
+        Command::Review(args) => commands::review::run(&ctx, args)?,
         Command::Farm(args) => commands::farm::run(&ctx, args, &forwarded)?,
     };
     ctx.print(report)

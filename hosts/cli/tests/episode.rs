@@ -124,7 +124,7 @@ fn the_sample_episode_runs_ranks_resumes_and_exports_what_editors_import() {
 
     // Pick s01's last-ranked take: it is chosen, and s02 is made again from it.
     let worst = takes(&shots[0]).iter().find(|t| t["ranked"]["rank"] == 3).unwrap();
-    let number = (worst["take"]["index"].as_u64().unwrap() + 1).to_string();
+    let number = worst["number"].to_string();
     json_ok(&mattebox(&cache, &[&"episode", &"pick", &episode, &"s01", &number]));
     let picked = json_ok(&mattebox(&cache, &[&"episode", &"run", &episode]));
     let shots = picked["ranking"]["shots"].as_array().unwrap();
@@ -148,8 +148,7 @@ fn the_sample_episode_runs_ranks_resumes_and_exports_what_editors_import() {
         assert_eq!(read[format]["name"], "The Valley", "{format}");
         assert_eq!(clips.len(), 3, "{format}");
         for (n, (clip, shot)) in clips.iter().zip(shots).enumerate() {
-            let take = &chosen(shot)["take"];
-            let name = format!("{}-take{}", shot["id"].as_str().unwrap(), take["index"].as_u64().unwrap() + 1);
+            let name = format!("{}-take{}", shot["id"].as_str().unwrap(), chosen(shot)["number"]);
             assert_eq!(clip["name"], name.as_str(), "{format}");
             assert_eq!(clip["rate"], 24.0, "{format}");
             assert_eq!(clip["duration"], 48.0, "{format}");
@@ -283,4 +282,12 @@ fn picks_from_processes_at_once_are_all_kept() {
     let picks: Value = serde_json::from_slice(&std::fs::read(dir.path().join("e.toml.picks.json")).unwrap()).unwrap();
     let notes = picks["shots"]["a"]["notes"].as_object().unwrap();
     assert_eq!(notes.len(), 6, "{picks}");
+    // Two more takes: numbered on from the shot's six, seeds 6 and 7, the
+    // notes kept (they follow the takes' keys).
+    let more = json_ok(&mattebox(&cache, &[&"episode", &"more", &episode, &"a", &"--takes", &"2"]));
+    let takes = takes(&more["ranking"]["shots"][0]);
+    let numbered: Vec<(u64, u64)> =
+        takes.iter().map(|t| (t["number"].as_u64().unwrap(), t["take"]["seed"].as_u64().unwrap())).collect();
+    assert_eq!(numbered, (1..=8).map(|k| (k, k - 1)).collect::<Vec<_>>());
+    assert_eq!(more["picks"]["shots"]["a"]["notes"].as_object().unwrap().len(), 6);
 }

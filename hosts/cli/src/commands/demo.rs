@@ -118,7 +118,7 @@ pub(crate) fn run(ctx: &Ctx, args: DemoArgs) -> Result<Report, CliError> {
         .shots
         .iter()
         .map(|s| match s.chosen_take() {
-            Some(t) => format!("{} take {} of {}", s.id, t.take.index + 1, s.takes.len()),
+            Some(t) => format!("{} take {} of {}", s.id, t.number, s.takes.len()),
             None => format!("{} (no take)", s.id),
         })
         .collect();

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use mattebox_core::episode::run::{EpisodeReport, ShotProgress, ShotStage};
-use mattebox_core::episode::{Episode, Picks};
+use mattebox_core::episode::run::{EpisodeReport, ShotProgress, ShotStage, next_seed};
+use mattebox_core::episode::{Episode, MoreTakes, Picks};
 use mattebox_core::generate::Generations;
 use mattebox_core::{Error, ErrorKind};
 use serde_json::json;
@@ -25,6 +25,8 @@ Examples:
   mattebox episode show episode.toml                 # the ranking, with the picks
   mattebox episode pick episode.toml s02 3           # take 3 goes in the edit
   mattebox episode pick episode.toml s02 1 --reject --note \"face melts at 0:01\"
+  mattebox episode more episode.toml s02 --takes 4      # four more takes of s02, then rank again
+  mattebox review episode.toml                       # all of this in a web page
   mattebox episode export episode.toml -o edit/      # OTIO, FCPXML, EDL and MLT, with the media
 
 The episode file (references, shots, chains with `after`) is described in
@@ -43,6 +45,8 @@ enum EpisodeCommand {
     Show(FileArgs),
     /// Pick a take for the edit, or mark it: favourite, rejected, a note.
     Pick(PickArgs),
+    /// Ask for more takes of a shot (kept with the picks), then run the episode.
+    More(MoreArgs),
     /// Write the chosen takes as a timeline: .otio, .fcpxml, .edl, .mlt and the media.
     Export(ExportArgs),
 }
@@ -79,6 +83,20 @@ struct PickArgs {
 }
 
 #[derive(Debug, Args)]
+struct MoreArgs {
+    /// The episode file.
+    episode: PathBuf,
+    /// The shot's id.
+    shot: String,
+    /// How many more takes.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    takes: u32,
+    /// Seed of the first [default: the first after the shot's takes so far].
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 struct ExportArgs {
     /// The episode file.
     episode: PathBuf,
@@ -106,29 +124,22 @@ pub(crate) fn run(ctx: &Ctx, args: EpisodeArgs) -> Result<Report, CliError> {
             Ok(describe(&episode, &report, "ranking"))
         }
         EpisodeCommand::Pick(args) => pick(&args),
+        EpisodeCommand::More(args) => {
+            let episode = load(&args.episode)?;
+            let shot = episode.shot(&args.shot).map_err(CliError::usage_from)?;
+            let path = Picks::path_for(&episode.path);
+            let seed = args.seed.unwrap_or(next_seed(shot, &Picks::load(&path)?));
+            Picks::update(&path, |p| p.add_more(&args.shot, MoreTakes { seed, takes: args.takes }))
+                .map_err(CliError::usage_from)?;
+            run_episode(ctx, &episode)
+        }
         EpisodeCommand::Export(args) => export(ctx, &args),
     }
 }
 
 fn run_episode(ctx: &Ctx, episode: &Episode) -> Result<Report, CliError> {
     let generations = Generations::new(ctx.runtime.clone())?;
-    let adapters: BTreeSet<&str> =
-        episode.shots.iter().map(|s| s.adapter.as_str()).filter(|a| *a != "builtin").collect();
-    if !adapters.is_empty() {
-        let policy = mattebox_sandbox::policy_from_env().map_err(CliError::usage_from)?;
-        let plugins = mattebox_sandbox::default_plugin_dir();
-        for id in adapters {
-            let shot = episode.shots.iter().find(|s| s.adapter == id).map(|s| s.id.as_str()).unwrap_or_default();
-            let adapter = mattebox_sandbox::load_installed(&plugins, id, &policy).map_err(|e| {
-                let e = e.context(format!("{} shot {shot}", episode.path.display()));
-                match e.kind() {
-                    ErrorKind::NotFound => CliError::usage_from(e),
-                    _ => CliError::Failed(e),
-                }
-            })?;
-            generations.register(Arc::new(adapter));
-        }
-    }
+    register_adapters(episode, &generations)?;
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
     let multi = ctx.multi_progress();
     let style = ProgressStyle::with_template("{msg:>24} [{bar:32}] {percent:>3}%").expect("valid template");
@@ -179,6 +190,29 @@ fn run_episode(ctx: &Ctx, episode: &Episode) -> Result<Report, CliError> {
     Ok(out)
 }
 
+/// Loads every installed adapter the episode's shots name into `generations`.
+pub(crate) fn register_adapters(episode: &Episode, generations: &Generations) -> Result<(), CliError> {
+    let adapters: BTreeSet<&str> =
+        episode.shots.iter().map(|s| s.adapter.as_str()).filter(|a| *a != "builtin").collect();
+    if adapters.is_empty() {
+        return Ok(());
+    }
+    let policy = mattebox_sandbox::policy_from_env().map_err(CliError::usage_from)?;
+    let plugins = mattebox_sandbox::default_plugin_dir();
+    for id in adapters {
+        let shot = episode.shots.iter().find(|s| s.adapter == id).map(|s| s.id.as_str()).unwrap_or_default();
+        let adapter = mattebox_sandbox::load_installed(&plugins, id, &policy).map_err(|e| {
+            let e = e.context(format!("{} shot {shot}", episode.path.display()));
+            match e.kind() {
+                ErrorKind::NotFound => CliError::usage_from(e),
+                _ => CliError::Failed(e),
+            }
+        })?;
+        generations.register(Arc::new(adapter));
+    }
+    Ok(())
+}
+
 /// The ranking in words, each shot's takes best first, with the picks.
 fn describe(episode: &Episode, report: &EpisodeReport, what: &str) -> Report {
     let picks = Picks::load(&Picks::path_for(&episode.path)).unwrap_or_default();
@@ -186,7 +220,7 @@ fn describe(episode: &Episode, report: &EpisodeReport, what: &str) -> Report {
     let _ = writeln!(text, "{} ({} shots) {what}:", report.name, report.shots.len());
     for shot in &report.shots {
         let marks = picks.shot(&shot.id);
-        let chosen = shot.chosen_take().map(|t| format!("take {} ({})", t.take.index + 1, shot.chosen_by));
+        let chosen = shot.chosen_take().map(|t| format!("take {} ({})", t.number, shot.chosen_by));
         let _ = writeln!(text, "{}: {}", shot.id, chosen.unwrap_or_else(|| "no take".into()));
         let mut takes: Vec<_> = shot.takes.iter().collect();
         takes.sort_by_key(|t| t.ranked.rank);
@@ -206,7 +240,7 @@ fn describe(episode: &Episode, report: &EpisodeReport, what: &str) -> Report {
             let _ = writeln!(
                 text,
                 "  take {} (seed {}, key {}{cached}){flags}: {}",
-                t.take.index + 1,
+                t.number,
                 t.take.seed,
                 &key[..12],
                 t.ranked.reason
@@ -230,7 +264,7 @@ fn pick(args: &PickArgs) -> Result<Report, CliError> {
         .shot(&args.shot)
         .ok_or_else(|| CliError::usage(format!("shot {} is not in the last run; run the episode again", args.shot)))?;
     let take = match args.take.parse::<u32>() {
-        Ok(k) => shot.takes.iter().find(|t| t.take.index + 1 == k),
+        Ok(k) => shot.take_by_number(k),
         Err(_) if args.take.len() >= 6 => {
             let mut found = shot.takes.iter().filter(|t| t.take.key.starts_with(&args.take));
             found.next().filter(|_| found.next().is_none())
@@ -238,7 +272,7 @@ fn pick(args: &PickArgs) -> Result<Report, CliError> {
         Err(_) => None,
     }
     .ok_or_else(|| {
-        let known: Vec<String> = shot.takes.iter().map(|t| (t.take.index + 1).to_string()).collect();
+        let known: Vec<String> = shot.takes.iter().map(|t| (t.number).to_string()).collect();
         CliError::usage(format!(
             "shot {} has no take {:?} (its takes: {}; or give 6 or more characters of a key)",
             args.shot,
@@ -274,8 +308,8 @@ fn pick(args: &PickArgs) -> Result<Report, CliError> {
         }
         Ok(done.join(" and "))
     })?;
-    let text = format!("{} take {} {done} ({})\n", args.shot, take.take.index + 1, path.display());
-    Ok(Report { text, json: json!({ "shot": args.shot, "take": take.take.index + 1, "key": key, "done": done }) })
+    let text = format!("{} take {} {done} ({})\n", args.shot, take.number, path.display());
+    Ok(Report { text, json: json!({ "shot": args.shot, "take": take.number, "key": key, "done": done }) })
 }
 
 fn export(ctx: &Ctx, args: &ExportArgs) -> Result<Report, CliError> {

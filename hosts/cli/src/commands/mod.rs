@@ -10,6 +10,8 @@ pub(crate) mod info;
 pub(crate) mod interpolate;
 pub(crate) mod plugin;
 pub(crate) mod retime;
+pub(crate) mod review;
+pub(crate) mod review_page;
 pub(crate) mod score;
 
 use std::fmt::Write;
