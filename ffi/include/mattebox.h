@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 7)
+#define MB_ABI_VERSION ((1 << 16) | 8)
 
 // `mb_key_options` clip black or clip white: set from the noise of the
 // screen, as measured on the plate.
@@ -22,6 +22,31 @@
 
 // Scores below this are problems.
 #define MB_SCORE_PROBLEM_BELOW 0.75
+
+// No take is in the edit for the shot (none made, or every one rejected).
+#define MB_EPISODE_CHOSEN_NONE 0
+
+// The director picked the take.
+#define MB_EPISODE_CHOSEN_PICK 1
+
+// The take ranks best of those not rejected.
+#define MB_EPISODE_CHOSEN_RANK 2
+
+// `mb_episode_take_text`: the shot's id.
+#define MB_EPISODE_TEXT_SHOT_ID 0
+
+// The chosen take's key in the take cache (64 hex digits).
+#define MB_EPISODE_TEXT_TAKE_KEY 1
+
+// The folder of the chosen take's frames (an image sequence in the take
+// cache, what `mb_media_open` and image-sequence players open).
+#define MB_EPISODE_TEXT_FRAMES_DIR 2
+
+// The prompt the chosen take was made from.
+#define MB_EPISODE_TEXT_PROMPT 3
+
+// Why the chosen take ranks where it does, in words.
+#define MB_EPISODE_TEXT_REASON 4
 
 // The result of every fallible call. `MB_RESULT_OK` is zero; anything else
 // is a failure whose description is in `mb_last_error_message()`.
@@ -59,6 +84,9 @@ typedef enum mb_result {
 // far. Render the shot's frames in order through one compositor; use one
 // per shot and per thread (it is not shared between threads).
 typedef struct mb_compositor mb_compositor;
+
+// An episode, its ranking and its picks, as read when opened.
+typedef struct mb_episode mb_episode;
 
 // Optical flow both ways between two frames, kept to make any number of
 // in-between frames without computing it again. Immutable once made: safe
@@ -197,6 +225,36 @@ typedef uint32_t mb_reference_kind;
 
 // A score code: one of the `MB_SCORE_*` constants, indexing the scores.
 typedef uint32_t mb_score;
+
+// The take a shot uses in the edit. Set `struct_size` to
+// `sizeof(mb_episode_take)` before `mb_episode_chosen_take`.
+typedef struct mb_episode_take {
+  // `sizeof(mb_episode_take)`.
+  uint32_t struct_size;
+  // `MB_EPISODE_CHOSEN_*`: why this take, or that there is none (then
+  // the other fields are zero).
+  uint32_t chosen_by;
+  // Its number in its shot, from 1 (takes are numbered by seed).
+  uint32_t number;
+  // Its rank among the shot's takes, 1 is best.
+  uint32_t rank;
+  // Takes the shot has.
+  uint32_t takes;
+  // Width and height of its frames.
+  uint32_t width;
+  // Height of its frames.
+  uint32_t height;
+  // Frame rate, numerator.
+  uint32_t fps_num;
+  // Frame rate, denominator.
+  uint32_t fps_den;
+  // Frames in the take.
+  uint64_t frames;
+  // The seed it was made with.
+  uint64_t seed;
+  // The blend of consistency scores it was ranked by, 0 to 1.
+  float blend;
+} mb_episode_take;
 
 // One shot to generate. Fill with `mb_shot_request_init`, then change
 // fields. Strings and images are read during `mb_generation_submit` only.
@@ -703,6 +761,53 @@ enum mb_result mb_shot_scores_write_html(const struct mb_shot_scores *scores,
 // # Safety
 // `scores` must come from `mb_shot_scorer_finish` and not be used again.
 void mb_shot_scores_free(struct mb_shot_scores *scores);
+
+// Opens the episode file at `path` with its last run's ranking
+// (`OUTPUT/ranking.json`) and its picks (`EPISODE.picks.json`). An episode
+// never run is `MB_RESULT_NOT_FOUND` saying to run `mattebox episode run`.
+// Free with `mb_episode_free`.
+//
+// # Safety
+// `path` must be a NUL-terminated string; `out` must be writable.
+enum mb_result mb_episode_open(const char *path, struct mb_episode **out);
+
+// Writes the number of shots of the episode (in the file's order) to `out_count`.
+//
+// # Safety
+// `episode` must come from `mb_episode_open`; `out_count` must be writable.
+enum mb_result mb_episode_shot_count(const struct mb_episode *episode, uint32_t *out_count);
+
+// Describes the take shot `shot` (from 0, in the file's order) uses in the
+// edit: the pick, else the best-ranked take not rejected. A shot with none
+// gets `chosen_by = MB_EPISODE_CHOSEN_NONE` and zeros.
+//
+// # Safety
+// `episode` must come from `mb_episode_open`; `out` must point to an
+// `mb_episode_take` whose `struct_size` is set.
+enum mb_result mb_episode_chosen_take(const struct mb_episode *episode,
+                                      uint32_t shot,
+                                      struct mb_episode_take *out);
+
+// Writes text about shot `shot` and its chosen take into `buf`,
+// NUL-terminated, at most `capacity` bytes (UTF-8): `what` is one of
+// `MB_EPISODE_TEXT_*`. A shot without a chosen take has only its id;
+// asking for more is `MB_RESULT_NOT_FOUND`; a buffer too small is
+// `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs.
+//
+// # Safety
+// `episode` must come from `mb_episode_open`; `buf` must have `capacity`
+// writable bytes.
+enum mb_result mb_episode_take_text(const struct mb_episode *episode,
+                                    uint32_t shot,
+                                    uint32_t what,
+                                    char *buf,
+                                    size_t capacity);
+
+// Releases an episode. NULL is ignored.
+//
+// # Safety
+// `episode` must be NULL or come from `mb_episode_open`, and not be used after.
+void mb_episode_free(struct mb_episode *episode);
 
 // Fills `request` with the defaults: no prompt or images, no camera move,
 // 2 s at 24 fps, 1280x720, seed 0, no extras.

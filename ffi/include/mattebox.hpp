@@ -353,6 +353,53 @@ private:
     detail::Handle<mb_generations, mb_generations_free> raw_;
 };
 
+// An episode's shots and the take each one uses in the edit (the director's
+// pick, else the best ranked), as saved when it was opened: open it again
+// to see later picks. Move-only.
+class Episode {
+public:
+    static Result<Episode> open(const std::string& path) {
+        mb_episode* raw = nullptr;
+        mb_result code = mb_episode_open(path.c_str(), &raw);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return Episode(raw);
+    }
+
+    uint32_t shot_count() const {
+        uint32_t n = 0;
+        mb_episode_shot_count(raw_.get(), &n);
+        return n;
+    }
+
+    // The take shot `shot` (from 0) uses; chosen_by is MB_EPISODE_CHOSEN_NONE if none.
+    Result<mb_episode_take> chosen_take(uint32_t shot) const {
+        mb_episode_take take{};
+        take.struct_size = sizeof(mb_episode_take);
+        mb_result code = mb_episode_chosen_take(raw_.get(), shot, &take);
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        return take;
+    }
+
+    // One of MB_EPISODE_TEXT_*: the shot's id, the take's key, the folder of
+    // its frames, its prompt, the reason for its rank.
+    Result<std::string> text(uint32_t shot, uint32_t what) const {
+        for (size_t size : {size_t(4096), size_t(1) << 20}) {
+            std::string value(size, '\0');
+            mb_result code = mb_episode_take_text(raw_.get(), shot, what, value.data(), value.size());
+            if (code == MB_RESULT_OK) {
+                value.resize(std::strlen(value.c_str()));
+                return value;
+            }
+            if (code != MB_RESULT_INVALID_ARGUMENT || size > 4096) return Error::from_last(code);
+        }
+        return Error::from_last(MB_RESULT_INVALID_ARGUMENT);
+    }
+
+private:
+    explicit Episode(mb_episode* raw) : raw_(raw) {}
+    detail::Handle<mb_episode, mb_episode_free> raw_;
+};
+
 // Optical flow both ways between two frames, for any number of in-between
 // frames. Move-only.
 class FlowPair {

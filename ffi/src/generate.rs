@@ -262,7 +262,7 @@ pub unsafe extern "C" fn mb_installed_adapter_version(
 ///
 /// # Safety
 /// `buf` must be non-null with `capacity` writable bytes.
-unsafe fn write_text(value: &str, buf: *mut c_char, capacity: usize, what: &str) -> FfiResult<()> {
+pub(crate) unsafe fn write_text(value: &str, buf: *mut c_char, capacity: usize, what: &str) -> FfiResult<()> {
     if value.len() + 1 > capacity {
         return Err(FfiError::invalid(format!(
             "argument `buf` holds {capacity} bytes; {what} needs {}",

@@ -14,6 +14,8 @@ mod boundary;
 mod composite;
 mod consistency;
 #[cfg(feature = "media")]
+mod episode;
+#[cfg(feature = "media")]
 mod generate;
 mod image;
 mod interp;
@@ -26,6 +28,8 @@ pub use boundary::mb_result;
 pub use composite::*;
 pub use consistency::*;
 #[cfg(feature = "media")]
+pub use episode::*;
+#[cfg(feature = "media")]
 pub use generate::*;
 pub use image::*;
 pub use interp::*;
@@ -35,7 +39,7 @@ pub use runtime::*;
 /// Version of the ABI described by this header: (major << 16) | minor. A
 /// host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 /// minor versions only add.
-pub const MB_ABI_VERSION: u32 = (1 << 16) | 7;
+pub const MB_ABI_VERSION: u32 = (1 << 16) | 8;
 
 /// The ABI version of the loaded library; see `MB_ABI_VERSION`.
 #[unsafe(no_mangle)]

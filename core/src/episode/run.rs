@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::file::{Episode, EpisodeShot};
-use super::picks::Picks;
+use super::picks::{Picks, ShotPicks};
 use super::rank::{RankedTake, TakeScores, rank_takes};
 use crate::consistency::references::{Expectation, ReferenceImage, References, grade_match};
 use crate::consistency::{FrameLook, ShotScorer, ShotScores};
@@ -72,10 +72,46 @@ impl ShotReport {
         self.takes.iter().find(|t| t.take.key == key)
     }
 
+    /// The take chosen for the edit with the director's choices as they
+    /// are now: the pick when it is one of these takes, else the
+    /// best-ranked take not rejected.
+    pub fn choice(&self, picks: &ShotPicks) -> Choice<'_> {
+        let picked = picks.pick.as_deref().and_then(|k| self.take_by_key(k));
+        let stale_pick = picks.pick.clone().filter(|_| picked.is_none());
+        if let Some(take) = picked {
+            return Choice { take: Some(take), by: ChosenBy::Pick, stale_pick };
+        }
+        let best = self.takes.iter().filter(|t| !picks.rejects.contains(&t.take.key)).min_by_key(|t| t.ranked.rank);
+        Choice { take: best, by: if best.is_some() { ChosenBy::Rank } else { ChosenBy::Nothing }, stale_pick }
+    }
+
     /// Take `number` (from 1).
     pub fn take_by_number(&self, number: u32) -> Option<&RankedTakeRecord> {
         self.takes.iter().find(|t| t.number == number)
     }
+}
+
+/// Why a take is the one in the edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChosenBy {
+    /// The director picked it.
+    Pick,
+    /// It ranks best of the takes not rejected.
+    Rank,
+    /// No take: none was made, or every one is rejected.
+    Nothing,
+}
+
+/// The take of a shot that goes in the edit ([`ShotReport::choice`]).
+#[derive(Clone, Debug)]
+pub struct Choice<'a> {
+    /// The take, if there is one.
+    pub take: Option<&'a RankedTakeRecord>,
+    /// Why.
+    pub by: ChosenBy,
+    /// A pick that is none of these takes (the shot's request changed since).
+    pub stale_pick: Option<String>,
 }
 
 /// An episode's takes, ranked: what `mattebox episode run` saves.
@@ -468,13 +504,15 @@ pub fn run(
                 .enumerate()
                 .map(|(k, ((take, scores), ranked))| RankedTakeRecord { number: k as u32 + 1, take, scores, ranked })
                 .collect();
-            let picked = shot_picks.pick.as_ref().and_then(|key| report.takes.iter().position(|t| &t.take.key == key));
-            let best = (0..report.takes.len()).filter(|&k| !rejected[k]).min_by_key(|&k| report.takes[k].ranked.rank);
-            (report.chosen, report.chosen_by) = match (picked, best) {
-                (Some(k), _) => (Some(k), "pick".to_owned()),
-                (None, Some(k)) => (Some(k), "rank".to_owned()),
-                (None, None) => (None, "every take is rejected".to_owned()),
-            };
+            let choice = report.choice(&shot_picks);
+            let chosen = choice.take.map(|t| t.number as usize - 1);
+            report.chosen_by = match choice.by {
+                ChosenBy::Pick => "pick",
+                ChosenBy::Rank => "rank",
+                ChosenBy::Nothing => "every take is rejected",
+            }
+            .to_owned();
+            report.chosen = chosen;
             chosen_looks[i] = report.chosen.map(|k| looks[k].clone());
         }
         let snapshot: Vec<ShotProgress> = (0..n)
@@ -567,21 +605,15 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
             warnings.push(format!("shot {} is not in the last run; run the episode again", shot.id));
             continue;
         };
-        let shot_picks = picks.shot(&shot.id);
-        let picked = shot_picks.pick.as_deref().and_then(|k| shot_report.take_by_key(k));
-        if let (Some(key), None) = (&shot_picks.pick, picked) {
+        let choice = shot_report.choice(&picks.shot(&shot.id));
+        if let Some(key) = choice.stale_pick {
             warnings.push(format!(
                 "shot {}: the picked take {} is not among the last run's takes (its request changed); using the best ranked",
                 shot.id,
                 &key[..12]
             ));
         }
-        let best = shot_report
-            .takes
-            .iter()
-            .filter(|t| !shot_picks.rejects.contains(&t.take.key))
-            .min_by_key(|t| t.ranked.rank);
-        let Some(take) = picked.or(best) else {
+        let Some(take) = choice.take else {
             warnings.push(format!("shot {} has no take to use (none made, or every take rejected); left out", shot.id));
             continue;
         };
@@ -596,7 +628,7 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
             "{}: take {} ({})",
             shot.id,
             take.number,
-            if picked.is_some() { "picked".to_owned() } else { take.ranked.reason.clone() }
+            if choice.by == ChosenBy::Pick { "picked".to_owned() } else { take.ranked.reason.clone() }
         ));
         chosen_keys.insert(&shot.id, &take.take.key);
         chosen.push((shot, take));

@@ -692,6 +692,34 @@ int main(int argc, char **argv) {
     mb_generations_free(gens);
     mb_generations_free(NULL);
 
+    /* Episodes: refused before they are run, and every handle checked. */
+    mb_episode *episode = (mb_episode *)&failures; /* garbage that must be overwritten with NULL */
+    EXPECT(mb_episode_open(NULL, &episode), MB_RESULT_NULL_POINTER, "path");
+    EXPECT(mb_episode_open(junk, NULL), MB_RESULT_NULL_POINTER, "out");
+    EXPECT(mb_episode_open(junk, &episode), MB_RESULT_INVALID_ARGUMENT, junk);
+    CHECK(episode == NULL);
+    {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/misuse-episode.toml", cache);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs("name = 'e'\n[[shots]]\nid = 'a'\n", f);
+            fclose(f);
+        }
+        EXPECT(mb_episode_open(path, &episode), MB_RESULT_NOT_FOUND, "mattebox episode run");
+    }
+    uint32_t shots = 7;
+    EXPECT(mb_episode_shot_count(NULL, &shots), MB_RESULT_NULL_POINTER, "episode");
+    mb_episode_take et;
+    memset(&et, 0, sizeof et);
+    et.struct_size = sizeof et;
+    EXPECT(mb_episode_chosen_take(NULL, 0, &et), MB_RESULT_NULL_POINTER, "episode");
+    char text[64];
+    EXPECT(mb_episode_take_text(NULL, 0, MB_EPISODE_TEXT_SHOT_ID, text, sizeof text), MB_RESULT_NULL_POINTER,
+           "episode");
+    mb_episode_free(NULL);
+
     mb_runtime_free(rt);
 
     if (failures) {

@@ -12,6 +12,12 @@
 //! at full size (a full-resolution render, or Generate) are kept by the
 //! request's other fields, in memory and in a hidden parameter the project
 //! file keeps.
+//!
+//! With an Episode file and an Episode shot, it shows instead the take that
+//! shot uses in the episode's edit (the director's pick, else the best
+//! ranked; `mattebox episode`, `mattebox review`), read again on every
+//! render so a new pick shows at once; the take is looked up in the take
+//! cache by its key, never by a path the episode's files name.
 
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -39,6 +45,8 @@ const TAKE: &CStr = c"take";
 const DURATION: &CStr = c"duration";
 const GENERATE: &CStr = c"generate";
 const TAKE_KEYS: &CStr = c"takeKeys";
+const EPISODE: &CStr = c"episode";
+const EPISODE_SHOT: &CStr = c"episodeShot";
 /// The most takes the Takes parameter asks for.
 const MAX_TAKES: u32 = 8;
 /// Camera parameters, in `CameraMotion::AXES` order.
@@ -194,10 +202,54 @@ fn request_of(effect: &Effect, with_stills: bool) -> OfxResult<ShotRequest> {
     Ok(request)
 }
 
+/// The take the Episode parameters name, if they name one: the episode
+/// shot's pick, else its best-ranked take, from the take cache.
+fn episode_take(instance: &GenerateInstance, effect: &Effect) -> OfxResult<Option<mattebox_core::shot::Take>> {
+    use mattebox_core::episode::run::EpisodeReport;
+    use mattebox_core::episode::{Episode, Picks};
+    let path = effect.string_at(EPISODE, 0.0)?.trim().to_owned();
+    let shot = effect.string_at(EPISODE_SHOT, 0.0)?.trim().to_owned();
+    if path.is_empty() && shot.is_empty() {
+        return Ok(None);
+    }
+    if path.is_empty() || shot.is_empty() {
+        return Err(OfxError::failed("set both Episode file and Episode shot (or neither)"));
+    }
+    let episode = Episode::load(std::path::Path::new(&path))?;
+    episode.shot(&shot)?;
+    let report = EpisodeReport::load(&episode)?;
+    let picks = Picks::load(&Picks::path_for(&episode.path))?;
+    let ranked = report.shot(&shot).and_then(|s| s.choice(&picks.shot(&shot)).take).ok_or_else(|| {
+        OfxError::failed(format!("shot {shot} of {path} has no take in the edit (none made, or every one rejected)"))
+    })?;
+    let take = instance.service.cache().lookup(&ranked.take.key)?.ok_or_else(|| {
+        OfxError::failed(format!(
+            "shot {shot}'s take {} is not in the take cache ({}); run `mattebox episode run {path}` with the same \
+             cache (MATTEBOX_CACHE_DIR)",
+            ranked.number,
+            instance.service.cache().dir().display()
+        ))
+    })?;
+    Ok(Some(take))
+}
+
 /// A still-free request is the same whether or not stills could be read;
 /// with input clips, the stills are part of the request.
 fn uses_stills(effect: &Effect) -> bool {
     effect.connected(FIRST_FRAME) || effect.connected(LAST_FRAME)
+}
+
+/// The take's frame at `time` (held past its end), at `w` x `h`.
+fn take_frame(take: &mattebox_core::shot::Take, time: f64, w: u32, h: u32) -> OfxResult<Frame> {
+    let mut reader = MediaReader::open(&take.media, &OpenOptions::default())?;
+    let n = (time.max(0.0).round() as u64).min(take.frames.saturating_sub(1));
+    let frame = reader.read_frame(n)?;
+    // A proxy, or non-square pixels: the take resampled to the output.
+    Ok(if (frame.width(), frame.height()) == (w, h) {
+        frame
+    } else {
+        mattebox_core::pixels::resample(&frame.to_format(PixelFormat::Rgba32F)?.view(), w, h)?
+    })
 }
 
 /// Stripes, and a progress bar across the middle while a job runs.
@@ -269,6 +321,16 @@ impl Plugin for Generate {
             c"Generate",
             c"Makes the takes in the background; they appear as they finish.",
         )?;
+        describe::string(
+            effect,
+            (
+                EPISODE,
+                c"Episode file",
+                c"An episode file ranked by `mattebox episode run`: with Episode shot, shows the take that shot uses \
+                  in the edit (the pick, else the best ranked) instead of the parameters above.",
+            ),
+        )?;
+        describe::string(effect, (EPISODE_SHOT, c"Episode shot", c"The id of a shot of the Episode file."))?;
         describe::kept_string(
             effect,
             (TAKE_KEYS, c"Take keys", c"The takes of the request at full size, for proxy renders (kept, not shown)."),
@@ -280,7 +342,11 @@ impl Plugin for Generate {
         Ok(GenerateInstance { service, job: Mutex::new(None), keys: Mutex::new(HashMap::new()) })
     }
 
-    fn time_domain(_: &GenerateInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
+    fn time_domain(instance: &GenerateInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
+        if let Ok(Some(take)) = episode_take(instance, effect) {
+            out.set_doubles(kOfxImageEffectPropFrameRange, &[0.0, take.frames.saturating_sub(1) as f64])?;
+            return Ok(true);
+        }
         let request = request_of(effect, false)?;
         let frames = request.duration.checked_mul(request.fps)?.floor().max(1);
         out.set_doubles(kOfxImageEffectPropFrameRange, &[0.0, (frames - 1) as f64])?;
@@ -312,6 +378,9 @@ impl Plugin for Generate {
         }
         let bounds = out.bounds;
         let (w, h) = ((bounds.x2 - bounds.x1).max(1) as u32, (bounds.y2 - bounds.y1).max(1) as u32);
+        if let Some(take) = episode_take(instance, effect)? {
+            return out.write(&take_frame(&take, time, w, h)?, bounds, window);
+        }
         let index = (effect.int_at(TAKE, time)?.clamp(1, MAX_TAKES as i32) - 1) as u32;
         let generator = generator_of(effect)?;
         let key = match instance.key_for(effect, index, &generator, RenderScale::of(args))? {
@@ -322,16 +391,7 @@ impl Plugin for Generate {
             }
         };
         if let Some(take) = instance.service.cache().lookup(&key)? {
-            let mut reader = MediaReader::open(&take.media, &OpenOptions::default())?;
-            let n = (time.max(0.0).round() as u64).min(take.frames.saturating_sub(1));
-            let frame = reader.read_frame(n)?;
-            // A proxy, or non-square pixels: the take resampled to the output.
-            let frame = if (frame.width(), frame.height()) == (w, h) {
-                frame
-            } else {
-                mattebox_core::pixels::resample(&frame.to_format(PixelFormat::Rgba32F)?.view(), w, h)?
-            };
-            return out.write(&frame, bounds, window);
+            return out.write(&take_frame(&take, time, w, h)?, bounds, window);
         }
         // No take yet: say how far the job is, or why it failed.
         let mut progress = None;

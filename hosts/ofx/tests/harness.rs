@@ -525,6 +525,19 @@ fn consistency_overlays_scores_flags_drift_and_writes_the_report() {
     assert!(text.contains("set Report file"), "{text}");
 }
 
+/// The harness rendering Mattebox Generate (generator context) into
+/// `out`, its takes from the take cache `cache`; the caller adds parameters.
+fn generate_render(exe: &Path, bundle: &Path, cache: &Path, input: &Path, out: &Path) -> Command {
+    std::fs::create_dir_all(out).unwrap();
+    let mut cmd = host_cmd(exe, bundle);
+    cmd.env("MATTEBOX_CACHE_DIR", cache)
+        .args(["render", "io.mattebox.Generate", "OfxImageEffectContextGenerator"])
+        .arg(input)
+        .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+        .arg(out);
+    cmd
+}
+
 #[test]
 fn generate_renders_the_takes_the_command_line_made_and_a_placeholder_before() {
     let dir = tempfile::tempdir().unwrap();
@@ -543,15 +556,8 @@ fn generate_renders_the_takes_the_command_line_made_and_a_placeholder_before() {
     // Unused by a generator, but the host reads its main input.
     let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
     let render = |out: &Path, extra: &[&str]| {
-        std::fs::create_dir_all(out).unwrap();
-        let mut cmd = host_cmd(&exe, &bundle);
-        cmd.env("MATTEBOX_CACHE_DIR", &cache)
-            .args(["render", "io.mattebox.Generate", "OfxImageEffectContextGenerator"])
-            .arg(&input)
-            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
-            .arg(out)
-            .args(["--threads", "2", "prompt=dusk", "duration=0.25", "pan=0.4"])
-            .args(extra);
+        let mut cmd = generate_render(&exe, &bundle, &cache, &input, out);
+        cmd.args(["--threads", "2", "prompt=dusk", "duration=0.25", "pan=0.4"]).args(extra);
         ok(&mut cmd)
     };
     let out = dir.path().join("take");
@@ -581,6 +587,56 @@ fn generate_renders_the_takes_the_command_line_made_and_a_placeholder_before() {
     let pressed = render(&out, &["seed=9", "--press-first", "generate"]);
     let text = String::from_utf8_lossy(&pressed.stdout);
     assert!(text.contains("generating 1 take(s) in the background"), "{text}");
+}
+
+/// With an Episode file and shot, Generate shows the take the shot uses in
+/// the edit: the best ranked after `mattebox episode run`, the director's
+/// pick once there is one (read again on every render); a shot that does
+/// not exist is an error that names it.
+#[test]
+fn generate_shows_the_pick_of_an_episode_shot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let cache = dir.path().join("cache");
+    let episode = dir.path().join("ep.toml");
+    std::fs::write(
+        &episode,
+        format!(
+            "name = 'ep'\n[[shots]]\nid = 's01'\nprompt = 'dusk'\nsize = '{W}x{H}'\nduration = '0.25'\ntakes = 2\n"
+        ),
+    )
+    .unwrap();
+    let run = ok(Command::new(cli()).arg("--cache-dir").arg(&cache).args(["--json", "episode", "run"]).arg(&episode));
+    let ranking: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let takes = ranking["ranking"]["shots"][0]["takes"].as_array().unwrap().clone();
+    let by_rank = |rank: u64| takes.iter().find(|t| t["ranked"]["rank"] == rank).unwrap().clone();
+    let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
+    let render = |out: &Path, shot: &str| {
+        let mut cmd = generate_render(&exe, &bundle, &cache, &input, out);
+        cmd.arg(format!("episode={}", episode.display())).arg(format!("episodeShot={shot}"));
+        cmd.output().unwrap()
+    };
+    let shows = |out: &Path, take: &serde_json::Value| {
+        let frames = sorted_pngs(Path::new(take["take"]["media"].as_str().unwrap()));
+        let (ofx, want) = (read_raw(&out.join("frame_0002.raw")), png_floats(&frames[2]));
+        ofx.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max) < 1e-6
+    };
+    let out = dir.path().join("ranked");
+    assert!(render(&out, "s01").status.success());
+    assert!(shows(&out, &by_rank(1)) && !shows(&out, &by_rank(2)), "the best-ranked take");
+    let second = by_rank(2);
+    ok(Command::new(cli())
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["episode", "pick"])
+        .arg(&episode)
+        .args(["s01", &second["number"].to_string()]));
+    let out = dir.path().join("picked");
+    assert!(render(&out, "s01").status.success());
+    assert!(shows(&out, &second), "the pick");
+    let missing = render(&dir.path().join("missing"), "s99");
+    let text = String::from_utf8_lossy(&missing.stdout);
+    assert!(!missing.status.success() && text.contains("s99"), "{text}");
 }
 
 /// An adapter's take (the example adapter, a real WebAssembly component),
