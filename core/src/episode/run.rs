@@ -587,12 +587,16 @@ fn file_stem(name: &str) -> String {
 
 /// Writes the edit of `episode` into `dir`: each shot's chosen take (its
 /// pick as the picks file says now, else the best-ranked take of the last
-/// run) as an H.264 file whose timecode is its place in the edit, and the
-/// timeline as OTIO, FCPXML, EDL and MLT.
+/// run) as an H.264 file at the timeline's rate (the first shot's; takes at
+/// another rate are conformed with optical flow) whose timecode is its
+/// place in the edit, and the timeline as OTIO, FCPXML, EDL and MLT.
 #[cfg(feature = "video")]
 pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir: &Path) -> Result<Exported> {
     use super::timeline::{self, Timeline, TimelineClip};
+    use crate::interp::Mode;
+    use crate::interp::retime::RetimeSpec;
     use crate::media::{ClipTags, MediaWriter, Timecode, VideoCodec, WriteOptions};
+    use crate::pipeline::retime::RetimeJob;
 
     let picks = Picks::load(&Picks::path_for(&episode.path))?;
     let rate = episode.timeline_rate();
@@ -617,13 +621,6 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
             warnings.push(format!("shot {} has no take to use (none made, or every take rejected); left out", shot.id));
             continue;
         };
-        if shot.fps != rate {
-            return Err(Error::invalid_argument(format!(
-                "shot {} is at {} fps and the episode's timeline at {rate} (its first shot's); give every shot the \
-                 same fps to export an edit",
-                shot.id, shot.fps
-            )));
-        }
         choices.push(format!(
             "{}: take {} ({})",
             shot.id,
@@ -669,9 +666,35 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
                 ),
             )
         };
-        let mut reader = MediaReader::open_on(runtime, &take.media, &OpenOptions::default()).map_err(gone)?;
-        let frames = reader.info().frame_count;
         let name = format!("{}-take{}", shot.id, ranked.number);
+        // A take at another rate than the timeline's is conformed to it
+        // with optical flow (quality mode), through a lossless intermediate
+        // that is removed once the timecoded file is written.
+        let conformed = (take.fps != rate).then(|| media_dir.join(format!(".{name}-conforming.mkv")));
+        if let Some(conformed) = &conformed {
+            let job = RetimeJob {
+                input: take.media.clone(),
+                output: conformed.clone(),
+                spec: RetimeSpec::FrameRate(rate),
+                output_rate: None,
+                mode: Mode::Quality,
+                neural: Default::default(),
+                vectors: None,
+                open: OpenOptions::default(),
+                codec: Some(VideoCodec::Ffv1),
+                overwrite: true,
+                audio: Default::default(),
+                audio_file: None,
+                fill_repeats: false,
+                frames: None,
+            };
+            job.run(runtime, &mut |_| {})
+                .map_err(|e| e.context(format!("conforming shot {} from {} to {rate} fps", shot.id, take.fps)))?;
+            choices.push(format!("{}: conformed from {} to {rate} fps with optical flow", shot.id, take.fps));
+        }
+        let source = conformed.as_ref().unwrap_or(&take.media);
+        let mut reader = MediaReader::open_on(runtime, source, &OpenOptions::default()).map_err(gone)?;
+        let frames = reader.info().frame_count;
         let path = media_dir.join(format!("{name}.mp4"));
         let tags = ClipTags {
             timecode: Some(Timecode { frame: at, rate, drop_frame: false }.to_string()),
@@ -691,6 +714,9 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
             writer.write_frame(&frame.view())?;
         }
         writer.finish()?;
+        if let Some(conformed) = &conformed {
+            let _ = std::fs::remove_file(conformed);
+        }
         let mut metadata = vec![
             ("shot".to_owned(), shot.id.clone()),
             ("take".to_owned(), ranked.number.to_string()),

@@ -291,3 +291,49 @@ fn picks_from_processes_at_once_are_all_kept() {
     assert_eq!(numbered, (1..=8).map(|k| (k, k - 1)).collect::<Vec<_>>());
     assert_eq!(more["picks"]["shots"]["a"]["notes"].as_object().unwrap().len(), 6);
 }
+
+#[test]
+fn a_shot_at_another_rate_is_conformed_to_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let episode = dir.path().join("mixed.toml");
+    std::fs::write(
+        &episode,
+        "name = 'mixed'\n[defaults]\nsize = '160x90'\nduration = '1'\nprompt = 'a valley at dusk'\n\
+         [[shots]]\nid = 'a'\nfps = '24'\ncamera = 'pan=0.3'\n[[shots]]\nid = 'b'\nfps = '30'\ncamera = 'pan=0.3'\n",
+    )
+    .unwrap();
+    json_ok(&mattebox(&cache, &[&"episode", &"run", &episode]));
+    let edit = dir.path().join("edit");
+    let exported = json_ok(&mattebox(&cache, &[&"episode", &"export", &episode, &"-o", &edit]));
+    let choices = exported["choices"].to_string();
+    assert!(choices.contains("b: conformed from 30 to 24 fps with optical flow"), "{choices}");
+    // One second at 24 fps, in the media and on the timeline.
+    let count = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v",
+            "-show_entries",
+            "stream=nb_read_frames,r_frame_rate",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(edit.join("media/b-take1.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "24/1,24");
+    let otio: Value = serde_json::from_slice(&std::fs::read(edit.join("mixed.otio")).unwrap()).unwrap();
+    let clip = &otio["tracks"]["children"][0]["children"][1];
+    assert_eq!(
+        (clip["source_range"]["duration"]["value"].as_f64(), clip["source_range"]["start_time"]["value"].as_f64()),
+        (Some(24.0), Some(86424.0))
+    );
+    // The intermediate is gone.
+    let left: Vec<String> = std::fs::read_dir(edit.join("media"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.iter().all(|n| !n.starts_with('.')), "{left:?}");
+}
