@@ -73,7 +73,7 @@ const GRADE_SCALE: f32 = 0.03; // accumulated mean colour shift, sRGB 0..1
 const SMOOTHNESS_SCALE: f32 = 0.5; // change of global motion / (motion + 1 px)
 
 /// The scores of a shot, each in [0, 1], higher is better.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Scores {
     /// The centre keeps its structure (VBench subject consistency form).
     pub subject: f32,

@@ -272,6 +272,63 @@ fn request_of(shot: &EpisodeShot, references: &[Reference], runtime: &Runtime) -
     Ok(request)
 }
 
+/// What scoring a take keeps for ranking it again: its scores and how each
+/// frame looks (references and neighbours are matched against the looks,
+/// so a change of references needs no new pass over the frames).
+#[derive(Serialize, Deserialize)]
+struct KeptScores {
+    /// The Mattebox that scored it: another version scores again.
+    version: String,
+    key: String,
+    scores: crate::consistency::Scores,
+    looks: Vec<FrameLook>,
+}
+
+/// Where the scores of `take` are kept for `episode`'s runs.
+fn kept_scores_path(episode: &Episode, take: &Take) -> PathBuf {
+    episode.output.join("take-scores").join(format!("{}.json", take.key))
+}
+
+/// The take's scores from an earlier run, or scored now and kept: a second
+/// run of a large episode reads them instead of decoding every take again.
+fn scores_of(runtime: &Runtime, episode: &Episode, take: &Take) -> Result<ShotScores> {
+    let path = kept_scores_path(episode, take);
+    let kept = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KeptScores>(&b).ok());
+    if let Some(kept) = kept.filter(|k| k.version == crate::VERSION && k.key == take.key && !k.looks.is_empty()) {
+        return Ok(ShotScores {
+            frames: kept.looks.len(),
+            analysis_size: (0, 0),
+            backend: "default",
+            scores: kept.scores,
+            curves: Vec::new(),
+            worst_frames: Vec::new(),
+            thumbnails: Vec::new(),
+            worst_thumbnails: Vec::new(),
+            looks: kept.looks,
+        });
+    }
+    let scores = score_take(runtime, take)?;
+    let kept = KeptScores {
+        version: crate::VERSION.to_owned(),
+        key: take.key.clone(),
+        scores: scores.scores,
+        looks: scores.looks.clone(),
+    };
+    // Keeping them is an optimisation: a failure costs a new pass next time.
+    let keep = || -> Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+        let staged = StagedFile::new(&path, true)?;
+        let text = serde_json::to_vec(&kept).map_err(|e| Error::internal(format!("scores: {e}")))?;
+        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(staged.temp_path(), "write", e))?;
+        staged.commit()
+    };
+    if let Err(e) = keep() {
+        tracing::warn!(error = %e, "could not keep a take's scores");
+    }
+    Ok(scores)
+}
+
 /// Scores a take's frames.
 fn score_take(runtime: &Runtime, take: &Take) -> Result<ShotScores> {
     let mut reader = MediaReader::open_on(runtime, &take.media, &OpenOptions::default())?;
@@ -438,7 +495,7 @@ pub fn run(
                     match result {
                         // Batches that overlap make the same take twice.
                         Ok(take) if scored.iter().any(|s| s.take.key == take.key) => {}
-                        Ok(take) => match score_take(&runtime, &take) {
+                        Ok(take) => match scores_of(&runtime, episode, &take) {
                             Ok(scores) => scored.push(Scored { scores, take }),
                             Err(e) => failures[i].push(format!("seed {}: cannot be scored: {e}", take.seed)),
                         },

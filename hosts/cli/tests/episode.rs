@@ -100,7 +100,12 @@ fn the_sample_episode_runs_ranks_resumes_and_exports_what_editors_import() {
     let first = frames(&format!("{s02_frames}/frame_%06d.png"), 640, 360).remove(0);
     assert!(psnr(&last, &first) > 30.0, "s02 starts where s01 ends: {:.1} dB", psnr(&last, &first));
 
-    // Again: nothing is generated, the ranking is the same.
+    // Again: nothing is generated or decoded (the scores are kept per take;
+    // a damaged one is scored again), and the ranking is the same.
+    let kept: Vec<PathBuf> =
+        std::fs::read_dir(dir.path().join("out/take-scores")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(kept.len(), 5);
+    std::fs::write(&kept[0], "{ damaged").unwrap();
     let again = json_ok(&mattebox(&cache, &[&"episode", &"run", &episode]));
     for (a, b) in again["ranking"]["shots"].as_array().unwrap().iter().zip(shots) {
         for (ta, tb) in takes(a).iter().zip(takes(b)) {
