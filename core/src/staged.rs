@@ -125,6 +125,15 @@ fn exists_error(path: &Path) -> Error {
     Error::invalid_argument(format!("{} already exists; pass --overwrite (-y) to replace it", path.display()))
 }
 
+/// Writes `contents` to `path` whole or not at all: staged beside it, then
+/// renamed into place. `what` names the write in an error ("write the
+/// picks"); the error names `path`, never the staging name.
+pub fn write_file(path: &Path, contents: impl AsRef<[u8]>, overwrite: bool, what: &str) -> Result<()> {
+    let staged = StagedFile::new(path, overwrite)?;
+    std::fs::write(staged.temp_path(), contents).map_err(|e| Error::io(path, what, e))?;
+    staged.commit()
+}
+
 /// A file written under a temporary name and renamed into place on [`commit`](StagedFile::commit).
 #[derive(Debug)]
 pub struct StagedFile {

@@ -347,10 +347,7 @@ fn write_html(scores: &mb_shot_scores, path: &std::path::Path, title: &str) -> F
     let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "shot".to_owned());
     let page = [ShotPage { name: &name, scores: &scores.scores, references: scores.matched.as_ref() }];
     let text = html(title, &page, Some(&scores.refs), None)?;
-    let staged = mattebox_core::staged::StagedFile::new(path, true)?;
-    std::fs::write(staged.temp_path(), text).map_err(|e| mattebox_core::Error::io(path, "write the report", e))?;
-    staged.commit()?;
-    Ok(())
+    Ok(mattebox_core::staged::write_file(path, text, true, "write the report")?)
 }
 
 #[cfg(not(feature = "media"))]

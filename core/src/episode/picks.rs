@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::staged::StagedFile;
+use crate::staged::write_file;
 
 /// Largest picks file read.
 const MAX_BYTES: u64 = 16 << 20;
@@ -148,10 +148,8 @@ impl Picks {
         let _lock = Lock::take(&path.with_file_name(lock_name))?;
         let mut picks = Picks::load(path)?;
         let out = change(&mut picks)?;
-        let staged = StagedFile::new(path, true)?;
         let text = serde_json::to_vec_pretty(&picks).map_err(|e| Error::internal(format!("picks: {e}")))?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(staged.temp_path(), "write the picks", e))?;
-        staged.commit()?;
+        write_file(path, text, true, "write the picks")?;
         Ok(out)
     }
 

@@ -27,7 +27,7 @@ use crate::generate::{GenerationJob, Generations, MAX_TAKES};
 use crate::media::{MediaReader, OpenOptions};
 use crate::runtime::Runtime;
 use crate::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
-use crate::staged::StagedFile;
+use crate::staged::write_file;
 
 /// One take of a shot, scored and ranked.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -155,10 +155,8 @@ impl EpisodeReport {
     fn save(&self, episode: &Episode) -> Result<PathBuf> {
         let path = EpisodeReport::path_for(episode);
         std::fs::create_dir_all(&episode.output).map_err(|e| Error::io(&episode.output, "create", e))?;
-        let staged = StagedFile::new(&path, true)?;
         let text = serde_json::to_vec_pretty(self).map_err(|e| Error::internal(format!("ranking: {e}")))?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(staged.temp_path(), "write", e))?;
-        staged.commit()?;
+        write_file(&path, text, true, "write the ranking")?;
         Ok(path)
     }
 
@@ -318,10 +316,8 @@ fn scores_of(runtime: &Runtime, episode: &Episode, take: &Take) -> Result<ShotSc
     let keep = || -> Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
-        let staged = StagedFile::new(&path, true)?;
         let text = serde_json::to_vec(&kept).map_err(|e| Error::internal(format!("scores: {e}")))?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(staged.temp_path(), "write", e))?;
-        staged.commit()
+        write_file(&path, text, true, "keep the take's scores")
     };
     if let Err(e) = keep() {
         tracing::warn!(error = %e, "could not keep a take's scores");
@@ -811,9 +807,7 @@ pub fn export(episode: &Episode, report: &EpisodeReport, runtime: &Runtime, dir:
         ("mlt", timeline::mlt(&timeline)),
     ] {
         let path = dir.join(format!("{stem}.{ext}"));
-        let staged = StagedFile::new(&path, true)?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(staged.temp_path(), "write", e))?;
-        staged.commit()?;
+        write_file(&path, text, true, &format!("write the {ext} timeline"))?;
         timelines.push(path);
     }
     Ok(Exported { timelines, media: timeline.clips.iter().map(|c| c.media.clone()).collect(), choices, warnings })

@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::shot::ShotRequest;
-use crate::staged::StagedFile;
 
 /// Largest settings file read.
 const MAX_SETTINGS_BYTES: u64 = 1 << 20;
@@ -132,9 +131,7 @@ impl AdapterSettings {
             "# Settings for the {id} adapter, written by `mattebox plugin config {id}`.\n{}",
             toml::to_string(self).map_err(|e| Error::internal(format!("could not write adapter settings: {e}")))?
         );
-        let staged = StagedFile::new(&path, true)?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(&path, "write", e))?;
-        staged.commit()?;
+        crate::staged::write_file(&path, text, true, "write")?;
         Ok(path)
     }
 

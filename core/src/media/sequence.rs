@@ -581,9 +581,7 @@ fn place_frames(temp: &Path, pattern: &Pattern, numbers: std::ops::Range<u64>, s
         std::fs::rename(temp.join(&name), &to).map_err(|e| Error::io(&to, "move a finished frame into place", e))?;
     }
     let path = pattern.dir.join(SIDECAR_NAME);
-    let staged = StagedFile::new(&path, true)?;
-    std::fs::write(staged.temp_path(), sidecar).map_err(|e| Error::io(&path, "write", e))?;
-    staged.commit()
+    crate::staged::write_file(&path, sidecar, true, "write")
 }
 
 impl Drop for SequenceWriter {

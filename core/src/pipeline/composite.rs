@@ -307,10 +307,8 @@ fn read_camera_track(path: &std::path::Path, frames: u64) -> Result<Vec<(CameraM
 /// same one).
 fn write_camera_track(path: &std::path::Path, track: &[(CameraMove, f32)], w: u32, h: u32) -> Result<()> {
     let camera = camera_path_of(track, w, h);
-    let staged = crate::staged::StagedFile::new(path, true)?;
     let text = serde_json::to_string_pretty(&camera).map_err(|e| Error::internal(e.to_string()))?;
-    std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(path, "write the camera track", e))?;
-    staged.commit()
+    crate::staged::write_file(path, text, true, "write the camera track")
 }
 
 fn camera_path_of(path: &[(CameraMove, f32)], w: u32, h: u32) -> CameraPath {
@@ -560,10 +558,8 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
         write_camera_track(path, track, w, h)?;
     }
     if let (Some(path), Some(camera)) = (&job.camera_out, &camera) {
-        let staged = crate::staged::StagedFile::new(path, job.overwrite)?;
         let text = serde_json::to_string_pretty(camera).map_err(|e| Error::internal(e.to_string()))?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(path, "write the camera path", e))?;
-        staged.commit()?;
+        crate::staged::write_file(path, text, job.overwrite, "write the camera path")?;
     }
     let matte_out = match matte_writer {
         Some(mw) => Some(mw.finish()?),

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mattebox_core::staged::StagedFile;
+use mattebox_core::staged::write_file;
 use mattebox_core::{Error, Runtime};
 use serde_json::{Value, json};
 
@@ -278,10 +278,7 @@ impl Ctx {
         }
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         if let Some(path) = &self.json_file {
-            let staged = StagedFile::new(path, true)?;
-            std::fs::write(staged.temp_path(), format!("{text}\n"))
-                .map_err(|e| Error::io(path, "write the JSON report", e))?;
-            staged.commit()?;
+            write_file(path, format!("{text}\n"), true, "write the JSON report")?;
         }
         if self.json {
             println!("{text}");

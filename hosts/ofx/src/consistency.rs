@@ -21,7 +21,7 @@ use mattebox_core::consistency::references::{ReferenceImage, References};
 use mattebox_core::consistency::report::{ShotPage, html};
 use mattebox_core::consistency::{ANALYSIS_WIDTH, PROBLEM_BELOW, ShotScorer, score_frame_in_shot};
 use mattebox_core::shot::ReferenceKind;
-use mattebox_core::staged::StagedFile;
+use mattebox_core::staged::write_file;
 use mattebox_core::{Frame, PixelFormat};
 
 use crate::describe;
@@ -285,9 +285,7 @@ impl Plugin for Consistency {
         let matched = refs.as_ref().map(|r| r.score(&scores, &r.unnamed_expectation()));
         let page = [ShotPage { name: "Source clip", scores: &scores, references: matched.as_ref() }];
         let text = html("Mattebox consistency report", &page, refs.as_ref(), None)?;
-        let staged = StagedFile::new(&path, true)?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| mattebox_core::Error::io(&path, "write the report", e))?;
-        staged.commit()?;
+        write_file(&path, text, true, "write the report")?;
         effect.message(kOfxMessageMessage, &format!("Mattebox: the consistency report is in {}", path.display()));
         Ok(true)
     }

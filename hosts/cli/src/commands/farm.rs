@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use mattebox_core::episode::Episode;
 use mattebox_core::farm::{self, Chunking, FarmJob, StepKind};
 use mattebox_core::media::{MediaReader, OpenOptions};
-use mattebox_core::staged::{StagedDir, StagedFile};
+use mattebox_core::staged::{StagedDir, write_file};
 use mattebox_core::{Error, Rational};
 use serde_json::json;
 
@@ -136,9 +136,7 @@ pub(crate) fn run(ctx: &Ctx, args: FarmArgs, forwarded: &[String]) -> Result<Rep
             let dir = out.parent().unwrap_or(std::path::Path::new("/"));
             let cache = absolute(ctx.runtime.cache_dir())?;
             let text = farm::openjd::template(&job, dir, &binary(&args)?, &cache);
-            let staged = StagedFile::new(&args.output, args.overwrite)?;
-            std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(&args.output, "write the template", e))?;
-            staged.commit()?;
+            write_file(&args.output, text, args.overwrite, "write the template")?;
             let mut report = summary(&job, &args.output);
             let to_give = farm::openjd::parameters_to_give(&job, dir, &cache);
             if !to_give.is_empty() {

@@ -77,8 +77,25 @@ struct State {
     runtime: Arc<Runtime>,
     generations: Generations,
     job: Mutex<Job>,
-    /// One encode or sheet at a time: they use every core anyway.
+    /// Held while a preview, sheet or thumbnail is made ([`State::made`]).
     making: Mutex<()>,
+}
+
+impl State {
+    /// Makes `path` with `make` unless it is there already. One making at a
+    /// time (each uses every core): a second request for the same file
+    /// waits, then finds it made.
+    fn made(&self, path: &Path, make: impl FnOnce(&Path) -> Result<(), Error>) -> Result<(), Error> {
+        if !path.is_file() {
+            let _making = self.making.lock();
+            if !path.is_file() {
+                let parent = path.parent().unwrap_or(Path::new("."));
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))?;
+                make(path)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn random_token() -> Result<String, Error> {
@@ -326,22 +343,12 @@ fn route(state: &Arc<State>, method: &Method, path: &str, query: &str, body: &st
             match what {
                 "preview.mp4" => {
                     let path = dir.join("previews").join(format!("{key}.mp4"));
-                    if !path.is_file() {
-                        let _making = state.making.lock();
-                        if !path.is_file() {
-                            make_preview(&state.runtime, &take.media, take.fps, &path)?;
-                        }
-                    }
+                    state.made(&path, |path| make_preview(&state.runtime, &take.media, take.fps, path))?;
                     Ok(file(&path, "video/mp4"))
                 }
                 "sheet.png" => {
                     let path = dir.join("sheets").join(format!("{key}.png"));
-                    if !path.is_file() {
-                        let _making = state.making.lock();
-                        if !path.is_file() {
-                            make_sheet(&state.runtime, &take.media, &path)?;
-                        }
-                    }
+                    state.made(&path, |path| make_sheet(&state.runtime, &take.media, path))?;
                     Ok(file(&path, "image/png"))
                 }
                 _ => Err(Error::new(ErrorKind::NotFound, "not found")),
@@ -359,8 +366,7 @@ fn route(state: &Arc<State>, method: &Method, path: &str, query: &str, body: &st
                 .ok_or_else(|| Error::new(ErrorKind::NotFound, "not found"))?
                 .2;
             let path = episode.output.join("review").join("refs").join(format!("{index}.png"));
-            let _making = state.making.lock();
-            make_thumbnail(&state.runtime, &source, &path)?;
+            state.made(&path, |path| make_thumbnail(&state.runtime, &source, path))?;
             Ok(file(&path, "image/png"))
         }
         _ => Err(Error::new(ErrorKind::NotFound, "not found")),
@@ -434,14 +440,8 @@ fn start_more(state: &Arc<State>, episode: &Episode, shot: &str, more: MoreTakes
     Ok(())
 }
 
-fn ensure_parent(path: &Path) -> Result<(), Error> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))
-}
-
 /// A small H.264 of the take for the page's looping preview.
 fn make_preview(runtime: &Runtime, media: &Path, rate: mattebox_core::Rational, path: &Path) -> Result<(), Error> {
-    ensure_parent(path)?;
     let mut reader = MediaReader::open_on(runtime, media, &OpenOptions::default())?;
     let info = reader.info().clone();
     // At most 640 wide, even sizes (4:2:0).
@@ -465,7 +465,6 @@ fn make_preview(runtime: &Runtime, media: &Path, rate: mattebox_core::Rational, 
 
 /// Frames spread over the take, side by side in two rows.
 fn make_sheet(runtime: &Runtime, media: &Path, path: &Path) -> Result<(), Error> {
-    ensure_parent(path)?;
     let mut reader = MediaReader::open_on(runtime, media, &OpenOptions::default())?;
     let info = reader.info().clone();
     let tile_w = SHEET_TILE_WIDTH;
@@ -492,10 +491,6 @@ fn make_sheet(runtime: &Runtime, media: &Path, path: &Path) -> Result<(), Error>
 
 /// A reference image, 160 pixels high, as PNG.
 fn make_thumbnail(runtime: &Runtime, source: &Path, path: &Path) -> Result<(), Error> {
-    if path.is_file() {
-        return Ok(());
-    }
-    ensure_parent(path)?;
     let mut reader = MediaReader::open_on(runtime, source, &OpenOptions::default())?;
     let frame = reader.read_frame(0)?;
     let height = 160u32.min(frame.height()).max(1);

@@ -13,7 +13,7 @@ use mattebox_core::consistency::references::{Expectation, ReferenceScores, Refer
 use mattebox_core::consistency::report::{self, ShotPage};
 use mattebox_core::consistency::{FrameLook, PROBLEM_BELOW, ShotScorer, ShotScores};
 use mattebox_core::media::{MediaReader, OpenOptions};
-use mattebox_core::staged::StagedFile;
+use mattebox_core::staged::write_file;
 use mattebox_core::{Error, Frame};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -237,10 +237,8 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
         if let Some(dir) = save.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the directory for saved scores", e))?;
         }
-        let staged = StagedFile::new(save, true)?;
         let text = serde_json::to_string(&saved).map_err(|e| Error::internal(format!("saved scores: {e}")))?;
-        std::fs::write(staged.temp_path(), text).map_err(|e| Error::io(save, "save the scores", e))?;
-        staged.commit()?;
+        write_file(save, text, true, "save the scores")?;
         scored = saved.shots;
     }
     let mut text: String = scored.iter().map(|s| s.text.as_str()).collect();
@@ -266,9 +264,7 @@ pub(crate) fn run(ctx: &Ctx, args: ScoreArgs) -> Result<Report, CliError> {
             .map(|(name, scores, matched)| ShotPage { name, scores, references: matched.as_ref() })
             .collect();
         let page = report::html("Mattebox consistency report", &shots, refs.as_ref(), episode.as_ref())?;
-        let staged = StagedFile::new(html, args.overwrite)?;
-        std::fs::write(staged.temp_path(), page).map_err(|e| Error::io(html, "write the report", e))?;
-        staged.commit()?;
+        write_file(html, page, args.overwrite, "write the report")?;
         let _ = writeln!(text, "report: {}", html.display());
     }
     if let Some(save) = &args.save {
