@@ -103,6 +103,17 @@ pub enum ChosenBy {
     Nothing,
 }
 
+impl ChosenBy {
+    /// In words: `pick`, `rank`, or `every take is rejected`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChosenBy::Pick => "pick",
+            ChosenBy::Rank => "rank",
+            ChosenBy::Nothing => "every take is rejected",
+        }
+    }
+}
+
 /// The take of a shot that goes in the edit ([`ShotReport::choice`]).
 #[derive(Clone, Debug)]
 pub struct Choice<'a> {
@@ -559,12 +570,7 @@ pub fn run(
                 .collect();
             let choice = report.choice(&shot_picks);
             let chosen = choice.take.map(|t| t.number as usize - 1);
-            report.chosen_by = match choice.by {
-                ChosenBy::Pick => "pick",
-                ChosenBy::Rank => "rank",
-                ChosenBy::Nothing => "every take is rejected",
-            }
-            .to_owned();
+            report.chosen_by = choice.by.name().to_owned();
             report.chosen = chosen;
             chosen_looks[i] = report.chosen.map(|k| looks[k].clone());
         }

@@ -131,6 +131,10 @@ fn the_sample_episode_runs_ranks_resumes_and_exports_what_editors_import() {
     let worst = takes(&shots[0]).iter().find(|t| t["ranked"]["rank"] == 3).unwrap();
     let number = worst["number"].to_string();
     json_ok(&mattebox(&cache, &[&"episode", &"pick", &episode, &"s01", &number]));
+    // `show` says so at once, before any new run.
+    let show = Command::new(env!("CARGO_BIN_EXE_mattebox")).arg("episode").arg("show").arg(&episode).output().unwrap();
+    let show = String::from_utf8_lossy(&show.stdout).into_owned();
+    assert!(show.contains(&format!("s01: take {number} (pick)")), "{show}");
     let picked = json_ok(&mattebox(&cache, &[&"episode", &"run", &episode]));
     let shots = picked["ranking"]["shots"].as_array().unwrap();
     assert_eq!(shots[0]["chosen_by"], "pick");

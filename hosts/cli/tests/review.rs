@@ -131,6 +131,8 @@ fn a_director_picks_with_the_keyboard_asks_for_more_and_the_pick_survives() {
     browser.press("p");
     browser.wait_until(&format!("({PICKED}) === {second}"), Duration::from_secs(30));
     assert_eq!(picks(&episode)["shots"]["s01"]["pick"], second, "the pick is saved beside the episode");
+    let header = browser.eval("document.querySelector('#shot-s01 > p').textContent");
+    assert!(header.as_str().unwrap().contains("(pick)"), "the shot says its pick is chosen: {header}");
 
     // Two more takes of s01, asked for with the keyboard from the form.
     browser.eval("document.getElementById('more-count-s01').focus()");

@@ -220,7 +220,9 @@ fn describe(episode: &Episode, report: &EpisodeReport, what: &str) -> Report {
     let _ = writeln!(text, "{} ({} shots) {what}:", report.name, report.shots.len());
     for shot in &report.shots {
         let marks = picks.shot(&shot.id);
-        let chosen = shot.chosen_take().map(|t| format!("take {} ({})", t.number, shot.chosen_by));
+        // The picks as they are now, not as the run found them.
+        let choice = shot.choice(&marks);
+        let chosen = choice.take.map(|t| format!("take {} ({})", t.number, choice.by.name()));
         let _ = writeln!(text, "{}: {}", shot.id, chosen.unwrap_or_else(|| "no take".into()));
         let mut takes: Vec<_> = shot.takes.iter().collect();
         takes.sort_by_key(|t| t.ranked.rank);

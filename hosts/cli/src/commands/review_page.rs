@@ -136,7 +136,7 @@ fn score_rows(take: &RankedTakeRecord) -> String {
 fn take_card(shot: &ShotReport, take: &RankedTakeRecord, marks: &ShotPicks, q: &Query<'_>) -> String {
     let key = &take.take.key;
     let picked = marks.pick.as_deref() == Some(key.as_str());
-    let chosen = shot.chosen_take().is_some_and(|c| &c.take.key == key);
+    let chosen = shot.choice(marks).take.is_some_and(|c| &c.take.key == key);
     let favourite = marks.favourites.contains(key);
     let rejected = marks.rejects.contains(key);
     let note = marks.notes.get(key).map(String::as_str).unwrap_or("");
@@ -202,17 +202,19 @@ pub(crate) fn index(episode: &Episode, report: &EpisodeReport, picks: &Picks, q:
     let mut shown = 0;
     for shot in &report.shots {
         let Ok(file_shot) = episode.shot(&shot.id) else { continue };
-        let prompt = shot.chosen_take().map(|t| t.take.request.prompt.clone()).unwrap_or(file_shot.prompt.clone());
+        let marks = picks.shot(&shot.id);
+        // The picks as they are now, not as the last run found them.
+        let choice = shot.choice(&marks);
+        let prompt = choice.take.map(|t| t.take.request.prompt.clone()).unwrap_or(file_shot.prompt.clone());
         if !needle.is_empty() && !prompt.to_lowercase().contains(&needle) && !shot.id.to_lowercase().contains(&needle) {
             continue;
         }
         shown += 1;
-        let marks = picks.shot(&shot.id);
         let mut takes: Vec<&RankedTakeRecord> = shot.takes.iter().collect();
         takes.sort_by_key(|t| t.ranked.rank);
         let cards: String = takes.iter().map(|t| take_card(shot, t, &marks, q)).collect();
-        let chosen = match shot.chosen_take() {
-            Some(t) => format!("take {} ({})", t.number, escape(&shot.chosen_by)),
+        let chosen = match choice.take {
+            Some(t) => format!("take {} ({})", t.number, choice.by.name()),
             None => "no take".to_owned(),
         };
         let after = file_shot.after.as_ref().map(|a| format!(", continues {}", escape(a))).unwrap_or_default();
