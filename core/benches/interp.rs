@@ -23,7 +23,9 @@
 //!
 //! Options (environment): `MB_BENCH_ONLY=quality|speed|memory` runs one part;
 //! `MB_BENCH_MODES=fast,quality,rife4,rifehdv3` limits our methods;
-//! `MB_BENCH_CLIPS=carphone,bikes` the clips of the quality part.
+//! `MB_BENCH_CLIPS=carphone,bikes` the clips of the quality part;
+//! `MB_BENCH_PER_FRAME=1` prints every rebuilt frame's PSNR-Y per method;
+//! `MB_BENCH_DUMP=DIR` writes every triplet and every method's frame there.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -343,6 +345,8 @@ fn quality(runtime: &Runtime, data: &Path) {
     }
     let mut table: Vec<Vec<Score>> = vec![vec![Score::default(); clips.len()]; names.len()];
     let mut seconds = vec![0.0f64; ours.len()];
+    let per_frame = std::env::var_os("MB_BENCH_PER_FRAME").is_some();
+    let dump = std::env::var_os("MB_BENCH_DUMP").map(PathBuf::from);
     for (c, (name, file)) in clips.iter().enumerate() {
         let path = data.join(file);
         let (frames, rate) = decode_all(runtime, &path, usize::MAX);
@@ -366,14 +370,30 @@ fn quality(runtime: &Runtime, data: &Path) {
             table[1][c].add(&t, &luma(&out), w, h);
             table[2][c].add(&t, &luma(mi), w, h);
             let mut made = Vec::new();
+            let mut line = format!("{name} frame {}: minterpolate {:.2}", 2 * k + 1, psnr(&t, &luma(mi)));
             for (m, method) in ours.iter().enumerate() {
                 let start = Instant::now();
                 method.render(runtime, a, b, 0.5, &mut out);
                 seconds[m] += start.elapsed().as_secs_f64();
-                table[3 + m][c].add(&t, &luma(&out), w, h);
+                let got = luma(&out);
+                table[3 + m][c].add(&t, &got, w, h);
+                line += &format!(", {} {:.2}", method.label(), psnr(&t, &got));
+                if let Some(dump) = &dump {
+                    let slug: String = method.label().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+                    write_image(&dump.join(format!("{name}-{}-{slug}.png", 2 * k + 1)), &out.view(), true).unwrap();
+                    if m == 0 {
+                        for (f, tag) in [(2 * k, "a"), (2 * k + 1, "truth"), (2 * k + 2, "b")] {
+                            let path = dump.join(format!("{name}-{}-{tag}.png", 2 * k + 1));
+                            write_image(&path, &frames[f].view(), true).unwrap();
+                        }
+                    }
+                }
                 if matches!(method, Method::Rife(_)) {
                     made.push(out.clone());
                 }
+            }
+            if per_frame {
+                eprintln!("{line}");
             }
             scored.push((k, made));
         }

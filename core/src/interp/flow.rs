@@ -20,6 +20,10 @@ use super::variational::{Derivatives, VariationalParams, refine};
 use crate::error::Result;
 use crate::pixels::plane::{Plane, floor};
 
+/// Squared residual charged for each patch pixel that lands outside the
+/// second image (luma levels of 0..255 squared).
+const OUTSIDE_COST: f32 = 16.0;
+
 /// Parameters of Dense Inverse Search.
 #[derive(Clone, Debug)]
 pub(crate) struct DisParams {
@@ -184,6 +188,9 @@ impl<'a> Level<'a> {
 
     /// Samples the second image's patch at (`px` + u, `py` + v) into `w`
     /// (mean-normalised) and returns the mean-normalised SSD against `t`.
+    /// Pixels landing outside the image are matched by nothing: they add
+    /// [`OUTSIDE_COST`] each, and `w` holds the template there so that they
+    /// pull no Gauss-Newton step.
     #[inline(always)]
     fn warped(&self, px: usize, py: usize, u: f32, v: f32, w: &mut [f32], t: &[f32]) -> f32 {
         let p = self.patch;
@@ -209,12 +216,48 @@ impl<'a> Level<'a> {
                 }
             }
         } else {
+            // Pixels that land outside the second image have no match to
+            // compare: they are left out of the mean and the residual (their
+            // content left the frame), and each costs a fixed penalty so that
+            // pointing outside is not free.
+            let (max_x, max_y) = ((width - 1) as f32 + 0.5, (height - 1) as f32 + 0.5);
+            let mut inside = 0usize;
             for j in 0..p {
                 for i in 0..p {
-                    let s = self.i1.sample(x + i as f32, y + j as f32);
+                    let (sx, sy) = (x + i as f32, y + j as f32);
+                    if sx < -0.5 || sy < -0.5 || sx > max_x || sy > max_y {
+                        w[j * p + i] = f32::NAN;
+                        continue;
+                    }
+                    let s = self.i1.sample(sx, sy);
                     w[j * p + i] = s;
                     mean += s;
+                    inside += 1;
                 }
+            }
+            let outside = p * p - inside;
+            if outside > 0 {
+                let n = p * p;
+                if inside == 0 {
+                    w.copy_from_slice(t);
+                    return OUTSIDE_COST * n as f32;
+                }
+                mean /= inside as f32;
+                let mut ssd = 0.0;
+                // The template is mean-normalised over the whole patch; its
+                // inside part's mean is matched to the sample's.
+                let t_mean = t.iter().zip(w.iter()).filter(|(_, wk)| !wk.is_nan()).map(|(tk, _)| tk).sum::<f32>()
+                    / inside as f32;
+                for (wk, tk) in w.iter_mut().zip(t) {
+                    if wk.is_nan() {
+                        *wk = *tk;
+                        continue;
+                    }
+                    *wk = *wk - mean + t_mean;
+                    let r = *wk - tk;
+                    ssd += r * r;
+                }
+                return ssd * n as f32 / inside as f32 + OUTSIDE_COST * outside as f32;
             }
         }
         mean /= (p * p) as f32;

@@ -76,6 +76,40 @@ fn flow_recovers_a_rotation() {
     assert!(e < 0.3, "rotation end-point error {e}");
 }
 
+/// A pan that brings new content in at the top: B's top rows show what was
+/// above A's frame, so their match lies outside A. Their flow must carry the
+/// pan on, not snap to some look-alike inside A.
+#[test]
+fn content_entering_the_frame_keeps_the_motion() {
+    let (w, h, pan) = (160u32, 120u32, 14.0f32);
+    let a = shifted(w, h, 0.0, 0.0);
+    let b = shifted(w, h, 0.0, pan);
+    for mode in [Mode::Fast, Mode::Quality] {
+        let pair = FlowPair::compute(&a.view(), &b.view(), mode).unwrap();
+        let bwd = pair.backward_full().unwrap();
+        let (mut sum, mut n) = (0.0f32, 0);
+        for y in 0..pan as usize {
+            for x in 8..w as usize - 8 {
+                let (u, v) = bwd.at(x, y);
+                sum += (u * u + (v + pan).powi(2)).sqrt();
+                n += 1;
+            }
+        }
+        let e = sum / n as f32;
+        assert!(e < 1.0, "{mode}: end-point error {e} where content enters");
+        // The frame halfway shows the entering content where B does.
+        let mut out = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+        interpolate_with(&a.view(), &b.view(), &pair, 0.5, &mut out.view_mut()).unwrap();
+        let truth = shifted(w, h, 0.0, pan / 2.0);
+        let rows = pan as u32 / 2;
+        let band = |f: &Frame| {
+            Frame::from_bytes(w, rows, PixelFormat::Rgba8, &f.as_bytes()[..f.stride() * rows as usize]).unwrap()
+        };
+        let p = psnr(&band(&out), &band(&truth));
+        assert!(p > 30.0, "{mode}: {p:.1} dB in the band that enters");
+    }
+}
+
 /// A textured square moving 16 px right over a textured background panning
 /// 4 px left: the square covers background on its right and uncovers it on
 /// its left.
