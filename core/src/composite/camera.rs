@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::matte::Matte;
 use crate::error::Result;
 use crate::frame::{Frame, FrameView};
-use crate::interp::{FlowPair, Mode};
+use crate::interp::FlowPair;
 use crate::pixels::sample::RgbaImage;
 
 /// A similarity transform about the frame centre: a point p (relative to the
@@ -72,7 +72,7 @@ pub(crate) fn estimate_between(
     b: &FrameView<'_>,
     matte: Option<&Matte>,
 ) -> Result<(CameraMove, f32)> {
-    let pair = FlowPair::compute(a, b, Mode::Fast)?;
+    let pair = FlowPair::compute_for_tracking(a, b)?;
     let (flow, (sx, sy)) = pair.forward();
     let (fw, fh) = (flow.width(), flow.height());
     let (w, h) = (a.width() as f32, a.height() as f32);

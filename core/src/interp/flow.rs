@@ -41,6 +41,14 @@ pub(crate) struct DisParams {
     pub(crate) iterations: usize,
     /// Variational refinement at the finest level.
     pub(crate) variational: VariationalParams,
+    /// Whether patch pixels landing outside the other image are left out of
+    /// the match (and charged [`OUTSIDE_COST`]) rather than matched against
+    /// the clamped border. Interpolation wants it: content entering the
+    /// frame keeps its motion. Camera tracking does not: on a regular grid
+    /// of tracking marks the charge tips the tie between the true motion and
+    /// one shifted by a whole period towards the latter, which renders the
+    /// same in-between frame but is the wrong camera move.
+    pub(crate) leave_outside_out: bool,
 }
 
 /// Patch origins along one axis: every `stride`, the last one flush with the end.
@@ -105,7 +113,7 @@ fn level_flow(from: &Side<'_>, to: &Side<'_>, init: Flow, params: &DisParams, pl
         if (init.width, init.height) != (i0.width, i0.height) { init.resized(i0.width, i0.height)? } else { init };
     let patch = params.patch.min(i0.width).min(i0.height);
     let stride = if finest { params.stride } else { params.coarse_stride }.min(patch).max(1);
-    let ctx = Level { i0, i1, gx: &d0.x, gy: &d0.y, patch };
+    let ctx = Level { i0, i1, gx: &d0.x, gy: &d0.y, patch, leave_outside_out: params.leave_outside_out };
     let xs = patch_origins(i0.width, patch, stride);
     let ys = patch_origins(i0.height, patch, stride);
     let patches = ctx.search_all(&xs, &ys, &init, params.iterations, coarsest);
@@ -135,6 +143,7 @@ struct Level<'a> {
     gx: &'a Plane,
     gy: &'a Plane,
     patch: usize,
+    leave_outside_out: bool,
 }
 
 /// What the search needs to know about one patch of the first image.
@@ -211,6 +220,14 @@ impl<'a> Level<'a> {
                 let (a, b) = (&d[r0..r0 + p + 1], &d[r1..r1 + p + 1]);
                 for i in 0..p {
                     let s = a[i] * w00 + a[i + 1] * w01 + b[i] * w10 + b[i + 1] * w11;
+                    w[j * p + i] = s;
+                    mean += s;
+                }
+            }
+        } else if !self.leave_outside_out {
+            for j in 0..p {
+                for i in 0..p {
+                    let s = self.i1.sample(x + i as f32, y + j as f32);
                     w[j * p + i] = s;
                     mean += s;
                 }

@@ -124,6 +124,7 @@ impl Mode {
                     gamma: 10.0,
                     delta: 5.0,
                 },
+                leave_outside_out: true,
             },
             _ => DisParams {
                 finest_level: level_for(640),
@@ -138,6 +139,7 @@ impl Mode {
                     gamma: 10.0,
                     delta: 5.0,
                 },
+                leave_outside_out: true,
             },
         }
     }
@@ -200,11 +202,22 @@ impl FlowPair {
     /// (a flow mode: fast or quality). Rows and patches are spread over the
     /// current rayon pool; call it inside [`crate::Runtime::install`].
     pub fn compute(a: &FrameView<'_>, b: &FrameView<'_>, mode: Mode) -> Result<FlowPair> {
+        Self::compute_with(a, b, mode, true)
+    }
+
+    /// The flow of fast mode for measuring the camera's motion: the border
+    /// is clamped, so a regular grid of marks reads as its smallest motion
+    /// (see [`DisParams::leave_outside_out`]).
+    pub(crate) fn compute_for_tracking(a: &FrameView<'_>, b: &FrameView<'_>) -> Result<FlowPair> {
+        Self::compute_with(a, b, Mode::Fast, false)
+    }
+
+    fn compute_with(a: &FrameView<'_>, b: &FrameView<'_>, mode: Mode, leave_outside_out: bool) -> Result<FlowPair> {
         check_pair(a, b)?;
         if !mode.uses_flow() {
             return Err(Error::invalid_argument(format!("mode {mode} does not use optical flow")));
         }
-        let params = mode.dis_params(a.width() as usize);
+        let params = DisParams { leave_outside_out, ..mode.dis_params(a.width() as usize) };
         let min_side = 2 * params.patch;
         // Pyramids start at level 1 (half size) when the flow stops there or
         // coarser, so no full-size luma is made at all.
