@@ -386,10 +386,16 @@ impl<T: Texel> Image<'_, T> {
 }
 
 /// Catmull-Rom weights for the four taps around a fractional position `f`.
+/// The last weight is what the first three leave, summed in the order the
+/// samplers accumulate them, so that the four sum to exactly 1 and a
+/// constant (an opaque alpha) comes back exactly (the first three sum to
+/// 1..1.075 for f in [0, 1), where 1 - sum is exact).
 #[inline(always)]
 fn cubic_weights(f: f32) -> [f32; 4] {
     let (f2, f3) = (f * f, f * f * f);
-    [0.5 * (-f3 + 2.0 * f2 - f), 0.5 * (3.0 * f3 - 5.0 * f2 + 2.0), 0.5 * (-3.0 * f3 + 4.0 * f2 + f), 0.5 * (f3 - f2)]
+    let (w0, w1, w2) =
+        (0.5 * (-f3 + 2.0 * f2 - f), 0.5 * (3.0 * f3 - 5.0 * f2 + 2.0), 0.5 * (-3.0 * f3 + 4.0 * f2 + f));
+    [w0, w1, w2, 1.0 - ((w0 + w1) + w2)]
 }
 
 /// How the source frames are sampled along the motion.
@@ -476,7 +482,9 @@ fn render_typed<T: Texel>(
             *row = r0.iter().zip(r1).map(|(p, q)| p + (q - p) * wy).collect::<Vec<f32>>();
         }
         let mut line = vec![0.0f32; w * 4];
-        let weights = ((1.0 - inter.t) * T::SCALE, inter.t * T::SCALE);
+        // B's weight is what A's leaves, as the samplers' weights are.
+        let weight_a = (1.0 - inter.t) * T::SCALE;
+        let weights = (weight_a, T::SCALE - weight_a);
         let pass =
             Line { a: &a, b: &b, rows: &rows, columns: &columns, y, scale: (scale_x, scale_y), weights, sampling };
         pass.render(&mut line);
