@@ -371,6 +371,11 @@ fn quality(runtime: &Runtime, data: &Path) {
             table[2][c].add(&t, &luma(mi), w, h);
             let mut made = Vec::new();
             let mut line = format!("{name} frame {}: minterpolate {:.2}", 2 * k + 1, psnr(&t, &luma(mi)));
+            if let Some(dump) = &dump {
+                for (f, tag) in [(a, "a"), (truth, "truth"), (b, "b")] {
+                    write_image(&dump.join(format!("{name}-{}-{tag}.png", 2 * k + 1)), &f.view(), true).unwrap();
+                }
+            }
             for (m, method) in ours.iter().enumerate() {
                 let start = Instant::now();
                 method.render(runtime, a, b, 0.5, &mut out);
@@ -381,12 +386,6 @@ fn quality(runtime: &Runtime, data: &Path) {
                 if let Some(dump) = &dump {
                     let slug: String = method.label().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
                     write_image(&dump.join(format!("{name}-{}-{slug}.png", 2 * k + 1)), &out.view(), true).unwrap();
-                    if m == 0 {
-                        for (f, tag) in [(2 * k, "a"), (2 * k + 1, "truth"), (2 * k + 2, "b")] {
-                            let path = dump.join(format!("{name}-{}-{tag}.png", 2 * k + 1));
-                            write_image(&path, &frames[f].view(), true).unwrap();
-                        }
-                    }
                 }
                 if matches!(method, Method::Rife(_)) {
                     made.push(out.clone());

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::field::Flow;
 use super::variational::{Derivatives, VariationalParams, refine};
 use crate::error::Result;
-use crate::pixels::plane::{Plane, floor};
+use crate::pixels::plane::{Plane, floor, on_image};
 
 /// Squared residual charged for each patch pixel that lands outside the
 /// second image (luma levels of 0..255 squared).
@@ -237,18 +237,20 @@ impl<'a> Level<'a> {
             // compare: they are left out of the mean and the residual (their
             // content left the frame), and each costs a fixed penalty so that
             // pointing outside is not free.
-            let (max_x, max_y) = ((width - 1) as f32 + 0.5, (height - 1) as f32 + 0.5);
-            let mut inside = 0usize;
+            // NaN marks them in `w` until the residual pass below.
+            let (mut inside, mut t_sum) = (0usize, 0.0f32);
             for j in 0..p {
                 for i in 0..p {
                     let (sx, sy) = (x + i as f32, y + j as f32);
-                    if sx < -0.5 || sy < -0.5 || sx > max_x || sy > max_y {
-                        w[j * p + i] = f32::NAN;
+                    let k = j * p + i;
+                    if !on_image(sx, sy, width, height) {
+                        w[k] = f32::NAN;
                         continue;
                     }
                     let s = self.i1.sample(sx, sy);
-                    w[j * p + i] = s;
+                    w[k] = s;
                     mean += s;
+                    t_sum += t[k];
                     inside += 1;
                 }
             }
@@ -263,8 +265,7 @@ impl<'a> Level<'a> {
                 let mut ssd = 0.0;
                 // The template is mean-normalised over the whole patch; its
                 // inside part's mean is matched to the sample's.
-                let t_mean = t.iter().zip(w.iter()).filter(|(_, wk)| !wk.is_nan()).map(|(tk, _)| tk).sum::<f32>()
-                    / inside as f32;
+                let t_mean = t_sum / inside as f32;
                 for (wk, tk) in w.iter_mut().zip(t) {
                     if wk.is_nan() {
                         *wk = *tk;

@@ -93,8 +93,9 @@ impl Mode {
         matches!(self, Mode::Fast | Mode::Quality)
     }
 
-    /// Flow parameters for frames `width` pixels wide.
-    fn dis_params(self, width: usize) -> DisParams {
+    /// Flow parameters for frames `width` pixels wide
+    /// ([`DisParams::leave_outside_out`] says what the switch is for).
+    fn dis_params(self, width: usize, leave_outside_out: bool) -> DisParams {
         // The finest level keeps the flow at most `max_width` wide: finer
         // flow costs four times as much per level and, above that width,
         // adds little to what the full-resolution render recovers.
@@ -124,7 +125,7 @@ impl Mode {
                     gamma: 10.0,
                     delta: 5.0,
                 },
-                leave_outside_out: true,
+                leave_outside_out,
             },
             _ => DisParams {
                 finest_level: level_for(640),
@@ -139,7 +140,7 @@ impl Mode {
                     gamma: 10.0,
                     delta: 5.0,
                 },
-                leave_outside_out: true,
+                leave_outside_out,
             },
         }
     }
@@ -217,7 +218,7 @@ impl FlowPair {
         if !mode.uses_flow() {
             return Err(Error::invalid_argument(format!("mode {mode} does not use optical flow")));
         }
-        let params = DisParams { leave_outside_out, ..mode.dis_params(a.width() as usize) };
+        let params = mode.dis_params(a.width() as usize, leave_outside_out);
         let min_side = 2 * params.patch;
         // Pyramids start at level 1 (half size) when the flow stops there or
         // coarser, so no full-size luma is made at all.

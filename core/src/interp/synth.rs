@@ -35,7 +35,7 @@ use super::field::Flow;
 use super::simd::F4;
 use crate::error::Result;
 use crate::frame::{FrameView, FrameViewMut, Row};
-use crate::pixels::plane::{Plane, floor};
+use crate::pixels::plane::{Plane, floor, on_image};
 
 /// Where each pixel of the frame at time t comes from, in flow resolution.
 #[derive(Debug)]
@@ -61,7 +61,7 @@ pub(crate) fn visibility_of(f: &Flow, g: &Flow) -> Vec<f32> {
             let i = y * w + x;
             let (u, v) = (f.u[i], f.v[i]);
             let (tx, ty) = (x as f32 + u, y as f32 + v);
-            if tx < -0.5 || ty < -0.5 || tx > w as f32 - 0.5 || ty > h as f32 - 0.5 {
+            if !on_image(tx, ty, w, h) {
                 *vis = 0.0;
                 continue;
             }
@@ -469,6 +469,9 @@ fn render_typed<T: Texel>(
         })
         .collect();
     let (scale_x, scale_y) = (1.0 / sx, 1.0 / sy);
+    // B's weight is what A's leaves, as the samplers' weights are.
+    let weight_a = (1.0 - inter.t) * T::SCALE;
+    let weights = (weight_a, T::SCALE - weight_a);
     out.par_rows_mut(|y, dst| {
         let y = y as usize;
         // Vertical interpolation of the four intermediate planes for this row.
@@ -482,9 +485,6 @@ fn render_typed<T: Texel>(
             *row = r0.iter().zip(r1).map(|(p, q)| p + (q - p) * wy).collect::<Vec<f32>>();
         }
         let mut line = vec![0.0f32; w * 4];
-        // B's weight is what A's leaves, as the samplers' weights are.
-        let weight_a = (1.0 - inter.t) * T::SCALE;
-        let weights = (weight_a, T::SCALE - weight_a);
         let pass =
             Line { a: &a, b: &b, rows: &rows, columns: &columns, y, scale: (scale_x, scale_y), weights, sampling };
         pass.render(&mut line);
@@ -541,17 +541,17 @@ impl<T: Texel> Line<'_, T> {
             let at = |r: &Vec<f32>| r[c0] + (r[c1] - r[c0]) * wx;
             let (ax, ay) = (at(&rows[0]) * scale_x, at(&rows[1]) * scale_y);
             let (bx, by) = (at(&rows[2]) * scale_x, at(&rows[3]) * scale_y);
-            let px = x as f32;
+            let ((qax, qay), (qbx, qby)) = ((x as f32 + ax, y + ay), (x as f32 + bx, y + by));
             // A sample from outside its frame is no sample: the other frame
             // alone shows what enters or leaves there.
-            let (wa, wb) = match (self.a.contains(px + ax, y + ay), self.b.contains(px + bx, y + by)) {
+            let (wa, wb) = match (self.a.contains(qax, qay), self.b.contains(qbx, qby)) {
                 (false, true) => (0.0, T::SCALE),
                 (true, false) => (T::SCALE, 0.0),
                 _ => self.weights,
             };
             let (ca, cb) = match self.sampling {
-                Sampling::Bilinear => (self.a.bilinear(px + ax, y + ay), self.b.bilinear(px + bx, y + by)),
-                Sampling::Bicubic => (self.a.bicubic::<AVX2>(px + ax, y + ay), self.b.bicubic::<AVX2>(px + bx, y + by)),
+                Sampling::Bilinear => (self.a.bilinear(qax, qay), self.b.bilinear(qbx, qby)),
+                Sampling::Bicubic => (self.a.bicubic::<AVX2>(qax, qay), self.b.bicubic::<AVX2>(qbx, qby)),
             };
             F4::zero().mul_add(ca, F4::splat(wa)).mul_add(cb, F4::splat(wb)).write(&mut line[x * 4..x * 4 + 4]);
         }

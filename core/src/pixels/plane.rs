@@ -10,6 +10,13 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::frame::{FrameView, Row};
 
+/// Whether (`x`, `y`) falls on an image `width` x `height`: within half a
+/// pixel of its outermost pixel centres.
+#[inline(always)]
+pub(crate) fn on_image(x: f32, y: f32, width: usize, height: usize) -> bool {
+    x >= -0.5 && y >= -0.5 && x <= width as f32 - 0.5 && y <= height as f32 - 0.5
+}
+
 /// Floor for coordinates (|x| < 2^31). `f32::floor` is a libm call on the
 /// x86-64 baseline (no SSE4.1), and it sits in the innermost loops.
 #[inline(always)]

@@ -133,10 +133,10 @@ fn score_rows(take: &RankedTakeRecord) -> String {
     format!("<table class=\"scores\" aria-label=\"scores of take {}\"><tbody>{rows}</tbody></table>", take.number)
 }
 
-fn take_card(shot: &ShotReport, take: &RankedTakeRecord, marks: &ShotPicks, q: &Query<'_>) -> String {
+/// One take's card; `chosen` says whether it is the take in the edit.
+fn take_card(shot: &ShotReport, take: &RankedTakeRecord, marks: &ShotPicks, chosen: bool, q: &Query<'_>) -> String {
     let key = &take.take.key;
     let picked = marks.pick.as_deref() == Some(key.as_str());
-    let chosen = shot.choice(marks).take.is_some_and(|c| &c.take.key == key);
     let favourite = marks.favourites.contains(key);
     let rejected = marks.rejects.contains(key);
     let note = marks.notes.get(key).map(String::as_str).unwrap_or("");
@@ -212,7 +212,9 @@ pub(crate) fn index(episode: &Episode, report: &EpisodeReport, picks: &Picks, q:
         shown += 1;
         let mut takes: Vec<&RankedTakeRecord> = shot.takes.iter().collect();
         takes.sort_by_key(|t| t.ranked.rank);
-        let cards: String = takes.iter().map(|t| take_card(shot, t, &marks, q)).collect();
+        let chosen_key = choice.take.map(|c| c.take.key.as_str());
+        let cards: String =
+            takes.iter().map(|t| take_card(shot, t, &marks, chosen_key == Some(t.take.key.as_str()), q)).collect();
         let chosen = match choice.take {
             Some(t) => format!("take {} ({})", t.number, choice.by.name()),
             None => "no take".to_owned(),
