@@ -4,8 +4,9 @@
 //! The request holds what the vendors share: prompt, negative prompt,
 //! reference images, first and last frame, a camera move in the six axes
 //! Kling and Jimeng expose, duration, frame rate, size, seed, and
-//! vendor-specific extras. Images are decoded pixels with a content digest,
-//! so a request hashes the same whichever file format the image came in.
+//! vendor-specific extras, and a source video to continue, lip-sync or
+//! restyle. Images are decoded pixels with a content digest, so a request
+//! hashes the same whichever file format the image came in.
 //! A generator says which fields it dropped or approximated
 //! ([`Deviation`]); nothing is silently ignored.
 
@@ -198,11 +199,258 @@ pub struct Reference<I = ImageInput> {
     pub image: I,
 }
 
+/// What a source video is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoRole {
+    /// Continue the shot after the video's last frame.
+    Extend,
+    /// Re-render the mouth to a dialogue line.
+    Lipsync,
+    /// The same motion in another look (video to video).
+    Restyle,
+}
+
+impl VideoRole {
+    /// The role as requests and messages spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VideoRole::Extend => "extend",
+            VideoRole::Lipsync => "lipsync",
+            VideoRole::Restyle => "restyle",
+        }
+    }
+}
+
+/// A generation as the vendor that made it knows it, so that continuing it
+/// needs no upload.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VendorGeneration {
+    /// The generator that made it (`kling`, `luma`).
+    pub generator: String,
+    /// The vendor's own id for it.
+    pub id: String,
+}
+
+/// An encoded file a request carries as it is (a clip, for vendors that
+/// take uploads); its name gives its type by extension.
+#[derive(Clone)]
+pub struct EncodedFile {
+    name: String,
+    bytes: Arc<[u8]>,
+}
+
+impl fmt::Debug for EncodedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EncodedFile({:?}, {} bytes)", self.name, self.bytes.len())
+    }
+}
+
+impl EncodedFile {
+    /// `bytes` of a file called `name` (`take.mp4`).
+    pub fn new(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> EncodedFile {
+        EncodedFile { name: name.into(), bytes: bytes.into() }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Most frames of a source video's end a request holds decoded.
+pub const MAX_TAIL_FRAMES: usize = 8;
+
+/// A video in a request (a previous take, or a clip from the timeline) and
+/// its role. It holds the last frames decoded (what a continuation starts
+/// from), the clip as an encoded file when there is one (what a vendor
+/// uploads), and the vendor's id for it when a vendor made it.
+#[derive(Clone)]
+pub struct VideoInput {
+    label: String,
+    role: VideoRole,
+    fps: Rational,
+    frame_count: u64,
+    tail: Vec<Arc<Frame>>,
+    file: Option<EncodedFile>,
+    vendor: Option<VendorGeneration>,
+    digest: String,
+}
+
+impl fmt::Debug for VideoInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "VideoInput({:?}, {}, {} frames at {} fps, {} decoded, {:?})",
+            self.label,
+            self.role.name(),
+            self.frame_count,
+            self.fps,
+            self.tail.len(),
+            self.file
+        )
+    }
+}
+
+impl VideoInput {
+    /// A video of `frame_count` frames at `fps` whose last frames, oldest
+    /// first, are `tail` (1 to [`MAX_TAIL_FRAMES`], all of one size);
+    /// `label` says where it came from, `file` is the clip as encoded
+    /// (`None` when it is not one file, as for an image sequence).
+    pub fn new(
+        label: impl Into<String>,
+        role: VideoRole,
+        fps: Rational,
+        frame_count: u64,
+        tail: Vec<Frame>,
+        file: Option<EncodedFile>,
+    ) -> Result<VideoInput> {
+        let label = label.into();
+        let Some(last) = tail.last() else {
+            return Err(Error::invalid_argument(format!("source video {label}: it has no frames")));
+        };
+        if tail.len() > MAX_TAIL_FRAMES || tail.len() as u64 > frame_count {
+            return Err(Error::invalid_argument(format!(
+                "source video {label}: {} decoded frames of a {frame_count}-frame clip (at most {MAX_TAIL_FRAMES})",
+                tail.len()
+            )));
+        }
+        let size = (last.width(), last.height());
+        if tail.iter().any(|f| (f.width(), f.height()) != size) {
+            return Err(Error::invalid_argument(format!("source video {label}: its frames differ in size")));
+        }
+        if !fps.is_positive() {
+            return Err(Error::invalid_argument(format!("source video {label}: frame rate {fps} is not above 0")));
+        }
+        // The pixels a continuation starts from, and the whole clip when it is one file.
+        let mut hash = Sha256::new();
+        hash.update(b"mattebox-video-v1\0");
+        hash.update(format!("{fps} {frame_count} {}\0", tail.len()).as_bytes());
+        for frame in &tail {
+            hash.update(pixel_digest(&frame.view()).as_bytes());
+        }
+        if let Some(file) = &file {
+            hash.update(Sha256::digest(file.bytes()));
+        }
+        Ok(VideoInput {
+            label,
+            role,
+            fps,
+            frame_count,
+            tail: tail.into_iter().map(Arc::new).collect(),
+            file,
+            vendor: None,
+            digest: hex(&hash.finalize()),
+        })
+    }
+
+    /// The same video with the id its vendor gave it.
+    pub fn with_vendor(mut self, vendor: VendorGeneration) -> VideoInput {
+        self.vendor = Some(vendor);
+        self
+    }
+
+    /// Where it came from.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// What it is for.
+    pub fn role(&self) -> VideoRole {
+        self.role
+    }
+
+    /// Its frame rate.
+    pub fn fps(&self) -> Rational {
+        self.fps
+    }
+
+    /// Frames in the whole clip.
+    pub fn frame_count(&self) -> u64 {
+        self.frame_count
+    }
+
+    /// Its frame width.
+    pub fn width(&self) -> u32 {
+        self.tail[0].width()
+    }
+
+    /// Its frame height.
+    pub fn height(&self) -> u32 {
+        self.tail[0].height()
+    }
+
+    /// Its last frames, oldest first (at least one).
+    pub fn tail(&self) -> impl ExactSizeIterator<Item = &Frame> {
+        self.tail.iter().map(|f| &**f)
+    }
+
+    /// Its last frame.
+    pub fn last_frame(&self) -> &Frame {
+        self.tail.last().expect("a source video has at least one frame")
+    }
+
+    /// The clip as an encoded file, when it is one.
+    pub fn file(&self) -> Option<&EncodedFile> {
+        self.file.as_ref()
+    }
+
+    /// The vendor's id for it, when a vendor made it.
+    pub fn vendor(&self) -> Option<&VendorGeneration> {
+        self.vendor.as_ref()
+    }
+
+    /// SHA-256 over its rate, length, decoded frames and file, in hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn record(&self) -> VideoRecord {
+        VideoRecord {
+            label: self.label.clone(),
+            role: self.role,
+            width: self.width(),
+            height: self.height(),
+            fps: self.fps,
+            frames: self.frame_count,
+            sha256: self.digest.clone(),
+            vendor: self.vendor.clone(),
+        }
+    }
+}
+
+/// A source video as recorded in a take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VideoRecord {
+    /// Where it came from.
+    pub label: String,
+    /// What it was for.
+    pub role: VideoRole,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Frame rate.
+    pub fps: Rational,
+    /// Frames in the clip.
+    pub frames: u64,
+    /// Its digest ([`VideoInput::digest`]).
+    pub sha256: String,
+    /// The vendor's id for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorGeneration>,
+}
+
 /// A shot: what a generator is asked for. With decoded images
 /// ([`ShotRequest`]) it is what generators get; with images by digest
 /// ([`RequestRecord`]) it is what a take records and what its key hashes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Shot<I> {
+pub struct Shot<I, V> {
     /// What the shot shows.
     pub prompt: String,
     /// What it must not show (empty: nothing).
@@ -228,13 +476,17 @@ pub struct Shot<I> {
     pub seed: u64,
     /// Vendor-specific settings, passed through as they are.
     pub extras: BTreeMap<String, String>,
+    /// A video the shot continues, lip-syncs or restyles. Left out of a
+    /// record when absent, so keys of requests without one are as before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_video: Option<V>,
 }
 
 /// A shot to generate, with its images decoded.
-pub type ShotRequest = Shot<ImageInput>;
+pub type ShotRequest = Shot<ImageInput, VideoInput>;
 
-/// A shot as recorded in a take: images by label, size and digest.
-pub type RequestRecord = Shot<ImageRecord>;
+/// A shot as recorded in a take: images and videos by label, size and digest.
+pub type RequestRecord = Shot<ImageRecord, VideoRecord>;
 
 impl ShotRequest {
     /// A request for `prompt` with everything else at its default: 2 s,
@@ -253,6 +505,7 @@ impl ShotRequest {
             height: 720,
             seed: 0,
             extras: BTreeMap::new(),
+            source_video: None,
         }
     }
 
@@ -284,7 +537,16 @@ impl ShotRequest {
         if self.prompt.len() > MAX_PROMPT_BYTES || self.negative_prompt.len() > MAX_PROMPT_BYTES {
             return Err(Error::invalid_argument(format!("the prompt is longer than {MAX_PROMPT_BYTES} bytes")));
         }
-        self.camera.check()
+        self.camera.check()?;
+        if let Some(video) = &self.source_video
+            && video.frame_count > MAX_FRAMES
+        {
+            return Err(Error::invalid_argument(format!(
+                "source video {}: {} frames; the limit is {MAX_FRAMES}",
+                video.label, video.frame_count
+            )));
+        }
+        Ok(())
     }
 
     /// Frames in the shot: duration x fps, rounded, at least 1.
@@ -312,6 +574,7 @@ impl ShotRequest {
             height: self.height,
             seed: self.seed,
             extras: self.extras.clone(),
+            source_video: self.source_video.as_ref().map(VideoInput::record),
         }
     }
 
@@ -326,6 +589,9 @@ impl ShotRequest {
         }
         for image in [&mut record.first_frame, &mut record.last_frame].into_iter().flatten() {
             image.label.clear(); // the same pixels from another file name are the same request
+        }
+        if let Some(video) = &mut record.source_video {
+            video.label.clear();
         }
         let mut hash = Sha256::new();
         hash.update(b"mattebox-take-v1\0");
@@ -377,6 +643,8 @@ pub enum Field {
     Seed,
     /// Vendor-specific extras.
     Extras,
+    /// The source video (to extend, lip-sync or restyle).
+    SourceVideo,
 }
 
 impl Field {
@@ -394,6 +662,7 @@ impl Field {
             Field::Size => "size",
             Field::Seed => "seed",
             Field::Extras => "extras",
+            Field::SourceVideo => "source-video",
         }
     }
 }

@@ -18,7 +18,7 @@ use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 use mattebox_core::generate::{Generator, GeneratorInfo, TakeContext, frame_quota};
-use mattebox_core::shot::{Deviation, DeviationKind, Field, ImageInput, ShotRequest};
+use mattebox_core::shot::{Deviation, DeviationKind, Field, ImageInput, ShotRequest, VideoRole};
 use mattebox_core::{Error, ErrorKind, PixelFormat, Result};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
@@ -183,7 +183,14 @@ fn request_of(request: &ShotRequest, seed: u64, take: u32) -> Result<wit::ShotRe
                 Ok(wit::Reference { kind, name: r.name.clone(), image: image_of(&r.image)? })
             })
             .collect::<Result<_>>()?,
-        first_frame: request.first_frame.as_ref().map(image_of).transpose()?,
+        first_frame: match (&request.first_frame, &request.source_video) {
+            (Some(image), _) => Some(image_of(image)?),
+            // Contract 0.1 has no source video: a continuation starts on its last frame.
+            (None, Some(video)) if video.role() == VideoRole::Extend => {
+                Some(image_of(&ImageInput::new(format!("{} (last frame)", video.label()), video.last_frame().clone()))?)
+            }
+            (None, _) => None,
+        },
         last_frame: request.last_frame.as_ref().map(image_of).transpose()?,
         camera: wit::CameraMotion {
             horizontal: c.horizontal,
@@ -619,6 +626,7 @@ impl Generator for WasmAdapter {
                     })
                     .collect();
                 notes.truncate(64);
+                notes.extend(contract_deviations(cx.request()));
                 Ok(notes)
             }
             (Stopped::Running, Ok(Err(e))) => Err(match e {
@@ -641,6 +649,24 @@ impl Generator for WasmAdapter {
             }
         }
     }
+}
+
+/// What contract 0.1 cannot carry, said for the adapter (which never saw it).
+fn contract_deviations(request: &ShotRequest) -> Option<Deviation> {
+    let video = request.source_video.as_ref()?;
+    let sent_last_frame = video.role() == VideoRole::Extend && request.first_frame.is_none();
+    Some(if sent_last_frame {
+        Deviation::approximated(
+            Field::SourceVideo,
+            "the adapter implements contract 0.1, which has no source video: it was given the source's last \
+             frame as its first frame, so the shot starts there without the source's motion",
+        )
+    } else {
+        Deviation::dropped(
+            Field::SourceVideo,
+            format!("the adapter implements contract 0.1, which has no source video to {}", video.role().name()),
+        )
+    })
 }
 
 fn deadline_error(id: &str, deadline: Duration) -> Error {

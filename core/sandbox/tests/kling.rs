@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use mattebox_core::generate::{Generations, TakeCache};
 use mattebox_core::media::{MediaWriter, WriteOptions};
-use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ImageInput, ShotRequest};
+use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ImageInput, ShotRequest, VideoInput, VideoRole};
 use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
 use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
 use serde_json::{Value, json};
@@ -237,6 +237,43 @@ fn image_to_video_sends_the_first_and_last_frames() {
     assert_eq!((decoded.width(), decoded.height()), (40, 30));
     assert_eq!(decoded.pixel_f32(3, 3), [1.0, 0.0, 0.0, 1.0]);
     assert!(body["image_tail"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[test]
+fn a_continuation_reaches_a_0_1_adapter_as_its_source_last_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    let mut r = request(&origin);
+    let frame = |value: f32| {
+        let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
+        f.view_mut().fill([value, 0.0, 1.0, 1.0]);
+        f
+    };
+    let source =
+        VideoInput::new("take-1.mp4", VideoRole::Extend, Rational::integer(24), 48, vec![frame(0.0), frame(1.0)], None)
+            .unwrap();
+    r.source_video = Some(source);
+    let take = generations.submit("kling", r.clone(), 1).unwrap().results().remove(0).unwrap();
+    let note = take.deviations.iter().find(|d| d.field == Field::SourceVideo).expect("the contract's limit is said");
+    assert_eq!(note.kind, DeviationKind::Approximated);
+    assert!(note.note.contains("contract 0.1") && note.note.contains("last frame"), "{}", note.note);
+    assert_eq!(take.request.source_video.as_ref().unwrap().frames, 48, "the take records its source");
+    {
+        let s = state.lock().unwrap();
+        let (kind, body, _) = s.tasks.values().next().unwrap();
+        assert_eq!(kind, "image2video", "the last frame went as the first");
+        let path = dir.path().join("sent.png");
+        std::fs::write(&path, mattebox_adapter_png(body["image"].as_str().unwrap())).unwrap();
+        assert_eq!(mattebox_core::media::read_image(&path).unwrap().pixel_f32(3, 3), [1.0, 0.0, 1.0, 1.0]);
+    }
+    // Another role cannot be approximated: it is dropped, and said so.
+    let mut talk = r;
+    talk.source_video = Some(
+        VideoInput::new("talk.mp4", VideoRole::Lipsync, Rational::integer(24), 48, vec![frame(0.5)], None).unwrap(),
+    );
+    let take = generations.submit("kling", talk, 1).unwrap().results().remove(0).unwrap();
+    let note = take.deviations.iter().find(|d| d.field == Field::SourceVideo).unwrap();
+    assert_eq!(note.kind, DeviationKind::Dropped, "{}", note.note);
 }
 
 /// Standard base64 decoding, for what the adapter sent.

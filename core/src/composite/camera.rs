@@ -57,7 +57,7 @@ impl CameraMove {
 
     /// Where a pixel (`x`, `y`) of a `w` x `h` frame came from: the inverse
     /// transform, for warping a background.
-    fn source_of(&self, x: f32, y: f32, w: f32, h: f32) -> (f32, f32) {
+    pub(crate) fn source_of(&self, x: f32, y: f32, w: f32, h: f32) -> (f32, f32) {
         let [a, b, tx, ty] = self.matrix();
         let (px, py) = (x - w / 2.0 - tx, y - h / 2.0 - ty);
         let det = a * a + b * b;

@@ -11,12 +11,12 @@
 //! - **From nothing** it renders a procedural landscape from the seed, in
 //!   layers at known depths, so any move has true parallax.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameViewMut, PixelFormat, RowMut};
 use crate::interp::{FlowPair, Mode};
 use crate::pixels::sample::RgbaImage;
 use crate::pixels::{Fit, fit_background};
-use crate::shot::{Deviation, Field, ImageInput, ShotRequest};
+use crate::shot::{Deviation, Field, ImageInput, ShotRequest, VideoInput, VideoRole};
 
 use super::landscape::Landscape;
 use super::motion::{Easing, Pose, headroom};
@@ -50,6 +50,7 @@ impl Default for BuiltinGenerator {
                     Field::Fps,
                     Field::Size,
                     Field::Seed,
+                    Field::SourceVideo,
                 ],
                 // Each take already uses every core of the runtime.
                 max_concurrent: 2,
@@ -67,6 +68,9 @@ impl Generator for BuiltinGenerator {
         let request = cx.request().clone();
         let easing = Easing::parse(request.extras.get("easing").map(String::as_str))?;
         let mut notes = common_deviations(&request);
+        if let Some(source) = &request.source_video {
+            return continue_source(cx, source, notes);
+        }
         match (&request.first_frame, &request.last_frame) {
             (None, None) => {
                 let (land, palette) = Landscape::new(&request.prompt, cx.seed());
@@ -99,6 +103,41 @@ impl Generator for BuiltinGenerator {
         }
         Ok(notes)
     }
+}
+
+/// A take with a source video: continued when its role is `extend`; the
+/// other roles need a model, so they fail rather than make a take that
+/// ignores them.
+fn continue_source(cx: &mut TakeContext<'_>, source: &VideoInput, mut notes: Vec<Deviation>) -> Result<Vec<Deviation>> {
+    let request = cx.request();
+    if source.role() != VideoRole::Extend {
+        return Err(Error::invalid_argument(format!(
+            "the built-in generator cannot {} a video ({}); it only extends one. Use an adapter that can \
+             (`mattebox plugin list` says which fields each honours)",
+            source.role().name(),
+            source.label()
+        )));
+    }
+    notes.extend(prompt_dropped(request));
+    if let Some(first) = &request.first_frame
+        && !first.frame().view().same_pixels(&source.last_frame().view())
+    {
+        notes.push(Deviation::dropped(
+            Field::FirstFrame,
+            "a continuation starts from the source video's last frame, not from another first frame",
+        ));
+    }
+    if request.last_frame.is_some() {
+        notes.push(Deviation::dropped(Field::LastFrame, "a continuation follows the source's motion to no set end"));
+    }
+    if !request.camera.is_still() {
+        notes.push(Deviation::dropped(Field::Camera, "a continuation keeps the source's own camera move"));
+    }
+    if request.extras.contains_key("easing") {
+        notes.push(Deviation::dropped(Field::Extras, "easing: a continuation keeps the source's pace"));
+    }
+    notes.extend(super::extend::continue_video(cx, source)?);
+    Ok(notes)
 }
 
 fn prompt_dropped(request: &ShotRequest) -> Option<Deviation> {
@@ -449,6 +488,70 @@ mod tests {
         assert!(curve.windows(2).all(|p| p[1] >= p[0] - 0.5), "{curve:?}");
         assert!(curve[6] > curve[0] + 5.0 && curve[6] < curve[11] - 5.0, "{curve:?}");
         assert!(notes.iter().any(|n| n.field == Field::Camera && n.kind == DeviationKind::Dropped), "{notes:?}");
+    }
+
+    /// The last `n` frames of `frames` as a source video to extend.
+    fn source_of(frames: &[Frame], n: usize, fps: i64) -> VideoInput {
+        let tail = frames[frames.len() - n..].to_vec();
+        VideoInput::new("source.mp4", VideoRole::Extend, crate::Rational::integer(fps), frames.len() as u64, tail, None)
+            .unwrap()
+    }
+
+    #[test]
+    fn an_extension_continues_the_source_motion_without_a_jump() {
+        // The source: a steady pan over a still, 12 frames.
+        let mut r = request(CameraMotion { pan: 0.6, ..Default::default() });
+        r.first_frame = Some(landscape_still(288, 162));
+        r.extras.insert("easing".into(), "linear".into());
+        let (source, _) = render_take(&BuiltinGenerator::default(), &r, 0, &runtime()).unwrap();
+        let rows = 10..44;
+        let shift = |a: &Frame, b: &Frame| crate::testing::best_shift_x(&a.view(), &b.view(), rows.clone(), 12);
+        let own = shift(&source[10], &source[11]);
+        assert!(own < -1.0, "the source pans: {own}");
+        let mut next = request(CameraMotion::default());
+        next.source_video = Some(source_of(&source, 3, 12));
+        let (take, notes) = render_take(&BuiltinGenerator::default(), &next, 0, &runtime()).unwrap();
+        assert_eq!(take.len(), 12);
+        // The cut from source to take moves by the source's own step, and the take keeps moving.
+        let across = shift(&source[11], &take[0]);
+        assert!(
+            (across - own).abs() <= 0.25 * own.abs() + 0.3,
+            "across the cut {across} px, the source's step {own} px"
+        );
+        // Nor does the view jump in to make room for the move.
+        let zoom = |a: &Frame, b: &Frame| {
+            crate::composite::camera::estimate_between(&a.view(), &b.view(), None).unwrap().0.zoom
+        };
+        let (own_zoom, across_zoom) = (zoom(&source[10], &source[11]), zoom(&source[11], &take[0]));
+        assert!((across_zoom - own_zoom).abs() < 0.01, "zoom across the cut {across_zoom}, the source's {own_zoom}");
+        for k in 0..11 {
+            let step = shift(&take[k], &take[k + 1]);
+            assert!((step - own).abs() <= 0.25 * own.abs() + 0.5, "take step {k}: {step} px against {own} px");
+        }
+        assert!(notes.iter().any(|n| n.field == Field::SourceVideo && n.note.contains("pushes in")), "{notes:?}");
+        assert!(!notes.iter().any(|n| n.field == Field::Camera), "no camera was asked: {notes:?}");
+        // At half the take's rate, the source's step covers two of the take's frames... half a step each.
+        next.fps = crate::Rational::integer(24);
+        let (fine, _) = render_take(&BuiltinGenerator::default(), &next, 0, &runtime()).unwrap();
+        let half = shift(&source[11], &fine[0]);
+        assert!((half - own / 2.0).abs() <= 0.15 * own.abs() + 0.3, "{half} px at 24 fps against {own} px at 12");
+    }
+
+    #[test]
+    fn a_still_source_is_held_and_other_roles_are_refused() {
+        let still = landscape_still(96, 54);
+        let frames = vec![still.frame().clone(); 4];
+        let mut r = request(CameraMotion { zoom: 0.4, ..Default::default() });
+        r.source_video = Some(source_of(&frames, 2, 12));
+        let (take, notes) = render_take(&BuiltinGenerator::default(), &r, 0, &runtime()).unwrap();
+        assert!(take.iter().all(|f| f.view().same_pixels(&still.frame().view())), "nothing moved, nothing moves");
+        assert!(notes.iter().any(|n| n.field == Field::Camera && n.kind == DeviationKind::Dropped), "{notes:?}");
+        let lipsync =
+            VideoInput::new("talk.mp4", VideoRole::Lipsync, crate::Rational::integer(12), 4, frames, None).unwrap();
+        r.source_video = Some(lipsync);
+        let err = render_take(&BuiltinGenerator::default(), &r, 0, &runtime()).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("cannot lipsync") && err.to_string().contains("talk.mp4"), "{err}");
     }
 
     #[test]

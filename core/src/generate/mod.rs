@@ -28,16 +28,19 @@
 
 mod builtin;
 mod cache;
+mod extend;
 mod jobs;
 mod landscape;
 mod motion;
 mod settings;
+mod source;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builtin::BuiltinGenerator;
 pub use settings::{AdapterSettings, Setting, apply_settings, default_settings_dir};
+pub use source::{MAX_SOURCE_FILE_BYTES, read_source_video};
 
 /// Where installed generator adapters live: `$MATTEBOX_PLUGIN_DIR`, else
 /// `$XDG_DATA_HOME/mattebox/plugins`, else `~/.local/share/mattebox/plugins`.

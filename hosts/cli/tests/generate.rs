@@ -253,3 +253,69 @@ fn bad_requests_are_refused_with_what_to_do() {
     }
     assert_eq!(cache_entries(&cache), Vec::<String>::new());
 }
+
+/// The horizontal shift (whole pixels, within ±`max`) that best carries the
+/// middle of RGB frame `a` onto `b`, both `w` pixels wide (the middle: a
+/// continuation may push in, which moves the sides apart).
+fn best_shift(a: &[u8], b: &[u8], w: usize, max: i32) -> i32 {
+    let h = a.len() / (w * 3);
+    let cost = |s: i32| {
+        let mut sum = 0u64;
+        for y in h / 8..h * 7 / 8 {
+            for x in w / 3..w * 2 / 3 {
+                let (i, j) = ((y * w + x) * 3, (y * w + (x as i32 + s) as usize) * 3);
+                sum += (0..3).map(|c| a[i + c].abs_diff(b[j + c]) as u64).sum::<u64>();
+            }
+        }
+        sum
+    };
+    (-max..=max).min_by_key(|&s| cost(s)).unwrap()
+}
+
+#[test]
+fn after_a_take_the_next_shot_goes_on_with_its_motion() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let still = still(dir.path());
+    let first = dir.path().join("first");
+    let common = ["--size", "640x360", "--duration", "1", "--fps", "24"];
+    let mut args = vec!["--first-frame", still.to_str().unwrap(), "--camera", "pan=0.6", "--extra", "easing=linear"];
+    args.extend(common);
+    args.extend(["-o", first.to_str().unwrap()]);
+    json_ok(&generate(&cache, &args));
+    let source = first.join("take-1.mp4");
+    let own = best_shift(&rgb_frame(&source, 22), &rgb_frame(&source, 23), 640, 16);
+    assert!(own <= -2, "the first shot pans: {own} px a frame");
+    // A chain: the next shot from the take's file, then one from a PNG sequence.
+    let next = dir.path().join("next");
+    let mut args = vec!["--after", source.to_str().unwrap(), "--format", "png"];
+    args.extend(common);
+    args.extend(["-o", next.to_str().unwrap()]);
+    let doc = json_ok(&generate(&cache, &args));
+    let take = &doc["takes"][0]["take"];
+    assert_eq!(take["request"]["source_video"]["role"], "extend", "{take}");
+    assert_eq!(take["request"]["source_video"]["frames"], 24, "{take}");
+    let fields: Vec<&str> =
+        take["deviations"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
+    assert!(!fields.contains(&"first-frame"), "the first frame is the source's last: {fields:?}");
+    let sequence = next.join("take-1");
+    let png = |n: u32| rgb_frame(&sequence.join(format!("frame_{n:06}.png")), 0);
+    let across = best_shift(&rgb_frame(&source, 23), &png(1), 640, 16);
+    assert!((across - own).abs() <= 1, "across the cut {across} px, the source's step {own} px");
+    let third = dir.path().join("third");
+    let mut args = vec!["--after", sequence.to_str().unwrap()];
+    args.extend(common);
+    args.extend(["-o", third.to_str().unwrap()]);
+    json_ok(&generate(&cache, &args));
+    let (second_step, third_step) = (
+        best_shift(&png(23), &png(24), 640, 16),
+        best_shift(&png(24), &rgb_frame(&third.join("take-1.mp4"), 0), 640, 16),
+    );
+    assert!((third_step - second_step).abs() <= 1, "the third shot goes on: {third_step} px after {second_step} px");
+    // A source that is not there, or both ways of starting, are refused.
+    let missing = generate(&cache, &["--after", "/nonexistent/take.mp4", "-o", third.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/take.mp4"));
+    let both = generate(&cache, &["--after", "a.mp4", "--first-frame", "b.png", "-o", third.to_str().unwrap()]);
+    assert_eq!(both.status.code(), Some(2), "{}", String::from_utf8_lossy(&both.stderr));
+}

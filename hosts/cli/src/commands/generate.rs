@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage, TakeStatus};
+use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage, TakeStatus, read_source_video};
 use mattebox_core::media::{MediaReader, OpenOptions, VideoCodec, WriteOptions};
-use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
+use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take, VideoRole};
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, ErrorKind, Rational};
 use serde_json::json;
@@ -24,6 +24,11 @@ Examples:
   mattebox generate --first-frame still.png --camera horizontal=0.5,zoom=0.3 \\
       --size 1920x1080 --duration 2 --takes 2 -o takes/
   mattebox generate --first-frame a.png --last-frame b.png --duration 3 -o morph/
+  mattebox generate --after takes/take-1.mp4 --duration 2 -o next/
+
+--after continues a take or clip: the new shot starts on its last frame, and
+generators that can continue a video (the built-in one, vendors' extend) go on
+with its motion. --extend asks for the continuation alone.
 
 Camera amounts run from -1 to 1 per axis: horizontal (truck), vertical
 (pedestal), pan, tilt, roll, zoom. Take k uses seed + k. Every take is kept in
@@ -44,6 +49,13 @@ pub(crate) struct GenerateArgs {
     /// The shot ends on this image (or a video's first frame).
     #[arg(long, value_name = "IMG")]
     last_frame: Option<PathBuf>,
+    /// Continue this clip or take (a video file or an image-sequence directory):
+    /// the generator goes on from its last frame with its motion.
+    #[arg(long, value_name = "CLIP", conflicts_with = "after")]
+    extend: Option<PathBuf>,
+    /// The next shot of a chain: --extend CLIP, and CLIP's last frame as the first frame.
+    #[arg(long, value_name = "CLIP", conflicts_with = "first_frame")]
+    after: Option<PathBuf>,
     /// A reference image: character:NAME=IMG, location:NAME=IMG or style:NAME=IMG (repeatable).
     #[arg(long = "reference", value_name = "KIND:NAME=IMG")]
     references: Vec<String>,
@@ -118,6 +130,14 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     }
     request.check().map_err(CliError::usage_from)?;
     request.first_frame = args.first_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
+    if let Some(path) = args.extend.as_deref().or(args.after.as_deref()) {
+        let source = read_source_video(&ctx.runtime, path, VideoRole::Extend)?;
+        if args.after.is_some() {
+            request.first_frame =
+                Some(ImageInput::new(format!("{} (last frame)", path.display()), source.last_frame().clone()));
+        }
+        request.source_video = Some(source);
+    }
     request.last_frame = args.last_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     request.references = args.references.iter().map(|r| parse_reference(ctx, r)).collect::<Result<_, _>>()?;
     Ok(request)
