@@ -334,12 +334,24 @@ pub(crate) struct Fetcher {
 
 /// A checked request: where it goes, with its templates filled in.
 pub(crate) struct Prepared {
+    /// A Volcengine signature to make once the request is complete.
+    pub(crate) sign: Option<PendingV4>,
     pub(crate) url: url::Url,
     pub(crate) origin: Origin,
     pub(crate) headers: Vec<(String, String)>,
     /// Time left before the take's deadline.
     pub(crate) left: Duration,
     pub(crate) resolve: Resolver,
+}
+
+/// A `{{volcengine-v4:ACCESS,SECRET,REGION,SERVICE}}` Authorization header,
+/// its secrets looked up: the signature covers the method, URL, headers and
+/// body, so it is made last, in [`Fetcher::fetch`].
+pub(crate) struct PendingV4 {
+    access: String,
+    secret: String,
+    region: String,
+    service: String,
 }
 
 /// Names to addresses, refusing special ones the user did not allow.
@@ -519,7 +531,7 @@ impl Fetcher {
         {
             return t.value.clone();
         }
-        let value = crate::jwt::kling_token(access, key);
+        let value = crate::signers::kling_token(access, key);
         let mut redactor = self.redactor.lock();
         redactor.add(value.as_bytes(), "kling-jwt");
         for segment in value.split('.').skip(1) {
@@ -556,6 +568,29 @@ impl Fetcher {
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    /// Reads `ACCESS,SECRET,REGION,SERVICE` of a Volcengine signature: the
+    /// first two name secrets (bound to `origin`), the others are plain words.
+    fn pending_v4(&self, args: &str, origin: &Origin) -> std::result::Result<PendingV4, String> {
+        let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+        let [access, secret, region, service] = parts[..] else {
+            return Err(
+                "volcengine-v4 takes ACCESS,SECRET,REGION,SERVICE (two secret names, then e.g. cn-north-1,cv)".into()
+            );
+        };
+        let word = |w: &str| {
+            !w.is_empty() && w.len() <= 64 && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !word(region) || !word(service) {
+            return Err(format!("volcengine-v4: region {region:?} and service {service:?} must be plain words"));
+        }
+        Ok(PendingV4 {
+            access: self.secret(access, origin)?.to_owned(),
+            secret: self.secret(secret, origin)?.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
+        })
     }
 
     /// Performs one exchange, or says why not. `deadline` is the take's.
@@ -621,8 +656,20 @@ impl Fetcher {
             check_header(name, value)?;
         }
         let mut filled = Vec::with_capacity(headers.len());
+        let mut sign = None;
         for (name, value) in headers {
+            if let Some(args) = value.trim().strip_prefix("{{volcengine-v4:").and_then(|v| v.strip_suffix("}}")) {
+                if !name.eq_ignore_ascii_case("authorization") || sign.is_some() {
+                    return Err("{{volcengine-v4:...}} is the whole value of one Authorization header".into());
+                }
+                sign = Some(self.pending_v4(args, &origin)?);
+                continue;
+            }
             filled.push((name.clone(), self.fill(value, &origin)?));
+        }
+        if sign.is_some() {
+            // The signer's own headers are the host's: what the adapter set would not match.
+            filled.retain(|(n, _)| !["x-date", "x-content-sha256"].iter().any(|h| n.eq_ignore_ascii_case(h)));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -631,7 +678,7 @@ impl Fetcher {
         let allowed = self.policy.allow_addresses.clone();
         let hint = self.user.hint(&origin);
         let resolve = Resolver { allowed, named_by_user, hint };
-        Ok(Prepared { url, origin, headers: filled, left, resolve })
+        Ok(Prepared { sign, url, origin, headers: filled, left, resolve })
     }
 
     fn exchange(&self, request: Request, deadline: Instant) -> std::result::Result<Response, String> {
@@ -642,8 +689,31 @@ impl Fetcher {
         if request.body.len() > MAX_REQUEST_BODY {
             return Err(format!("the request body is larger than {} MiB", MAX_REQUEST_BODY >> 20));
         }
-        let Prepared { url, origin, headers, left, resolve } =
+        let Prepared { sign, url, origin, mut headers, left, resolve } =
             self.prepare(&request.url, &request.headers, deadline)?;
+        if let Some(pending) = sign {
+            // The Host header as the HTTP client will send it: the port only when not the default.
+            let host = match url.port() {
+                Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                None => url.host_str().unwrap_or_default().to_owned(),
+            };
+            let mut seen = headers.clone();
+            seen.push(("host".into(), host));
+            let key = crate::signers::V4Key {
+                access_key: &pending.access,
+                secret_key: &pending.secret,
+                region: &pending.region,
+                service: &pending.service,
+            };
+            headers.extend(crate::signers::sign_v4(
+                &crate::signers::VOLCENGINE,
+                &key,
+                &method,
+                &url,
+                &seen,
+                &request.body,
+            ));
+        }
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("http-fetch takes http and https URLs, not {}", url.scheme()));
         }
@@ -698,6 +768,7 @@ impl Fetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn grant(name: &str, origins: &[&str]) -> SecretGrant {
         SecretGrant {
@@ -802,6 +873,114 @@ mod tests {
         let payload = first.split('.').nth(1).unwrap();
         let echoed = f.redact(format!("token {first} payload {payload} key s3cret-value"));
         assert!(!echoed.contains(payload) && !echoed.contains("s3cret-value"), "{echoed}");
+    }
+
+    /// A server on 127.0.0.1 that answers one request with the request as it
+    /// arrived (head, then body).
+    fn echo_server() -> (String, std::thread::JoinHandle<()>) {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let handle = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut buf).unwrap();
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                        })
+                        .map_or(0, |v| v.parse::<usize>().unwrap());
+                    if seen.len() >= end + 4 + length || n == 0 {
+                        break;
+                    }
+                }
+            }
+            let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", seen.len());
+            stream.write_all(reply.as_bytes()).unwrap();
+            stream.write_all(&seen).unwrap();
+        });
+        (origin, handle)
+    }
+
+    #[test]
+    fn a_volcengine_signature_covers_the_request_as_sent() {
+        let (origin, server) = echo_server();
+        let mut policy = NetworkPolicy::default();
+        policy.allow_addresses.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        policy.secrets.insert("VOLC_AK".into(), "AKLTexample-access".into());
+        policy.secrets.insert("VOLC_SK".into(), "example-secret-key".into());
+        let grants = [grant("VOLC_AK", &[&origin]), grant("VOLC_SK", &[&origin])];
+        let f = Fetcher::new(std::slice::from_ref(&origin), &grants, UserServers::default(), Arc::new(policy), 1 << 20)
+            .unwrap();
+        let body = br#"{"req_key":"jimeng_vgfm_i2v_l20"}"#.to_vec();
+        let request = Request {
+            method: "POST".into(),
+            url: format!("{origin}/?Action=CVSync2AsyncSubmitTask&Version=2022-08-31"),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("X-Date".into(), "19990101T000000Z".into()),
+                ("Authorization".into(), "{{volcengine-v4:VOLC_AK,VOLC_SK,cn-north-1,cv}}".into()),
+            ],
+            body: body.clone(),
+        };
+        let response = f.fetch(request, Instant::now() + Duration::from_secs(10)).unwrap();
+        server.join().unwrap();
+        let seen = String::from_utf8(response.body).unwrap();
+        let (head, sent_body) = seen.split_once("\r\n\r\n").unwrap();
+        assert_eq!(sent_body.as_bytes(), body);
+        let header = |name: &str| -> Vec<String> {
+            head.lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+                .collect()
+        };
+        let date = header("x-date");
+        assert_eq!(date.len(), 1, "the adapter's X-Date gave way to the host's: {head}");
+        assert_ne!(date[0], "19990101T000000Z");
+        assert_eq!(header("x-content-sha256"), [hex_of(&Sha256::digest(&body))]);
+        let auth = header("authorization");
+        assert_eq!(auth.len(), 1, "{head}");
+        assert!(
+            // The echo came back through the redactor, which hides the access key.
+            auth[0].starts_with(&format!(
+                "HMAC-SHA256 Credential=[secret VOLC_AK]/{}/cn-north-1/cv/request, ",
+                &date[0][..8]
+            )),
+            "{}",
+            auth[0]
+        );
+        assert!(auth[0].contains("SignedHeaders=content-type;host;x-content-sha256;x-date, "), "{}", auth[0]);
+        // Signed again over what the server received, the signature is the same.
+        let url = url::Url::parse(&format!("{origin}/?Action=CVSync2AsyncSubmitTask&Version=2022-08-31")).unwrap();
+        let received: Vec<(String, String)> =
+            ["host", "content-type"].iter().map(|n| (n.to_string(), header(n)[0].clone())).collect();
+        let key = crate::signers::V4Key {
+            access_key: "AKLTexample-access",
+            secret_key: "example-secret-key",
+            region: "cn-north-1",
+            service: "cv",
+        };
+        let again =
+            crate::signers::sign_v4_at(&crate::signers::VOLCENGINE, &key, "POST", &url, &received, &body, &date[0]);
+        assert_eq!(again.last().unwrap().1.replace("AKLTexample-access", "[secret VOLC_AK]"), auth[0]);
+        // Only in an Authorization header, and never over a WebSocket.
+        let misplaced = f.prepare(
+            &origin,
+            &[("X-Auth".into(), "{{volcengine-v4:VOLC_AK,VOLC_SK,cn-north-1,cv}}".into())],
+            Instant::now() + Duration::from_secs(5),
+        );
+        assert!(misplaced.err().unwrap().contains("Authorization"));
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

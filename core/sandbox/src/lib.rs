@@ -33,8 +33,8 @@ mod engine;
 mod host;
 pub mod http;
 pub mod install;
-mod jwt;
 pub mod manifest;
+mod signers;
 mod workers;
 mod ws;
 

@@ -57,7 +57,10 @@ impl Fetcher {
     }
 
     fn open_socket(&self, url: &str, headers: &[(String, String)], deadline: Instant) -> Result<Socket, String> {
-        let Prepared { url, origin, headers, left, resolve } = self.prepare(url, headers, deadline)?;
+        let Prepared { sign, url, origin, headers, left, resolve } = self.prepare(url, headers, deadline)?;
+        if sign.is_some() {
+            return Err("volcengine-v4 signs HTTP requests; a WebSocket cannot carry it".into());
+        }
         let secure = match url.scheme() {
             "ws" => false,
             "wss" => true,
