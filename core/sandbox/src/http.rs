@@ -292,6 +292,17 @@ struct Token {
     value: String,
 }
 
+/// A Google access token, for a secret (the account) and a scope.
+struct GoogleToken {
+    secret: String,
+    scope: String,
+    until: Instant,
+    value: String,
+}
+
+/// Longest the host waits for Google's token endpoint.
+const TOKEN_EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a signed token is reused (it is valid for 30 minutes).
 const TOKEN_REUSE: Duration = Duration::from_secs(20 * 60);
 
@@ -330,6 +341,7 @@ pub(crate) struct Fetcher {
     describing: bool,
     redactor: Mutex<Redactor>,
     tokens: Mutex<Vec<Token>>,
+    google_tokens: Mutex<Vec<GoogleToken>>,
 }
 
 /// A checked request: where it goes, with its templates filled in.
@@ -460,6 +472,7 @@ impl Fetcher {
             describing: false,
             redactor: Mutex::new(redactor),
             tokens: Mutex::new(Vec::new()),
+            google_tokens: Mutex::new(Vec::new()),
         })
     }
 
@@ -491,8 +504,21 @@ impl Fetcher {
         self.max_response
     }
 
-    /// The secret `name`'s value, if it may go to `origin`.
+    /// The secret `name`'s value, if it may go to `origin`, and a header can carry it.
     fn secret(&self, name: &str, origin: &Origin) -> std::result::Result<&str, String> {
+        let value = self.granted_secret(name, origin)?;
+        if value.bytes().any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
+            return Err(format!(
+                "secret {name} holds characters a header cannot carry (control characters, line breaks or non-ASCII); \
+                 check MATTEBOX_SECRET_{name}"
+            ));
+        }
+        Ok(value)
+    }
+
+    /// The secret `name`'s value, if it may be used for `origin` (as it is:
+    /// a key file the host reads, never sends).
+    fn granted_secret(&self, name: &str, origin: &Origin) -> std::result::Result<&str, String> {
         let Some((_, allowed)) = self.grants.iter().find(|(g, _)| g == name) else {
             return Err(format!("secret {name} is not declared in the adapter's manifest"));
         };
@@ -514,13 +540,71 @@ impl Fetcher {
                  out of what servers send back, so it does not send it"
             ));
         }
-        if value.bytes().any(|b| !(b == b'\t' || (0x20..0x7f).contains(&b))) {
-            return Err(format!(
-                "secret {name} holds characters a header cannot carry (control characters, line breaks or non-ASCII); \
-                 check MATTEBOX_SECRET_{name}"
-            ));
-        }
         Ok(value)
+    }
+
+    /// A Google access token for the service account in secret `name`, for
+    /// `scope`: made from a signed assertion at the account's token
+    /// endpoint, reused until five minutes before it expires, redacted from
+    /// everything that returns.
+    fn google_token(&self, name: &str, scope: &str, origin: &Origin) -> std::result::Result<String, String> {
+        let json = self.granted_secret(name, origin)?;
+        let mut tokens = self.google_tokens.lock();
+        tokens.retain(|t| t.until > Instant::now());
+        if let Some(t) = tokens.iter().find(|t| t.secret == name && t.scope == scope) {
+            return Ok(t.value.clone());
+        }
+        let context = |why: String| format!("Google OAuth for secret {name}: {why}");
+        let account = crate::signers::ServiceAccount::parse(json).map_err(context)?;
+        let endpoint = url::Url::parse(&account.token_uri).map_err(|_| context("its token_uri is not a URL".into()))?;
+        let endpoint_origin = Origin::of(&endpoint).map_err(|e| context(e.to_string()))?;
+        if endpoint.scheme() != "https"
+            && !self.policy.allow_addresses.iter().any(|a| endpoint.host_str() == Some(&a.to_string()))
+        {
+            return Err(context(format!("its token_uri {endpoint_origin} is not https")));
+        }
+        let resolve = Resolver {
+            allowed: self.policy.allow_addresses.clone(),
+            named_by_user: false,
+            hint: "the token endpoint comes from the key file".into(),
+        };
+        let agent = ureq::AgentBuilder::new()
+            .redirects(0)
+            .timeout(TOKEN_EXCHANGE_TIMEOUT)
+            .resolver(move |netloc: &str| resolve.resolve(netloc))
+            .build();
+        let body = crate::signers::token_request_body(&account.assertion(scope).map_err(context)?);
+        let response = match agent
+            .post(endpoint.as_str())
+            .set("content-type", "application/x-www-form-urlencoded")
+            .send_string(&body)
+        {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => return Err(context(format!("{endpoint_origin}: {t}"))),
+        };
+        let status = response.status();
+        let mut text = String::new();
+        response.into_reader().take(1 << 20).read_to_string(&mut text).map_err(|e| context(e.to_string()))?;
+        let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let token = answer["access_token"].as_str().filter(|t| status == 200 && !t.is_empty());
+        let Some(token) = token.filter(|t| t.bytes().all(|b| (0x21..0x7f).contains(&b))) else {
+            let say = |key: &str| answer[key].as_str().unwrap_or("").chars().take(200).collect::<String>();
+            return Err(context(format!(
+                "the token endpoint answered HTTP {status}: {} {}",
+                say("error"),
+                say("error_description")
+            )));
+        };
+        let lifetime = answer["expires_in"].as_u64().unwrap_or(3600).clamp(60, 3600);
+        self.redactor.lock().add(token.as_bytes(), name);
+        tokens.push(GoogleToken {
+            secret: name.to_owned(),
+            scope: scope.to_owned(),
+            until: Instant::now() + Duration::from_secs(lifetime.saturating_sub(300).max(30)),
+            value: token.to_owned(),
+        });
+        Ok(token.to_owned())
     }
 
     /// A Kling API token for the two secrets, reused while fresh; every
@@ -557,6 +641,9 @@ impl Fetcher {
             let inner = &rest[start + 2..end];
             if let Some(name) = inner.strip_prefix("secret:") {
                 out.push_str(self.secret(name.trim(), origin)?);
+            } else if let Some(args) = inner.strip_prefix("google-oauth:") {
+                let (name, scope) = args.split_once(',').ok_or("google-oauth takes SECRET,SCOPE")?;
+                out.push_str(&self.google_token(name.trim(), scope.trim(), origin)?);
             } else if let Some(pair) = inner.strip_prefix("kling-jwt:") {
                 let (access, key) = pair.split_once(',').ok_or("kling-jwt takes ACCESS,SECRET")?;
                 let (access, key) = (self.secret(access.trim(), origin)?, self.secret(key.trim(), origin)?);
@@ -875,37 +962,130 @@ mod tests {
         assert!(!echoed.contains(payload) && !echoed.contains("s3cret-value"), "{echoed}");
     }
 
-    /// A server on 127.0.0.1 that answers one request with the request as it
-    /// arrived (head, then body).
-    fn echo_server() -> (String, std::thread::JoinHandle<()>) {
+    /// A server on 127.0.0.1 for `n` requests, each answered by `answer`
+    /// from the request's head and body.
+    fn serve(
+        n: usize,
+        answer: impl Fn(&str, &[u8]) -> (u16, Vec<u8>) + Send + 'static,
+    ) -> (String, std::thread::JoinHandle<()>) {
         use std::io::Write;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let handle = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut seen = Vec::new();
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = stream.read(&mut buf).unwrap();
-                seen.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&seen).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let length = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                        })
-                        .map_or(0, |v| v.parse::<usize>().unwrap());
-                    if seen.len() >= end + 4 + length || n == 0 {
-                        break;
+            for _ in 0..n {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                let end = loop {
+                    let got = stream.read(&mut buf).unwrap();
+                    seen.extend_from_slice(&buf[..got]);
+                    let text = String::from_utf8_lossy(&seen).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
+                            })
+                            .map_or(0, |v| v.parse::<usize>().unwrap());
+                        if seen.len() >= end + 4 + length || got == 0 {
+                            break end;
+                        }
                     }
-                }
+                };
+                let head = String::from_utf8_lossy(&seen[..end]).to_string();
+                let (status, body) = answer(&head, &seen[end + 4..]);
+                let reply =
+                    format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                stream.write_all(reply.as_bytes()).unwrap();
+                stream.write_all(&body).unwrap();
             }
-            let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", seen.len());
-            stream.write_all(reply.as_bytes()).unwrap();
-            stream.write_all(&seen).unwrap();
         });
         (origin, handle)
+    }
+
+    /// A server that answers one request with the request as it arrived.
+    fn echo_server() -> (String, std::thread::JoinHandle<()>) {
+        serve(1, |head, body| (200, [head.as_bytes(), b"\r\n\r\n", body].concat()))
+    }
+
+    /// The values of header `name` in a request's head.
+    fn header_in(head: &str, name: &str) -> Vec<String> {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_google_service_account_is_traded_for_a_token_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let status = std::process::Command::new("openssl")
+            .args(["genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // Google's token endpoint as its docs describe it: a form with the
+        // jwt-bearer grant; a token and its lifetime back, or an error object.
+        let (token_origin, token_server) = serve(2, |head, body| {
+            let form = String::from_utf8_lossy(body).to_string();
+            assert!(head.starts_with("POST /token "), "{head}");
+            assert_eq!(header_in(head, "content-type"), ["application/x-www-form-urlencoded"]);
+            if !form.starts_with("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=") {
+                return (
+                    400,
+                    br#"{"error":"unsupported_grant_type","error_description":"Invalid grant_type"}"#.to_vec(),
+                );
+            }
+            if form.matches('.').count() != 2 {
+                return (400, br#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#.to_vec());
+            }
+            (200, br#"{"access_token":"ya29.local-test-token","expires_in":3599,"token_type":"Bearer"}"#.to_vec())
+        });
+        let (api, api_server) = serve(2, |head, _| (200, header_in(head, "authorization").join("|").into_bytes()));
+        // A fetcher reaching `api` (on 127.0.0.1) with the key file as secret GOOGLE_SA.
+        let fetcher = || {
+            let account = serde_json::json!({
+                "type": "service_account",
+                "client_email": "render@studio.iam.gserviceaccount.com",
+                "private_key": std::fs::read_to_string(&key).unwrap(),
+                "token_uri": format!("{token_origin}/token"),
+            });
+            let mut policy = NetworkPolicy::default();
+            policy.allow_addresses.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            policy.secrets.insert("GOOGLE_SA".into(), account.to_string());
+            let grants = [grant("GOOGLE_SA", &[&api])];
+            Fetcher::new(std::slice::from_ref(&api), &grants, UserServers::default(), Arc::new(policy), 1 << 20)
+                .unwrap()
+        };
+        let f = fetcher();
+        let call = || Request {
+            method: "POST".into(),
+            url: format!("{api}/v1/projects/p/locations/us-central1/publishers/google/models/veo:predictLongRunning"),
+            headers: vec![(
+                "Authorization".into(),
+                "Bearer {{google-oauth:GOOGLE_SA,https://www.googleapis.com/auth/cloud-platform}}".into(),
+            )],
+            body: b"{}".to_vec(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let first = f.fetch(call(), deadline).unwrap();
+        // The token reached the API, and what came back has it redacted.
+        assert_eq!(String::from_utf8(first.body).unwrap(), "Bearer [secret GOOGLE_SA]");
+        let second = f.fetch(call(), deadline).unwrap();
+        assert_eq!(second.status, 200);
+        api_server.join().unwrap();
+        // Two calls made one exchange: the endpoint's second answer is still
+        // there for a new fetcher (a new process), which trades again.
+        let f = fetcher();
+        let origin = Origin::parse(&api).unwrap();
+        assert_eq!(f.fill("{{google-oauth:GOOGLE_SA,scope}}", &origin).unwrap(), "ya29.local-test-token");
+        token_server.join().unwrap();
+        // Not granted to this origin: refused before any exchange.
+        let elsewhere = Origin::parse("https://a.example").unwrap();
+        assert!(f.fill("{{google-oauth:GOOGLE_SA,scope}}", &elsewhere).unwrap_err().contains("may be sent only to"));
     }
 
     #[test]
@@ -934,13 +1114,7 @@ mod tests {
         let seen = String::from_utf8(response.body).unwrap();
         let (head, sent_body) = seen.split_once("\r\n\r\n").unwrap();
         assert_eq!(sent_body.as_bytes(), body);
-        let header = |name: &str| -> Vec<String> {
-            head.lines()
-                .filter_map(|l| l.split_once(':'))
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_owned())
-                .collect()
-        };
+        let header = |name: &str| header_in(head, name);
         let date = header("x-date");
         assert_eq!(date.len(), 1, "the adapter's X-Date gave way to the host's: {head}");
         assert_ne!(date[0], "19990101T000000Z");
