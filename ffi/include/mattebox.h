@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 8)
+#define MB_ABI_VERSION ((1 << 16) | 9)
 
 // `mb_key_options` clip black or clip white: set from the noise of the
 // screen, as measured on the plate.
@@ -256,6 +256,9 @@ typedef struct mb_episode_take {
   float blend;
 } mb_episode_take;
 
+// What a request's source video is for: one of the `MB_VIDEO_ROLE_*` constants.
+typedef uint32_t mb_video_role;
+
 // One shot to generate. Fill with `mb_shot_request_init`, then change
 // fields. Strings and images are read during `mb_generation_submit` only.
 typedef struct mb_shot_request {
@@ -289,6 +292,12 @@ typedef struct mb_shot_request {
   const char *const *extras;
   // Number of key/value pairs in `extras`.
   uint32_t extras_count;
+  // A video the shot continues, lip-syncs or restyles: a clip, or a take's
+  // folder of frames (`mb_generation_take_dir`); NULL for none. Since ABI 1.9.
+  const char *source_video;
+  // What `source_video` is for: one of the `MB_VIDEO_ROLE_*` constants.
+  // Since ABI 1.9.
+  mb_video_role source_role;
 } mb_shot_request;
 
 // Where a take is: one of the `MB_TAKE_*` constants.
@@ -489,6 +498,15 @@ typedef struct mb_runtime_options {
 
 // The intended grade and style (compared with the whole frame).
 #define MB_REFERENCE_LOOK 3
+
+// Continue the shot after the video's last frame.
+#define MB_VIDEO_ROLE_EXTEND 1
+
+// Re-render the mouth to a dialogue line.
+#define MB_VIDEO_ROLE_LIPSYNC 2
+
+// The same motion in another look.
+#define MB_VIDEO_ROLE_RESTYLE 3
 
 // Waiting for its generator.
 #define MB_TAKE_QUEUED 1
@@ -810,7 +828,8 @@ enum mb_result mb_episode_take_text(const struct mb_episode *episode,
 void mb_episode_free(struct mb_episode *episode);
 
 // Fills `request` with the defaults: no prompt or images, no camera move,
-// 2 s at 24 fps, 1280x720, seed 0, no extras.
+// 2 s at 24 fps, 1280x720, seed 0, no extras, no source video (role
+// `MB_VIDEO_ROLE_EXTEND` once one is set).
 //
 // # Safety
 // `request` must point to writable memory for one `mb_shot_request`.

@@ -7,8 +7,8 @@ use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mattebox_core::generate::{GenerationJob, Generations, TakeStage};
-use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
+use mattebox_core::generate::{GenerationJob, Generations, TakeStage, read_source_video};
+use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest, VideoRole};
 use mattebox_core::{Rational, Runtime};
 
 use crate::boundary::{
@@ -79,7 +79,27 @@ pub struct mb_shot_request {
     pub extras: *const *const c_char,
     /// Number of key/value pairs in `extras`.
     pub extras_count: u32,
+    /// A video the shot continues, lip-syncs or restyles: a clip, or a take's
+    /// folder of frames (`mb_generation_take_dir`); NULL for none. Since ABI 1.9.
+    pub source_video: *const c_char,
+    /// What `source_video` is for: one of the `MB_VIDEO_ROLE_*` constants.
+    /// Since ABI 1.9.
+    pub source_role: mb_video_role,
 }
+
+/// What a request's source video is for: one of the `MB_VIDEO_ROLE_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_video_role = u32;
+/// Continue the shot after the video's last frame.
+pub const MB_VIDEO_ROLE_EXTEND: mb_video_role = 1;
+/// Re-render the mouth to a dialogue line.
+pub const MB_VIDEO_ROLE_LIPSYNC: mb_video_role = 2;
+/// The same motion in another look.
+pub const MB_VIDEO_ROLE_RESTYLE: mb_video_role = 3;
+
+/// `sizeof(mb_shot_request)` in ABI 1.8, before the source video: a host
+/// built then keeps working.
+const SHOT_REQUEST_1_8_SIZE: usize = std::mem::offset_of!(mb_shot_request, source_video);
 
 /// Where a take is: one of the `MB_TAKE_*` constants.
 #[allow(non_camel_case_types)]
@@ -125,8 +145,54 @@ fn text(ptr: *const c_char, argument: &str) -> FfiResult<String> {
         .map_err(|_| FfiError::invalid(format!("argument `{argument}` is not UTF-8")))
 }
 
+fn defaults() -> mb_shot_request {
+    mb_shot_request {
+        struct_size: std::mem::size_of::<mb_shot_request>() as u32,
+        prompt: std::ptr::null(),
+        negative_prompt: std::ptr::null(),
+        first_frame: std::ptr::null(),
+        last_frame: std::ptr::null(),
+        camera: [0.0; 6],
+        duration_num: 2,
+        duration_den: 1,
+        fps_num: 24,
+        fps_den: 1,
+        width: 1280,
+        height: 720,
+        seed: 0,
+        extras: std::ptr::null(),
+        extras_count: 0,
+        source_video: std::ptr::null(),
+        source_role: MB_VIDEO_ROLE_EXTEND,
+    }
+}
+
+/// A copy of the host's request, `struct_size` bytes of it: a host built
+/// against ABI 1.8 hands a shorter struct, whose memory ends before the
+/// fields added since (they keep their defaults).
+///
+/// # Safety
+/// `request` must be NULL or point to `struct_size` readable bytes.
+unsafe fn read_request(request: *const mb_shot_request) -> FfiResult<mb_shot_request> {
+    if request.is_null() {
+        return Err(FfiError::null("request"));
+    }
+    // SAFETY: non-null; every version of the struct starts with its size.
+    let size = unsafe { request.cast::<u32>().read_unaligned() } as usize;
+    if size != std::mem::size_of::<mb_shot_request>() && size != SHOT_REQUEST_1_8_SIZE {
+        return Err(FfiError::invalid(
+            "request->struct_size must be sizeof(mb_shot_request); call mb_shot_request_init",
+        ));
+    }
+    let mut copy = defaults();
+    // SAFETY: the host promises `size` readable bytes; `copy` holds at least as many.
+    unsafe { std::ptr::copy_nonoverlapping(request.cast::<u8>(), (&raw mut copy).cast::<u8>(), size) };
+    Ok(copy)
+}
+
 /// Fills `request` with the defaults: no prompt or images, no camera move,
-/// 2 s at 24 fps, 1280x720, seed 0, no extras.
+/// 2 s at 24 fps, 1280x720, seed 0, no extras, no source video (role
+/// `MB_VIDEO_ROLE_EXTEND` once one is set).
 ///
 /// # Safety
 /// `request` must point to writable memory for one `mb_shot_request`.
@@ -135,23 +201,7 @@ pub unsafe extern "C" fn mb_shot_request_init(request: *mut mb_shot_request) -> 
     guard("mb_shot_request_init", || {
         // SAFETY: checked for null; validity is the host's contract.
         let request = unsafe { arg_mut(request, "request")? };
-        *request = mb_shot_request {
-            struct_size: std::mem::size_of::<mb_shot_request>() as u32,
-            prompt: std::ptr::null(),
-            negative_prompt: std::ptr::null(),
-            first_frame: std::ptr::null(),
-            last_frame: std::ptr::null(),
-            camera: [0.0; 6],
-            duration_num: 2,
-            duration_den: 1,
-            fps_num: 24,
-            fps_den: 1,
-            width: 1280,
-            height: 720,
-            seed: 0,
-            extras: std::ptr::null(),
-            extras_count: 0,
-        };
+        *request = defaults();
         Ok(())
     })
 }
@@ -346,12 +396,7 @@ fn image_input(ptr: *const mb_image, argument: &str) -> FfiResult<Option<ImageIn
     Ok(Some(ImageInput::new(format!("{argument} (from the host)"), view.to_frame()?)))
 }
 
-fn request_of(r: &mb_shot_request) -> FfiResult<ShotRequest> {
-    if r.struct_size as usize != std::mem::size_of::<mb_shot_request>() {
-        return Err(FfiError::invalid(
-            "request->struct_size must be sizeof(mb_shot_request); call mb_shot_request_init",
-        ));
-    }
+fn request_of(r: &mb_shot_request, runtime: &Runtime) -> FfiResult<ShotRequest> {
     let mut request = ShotRequest::new(text(r.prompt, "request->prompt")?);
     request.negative_prompt = text(r.negative_prompt, "request->negative_prompt")?;
     request.first_frame = image_input(r.first_frame, "request->first_frame")?;
@@ -378,6 +423,21 @@ fn request_of(r: &mb_shot_request) -> FfiResult<ShotRequest> {
         }
     }
     request.check()?;
+    if !r.source_video.is_null() {
+        let role = match r.source_role {
+            MB_VIDEO_ROLE_EXTEND => VideoRole::Extend,
+            MB_VIDEO_ROLE_LIPSYNC => VideoRole::Lipsync,
+            MB_VIDEO_ROLE_RESTYLE => VideoRole::Restyle,
+            other => {
+                return Err(FfiError {
+                    code: mb_result::Unsupported,
+                    message: format!("request->source_role {other} is not one of the MB_VIDEO_ROLE_* constants"),
+                });
+            }
+        };
+        let path = std::path::PathBuf::from(text(r.source_video, "request->source_video")?);
+        request.source_video = Some(read_source_video(runtime, &path, role)?);
+    }
     Ok(request)
 }
 
@@ -403,12 +463,14 @@ pub unsafe extern "C" fn mb_generation_submit(
         let out = unsafe { arg_mut(out, "out")? };
         *out = std::ptr::null_mut();
         // SAFETY: as above.
-        let (generations, request) = unsafe { (arg_ref(generations, "generations")?, arg_ref(request, "request")?) };
+        let generations = unsafe { arg_ref(generations, "generations")? };
+        // SAFETY: as above; only `struct_size` bytes are read.
+        let request = unsafe { read_request(request)? };
         if generator.is_null() {
             return Err(FfiError::null("generator"));
         }
         let id = text(generator, "generator")?;
-        let request = request_of(request)?;
+        let request = request_of(&request, &generations.runtime)?;
         let job = generations.inner.submit(&id, request, takes)?;
         *out = mb_generation { runtime: generations.runtime.clone(), job }.into_raw();
         Ok(())

@@ -5,6 +5,7 @@
  *
  *   abi_misuse CLIP.mp4 JUNK_FILE TRUNCATED.mp4 CACHE_DIR ADAPTER_DIR
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,19 @@ static void expect_impl(mb_result got, mb_result want, const char *needle, const
         fprintf(stderr, "line %d: %s: message \"%s\" does not mention \"%s\"\n", line, text, message, needle);
         failures++;
     }
+}
+
+/* Submits one take of `req` to `generator`, waits for it and returns its
+ * status; `*job` stays the caller's to free. */
+static mb_take_status one_take(mb_generations *gens, const char *generator, const mb_shot_request *req, mb_generation **job) {
+    mb_take_status ts;
+    memset(&ts, 0, sizeof ts);
+    ts.struct_size = sizeof ts;
+    EXPECT(mb_generation_submit(gens, generator, req, 1, job), MB_RESULT_OK, NULL);
+    uint32_t finished = 0;
+    while (!finished) EXPECT(mb_generation_wait(*job, 100, &finished), MB_RESULT_OK, NULL);
+    EXPECT(mb_generation_status(*job, 0, &ts), MB_RESULT_OK, NULL);
+    return ts;
 }
 
 static int log_lines = 0;
@@ -668,10 +682,29 @@ int main(int argc, char **argv) {
     mb_generation_free(job);
     mb_generation_free(NULL);
 
-    EXPECT(mb_generation_submit(gens, "sweep", &req, 1, &job), MB_RESULT_OK, NULL);
-    finished = 0;
-    while (!finished) EXPECT(mb_generation_wait(job, 100, &finished), MB_RESULT_OK, NULL);
-    EXPECT(mb_generation_status(job, 0, &ts), MB_RESULT_OK, NULL);
+    /* The next shot continues that take (ABI 1.9): from its folder of frames. */
+    req.source_video = dir;
+    req.source_role = 9;
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_UNSUPPORTED, "source_role");
+    req.source_role = MB_VIDEO_ROLE_LIPSYNC;
+    ts = one_take(gens, "builtin", &req, &job);
+    CHECK(ts.stage == MB_TAKE_FAILED && ts.error == MB_RESULT_INVALID_ARGUMENT); /* the built-in generator cannot lip-sync */
+    EXPECT(mb_generation_open_take(job, 0, &take), MB_RESULT_INVALID_ARGUMENT, "cannot lipsync");
+    mb_generation_free(job);
+    req.source_role = MB_VIDEO_ROLE_EXTEND;
+    ts = one_take(gens, "builtin", &req, &job);
+    CHECK(ts.stage == MB_TAKE_DONE && ts.frames == 8);
+    mb_generation_free(job);
+    req.source_video = "/nonexistent/take.mp4";
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_NOT_FOUND, "/nonexistent/take.mp4");
+    /* A host built against ABI 1.8 hands a shorter struct: still a request, without a source. */
+    req.struct_size = (uint32_t)offsetof(mb_shot_request, source_video);
+    EXPECT(mb_generation_submit(gens, "builtin", &req, 1, &job), MB_RESULT_OK, NULL);
+    mb_generation_free(job);
+    req.struct_size = sizeof req;
+    req.source_video = NULL;
+
+    ts = one_take(gens, "sweep", &req, &job);
     CHECK(ts.stage == MB_TAKE_DONE && ts.frames == 8);
     mb_generation_free(job);
 
