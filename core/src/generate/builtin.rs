@@ -69,7 +69,7 @@ impl Generator for BuiltinGenerator {
         let easing = Easing::parse(request.extras.get("easing").map(String::as_str))?;
         let mut notes = common_deviations(&request);
         if let Some(source) = &request.source_video {
-            return continue_source(cx, source, notes);
+            return continue_source(cx, source, easing, notes);
         }
         match (&request.first_frame, &request.last_frame) {
             (None, None) => {
@@ -85,9 +85,7 @@ impl Generator for BuiltinGenerator {
                 // A last frame alone: the move ends at rest on it.
                 let range = if request.first_frame.is_some() { (0.0, 1.0) } else { (-1.0, 0.0) };
                 notes.extend(prompt_dropped(&request));
-                let source = StillSource::new(still, &request, range, &mut notes)?;
-                let mut frame = Frame::new(request.width, request.height, still.frame().format())?;
-                render_frames(cx, easing, range, &mut frame, |pose, out| source.render(pose, out))?;
+                move_over_still(cx, still, range, easing, &mut notes)?;
             }
             (Some(first), Some(last)) => {
                 notes.extend(prompt_dropped(&request));
@@ -105,10 +103,30 @@ impl Generator for BuiltinGenerator {
     }
 }
 
-/// A take with a source video: continued when its role is `extend`; the
-/// other roles need a model, so they fail rather than make a take that
-/// ignores them.
-fn continue_source(cx: &mut TakeContext<'_>, source: &VideoInput, mut notes: Vec<Deviation>) -> Result<Vec<Deviation>> {
+/// The camera move over `still`, through `range` of it.
+fn move_over_still(
+    cx: &mut TakeContext<'_>,
+    still: &ImageInput,
+    range: (f32, f32),
+    easing: Easing,
+    notes: &mut Vec<Deviation>,
+) -> Result<()> {
+    let request = cx.request().clone();
+    let source = StillSource::new(still, &request, range, notes)?;
+    let mut frame = Frame::new(request.width, request.height, still.frame().format())?;
+    render_frames(cx, easing, range, &mut frame, |pose, out| source.render(pose, out))
+}
+
+/// A take with a source video: continued when its role is `extend` (a
+/// camera move asked for wins: the shot starts on the source's last frame
+/// and makes that move); the other roles need a model, so they fail rather
+/// than make a take that ignores them.
+fn continue_source(
+    cx: &mut TakeContext<'_>,
+    source: &VideoInput,
+    easing: Easing,
+    mut notes: Vec<Deviation>,
+) -> Result<Vec<Deviation>> {
     let request = cx.request();
     if source.role() != VideoRole::Extend {
         return Err(Error::invalid_argument(format!(
@@ -131,7 +149,16 @@ fn continue_source(cx: &mut TakeContext<'_>, source: &VideoInput, mut notes: Vec
         notes.push(Deviation::dropped(Field::LastFrame, "a continuation follows the source's motion to no set end"));
     }
     if !request.camera.is_still() {
-        notes.push(Deviation::dropped(Field::Camera, "a continuation keeps the source's own camera move"));
+        let still = request.first_frame.clone().unwrap_or_else(|| {
+            ImageInput::new(format!("{} (last frame)", source.label()), source.last_frame().clone())
+        });
+        notes.push(Deviation::approximated(
+            Field::SourceVideo,
+            "the camera move asked for replaces the source's own motion: the shot starts on its last frame \
+             and makes that move",
+        ));
+        move_over_still(cx, &still, (0.0, 1.0), easing, &mut notes)?;
+        return Ok(notes);
     }
     if request.extras.contains_key("easing") {
         notes.push(Deviation::dropped(Field::Extras, "easing: a continuation keeps the source's pace"));
@@ -541,11 +568,16 @@ mod tests {
     fn a_still_source_is_held_and_other_roles_are_refused() {
         let still = landscape_still(96, 54);
         let frames = vec![still.frame().clone(); 4];
-        let mut r = request(CameraMotion { zoom: 0.4, ..Default::default() });
+        let mut r = request(CameraMotion::default());
         r.source_video = Some(source_of(&frames, 2, 12));
-        let (take, notes) = render_take(&BuiltinGenerator::default(), &r, 0, &runtime()).unwrap();
+        let (take, _) = render_take(&BuiltinGenerator::default(), &r, 0, &runtime()).unwrap();
         assert!(take.iter().all(|f| f.view().same_pixels(&still.frame().view())), "nothing moved, nothing moves");
-        assert!(notes.iter().any(|n| n.field == Field::Camera && n.kind == DeviationKind::Dropped), "{notes:?}");
+        // A camera move asked for wins: the shot starts on the source's last frame and moves.
+        r.camera = CameraMotion { zoom: 0.4, ..Default::default() };
+        let (take, notes) = render_take(&BuiltinGenerator::default(), &r, 0, &runtime()).unwrap();
+        assert!(take[0].view().same_pixels(&still.frame().view()), "it starts on the last frame");
+        assert!(!take[11].view().same_pixels(&still.frame().view()), "and pushes in");
+        assert!(notes.iter().any(|n| n.field == Field::SourceVideo && n.note.contains("replaces")), "{notes:?}");
         let lipsync =
             VideoInput::new("talk.mp4", VideoRole::Lipsync, crate::Rational::integer(12), 4, frames, None).unwrap();
         r.source_video = Some(lipsync);

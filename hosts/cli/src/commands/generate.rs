@@ -28,7 +28,8 @@ Examples:
 
 --after continues a take or clip: the new shot starts on its last frame, and
 generators that can continue a video (the built-in one, vendors' extend) go on
-with its motion. --extend asks for the continuation alone.
+with its motion; with --camera, the built-in one makes that move instead.
+--extend asks for the continuation alone.
 
 Camera amounts run from -1 to 1 per axis: horizontal (truck), vertical
 (pedestal), pan, tilt, roll, zoom. Take k uses seed + k. Every take is kept in
