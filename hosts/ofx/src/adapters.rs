@@ -29,7 +29,8 @@ struct MbImage {
     format: u32,
 }
 
-/// `mb_shot_request` (ABI 1.2).
+/// `mb_shot_request` (ABI 1.9; a library before 1.9 is handed the struct
+/// up to `source_video`, the size it knows).
 #[repr(C)]
 struct MbShotRequest {
     struct_size: u32,
@@ -47,6 +48,8 @@ struct MbShotRequest {
     seed: u64,
     extras: *const *const c_char,
     extras_count: u32,
+    source_video: *const c_char,
+    source_role: u32,
 }
 
 /// `mb_take_status`.
@@ -66,12 +69,18 @@ const MB_TAKE_FAILED: u32 = 4;
 const MB_TAKE_CANCELLED: u32 = 5;
 /// The first ABI that loads installed adapters by id: 1.4.
 const ABI_WITH_GENERATION: u32 = (1 << 16) | 4;
+/// The first ABI whose `mb_shot_request` has a source video: 1.9.
+const ABI_WITH_SOURCE_VIDEO: u32 = (1 << 16) | 9;
+/// `MB_VIDEO_ROLE_EXTEND`, the role `mb_shot_request_init` sets.
+const MB_VIDEO_ROLE_EXTEND: u32 = 1;
 
 type Status = u32;
 
 /// The calls Generate makes, resolved once.
 struct Library {
     _lib: libloading::Library,
+    /// The library's `mb_abi_version()`.
+    abi: u32,
     last_error: unsafe extern "C" fn() -> *const c_char,
     result_name: unsafe extern "C" fn(u32) -> *const c_char,
     runtime_new: unsafe extern "C" fn(*const c_void, *mut *mut c_void) -> Status,
@@ -125,6 +134,7 @@ fn library() -> OfxResult<&'static Library> {
                 submit: sym!(b"mb_generation_submit\0"),
                 status: sym!(b"mb_generation_status\0"),
                 generation_free: sym!(b"mb_generation_free\0"),
+                abi,
                 _lib: lib,
             })
         }
@@ -215,8 +225,14 @@ impl AdapterJob {
         let text = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
         let (prompt, negative) = (text(&request.prompt), text(&request.negative_prompt));
         let c = &request.camera;
+        // A library older than 1.9 reads only the struct it knows.
+        let struct_size = if lib.abi >= ABI_WITH_SOURCE_VIDEO {
+            std::mem::size_of::<MbShotRequest>()
+        } else {
+            std::mem::offset_of!(MbShotRequest, source_video)
+        };
         let raw = MbShotRequest {
-            struct_size: std::mem::size_of::<MbShotRequest>() as u32,
+            struct_size: struct_size as u32,
             prompt: prompt.as_ptr(),
             negative_prompt: negative.as_ptr(),
             first_frame: first.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
@@ -231,6 +247,8 @@ impl AdapterJob {
             seed: request.seed,
             extras: std::ptr::null(),
             extras_count: 0,
+            source_video: std::ptr::null(),
+            source_role: MB_VIDEO_ROLE_EXTEND,
         };
         let id_c = text(id);
         // SAFETY: a live service; the request and every buffer it points to
@@ -313,10 +331,11 @@ mod tests {
             "mb_image" => MbImage { data, size, width, height, stride, format },
             "mb_shot_request" => MbShotRequest {
                 struct_size, prompt, negative_prompt, first_frame, last_frame, camera, duration_num,
-                duration_den, fps_num, fps_den, width, height, seed, extras, extras_count
+                duration_den, fps_num, fps_den, width, height, seed, extras, extras_count, source_video,
+                source_role
             },
             "mb_take_status" => MbTakeStatus { struct_size, stage, fraction, from_cache, frames, error };
-            MB_PIXEL_FORMAT_RGBA8, MB_TAKE_FAILED, MB_TAKE_CANCELLED
+            MB_PIXEL_FORMAT_RGBA8, MB_TAKE_FAILED, MB_TAKE_CANCELLED, MB_VIDEO_ROLE_EXTEND
         );
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("layout.c");
