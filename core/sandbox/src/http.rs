@@ -792,14 +792,10 @@ impl Fetcher {
                 region: &pending.region,
                 service: &pending.service,
             };
-            headers.extend(crate::signers::sign_v4(
-                &crate::signers::VOLCENGINE,
-                &key,
-                &method,
-                &url,
-                &seen,
-                &request.body,
-            ));
+            let stamp = crate::signers::stamp_now();
+            let signed =
+                crate::signers::sign_v4(&crate::signers::VOLCENGINE, &key, &method, &url, &seen, &request.body, &stamp);
+            headers.extend(signed);
         }
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("http-fetch takes http and https URLs, not {}", url.scheme()));
@@ -1118,7 +1114,7 @@ mod tests {
         let date = header("x-date");
         assert_eq!(date.len(), 1, "the adapter's X-Date gave way to the host's: {head}");
         assert_ne!(date[0], "19990101T000000Z");
-        assert_eq!(header("x-content-sha256"), [hex_of(&Sha256::digest(&body))]);
+        assert_eq!(header("x-content-sha256"), [crate::signers::hex(&Sha256::digest(&body))]);
         let auth = header("authorization");
         assert_eq!(auth.len(), 1, "{head}");
         assert!(
@@ -1142,7 +1138,7 @@ mod tests {
             service: "cv",
         };
         let again =
-            crate::signers::sign_v4_at(&crate::signers::VOLCENGINE, &key, "POST", &url, &received, &body, &date[0]);
+            crate::signers::sign_v4(&crate::signers::VOLCENGINE, &key, "POST", &url, &received, &body, &date[0]);
         assert_eq!(again.last().unwrap().1.replace("AKLTexample-access", "[secret VOLC_AK]"), auth[0]);
         // Only in an Authorization header, and never over a WebSocket.
         let misplaced = f.prepare(
@@ -1151,10 +1147,6 @@ mod tests {
             Instant::now() + Duration::from_secs(5),
         );
         assert!(misplaced.err().unwrap().contains("Authorization"));
-    }
-
-    fn hex_of(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

@@ -26,9 +26,7 @@ pub(crate) fn kling_token_at(access_key: &str, secret_key: &str, now: u64) -> St
     let claims = serde_json::json!({ "iss": access_key, "exp": now + LIFETIME, "nbf": now.saturating_sub(5) });
     let payload = base64url(claims.to_string().as_bytes());
     let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(signing_input.as_bytes());
-    format!("{signing_input}.{}", base64url(&mac.finalize().into_bytes()))
+    format!("{signing_input}.{}", base64url(&hmac(secret_key.as_bytes(), signing_input.as_bytes())))
 }
 
 /// A token valid from now.
@@ -78,7 +76,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -152,7 +150,7 @@ fn iso_basic(now: u64) -> String {
 /// `content-type` and the vendor's date and content headers. Returns the
 /// headers to add: the date, the content hash when the vendor signs one,
 /// and `authorization`.
-pub(crate) fn sign_v4_at(
+pub(crate) fn sign_v4(
     names: &V4Names,
     key: &V4Key<'_>,
     method: &str,
@@ -161,10 +159,9 @@ pub(crate) fn sign_v4_at(
     body: &[u8],
     stamp: &str,
 ) -> Vec<(String, String)> {
-    let stamp = stamp.to_owned();
     let date = &stamp[..8.min(stamp.len())];
     let payload = hex(&Sha256::digest(body));
-    let mut added = vec![(names.date_header.to_owned(), stamp.clone())];
+    let mut added = vec![(names.date_header.to_owned(), stamp.to_owned())];
     if let Some(content) = names.content_header {
         added.push((content.to_owned(), payload.clone()));
     }
@@ -206,16 +203,9 @@ pub(crate) fn sign_v4_at(
     added
 }
 
-/// [`sign_v4_at`] now.
-pub(crate) fn sign_v4(
-    names: &V4Names,
-    key: &V4Key<'_>,
-    method: &str,
-    url: &url::Url,
-    headers: &[(String, String)],
-    body: &[u8],
-) -> Vec<(String, String)> {
-    sign_v4_at(names, key, method, url, headers, body, &iso_basic(unix_now()))
+/// Now, as [`sign_v4`] takes it.
+pub(crate) fn stamp_now() -> String {
+    iso_basic(unix_now())
 }
 
 /// A Google service account, from the JSON key file Google hands out.
@@ -345,7 +335,7 @@ mod tests {
         let url = url::Url::parse(url).unwrap();
         let host = vec![("Host".to_owned(), url.host_str().unwrap().to_owned())];
         // 2015-08-30T12:36:00Z, the suite's time.
-        let added = sign_v4_at(&AWS, &key, method, &url, &host, body, &iso_basic(1_440_938_160));
+        let added = sign_v4(&AWS, &key, method, &url, &host, body, &iso_basic(1_440_938_160));
         assert_eq!(added[0], ("x-amz-date".to_owned(), "20150830T123600Z".to_owned()));
         added.last().unwrap().1.clone()
     }
