@@ -645,6 +645,8 @@ pub enum Field {
     Extras,
     /// The source video (to extend, lip-sync or restyle).
     SourceVideo,
+    /// The audio inputs (a dialogue line, a reference sound).
+    Audio,
 }
 
 impl Field {
@@ -663,6 +665,7 @@ impl Field {
             Field::Seed => "seed",
             Field::Extras => "extras",
             Field::SourceVideo => "source-video",
+            Field::Audio => "audio",
         }
     }
 }
@@ -751,9 +754,37 @@ pub struct Take {
     pub timings: TakeTimings,
     /// Seconds since the Unix epoch when it was made.
     pub created_unix: u64,
+    /// The take's sound: a file's name beside `media` in the take cache
+    /// (see [`Take::audio_file`]); none when the generator gave no sound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<String>,
+    /// The vendor's own id of this generation, when its generator reported
+    /// one: continuing the take passes it back, so the vendor need not be
+    /// sent the video again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_generation: Option<String>,
     /// Whether this result came from the cache rather than a new generation.
     #[serde(skip)]
     pub from_cache: bool,
+}
+
+impl Take {
+    /// The take's sound file, when it has one.
+    pub fn audio_file(&self) -> Option<std::path::PathBuf> {
+        let name = self.audio.as_deref()?;
+        // The record is read from disk: only a plain name beside the frames.
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+            return None;
+        }
+        Some(self.media.parent()?.join(name))
+    }
+
+    /// The vendor's id of this take as a source video's
+    /// [`VendorGeneration`], when its generator reported one.
+    pub fn vendor_source(&self) -> Option<VendorGeneration> {
+        let id = self.vendor_generation.clone()?;
+        Some(VendorGeneration { generator: self.generator.clone(), id })
+    }
 }
 
 #[cfg(test)]

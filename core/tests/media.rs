@@ -419,3 +419,61 @@ fn animated_gif_webp_and_png_decode_every_frame_at_their_rate() {
         assert!(err.to_string().contains(name) && err.to_string().contains("more"), "{err}");
     }
 }
+
+/// Sound an adapter hands over is decoded from memory by the one demuxer its
+/// name says, into a WAV the take cache can keep: a 440 Hz tone comes back
+/// at its rate, channels, length and pitch, from a sound file and from a
+/// video's track; a video without sound has none; a playlist, a file of
+/// another type and sound longer than allowed are refused.
+#[test]
+fn untrusted_sound_decodes_to_a_wav_of_its_own_rate_and_length() {
+    use mattebox_core::media::decode_untrusted_audio;
+    use mattebox_core::media::wav::wav_info;
+    let dir = tempfile::tempdir().unwrap();
+    let tone = "sine=frequency=440:sample_rate=44100:duration=1.5";
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    ffmpeg(&["-f", "lavfi", "-i", tone, "-c:a", "libmp3lame", "-b:a", "128k", &p("line.mp3")]);
+    ffmpeg(&["-f", "lavfi", "-i", tone, "-ac", "2", "-c:a", "aac", &p("line.m4a")]);
+    ffmpeg(&["-f", "lavfi", "-i", tone, "-c:a", "flac", &p("line.flac")]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=s=160x120:r=24:d=1.5",
+        "-f",
+        "lavfi",
+        "-i",
+        tone,
+        "-c:v",
+        "libx264",
+        "-c:a",
+        "aac",
+        "-shortest",
+        &p("take.mp4"),
+    ]);
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc=s=160x120:r=24:d=1", "-c:v", "libx264", &p("silent.mp4")]);
+    for (name, channels) in [("line.mp3", 1), ("line.m4a", 2), ("line.flac", 1), ("take.mp4", 1)] {
+        let wav = decode_untrusted_audio(name, std::fs::read(p(name)).unwrap(), 10.0).unwrap().expect(name);
+        let info = wav_info(&wav).unwrap();
+        assert_eq!((info.sample_rate, info.channels), (44_100, channels), "{name}");
+        assert!((info.seconds() - 1.5).abs() < 0.06, "{name}: {} s", info.seconds());
+        // The pitch survives: count the zero crossings of channel 0 in the middle second.
+        let samples: Vec<i16> =
+            wav[44..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).step_by(channels as usize).collect();
+        let middle = &samples[11_025..55_125];
+        let crossings = middle.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count();
+        assert!((crossings as i64 - 880).abs() <= 4, "{name}: {crossings} zero crossings in 1 s of 440 Hz");
+    }
+    assert_eq!(decode_untrusted_audio("silent.mp4", std::fs::read(p("silent.mp4")).unwrap(), 10.0).unwrap(), None);
+    let long = decode_untrusted_audio("line.mp3", std::fs::read(p("line.mp3")).unwrap(), 1.0).unwrap_err();
+    assert!(long.to_string().contains("more than 1.0 s"), "{long}");
+    let playlist = b"#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n".to_vec();
+    for name in ["line.mp3", "line.wav", "line.m4a"] {
+        let err = decode_untrusted_audio(name, playlist.clone(), 10.0).unwrap_err();
+        assert!(err.to_string().contains(name), "{name}: {err}");
+    }
+    let mislabelled = decode_untrusted_audio("line.wav", std::fs::read(p("line.mp3")).unwrap(), 10.0).unwrap_err();
+    assert!(mislabelled.to_string().contains("not a wav file"), "{mislabelled}");
+    let unknown = decode_untrusted_audio("line.m3u8", playlist, 10.0).unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::Unsupported, "{unknown}");
+}

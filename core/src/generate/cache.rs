@@ -5,7 +5,8 @@
 //! Layout: `<cache>/takes/<key>/take.json` (the [`Take`] record) and
 //! `<key>/frames/` (a PNG sequence, or EXR for float frames, with its
 //! sidecar), readable by the media layer without ffmpeg, so plugins that
-//! link no video library can show takes. `<key>/exports/` keeps the video
+//! link no video library can show takes; `<key>/audio.wav` is its sound,
+//! when its generator gave it one. `<key>/exports/` keeps the video
 //! files a take was exported as (`h264.mp4`, ...), so exporting it again
 //! is a copy, not an encode. An entry is built under a hidden
 //! temporary name and renamed into place when complete; a crash or a
@@ -37,6 +38,8 @@ use crate::staged::StagedDir;
 const RECORD: &str = "take.json";
 const FRAMES: &str = "frames";
 const EXPORTS: &str = "exports";
+/// The take's sound, when it has one (16-bit PCM).
+const AUDIO: &str = "audio.wav";
 
 /// The on-disk store of takes.
 #[derive(Clone, Debug)]
@@ -200,12 +203,18 @@ impl TakeWriter<'_> {
         self.store_seconds
     }
 
-    /// Writes what is left and the record, then moves the entry into place.
-    /// If another job stored the same take meanwhile, that one is kept.
-    pub(crate) fn finish(mut self, mut take: Take, cache: &TakeCache) -> Result<Take> {
+    /// Writes what is left, the sound (a WAV the context checked) and the
+    /// record, then moves the entry into place. If another job stored the
+    /// same take meanwhile, that one is kept.
+    pub(crate) fn finish(mut self, mut take: Take, audio: Option<&[u8]>, cache: &TakeCache) -> Result<Take> {
         self.flush()?;
         let format = self.format.ok_or_else(|| Error::media("the generator produced no frames"))?;
         write_sidecar(&self.frames, self.rate, self.written, format)?;
+        if let Some(wav) = audio {
+            let path = self.staged.temp_dir().join(AUDIO);
+            std::fs::write(&path, wav).map_err(|e| Error::io(&path, "write the take's sound", e))?;
+            take.audio = Some(AUDIO.to_owned());
+        }
         take.frames = self.written;
         take.timings.store_seconds = self.store_seconds;
         let record = self.staged.temp_dir().join(RECORD);

@@ -300,6 +300,7 @@ fn generate_take(
     let mut deviations = registered.generator.generate(&mut cx)?;
     deviations.extend(cx.observed_deviations());
     let (seed, emitted) = (cx.seed(), cx.frames_emitted());
+    let (audio, vendor_generation) = cx.take_extras();
     if emitted == 0 {
         return Err(Error::media(format!("generator {} produced no frames", info.id)));
     }
@@ -319,9 +320,11 @@ fn generate_take(
         deviations,
         timings: TakeTimings { generate_seconds: started.elapsed().as_secs_f64() - store_seconds, store_seconds },
         created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        audio: None,
+        vendor_generation,
         from_cache: false,
     };
-    writer.finish(take, &inner.cache)
+    writer.finish(take, audio.as_deref(), &inner.cache)
 }
 
 /// A running request for takes. Dropping it cancels what has not finished

@@ -147,6 +147,8 @@ pub struct TakeContext<'a> {
     progress: &'a (dyn Fn(f32) + Sync),
     emitted: u64,
     resized: bool,
+    audio: Option<Vec<u8>>,
+    vendor_generation: Option<String>,
 }
 
 impl fmt::Debug for TakeContext<'_> {
@@ -165,7 +167,19 @@ impl<'a> TakeContext<'a> {
         progress: &'a (dyn Fn(f32) + Sync),
     ) -> TakeContext<'a> {
         let seed = request.seed.wrapping_add(take as u64);
-        TakeContext { request, seed, take, runtime, sink, cancel, progress, emitted: 0, resized: false }
+        TakeContext {
+            request,
+            seed,
+            take,
+            runtime,
+            sink,
+            cancel,
+            progress,
+            emitted: 0,
+            resized: false,
+            audio: None,
+            vendor_generation: None,
+        }
     }
 
     /// The request.
@@ -237,6 +251,43 @@ impl<'a> TakeContext<'a> {
             self.fitted(&frame.view())?
         };
         self.accept(owned)
+    }
+
+    /// Gives the take its sound: a WAV file of 16-bit PCM as
+    /// [`wav_bytes`](crate::media::wav::wav_bytes) writes it, playing from
+    /// the take's first frame (a generator that has sound in another
+    /// format decodes it first; the take cache keeps nothing else). A
+    /// later call replaces it. Sound much longer than the shot is refused.
+    pub fn emit_audio(&mut self, wav: Vec<u8>) -> Result<()> {
+        self.check_cancelled()?;
+        let info = crate::media::wav::wav_info(&wav)?;
+        let longest = self.request.duration.to_f64() * 4.0 + 10.0;
+        if info.seconds() > longest {
+            return Err(Error::invalid_argument(format!(
+                "{:.1} s of sound for a {:.1} s shot (at most {longest:.1} s)",
+                info.seconds(),
+                self.request.duration.to_f64()
+            )));
+        }
+        self.audio = Some(wav);
+        Ok(())
+    }
+
+    /// Records the vendor's own id of this generation, so that a later
+    /// request can continue the take without sending it back. At most 256
+    /// printable characters.
+    pub fn set_vendor_generation(&mut self, id: &str) -> Result<()> {
+        if id.is_empty() || id.len() > 256 || id.chars().any(|c| c.is_control()) {
+            let shown: String = id.chars().take(40).collect();
+            return Err(Error::invalid_argument(format!("vendor generation id {shown:?}: 1-256 printable characters")));
+        }
+        self.vendor_generation = Some(id.to_owned());
+        Ok(())
+    }
+
+    /// The sound and vendor id the generator gave, taken out of the context.
+    pub(crate) fn take_extras(&mut self) -> (Option<Vec<u8>>, Option<String>) {
+        (self.audio.take(), self.vendor_generation.take())
     }
 
     fn check_room(&self) -> Result<()> {

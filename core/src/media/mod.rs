@@ -42,13 +42,14 @@ pub(crate) mod untrusted;
 mod video_reader;
 #[cfg(feature = "video")]
 mod video_writer;
+pub mod wav;
 
 pub use audio::{AudioInput, AudioMode, AudioReport, CarriedAudio};
 pub use tags::{ClipTags, Timecode};
 pub use timing::{ConstantRate, VariableRate};
 
 #[cfg(all(feature = "video", feature = "images"))]
-pub use untrusted::{UNTRUSTED_TYPES, UntrustedLimits};
+pub use untrusted::{UNTRUSTED_AUDIO_TYPES, UNTRUSTED_TYPES, UntrustedLimits, decode_untrusted_audio};
 
 #[cfg(feature = "images")]
 pub use image_file::{read_image, write_image};

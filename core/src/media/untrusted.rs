@@ -127,68 +127,7 @@ impl Container for UntrustedVideo {
     /// Opens the bytes, from the start, with the one demuxer and the
     /// whitelists; the probing decoders get the pixel cap.
     fn open(&self) -> Result<ff::format::context::Input> {
-        let label = &self.label;
-        let mut io = ff::format::context::StreamIo::from_read_seek(Cursor::new(self.bytes.clone()))
-            .map_err(|e| ff_error(label, "read from memory", e))?;
-        let mut options = ff::Dictionary::new();
-        options.set("format_whitelist", FORMATS);
-        options.set("codec_whitelist", CODECS);
-        options.set("protocol_whitelist", "none");
-        // SAFETY: every pointer below comes from ffmpeg's allocators or is
-        // checked; `io` outlives the context (it is handed to the Input that
-        // owns both); on failure avformat_open_input frees the context.
-        unsafe {
-            let format = ffi::av_find_input_format(self.demuxer.as_ptr());
-            if format.is_null() {
-                return Err(Error::unsupported(format!(
-                    "{}: this ffmpeg has no {:?} demuxer",
-                    label.display(),
-                    self.demuxer
-                )));
-            }
-            let mut ctx = ffi::avformat_alloc_context();
-            if ctx.is_null() {
-                return Err(Error::internal("ffmpeg could not allocate a format context"));
-            }
-            (*ctx).pb = io.as_mut_ptr();
-            (*ctx).flags |= ffi::AVFMT_FLAG_CUSTOM_IO;
-            (*ctx).io_open = Some(refuse_nested_open);
-            let mut raw_options = options.disown();
-            let opened = ffi::avformat_open_input(&mut ctx, ptr::null(), format, &mut raw_options);
-            ff::Dictionary::own(raw_options);
-            if opened < 0 {
-                return Err(not_this_type(label, self.demuxer, ff::Error::from(opened)));
-            }
-            // The sizes the headers state, before probing decodes anything
-            // (a failed probe would leave them unknown).
-            let streams = (*ctx).nb_streams as usize;
-            for i in 0..streams {
-                let par = (**(*ctx).streams.add(i)).codecpar;
-                if !par.is_null() && (*par).codec_type == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO {
-                    let (w, h) = ((*par).width.max(0) as u64, (*par).height.max(0) as u64);
-                    if w.saturating_mul(h) > self.limits.max_pixels {
-                        ffi::avformat_close_input(&mut ctx);
-                        return Err(too_large(label, w, h, self.limits.max_pixels));
-                    }
-                }
-            }
-            // Stream probing may decode a frame: each stream's decoder gets the cap.
-            let mut per_stream: Vec<*mut ffi::AVDictionary> = Vec::with_capacity(streams);
-            for _ in 0..streams {
-                let mut d = ff::Dictionary::new();
-                d.set("max_pixels", &self.max_pixels().to_string());
-                per_stream.push(d.disown());
-            }
-            let probed = ffi::avformat_find_stream_info(ctx, per_stream.as_mut_ptr());
-            for d in per_stream {
-                ff::Dictionary::own(d);
-            }
-            if probed < 0 {
-                ffi::avformat_close_input(&mut ctx);
-                return Err(ff_error(label, "read the streams", ff::Error::from(probed)));
-            }
-            Ok(ff::format::context::Input::wrap_with_custom_io(ctx, io))
-        }
+        open_in_memory(&self.label, &self.bytes, self.demuxer, FORMATS, self.limits.max_pixels)
     }
 
     /// Checks the video stream before its decoder opens: a codec on the
@@ -212,6 +151,76 @@ impl Container for UntrustedVideo {
             ((*raw).width.max(0) as u64, (*raw).height.max(0) as u64)
         };
         check_pixels(label, width, height, self.limits.max_pixels)
+    }
+}
+
+/// Opens `bytes` from the start with `demuxer` only, ffmpeg's whitelists
+/// (`formats`, [`CODECS`], no protocol) and every nested open refused; the
+/// stated video sizes are checked against `max_pixels` before probing, and
+/// the probing decoders get that cap.
+fn open_in_memory(
+    label: &Path,
+    bytes: &Shared,
+    demuxer: &'static CStr,
+    formats: &str,
+    max_pixels: u64,
+) -> Result<ff::format::context::Input> {
+    let mut io = ff::format::context::StreamIo::from_read_seek(Cursor::new(bytes.clone()))
+        .map_err(|e| ff_error(label, "read from memory", e))?;
+    let mut options = ff::Dictionary::new();
+    options.set("format_whitelist", formats);
+    options.set("codec_whitelist", CODECS);
+    options.set("protocol_whitelist", "none");
+    // SAFETY: every pointer below comes from ffmpeg's allocators or is
+    // checked; `io` outlives the context (it is handed to the Input that
+    // owns both); on failure avformat_open_input frees the context.
+    unsafe {
+        let format = ffi::av_find_input_format(demuxer.as_ptr());
+        if format.is_null() {
+            return Err(Error::unsupported(format!("{}: this ffmpeg has no {:?} demuxer", label.display(), demuxer)));
+        }
+        let mut ctx = ffi::avformat_alloc_context();
+        if ctx.is_null() {
+            return Err(Error::internal("ffmpeg could not allocate a format context"));
+        }
+        (*ctx).pb = io.as_mut_ptr();
+        (*ctx).flags |= ffi::AVFMT_FLAG_CUSTOM_IO;
+        (*ctx).io_open = Some(refuse_nested_open);
+        let mut raw_options = options.disown();
+        let opened = ffi::avformat_open_input(&mut ctx, ptr::null(), format, &mut raw_options);
+        ff::Dictionary::own(raw_options);
+        if opened < 0 {
+            return Err(not_this_type(label, demuxer, ff::Error::from(opened)));
+        }
+        // The sizes the headers state, before probing decodes anything
+        // (a failed probe would leave them unknown).
+        let streams = (*ctx).nb_streams as usize;
+        for i in 0..streams {
+            let par = (**(*ctx).streams.add(i)).codecpar;
+            if !par.is_null() && (*par).codec_type == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO {
+                let (w, h) = ((*par).width.max(0) as u64, (*par).height.max(0) as u64);
+                if w.saturating_mul(h) > max_pixels {
+                    ffi::avformat_close_input(&mut ctx);
+                    return Err(too_large(label, w, h, max_pixels));
+                }
+            }
+        }
+        // Stream probing may decode a frame: each stream's decoder gets the cap.
+        let mut per_stream: Vec<*mut ffi::AVDictionary> = Vec::with_capacity(streams);
+        for _ in 0..streams {
+            let mut d = ff::Dictionary::new();
+            d.set("max_pixels", &max_pixels.min(i64::MAX as u64).to_string());
+            per_stream.push(d.disown());
+        }
+        let probed = ffi::avformat_find_stream_info(ctx, per_stream.as_mut_ptr());
+        for d in per_stream {
+            ff::Dictionary::own(d);
+        }
+        if probed < 0 {
+            ffi::avformat_close_input(&mut ctx);
+            return Err(ff_error(label, "read the streams", ff::Error::from(probed)));
+        }
+        Ok(ff::format::context::Input::wrap_with_custom_io(ctx, io))
     }
 }
 
@@ -392,7 +401,8 @@ impl MediaReader {
     /// adapter's file): `name`'s extension ([`UNTRUSTED_TYPES`]) says what
     /// it is, and only that is read, from memory, within `limits` (see the
     /// module's documentation). Messages name it `name`.
-    pub fn open_untrusted(name: &str, bytes: Vec<u8>, limits: &UntrustedLimits) -> Result<MediaReader> {
+    pub fn open_untrusted(name: &str, bytes: impl Into<Arc<Vec<u8>>>, limits: &UntrustedLimits) -> Result<MediaReader> {
+        let bytes: Arc<Vec<u8>> = bytes.into();
         let label = PathBuf::from(name);
         let kind = kind_of(name).ok_or_else(|| {
             Error::unsupported(format!("{name:?}: the name must end in one of {}", UNTRUSTED_TYPES.join(", ")))
@@ -417,10 +427,153 @@ impl MediaReader {
             Kind::Webp => Ok(still(decode_still(&label, image::ImageFormat::WebP, &bytes, limits.max_pixels)?, "webp")),
             Kind::Exr => Ok(still(decode_exr(&label, &bytes, limits.max_pixels)?, "exr")),
             Kind::Video(demuxer) => {
-                let source = UntrustedVideo { label, bytes: Shared(Arc::new(bytes)), demuxer, limits: *limits };
+                let source = UntrustedVideo { label, bytes: Shared(bytes), demuxer, limits: *limits };
                 let reader = VideoReader::open_container(Box::new(source), 1)?;
                 Ok(MediaReader { inner: ReaderInner::Video(reader) })
             }
         }
     }
+}
+
+/// Demuxers an untrusted sound file may be read with.
+const AUDIO_FORMATS: &str = "mov,matroska,avi,wav,mp3,aac,ogg,flac";
+
+/// The extensions [`decode_untrusted_audio`] takes: sound files, and the
+/// videos whose sound track is used.
+pub const UNTRUSTED_AUDIO_TYPES: [&str; 14] =
+    ["wav", "mp3", "m4a", "aac", "ogg", "opus", "flac", "mp4", "m4v", "mov", "mkv", "webm", "mka", "avi"];
+
+fn audio_demuxer_of(name: &str) -> Option<&'static CStr> {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    Some(match ext.as_str() {
+        "wav" => c"wav",
+        "mp3" => c"mp3",
+        "aac" => c"aac",
+        "ogg" | "opus" => c"ogg",
+        "flac" => c"flac",
+        "m4a" | "mp4" | "m4v" | "mov" => c"mov",
+        "mkv" | "webm" | "mka" => c"matroska",
+        "avi" => c"avi",
+        _ => return None,
+    })
+}
+
+/// Decodes the sound of `bytes` (a file called `name` from a source nobody
+/// vouches for: an adapter's `emit-audio` or `emit-file`) into a WAV file
+/// of 16-bit PCM at its own rate and channels, reading it as
+/// [`MediaReader::open_untrusted`] reads video: from memory, with the one
+/// demuxer its name says, ffmpeg's whitelists, no nested opens. `None`
+/// when the file has no sound stream; an error when it holds more than
+/// `max_seconds`, or more channels or another rate than
+/// [`wav`](super::wav) keeps.
+pub fn decode_untrusted_audio(name: &str, bytes: impl Into<Arc<Vec<u8>>>, max_seconds: f64) -> Result<Option<Vec<u8>>> {
+    let label = PathBuf::from(name);
+    let demuxer = audio_demuxer_of(name).ok_or_else(|| {
+        Error::unsupported(format!(
+            "{name:?}: a sound file's name must end in one of {}",
+            UNTRUSTED_AUDIO_TYPES.join(", ")
+        ))
+    })?;
+    // Video streams are not decoded here, but their stated size is still
+    // checked (and probing capped) as for any untrusted video.
+    let max_pixels = super::super::frame::MAX_PIXELS;
+    let mut input = open_in_memory(&label, &Shared(bytes.into()), demuxer, AUDIO_FORMATS, max_pixels)?;
+    let Some(stream) = input.streams().best(ff::media::Type::Audio) else {
+        return Ok(None);
+    };
+    let index = stream.index();
+    let context = ff::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(|e| ff_error(&label, "read the sound stream", e))?;
+    let id = context.id();
+    if !ff::decoder::find(id).is_some_and(|d| CODECS.split(',').any(|c| c == d.name())) {
+        return Err(Error::unsupported(format!(
+            "{name:?}: sound codec {:?} is not one Mattebox decodes from a generator",
+            id.name()
+        )));
+    }
+    let mut decoder = context.decoder().audio().map_err(|e| ff_error(&label, "open the sound decoder", e))?;
+    let (rate, channels) = (decoder.rate(), decoder.channels());
+    if channels == 0 || channels > super::wav::MAX_CHANNELS || !super::wav::SAMPLE_RATES.contains(&rate) {
+        return Err(Error::unsupported(format!(
+            "{name:?}: sound of {channels} channels at {rate} Hz; Mattebox keeps 1-{} channels at {}-{} Hz",
+            super::wav::MAX_CHANNELS,
+            super::wav::SAMPLE_RATES.start(),
+            super::wav::SAMPLE_RATES.end()
+        )));
+    }
+    let most = (max_seconds.max(0.0) * rate as f64) as usize * channels as usize;
+    let mut samples: Vec<i16> = Vec::new();
+    let mut decoded = ff::frame::Audio::empty();
+    let mut take_frames = |decoder: &mut ff::decoder::Audio, samples: &mut Vec<i16>| -> Result<()> {
+        while decoder.receive_frame(&mut decoded).is_ok() {
+            append_s16(&label, &decoded, channels, samples)?;
+            if samples.len() > most {
+                return Err(Error::invalid_argument(format!(
+                    "{name:?}: more than {max_seconds:.1} s of sound, more than the take may carry"
+                )));
+            }
+        }
+        Ok(())
+    };
+    for (stream, packet) in input.packets() {
+        if stream.index() != index {
+            continue;
+        }
+        decoder.send_packet(&packet).map_err(|e| ff_error(&label, "decode the sound", e))?;
+        take_frames(&mut decoder, &mut samples)?;
+    }
+    decoder.send_eof().map_err(|e| ff_error(&label, "decode the sound", e))?;
+    take_frames(&mut decoder, &mut samples)?;
+    if samples.is_empty() {
+        return Err(Error::media(format!("{name:?}: its sound stream decodes to nothing")));
+    }
+    super::wav::wav_bytes(rate, channels, &samples).map(Some)
+}
+
+/// Appends one decoded frame's samples as interleaved 16-bit integers,
+/// whatever the decoder's sample format, packed or planar.
+fn append_s16(label: &Path, frame: &ff::frame::Audio, channels: u16, out: &mut Vec<i16>) -> Result<()> {
+    use ff::format::Sample;
+    let (n, c) = (frame.samples(), channels as usize);
+    if frame.channels() != channels {
+        return Err(Error::media(format!("{}: the sound changes its channel count midway", label.display())));
+    }
+    let width = frame.format().bytes();
+    let convert: fn(&[u8]) -> i16 = match frame.format() {
+        Sample::I16(_) => |b| i16::from_ne_bytes([b[0], b[1]]),
+        Sample::I32(_) => |b| (i32::from_ne_bytes([b[0], b[1], b[2], b[3]]) >> 16) as i16,
+        Sample::F32(_) => |b| {
+            let v = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]) as f64;
+            (v.clamp(-1.0, 1.0) * 32767.0).round() as i16
+        },
+        Sample::F64(_) => |b| {
+            let v = f64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            (v.clamp(-1.0, 1.0) * 32767.0).round() as i16
+        },
+        Sample::U8(_) => |b| ((b[0] as i16) - 128) << 8,
+        other => {
+            return Err(Error::unsupported(format!("{}: sound samples of format {other:?}", label.display())));
+        }
+    };
+    let planar = frame.is_planar();
+    if n == 0 {
+        return Ok(());
+    }
+    if frame.planes() < if planar { c } else { 1 } {
+        return Err(Error::media(format!("{}: a decoded sound frame has no samples", label.display())));
+    }
+    let planes: Vec<&[u8]> = (0..if planar { c } else { 1 }).map(|p| frame.data(p)).collect();
+    let needed = if planar { n * width } else { n * c * width };
+    if planes.iter().any(|p| p.len() < needed) {
+        return Err(Error::media(format!("{}: a decoded sound frame is shorter than it says", label.display())));
+    }
+    out.try_reserve(n * c)?;
+    for i in 0..n {
+        for ch in 0..c {
+            let at = if planar { i * width } else { (i * c + ch) * width };
+            let plane = planes[if planar { ch } else { 0 }];
+            out.push(convert(&plane[at..at + width]));
+        }
+    }
+    Ok(())
 }
