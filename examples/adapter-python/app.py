@@ -27,7 +27,7 @@ class WitWorld(wit_world.WitWorld):
         fields = [types.Field.SIZE, types.Field.DURATION, types.Field.FPS, types.Field.SEED, types.Field.CAMERA]
         return types.AdapterInfo(id="checker", name="Checkerboard (Python example)", version="0.1.0", honours=fields)
 
-    def generate(self, request: types.ShotRequest) -> list[types.Deviation]:
+    def generate(self, request: types.ShotRequest) -> types.TakeReport:
         rng = random.Random(request.seed)
         a = bytes(rng.randrange(256) for _ in range(3)) + b"\xff"
         b = bytes(rng.randrange(256) for _ in range(3)) + b"\xff"
@@ -58,4 +58,6 @@ class WitWorld(wit_world.WitWorld):
         cam = request.camera
         if any(v != 0.0 for v in (cam.horizontal, cam.vertical, cam.pan, cam.tilt, cam.zoom)):
             notes.append(types.Deviation(types.Field.CAMERA, types.DeviationKind.APPROXIMATED, "only the roll turns the board"))
-        return notes
+        if request.source_video is not None:
+            notes.append(types.Deviation(types.Field.SOURCE_VIDEO, types.DeviationKind.DROPPED, "the checkerboard continues nothing"))
+        return types.TakeReport(deviations=notes, vendor_generation=None)

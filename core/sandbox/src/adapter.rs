@@ -23,8 +23,9 @@ use mattebox_core::{Error, ErrorKind, PixelFormat, Result};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
 
-use crate::bindings::mattebox::generator::types as wit;
-use crate::bindings::{Generator as Bindings, GeneratorPre};
+use crate::bindings::v0_1::mattebox::generator::types as wit_0_1;
+use crate::bindings::v0_2::mattebox::generator::types as wit;
+use crate::bindings::{v0_1, v0_2};
 use crate::engine::{TICK, engine, load_component};
 use crate::host::{Event, HostState, empty_wasi};
 use crate::http::{Fetcher, NetworkPolicy, UserServers};
@@ -115,11 +116,85 @@ struct Effective {
     frames: u64,
 }
 
+/// A component ready to instantiate, in the contract it implements.
+#[derive(Clone)]
+enum Pre {
+    V0_1(v0_1::GeneratorPre<HostState>),
+    V0_2(v0_2::GeneratorPre<HostState>),
+}
+
+impl Pre {
+    async fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<wit::AdapterInfo> {
+        Ok(match self {
+            Pre::V0_2(pre) => pre.instantiate_async(&mut *store).await?.call_describe(&mut *store).await?,
+            Pre::V0_1(pre) => {
+                let info = pre.instantiate_async(&mut *store).await?.call_describe(&mut *store).await?;
+                wit::AdapterInfo {
+                    id: info.id,
+                    name: info.name,
+                    version: info.version,
+                    honours: info.honours.into_iter().map(field_from_0_1).collect(),
+                }
+            }
+        })
+    }
+
+    async fn generate(
+        &self,
+        store: &mut Store<HostState>,
+        request: wit::ShotRequest,
+    ) -> wasmtime::Result<std::result::Result<wit::TakeReport, wit::GenerateError>> {
+        Ok(match self {
+            Pre::V0_2(pre) => pre.instantiate_async(&mut *store).await?.call_generate(&mut *store, &request).await?,
+            Pre::V0_1(pre) => {
+                let request = request_to_0_1(request);
+                let bindings = pre.instantiate_async(&mut *store).await?;
+                match bindings.call_generate(&mut *store, &request).await? {
+                    Ok(deviations) => Ok(wit::TakeReport {
+                        deviations: deviations
+                            .into_iter()
+                            .map(|d| wit::Deviation {
+                                field: field_from_0_1(d.field),
+                                kind: match d.kind {
+                                    wit_0_1::DeviationKind::Dropped => wit::DeviationKind::Dropped,
+                                    wit_0_1::DeviationKind::Approximated => wit::DeviationKind::Approximated,
+                                },
+                                note: d.note,
+                            })
+                            .collect(),
+                        vendor_generation: None,
+                    }),
+                    Err(e) => Err(match e {
+                        wit_0_1::GenerateError::InvalidRequest(m) => wit::GenerateError::InvalidRequest(m),
+                        wit_0_1::GenerateError::Vendor(m) => wit::GenerateError::Vendor(m),
+                        wit_0_1::GenerateError::Network(m) => wit::GenerateError::Network(m),
+                        wit_0_1::GenerateError::Cancelled => wit::GenerateError::Cancelled,
+                        wit_0_1::GenerateError::Other(m) => wit::GenerateError::Other(m),
+                    }),
+                }
+            }
+        })
+    }
+}
+
+/// The contract a component was built for, from the names of the
+/// interfaces it imports (`mattebox:generator/host@0.1.1`): its version,
+/// or `None` when it imports none of them.
+fn contract_of(engine: &wasmtime::Engine, component: &wasmtime::component::Component) -> Option<String> {
+    component.component_type().imports(engine).find_map(|(name, _)| {
+        let rest = name.strip_prefix("mattebox:generator/")?;
+        let (_, version) = rest.split_once('@')?;
+        Some(version.to_owned())
+    })
+}
+
 /// A loaded adapter.
 pub struct WasmAdapter {
     info: GeneratorInfo,
     manifest: Manifest,
-    pre: GeneratorPre<HostState>,
+    /// The contract it implements (`mattebox:generator@0.2.0`).
+    world: String,
+    pre: Pre,
     fetcher: Arc<Fetcher>,
     limits: Effective,
 }
@@ -139,6 +214,22 @@ enum Stopped {
     HostError,
 }
 
+fn field_from_0_1(f: wit_0_1::Field) -> wit::Field {
+    match f {
+        wit_0_1::Field::Prompt => wit::Field::Prompt,
+        wit_0_1::Field::NegativePrompt => wit::Field::NegativePrompt,
+        wit_0_1::Field::References => wit::Field::References,
+        wit_0_1::Field::FirstFrame => wit::Field::FirstFrame,
+        wit_0_1::Field::LastFrame => wit::Field::LastFrame,
+        wit_0_1::Field::Camera => wit::Field::Camera,
+        wit_0_1::Field::Duration => wit::Field::Duration,
+        wit_0_1::Field::Fps => wit::Field::Fps,
+        wit_0_1::Field::Size => wit::Field::Size,
+        wit_0_1::Field::Seed => wit::Field::Seed,
+        wit_0_1::Field::Extras => wit::Field::Extras,
+    }
+}
+
 fn field_of(f: wit::Field) -> Field {
     match f {
         wit::Field::Prompt => Field::Prompt,
@@ -152,6 +243,8 @@ fn field_of(f: wit::Field) -> Field {
         wit::Field::Size => Field::Size,
         wit::Field::Seed => Field::Seed,
         wit::Field::Extras => Field::Extras,
+        wit::Field::SourceVideo => Field::SourceVideo,
+        wit::Field::Audio => Field::Audio,
     }
 }
 
@@ -165,10 +258,64 @@ fn image_of(image: &ImageInput) -> Result<wit::Image> {
     })
 }
 
-fn request_of(request: &ShotRequest, seed: u64, take: u32) -> Result<wit::ShotRequest> {
+/// The request in contract 0.2's types, for adapter `adapter` whose memory
+/// is `memory_bytes`; with the deviations the host itself made (a source
+/// file too large to hand over).
+fn request_of(
+    request: &ShotRequest,
+    seed: u64,
+    take: u32,
+    adapter: &str,
+    memory_bytes: usize,
+    with_files: bool,
+) -> Result<(wit::ShotRequest, Vec<Deviation>)> {
     let rational = |r: mattebox_core::Rational| wit::Rational { num: r.num(), den: r.den() };
     let c = request.camera;
-    Ok(wit::ShotRequest {
+    let mut notes = Vec::new();
+    let source_video = match &request.source_video {
+        None => None,
+        Some(video) => {
+            // The file is copied into the adapter's memory: a quarter of it
+            // at most, so that the adapter can still work with it.
+            let file = match video.file().filter(|_| with_files) {
+                Some(file) if file.bytes().len() <= memory_bytes / 4 => {
+                    Some(wit::EncodedFile { name: file.name().to_owned(), bytes: file.bytes().to_vec() })
+                }
+                Some(file) => {
+                    notes.push(Deviation::approximated(
+                        Field::SourceVideo,
+                        format!(
+                            "the source's file ({} MiB) was not handed over, only its last frame: it is larger than a \
+                             quarter of the adapter's {} MiB of memory (limits.memory_mib in its adapter.toml, capped \
+                             by MATTEBOX_SANDBOX_MEMORY_MIB)",
+                            file.bytes().len() >> 20,
+                            memory_bytes >> 20
+                        ),
+                    ));
+                    None
+                }
+                None => None,
+            };
+            Some(wit::SourceVideo {
+                role: match video.role() {
+                    VideoRole::Extend => wit::VideoRole::Extend,
+                    VideoRole::Lipsync => wit::VideoRole::Lipsync,
+                    VideoRole::Restyle => wit::VideoRole::Restyle,
+                },
+                label: video.label().to_owned(),
+                file,
+                last_frame: image_of(&ImageInput::new(
+                    format!("{} (last frame)", video.label()),
+                    video.last_frame().clone(),
+                ))?,
+                frame_count: video.frame_count(),
+                fps: rational(video.fps()),
+                // Another vendor's id means nothing to this one.
+                vendor_generation: video.vendor().filter(|g| g.generator == adapter).map(|g| g.id.clone()),
+            })
+        }
+    };
+    let wit_request = wit::ShotRequest {
         prompt: request.prompt.clone(),
         negative_prompt: request.negative_prompt.clone(),
         references: request
@@ -183,14 +330,7 @@ fn request_of(request: &ShotRequest, seed: u64, take: u32) -> Result<wit::ShotRe
                 Ok(wit::Reference { kind, name: r.name.clone(), image: image_of(&r.image)? })
             })
             .collect::<Result<_>>()?,
-        first_frame: match (&request.first_frame, &request.source_video) {
-            (Some(image), _) => Some(image_of(image)?),
-            // Contract 0.1 has no source video: a continuation starts on its last frame.
-            (None, Some(video)) if video.role() == VideoRole::Extend => {
-                Some(image_of(&ImageInput::new(format!("{} (last frame)", video.label()), video.last_frame().clone()))?)
-            }
-            (None, _) => None,
-        },
+        first_frame: request.first_frame.as_ref().map(image_of).transpose()?,
         last_frame: request.last_frame.as_ref().map(image_of).transpose()?,
         camera: wit::CameraMotion {
             horizontal: c.horizontal,
@@ -207,7 +347,57 @@ fn request_of(request: &ShotRequest, seed: u64, take: u32) -> Result<wit::ShotRe
         seed,
         take,
         extras: request.extras.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-    })
+        source_video,
+        audio: Vec::new(),
+    };
+    Ok((wit_request, notes))
+}
+
+/// A 0.2 request in 0.1's types: without its source video and audio,
+/// except that a continuation starts on the source's last frame.
+fn request_to_0_1(request: wit::ShotRequest) -> wit_0_1::ShotRequest {
+    let image = |i: wit::Image| wit_0_1::Image { label: i.label, width: i.width, height: i.height, rgba8: i.rgba8 };
+    let rational = |r: wit::Rational| wit_0_1::Rational { num: r.num, den: r.den };
+    let c = request.camera;
+    let first_frame = match (request.first_frame, request.source_video) {
+        (Some(first), _) => Some(image(first)),
+        (None, Some(video)) if video.role == wit::VideoRole::Extend => Some(image(video.last_frame)),
+        (None, _) => None,
+    };
+    wit_0_1::ShotRequest {
+        prompt: request.prompt,
+        negative_prompt: request.negative_prompt,
+        references: request
+            .references
+            .into_iter()
+            .map(|r| wit_0_1::Reference {
+                kind: match r.kind {
+                    wit::ReferenceKind::Character => wit_0_1::ReferenceKind::Character,
+                    wit::ReferenceKind::Location => wit_0_1::ReferenceKind::Location,
+                    wit::ReferenceKind::Style => wit_0_1::ReferenceKind::Style,
+                },
+                name: r.name,
+                image: image(r.image),
+            })
+            .collect(),
+        first_frame,
+        last_frame: request.last_frame.map(image),
+        camera: wit_0_1::CameraMotion {
+            horizontal: c.horizontal,
+            vertical: c.vertical,
+            pan: c.pan,
+            tilt: c.tilt,
+            roll: c.roll,
+            zoom: c.zoom,
+        },
+        duration: rational(request.duration),
+        fps: rational(request.fps),
+        width: request.width,
+        height: request.height,
+        seed: request.seed,
+        take: request.take,
+        extras: request.extras,
+    }
 }
 
 impl WasmAdapter {
@@ -236,24 +426,52 @@ impl WasmAdapter {
         });
         let component =
             load_component(engine, bytes, kept.as_ref().map(|(d, k)| (*d, k)), &file.display().to_string())?;
+        let imported = contract_of(engine, &component);
+        let version = imported.clone().unwrap_or_else(|| crate::manifest::WIT_VERSION.to_owned());
+        let world = format!("mattebox:generator@{version}");
+        let v0_1 = version.starts_with("0.1.");
+        if !v0_1 && !version.starts_with("0.2.") {
+            return Err(Error::invalid_argument(format!(
+                "{}: the component was built for {world}; this Mattebox runs {} and 0.1.x",
+                file.display(),
+                crate::manifest::WIT_PACKAGE
+            )));
+        }
+        // The manifest says which contract; the component's imports say the same.
+        if imported.is_some()
+            && manifest.wit.rsplit_once('.').map(|(minor, _)| minor) != world.rsplit_once('.').map(|(minor, _)| minor)
+        {
+            return Err(Error::invalid_argument(format!(
+                "{}: the manifest says {}, but the component was built for {world}: rebuild it against the \
+                 contract the manifest names (a component older than its manifest), or set wit = \"{world}\" in {}",
+                file.display(),
+                manifest.wit,
+                crate::manifest::MANIFEST_NAME
+            )));
+        }
         let mut linker: Linker<HostState> = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| Error::internal(format!("could not link WASI: {e:#}")))?;
-        Bindings::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| Error::internal(format!("could not link the host interface: {e:#}")))?;
+        let linked = if v0_1 {
+            v0_1::Generator::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
+        } else {
+            v0_2::Generator::add_to_linker::<HostState, wasmtime::component::HasSelf<HostState>>(&mut linker, |s| s)
+        };
+        linked.map_err(|e| Error::internal(format!("could not link the host interface: {e:#}")))?;
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
-            Error::invalid_argument(format!(
-                "{}: the component does not fit the {} world: {e:#}",
-                file.display(),
-                crate::manifest::WIT_PACKAGE
-            ))
+            Error::invalid_argument(format!("{}: the component does not fit the {world} world: {e:#}", file.display()))
         })?;
-        let pre = GeneratorPre::new(instance_pre).map_err(|e| {
+        let exports_error = |e: wasmtime::Error| {
             Error::invalid_argument(format!(
-                "{}: the component's exports do not match the world: {e:#}",
+                "{}: the component's exports do not match the {world} world: {e:#}",
                 file.display()
             ))
-        })?;
+        };
+        let pre = if v0_1 {
+            Pre::V0_1(v0_1::GeneratorPre::new(instance_pre).map_err(exports_error)?)
+        } else {
+            Pre::V0_2(v0_2::GeneratorPre::new(instance_pre).map_err(exports_error)?)
+        };
         let l = &manifest.limits;
         let memory_mib = l.memory_mib.min(policy.max_memory_mib);
         let limits = Effective {
@@ -281,6 +499,7 @@ impl WasmAdapter {
                 max_concurrent: l.concurrent.min(policy.max_concurrent).max(1),
             },
             manifest,
+            world,
             pre,
             fetcher,
             limits,
@@ -308,6 +527,12 @@ impl WasmAdapter {
         adapter.info.name = described.name;
         adapter.info.honours = described.honours.into_iter().map(field_of).collect();
         Ok(adapter)
+    }
+
+    /// The contract its component implements, as the WIT package it
+    /// imports (`mattebox:generator@0.2.0`, `mattebox:generator@0.1.0`).
+    pub fn world(&self) -> &str {
+        &self.world
     }
 
     /// The manifest it was loaded with.
@@ -357,6 +582,7 @@ impl WasmAdapter {
             fps: take.fps,
             frames_left: take.frames,
             max_file_pixels: take.max_file_pixels,
+            max_audio_seconds: take.max_audio_seconds,
             sockets: Vec::new(),
         };
         let mut store = Store::new(engine()?, state);
@@ -382,7 +608,12 @@ impl WasmAdapter {
         let limit = DESCRIBE_DEADLINE.min(self.limits.deadline);
         let deadline = Instant::now() + limit;
         let stop = Arc::new(AtomicBool::new(false));
-        let shape = TakeShape { fps: mattebox_core::Rational::integer(24), frames: 0, max_file_pixels: 0 };
+        let shape = TakeShape {
+            fps: mattebox_core::Rational::integer(24),
+            frames: 0,
+            max_file_pixels: 0,
+            max_audio_seconds: 0.0,
+        };
         let mut store = self.store(
             events,
             stop.clone(),
@@ -395,10 +626,7 @@ impl WasmAdapter {
         let (done, finished) = sync_channel(1);
         let guard = stop.clone();
         crate::workers::run(Box::new(move |runtime| {
-            let result = run_until_stopped(runtime, &guard, async {
-                let bindings = pre.instantiate_async(&mut store).await?;
-                bindings.call_describe(&mut store).await
-            });
+            let result = run_until_stopped(runtime, &guard, pre.describe(&mut store));
             drop(store);
             let _ = done.send(result);
         }))?;
@@ -427,6 +655,8 @@ struct TakeShape {
     frames: u64,
     /// Largest frame (in pixels) a file the adapter hands over may hold.
     max_file_pixels: u64,
+    /// Longest sound, in seconds, the adapter may hand over.
+    max_audio_seconds: f64,
 }
 
 /// Runs `call` on the adapter thread's `runtime` until it ends, or until
@@ -509,7 +739,12 @@ impl Generator for WasmAdapter {
 
     fn generate(&self, cx: &mut TakeContext<'_>) -> Result<Vec<Deviation>> {
         let id = self.manifest.id.clone();
-        let request = request_of(cx.request(), cx.seed(), cx.take())?;
+        let v0_1 = matches!(self.pre, Pre::V0_1(_));
+        let (request, mut host_notes) =
+            request_of(cx.request(), cx.seed(), cx.take(), &id, self.limits.memory_bytes, !v0_1)?;
+        if v0_1 {
+            host_notes.extend(contract_deviations(cx.request()));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let cancel = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
@@ -523,6 +758,8 @@ impl Generator for WasmAdapter {
             // emitter; the user's ceiling is the host's to enforce.
             frames: frame_quota(cx.request()).saturating_add(1).min(self.limits.frames),
             max_file_pixels: max_file_pixels(cx.request()),
+            // As the take itself allows (`TakeContext::emit_audio`).
+            max_audio_seconds: cx.request().duration.to_f64() * 4.0 + 10.0,
         };
         let mut store = self.store(events, stop.clone(), cancel.clone(), deadline, shape, self.fetcher.clone())?;
         let pre = self.pre.clone();
@@ -534,11 +771,8 @@ impl Generator for WasmAdapter {
         // thread drops the store when that call returns.
         crate::workers::run(Box::new(move |runtime| {
             tracing::dispatcher::with_default(&dispatch, || {
-                let result = run_until_stopped(runtime, &guard, async {
-                    let bindings = pre.instantiate_async(&mut store).await?;
-                    bindings.call_generate(&mut store, &request).await
-                })
-                .unwrap_or_else(|| Err(wasmtime::Error::msg("stopped")));
+                let result = run_until_stopped(runtime, &guard, pre.generate(&mut store, request))
+                    .unwrap_or_else(|| Err(wasmtime::Error::msg("stopped")));
                 drop(store); // closes the event channel: the take sees the end
                 let _ = done.send(result);
             })
@@ -587,6 +821,14 @@ impl Generator for WasmAdapter {
                 Ok(Event::Progress(p)) => {
                     cx.progress(p);
                 }
+                Ok(Event::Audio(wav)) => {
+                    if let Err(e) = cx.emit_audio(wav) {
+                        reason = if e.kind() == ErrorKind::Cancelled { Stopped::Cancelled } else { Stopped::HostError };
+                        host_error = Some(e);
+                        stop.store(true, Ordering::SeqCst);
+                        receiving = None;
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -613,8 +855,14 @@ impl Generator for WasmAdapter {
                 Err(host_error.unwrap_or_else(|| Error::internal("host error")).context(format!("adapter {id}")))
             }
             (Stopped::Deadline, _) => Err(deadline_error(&id, limits.deadline)),
-            (Stopped::Running, Ok(Ok(deviations))) => {
-                let mut notes: Vec<Deviation> = deviations
+            (Stopped::Running, Ok(Ok(report))) => {
+                if let Some(vendor) = &report.vendor_generation
+                    && let Err(e) = cx.set_vendor_generation(vendor)
+                {
+                    tracing::warn!(adapter = %id, "the adapter reported a vendor id that is not kept: {e}");
+                }
+                let mut notes: Vec<Deviation> = report
+                    .deviations
                     .into_iter()
                     .map(|d| Deviation {
                         field: field_of(d.field),
@@ -626,7 +874,7 @@ impl Generator for WasmAdapter {
                     })
                     .collect();
                 notes.truncate(64);
-                notes.extend(contract_deviations(cx.request()));
+                notes.extend(host_notes);
                 Ok(notes)
             }
             (Stopped::Running, Ok(Err(e))) => Err(match e {
@@ -651,7 +899,7 @@ impl Generator for WasmAdapter {
     }
 }
 
-/// What contract 0.1 cannot carry, said for the adapter (which never saw it).
+/// What contract 0.1 cannot carry, said for a 0.1 adapter (which never saw it).
 fn contract_deviations(request: &ShotRequest) -> Option<Deviation> {
     let video = request.source_video.as_ref()?;
     let sent_last_frame = video.role() == VideoRole::Extend && request.first_frame.is_none();

@@ -13,13 +13,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
-use mattebox_core::media::{MediaKind, MediaReader, UNTRUSTED_TYPES, UntrustedLimits};
+use mattebox_core::media::wav::trim_wav_start;
+use mattebox_core::media::{
+    MediaKind, MediaReader, UNTRUSTED_AUDIO_TYPES, UNTRUSTED_TYPES, UntrustedLimits, decode_untrusted_audio,
+};
 use mattebox_core::{Frame, PixelFormat};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::mattebox::generator::host::{self, HttpRequest, HttpResponse, LogLevel};
+use crate::bindings::v0_1::mattebox::generator::host as host_0_1;
+use crate::bindings::v0_2::mattebox::generator::host::{self, HttpRequest, HttpResponse, LogLevel};
 use crate::http::{Fetcher, Request};
 
 /// Largest file an adapter may hand over through `emit-file`.
@@ -32,6 +36,8 @@ const SOURCE_FRAMES_PER_FRAME: u64 = 16;
 pub(crate) enum Event {
     Frame(Frame),
     Progress(f32),
+    /// The take's sound, decoded into a WAV by the host.
+    Audio(Vec<u8>),
 }
 
 /// The store's data for one take.
@@ -56,6 +62,8 @@ pub(crate) struct HostState {
     pub(crate) frames_left: u64,
     /// Largest frame, in pixels, a file handed over may hold.
     pub(crate) max_file_pixels: u64,
+    /// Longest sound, in seconds, the take may be given.
+    pub(crate) max_audio_seconds: f64,
     /// The adapter's open WebSockets, by handle (closed ones are `None`).
     pub(crate) sockets: Vec<Option<crate::ws::Socket>>,
 }
@@ -98,15 +106,31 @@ impl HostState {
     }
 
     /// Decodes `bytes` as a `name` file, from memory and within the take's
-    /// limits, and sends its frames resampled to the take's rate.
-    fn emit_file_frames(&mut self, name: &str, bytes: Vec<u8>) -> std::result::Result<(), String> {
+    /// limits, and sends its frames from `start` seconds on (a fraction
+    /// `(num, den)`), resampled to the take's rate, and its sound.
+    fn emit_file_frames(&mut self, name: &str, bytes: Vec<u8>, start: (i64, i64)) -> std::result::Result<(), String> {
         let shown: String = name.chars().take(100).collect();
         if bytes.len() > MAX_FILE_BYTES {
             return Err(format!("{shown:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
         }
+        let (s_num, s_den) = start;
+        if s_den <= 0 || s_num < 0 {
+            return Err(format!("emit-file-from: start {s_num}/{s_den} s is not a time from the video's start"));
+        }
         let limits = UntrustedLimits {
             max_pixels: self.max_file_pixels,
             max_frames: self.frames_left.saturating_mul(SOURCE_FRAMES_PER_FRAME).max(1),
+        };
+        let bytes = Arc::new(bytes);
+        // The sound first: a file whose sound cannot be taken hands over
+        // nothing, rather than frames without their sound.
+        let start_seconds = s_num as f64 / s_den as f64;
+        let sound = if UNTRUSTED_AUDIO_TYPES.iter().any(|t| shown.to_ascii_lowercase().ends_with(&format!(".{t}"))) {
+            decode_untrusted_audio(&shown, bytes.clone(), self.max_audio_seconds + start_seconds)
+                .and_then(|wav| wav.map(|w| trim_wav_start(&w, start_seconds)).transpose())
+                .map_err(|e| format!("{} (its sound track)", e.message()))?
+        } else {
+            None
         };
         let mut reader = MediaReader::open_untrusted(&shown, bytes, &limits).map_err(|e| {
             if e.kind() == mattebox_core::ErrorKind::Unsupported && !shown.contains('.') {
@@ -118,15 +142,28 @@ impl HostState {
         let info = reader.info().clone();
         // A video plays at its own rate; the take's frames are at the
         // request's. Output frame k shows the source frame on screen at
-        // k / fps (exact fractions): source index floor(k * num / den).
+        // start + k / fps, in exact fractions: source index
+        // floor((a + k * b) / d).
         let (src, dst) = (info.frame_rate, self.fps);
-        let num = src.num() as i128 * dst.den() as i128;
-        let den = (src.den() as i128 * dst.num() as i128).max(1);
+        let too_fine = || format!("emit-file-from: start {s_num}/{s_den} s is too fine a fraction");
+        let mul = |x: i128, y: i128, z: i128| x.checked_mul(y).and_then(|v| v.checked_mul(z));
+        let (src_num, src_den, dst_num, dst_den) =
+            (src.num() as i128, src.den() as i128, dst.num() as i128, dst.den() as i128);
+        let a = mul(s_num as i128, dst_num, src_num).ok_or_else(too_fine)?;
+        let b = mul(dst_den, s_den as i128, src_num).ok_or_else(too_fine)?.max(1);
+        let d = mul(s_den as i128, dst_num, src_den).ok_or_else(too_fine)?.max(1);
         let outputs: i128 = if info.kind == MediaKind::Image {
             1
         } else {
-            // The k with floor(k * num / den) < frame_count.
-            (info.frame_count as i128 * den + num - 1) / num.max(1)
+            // The k with floor((a + k * b) / d) < frame_count.
+            let end = (info.frame_count as i128).checked_mul(d).ok_or_else(too_fine)?;
+            if end <= a {
+                return Err(format!(
+                    "emit-file-from: {shown:?} holds {} frames at {src} fps, all before {start_seconds:.3} s",
+                    info.frame_count
+                ));
+            }
+            (end - a + b - 1) / b
         };
         if outputs > self.frames_left as i128 {
             return Err(format!(
@@ -139,13 +176,29 @@ impl HostState {
             if self.stop.load(Ordering::SeqCst) {
                 return Err("the take was stopped by the host".into());
             }
-            let index = ((k * num / den) as u64).min(info.frame_count - 1);
+            let index = (((a + k * b) / d) as u64).min(info.frame_count - 1);
             let frame = reader.read_frame(index).map_err(|e| format!("{shown:?} frame {index}: {}", e.message()))?;
             let frame = frame.to_format(PixelFormat::Rgba8).map_err(|e| e.to_string())?;
             self.spend_frame()?;
             self.events.send(Event::Frame(frame)).map_err(|_| "the take was stopped by the host".to_string())?;
         }
+        if let Some(wav) = sound {
+            self.events.send(Event::Audio(wav)).map_err(|_| "the take was stopped by the host".to_string())?;
+        }
         Ok(())
+    }
+
+    /// Decodes `bytes` as a `name` sound file (or a video's sound track),
+    /// from memory, into the take's sound.
+    fn emit_audio_file(&mut self, name: &str, bytes: Vec<u8>) -> std::result::Result<(), String> {
+        let shown: String = name.chars().take(100).collect();
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(format!("{shown:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
+        }
+        let wav = decode_untrusted_audio(&shown, bytes, self.max_audio_seconds)
+            .map_err(|e| format!("emit-audio: {}", e.message()))?
+            .ok_or_else(|| format!("emit-audio: {shown:?} has no sound stream"))?;
+        self.events.send(Event::Audio(wav)).map_err(|_| "the take was stopped by the host".to_string())
     }
 }
 
@@ -206,7 +259,26 @@ impl host::Host for HostState {
 
     fn emit_file(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
         self.check_running()?;
-        let result = self.emit_file_frames(&name, bytes);
+        let result = self.emit_file_frames(&name, bytes, (0, 1));
+        self.check_running()?;
+        Ok(result)
+    }
+
+    fn emit_file_from(
+        &mut self,
+        name: String,
+        bytes: Vec<u8>,
+        start: crate::bindings::v0_2::mattebox::generator::types::Rational,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.check_running()?;
+        let result = self.emit_file_frames(&name, bytes, (start.num, start.den));
+        self.check_running()?;
+        Ok(result)
+    }
+
+    fn emit_audio(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        self.check_running()?;
+        let result = self.emit_audio_file(&name, bytes);
         self.check_running()?;
         Ok(result)
     }
@@ -307,4 +379,78 @@ impl host::Host for HostState {
     }
 }
 
-impl crate::bindings::mattebox::generator::types::Host for HostState {}
+impl crate::bindings::v0_2::mattebox::generator::types::Host for HostState {}
+
+impl crate::bindings::v0_1::mattebox::generator::types::Host for HostState {}
+
+/// Contract 0.1's host is 0.2's without `emit-audio`: the same calls, in
+/// 0.1's types.
+impl host_0_1::Host for HostState {
+    fn log(&mut self, level: host_0_1::LogLevel, message: String) -> wasmtime::Result<()> {
+        let level = match level {
+            host_0_1::LogLevel::Error => LogLevel::Error,
+            host_0_1::LogLevel::Warn => LogLevel::Warn,
+            host_0_1::LogLevel::Info => LogLevel::Info,
+            host_0_1::LogLevel::Debug => LogLevel::Debug,
+        };
+        host::Host::log(self, level, message)
+    }
+
+    fn progress(&mut self, fraction: f32) -> wasmtime::Result<bool> {
+        host::Host::progress(self, fraction)
+    }
+
+    fn emit_frame(&mut self, width: u32, height: u32, rgba8: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        host::Host::emit_frame(self, width, height, rgba8)
+    }
+
+    fn emit_file(&mut self, name: String, bytes: Vec<u8>) -> wasmtime::Result<Result<(), String>> {
+        host::Host::emit_file(self, name, bytes)
+    }
+
+    fn http_fetch(
+        &mut self,
+        request: host_0_1::HttpRequest,
+    ) -> wasmtime::Result<Result<host_0_1::HttpResponse, String>> {
+        let request =
+            HttpRequest { method: request.method, url: request.url, headers: request.headers, body: request.body };
+        Ok(host::Host::http_fetch(self, request)?.map(|r| host_0_1::HttpResponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        }))
+    }
+
+    fn has_secret(&mut self, name: String) -> wasmtime::Result<bool> {
+        host::Host::has_secret(self, name)
+    }
+
+    fn websocket_connect(
+        &mut self,
+        url: String,
+        headers: Vec<(String, String)>,
+    ) -> wasmtime::Result<Result<u32, String>> {
+        host::Host::websocket_connect(self, url, headers)
+    }
+
+    fn websocket_receive(
+        &mut self,
+        socket: u32,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Option<host_0_1::WebsocketMessage>, String>> {
+        Ok(host::Host::websocket_receive(self, socket, timeout_ms)?.map(|m| {
+            m.map(|m| match m {
+                host::WebsocketMessage::Text(text) => host_0_1::WebsocketMessage::Text(text),
+                host::WebsocketMessage::Binary(bytes) => host_0_1::WebsocketMessage::Binary(bytes),
+            })
+        }))
+    }
+
+    fn websocket_send(&mut self, socket: u32, text: String) -> wasmtime::Result<Result<(), String>> {
+        host::Host::websocket_send(self, socket, text)
+    }
+
+    fn websocket_close(&mut self, socket: u32) -> wasmtime::Result<()> {
+        host::Host::websocket_close(self, socket)
+    }
+}

@@ -33,11 +33,13 @@ use serde::{Deserialize, Serialize};
 /// Largest manifest read, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
-/// The WIT package this host implements; adapters built for any earlier
-/// 0.1.x run unchanged.
-pub const WIT_PACKAGE: &str = "mattebox:generator@0.1.1";
+/// The WIT package this host implements; adapters built for 0.1.x run
+/// unchanged (the host implements that world too).
+pub const WIT_PACKAGE: &str = "mattebox:generator@0.2.0";
+/// [`WIT_PACKAGE`]'s version.
+pub(crate) const WIT_VERSION: &str = "0.2.0";
 /// The WIT packages an adapter's manifest may name.
-const WIT_ACCEPTED: [&str; 2] = ["mattebox:generator@0.1.0", "mattebox:generator@0.1.1"];
+const WIT_ACCEPTED: [&str; 3] = ["mattebox:generator@0.1.0", "mattebox:generator@0.1.1", "mattebox:generator@0.2.0"];
 /// The manifest's file name.
 pub const MANIFEST_NAME: &str = "adapter.toml";
 
@@ -205,7 +207,7 @@ impl Manifest {
         if !WIT_ACCEPTED.contains(&self.wit.as_str()) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
-                format!("adapter {} was built for {}; this Mattebox runs {WIT_PACKAGE}", self.id, self.wit),
+                format!("adapter {} was built for {}; this Mattebox runs {WIT_PACKAGE} and 0.1.x", self.id, self.wit),
             ));
         }
         if self.component.is_absolute() || self.component.components().any(|c| c.as_os_str() == "..") {

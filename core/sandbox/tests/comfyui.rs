@@ -340,7 +340,8 @@ fn uploads_are_named_by_content_and_reused() {
 }
 
 /// Animated WebP, GIF and PNG outputs become all their frames; VHS `gifs`
-/// are read; audio is reported.
+/// are read; the first audio output (`SaveAudio`'s FLAC) is the take's
+/// sound, and a second one is reported left on the server.
 #[test]
 fn animations_videos_and_audio_outputs_are_all_accounted_for() {
     let tmp = scratch();
@@ -348,12 +349,21 @@ fn animations_videos_and_audio_outputs_are_all_accounted_for() {
     let apng = ffmpeg_bytes(tmp.path(), "a.apng", &["-f", "apng"]);
     let gif = ffmpeg_bytes(tmp.path(), "a.gif", &[]);
     let mp4 = media_bytes(tmp.path(), "mp4", 12, 64, 36);
+    let flac_path = tmp.path().join("a.flac");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=44100:duration=2"])
+        .arg(&flac_path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let flac = std::fs::read(&flac_path).unwrap();
     let outputs = json!({
         "3": { "images": [{ "filename": "ComfyUI_00001_.webp", "subfolder": "", "type": "output" }], "animated": [true] },
         "4": { "images": [{ "filename": "ComfyUI_00001_.png", "subfolder": "anim", "type": "output" }], "animated": [true] },
         "5": { "gifs": [{ "filename": "AnimateDiff_00001.mp4", "subfolder": "", "type": "output", "format": "video/h264-mp4", "frame_rate": 12 }] },
         "6": { "gifs": [{ "filename": "AnimateDiff_00002.gif", "subfolder": "", "type": "output", "format": "image/gif", "frame_rate": 8 }] },
-        "7": { "audio": [{ "filename": "ComfyUI_00001_.flac", "subfolder": "audio", "type": "output" }] },
+        "7": { "audio": [{ "filename": "ComfyUI_00001_.flac", "subfolder": "audio", "type": "output" },
+                         { "filename": "ComfyUI_00002_.flac", "subfolder": "audio", "type": "output" }] },
         "8": { "images": [{ "filename": "ComfyUI_temp_00001_.png", "subfolder": "", "type": "temp" }] }
     });
     let files = HashMap::from([
@@ -361,6 +371,7 @@ fn animations_videos_and_audio_outputs_are_all_accounted_for() {
         ("anim/ComfyUI_00001_.png".to_owned(), apng),
         ("/AnimateDiff_00001.mp4".to_owned(), mp4),
         ("/AnimateDiff_00002.gif".to_owned(), gif),
+        ("audio/ComfyUI_00001_.flac".to_owned(), flac),
     ]);
     let base = image_server(tmp.path());
     let s = setup(Comfy { outputs, files, ..base }, None);
@@ -371,8 +382,15 @@ fn animations_videos_and_audio_outputs_are_all_accounted_for() {
     // the mp4's 12 frames at 12 fps are 12. A GIF stores delays in
     // hundredths (12.5 becomes 12s and 13s), so it may last 1.01 s: 13.
     assert!((48..=49).contains(&t.frames), "{} frames: {:?}", t.frames, t.deviations);
+    let sound = mattebox_core::media::wav::wav_info(&std::fs::read(t.audio_file().expect("sound")).unwrap()).unwrap();
+    assert_eq!((sound.sample_rate, sound.channels), (44_100, 1));
+    assert!((sound.seconds() - 2.0).abs() < 0.01, "{} s", sound.seconds());
     let audio = t.deviations.iter().find(|d| d.note.contains("audio")).unwrap();
-    assert!(audio.note.contains("ComfyUI_00001_.flac"), "{}", audio.note);
+    assert!(
+        audio.note.contains("ComfyUI_00002_.flac") && audio.note.contains("stayed on the server"),
+        "{}",
+        audio.note
+    );
 }
 
 /// Progress follows the server's WebSocket (which node runs), not the clock.

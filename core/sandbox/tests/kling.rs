@@ -3,7 +3,10 @@
 //! `nbf`), `POST /v1/videos/{text2video,image2video}` answering
 //! `{code, message, request_id, data: {task_id, task_status}}`, and
 //! `GET /v1/videos/{kind}/{task_id}` going from `submitted` through
-//! `processing` to `succeed` with `task_result.videos[].url`. Kling's
+//! `processing` to `succeed` with `task_result.videos[].url`, and
+//! `POST /v1/videos/video-extend` taking the `video_id` of a video it made
+//! (anything else is refused), whose result is the parent and its 4-5 s
+//! more as one video, with `task_info.parent_video.duration`. Kling's
 //! servers cannot be reached here; this one checks what a client must get
 //! right, including refusing a bad token.
 
@@ -76,6 +79,8 @@ struct KlingState {
     tasks: HashMap<String, (String, Value, u32)>,
     video: Vec<u8>,
     fail_with: Option<String>,
+    /// Ids of the videos this server made (`task_result.videos[].id`).
+    made: Vec<String>,
 }
 
 fn invalid(message: &str) -> Response {
@@ -120,20 +125,49 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
                 "data": { "task_id": id, "task_status": "submitted", "created_at": 0, "updated_at": 0 } }),
             )
         }
+        ("POST", ["v1", "videos", "video-extend"]) => {
+            let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+                return invalid("the body is not JSON");
+            };
+            let video = body["video_id"].as_str().unwrap_or_default();
+            if !s.made.iter().any(|m| m == video) {
+                return invalid("video_id is invalid or the video has expired");
+            }
+            if body["prompt"].as_str().is_some_and(|p| p.chars().count() > 2500) {
+                return invalid("prompt is longer than 2500 characters");
+            }
+            let id = format!("task-{}", s.tasks.len() + 1);
+            s.tasks.insert(id.clone(), ("video-extend".to_string(), body, 0));
+            reply(
+                200,
+                json!({ "code": 0, "message": "SUCCEED", "request_id": "r",
+                "data": { "task_id": id, "task_status": "submitted", "created_at": 0, "updated_at": 0 } }),
+            )
+        }
         ("GET", ["v1", "videos", kind, id]) => {
             let origin = s.origin.clone();
             let fail = s.fail_with.clone();
-            let Some((task_kind, _, polls)) = s.tasks.get_mut(*id) else {
+            let Some((task_kind, body, polls)) = s.tasks.get_mut(*id) else {
                 return reply(404, json!({ "code": 1203, "message": "task not found", "request_id": "r" }));
             };
             assert_eq!(task_kind, kind, "a task is queried under the kind it was made with");
             *polls += 1;
-            let data = match (*polls, fail) {
+            let parent = body["video_id"].as_str().map(str::to_owned);
+            let made = format!("v-{id}");
+            let mut data = match (*polls, fail) {
                 (1, _) => json!({ "task_id": id, "task_status": "processing" }),
                 (_, Some(why)) => json!({ "task_id": id, "task_status": "failed", "task_status_msg": why }),
                 _ => json!({ "task_id": id, "task_status": "succeed", "task_result": {
-                    "videos": [{ "id": "v1", "url": format!("{origin}/cdn/{id}.mp4"), "duration": "5" }] } }),
+                    "videos": [{ "id": made, "url": format!("{origin}/cdn/{id}.mp4"), "duration": "5" }] } }),
             };
+            // An extension is delivered whole: here, 2.5 s of parent and 2.5 s more.
+            if let Some(parent) = parent.filter(|_| *kind == "video-extend") {
+                data["task_info"] = json!({ "parent_video": {
+                    "id": parent, "url": format!("{origin}/cdn/parent.mp4"), "duration": "2.5" } });
+            }
+            if data["task_status"] == "succeed" && !s.made.contains(&made) {
+                s.made.push(made);
+            }
             reply(200, json!({ "code": 0, "message": "SUCCEED", "request_id": "r", "data": data }))
         }
         _ => reply(404, json!({ "code": 1203, "message": "no such endpoint", "request_id": "r" })),
@@ -239,25 +273,29 @@ fn image_to_video_sends_the_first_and_last_frames() {
     assert!(body["image_tail"].as_str().is_some_and(|t| !t.is_empty()));
 }
 
+fn flat(value: f32) -> Frame {
+    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
+    f.view_mut().fill([value, 0.0, 1.0, 1.0]);
+    f
+}
+
+/// A clip Kling did not make starts the shot on its last frame (Kling
+/// extends only its own videos), and the take says so.
 #[test]
-fn a_continuation_reaches_a_0_1_adapter_as_its_source_last_frame() {
+fn a_continuation_of_a_clip_kling_did_not_make_starts_on_its_last_frame() {
     let dir = tempfile::tempdir().unwrap();
     let (state, origin, generations) = setup(SECRET, dir.path());
     let mut r = request(&origin);
-    let frame = |value: f32| {
-        let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-        f.view_mut().fill([value, 0.0, 1.0, 1.0]);
-        f
-    };
     let source =
-        VideoInput::new("take-1.mp4", VideoRole::Extend, Rational::integer(24), 48, vec![frame(0.0), frame(1.0)], None)
+        VideoInput::new("take-1.mp4", VideoRole::Extend, Rational::integer(24), 48, vec![flat(0.0), flat(1.0)], None)
             .unwrap();
     r.source_video = Some(source);
     let take = generations.submit("kling", r.clone(), 1).unwrap().results().remove(0).unwrap();
-    let note = take.deviations.iter().find(|d| d.field == Field::SourceVideo).expect("the contract's limit is said");
+    let note = take.deviations.iter().find(|d| d.field == Field::SourceVideo).expect("the approximation is said");
     assert_eq!(note.kind, DeviationKind::Approximated);
-    assert!(note.note.contains("contract 0.1") && note.note.contains("last frame"), "{}", note.note);
+    assert!(note.note.contains("only videos it made") && note.note.contains("last frame"), "{}", note.note);
     assert_eq!(take.request.source_video.as_ref().unwrap().frames, 48, "the take records its source");
+    assert_eq!(take.vendor_generation.as_deref(), Some("v-task-1"), "Kling's video id is kept with the take");
     {
         let s = state.lock().unwrap();
         let (kind, body, _) = s.tasks.values().next().unwrap();
@@ -266,14 +304,62 @@ fn a_continuation_reaches_a_0_1_adapter_as_its_source_last_frame() {
         std::fs::write(&path, mattebox_adapter_png(body["image"].as_str().unwrap())).unwrap();
         assert_eq!(mattebox_core::media::read_image(&path).unwrap().pixel_f32(3, 3), [1.0, 0.0, 1.0, 1.0]);
     }
-    // Another role cannot be approximated: it is dropped, and said so.
+    // Another role is not sent yet: dropped, and said so.
     let mut talk = r;
     talk.source_video = Some(
-        VideoInput::new("talk.mp4", VideoRole::Lipsync, Rational::integer(24), 48, vec![frame(0.5)], None).unwrap(),
+        VideoInput::new("talk.mp4", VideoRole::Lipsync, Rational::integer(24), 48, vec![flat(0.5)], None).unwrap(),
     );
     let take = generations.submit("kling", talk, 1).unwrap().results().remove(0).unwrap();
     let note = take.deviations.iter().find(|d| d.field == Field::SourceVideo).unwrap();
     assert_eq!(note.kind, DeviationKind::Dropped, "{}", note.note);
+}
+
+/// A take Kling made is continued by Kling's own extend: its video id goes
+/// back (no upload), and of the whole extended video the take keeps the
+/// new part only, from the parent's end on.
+#[test]
+fn a_kling_take_is_continued_by_its_video_id_and_only_the_new_part_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    let first = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap();
+    let vendor = first.vendor_source().expect("the first take has Kling's id");
+    assert_eq!((vendor.generator.as_str(), vendor.id.as_str()), ("kling", "v-task-1"));
+
+    let source = VideoInput::new("take-1", VideoRole::Extend, first.fps, first.frames, vec![flat(0.3)], None)
+        .unwrap()
+        .with_vendor(vendor);
+    let mut next = request(&origin);
+    next.prompt = "she turns to the camera".into();
+    next.camera = CameraMotion { pan: 0.5, ..Default::default() };
+    next.source_video = Some(source.clone());
+    let take = generations.submit("kling", next.clone(), 1).unwrap().results().remove(0).unwrap();
+    {
+        let s = state.lock().unwrap();
+        let (kind, body, _) = &s.tasks["task-2"];
+        assert_eq!(kind, "video-extend");
+        assert_eq!(body["video_id"], "v-task-1");
+        assert_eq!(body["prompt"], "she turns to the camera");
+        assert!(body.get("image").is_none() && body.get("camera_control").is_none(), "{body}");
+    }
+    // The server's video is 5 s (red = frame / 150); the parent was 2.5 s of it.
+    assert_eq!(take.frames, 60, "2.5 s at 24 fps: {:?}", take.deviations);
+    let options = mattebox_core::media::OpenOptions::default();
+    let frames = mattebox_core::media::MediaReader::open(&take.media, &options).unwrap().read_frame(0).unwrap();
+    let red = frames.pixel_f32(10, 10)[0];
+    assert!((red - 0.5).abs() < 0.03, "the first kept frame is the parent's end, not its start: red {red}");
+    assert_eq!(take.vendor_generation.as_deref(), Some("v-task-2"), "the extension's own id, for the next");
+    let fields: Vec<Field> = take.deviations.iter().map(|d| d.field).collect();
+    assert!(fields.contains(&Field::Camera) && fields.contains(&Field::Duration), "{:?}", take.deviations);
+    assert!(!fields.contains(&Field::SourceVideo), "the source was honoured: {:?}", take.deviations);
+
+    // Another generator's id means nothing to Kling: it is not sent.
+    let foreign =
+        source.with_vendor(mattebox_core::shot::VendorGeneration { generator: "luma".into(), id: "v-task-1".into() });
+    next.source_video = Some(foreign);
+    let take = generations.submit("kling", next, 1).unwrap().results().remove(0).unwrap();
+    assert!(take.deviations.iter().any(|d| d.field == Field::SourceVideo), "{:?}", take.deviations);
+    let s = state.lock().unwrap();
+    assert_eq!(s.tasks["task-3"].0, "image2video");
 }
 
 /// Standard base64 decoding, for what the adapter sent.

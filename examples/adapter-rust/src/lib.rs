@@ -16,7 +16,7 @@ impl Adapter for Sweep {
         )
     }
 
-    fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
         let (w, h) = (request.width as usize, request.height as usize);
         let frames = frame_count(&request);
         // Two hues from the seed.
@@ -56,7 +56,7 @@ impl Adapter for Sweep {
         if c.horizontal != 0.0 || c.vertical != 0.0 || c.tilt != 0.0 || c.roll != 0.0 || c.zoom != 0.0 {
             notes.push(approximated(Field::Camera, "only the pan moves the sweep"));
         }
-        Ok(notes)
+        Ok(report(notes))
     }
 }
 

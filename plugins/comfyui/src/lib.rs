@@ -34,8 +34,9 @@
 //!   and removes it from the queue.
 //! - Every output file is downloaded (`GET /view`) into the take in node
 //!   order: images, videos (`SaveVideo`, VideoHelperSuite's `gifs`) and
-//!   animations (animated WebP, GIF and PNG, all their frames). Audio
-//!   outputs are reported, not kept (takes hold no audio yet).
+//!   animations (animated WebP, GIF and PNG, all their frames). The first
+//!   audio output (`SaveAudio`: FLAC, MP3, Opus) becomes the take's sound;
+//!   a video's own sound track does too.
 //! - Behind an authenticating proxy, `MATTEBOX_SECRET_COMFYUI_AUTH` is sent
 //!   as the Authorization header, to the user's server only.
 
@@ -404,8 +405,8 @@ struct Output {
 }
 
 /// Every output file of a finished prompt, in node order, and the audio
-/// files (not kept).
-fn output_files(entry: &Value) -> (Vec<Output>, Vec<String>) {
+/// files.
+fn output_files(entry: &Value) -> (Vec<Output>, Vec<Output>) {
     let mut nodes: Vec<(&String, &Value)> =
         entry["outputs"].as_object().map(|m| m.iter().collect()).unwrap_or_default();
     nodes.sort_by_key(|(id, _)| (id.parse::<u64>().unwrap_or(u64::MAX), (*id).clone()));
@@ -418,12 +419,9 @@ fn output_files(entry: &Value) -> (Vec<Output>, Vec<String>) {
                 if kind != "output" {
                     continue; // previews (type "temp") are not results
                 }
-                if key == "audio" {
-                    audio.push(name.to_owned());
-                    continue;
-                }
                 let subfolder = item["subfolder"].as_str().unwrap_or("").to_owned();
-                files.push(Output { filename: name.to_owned(), subfolder, kind: kind.to_owned() });
+                let output = Output { filename: name.to_owned(), subfolder, kind: kind.to_owned() };
+                if key == "audio" { audio.push(output) } else { files.push(output) }
             }
         }
     }
@@ -435,7 +433,7 @@ impl Adapter for ComfyUi {
         info(
             "comfyui",
             "ComfyUI",
-            "0.2.0",
+            "0.3.0",
             &[
                 Field::Prompt,
                 Field::NegativePrompt,
@@ -450,7 +448,7 @@ impl Adapter for ComfyUi {
         )
     }
 
-    fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
         let base = extra(&request, "server").unwrap_or(DEFAULT_SERVER).trim_end_matches('/').to_owned();
         let server = Server { base, auth: has_secret("COMFYUI_AUTH") };
         let template = extra(&request, "workflow").unwrap_or(DEFAULT_WORKFLOW);
@@ -472,7 +470,22 @@ impl Adapter for ComfyUi {
         let nodes = workflow.as_object().map_or(1, |o| o.len());
         let wants = |name: &str| template.contains(&format!("{{{{{name}}}}}"));
         let mut images: Vec<(String, Value)> = Vec::new();
-        for (name, image) in [("first_frame", &request.first_frame), ("last_frame", &request.last_frame)] {
+        let mut notes = Vec::new();
+        // A continuation starts on its source's last frame; the workflow
+        // gets no video (a graph would need its own video input).
+        let first_frame = request.first_frame.as_ref().or(extend_source(&request).map(|v| &v.last_frame));
+        if let Some(video) = &request.source_video {
+            let note = if request.first_frame.is_none() && video.role == VideoRole::Extend && wants("first_frame") {
+                approximated(
+                    Field::SourceVideo,
+                    "the workflow was given the source's last frame as its {{first_frame}}; it gets no video",
+                )
+            } else {
+                dropped(Field::SourceVideo, "ComfyUI workflows are given no source video")
+            };
+            notes.push(note);
+        }
+        for (name, image) in [("first_frame", first_frame), ("last_frame", request.last_frame.as_ref())] {
             match (wants(name), image) {
                 (true, Some(image)) => images.push((name.to_owned(), Value::String(upload(&server, image)?))),
                 (true, None) => {
@@ -528,7 +541,6 @@ impl Adapter for ComfyUi {
         }
         let answer = queued_answer.json()?;
         let id = answer["prompt_id"].as_str().ok_or_else(|| vendor(format!("no prompt_id in {answer}")))?.to_owned();
-        let mut notes = Vec::new();
         let refused = node_errors(&answer);
         if !refused.is_empty() {
             // ComfyUI runs the outputs it accepted and skips the rest.
@@ -557,7 +569,7 @@ impl Adapter for ComfyUi {
         if files.is_empty() {
             return Err(vendor("the workflow finished without output files (add a SaveImage or SaveVideo node)"));
         }
-        for (i, file) in files.iter().enumerate() {
+        let download = |file: &Output| {
             let path = format!(
                 "/view?filename={}&subfolder={}&type={}",
                 http::encode_component(&file.filename),
@@ -568,19 +580,29 @@ impl Adapter for ComfyUi {
             if response.status != 200 {
                 return Err(vendor(format!("downloading {} failed: HTTP {}", file.filename, response.status)));
             }
-            emit_file(&file.filename, &response.body).map_err(|e| vendor(format!("{}: {e}", file.filename)))?;
+            Ok(response.body)
+        };
+        for (i, file) in files.iter().enumerate() {
+            let body = download(file)?;
+            emit_file(&file.filename, &body).map_err(|e| vendor(format!("{}: {e}", file.filename)))?;
             if !progress(0.9 + 0.1 * (i + 1) as f32 / files.len() as f32) {
                 return Err(GenerateError::Cancelled);
             }
         }
-        if !audio.is_empty() {
-            notes.push(dropped(
-                Field::Extras,
-                &format!(
-                    "ComfyUI made audio ({}); takes hold no audio yet, so it stays on the server",
-                    audio.join(", ")
-                ),
-            ));
+        if let Some(first) = audio.first() {
+            let body = download(first)?;
+            emit_audio(&first.filename, &body).map_err(|e| vendor(format!("{}: {e}", first.filename)))?;
+            if audio.len() > 1 {
+                let rest: Vec<&str> = audio[1..].iter().map(|a| a.filename.as_str()).collect();
+                notes.push(dropped(
+                    Field::Extras,
+                    &format!(
+                        "ComfyUI made more audio than a take holds: {} is the take's sound, {} stayed on the server",
+                        first.filename,
+                        rest.join(", ")
+                    ),
+                ));
+            }
         }
 
         let given = |name: &str| match name {
@@ -600,8 +622,8 @@ impl Adapter for ComfyUi {
             }
         }
         for (name, field, image) in [
-            ("first_frame", Field::FirstFrame, &request.first_frame),
-            ("last_frame", Field::LastFrame, &request.last_frame),
+            ("first_frame", Field::FirstFrame, request.first_frame.as_ref()),
+            ("last_frame", Field::LastFrame, request.last_frame.as_ref()),
         ] {
             if image.is_some() && !used.contains(name) {
                 notes.push(dropped(field, &format!("the workflow has no {{{{{name}}}}} placeholder")));
@@ -622,7 +644,7 @@ impl Adapter for ComfyUi {
                 ),
             ));
         }
-        Ok(notes)
+        Ok(report(notes))
     }
 }
 

@@ -1,9 +1,14 @@
-//! Kling AI: text to video, and image to video with an end frame
-//! (`image_tail`), with the simple camera control.
+//! Kling AI: text to video, image to video with an end frame
+//! (`image_tail`), with the simple camera control, and continuing a video
+//! Kling made (`video-extend`).
 //!
-//! Submit (`POST /v1/videos/text2video` or `/image2video`), poll
-//! (`GET /v1/videos/{kind}/{task_id}`) until the task succeeds or fails,
-//! download the video from the URL it gives, hand it to the host. The API
+//! Submit (`POST /v1/videos/text2video`, `/image2video` or
+//! `/video-extend`), poll (`GET /v1/videos/{kind}/{task_id}`) until the
+//! task succeeds or fails, download the video from the URL it gives, hand
+//! it to the host with the video's id, which a later continuation sends
+//! back. An extended video is the source and the new 4-5 s as one video:
+//! the host is given it from the source's end (`task_info.parent_video`'s
+//! duration) on. The API
 //! token is a JWT the host signs from the user's access and secret keys
 //! (`{{kling-jwt:...}}`), so neither key enters the adapter.
 //!
@@ -52,12 +57,20 @@ impl Adapter for Kling {
         info(
             "kling",
             "Kling AI",
-            "0.1.0",
-            &[Field::Prompt, Field::NegativePrompt, Field::FirstFrame, Field::LastFrame, Field::Camera, Field::Extras],
+            "0.2.0",
+            &[
+                Field::Prompt,
+                Field::NegativePrompt,
+                Field::FirstFrame,
+                Field::LastFrame,
+                Field::Camera,
+                Field::Extras,
+                Field::SourceVideo,
+            ],
         )
     }
 
-    fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
         for key in ["KLING_ACCESS_KEY", "KLING_SECRET_KEY"] {
             if !has_secret(key) {
                 return Err(GenerateError::InvalidRequest(format!(
@@ -109,7 +122,47 @@ impl Adapter for Kling {
                 ));
             }
         }
-        let kind = if let Some(first) = &request.first_frame {
+        let source = request.source_video.as_ref();
+        if let Some(video) = source.filter(|v| v.role != VideoRole::Extend) {
+            notes.push(dropped(
+                Field::SourceVideo,
+                &format!("this adapter does not send a source video to {} yet", role_name(video.role)),
+            ));
+        }
+        let continued = extend_source(&request).and_then(|v| v.vendor_generation.as_deref().map(|id| (v, id)));
+        // Kling starts from its own video, or from the source's last frame.
+        let first_frame = request.first_frame.as_ref().or(match extend_source(&request) {
+            Some(video) if continued.is_none() => {
+                notes.push(approximated(
+                    Field::SourceVideo,
+                    "Kling continues only videos it made; this source is not one (or came from another \
+                     generator), so the shot starts on its last frame without its motion",
+                ));
+                Some(&video.last_frame)
+            }
+            _ => None,
+        });
+        let kind = if let Some((video, video_id)) = continued {
+            // Kling's extend takes the video, a prompt and its guidance only;
+            // the model, mode and size are the source's, the length 4-5 s.
+            body = json!({ "video_id": video_id, "prompt": request.prompt });
+            if !request.negative_prompt.is_empty() {
+                body["negative_prompt"] = json!(request.negative_prompt);
+            }
+            if let Some(cfg) = extra(&request, "cfg_scale").and_then(|v| v.parse::<f64>().ok()) {
+                body["cfg_scale"] = json!(cfg.clamp(0.0, 1.0));
+            }
+            notes.retain(|n| n.field != Field::Duration && n.field != Field::Camera);
+            notes.push(approximated(Field::Duration, "Kling extends a video by 4-5 s"));
+            if !moving.is_empty() {
+                notes.push(dropped(Field::Camera, "Kling's extend takes no camera control"));
+            }
+            if request.first_frame.is_some() || request.last_frame.is_some() {
+                notes.push(dropped(Field::FirstFrame, "Kling's extend starts where its video ends"));
+            }
+            log(LogLevel::Info, &format!("continuing Kling video {video_id} ({})", video.label));
+            "video-extend"
+        } else if let Some(first) = first_frame {
             body["image"] = json!(base64::encode(&png::encode_rgba8(first.width, first.height, &first.rgba8)));
             if let Some(last) = &request.last_frame {
                 body["image_tail"] = json!(base64::encode(&png::encode_rgba8(last.width, last.height, &last.rgba8)));
@@ -135,7 +188,7 @@ impl Adapter for Kling {
         log(LogLevel::Info, &format!("Kling task {id} submitted"));
 
         let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
-        let url = poll(interval, Duration::from_secs(1700), |_| {
+        let (url, video_id, skip) = poll(interval, Duration::from_secs(1700), |_| {
             let response = http::get(
                 &format!("{api}/v1/videos/{kind}/{}", http::encode_component(&id)),
                 &[("authorization", AUTH)],
@@ -144,8 +197,14 @@ impl Adapter for Kling {
             let data = &status["data"];
             match data["task_status"].as_str() {
                 Some("succeed") => {
-                    let url = data["task_result"]["videos"][0]["url"].as_str();
-                    url.map(|u| Some(u.to_owned())).ok_or_else(|| vendor("the task succeeded without a video"))
+                    let video = &data["task_result"]["videos"][0];
+                    let url = video["url"].as_str().ok_or_else(|| vendor("the task succeeded without a video"))?;
+                    // An extension is delivered whole: its parent's seconds come first.
+                    let skip = data["task_info"]["parent_video"]["duration"]
+                        .as_str()
+                        .and_then(|d| d.parse::<f64>().ok())
+                        .filter(|d| d.is_finite() && *d >= 0.0);
+                    Ok(Some((url.to_owned(), video["id"].as_str().map(str::to_owned), skip)))
                 }
                 Some("failed") => Err(vendor(format!(
                     "Kling could not make the video: {}",
@@ -159,8 +218,20 @@ impl Adapter for Kling {
             return Err(vendor(format!("downloading the video failed: HTTP {}", video.status)));
         }
         progress(0.9);
-        emit_file("kling.mp4", &video.body).map_err(GenerateError::Other)?;
-        Ok(notes)
+        match (kind, skip) {
+            ("video-extend", Some(seconds)) => {
+                let start = Rational { num: (seconds * 1000.0).round() as i64, den: 1000 };
+                emit_file_from("kling.mp4", &video.body, start).map_err(GenerateError::Other)?;
+            }
+            ("video-extend", None) => {
+                return Err(vendor("the extended video came without its parent's duration (task_info.parent_video)"));
+            }
+            _ => emit_file("kling.mp4", &video.body).map_err(GenerateError::Other)?,
+        }
+        Ok(match video_id {
+            Some(id) => report_with_id(notes, &id),
+            None => report(notes),
+        })
     }
 }
 

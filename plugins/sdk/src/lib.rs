@@ -5,7 +5,7 @@
 //! [`export_adapter!`]. Mattebox calls [`Adapter::describe`] when it loads
 //! the adapter and [`Adapter::generate`] once per take; the adapter emits
 //! the take's frames with [`emit_frame`] or hands over an encoded video
-//! with [`emit_file`], reports [`progress`] (which says when the user
+//! with [`emit_file`] (and sound with [`emit_audio`]), reports [`progress`] (which says when the user
 //! cancelled), and reaches its vendor's API only through [`http`], to the
 //! origins its `adapter.toml` declares. API keys stay with the host: put
 //! `{{secret:NAME}}` in a header value and the host fills it in.
@@ -20,7 +20,7 @@
 //!         info("grey", "Flat grey", "0.1.0", &[Field::Size, Field::Duration, Field::Fps])
 //!     }
 //!
-//!     fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+//!     fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
 //!         let frame = vec![128u8; (request.width * request.height * 4) as usize];
 //!         for n in 0..frame_count(&request) {
 //!             emit_frame(request.width, request.height, &frame).map_err(GenerateError::Other)?;
@@ -28,7 +28,7 @@
 //!                 return Err(GenerateError::Cancelled);
 //!             }
 //!         }
-//!         Ok(vec![dropped(Field::Prompt, "this adapter draws grey")])
+//!         Ok(report(vec![dropped(Field::Prompt, "this adapter draws grey")]))
 //!     }
 //! }
 //!
@@ -54,8 +54,8 @@ pub mod websocket;
 pub use bindings::Guest as Adapter;
 pub use bindings::mattebox::generator::host::LogLevel;
 pub use bindings::mattebox::generator::types::{
-    AdapterInfo, CameraMotion, Deviation, DeviationKind, Field, GenerateError, Image, Rational, Reference,
-    ReferenceKind, ShotRequest,
+    AdapterInfo, AudioInput, AudioRole, CameraMotion, Deviation, DeviationKind, EncodedFile, Field, GenerateError,
+    Image, Rational, Reference, ReferenceKind, ShotRequest, SourceVideo, TakeReport, VideoRole,
 };
 pub use serde_json as json;
 
@@ -83,6 +83,38 @@ pub fn dropped(field: Field, note: &str) -> Deviation {
 /// A field this adapter honoured only in part.
 pub fn approximated(field: Field, note: &str) -> Deviation {
     Deviation { field, kind: DeviationKind::Approximated, note: note.into() }
+}
+
+/// A take's report: the fields not honoured as asked, no vendor id.
+pub fn report(deviations: Vec<Deviation>) -> TakeReport {
+    TakeReport { deviations, vendor_generation: None }
+}
+
+/// A take's report with the vendor's own id of the generation (its task
+/// or generation id), which the host keeps with the take and hands back
+/// as `source-video.vendor-generation` when the take is continued.
+pub fn report_with_id(deviations: Vec<Deviation>, vendor_generation: &str) -> TakeReport {
+    TakeReport { deviations, vendor_generation: Some(vendor_generation.into()) }
+}
+
+/// The request's source video when it is to be continued (`--extend`,
+/// `--after`).
+pub fn extend_source(request: &ShotRequest) -> Option<&SourceVideo> {
+    request.source_video.as_ref().filter(|v| v.role == VideoRole::Extend)
+}
+
+/// A source video's role as requests spell it (`extend`, `lipsync`, `restyle`).
+pub fn role_name(role: VideoRole) -> &'static str {
+    match role {
+        VideoRole::Extend => "extend",
+        VideoRole::Lipsync => "lipsync",
+        VideoRole::Restyle => "restyle",
+    }
+}
+
+/// The request's audio input of `role`, if it has one.
+pub fn audio_of(request: &ShotRequest, role: AudioRole) -> Option<&AudioInput> {
+    request.audio.iter().find(|a| a.role == role)
 }
 
 /// Frames the request asks for: duration x fps, rounded, at least 1.
@@ -117,6 +149,20 @@ pub fn emit_frame(width: u32, height: u32, rgba8: &[u8]) -> Result<(), String> {
 /// `take.mp4`, `frame.png`) to the take.
 pub fn emit_file(name: &str, bytes: &[u8]) -> Result<(), String> {
     host::emit_file(name, bytes)
+}
+
+/// [`emit_file`] from `start` seconds into the video on, frames and sound:
+/// for a vendor whose continuation returns the source and the new part as
+/// one video.
+pub fn emit_file_from(name: &str, bytes: &[u8], start: Rational) -> Result<(), String> {
+    host::emit_file_from(name, bytes, start)
+}
+
+/// Gives the take its sound: an encoded audio file (`line.wav`, `take.m4a`)
+/// or a video whose sound track is used. A file handed to [`emit_file`]
+/// gives its sound track without this.
+pub fn emit_audio(name: &str, bytes: &[u8]) -> Result<(), String> {
+    host::emit_audio(name, bytes)
 }
 
 /// Whether the user configured the secret `name` (declared in the manifest).

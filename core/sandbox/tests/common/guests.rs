@@ -43,6 +43,8 @@ pub(crate) struct Guests {
     pub(crate) describe_huge: PathBuf,
     /// A component built against the frozen 0.1.0 contract.
     pub(crate) contract_0_1_0: PathBuf,
+    /// A component built against contract 0.1.1 (`plugins/wit-0.1`).
+    pub(crate) contract_0_1_1: PathBuf,
 }
 
 /// Builds every guest once.
@@ -61,6 +63,7 @@ pub(crate) fn guests() -> &'static Guests {
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),
             contract_0_1_0: wasm("contract_0_1_0"),
+            contract_0_1_1: wasm("contract_0_1_1"),
         }
     })
 }

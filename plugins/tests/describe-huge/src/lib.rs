@@ -12,7 +12,7 @@ impl Adapter for Huge {
         AdapterInfo { id: "describe-huge".into(), name, version: "0.1.0".into(), honours }
     }
 
-    fn generate(_request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(_request: ShotRequest) -> Result<TakeReport, GenerateError> {
         Err(GenerateError::Other("this adapter only describes itself".into()))
     }
 }

@@ -19,7 +19,7 @@ impl Adapter for Probe {
         info("describe-probe", &report, "0.1.0", &[Field::Size])
     }
 
-    fn generate(_request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(_request: ShotRequest) -> Result<TakeReport, GenerateError> {
         Err(GenerateError::Other("this adapter only describes itself".into()))
     }
 }

@@ -12,7 +12,7 @@ impl Adapter for Sleeper {
         info("describe-sleep", "Sleeps in describe", "0.1.0", &[])
     }
 
-    fn generate(_request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(_request: ShotRequest) -> Result<TakeReport, GenerateError> {
         Err(GenerateError::Other("this adapter only sleeps".into()))
     }
 }

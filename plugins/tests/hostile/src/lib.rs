@@ -21,6 +21,66 @@ fn emit_all(request: &ShotRequest) -> Result<(), GenerateError> {
     Ok(())
 }
 
+/// Not hostile: what a 0.2 adapter is given of a source video, said back
+/// as the take's vendor id (`seen <role> <frames> <fps> <last frame size>
+/// <file> <vendor id>`), with the source's file handed over from `skip`
+/// seconds on, or its last frame repeated when there is no file.
+fn echo_source(request: &ShotRequest) -> Result<TakeReport, GenerateError> {
+    let Some(video) = &request.source_video else {
+        return Err(GenerateError::InvalidRequest("no source video".into()));
+    };
+    let file = match &video.file {
+        Some(file) => format!("{}:{}", file.name, file.bytes.len()),
+        None => "no-file".into(),
+    };
+    let seen = format!(
+        "seen {} {} {}/{} {}x{} {file} {}",
+        role_name(video.role),
+        video.frame_count,
+        video.fps.num,
+        video.fps.den,
+        video.last_frame.width,
+        video.last_frame.height,
+        video.vendor_generation.as_deref().unwrap_or("none")
+    );
+    match &video.file {
+        Some(file) => {
+            let skip: i64 = extra(request, "skip-ms").and_then(|v| v.parse().ok()).unwrap_or(0);
+            emit_file_from(&file.name, &file.bytes, Rational { num: skip, den: 1000 }).map_err(GenerateError::Other)?;
+        }
+        None => {
+            let last = &video.last_frame;
+            for _ in 0..frame_count(request) {
+                emit_frame(last.width, last.height, &last.rgba8).map_err(GenerateError::Other)?;
+            }
+        }
+    }
+    Ok(report_with_id(Vec::new(), &seen))
+}
+
+/// A WAV of a 440 Hz tone, mono 16-bit.
+fn tone_wav(rate: u32, seconds: f64) -> Vec<u8> {
+    let n = (rate as f64 * seconds) as u32;
+    let mut out = Vec::with_capacity(44 + 2 * n as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + 2 * n).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(2 * n).to_le_bytes());
+    for i in 0..n {
+        let v = (i as f64 * 440.0 * std::f64::consts::TAU / rate as f64).sin() * 12_000.0;
+        out.extend_from_slice(&(v as i16).to_le_bytes());
+    }
+    out
+}
+
 #[inline(never)]
 #[allow(unconditional_recursion, reason = "the point: recursion without end")]
 fn recurse(depth: u64) -> u64 {
@@ -108,7 +168,7 @@ impl Adapter for Hostile {
         info("hostile", "Hostile test adapter", "0.1.0", &[Field::Size, Field::Duration, Field::Fps])
     }
 
-    fn generate(request: ShotRequest) -> Result<Vec<Deviation>, GenerateError> {
+    fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
         let url = extra(&request, "url").unwrap_or("http://example.com/").to_string();
         match extra(&request, "mode").unwrap_or("ok") {
             "ok" => emit_all(&request)?,
@@ -247,9 +307,21 @@ impl Adapter for Hostile {
                 std::hint::black_box(hits);
                 emit_all(&request)?;
             }
+            "source" => return echo_source(&request),
+            "sound" => {
+                // Not hostile: a take with sound (a 440 Hz tone, or what `sound` names).
+                emit_all(&request)?;
+                let bytes = match extra(&request, "sound") {
+                    Some("playlist") => b"#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n".to_vec(),
+                    _ => tone_wav(48_000, 1.0),
+                };
+                let name = extra(&request, "sound-name").unwrap_or("tone.wav");
+                emit_audio(name, &bytes).map_err(GenerateError::Other)?;
+                return Ok(report_with_id(Vec::new(), "tone-1"));
+            }
             other => return Err(GenerateError::InvalidRequest(format!("unknown mode {other:?}"))),
         }
-        Ok(Vec::new())
+        Ok(report(Vec::new()))
     }
 }
 
