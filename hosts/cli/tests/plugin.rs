@@ -35,6 +35,7 @@ fn check_install_list_and_generate_with_an_adapter() {
     let example = example.to_str().unwrap();
     let checked = json_ok(&mattebox(home.path(), &["plugin", "check", example]));
     assert_eq!(checked["adapter"]["manifest"]["id"], "sweep");
+    assert_eq!(checked["adapter"]["world"], "mattebox:generator@0.2.0", "the check names the contract");
     assert!(checked["adapter"]["honours"].as_array().unwrap().iter().any(|f| f == "seed"));
     // A fresh machine has the adapters Mattebox ships; a check installs nothing.
     let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));
@@ -98,6 +99,48 @@ fn check_install_list_and_generate_with_an_adapter() {
     for a in listed["adapters"].as_array().unwrap().iter().filter(|a| a["manifest"]["id"] == "comfyui") {
         assert_eq!(a["in_use"].as_bool(), a["bundled"].as_bool(), "{a}");
     }
+}
+
+/// Sound an adapter gives is in the exported take (a video's sound track, or
+/// a WAV beside a frame sequence); `--after` a take carries its vendor's id
+/// back to that vendor, read from the `takes.json` beside it.
+#[test]
+fn a_take_keeps_its_sound_and_its_vendor_id_for_the_next_shot() {
+    let home = tempfile::tempdir().unwrap();
+    let folder = home.path().join("hostile");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(&guests::guests().hostile, folder.join("hostile.wasm")).unwrap();
+    std::fs::copy(guests::repo().join("plugins/tests/hostile/adapter.toml"), folder.join("adapter.toml")).unwrap();
+    json_ok(&mattebox(home.path(), &["plugin", "install", folder.to_str().unwrap()]));
+    let base = ["generate", "--adapter", "hostile", "--size", "32x18", "--duration", "1", "--fps", "10"];
+    let first = home.path().join("first");
+    let made = [&base[..], &["--extra", "mode=sound", "-o", first.to_str().unwrap()]].concat();
+    let doc = json_ok(&mattebox(home.path(), &made));
+    assert_eq!(doc["takes"][0]["take"]["vendor_generation"], "tone-1");
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_type,duration", "-of", "csv=p=0"])
+        .arg(first.join("take-1.mp4"))
+        .output()
+        .unwrap();
+    let streams = String::from_utf8_lossy(&probe.stdout);
+    let audio = streams.lines().find(|l| l.starts_with("audio")).unwrap_or_else(|| panic!("no sound: {streams}"));
+    let seconds: f64 = audio.split(',').nth(1).unwrap().parse().unwrap();
+    assert!((seconds - 1.0).abs() < 0.05, "{streams}");
+
+    let frames = home.path().join("frames");
+    let as_png = [&base[..], &["--extra", "mode=sound", "--format", "png", "-o", frames.to_str().unwrap()]].concat();
+    json_ok(&mattebox(home.path(), &as_png));
+    let wav = std::fs::read(frames.join("take-1.wav")).expect("the sound beside the frames");
+    assert_eq!(mattebox_core::media::wav::wav_info(&wav).unwrap().frames, 48_000);
+
+    let next = home.path().join("next");
+    let after = first.join("take-1.mp4");
+    let chained =
+        [&base[..], &["--extra", "mode=source", "--after", after.to_str().unwrap(), "-o", next.to_str().unwrap()]]
+            .concat();
+    let doc = json_ok(&mattebox(home.path(), &chained));
+    let seen = doc["takes"][0]["take"]["vendor_generation"].as_str().unwrap().to_owned();
+    assert!(seen.starts_with("seen extend 10 10/1 32x18 take-1.mp4:") && seen.ends_with(" tone-1"), "{seen}");
 }
 
 #[test]

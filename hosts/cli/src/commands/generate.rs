@@ -9,8 +9,10 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage, TakeStatus, read_source_video};
-use mattebox_core::media::{MediaReader, OpenOptions, VideoCodec, WriteOptions};
-use mattebox_core::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take, VideoRole};
+use mattebox_core::media::{AudioInput, MediaReader, OpenOptions, VideoCodec, WriteOptions};
+use mattebox_core::shot::{
+    CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take, VendorGeneration, VideoRole,
+};
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, ErrorKind, Rational};
 use serde_json::json;
@@ -132,7 +134,10 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     request.check().map_err(CliError::usage_from)?;
     request.first_frame = args.first_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     if let Some(path) = args.extend.as_deref().or(args.after.as_deref()) {
-        let source = read_source_video(&ctx.runtime, path, VideoRole::Extend)?;
+        let mut source = read_source_video(&ctx.runtime, path, VideoRole::Extend)?;
+        if let Some(vendor) = vendor_of_export(path) {
+            source = source.with_vendor(vendor);
+        }
         if args.after.is_some() {
             request.first_frame =
                 Some(ImageInput::new(format!("{} (last frame)", path.display()), source.last_frame().clone()));
@@ -142,6 +147,20 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     request.last_frame = args.last_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     request.references = args.references.iter().map(|r| parse_reference(ctx, r)).collect::<Result<_, _>>()?;
     Ok(request)
+}
+
+/// The vendor's id of the take exported as `path`, from the `takes.json`
+/// `mattebox generate` wrote beside it, when its generator reported one:
+/// continuing it then needs no upload.
+fn vendor_of_export(path: &Path) -> Option<VendorGeneration> {
+    let name = path.file_name()?;
+    let records = path.parent().unwrap_or(Path::new(".")).join("takes.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(records).ok()?).ok()?;
+    let entry = doc["takes"]
+        .as_array()?
+        .iter()
+        .find(|t| t["file"].as_str().and_then(|f| Path::new(f).file_name()).is_some_and(|f| f == name))?;
+    serde_json::from_value::<Take>(entry["take"].clone()).ok()?.vendor_source()
 }
 
 /// Set by Ctrl-C; the job is cancelled from the polling loop.
@@ -289,9 +308,24 @@ pub(crate) fn export_take(
     }
     let reader = MediaReader::open_on(&ctx.runtime, &take.media, &OpenOptions::default())?;
     let format = reader.info().decoded_format;
-    let options =
-        WriteOptions { codec, overwrite, encoder_threads: ctx.runtime.threads(), ..WriteOptions::new(take.fps) };
+    let sound = take.audio_file().filter(|p| p.is_file());
+    let options = WriteOptions {
+        codec,
+        overwrite,
+        encoder_threads: ctx.runtime.threads(),
+        audio: sound.clone().filter(|_| codec.is_some()).map(AudioInput::from),
+        ..WriteOptions::new(take.fps)
+    };
     let written = super::convert::copy_frames(ctx, reader, path, format, &options, "exporting")?.path;
+    // A frame sequence has no sound track: the take's sound goes beside it.
+    if codec.is_none()
+        && let Some(wav) = &sound
+    {
+        let beside = path.with_extension("wav");
+        let staged = StagedFile::new(&beside, overwrite)?;
+        std::fs::copy(wav, staged.temp_path()).map_err(|e| Error::io(wav, "copy the take's sound", e))?;
+        staged.commit()?;
+    }
     if let Some(name) = &kept_name
         && let Err(e) = TakeCache::keep_export(take, name, &written)
     {

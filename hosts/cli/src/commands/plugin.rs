@@ -68,7 +68,14 @@ fn describe(text: &mut String, adapter: &WasmAdapter) -> serde_json::Value {
     let honours: Vec<&str> = info.honours.iter().map(|f| f.name()).collect();
     let policy_secrets: Vec<String> =
         m.secrets.iter().map(|g| format!("{} (to {})", g.name, g.origins.join(", "))).collect();
-    let _ = writeln!(text, "{} {} ({}), for {}", m.id, m.version, info.name, m.wit);
+    let _ = writeln!(text, "{} {} ({})", m.id, m.version, info.name);
+    let world = adapter.world();
+    let older = if world.starts_with("mattebox:generator@0.1.") {
+        " (run through the 0.1 world: no source video, sound or vendor ids)"
+    } else {
+        ""
+    };
+    let _ = writeln!(text, "  contract: {world}{older}");
     let _ = writeln!(text, "  honours:  {}", if honours.is_empty() { "nothing".into() } else { honours.join(", ") });
     let origins = if m.network.origins.is_empty() { "none".into() } else { m.network.origins.join(", ") };
     let _ = writeln!(text, "  network:  {origins}");
@@ -80,7 +87,7 @@ fn describe(text: &mut String, adapter: &WasmAdapter) -> serde_json::Value {
         "  limits:   {} MiB memory, {} s per take, {} takes at once, {} MiB per response, {} KiB of log",
         l.memory_mib, l.deadline_seconds, l.concurrent, l.response_mib, l.log_kib
     );
-    json!({ "manifest": m, "honours": honours, "limits": l })
+    json!({ "manifest": m, "world": world, "honours": honours, "limits": l })
 }
 
 pub(crate) fn run(args: PluginArgs) -> Result<Report, CliError> {
@@ -91,7 +98,11 @@ pub(crate) fn run(args: PluginArgs) -> Result<Report, CliError> {
         PluginCommand::Check { path } => {
             let adapter = WasmAdapter::load(&path, &policy)?;
             let doc = describe(&mut text, &adapter);
-            let _ = writeln!(text, "ok: the component fits the world and describes itself as its manifest says");
+            let _ = writeln!(
+                text,
+                "ok: the component implements {} and describes itself as its manifest says",
+                adapter.world()
+            );
             Ok(Report { text, json: json!({ "adapter": doc }) })
         }
         PluginCommand::Install { path, overwrite } => {
