@@ -446,11 +446,137 @@ pub struct VideoRecord {
     pub vendor: Option<VendorGeneration>,
 }
 
+/// What a sound in a request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SoundRole {
+    /// The line the shot's character speaks (lip-sync).
+    Dialogue,
+    /// A sound to follow (music, ambience).
+    Reference,
+}
+
+impl SoundRole {
+    /// The role as requests and messages spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SoundRole::Dialogue => "dialogue",
+            SoundRole::Reference => "reference",
+        }
+    }
+}
+
+/// Sound in a request (contract 0.2's `audio-input`): decoded, as a WAV of
+/// 16-bit PCM at its own rate and channels (what every vendor takes), and
+/// the file as the user gave it (what vendors that take the original
+/// upload).
+#[derive(Clone)]
+pub struct SoundInput {
+    label: String,
+    role: SoundRole,
+    wav: Arc<[u8]>,
+    info: crate::media::wav::WavInfo,
+    original: EncodedFile,
+    digest: String,
+}
+
+impl fmt::Debug for SoundInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SoundInput({:?}, {}, {:.2} s, {:?})", self.label, self.role.name(), self.seconds(), self.original)
+    }
+}
+
+impl SoundInput {
+    /// Sound with `role` from `label`: `wav` as
+    /// [`wav_bytes`](crate::media::wav::wav_bytes) writes it, decoded from
+    /// `original`.
+    pub fn new(label: impl Into<String>, role: SoundRole, wav: Vec<u8>, original: EncodedFile) -> Result<SoundInput> {
+        let label = label.into();
+        let info = crate::media::wav::wav_info(&wav).map_err(|e| e.context(format!("sound {label}")))?;
+        if info.frames == 0 {
+            return Err(Error::invalid_argument(format!("sound {label}: it is silent (no samples)")));
+        }
+        let mut hash = Sha256::new();
+        hash.update(b"mattebox-sound-v1\0");
+        hash.update(Sha256::digest(&wav));
+        hash.update(Sha256::digest(original.bytes()));
+        Ok(SoundInput { label, role, wav: wav.into(), info, original, digest: hex(&hash.finalize()) })
+    }
+
+    /// Where it came from.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// What it is for.
+    pub fn role(&self) -> SoundRole {
+        self.role
+    }
+
+    /// The sound as a 16-bit PCM WAV file.
+    pub fn wav(&self) -> &[u8] {
+        &self.wav
+    }
+
+    /// The file as given.
+    pub fn original(&self) -> &EncodedFile {
+        &self.original
+    }
+
+    /// Its length in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.info.seconds()
+    }
+
+    /// Its length exactly: samples per channel over the sample rate.
+    pub fn duration(&self) -> Rational {
+        Rational::new(self.info.frames as i64, self.info.sample_rate as i64).unwrap_or(Rational::integer(0))
+    }
+
+    /// Its sample rate and channels.
+    pub fn shape(&self) -> (u32, u16) {
+        (self.info.sample_rate, self.info.channels)
+    }
+
+    /// SHA-256 over the decoded sound and the original file, in hex.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    fn record(&self) -> SoundRecord {
+        SoundRecord {
+            label: self.label.clone(),
+            role: self.role,
+            seconds: self.seconds(),
+            sample_rate: self.info.sample_rate,
+            channels: self.info.channels,
+            sha256: self.digest.clone(),
+        }
+    }
+}
+
+/// Sound as recorded in a take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SoundRecord {
+    /// Where it came from.
+    pub label: String,
+    /// What it was for.
+    pub role: SoundRole,
+    /// Its length in seconds.
+    pub seconds: f64,
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Channels.
+    pub channels: u16,
+    /// Its digest ([`SoundInput::digest`]).
+    pub sha256: String,
+}
+
 /// A shot: what a generator is asked for. With decoded images
 /// ([`ShotRequest`]) it is what generators get; with images by digest
 /// ([`RequestRecord`]) it is what a take records and what its key hashes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Shot<I, V> {
+pub struct Shot<I, V, A> {
     /// What the shot shows.
     pub prompt: String,
     /// What it must not show (empty: nothing).
@@ -480,13 +606,17 @@ pub struct Shot<I, V> {
     /// record when absent, so keys of requests without one are as before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_video: Option<V>,
+    /// Sound for the shot: a dialogue line, a reference sound (at most one
+    /// of each). Left out of a record when empty.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub audio: Vec<A>,
 }
 
 /// A shot to generate, with its images decoded.
-pub type ShotRequest = Shot<ImageInput, VideoInput>;
+pub type ShotRequest = Shot<ImageInput, VideoInput, SoundInput>;
 
 /// A shot as recorded in a take: images and videos by label, size and digest.
-pub type RequestRecord = Shot<ImageRecord, VideoRecord>;
+pub type RequestRecord = Shot<ImageRecord, VideoRecord, SoundRecord>;
 
 impl ShotRequest {
     /// A request for `prompt` with everything else at its default: 2 s,
@@ -506,6 +636,7 @@ impl ShotRequest {
             seed: 0,
             extras: BTreeMap::new(),
             source_video: None,
+            audio: Vec::new(),
         }
     }
 
@@ -538,6 +669,16 @@ impl ShotRequest {
             return Err(Error::invalid_argument(format!("the prompt is longer than {MAX_PROMPT_BYTES} bytes")));
         }
         self.camera.check()?;
+        for (i, sound) in self.audio.iter().enumerate() {
+            if self.audio[..i].iter().any(|other| other.role == sound.role) {
+                return Err(Error::invalid_argument(format!(
+                    "two {} sounds ({} and {}); a shot takes at most one of each role",
+                    sound.role.name(),
+                    self.audio.iter().find(|o| o.role == sound.role).map_or("", |o| o.label.as_str()),
+                    sound.label
+                )));
+            }
+        }
         if let Some(video) = &self.source_video
             && video.frame_count > MAX_FRAMES
         {
@@ -575,6 +716,7 @@ impl ShotRequest {
             seed: self.seed,
             extras: self.extras.clone(),
             source_video: self.source_video.as_ref().map(VideoInput::record),
+            audio: self.audio.iter().map(SoundInput::record).collect(),
         }
     }
 
@@ -592,6 +734,9 @@ impl ShotRequest {
         }
         if let Some(video) = &mut record.source_video {
             video.label.clear();
+        }
+        for sound in &mut record.audio {
+            sound.label.clear();
         }
         let mut hash = Sha256::new();
         hash.update(b"mattebox-take-v1\0");
@@ -847,5 +992,38 @@ mod tests {
         let mut huge = ok;
         huge.width = 1 << 20;
         assert!(huge.check().unwrap_err().to_string().contains("shot size"));
+    }
+
+    fn sound(label: &str, role: SoundRole, samples: &[i16]) -> SoundInput {
+        let wav = crate::media::wav::wav_bytes(16_000, 1, samples).unwrap();
+        SoundInput::new(label, role, wav.clone(), EncodedFile::new(label, wav)).unwrap()
+    }
+
+    #[test]
+    fn sound_enters_the_key_by_content_and_one_of_each_role() {
+        let plain = ShotRequest::new("she says it");
+        let json = serde_json::to_string(&plain.record()).unwrap();
+        assert!(!json.contains("audio"), "a request without sound records as before: {json}");
+        let line = sound("line.wav", SoundRole::Dialogue, &[0, 100, -100, 50]);
+        assert_eq!((line.duration(), line.shape()), (Rational::new(4, 16_000).unwrap(), (16_000, 1)));
+        let mut talk = plain.clone();
+        talk.audio = vec![line.clone()];
+        talk.check().unwrap();
+        assert_ne!(plain.take_key("kling", "1", 0), talk.take_key("kling", "1", 0));
+        let mut renamed = plain.clone();
+        renamed.audio = vec![SoundInput { label: "other-name.wav".into(), ..line.clone() }];
+        assert_eq!(talk.take_key("kling", "1", 0), renamed.take_key("kling", "1", 0), "the file name is not content");
+        let mut other = plain.clone();
+        other.audio = vec![sound("line.wav", SoundRole::Dialogue, &[0, 100, -100, 51])];
+        assert_ne!(talk.take_key("kling", "1", 0), other.take_key("kling", "1", 0), "one sample differs");
+        talk.audio.push(sound("again.wav", SoundRole::Dialogue, &[1, 2]));
+        let err = talk.check().unwrap_err().to_string();
+        assert!(err.contains("two dialogue sounds") && err.contains("again.wav"), "{err}");
+        assert!(
+            SoundInput::new("x", SoundRole::Reference, b"RIFF".to_vec(), EncodedFile::new("x", Vec::new())).is_err()
+        );
+        let silent = crate::media::wav::wav_bytes(16_000, 1, &[]).unwrap();
+        let err = SoundInput::new("quiet.wav", SoundRole::Reference, silent, EncodedFile::new("q", Vec::new()));
+        assert!(err.unwrap_err().to_string().contains("silent"));
     }
 }

@@ -18,7 +18,7 @@ use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
 use mattebox_core::generate::{Generator, GeneratorInfo, TakeContext, frame_quota};
-use mattebox_core::shot::{Deviation, DeviationKind, Field, ImageInput, ShotRequest, VideoRole};
+use mattebox_core::shot::{Deviation, DeviationKind, Field, ImageInput, ShotRequest, SoundRole, VideoRole};
 use mattebox_core::{Error, ErrorKind, PixelFormat, Result};
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Store, StoreLimitsBuilder, UpdateDeadline};
@@ -348,9 +348,60 @@ fn request_of(
         take,
         extras: request.extras.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         source_video,
-        audio: Vec::new(),
+        audio: if with_files { sounds_of(request, memory_bytes, &mut notes) } else { Vec::new() },
     };
     Ok((wit_request, notes))
+}
+
+/// The request's sound for a 0.2 adapter: each as a WAV and as given, the
+/// original left out (and said) when both would take more than a quarter
+/// of the adapter's memory, and the sound too when the WAV alone would.
+fn sounds_of(request: &ShotRequest, memory_bytes: usize, notes: &mut Vec<Deviation>) -> Vec<wit::AudioInput> {
+    let mut budget = memory_bytes / 4;
+    let mut out = Vec::new();
+    for sound in &request.audio {
+        let (wav, original) = (sound.wav().len(), sound.original().bytes().len());
+        if wav > budget {
+            notes.push(Deviation::dropped(
+                Field::Audio,
+                format!(
+                    "{} ({:.1} s) was not handed over: as a WAV it is {} MiB, more than a quarter of the adapter's \
+                     {} MiB of memory (limits.memory_mib in its adapter.toml)",
+                    sound.label(),
+                    sound.seconds(),
+                    wav >> 20,
+                    memory_bytes >> 20
+                ),
+            ));
+            continue;
+        }
+        let with_original = wav + original <= budget;
+        if !with_original {
+            notes.push(Deviation::approximated(
+                Field::Audio,
+                format!(
+                    "{} went as a WAV only: its file does not fit beside it in the adapter's memory",
+                    sound.label()
+                ),
+            ));
+        }
+        budget -= wav + if with_original { original } else { 0 };
+        let duration = sound.duration();
+        out.push(wit::AudioInput {
+            role: match sound.role() {
+                SoundRole::Dialogue => wit::AudioRole::Dialogue,
+                SoundRole::Reference => wit::AudioRole::Reference,
+            },
+            label: sound.label().to_owned(),
+            wav: sound.wav().to_vec(),
+            original: wit::EncodedFile {
+                name: sound.original().name().to_owned(),
+                bytes: if with_original { sound.original().bytes().to_vec() } else { Vec::new() },
+            },
+            duration: wit::Rational { num: duration.num(), den: duration.den() },
+        });
+    }
+    out
 }
 
 /// A 0.2 request in 0.1's types: without its source video and audio,
@@ -900,7 +951,19 @@ impl Generator for WasmAdapter {
 }
 
 /// What contract 0.1 cannot carry, said for a 0.1 adapter (which never saw it).
-fn contract_deviations(request: &ShotRequest) -> Option<Deviation> {
+fn contract_deviations(request: &ShotRequest) -> Vec<Deviation> {
+    let mut notes: Vec<Deviation> = video_deviation_0_1(request).into_iter().collect();
+    if !request.audio.is_empty() {
+        let labels: Vec<&str> = request.audio.iter().map(|a| a.label()).collect();
+        notes.push(Deviation::dropped(
+            Field::Audio,
+            format!("the adapter implements contract 0.1, which has no sound input: {} not given", labels.join(", ")),
+        ));
+    }
+    notes
+}
+
+fn video_deviation_0_1(request: &ShotRequest) -> Option<Deviation> {
     let video = request.source_video.as_ref()?;
     let sent_last_frame = video.role() == VideoRole::Extend && request.first_frame.is_none();
     Some(if sent_last_frame {

@@ -230,3 +230,62 @@ fn a_manifest_must_name_the_contract_its_component_was_built_for() {
         );
     }
 }
+
+/// A sine line made by the ffmpeg program: `seconds` long, `channels`, as `name`.
+fn line(dir: &Path, name: &str, seconds: u32, channels: u32) -> mattebox_core::shot::SoundInput {
+    let path = dir.join(name);
+    let source = format!("sine=frequency=330:sample_rate=44100:duration={seconds}");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", &source, "-ac", &channels.to_string()])
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    mattebox_core::generate::read_sound(&path, mattebox_core::shot::SoundRole::Dialogue).unwrap()
+}
+
+#[test]
+fn a_0_2_adapter_is_given_the_sound_as_a_wav_and_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.0", 32);
+    let generations = generations(dir.path(), adapter);
+    let sound = line(dir.path(), "line.mp3", 2, 1);
+    let d = sound.duration();
+    let mut r = request("source");
+    r.audio = vec![sound.clone()];
+    let take = generations.submit("hostile", r.clone(), 1).unwrap().results().remove(0).unwrap();
+    let seen = format!(
+        "seen no-source sound dialogue {} line.mp3 {} {}/{}",
+        sound.wav().len(),
+        sound.original().bytes().len(),
+        d.num(),
+        d.den()
+    );
+    assert_eq!(take.vendor_generation.as_deref(), Some(seen.as_str()));
+    assert!((d.to_f64() - 2.0).abs() < 0.06, "{d}");
+    // The adapter handed the mp3 back: the host decoded it into the take's sound.
+    let kept = wav_info(&std::fs::read(take.audio_file().unwrap()).unwrap()).unwrap();
+    assert!((kept.seconds() - sound.seconds()).abs() < 0.03, "{} against {}", kept.seconds(), sound.seconds());
+    assert_eq!(take.request.audio.len(), 1, "the take records its sound");
+
+    // 50 s of stereo is 8.8 MB as a WAV, more than a quarter of 32 MiB: left out, and said.
+    r.audio = vec![line(dir.path(), "long.flac", 50, 2)];
+    let take = generations.submit("hostile", r, 1).unwrap().results().remove(0).unwrap();
+    assert_eq!(take.vendor_generation.as_deref(), Some("seen no-source"));
+    let note = take.deviations.iter().find(|d| d.field == Field::Audio).expect("said");
+    assert_eq!(note.kind, DeviationKind::Dropped);
+    assert!(note.note.contains("long.flac") && note.note.contains("memory_mib"), "{}", note.note);
+}
+
+#[test]
+fn a_0_1_adapter_is_given_no_sound_and_the_take_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = install(&dir.path().join("a"), &guests().contract_0_1_1, "contract-0-1-1", "0.1.1", "0.1.1", 64);
+    let generations = generations(dir.path(), adapter);
+    let mut r = request("");
+    r.audio = vec![line(dir.path(), "line.wav", 1, 1)];
+    let take = generations.submit("contract-0-1-1", r, 1).unwrap().results().remove(0).unwrap();
+    let note = take.deviations.iter().find(|d| d.field == Field::Audio).expect("said");
+    assert!(note.note.contains("contract 0.1") && note.note.contains("line.wav"), "{}", note.note);
+    assert!(take.audio.is_none());
+}

@@ -6,7 +6,10 @@
 //! `processing` to `succeed` with `task_result.videos[].url`, and
 //! `POST /v1/videos/video-extend` taking the `video_id` of a video it made
 //! (anything else is refused), whose result is the parent and its 4-5 s
-//! more as one video, with `task_info.parent_video.duration`. Kling's
+//! more as one video, with `task_info.parent_video.duration`, and
+//! `POST /v1/videos/lip-sync` taking `input.video_id` and a line as
+//! `audio_file` (base64 of an mp3, wav, m4a or aac, at most 5 MB), whose
+//! result is the video with the line as its sound track. Kling's
 //! servers cannot be reached here; this one checks what a client must get
 //! right, including refusing a bad token.
 
@@ -81,6 +84,45 @@ struct KlingState {
     fail_with: Option<String>,
     /// Ids of the videos this server made (`task_result.videos[].id`).
     made: Vec<String>,
+    /// The line each lip-sync task was sent, by task id.
+    lines: HashMap<String, Vec<u8>>,
+}
+
+/// What kind of sound file `bytes` is, as Kling accepts them.
+fn sound_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
+        Some("wav")
+    } else if bytes.starts_with(b"ID3")
+        || bytes.first() == Some(&0xff) && bytes.get(1).is_some_and(|b| b & 0xe0 == 0xe0)
+    {
+        Some("mp3")
+    } else if bytes.get(4..8) == Some(b"ftyp") {
+        Some("m4a")
+    } else {
+        None
+    }
+}
+
+/// `video` with `line` as its sound track, as Kling's lip-sync delivers it.
+fn with_sound(video: &[u8], line: &[u8], task: &str) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("kling-mock-{}-{task}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (v, a, out) = (dir.join("v.mp4"), dir.join(format!("a.{}", sound_type(line).unwrap())), dir.join("out.mp4"));
+    std::fs::write(&v, video).unwrap();
+    std::fs::write(&a, line).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&v)
+        .arg("-i")
+        .arg(&a)
+        .args(["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    bytes
 }
 
 fn invalid(message: &str) -> Response {
@@ -89,8 +131,13 @@ fn invalid(message: &str) -> Response {
 
 fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
     let mut s = state.lock().unwrap();
-    if request.path().starts_with("/cdn/") {
-        return (200, vec![("content-type".into(), "video/mp4".into())], s.video.clone());
+    if let Some(file) = request.path().strip_prefix("/cdn/") {
+        let task = file.trim_end_matches(".mp4");
+        let body = match s.lines.get(task) {
+            Some(line) => with_sound(&s.video, line, task),
+            None => s.video.clone(),
+        };
+        return (200, vec![("content-type".into(), "video/mp4".into())], body);
     }
     if let Err(refusal) = authenticate(&request) {
         return refusal;
@@ -119,6 +166,30 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
             }
             let id = format!("task-{}", s.tasks.len() + 1);
             s.tasks.insert(id.clone(), (kind.to_string(), body, 0));
+            reply(
+                200,
+                json!({ "code": 0, "message": "SUCCEED", "request_id": "r",
+                "data": { "task_id": id, "task_status": "submitted", "created_at": 0, "updated_at": 0 } }),
+            )
+        }
+        ("POST", ["v1", "videos", "lip-sync"]) => {
+            let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+                return invalid("the body is not JSON");
+            };
+            let input = &body["input"];
+            if !s.made.iter().any(|m| Some(m.as_str()) == input["video_id"].as_str()) {
+                return invalid("video_id is invalid or the video has expired");
+            }
+            if input["mode"] != "audio2video" || input["audio_type"] != "file" {
+                return invalid("this server takes mode audio2video with audio_type file");
+            }
+            let line = input["audio_file"].as_str().and_then(|b| base64url_decode(&standard_to_url(b)));
+            let Some(line) = line.filter(|l| l.len() <= 5_000_000 && sound_type(l).is_some()) else {
+                return invalid("audio_file must be an mp3, wav, m4a or aac file of at most 5 MB, in base64");
+            };
+            let id = format!("task-{}", s.tasks.len() + 1);
+            s.lines.insert(id.clone(), line);
+            s.tasks.insert(id.clone(), ("lip-sync".to_string(), body, 0));
             reply(
                 200,
                 json!({ "code": 0, "message": "SUCCEED", "request_id": "r",
@@ -304,12 +375,12 @@ fn a_continuation_of_a_clip_kling_did_not_make_starts_on_its_last_frame() {
         std::fs::write(&path, mattebox_adapter_png(body["image"].as_str().unwrap())).unwrap();
         assert_eq!(mattebox_core::media::read_image(&path).unwrap().pixel_f32(3, 3), [1.0, 0.0, 1.0, 1.0]);
     }
-    // Another role is not sent yet: dropped, and said so.
-    let mut talk = r;
-    talk.source_video = Some(
-        VideoInput::new("talk.mp4", VideoRole::Lipsync, Rational::integer(24), 48, vec![flat(0.5)], None).unwrap(),
+    // Restyling is not sent yet: dropped, and said so.
+    let mut restyle = r;
+    restyle.source_video = Some(
+        VideoInput::new("look.mp4", VideoRole::Restyle, Rational::integer(24), 48, vec![flat(0.5)], None).unwrap(),
     );
-    let take = generations.submit("kling", talk, 1).unwrap().results().remove(0).unwrap();
+    let take = generations.submit("kling", restyle, 1).unwrap().results().remove(0).unwrap();
     let note = take.deviations.iter().find(|d| d.field == Field::SourceVideo).unwrap();
     assert_eq!(note.kind, DeviationKind::Dropped, "{}", note.note);
 }
@@ -362,18 +433,82 @@ fn a_kling_take_is_continued_by_its_video_id_and_only_the_new_part_kept() {
     assert_eq!(s.tasks["task-3"].0, "image2video");
 }
 
-/// Standard base64 decoding, for what the adapter sent.
-fn mattebox_adapter_png(text: &str) -> Vec<u8> {
-    let url_safe: String = text
-        .trim_end_matches('=')
+/// A Kling take lip-synced to a dialogue line: Kling's own video id and the
+/// line as the user gave it go out; the take is the video again, with the
+/// line as its sound. A clip Kling did not make, or a line Kling refuses,
+/// is a clear error before anything is sent.
+#[test]
+fn a_kling_take_is_lip_synced_to_a_dialogue_line_by_its_video_id() {
+    use mattebox_core::shot::SoundRole;
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    let first = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap();
+    let line_path = dir.path().join("line.mp3");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=44100:duration=3"])
+        .args(["-c:a", "libmp3lame", "-b:a", "96k"])
+        .arg(&line_path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let line = mattebox_core::generate::read_sound(&line_path, SoundRole::Dialogue).unwrap();
+    let source = VideoInput::new("take-1", VideoRole::Lipsync, first.fps, first.frames, vec![flat(0.3)], None).unwrap();
+    let mut talk = request(&origin);
+    talk.source_video = Some(source.clone().with_vendor(first.vendor_source().unwrap()));
+    talk.audio = vec![line.clone()];
+    let take = generations.submit("kling", talk.clone(), 1).unwrap().results().remove(0).unwrap();
+    {
+        let s = state.lock().unwrap();
+        let (kind, body, _) = &s.tasks["task-2"];
+        assert_eq!(kind, "lip-sync");
+        assert_eq!(body["input"]["video_id"], "v-task-1");
+        assert_eq!(body["input"]["mode"], "audio2video");
+        assert_eq!(s.lines["task-2"], std::fs::read(&line_path).unwrap(), "the line as the user gave it");
+    }
+    assert_eq!(take.frames, 120, "the video again: 5 s at 24 fps");
+    assert_eq!(take.vendor_generation.as_deref(), Some("v-task-2"));
+    let sound =
+        mattebox_core::media::wav::wav_info(&std::fs::read(take.audio_file().expect("sound")).unwrap()).unwrap();
+    assert!((sound.seconds() - 3.0).abs() < 0.1, "the line is the take's sound: {} s", sound.seconds());
+
+    // Not a Kling take: refused before anything is sent.
+    talk.source_video = Some(source);
+    let err = generations.submit("kling", talk.clone(), 1).unwrap().results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("only videos it made"), "{err}");
+    // A line Kling refuses (under 2 s).
+    let short = dir.path().join("short.wav");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:duration=1"])
+        .arg(&short)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    talk.source_video = Some(
+        VideoInput::new("take-1", VideoRole::Lipsync, first.fps, first.frames, vec![flat(0.3)], None)
+            .unwrap()
+            .with_vendor(first.vendor_source().unwrap()),
+    );
+    talk.audio = vec![mattebox_core::generate::read_sound(&short, SoundRole::Dialogue).unwrap()];
+    let err = generations.submit("kling", talk, 1).unwrap().results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("2 to 60 s"), "{err}");
+    assert_eq!(state.lock().unwrap().tasks.len(), 2, "nothing more was sent");
+}
+
+/// Standard base64 in the URL-safe alphabet, unpadded.
+fn standard_to_url(text: &str) -> String {
+    text.trim_end_matches('=')
         .chars()
         .map(|c| match c {
             '+' => '-',
             '/' => '_',
             c => c,
         })
-        .collect();
-    base64url_decode(&url_safe).unwrap()
+        .collect()
+}
+
+/// Standard base64 decoding, for what the adapter sent.
+fn mattebox_adapter_png(text: &str) -> Vec<u8> {
+    base64url_decode(&standard_to_url(text)).unwrap()
 }
 
 #[test]

@@ -181,6 +181,13 @@ fn common_deviations(request: &ShotRequest) -> Vec<Deviation> {
     if !request.negative_prompt.is_empty() {
         notes.push(Deviation::dropped(Field::NegativePrompt, "the built-in generator does not read prompts"));
     }
+    if !request.audio.is_empty() {
+        let roles: Vec<&str> = request.audio.iter().map(|a| a.role().name()).collect();
+        notes.push(Deviation::dropped(
+            Field::Audio,
+            format!("the built-in generator makes no sound and follows none ({})", roles.join(", ")),
+        ));
+    }
     let unknown: Vec<&str> = request.extras.keys().map(String::as_str).filter(|k| !KNOWN_EXTRAS.contains(k)).collect();
     if !unknown.is_empty() {
         notes.push(Deviation::dropped(

@@ -40,7 +40,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use builtin::BuiltinGenerator;
 pub use settings::{AdapterSettings, Setting, apply_settings, default_settings_dir};
-pub use source::{MAX_SOURCE_FILE_BYTES, read_source_video};
+#[cfg(feature = "video")]
+pub use source::read_sound;
+pub use source::{MAX_SOUND_FILE_BYTES, MAX_SOUND_SECONDS, MAX_SOURCE_FILE_BYTES, read_source_video};
 
 /// Where installed generator adapters live: `$MATTEBOX_PLUGIN_DIR`, else
 /// `$XDG_DATA_HOME/mattebox/plugins`, else `~/.local/share/mattebox/plugins`.

@@ -44,3 +44,32 @@ pub fn read_source_video(runtime: &Runtime, path: &Path, role: VideoRole) -> Res
     };
     VideoInput::new(path.display().to_string(), role, info.frame_rate, info.frame_count, tail, file)
 }
+
+/// Largest sound file a request carries.
+pub const MAX_SOUND_FILE_BYTES: u64 = 256 << 20;
+/// Longest sound a request carries, in seconds (a dialogue line, a cue).
+pub const MAX_SOUND_SECONDS: f64 = 600.0;
+
+/// Reads the sound file at `path` (WAV, MP3, AAC/M4A, Ogg/Opus, FLAC, or a
+/// video whose sound track is used) as a request's sound with `role`: the
+/// file as it is, and its sound decoded into a 16-bit PCM WAV.
+#[cfg(feature = "video")]
+pub fn read_sound(path: &Path, role: crate::shot::SoundRole) -> Result<crate::shot::SoundInput> {
+    let shown = path.display();
+    let size = std::fs::metadata(path).map_err(|e| Error::io(path, "read the sound", e))?.len();
+    if size > MAX_SOUND_FILE_BYTES {
+        return Err(Error::invalid_argument(format!(
+            "sound {shown}: {} MiB; a request carries at most {} MiB of sound",
+            size >> 20,
+            MAX_SOUND_FILE_BYTES >> 20
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the sound", e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = std::sync::Arc::new(bytes);
+    let wav = crate::media::decode_untrusted_audio(&name, bytes.clone(), MAX_SOUND_SECONDS)
+        .map_err(|e| e.context(format!("sound {shown}")))?
+        .ok_or_else(|| Error::invalid_argument(format!("sound {shown}: it has no sound stream")))?;
+    let bytes = std::sync::Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone());
+    crate::shot::SoundInput::new(shown.to_string(), role, wav, EncodedFile::new(name, bytes))
+}

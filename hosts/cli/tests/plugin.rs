@@ -141,6 +141,34 @@ fn a_take_keeps_its_sound_and_its_vendor_id_for_the_next_shot() {
     let doc = json_ok(&mattebox(home.path(), &chained));
     let seen = doc["takes"][0]["take"]["vendor_generation"].as_str().unwrap().to_owned();
     assert!(seen.starts_with("seen extend 10 10/1 32x18 take-1.mp4:") && seen.ends_with(" tone-1"), "{seen}");
+
+    // A dialogue line reaches the adapter (which hands it back as the take's sound).
+    let line = home.path().join("line.m4a");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=0.8"])
+        .args(["-c:a", "aac"])
+        .arg(&line)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let talk = home.path().join("talk");
+    let lipsync = [
+        &base[..],
+        &["--extra", "mode=source", "--lipsync", after.to_str().unwrap(), "--audio", line.to_str().unwrap()],
+        &["-o", talk.to_str().unwrap()],
+    ]
+    .concat();
+    let doc = json_ok(&mattebox(home.path(), &lipsync));
+    let seen = doc["takes"][0]["take"]["vendor_generation"].as_str().unwrap().to_owned();
+    assert!(
+        seen.starts_with("seen lipsync 10 ") && seen.contains(" sound dialogue ") && seen.contains(" line.m4a "),
+        "{seen}"
+    );
+    assert_eq!(doc["takes"][0]["take"]["request"]["audio"][0]["role"], "dialogue");
+    // --lipsync without the line is a usage error that names --audio.
+    let alone = [&base[..], &["--lipsync", after.to_str().unwrap(), "-o", talk.to_str().unwrap()]].concat();
+    let refused = mattebox(home.path(), &alone);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--audio"));
 }
 
 #[test]

@@ -485,6 +485,12 @@ impl Adapter for ComfyUi {
             };
             notes.push(note);
         }
+        if let Some(sound) = request.audio.first() {
+            notes.push(dropped(
+                Field::Audio,
+                &format!("ComfyUI workflows are given no sound; {} was not sent", sound.label),
+            ));
+        }
         for (name, image) in [("first_frame", first_frame), ("last_frame", request.last_frame.as_ref())] {
             match (wants(name), image) {
                 (true, Some(image)) => images.push((name.to_owned(), Value::String(upload(&server, image)?))),

@@ -1,6 +1,7 @@
 //! Kling AI: text to video, image to video with an end frame
-//! (`image_tail`), with the simple camera control, and continuing a video
-//! Kling made (`video-extend`).
+//! (`image_tail`), with the simple camera control, continuing a video
+//! Kling made (`video-extend`), and lip-syncing one to a dialogue line
+//! (`lip-sync`, `audio2video`).
 //!
 //! Submit (`POST /v1/videos/text2video`, `/image2video` or
 //! `/video-extend`), poll (`GET /v1/videos/{kind}/{task_id}`) until the
@@ -66,6 +67,7 @@ impl Adapter for Kling {
                 Field::Camera,
                 Field::Extras,
                 Field::SourceVideo,
+                Field::Audio,
             ],
         )
     }
@@ -123,10 +125,19 @@ impl Adapter for Kling {
             }
         }
         let source = request.source_video.as_ref();
-        if let Some(video) = source.filter(|v| v.role != VideoRole::Extend) {
+        if let Some(video) = source.filter(|v| v.role == VideoRole::Lipsync) {
+            return lip_sync(&request, &api, video);
+        }
+        if let Some(video) = source.filter(|v| v.role == VideoRole::Restyle) {
             notes.push(dropped(
                 Field::SourceVideo,
                 &format!("this adapter does not send a source video to {} yet", role_name(video.role)),
+            ));
+        }
+        if let Some(sound) = request.audio.first() {
+            notes.push(dropped(
+                Field::Audio,
+                &format!("Kling takes sound only to lip-sync; {} was not sent", sound.label),
             ));
         }
         let continued = extend_source(&request).and_then(|v| v.vendor_generation.as_deref().map(|id| (v, id)));
@@ -182,57 +193,135 @@ impl Adapter for Kling {
             notes.push(dropped(Field::References, "this adapter does not send reference images yet"));
         }
 
-        let submitted = http::post_json(&format!("{api}/v1/videos/{kind}"), &[("authorization", AUTH)], &body)?;
-        let task = answer(&submitted, "submitting the task")?;
-        let id = task["data"]["task_id"].as_str().ok_or_else(|| vendor(format!("no task_id in {task}")))?.to_owned();
-        log(LogLevel::Info, &format!("Kling task {id} submitted"));
-
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
-        let (url, video_id, skip) = poll(interval, Duration::from_secs(1700), |_| {
-            let response = http::get(
-                &format!("{api}/v1/videos/{kind}/{}", http::encode_component(&id)),
-                &[("authorization", AUTH)],
-            )?;
-            let status = answer(&response, "asking about the task")?;
-            let data = &status["data"];
-            match data["task_status"].as_str() {
-                Some("succeed") => {
-                    let video = &data["task_result"]["videos"][0];
-                    let url = video["url"].as_str().ok_or_else(|| vendor("the task succeeded without a video"))?;
-                    // An extension is delivered whole: its parent's seconds come first.
-                    let skip = data["task_info"]["parent_video"]["duration"]
-                        .as_str()
-                        .and_then(|d| d.parse::<f64>().ok())
-                        .filter(|d| d.is_finite() && *d >= 0.0);
-                    Ok(Some((url.to_owned(), video["id"].as_str().map(str::to_owned), skip)))
-                }
-                Some("failed") => Err(vendor(format!(
-                    "Kling could not make the video: {}",
-                    data["task_status_msg"].as_str().unwrap_or("no reason given")
-                ))),
-                _ => Ok(None),
-            }
-        })?;
-        let video = http::get(&url, &[])?;
-        if video.status != 200 {
-            return Err(vendor(format!("downloading the video failed: HTTP {}", video.status)));
-        }
+        let (video, video_id, skip) = run_task(&request, &api, kind, &body)?;
         progress(0.9);
         match (kind, skip) {
             ("video-extend", Some(seconds)) => {
                 let start = Rational { num: (seconds * 1000.0).round() as i64, den: 1000 };
-                emit_file_from("kling.mp4", &video.body, start).map_err(GenerateError::Other)?;
+                emit_file_from("kling.mp4", &video, start).map_err(GenerateError::Other)?;
             }
             ("video-extend", None) => {
                 return Err(vendor("the extended video came without its parent's duration (task_info.parent_video)"));
             }
-            _ => emit_file("kling.mp4", &video.body).map_err(GenerateError::Other)?,
+            _ => emit_file("kling.mp4", &video).map_err(GenerateError::Other)?,
         }
         Ok(match video_id {
             Some(id) => report_with_id(notes, &id),
             None => report(notes),
         })
     }
+}
+
+/// A finished task's video, its id, and (for an extension) its parent's
+/// length in seconds.
+type Finished = (Vec<u8>, Option<String>, Option<f64>);
+
+/// Submits a `kind` task with `body`, polls it until it ends, and
+/// downloads its video.
+fn run_task(request: &ShotRequest, api: &str, kind: &str, body: &Value) -> Result<Finished, GenerateError> {
+    let submitted = http::post_json(&format!("{api}/v1/videos/{kind}"), &[("authorization", AUTH)], body)?;
+    let task = answer(&submitted, "submitting the task")?;
+    let id = task["data"]["task_id"].as_str().ok_or_else(|| vendor(format!("no task_id in {task}")))?.to_owned();
+    log(LogLevel::Info, &format!("Kling task {id} submitted"));
+
+    let interval = Duration::from_millis(extra(request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+    let (url, video_id, skip) = poll(interval, Duration::from_secs(1700), |_| {
+        let response =
+            http::get(&format!("{api}/v1/videos/{kind}/{}", http::encode_component(&id)), &[("authorization", AUTH)])?;
+        let status = answer(&response, "asking about the task")?;
+        let data = &status["data"];
+        match data["task_status"].as_str() {
+            Some("succeed") => {
+                let video = &data["task_result"]["videos"][0];
+                let url = video["url"].as_str().ok_or_else(|| vendor("the task succeeded without a video"))?;
+                // An extension is delivered whole: its parent's seconds come first.
+                let skip = data["task_info"]["parent_video"]["duration"]
+                    .as_str()
+                    .and_then(|d| d.parse::<f64>().ok())
+                    .filter(|d| d.is_finite() && *d >= 0.0);
+                Ok(Some((url.to_owned(), video["id"].as_str().map(str::to_owned), skip)))
+            }
+            Some("failed") => Err(vendor(format!(
+                "Kling could not make the video: {}",
+                data["task_status_msg"].as_str().unwrap_or("no reason given")
+            ))),
+            _ => Ok(None),
+        }
+    })?;
+    let video = http::get(&url, &[])?;
+    if video.status != 200 {
+        return Err(vendor(format!("downloading the video failed: HTTP {}", video.status)));
+    }
+    Ok((video.body, video_id, skip))
+}
+
+/// Kling's lip-sync of one of its own videos to the request's dialogue
+/// line (`audio2video`, the line sent as a file). The result is the video
+/// again, its mouth re-rendered, with the line as its sound track.
+fn lip_sync(request: &ShotRequest, api: &str, video: &SourceVideo) -> Result<TakeReport, GenerateError> {
+    let Some(video_id) = video.vendor_generation.as_deref() else {
+        return Err(GenerateError::InvalidRequest(format!(
+            "Kling lip-syncs only videos it made, by their id; {} is not a Kling take (make the shot with \
+             --adapter kling first, then --lipsync its take)",
+            video.label
+        )));
+    };
+    let Some(line) = audio_of(request, AudioRole::Dialogue) else {
+        return Err(GenerateError::InvalidRequest("lip-sync needs the dialogue line: give it with --audio".into()));
+    };
+    // Kling takes .mp3, .wav, .m4a or .aac, up to 5 MB and 2-60 s.
+    let seconds = line.duration.num as f64 / line.duration.den.max(1) as f64;
+    if !(2.0..=60.0).contains(&seconds) {
+        return Err(GenerateError::InvalidRequest(format!(
+            "Kling lip-syncs lines of 2 to 60 s; {} is {seconds:.1} s",
+            line.label
+        )));
+    }
+    const MOST: usize = 5_000_000;
+    let kept = line.original.name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    let usable = matches!(kept.as_deref(), Some("mp3" | "wav" | "m4a" | "aac"));
+    let mut notes = Vec::new();
+    let sent = if usable && !line.original.bytes.is_empty() && line.original.bytes.len() <= MOST {
+        &line.original.bytes
+    } else if line.wav.len() <= MOST {
+        if !line.original.bytes.is_empty() {
+            notes.push(approximated(
+                Field::Audio,
+                &format!("{} went to Kling as 16-bit WAV (Kling takes mp3, wav, m4a, aac up to 5 MB)", line.label),
+            ));
+        }
+        &line.wav
+    } else {
+        return Err(GenerateError::InvalidRequest(format!(
+            "{} is more than Kling's 5 MB as {} and as WAV: give it as an mp3 or m4a",
+            line.label, line.original.name
+        )));
+    };
+    let body = json!({ "input": {
+        "video_id": video_id,
+        "mode": "audio2video",
+        "audio_type": "file",
+        "audio_file": base64::encode(sent),
+    } });
+    log(LogLevel::Info, &format!("lip-syncing Kling video {video_id} to {}", line.label));
+    let (bytes, new_id, _) = run_task(request, api, "lip-sync", &body)?;
+    progress(0.9);
+    emit_file("kling.mp4", &bytes).map_err(GenerateError::Other)?;
+    notes.push(approximated(Field::Duration, "a lip-synced take is as long as its video"));
+    if !request.prompt.is_empty() || !request.negative_prompt.is_empty() {
+        notes.push(dropped(Field::Prompt, "Kling's lip-sync takes no prompt"));
+    }
+    if request.first_frame.is_some() || request.last_frame.is_some() {
+        notes.push(dropped(Field::FirstFrame, "a lip-sync keeps its video's frames"));
+    }
+    let c = request.camera;
+    if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
+        notes.push(dropped(Field::Camera, "a lip-sync keeps its video's camera"));
+    }
+    Ok(match new_id {
+        Some(id) => report_with_id(notes, &id),
+        None => report(notes),
+    })
 }
 
 export_adapter!(Kling);

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mattebox_core::generate::{GenerationJob, Generations, TakeCache, TakeStage, TakeStatus, read_source_video};
+use mattebox_core::generate::{
+    GenerationJob, Generations, TakeCache, TakeStage, TakeStatus, read_sound, read_source_video,
+};
 use mattebox_core::media::{AudioInput, MediaReader, OpenOptions, VideoCodec, WriteOptions};
 use mattebox_core::shot::{
-    CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take, VendorGeneration, VideoRole,
+    CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, SoundRole, Take, VendorGeneration, VideoRole,
 };
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, ErrorKind, Rational};
@@ -27,11 +29,15 @@ Examples:
       --size 1920x1080 --duration 2 --takes 2 -o takes/
   mattebox generate --first-frame a.png --last-frame b.png --duration 3 -o morph/
   mattebox generate --after takes/take-1.mp4 --duration 2 -o next/
+  mattebox generate --adapter kling --lipsync takes/take-1.mp4 --audio line.wav -o talk/
 
 --after continues a take or clip: the new shot starts on its last frame, and
 generators that can continue a video (the built-in one, vendors' extend) go on
 with its motion; with --camera, the built-in one makes that move instead.
---extend asks for the continuation alone.
+--extend asks for the continuation alone. --lipsync re-renders a take's mouth
+to the dialogue line given with --audio (a vendor's lip-sync; Kling's needs a
+take Kling made). A take's sound, when its generator gives one, is in its
+video, or beside a PNG sequence as take-N.wav.
 
 Camera amounts run from -1 to 1 per axis: horizontal (truck), vertical
 (pedestal), pan, tilt, roll, zoom. Take k uses seed + k. Every take is kept in
@@ -59,6 +65,12 @@ pub(crate) struct GenerateArgs {
     /// The next shot of a chain: --extend CLIP, and CLIP's last frame as the first frame.
     #[arg(long, value_name = "CLIP", conflicts_with = "first_frame")]
     after: Option<PathBuf>,
+    /// Re-render the mouth in this take or clip to the --audio line.
+    #[arg(long, value_name = "CLIP", conflicts_with_all = ["extend", "after"], requires = "audio")]
+    lipsync: Option<PathBuf>,
+    /// The dialogue line (wav, mp3, m4a, aac, ogg, flac, or a video's sound track).
+    #[arg(long, value_name = "SOUND")]
+    audio: Option<PathBuf>,
     /// A reference image: character:NAME=IMG, location:NAME=IMG or style:NAME=IMG (repeatable).
     #[arg(long = "reference", value_name = "KIND:NAME=IMG")]
     references: Vec<String>,
@@ -143,6 +155,16 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
                 Some(ImageInput::new(format!("{} (last frame)", path.display()), source.last_frame().clone()));
         }
         request.source_video = Some(source);
+    }
+    if let Some(path) = args.lipsync.as_deref() {
+        let mut source = read_source_video(&ctx.runtime, path, VideoRole::Lipsync)?;
+        if let Some(vendor) = vendor_of_export(path) {
+            source = source.with_vendor(vendor);
+        }
+        request.source_video = Some(source);
+    }
+    if let Some(path) = args.audio.as_deref() {
+        request.audio.push(read_sound(path, SoundRole::Dialogue)?);
     }
     request.last_frame = args.last_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     request.references = args.references.iter().map(|r| parse_reference(ctx, r)).collect::<Result<_, _>>()?;

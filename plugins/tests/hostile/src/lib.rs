@@ -21,39 +21,61 @@ fn emit_all(request: &ShotRequest) -> Result<(), GenerateError> {
     Ok(())
 }
 
-/// Not hostile: what a 0.2 adapter is given of a source video, said back
-/// as the take's vendor id (`seen <role> <frames> <fps> <last frame size>
-/// <file> <vendor id>`), with the source's file handed over from `skip`
-/// seconds on, or its last frame repeated when there is no file.
+/// Not hostile: what a 0.2 adapter is given of a source video and sound,
+/// said back as the take's vendor id (`seen <role> <frames> <fps> <last
+/// frame size> <file> <vendor id>`, then ` sound <role> <wav bytes>
+/// <original name> <original bytes> <duration>` for each sound), with the
+/// source's file handed over from `skip-ms` on (or its last frame repeated
+/// when there is no file, or grey when there is no source) and the first
+/// sound's original (or its WAV) handed back as the take's sound.
 fn echo_source(request: &ShotRequest) -> Result<TakeReport, GenerateError> {
-    let Some(video) = &request.source_video else {
-        return Err(GenerateError::InvalidRequest("no source video".into()));
+    let mut seen = match &request.source_video {
+        None => "seen no-source".to_owned(),
+        Some(video) => {
+            let file = match &video.file {
+                Some(file) => format!("{}:{}", file.name, file.bytes.len()),
+                None => "no-file".into(),
+            };
+            format!(
+                "seen {} {} {}/{} {}x{} {file} {}",
+                role_name(video.role),
+                video.frame_count,
+                video.fps.num,
+                video.fps.den,
+                video.last_frame.width,
+                video.last_frame.height,
+                video.vendor_generation.as_deref().unwrap_or("none")
+            )
+        }
     };
-    let file = match &video.file {
-        Some(file) => format!("{}:{}", file.name, file.bytes.len()),
-        None => "no-file".into(),
-    };
-    let seen = format!(
-        "seen {} {} {}/{} {}x{} {file} {}",
-        role_name(video.role),
-        video.frame_count,
-        video.fps.num,
-        video.fps.den,
-        video.last_frame.width,
-        video.last_frame.height,
-        video.vendor_generation.as_deref().unwrap_or("none")
-    );
-    match &video.file {
-        Some(file) => {
+    for sound in &request.audio {
+        let role = if sound.role == AudioRole::Dialogue { "dialogue" } else { "reference" };
+        seen.push_str(&format!(
+            " sound {role} {} {} {} {}/{}",
+            sound.wav.len(),
+            sound.original.name,
+            sound.original.bytes.len(),
+            sound.duration.num,
+            sound.duration.den
+        ));
+    }
+    match request.source_video.as_ref().map(|v| (&v.file, &v.last_frame)) {
+        Some((Some(file), _)) => {
             let skip: i64 = extra(request, "skip-ms").and_then(|v| v.parse().ok()).unwrap_or(0);
             emit_file_from(&file.name, &file.bytes, Rational { num: skip, den: 1000 }).map_err(GenerateError::Other)?;
         }
-        None => {
-            let last = &video.last_frame;
+        Some((None, last)) => {
             for _ in 0..frame_count(request) {
                 emit_frame(last.width, last.height, &last.rgba8).map_err(GenerateError::Other)?;
             }
         }
+        None => emit_all(request)?,
+    }
+    if let Some(sound) = request.audio.first() {
+        let given = !sound.original.bytes.is_empty();
+        let (name, bytes) =
+            if given { (sound.original.name.as_str(), &sound.original.bytes) } else { ("line.wav", &sound.wav) };
+        emit_audio(name, bytes).map_err(GenerateError::Other)?;
     }
     Ok(report_with_id(Vec::new(), &seen))
 }
