@@ -59,6 +59,7 @@ pub mod shot;
 pub mod staged;
 #[cfg(test)]
 mod testing;
+pub mod wav;
 
 pub use error::{Error, ErrorKind, Result};
 pub use frame::{Frame, FrameView, FrameViewMut, PixelFormat};

@@ -475,7 +475,7 @@ pub struct SoundInput {
     label: String,
     role: SoundRole,
     wav: Arc<[u8]>,
-    info: crate::media::wav::WavInfo,
+    info: crate::wav::WavInfo,
     original: EncodedFile,
     digest: String,
 }
@@ -488,11 +488,11 @@ impl fmt::Debug for SoundInput {
 
 impl SoundInput {
     /// Sound with `role` from `label`: `wav` as
-    /// [`wav_bytes`](crate::media::wav::wav_bytes) writes it, decoded from
+    /// [`wav_bytes`](crate::wav::wav_bytes) writes it, decoded from
     /// `original`.
     pub fn new(label: impl Into<String>, role: SoundRole, wav: Vec<u8>, original: EncodedFile) -> Result<SoundInput> {
         let label = label.into();
-        let info = crate::media::wav::wav_info(&wav).map_err(|e| e.context(format!("sound {label}")))?;
+        let info = crate::wav::wav_info(&wav).map_err(|e| e.context(format!("sound {label}")))?;
         if info.frames == 0 {
             return Err(Error::invalid_argument(format!("sound {label}: it is silent (no samples)")));
         }
@@ -995,7 +995,7 @@ mod tests {
     }
 
     fn sound(label: &str, role: SoundRole, samples: &[i16]) -> SoundInput {
-        let wav = crate::media::wav::wav_bytes(16_000, 1, samples).unwrap();
+        let wav = crate::wav::wav_bytes(16_000, 1, samples).unwrap();
         SoundInput::new(label, role, wav.clone(), EncodedFile::new(label, wav)).unwrap()
     }
 
@@ -1022,7 +1022,7 @@ mod tests {
         assert!(
             SoundInput::new("x", SoundRole::Reference, b"RIFF".to_vec(), EncodedFile::new("x", Vec::new())).is_err()
         );
-        let silent = crate::media::wav::wav_bytes(16_000, 1, &[]).unwrap();
+        let silent = crate::wav::wav_bytes(16_000, 1, &[]).unwrap();
         let err = SoundInput::new("quiet.wav", SoundRole::Reference, silent, EncodedFile::new("q", Vec::new()));
         assert!(err.unwrap_err().to_string().contains("silent"));
     }

@@ -428,7 +428,7 @@ fn animated_gif_webp_and_png_decode_every_frame_at_their_rate() {
 #[test]
 fn untrusted_sound_decodes_to_a_wav_of_its_own_rate_and_length() {
     use mattebox_core::media::decode_untrusted_audio;
-    use mattebox_core::media::wav::wav_info;
+    use mattebox_core::wav::wav_info;
     let dir = tempfile::tempdir().unwrap();
     let tone = "sine=frequency=440:sample_rate=44100:duration=1.5";
     let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();

@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::time::Instant;
 
-use mattebox_core::media::wav::trim_wav_start;
 use mattebox_core::media::{
     MediaKind, MediaReader, UNTRUSTED_AUDIO_TYPES, UNTRUSTED_TYPES, UntrustedLimits, decode_untrusted_audio,
 };
+use mattebox_core::wav::trim_wav_start;
 use mattebox_core::{Frame, PixelFormat};
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;

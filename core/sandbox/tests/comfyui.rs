@@ -382,7 +382,7 @@ fn animations_videos_and_audio_outputs_are_all_accounted_for() {
     // the mp4's 12 frames at 12 fps are 12. A GIF stores delays in
     // hundredths (12.5 becomes 12s and 13s), so it may last 1.01 s: 13.
     assert!((48..=49).contains(&t.frames), "{} frames: {:?}", t.frames, t.deviations);
-    let sound = mattebox_core::media::wav::wav_info(&std::fs::read(t.audio_file().expect("sound")).unwrap()).unwrap();
+    let sound = mattebox_core::wav::wav_info(&std::fs::read(t.audio_file().expect("sound")).unwrap()).unwrap();
     assert_eq!((sound.sample_rate, sound.channels), (44_100, 1));
     assert!((sound.seconds() - 2.0).abs() < 0.01, "{} s", sound.seconds());
     let audio = t.deviations.iter().find(|d| d.note.contains("audio")).unwrap();

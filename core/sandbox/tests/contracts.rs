@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use mattebox_core::generate::{Generations, TakeCache};
-use mattebox_core::media::wav::wav_info;
 use mattebox_core::media::{MediaWriter, WriteOptions};
 use mattebox_core::shot::{DeviationKind, EncodedFile, Field, ShotRequest, VendorGeneration, VideoInput, VideoRole};
+use mattebox_core::wav::wav_info;
 use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
 use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
 

@@ -467,8 +467,7 @@ fn a_kling_take_is_lip_synced_to_a_dialogue_line_by_its_video_id() {
     }
     assert_eq!(take.frames, 120, "the video again: 5 s at 24 fps");
     assert_eq!(take.vendor_generation.as_deref(), Some("v-task-2"));
-    let sound =
-        mattebox_core::media::wav::wav_info(&std::fs::read(take.audio_file().expect("sound")).unwrap()).unwrap();
+    let sound = mattebox_core::wav::wav_info(&std::fs::read(take.audio_file().expect("sound")).unwrap()).unwrap();
     assert!((sound.seconds() - 3.0).abs() < 0.1, "the line is the take's sound: {} s", sound.seconds());
 
     // Not a Kling take: refused before anything is sent.

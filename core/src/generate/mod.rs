@@ -256,13 +256,13 @@ impl<'a> TakeContext<'a> {
     }
 
     /// Gives the take its sound: a WAV file of 16-bit PCM as
-    /// [`wav_bytes`](crate::media::wav::wav_bytes) writes it, playing from
+    /// [`wav_bytes`](crate::wav::wav_bytes) writes it, playing from
     /// the take's first frame (a generator that has sound in another
     /// format decodes it first; the take cache keeps nothing else). A
     /// later call replaces it. Sound much longer than the shot is refused.
     pub fn emit_audio(&mut self, wav: Vec<u8>) -> Result<()> {
         self.check_cancelled()?;
-        let info = crate::media::wav::wav_info(&wav)?;
+        let info = crate::wav::wav_info(&wav)?;
         let longest = self.request.duration.to_f64() * 4.0 + 10.0;
         if info.seconds() > longest {
             return Err(Error::invalid_argument(format!(

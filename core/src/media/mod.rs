@@ -42,7 +42,6 @@ pub(crate) mod untrusted;
 mod video_reader;
 #[cfg(feature = "video")]
 mod video_writer;
-pub mod wav;
 
 pub use audio::{AudioInput, AudioMode, AudioReport, CarriedAudio};
 pub use tags::{ClipTags, Timecode};

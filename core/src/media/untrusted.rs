@@ -465,7 +465,7 @@ fn audio_demuxer_of(name: &str) -> Option<&'static CStr> {
 /// demuxer its name says, ffmpeg's whitelists, no nested opens. `None`
 /// when the file has no sound stream; an error when it holds more than
 /// `max_seconds`, or more channels or another rate than
-/// [`wav`](super::wav) keeps.
+/// [`wav`](crate::wav) keeps.
 pub fn decode_untrusted_audio(name: &str, bytes: impl Into<Arc<Vec<u8>>>, max_seconds: f64) -> Result<Option<Vec<u8>>> {
     let label = PathBuf::from(name);
     let demuxer = audio_demuxer_of(name).ok_or_else(|| {
@@ -493,12 +493,12 @@ pub fn decode_untrusted_audio(name: &str, bytes: impl Into<Arc<Vec<u8>>>, max_se
     }
     let mut decoder = context.decoder().audio().map_err(|e| ff_error(&label, "open the sound decoder", e))?;
     let (rate, channels) = (decoder.rate(), decoder.channels());
-    if channels == 0 || channels > super::wav::MAX_CHANNELS || !super::wav::SAMPLE_RATES.contains(&rate) {
+    if channels == 0 || channels > crate::wav::MAX_CHANNELS || !crate::wav::SAMPLE_RATES.contains(&rate) {
         return Err(Error::unsupported(format!(
             "{name:?}: sound of {channels} channels at {rate} Hz; Mattebox keeps 1-{} channels at {}-{} Hz",
-            super::wav::MAX_CHANNELS,
-            super::wav::SAMPLE_RATES.start(),
-            super::wav::SAMPLE_RATES.end()
+            crate::wav::MAX_CHANNELS,
+            crate::wav::SAMPLE_RATES.start(),
+            crate::wav::SAMPLE_RATES.end()
         )));
     }
     let most = (max_seconds.max(0.0) * rate as f64) as usize * channels as usize;
@@ -527,7 +527,7 @@ pub fn decode_untrusted_audio(name: &str, bytes: impl Into<Arc<Vec<u8>>>, max_se
     if samples.is_empty() {
         return Err(Error::media(format!("{name:?}: its sound stream decodes to nothing")));
     }
-    super::wav::wav_bytes(rate, channels, &samples).map(Some)
+    crate::wav::wav_bytes(rate, channels, &samples).map(Some)
 }
 
 /// Appends one decoded frame's samples as interleaved 16-bit integers,

@@ -131,7 +131,7 @@ fn a_take_keeps_its_sound_and_its_vendor_id_for_the_next_shot() {
     let as_png = [&base[..], &["--extra", "mode=sound", "--format", "png", "-o", frames.to_str().unwrap()]].concat();
     json_ok(&mattebox(home.path(), &as_png));
     let wav = std::fs::read(frames.join("take-1.wav")).expect("the sound beside the frames");
-    assert_eq!(mattebox_core::media::wav::wav_info(&wav).unwrap().frames, 48_000);
+    assert_eq!(mattebox_core::wav::wav_info(&wav).unwrap().frames, 48_000);
 
     let next = home.path().join("next");
     let after = first.join("take-1.mp4");
