@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 9)
+#define MB_ABI_VERSION ((1 << 16) | 10)
 
 // `mb_key_options` clip black or clip white: set from the noise of the
 // screen, as measured on the plate.
@@ -259,6 +259,9 @@ typedef struct mb_episode_take {
 // What a request's source video is for: one of the `MB_VIDEO_ROLE_*` constants.
 typedef uint32_t mb_video_role;
 
+// What a request's sound is: one of the `MB_SOUND_ROLE_*` constants.
+typedef uint32_t mb_sound_role;
+
 // One shot to generate. Fill with `mb_shot_request_init`, then change
 // fields. Strings and images are read during `mb_generation_submit` only.
 typedef struct mb_shot_request {
@@ -298,6 +301,12 @@ typedef struct mb_shot_request {
   // What `source_video` is for: one of the `MB_VIDEO_ROLE_*` constants.
   // Since ABI 1.9.
   mb_video_role source_role;
+  // A sound file for the shot (wav, mp3, m4a, aac, ogg, flac, or a
+  // video whose sound track is used): the dialogue line a lip-sync
+  // follows; NULL for none. Since ABI 1.10.
+  const char *audio;
+  // What `audio` is: one of the `MB_SOUND_ROLE_*` constants. Since ABI 1.10.
+  mb_sound_role audio_role;
 } mb_shot_request;
 
 // Where a take is: one of the `MB_TAKE_*` constants.
@@ -498,6 +507,12 @@ typedef struct mb_runtime_options {
 
 // The intended grade and style (compared with the whole frame).
 #define MB_REFERENCE_LOOK 3
+
+// The line the shot's character speaks (lip-sync).
+#define MB_SOUND_ROLE_DIALOGUE 1
+
+// A sound to follow (music, ambience).
+#define MB_SOUND_ROLE_REFERENCE 2
 
 // Continue the shot after the video's last frame.
 #define MB_VIDEO_ROLE_EXTEND 1
@@ -829,7 +844,8 @@ void mb_episode_free(struct mb_episode *episode);
 
 // Fills `request` with the defaults: no prompt or images, no camera move,
 // 2 s at 24 fps, 1280x720, seed 0, no extras, no source video (role
-// `MB_VIDEO_ROLE_EXTEND` once one is set).
+// `MB_VIDEO_ROLE_EXTEND` once one is set), no sound (role
+// `MB_SOUND_ROLE_DIALOGUE` once one is set).
 //
 // # Safety
 // `request` must point to writable memory for one `mb_shot_request`.
@@ -964,6 +980,21 @@ enum mb_result mb_generation_take_dir(const struct mb_generation *job,
                                       uint32_t take,
                                       char *buf,
                                       size_t capacity);
+
+// Writes the path of finished take `take`'s sound (a 16-bit PCM WAV in
+// the take cache, playing from the take's first frame) into `buf`,
+// NUL-terminated, at most `capacity` bytes (UTF-8). A take without sound
+// returns `MB_RESULT_NOT_FOUND`; a failed, cancelled or running take as
+// `mb_generation_open_take` does; a buffer too small
+// `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs. ABI 1.10.
+//
+// # Safety
+// `job` must come from `mb_generation_submit`; `buf` must have `capacity`
+// writable bytes.
+enum mb_result mb_generation_take_audio(const struct mb_generation *job,
+                                        uint32_t take,
+                                        char *buf,
+                                        size_t capacity);
 
 // Releases a job: cancels what has not finished and waits for its threads.
 // Finished takes stay in the take cache. NULL is ignored.

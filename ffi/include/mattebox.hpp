@@ -311,6 +311,16 @@ public:
         return dir;
     }
 
+    // The path of a finished take's sound (a 16-bit PCM WAV), when its
+    // generator gave one; MB_RESULT_NOT_FOUND otherwise. ABI 1.10.
+    Result<std::string> take_audio(uint32_t take) const {
+        std::string path(4096, '\0');
+        mb_result code = mb_generation_take_audio(raw_.get(), take, path.data(), path.size());
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        path.resize(std::strlen(path.c_str()));
+        return path;
+    }
+
 private:
     friend class Generations;
     explicit Generation(mb_generation* raw) : raw_(raw) {}

@@ -7,8 +7,8 @@ use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mattebox_core::generate::{GenerationJob, Generations, TakeStage, read_source_video};
-use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest, VideoRole};
+use mattebox_core::generate::{GenerationJob, Generations, TakeStage, read_sound, read_source_video};
+use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest, SoundRole, VideoRole};
 use mattebox_core::{Rational, Runtime};
 
 use crate::boundary::{
@@ -85,7 +85,21 @@ pub struct mb_shot_request {
     /// What `source_video` is for: one of the `MB_VIDEO_ROLE_*` constants.
     /// Since ABI 1.9.
     pub source_role: mb_video_role,
+    /// A sound file for the shot (wav, mp3, m4a, aac, ogg, flac, or a
+    /// video whose sound track is used): the dialogue line a lip-sync
+    /// follows; NULL for none. Since ABI 1.10.
+    pub audio: *const c_char,
+    /// What `audio` is: one of the `MB_SOUND_ROLE_*` constants. Since ABI 1.10.
+    pub audio_role: mb_sound_role,
 }
+
+/// What a request's sound is: one of the `MB_SOUND_ROLE_*` constants.
+#[allow(non_camel_case_types)]
+pub type mb_sound_role = u32;
+/// The line the shot's character speaks (lip-sync).
+pub const MB_SOUND_ROLE_DIALOGUE: mb_sound_role = 1;
+/// A sound to follow (music, ambience).
+pub const MB_SOUND_ROLE_REFERENCE: mb_sound_role = 2;
 
 /// What a request's source video is for: one of the `MB_VIDEO_ROLE_*` constants.
 #[allow(non_camel_case_types)]
@@ -97,9 +111,10 @@ pub const MB_VIDEO_ROLE_LIPSYNC: mb_video_role = 2;
 /// The same motion in another look.
 pub const MB_VIDEO_ROLE_RESTYLE: mb_video_role = 3;
 
-/// `sizeof(mb_shot_request)` in ABI 1.8, before the source video: a host
-/// built then keeps working.
+/// `sizeof(mb_shot_request)` in ABI 1.8, before the source video, and in
+/// 1.9, before the sound: hosts built then keep working.
 const SHOT_REQUEST_1_8_SIZE: usize = std::mem::offset_of!(mb_shot_request, source_video);
+const SHOT_REQUEST_1_9_SIZE: usize = std::mem::offset_of!(mb_shot_request, audio);
 
 /// Where a take is: one of the `MB_TAKE_*` constants.
 #[allow(non_camel_case_types)]
@@ -164,12 +179,14 @@ fn defaults() -> mb_shot_request {
         extras_count: 0,
         source_video: std::ptr::null(),
         source_role: MB_VIDEO_ROLE_EXTEND,
+        audio: std::ptr::null(),
+        audio_role: MB_SOUND_ROLE_DIALOGUE,
     }
 }
 
 /// A copy of the host's request, `struct_size` bytes of it: a host built
-/// against ABI 1.8 hands a shorter struct, whose memory ends before the
-/// fields added since (they keep their defaults).
+/// against ABI 1.8 or 1.9 hands a shorter struct, whose memory ends before
+/// the fields added since (they keep their defaults).
 ///
 /// # Safety
 /// `request` must be NULL or point to `struct_size` readable bytes.
@@ -179,7 +196,7 @@ unsafe fn read_request(request: *const mb_shot_request) -> FfiResult<mb_shot_req
     }
     // SAFETY: non-null; every version of the struct starts with its size.
     let size = unsafe { request.cast::<u32>().read_unaligned() } as usize;
-    if size != std::mem::size_of::<mb_shot_request>() && size != SHOT_REQUEST_1_8_SIZE {
+    if ![std::mem::size_of::<mb_shot_request>(), SHOT_REQUEST_1_9_SIZE, SHOT_REQUEST_1_8_SIZE].contains(&size) {
         return Err(FfiError::invalid(
             "request->struct_size must be sizeof(mb_shot_request); call mb_shot_request_init",
         ));
@@ -192,7 +209,8 @@ unsafe fn read_request(request: *const mb_shot_request) -> FfiResult<mb_shot_req
 
 /// Fills `request` with the defaults: no prompt or images, no camera move,
 /// 2 s at 24 fps, 1280x720, seed 0, no extras, no source video (role
-/// `MB_VIDEO_ROLE_EXTEND` once one is set).
+/// `MB_VIDEO_ROLE_EXTEND` once one is set), no sound (role
+/// `MB_SOUND_ROLE_DIALOGUE` once one is set).
 ///
 /// # Safety
 /// `request` must point to writable memory for one `mb_shot_request`.
@@ -438,6 +456,20 @@ fn request_of(r: &mb_shot_request, runtime: &Runtime) -> FfiResult<ShotRequest> 
         let path = std::path::PathBuf::from(text(r.source_video, "request->source_video")?);
         request.source_video = Some(read_source_video(runtime, &path, role)?);
     }
+    if !r.audio.is_null() {
+        let role = match r.audio_role {
+            MB_SOUND_ROLE_DIALOGUE => SoundRole::Dialogue,
+            MB_SOUND_ROLE_REFERENCE => SoundRole::Reference,
+            other => {
+                return Err(FfiError {
+                    code: mb_result::Unsupported,
+                    message: format!("request->audio_role {other} is not one of the MB_SOUND_ROLE_* constants"),
+                });
+            }
+        };
+        let path = std::path::PathBuf::from(text(r.audio, "request->audio")?);
+        request.audio.push(read_sound(&path, role)?);
+    }
     Ok(request)
 }
 
@@ -642,6 +674,42 @@ pub unsafe extern "C" fn mb_generation_take_dir(
             .ok_or_else(|| FfiError::invalid(format!("take {take}'s folder {} is not UTF-8", done.media.display())))?;
         // SAFETY: `capacity` writable bytes at `buf`, per the contract.
         unsafe { write_text(dir, buf, capacity, &format!("take {take}'s folder")) }
+    })
+}
+
+/// Writes the path of finished take `take`'s sound (a 16-bit PCM WAV in
+/// the take cache, playing from the take's first frame) into `buf`,
+/// NUL-terminated, at most `capacity` bytes (UTF-8). A take without sound
+/// returns `MB_RESULT_NOT_FOUND`; a failed, cancelled or running take as
+/// `mb_generation_open_take` does; a buffer too small
+/// `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs. ABI 1.10.
+///
+/// # Safety
+/// `job` must come from `mb_generation_submit`; `buf` must have `capacity`
+/// writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_take_audio(
+    job: *const mb_generation,
+    take: u32,
+    buf: *mut c_char,
+    capacity: usize,
+) -> mb_result {
+    guard("mb_generation_take_audio", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let job = unsafe { arg_ref(job, "job")? };
+        if buf.is_null() {
+            return Err(FfiError::null("buf"));
+        }
+        let done = finished_take(job, take)?;
+        let path = done.audio_file().filter(|p| p.is_file()).ok_or_else(|| FfiError {
+            code: mb_result::NotFound,
+            message: format!("take {take} has no sound (its generator gave none)"),
+        })?;
+        let path = path
+            .to_str()
+            .ok_or_else(|| FfiError::invalid(format!("take {take}'s sound {} is not UTF-8", path.display())))?;
+        // SAFETY: `capacity` writable bytes at `buf`, per the contract.
+        unsafe { write_text(path, buf, capacity, &format!("take {take}'s sound")) }
     })
 }
 

@@ -79,6 +79,15 @@ fn misuse_of_every_entry_point_gives_error_codes_under_sanitizers() {
         .unwrap()
         .replace("target/wasm32-wasip2/release/sweep.wasm", "sweep.wasm");
     std::fs::write(plugins.join("sweep/adapter.toml"), manifest).unwrap();
+    // The hostile test adapter, whose `mode=source` hands a request's sound back.
+    std::fs::create_dir_all(plugins.join("hostile")).unwrap();
+    std::fs::copy(&guests::guests().hostile, plugins.join("hostile/hostile.wasm")).unwrap();
+    std::fs::copy(repo_root().join("plugins/tests/hostile/adapter.toml"), plugins.join("hostile/adapter.toml"))
+        .unwrap();
+    let line = dir.path().join("line.wav");
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:duration=1"])
+        .arg(&line));
     let exe = dir.path().join("abi_misuse");
     let source = repo_root().join("ffi/tests/c/abi_misuse.c");
     compile("cc", &source, &exe, &["-std=c11", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
@@ -88,6 +97,7 @@ fn misuse_of_every_entry_point_gives_error_codes_under_sanitizers() {
         .arg(&truncated)
         .arg(&cache)
         .arg(adapter)
+        .arg(&line)
         .env("MATTEBOX_PLUGIN_DIR", &plugins)
         .env("MATTEBOX_STATE_DIR", dir.path().join("state"))
         // Leak checking covers the whole process, Rust side included.

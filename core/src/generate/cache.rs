@@ -112,6 +112,18 @@ impl TakeCache {
         Ok(takes)
     }
 
+    /// The take whose frames are the folder `dir`, when `dir` is a take's
+    /// `frames/` in a take cache (its record beside it, under its key).
+    pub(crate) fn take_of_frames(dir: &Path) -> Option<Take> {
+        if dir.file_name()? != FRAMES {
+            return None;
+        }
+        let entry = dir.parent()?;
+        let text = std::fs::read_to_string(entry.join(RECORD)).ok()?;
+        let take: Take = serde_json::from_str(&text).ok()?;
+        (entry.file_name()? == take.key.as_str()).then_some(take)
+    }
+
     /// The cache entry `take` lives in, if it is one (its record is there).
     fn entry_of(take: &Take) -> Option<&Path> {
         let entry = take.media.parent()?;

@@ -16,7 +16,8 @@ const TAIL_FRAMES: u64 = 3;
 pub const MAX_SOURCE_FILE_BYTES: u64 = 512 << 20;
 
 /// Reads the video at `path` (a file, or an image-sequence directory such as
-/// a take's frames) as a source video with `role`.
+/// a take's frames) as a source video with `role`; a take's folder in the
+/// take cache brings the vendor's id of the take with it.
 pub fn read_source_video(runtime: &Runtime, path: &Path, role: VideoRole) -> Result<VideoInput> {
     let context = |e: Error| e.context(format!("source video {}", path.display()));
     let mut reader = MediaReader::open_on(runtime, path, &OpenOptions::default()).map_err(context)?;
@@ -42,7 +43,13 @@ pub fn read_source_video(runtime: &Runtime, path: &Path, role: VideoRole) -> Res
     } else {
         None
     };
-    VideoInput::new(path.display().to_string(), role, info.frame_rate, info.frame_count, tail, file)
+    let video = VideoInput::new(path.display().to_string(), role, info.frame_rate, info.frame_count, tail, file)?;
+    // A take's folder in the take cache: its vendor's id, when it has one,
+    // lets that vendor continue it without an upload.
+    Ok(match super::TakeCache::take_of_frames(path).and_then(|take| take.vendor_source()) {
+        Some(vendor) => video.with_vendor(vendor),
+        None => video,
+    })
 }
 
 /// Largest sound file a request carries.

@@ -64,6 +64,9 @@ impl Generator for Probe {
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_running.fetch_max(now, Ordering::SeqCst);
         let result = self.frames(cx);
+        if self.behaviour == Behaviour::Solid {
+            cx.set_vendor_generation(&format!("probe-{}", cx.seed()))?;
+        }
         self.running.fetch_sub(1, Ordering::SeqCst);
         result.map(|()| Vec::new())
     }
@@ -260,4 +263,39 @@ fn the_builtin_generator_runs_as_a_job() {
     assert_ne!(takes[0].key, takes[1].key);
     assert!(takes.iter().all(|t| t.frames == 10 && t.generator == "builtin"));
     assert!(takes[0].deviations.iter().any(|d| d.field == Field::Prompt));
+}
+
+/// A take's vendor id is kept with it, and a take's folder read as a source
+/// video brings the id along; a folder outside the cache brings none; ids
+/// that are not one are refused.
+#[test]
+fn a_take_keeps_its_vendor_id_and_its_folder_hands_it_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let generations = service(dir.path());
+    generations.register(Probe::new("probe", Behaviour::Solid, 2));
+    let take = generations.submit("probe", small_request(), 1).unwrap().results().remove(0).unwrap();
+    assert_eq!(take.vendor_generation.as_deref(), Some("probe-0"));
+    let again = generations.submit("probe", small_request(), 1).unwrap().results().remove(0).unwrap();
+    assert!(again.from_cache && again.vendor_generation.as_deref() == Some("probe-0"), "kept in the cache");
+    let runtime = Runtime::new(RuntimeConfig { threads: 1, ..Default::default() }).unwrap();
+    let source = read_source_video(&runtime, &take.media, crate::shot::VideoRole::Extend).unwrap();
+    let vendor = source.vendor().expect("the take's id came along");
+    assert_eq!((vendor.generator.as_str(), vendor.id.as_str()), ("probe", "probe-0"));
+    // The same frames elsewhere are just frames.
+    let copy = dir.path().join("elsewhere").join("frames");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&take.media).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    assert!(read_source_video(&runtime, &copy, crate::shot::VideoRole::Extend).unwrap().vendor().is_none());
+
+    let request = small_request();
+    let cancel = AtomicBool::new(false);
+    let mut sink: Vec<Frame> = Vec::new();
+    let mut cx = TakeContext::new(&request, 0, &runtime, &mut sink, &cancel, &|_| {});
+    for bad in ["", "line\nbreak", &"x".repeat(257)] {
+        assert!(cx.set_vendor_generation(bad).is_err(), "{bad:?}");
+    }
+    cx.set_vendor_generation("task-7 (v2)").unwrap();
 }

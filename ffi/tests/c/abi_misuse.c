@@ -72,11 +72,12 @@ static mb_image img(void *data, size_t size, uint32_t w, uint32_t h, size_t stri
 }
 
 int main(int argc, char **argv) {
-    if (argc != 6) {
-        fprintf(stderr, "usage: abi_misuse CLIP JUNK TRUNCATED CACHE_DIR ADAPTER_DIR\n");
+    if (argc != 7) {
+        fprintf(stderr, "usage: abi_misuse CLIP JUNK TRUNCATED CACHE_DIR ADAPTER_DIR SOUND\n");
         return 2;
     }
     const char *clip = argv[1], *junk = argv[2], *truncated = argv[3], *cache = argv[4], *adapter = argv[5];
+    const char *line = argv[6];
 
     /* Versions and names. */
     CHECK((mb_abi_version() >> 16) == (MB_ABI_VERSION >> 16));
@@ -706,7 +707,47 @@ int main(int argc, char **argv) {
 
     ts = one_take(gens, "sweep", &req, &job);
     CHECK(ts.stage == MB_TAKE_DONE && ts.frames == 8);
+    EXPECT(mb_generation_take_audio(job, 0, dir, sizeof dir), MB_RESULT_NOT_FOUND, "no sound");
     mb_generation_free(job);
+
+    /* Sound (ABI 1.10): a dialogue line goes to the adapter, which hands it
+       back as the take's sound; the take's WAV is in the take cache. */
+    EXPECT(mb_generations_load_installed(gens, "hostile"), MB_RESULT_OK, NULL);
+    const char *echo[] = {"mode", "source"};
+    req.extras = echo;
+    req.audio = line;
+    req.audio_role = 7;
+    EXPECT(mb_generation_submit(gens, "hostile", &req, 1, &job), MB_RESULT_UNSUPPORTED, "audio_role");
+    req.audio_role = MB_SOUND_ROLE_DIALOGUE;
+    req.audio = "/nonexistent/line.wav";
+    EXPECT(mb_generation_submit(gens, "hostile", &req, 1, &job), MB_RESULT_NOT_FOUND, "/nonexistent/line.wav");
+    req.audio = junk;
+    EXPECT(mb_generation_submit(gens, "hostile", &req, 1, &job), MB_RESULT_MEDIA, "not a mov file");
+    req.audio = line;
+    ts = one_take(gens, "hostile", &req, &job);
+    CHECK(ts.stage == MB_TAKE_DONE);
+    EXPECT(mb_generation_take_audio(NULL, 0, dir, sizeof dir), MB_RESULT_NULL_POINTER, "job");
+    EXPECT(mb_generation_take_audio(job, 0, NULL, sizeof dir), MB_RESULT_NULL_POINTER, "buf");
+    EXPECT(mb_generation_take_audio(job, 3, dir, sizeof dir), MB_RESULT_INVALID_ARGUMENT, "does not exist");
+    EXPECT(mb_generation_take_audio(job, 0, dir, 4), MB_RESULT_INVALID_ARGUMENT, "holds 4 bytes");
+    EXPECT(mb_generation_take_audio(job, 0, dir, sizeof dir), MB_RESULT_OK, NULL);
+    {
+        FILE *f = fopen(dir, "rb");
+        char riff[12] = {0};
+        CHECK(f != NULL && fread(riff, 1, sizeof riff, f) == sizeof riff && memcmp(riff, "RIFF", 4) == 0 &&
+              memcmp(riff + 8, "WAVE", 4) == 0);
+        if (f) fclose(f);
+    }
+    mb_generation_free(job);
+    /* A host built against ABI 1.9 hands a struct without the sound: read without it. */
+    req.struct_size = (uint32_t)offsetof(mb_shot_request, audio);
+    ts = one_take(gens, "hostile", &req, &job);
+    CHECK(ts.stage == MB_TAKE_DONE);
+    EXPECT(mb_generation_take_audio(job, 0, dir, sizeof dir), MB_RESULT_NOT_FOUND, "no sound");
+    mb_generation_free(job);
+    req.struct_size = sizeof req;
+    req.audio = NULL;
+    req.extras = extras;
 
     /* A long take, cancelled: it ends cancelled and cannot be opened. */
     req.width = 1920;

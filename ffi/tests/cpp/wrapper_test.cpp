@@ -156,6 +156,8 @@ int main() {
             auto dir = job->take_dir(0);
             CHECK(dir.ok() && dir->find("/takes/") != std::string::npos && dir->size() == std::strlen(dir->c_str()));
             CHECK(!job->take_dir(5).ok() && job->take_dir(5).error().code() == MB_RESULT_INVALID_ARGUMENT);
+            // The built-in generator makes no sound.
+            CHECK(!job->take_audio(0).ok() && job->take_audio(0).error().code() == MB_RESULT_NOT_FOUND);
         }
         CHECK(generations->load_adapter("/nonexistent/adapter").code() == MB_RESULT_NOT_FOUND);
     }

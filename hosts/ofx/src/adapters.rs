@@ -29,8 +29,8 @@ struct MbImage {
     format: u32,
 }
 
-/// `mb_shot_request` (ABI 1.9; a library before 1.9 is handed the struct
-/// up to `source_video`, the size it knows).
+/// `mb_shot_request` (ABI 1.10; an older library is handed the struct up to
+/// the size it knows: `audio` for 1.9, `source_video` before).
 #[repr(C)]
 struct MbShotRequest {
     struct_size: u32,
@@ -50,6 +50,8 @@ struct MbShotRequest {
     extras_count: u32,
     source_video: *const c_char,
     source_role: u32,
+    audio: *const c_char,
+    audio_role: u32,
 }
 
 /// `mb_take_status`.
@@ -71,8 +73,12 @@ const MB_TAKE_CANCELLED: u32 = 5;
 const ABI_WITH_GENERATION: u32 = (1 << 16) | 4;
 /// The first ABI whose `mb_shot_request` has a source video: 1.9.
 const ABI_WITH_SOURCE_VIDEO: u32 = (1 << 16) | 9;
+/// The first ABI whose `mb_shot_request` has sound: 1.10.
+const ABI_WITH_SOUND: u32 = (1 << 16) | 10;
 /// `MB_VIDEO_ROLE_EXTEND`, the role `mb_shot_request_init` sets.
 const MB_VIDEO_ROLE_EXTEND: u32 = 1;
+/// `MB_SOUND_ROLE_DIALOGUE`, the role `mb_shot_request_init` sets.
+const MB_SOUND_ROLE_DIALOGUE: u32 = 1;
 
 type Status = u32;
 
@@ -225,9 +231,11 @@ impl AdapterJob {
         let text = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
         let (prompt, negative) = (text(&request.prompt), text(&request.negative_prompt));
         let c = &request.camera;
-        // A library older than 1.9 reads only the struct it knows.
-        let struct_size = if lib.abi >= ABI_WITH_SOURCE_VIDEO {
+        // An older library reads only the struct it knows.
+        let struct_size = if lib.abi >= ABI_WITH_SOUND {
             std::mem::size_of::<MbShotRequest>()
+        } else if lib.abi >= ABI_WITH_SOURCE_VIDEO {
+            std::mem::offset_of!(MbShotRequest, audio)
         } else {
             std::mem::offset_of!(MbShotRequest, source_video)
         };
@@ -249,6 +257,8 @@ impl AdapterJob {
             extras_count: 0,
             source_video: std::ptr::null(),
             source_role: MB_VIDEO_ROLE_EXTEND,
+            audio: std::ptr::null(),
+            audio_role: MB_SOUND_ROLE_DIALOGUE,
         };
         let id_c = text(id);
         // SAFETY: a live service; the request and every buffer it points to
@@ -332,10 +342,10 @@ mod tests {
             "mb_shot_request" => MbShotRequest {
                 struct_size, prompt, negative_prompt, first_frame, last_frame, camera, duration_num,
                 duration_den, fps_num, fps_den, width, height, seed, extras, extras_count, source_video,
-                source_role
+                source_role, audio, audio_role
             },
             "mb_take_status" => MbTakeStatus { struct_size, stage, fraction, from_cache, frames, error };
-            MB_PIXEL_FORMAT_RGBA8, MB_TAKE_FAILED, MB_TAKE_CANCELLED, MB_VIDEO_ROLE_EXTEND
+            MB_PIXEL_FORMAT_RGBA8, MB_TAKE_FAILED, MB_TAKE_CANCELLED, MB_VIDEO_ROLE_EXTEND, MB_SOUND_ROLE_DIALOGUE
         );
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("layout.c");
