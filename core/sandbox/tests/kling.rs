@@ -19,11 +19,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
-use mattebox_core::generate::{Generations, TakeCache};
-use mattebox_core::media::{MediaWriter, WriteOptions};
+use mattebox_core::generate::Generations;
 use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ImageInput, ShotRequest, VideoInput, VideoRole};
-use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
-use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
+use mattebox_core::{Frame, PixelFormat, Rational};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -31,6 +29,8 @@ use sha2::Sha256;
 mod guests;
 #[path = "common/server.rs"]
 mod server;
+#[path = "common/vendor.rs"]
+mod vendor;
 use server::{Request, Response, json as reply, serve};
 
 const ACCESS: &str = "AK-test-access";
@@ -245,46 +245,19 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
     }
 }
 
-/// Five seconds of 30 fps video at 96x54, as Kling delivers (smaller).
-fn kling_video(dir: &Path) -> Vec<u8> {
-    let path = dir.join("kling.mp4");
-    let options = WriteOptions { overwrite: true, ..WriteOptions::new(Rational::integer(30)) };
-    let mut writer = MediaWriter::create(&path, 96, 54, PixelFormat::Rgba8, &options).unwrap();
-    for n in 0..150 {
-        let mut f = Frame::new(96, 54, PixelFormat::Rgba8).unwrap();
-        f.view_mut().fill([n as f32 / 150.0, 0.4, 0.6, 1.0]);
-        writer.write_frame(&f.view()).unwrap();
-    }
-    writer.finish().unwrap();
-    std::fs::read(&path).unwrap()
-}
-
 fn setup(secret: &str, dir: &Path) -> (Arc<Mutex<KlingState>>, String, Generations) {
-    let state = Arc::new(Mutex::new(KlingState { video: kling_video(dir), ..Default::default() }));
+    // Five seconds of 30 fps, as Kling delivers (smaller).
+    let video = vendor::counting_video(dir, 150, 30, 96, 54);
+    let state = Arc::new(Mutex::new(KlingState { video, ..Default::default() }));
     let server_state = state.clone();
     let origin = serve(move |r| handle(&server_state, r));
     state.lock().unwrap().origin = origin.clone();
-    let install = dir.join("adapter");
-    std::fs::create_dir_all(&install).unwrap();
-    std::fs::copy(&guests::guests().kling, install.join("kling.wasm")).unwrap();
-    let manifest = std::fs::read_to_string(guests::repo().join("plugins/kling/adapter.toml"))
-        .unwrap()
-        .replace("../target/wasm32-wasip2/release/kling.wasm", "kling.wasm")
-        .replace(
-            "\"https://api.klingai.com\", \"https://api-singapore.klingai.com\", \"https://cdn.klingai.com\"",
-            &format!("{origin:?}"),
-        )
-        .replace("\"https://api.klingai.com\", \"https://api-singapore.klingai.com\"", &format!("{origin:?}"));
-    std::fs::write(install.join("adapter.toml"), manifest).unwrap();
-    let mut policy = SandboxPolicy::new(dir);
-    policy.state_dir = Some(dir.join("state"));
-    policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
-    policy.network.secrets.insert("KLING_ACCESS_KEY".into(), ACCESS.into());
-    policy.network.secrets.insert("KLING_SECRET_KEY".into(), secret.into());
-    let adapter = WasmAdapter::load(&install, &policy).unwrap();
-    let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
-    let generations = Generations::with_cache(runtime, TakeCache::new(dir.join("takes")));
-    generations.register(Arc::new(adapter));
+    let lists = [
+        "\"https://api.klingai.com\", \"https://api-singapore.klingai.com\", \"https://cdn.klingai.com\"",
+        "\"https://api.klingai.com\", \"https://api-singapore.klingai.com\"",
+    ];
+    let secrets = [("KLING_ACCESS_KEY", ACCESS), ("KLING_SECRET_KEY", secret)];
+    let generations = vendor::install_against(dir, "kling", &guests::guests().kling, &lists, &origin, &secrets);
     (state, origin, generations)
 }
 

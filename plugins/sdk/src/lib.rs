@@ -117,6 +117,43 @@ pub fn audio_of(request: &ShotRequest, role: AudioRole) -> Option<&AudioInput> {
     request.audio.iter().find(|a| a.role == role)
 }
 
+/// `image`, or a smaller copy of at most `max_pixels` (each side divided
+/// by the same whole factor, every output pixel the mean of its block),
+/// for APIs that cap the images they take.
+pub fn shrink(image: &Image, max_pixels: u64) -> Image {
+    let pixels = image.width as u64 * image.height as u64;
+    if pixels <= max_pixels || max_pixels == 0 {
+        return image.clone();
+    }
+    let mut factor = 2u32;
+    while (image.width / factor) as u64 * (image.height / factor) as u64 > max_pixels {
+        factor += 1;
+    }
+    let (w, h) = ((image.width / factor).max(1), (image.height / factor).max(1));
+    let mut rgba8 = Vec::with_capacity(w as usize * h as usize * 4);
+    let area = factor * factor;
+    for y in 0..h {
+        for x in 0..w {
+            let mut sum = [0u32; 4];
+            for dy in 0..factor {
+                let row = ((y * factor + dy) * image.width + x * factor) as usize * 4;
+                for px in image.rgba8[row..row + factor as usize * 4].chunks_exact(4) {
+                    for c in 0..4 {
+                        sum[c] += px[c] as u32;
+                    }
+                }
+            }
+            rgba8.extend(sum.iter().map(|s| ((s + area / 2) / area) as u8));
+        }
+    }
+    Image { label: image.label.clone(), width: w, height: h, rgba8 }
+}
+
+/// A `data:image/png;base64,...` URI of `image`, for APIs that take images inline.
+pub fn png_data_uri(image: &Image) -> String {
+    format!("data:image/png;base64,{}", base64::encode(&png::encode_rgba8(image.width, image.height, &image.rgba8)))
+}
+
 /// Frames the request asks for: duration x fps, rounded, at least 1.
 pub fn frame_count(request: &ShotRequest) -> u32 {
     let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;

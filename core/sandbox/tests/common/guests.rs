@@ -36,6 +36,8 @@ pub(crate) struct Guests {
     pub(crate) comfyui: PathBuf,
     /// The Kling adapter's component.
     pub(crate) kling: PathBuf,
+    /// The Runway adapter's component.
+    pub(crate) runway: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -59,6 +61,7 @@ pub(crate) fn guests() -> &'static Guests {
             example: repo().join("examples/adapter-rust"),
             comfyui: wasm("comfyui"),
             kling: wasm("kling"),
+            runway: wasm("runway"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),

@@ -1,0 +1,63 @@
+//! A shipped vendor adapter installed against a local server of the test's
+//! own, and the video such a server delivers. Shared by the vendors' tests.
+// Shared by several test targets; not every one uses every item.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use mattebox_core::generate::{Generations, TakeCache};
+use mattebox_core::media::{MediaWriter, WriteOptions};
+use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
+use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
+
+use super::guests;
+
+/// `frames` frames at `fps` of `width` x `height`, red counting the frames
+/// (n / frames), encoded as H.264 MP4.
+pub(crate) fn counting_video(dir: &Path, frames: u32, fps: i64, width: u32, height: u32) -> Vec<u8> {
+    let path = dir.join("vendor.mp4");
+    let options = WriteOptions { overwrite: true, ..WriteOptions::new(Rational::integer(fps)) };
+    let mut writer = MediaWriter::create(&path, width, height, PixelFormat::Rgba8, &options).unwrap();
+    for n in 0..frames {
+        let mut f = Frame::new(width, height, PixelFormat::Rgba8).unwrap();
+        f.view_mut().fill([n as f32 / frames as f32, 0.4, 0.6, 1.0]);
+        writer.write_frame(&f.view()).unwrap();
+    }
+    writer.finish().unwrap();
+    std::fs::read(&path).unwrap()
+}
+
+/// The shipped adapter `name` (`plugins/NAME/adapter.toml`, component
+/// `wasm`) installed under `dir` with each origin list in `lists` (as the
+/// manifest spells it) pointed at `origin`, the user's `secrets` set, and
+/// loopback allowed; registered with a service of its own.
+pub(crate) fn install_against(
+    dir: &Path,
+    name: &str,
+    wasm: &Path,
+    lists: &[&str],
+    origin: &str,
+    secrets: &[(&str, &str)],
+) -> Generations {
+    let install = dir.join("adapter");
+    std::fs::create_dir_all(&install).unwrap();
+    std::fs::copy(wasm, install.join(format!("{name}.wasm"))).unwrap();
+    let mut manifest = std::fs::read_to_string(guests::repo().join(format!("plugins/{name}/adapter.toml"))).unwrap();
+    for list in lists {
+        assert!(manifest.contains(list), "the manifest no longer lists {list}");
+        manifest = manifest.replace(list, &format!("{origin:?}"));
+    }
+    std::fs::write(install.join("adapter.toml"), manifest).unwrap();
+    let mut policy = SandboxPolicy::new(dir);
+    policy.state_dir = Some(dir.join("state"));
+    policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
+    for (key, value) in secrets {
+        policy.network.secrets.insert((*key).into(), (*value).into());
+    }
+    let adapter = WasmAdapter::load(&install, &policy).unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
+    let generations = Generations::with_cache(runtime, TakeCache::new(dir.join("takes")));
+    generations.register(Arc::new(adapter));
+    generations
+}
