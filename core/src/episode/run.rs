@@ -7,8 +7,10 @@
 //! else the best ranked) into a timeline.
 //!
 //! A chained shot (`after`) is generated once the shot it continues is
-//! ranked, from the last frame of that shot's chosen take; shots that do
-//! not wait on each other are generated at once.
+//! ranked, from the last frame of that shot's chosen take, which also goes
+//! as the source video to extend (a generator that continues video goes on
+//! with its motion; a vendor that made it continues it by its own id);
+//! shots that do not wait on each other are generated at once.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +28,7 @@ use crate::frame::Frame;
 use crate::generate::{GenerationJob, Generations, MAX_TAKES};
 use crate::media::{MediaReader, OpenOptions};
 use crate::runtime::Runtime;
-use crate::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take};
+use crate::shot::{CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, Take, VideoRole};
 use crate::staged::write_file;
 
 /// One take of a shot, scored and ranked.
@@ -347,13 +349,6 @@ fn score_take(runtime: &Runtime, take: &Take) -> Result<ShotScores> {
     scorer.finish()
 }
 
-/// The last frame of a take.
-fn last_frame(runtime: &Runtime, take: &Take) -> Result<Frame> {
-    let mut reader = MediaReader::open_on(runtime, &take.media, &OpenOptions::default())?;
-    let last = reader.info().frame_count.saturating_sub(1);
-    reader.read_frame(last)
-}
-
 struct Scored {
     take: Take,
     scores: ShotScores,
@@ -464,9 +459,13 @@ pub fn run(
                     states[i] = State::Failed;
                     continue;
                 };
-                let frame = last_frame(&runtime, &previous.take).map_err(|e| e.context(format!("shot {after}")))?;
-                requests[i].first_frame =
-                    Some(ImageInput::new(format!("{after} take {} last frame", previous.number), frame));
+                let source = crate::generate::read_source_video(&runtime, &previous.take.media, VideoRole::Extend)
+                    .map_err(|e| e.context(format!("shot {after}")))?;
+                requests[i].first_frame = Some(ImageInput::new(
+                    format!("{after} take {} last frame", previous.number),
+                    source.last_frame().clone(),
+                ));
+                requests[i].source_video = Some(source);
                 continues = Some(previous.take.key.clone());
             }
             let mut jobs = Vec::new();

@@ -94,6 +94,9 @@ fn the_sample_episode_runs_ranks_resumes_and_exports_what_editors_import() {
     assert_eq!(shots[1]["continues"], best["take"]["key"]);
     let continuity = &chosen(&shots[1])["scores"]["continuity"];
     assert_eq!(continuity[0], "s01", "continuity is measured against the shot it continues");
+    // ...and that take goes with it as the video to extend.
+    let source = &chosen(&shots[1])["take"]["request"]["source_video"];
+    assert_eq!((source["role"].as_str(), source["frames"].as_u64()), (Some("extend"), best["take"]["frames"].as_u64()));
     let s01_frames = best["take"]["media"].as_str().unwrap();
     let s02_frames = chosen(&shots[1])["take"]["media"].as_str().unwrap();
     let last = frames(&format!("{s01_frames}/frame_%06d.png"), 640, 360).pop().unwrap();
