@@ -165,6 +165,16 @@ fn a_take_keeps_its_sound_and_its_vendor_id_for_the_next_shot() {
         "{seen}"
     );
     assert_eq!(doc["takes"][0]["take"]["request"]["audio"][0]["role"], "dialogue");
+    // A sound to follow goes as the reference role.
+    let cue_dir = home.path().join("cue");
+    let cue = [
+        &base[..],
+        &["--extra", "mode=source", "--reference-audio", line.to_str().unwrap(), "-o", cue_dir.to_str().unwrap()],
+    ]
+    .concat();
+    let doc = json_ok(&mattebox(home.path(), &cue));
+    let seen = doc["takes"][0]["take"]["vendor_generation"].as_str().unwrap().to_owned();
+    assert!(seen.starts_with("seen no-source sound reference "), "{seen}");
     // --lipsync without the line is a usage error that names --audio.
     let alone = [&base[..], &["--lipsync", after.to_str().unwrap(), "-o", talk.to_str().unwrap()]].concat();
     let refused = mattebox(home.path(), &alone);

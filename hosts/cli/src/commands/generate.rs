@@ -71,6 +71,9 @@ pub(crate) struct GenerateArgs {
     /// The dialogue line (wav, mp3, m4a, aac, ogg, flac, or a video's sound track).
     #[arg(long, value_name = "SOUND")]
     audio: Option<PathBuf>,
+    /// A sound for the shot to follow (music, ambience), for generators that take one.
+    #[arg(long, value_name = "SOUND")]
+    reference_audio: Option<PathBuf>,
     /// A reference image: character:NAME=IMG, location:NAME=IMG or style:NAME=IMG (repeatable).
     #[arg(long = "reference", value_name = "KIND:NAME=IMG")]
     references: Vec<String>,
@@ -165,6 +168,9 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     }
     if let Some(path) = args.audio.as_deref() {
         request.audio.push(read_sound(path, SoundRole::Dialogue)?);
+    }
+    if let Some(path) = args.reference_audio.as_deref() {
+        request.audio.push(read_sound(path, SoundRole::Reference)?);
     }
     request.last_frame = args.last_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     request.references = args.references.iter().map(|r| parse_reference(ctx, r)).collect::<Result<_, _>>()?;
