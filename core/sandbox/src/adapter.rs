@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::time::{Duration, Instant};
 
-use mattebox_core::generate::{Generator, GeneratorInfo, TakeContext, frame_quota};
+use mattebox_core::generate::{Generator, GeneratorInfo, TakeContext, frame_quota, sound_quota_seconds};
 use mattebox_core::shot::{Deviation, DeviationKind, Field, ImageInput, ShotRequest, SoundRole, VideoRole};
 use mattebox_core::{Error, ErrorKind, PixelFormat, Result};
 use wasmtime::component::{Linker, ResourceTable};
@@ -249,13 +249,13 @@ fn field_of(f: wit::Field) -> Field {
 }
 
 fn image_of(image: &ImageInput) -> Result<wit::Image> {
-    let frame = image.frame().to_format(PixelFormat::Rgba8)?;
-    Ok(wit::Image {
-        label: image.label().to_owned(),
-        width: frame.width(),
-        height: frame.height(),
-        rgba8: frame.as_bytes().to_vec(),
-    })
+    frame_image(image.label().to_owned(), image.frame())
+}
+
+/// `frame` as contract 0.2's RGBA8 image called `label`.
+fn frame_image(label: String, frame: &mattebox_core::Frame) -> Result<wit::Image> {
+    let frame = frame.to_format(PixelFormat::Rgba8)?;
+    Ok(wit::Image { label, width: frame.width(), height: frame.height(), rgba8: frame.as_bytes().to_vec() })
 }
 
 /// The request in contract 0.2's types, for adapter `adapter` whose memory
@@ -304,10 +304,7 @@ fn request_of(
                 },
                 label: video.label().to_owned(),
                 file,
-                last_frame: image_of(&ImageInput::new(
-                    format!("{} (last frame)", video.label()),
-                    video.last_frame().clone(),
-                ))?,
+                last_frame: frame_image(format!("{} (last frame)", video.label()), video.last_frame())?,
                 frame_count: video.frame_count(),
                 fps: rational(video.fps()),
                 // Another vendor's id means nothing to this one.
@@ -809,8 +806,7 @@ impl Generator for WasmAdapter {
             // emitter; the user's ceiling is the host's to enforce.
             frames: frame_quota(cx.request()).saturating_add(1).min(self.limits.frames),
             max_file_pixels: max_file_pixels(cx.request()),
-            // As the take itself allows (`TakeContext::emit_audio`).
-            max_audio_seconds: cx.request().duration.to_f64() * 4.0 + 10.0,
+            max_audio_seconds: sound_quota_seconds(cx.request()),
         };
         let mut store = self.store(events, stop.clone(), cancel.clone(), deadline, shape, self.fetcher.clone())?;
         let pre = self.pre.clone();

@@ -32,6 +32,16 @@ const MAX_FILE_BYTES: usize = 1 << 30;
 /// (a vendor's 60 fps file for a 24 fps take, with room to spare).
 const SOURCE_FRAMES_PER_FRAME: u64 = 16;
 
+/// `name` as messages show it (at most 100 characters), or why a file of
+/// `len` bytes is refused.
+fn shown_file(name: &str, len: usize) -> std::result::Result<String, String> {
+    let shown: String = name.chars().take(100).collect();
+    if len > MAX_FILE_BYTES {
+        return Err(format!("{shown:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
+    }
+    Ok(shown)
+}
+
 /// Sent from the adapter's thread to the take's.
 pub(crate) enum Event {
     Frame(Frame),
@@ -109,10 +119,7 @@ impl HostState {
     /// limits, and sends its frames from `start` seconds on (a fraction
     /// `(num, den)`), resampled to the take's rate, and its sound.
     fn emit_file_frames(&mut self, name: &str, bytes: Vec<u8>, start: (i64, i64)) -> std::result::Result<(), String> {
-        let shown: String = name.chars().take(100).collect();
-        if bytes.len() > MAX_FILE_BYTES {
-            return Err(format!("{shown:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
-        }
+        let shown = shown_file(name, bytes.len())?;
         let (s_num, s_den) = start;
         if s_den <= 0 || s_num < 0 {
             return Err(format!("emit-file-from: start {s_num}/{s_den} s is not a time from the video's start"));
@@ -191,10 +198,7 @@ impl HostState {
     /// Decodes `bytes` as a `name` sound file (or a video's sound track),
     /// from memory, into the take's sound.
     fn emit_audio_file(&mut self, name: &str, bytes: Vec<u8>) -> std::result::Result<(), String> {
-        let shown: String = name.chars().take(100).collect();
-        if bytes.len() > MAX_FILE_BYTES {
-            return Err(format!("{shown:?} is larger than {} MiB", MAX_FILE_BYTES >> 20));
-        }
+        let shown = shown_file(name, bytes.len())?;
         let wav = decode_untrusted_audio(&shown, bytes, self.max_audio_seconds)
             .map_err(|e| format!("emit-audio: {}", e.message()))?
             .ok_or_else(|| format!("emit-audio: {shown:?} has no sound stream"))?;

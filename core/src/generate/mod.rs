@@ -138,6 +138,12 @@ pub fn frame_quota(request: &ShotRequest) -> u64 {
     request.frame_count().saturating_mul(4).saturating_add(240)
 }
 
+/// How many seconds of sound a take may carry, by the same reasoning as
+/// [`frame_quota`]: four times the shot, and 10 s more.
+pub fn sound_quota_seconds(request: &ShotRequest) -> f64 {
+    request.duration.to_f64() * 4.0 + 10.0
+}
+
 /// What a generator sees while it renders one take.
 pub struct TakeContext<'a> {
     request: &'a ShotRequest,
@@ -259,11 +265,11 @@ impl<'a> TakeContext<'a> {
     /// [`wav_bytes`](crate::wav::wav_bytes) writes it, playing from
     /// the take's first frame (a generator that has sound in another
     /// format decodes it first; the take cache keeps nothing else). A
-    /// later call replaces it. Sound much longer than the shot is refused.
+    /// later call replaces it. Sound past [`sound_quota_seconds`] is refused.
     pub fn emit_audio(&mut self, wav: Vec<u8>) -> Result<()> {
         self.check_cancelled()?;
         let info = crate::wav::wav_info(&wav)?;
-        let longest = self.request.duration.to_f64() * 4.0 + 10.0;
+        let longest = sound_quota_seconds(self.request);
         if info.seconds() > longest {
             return Err(Error::invalid_argument(format!(
                 "{:.1} s of sound for a {:.1} s shot (at most {longest:.1} s)",

@@ -13,7 +13,8 @@ use mattebox_core::generate::{
 };
 use mattebox_core::media::{AudioInput, MediaReader, OpenOptions, VideoCodec, WriteOptions};
 use mattebox_core::shot::{
-    CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, SoundRole, Take, VendorGeneration, VideoRole,
+    CameraMotion, ImageInput, Reference, ReferenceKind, ShotRequest, SoundRole, Take, VendorGeneration, VideoInput,
+    VideoRole,
 };
 use mattebox_core::staged::StagedFile;
 use mattebox_core::{Error, ErrorKind, Rational};
@@ -149,10 +150,7 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     request.check().map_err(CliError::usage_from)?;
     request.first_frame = args.first_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     if let Some(path) = args.extend.as_deref().or(args.after.as_deref()) {
-        let mut source = read_source_video(&ctx.runtime, path, VideoRole::Extend)?;
-        if let Some(vendor) = vendor_of_export(path) {
-            source = source.with_vendor(vendor);
-        }
+        let source = source_of(ctx, path, VideoRole::Extend)?;
         if args.after.is_some() {
             request.first_frame =
                 Some(ImageInput::new(format!("{} (last frame)", path.display()), source.last_frame().clone()));
@@ -160,11 +158,7 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
         request.source_video = Some(source);
     }
     if let Some(path) = args.lipsync.as_deref() {
-        let mut source = read_source_video(&ctx.runtime, path, VideoRole::Lipsync)?;
-        if let Some(vendor) = vendor_of_export(path) {
-            source = source.with_vendor(vendor);
-        }
-        request.source_video = Some(source);
+        request.source_video = Some(source_of(ctx, path, VideoRole::Lipsync)?);
     }
     if let Some(path) = args.audio.as_deref() {
         request.audio.push(read_sound(path, SoundRole::Dialogue)?);
@@ -175,6 +169,16 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
     request.last_frame = args.last_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
     request.references = args.references.iter().map(|r| parse_reference(ctx, r)).collect::<Result<_, _>>()?;
     Ok(request)
+}
+
+/// The clip or take at `path` as a source video with `role`, with its
+/// vendor's id when `takes.json` beside it records one.
+fn source_of(ctx: &Ctx, path: &Path, role: VideoRole) -> Result<VideoInput, CliError> {
+    let source = read_source_video(&ctx.runtime, path, role)?;
+    Ok(match vendor_of_export(path) {
+        Some(vendor) => source.with_vendor(vendor),
+        None => source,
+    })
 }
 
 /// The vendor's id of the take exported as `path`, from the `takes.json`
