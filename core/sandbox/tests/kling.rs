@@ -86,6 +86,11 @@ struct KlingState {
     made: Vec<String>,
     /// The line each lip-sync task was sent, by task id.
     lines: HashMap<String, Vec<u8>>,
+    /// Submissions still to be answered 429 code 1302 (too fast).
+    too_fast: u32,
+    /// Every submission is answered 429 code 1102 (the resource pack is spent).
+    spent: bool,
+    posts: u32,
 }
 
 /// What kind of sound file `bytes` is, as Kling accepts them.
@@ -143,6 +148,20 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
         return refusal;
     }
     let parts: Vec<&str> = request.path().trim_start_matches('/').split('/').collect();
+    if request.method == "POST" {
+        s.posts += 1;
+        if s.spent {
+            return reply(
+                429,
+                json!({ "code": 1102, "message": "Account resource pack depleted or expired",
+                                      "request_id": "r" }),
+            );
+        }
+        if s.too_fast > 0 {
+            s.too_fast -= 1;
+            return reply(429, json!({ "code": 1302, "message": "API request too frequent", "request_id": "r" }));
+        }
+    }
     match (request.method.as_str(), parts.as_slice()) {
         ("POST", ["v1", "videos", kind @ ("text2video" | "image2video")]) => {
             let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
@@ -288,6 +307,27 @@ fn text_to_video_with_a_camera_move_is_submitted_polled_and_resampled() {
     let camera = take.deviations.iter().find(|d| d.field == Field::Camera).unwrap();
     assert_eq!(camera.kind, DeviationKind::Approximated);
     assert!(take.deviations.iter().any(|d| d.field == Field::Seed && d.kind == DeviationKind::Dropped));
+}
+
+/// Kling's 429 means "too fast" (1302) or "too many at once" (1303), which
+/// waiting cures, or an account in arrears (1100-1102), which it does not.
+#[test]
+fn a_rate_limit_is_waited_out_and_a_spent_account_is_said_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    state.lock().unwrap().too_fast = 2;
+    let take = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap();
+    assert_eq!(take.frames, 120);
+    assert_eq!(state.lock().unwrap().posts, 3, "asked again after each 1302");
+    {
+        let mut s = state.lock().unwrap();
+        (s.spent, s.posts) = (true, 0);
+    }
+    let mut again = request(&origin);
+    again.prompt = "the heroine turns back".into();
+    let err = generations.submit("kling", again, 1).unwrap().results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("1102") && err.to_string().contains("resource pack"), "{err}");
+    assert_eq!(state.lock().unwrap().posts, 1, "an empty account is not asked again");
 }
 
 #[test]

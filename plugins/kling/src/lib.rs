@@ -43,6 +43,29 @@ fn answer(response: &http::Response, what: &str) -> Result<Value, GenerateError>
     Ok(body)
 }
 
+/// Kling's "not now": a 5xx, or a 429 for requests too fast (1302) or too
+/// many at once (1303). Its other 429s (1100-1102: the account is in
+/// arrears or its resource pack is spent) will not pass by waiting.
+fn busy(response: &http::Response) -> bool {
+    let code = || json::from_slice::<Value>(&response.body).ok().and_then(|b| b["code"].as_i64());
+    response.status >= 500 || (response.status == 429 && matches!(code(), Some(1302 | 1303)))
+}
+
+/// One call to Kling's API, tried again while it is busy.
+fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response, GenerateError> {
+    match body {
+        Some(value) => http::send_when(
+            busy,
+            "Kling",
+            method,
+            url,
+            &[("authorization", AUTH), ("content-type", "application/json")],
+            value.to_string().as_bytes(),
+        ),
+        None => http::send_when(busy, "Kling", method, url, &[("authorization", AUTH)], &[]),
+    }
+}
+
 /// The closest aspect ratio Kling offers.
 fn aspect(width: u32, height: u32) -> &'static str {
     let r = width as f64 / height as f64;
@@ -219,15 +242,14 @@ type Finished = (Vec<u8>, Option<String>, Option<f64>);
 /// Submits a `kind` task with `body`, polls it until it ends, and
 /// downloads its video.
 fn run_task(request: &ShotRequest, api: &str, kind: &str, body: &Value) -> Result<Finished, GenerateError> {
-    let submitted = http::post_json(&format!("{api}/v1/videos/{kind}"), &[("authorization", AUTH)], body)?;
+    let submitted = call("POST", &format!("{api}/v1/videos/{kind}"), Some(body))?;
     let task = answer(&submitted, "submitting the task")?;
     let id = task["data"]["task_id"].as_str().ok_or_else(|| vendor(format!("no task_id in {task}")))?.to_owned();
     log(LogLevel::Info, &format!("Kling task {id} submitted"));
 
     let interval = Duration::from_millis(extra(request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
     let (url, video_id, skip) = poll(interval, Duration::from_secs(1700), |_| {
-        let response =
-            http::get(&format!("{api}/v1/videos/{kind}/{}", http::encode_component(&id)), &[("authorization", AUTH)])?;
+        let response = call("GET", &format!("{api}/v1/videos/{kind}/{}", http::encode_component(&id)), None)?;
         let status = answer(&response, "asking about the task")?;
         let data = &status["data"];
         match data["task_status"].as_str() {
@@ -248,11 +270,8 @@ fn run_task(request: &ShotRequest, api: &str, kind: &str, body: &Value) -> Resul
             _ => Ok(None),
         }
     })?;
-    let video = http::get(&url, &[])?;
-    if video.status != 200 {
-        return Err(vendor(format!("downloading the video failed: HTTP {}", video.status)));
-    }
-    Ok((video.body, video_id, skip))
+    let video = http::download("Kling", &url)?;
+    Ok((video, video_id, skip))
 }
 
 /// Kling's lip-sync of one of its own videos to the request's dialogue

@@ -24,8 +24,6 @@ const AUTH: &str = "Bearer {{secret:RUNWAYML_API_SECRET}}";
 const API_VERSION: &str = "2024-11-06";
 /// Runway takes data URIs up to 5 MB.
 const MAX_DATA_URI: usize = 5_000_000;
-/// Tries of one call answered 429 or 5xx before giving up.
-const TRIES: u32 = 5;
 
 struct Runway;
 
@@ -51,32 +49,12 @@ fn refusal(response: &http::Response) -> String {
     words
 }
 
-/// One call, tried again after a 429 or a 5xx (after its `Retry-After`, or
-/// 1, 2, 4, 8 s); any other answer comes back as it is.
+/// One call to Runway's API, tried again while it is busy.
 fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response, GenerateError> {
-    let mut wait = Duration::from_secs(1);
-    for attempt in 1..=TRIES {
-        let response = match body {
-            Some(value) => http::post_json(url, &headers(), value)?,
-            None => http::fetch(method, url, &headers(), &[])?,
-        };
-        let busy = response.status == 429 || response.status >= 500;
-        if !busy || attempt == TRIES {
-            return Ok(response);
-        }
-        let told = response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
-        let pause = told.map(Duration::from_secs).unwrap_or(wait).min(Duration::from_secs(60));
-        log(
-            LogLevel::Info,
-            &format!("Runway answered HTTP {}; trying again in {} s", response.status, pause.as_secs()),
-        );
-        if !progress(0.0) {
-            return Err(GenerateError::Cancelled);
-        }
-        std::thread::sleep(pause);
-        wait *= 2;
+    match body {
+        Some(value) => http::send_json("Runway", url, &headers(), value),
+        None => http::send("Runway", method, url, &headers(), &[]),
     }
-    unreachable!("the last try returns")
 }
 
 /// The ratio nearest `width:height` among those `model` offers.
@@ -290,19 +268,9 @@ impl Adapter for Runway {
             }
             Err(e) => return Err(e),
         };
-        let video = http::get(&url, &[])?;
-        match video.status {
-            200 => {}
-            403 | 404 | 410 => {
-                return Err(vendor(format!(
-                    "the video's URL has expired (HTTP {}): Runway keeps outputs for a limited time; generate again",
-                    video.status
-                )));
-            }
-            status => return Err(vendor(format!("downloading the video failed: HTTP {status}"))),
-        }
+        let video = http::download("Runway", &url)?;
         progress(0.95);
-        emit_file("runway.mp4", &video.body).map_err(GenerateError::Other)?;
+        emit_file("runway.mp4", &video).map_err(GenerateError::Other)?;
         Ok(report_with_id(notes, &id))
     }
 }

@@ -82,3 +82,86 @@ pub fn multipart(fields: &[(&str, &str)], file: (&str, &str, &str, &[u8])) -> (S
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// How many times [`send`] asks before it hands back a 429 or a 5xx.
+pub const TRIES: u32 = 5;
+
+/// Sends one request, and again when the vendor answers 429 (too many
+/// requests) or a 5xx: after the answer's `Retry-After` seconds when it
+/// gives them (at most a minute), else after 1, 2, 4, 8 s. Every other
+/// answer, and the last of [`TRIES`], comes back as it is for the adapter
+/// to read in its vendor's words. `vendor` names it in the log; a user's
+/// cancel between tries ends the wait.
+pub fn send(
+    vendor: &str,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Response, GenerateError> {
+    send_when(is_busy, vendor, method, url, headers, body)
+}
+
+/// Whether an answer says "not now" rather than "no": 429 or a 5xx.
+pub fn is_busy(response: &Response) -> bool {
+    response.status == 429 || response.status >= 500
+}
+
+/// [`send`], for a vendor whose "not now" answers `busy` tells apart from
+/// its refusals (one that answers 429 for an empty account, too).
+pub fn send_when(
+    busy: fn(&Response) -> bool,
+    vendor: &str,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Response, GenerateError> {
+    let mut wait = std::time::Duration::from_secs(1);
+    for attempt in 1..=TRIES {
+        let response = fetch(method, url, headers, body)?;
+        if !busy(&response) || attempt == TRIES {
+            return Ok(response);
+        }
+        let told = response.header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+        let pause = told.map(std::time::Duration::from_secs).unwrap_or(wait).min(std::time::Duration::from_secs(60));
+        crate::log(
+            crate::LogLevel::Info,
+            &format!("{vendor} answered HTTP {}; trying again in {} s", response.status, pause.as_secs()),
+        );
+        if !crate::progress(0.0) {
+            return Err(GenerateError::Cancelled);
+        }
+        std::thread::sleep(pause);
+        wait *= 2;
+    }
+    unreachable!("the last try returns")
+}
+
+/// [`send`] with `value` as a JSON body.
+pub fn send_json(
+    vendor: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    value: &serde_json::Value,
+) -> Result<Response, GenerateError> {
+    let mut all: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    send(vendor, "POST", url, &all, value.to_string().as_bytes())
+}
+
+/// Downloads a finished output from where `vendor` serves it (no
+/// credentials go there). Vendors keep outputs for a limited time and sign
+/// their URLs: a 403, 404 or 410 says the URL expired, and that generating
+/// again is the way on; busy answers are tried again as by [`send`].
+pub fn download(vendor: &str, url: &str) -> Result<Vec<u8>, GenerateError> {
+    let response = send(vendor, "GET", url, &[], &[])?;
+    match response.status {
+        200 => Ok(response.body),
+        403 | 404 | 410 => Err(GenerateError::Vendor(format!(
+            "the output's URL has expired (HTTP {}): {vendor} keeps outputs for a limited time; generate again",
+            response.status
+        ))),
+        status => Err(GenerateError::Vendor(format!("downloading the output from {vendor} failed: HTTP {status}"))),
+    }
+}
