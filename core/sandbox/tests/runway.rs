@@ -14,9 +14,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use mattebox_core::generate::{Generations, TakeStage};
+use mattebox_core::generate::Generations;
 use mattebox_core::shot::{DeviationKind, Field, ImageInput, ShotRequest};
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational};
 use serde_json::{Value, json};
@@ -303,17 +302,7 @@ fn a_cancelled_take_deletes_its_task() {
     let (state, origin, generations) = setup(KEY, dir.path());
     state.lock().unwrap().hold = true;
     let job = generations.submit("runway", request(&origin), 1).unwrap();
-    let started = Instant::now();
-    while state.lock().unwrap().tasks.values().all(|(_, polls)| *polls < 4) {
-        assert!(started.elapsed() < Duration::from_secs(30), "the task was never polled");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    job.cancel();
-    while !job.is_finished() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the take never stopped");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(job.status()[0].stage, TakeStage::Cancelled);
+    vendor::cancel_once(&job, || state.lock().unwrap().tasks.values().any(|(_, polls)| *polls >= 4));
     assert_eq!(job.results().remove(0).unwrap_err().kind(), ErrorKind::Cancelled);
     assert_eq!(state.lock().unwrap().deleted.len(), 1, "Runway was told to stop");
 }

@@ -48,6 +48,7 @@ pub mod bindings {
 
 pub mod base64;
 pub mod http;
+pub mod mp4;
 pub mod png;
 pub mod websocket;
 

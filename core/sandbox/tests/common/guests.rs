@@ -38,6 +38,8 @@ pub(crate) struct Guests {
     pub(crate) kling: PathBuf,
     /// The Runway adapter's component.
     pub(crate) runway: PathBuf,
+    /// The Luma adapter's component.
+    pub(crate) luma: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -62,6 +64,7 @@ pub(crate) fn guests() -> &'static Guests {
             comfyui: wasm("comfyui"),
             kling: wasm("kling"),
             runway: wasm("runway"),
+            luma: wasm("luma"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),

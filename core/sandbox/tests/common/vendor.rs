@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use mattebox_core::generate::{Generations, TakeCache};
+use std::time::{Duration, Instant};
+
+use mattebox_core::generate::{AdapterSettings, GenerationJob, Generations, Setting, TakeCache, TakeStage};
 use mattebox_core::media::{MediaWriter, WriteOptions};
 use mattebox_core::{Frame, PixelFormat, Rational, Runtime, RuntimeConfig};
 use mattebox_sandbox::{SandboxPolicy, WasmAdapter};
@@ -40,6 +42,21 @@ pub(crate) fn install_against(
     origin: &str,
     secrets: &[(&str, &str)],
 ) -> Generations {
+    install_with_settings(dir, name, wasm, lists, origin, secrets, &[])
+}
+
+/// [`install_against`], with the user's `settings` for the adapter (as
+/// `mattebox plugin config NAME KEY=VALUE` keeps them) in a settings
+/// directory of the test's own, which the sandbox and the service read.
+pub(crate) fn install_with_settings(
+    dir: &Path,
+    name: &str,
+    wasm: &Path,
+    lists: &[&str],
+    origin: &str,
+    secrets: &[(&str, &str)],
+    settings: &[(&str, &str)],
+) -> Generations {
     let install = dir.join("adapter");
     std::fs::create_dir_all(&install).unwrap();
     std::fs::copy(wasm, install.join(format!("{name}.wasm"))).unwrap();
@@ -49,8 +66,15 @@ pub(crate) fn install_against(
         manifest = manifest.replace(list, &format!("{origin:?}"));
     }
     std::fs::write(install.join("adapter.toml"), manifest).unwrap();
+    let settings_dir = dir.join("settings");
+    let mut kept = AdapterSettings::default();
+    for (key, value) in settings {
+        kept.extras.insert((*key).into(), Setting::Text((*value).into()));
+    }
+    kept.save(&settings_dir, name).unwrap();
     let mut policy = SandboxPolicy::new(dir);
     policy.state_dir = Some(dir.join("state"));
+    policy.settings_dir = Some(settings_dir.clone());
     policy.network.allow_addresses.push("127.0.0.1".parse().unwrap());
     for (key, value) in secrets {
         policy.network.secrets.insert((*key).into(), (*value).into());
@@ -58,6 +82,23 @@ pub(crate) fn install_against(
     let adapter = WasmAdapter::load(&install, &policy).unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig { threads: 2, ..Default::default() }).unwrap());
     let generations = Generations::with_cache(runtime, TakeCache::new(dir.join("takes")));
+    generations.set_settings_dir(Some(settings_dir));
     generations.register(Arc::new(adapter));
     generations
+}
+
+/// Cancels `job` once `started` says the vendor is working on it, and
+/// checks the take stopped as cancelled (each wait bounded).
+pub(crate) fn cancel_once(job: &GenerationJob, started: impl Fn() -> bool) {
+    let since = Instant::now();
+    while !started() {
+        assert!(since.elapsed() < Duration::from_secs(30), "the vendor never got to work on the take");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    job.cancel();
+    while !job.is_finished() {
+        assert!(since.elapsed() < Duration::from_secs(30), "the take never stopped");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(job.status()[0].stage, TakeStage::Cancelled);
 }
