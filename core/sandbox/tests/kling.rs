@@ -36,21 +36,6 @@ use server::{Request, Response, json as reply, serve};
 const ACCESS: &str = "AK-test-access";
 const SECRET: &str = "SK-test-secret";
 
-fn base64url_decode(text: &str) -> Option<Vec<u8>> {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let (mut acc, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.bytes() {
-        acc = acc << 6 | A.iter().position(|&a| a == c)? as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 /// Checks a bearer token as Kling does; `Err` is Kling's refusal.
 fn authenticate(request: &Request) -> Result<(), Response> {
     let refuse = || reply(401, json!({ "code": 1000, "message": "Authentication failed", "request_id": "r" }));
@@ -60,12 +45,12 @@ fn authenticate(request: &Request) -> Result<(), Response> {
         return Err(refuse());
     }
     let header: Value =
-        serde_json::from_slice(&base64url_decode(parts[0]).ok_or_else(refuse)?).map_err(|_| refuse())?;
+        serde_json::from_slice(&vendor::base64_decode(parts[0]).ok_or_else(refuse)?).map_err(|_| refuse())?;
     let claims: Value =
-        serde_json::from_slice(&base64url_decode(parts[1]).ok_or_else(refuse)?).map_err(|_| refuse())?;
+        serde_json::from_slice(&vendor::base64_decode(parts[1]).ok_or_else(refuse)?).map_err(|_| refuse())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
-    let signature = base64url_decode(parts[2]).ok_or_else(refuse)?;
+    let signature = vendor::base64_decode(parts[2]).ok_or_else(refuse)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     let valid = header["alg"] == "HS256"
         && mac.verify_slice(&signature).is_ok()
@@ -202,7 +187,7 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
             if input["mode"] != "audio2video" || input["audio_type"] != "file" {
                 return invalid("this server takes mode audio2video with audio_type file");
             }
-            let line = input["audio_file"].as_str().and_then(|b| base64url_decode(&standard_to_url(b)));
+            let line = input["audio_file"].as_str().and_then(vendor::base64_decode);
             let Some(line) = line.filter(|l| l.len() <= 5_000_000 && sound_type(l).is_some()) else {
                 return invalid("audio_file must be an mp3, wav, m4a or aac file of at most 5 MB, in base64");
             };
@@ -347,7 +332,7 @@ fn image_to_video_sends_the_first_and_last_frames() {
     assert_eq!(kind, "image2video");
     assert_eq!(body["duration"], "5");
     // The images arrive as base64 PNGs of their own size.
-    let png = mattebox_adapter_png(body["image"].as_str().unwrap());
+    let png = vendor::base64_decode(body["image"].as_str().unwrap()).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let path = dir.path().join("first.png");
     std::fs::write(&path, &png).unwrap();
@@ -385,7 +370,7 @@ fn a_continuation_of_a_clip_kling_did_not_make_starts_on_its_last_frame() {
         let (kind, body, _) = s.tasks.values().next().unwrap();
         assert_eq!(kind, "image2video", "the last frame went as the first");
         let path = dir.path().join("sent.png");
-        std::fs::write(&path, mattebox_adapter_png(body["image"].as_str().unwrap())).unwrap();
+        std::fs::write(&path, vendor::base64_decode(body["image"].as_str().unwrap()).unwrap()).unwrap();
         assert_eq!(mattebox_core::media::read_image(&path).unwrap().pixel_f32(3, 3), [1.0, 0.0, 1.0, 1.0]);
     }
     // Restyling is not sent yet: dropped, and said so.
@@ -507,22 +492,6 @@ fn a_kling_take_is_lip_synced_to_a_dialogue_line_by_its_video_id() {
 }
 
 /// Standard base64 in the URL-safe alphabet, unpadded.
-fn standard_to_url(text: &str) -> String {
-    text.trim_end_matches('=')
-        .chars()
-        .map(|c| match c {
-            '+' => '-',
-            '/' => '_',
-            c => c,
-        })
-        .collect()
-}
-
-/// Standard base64 decoding, for what the adapter sent.
-fn mattebox_adapter_png(text: &str) -> Vec<u8> {
-    base64url_decode(&standard_to_url(text)).unwrap()
-}
-
 #[test]
 fn a_bad_token_and_a_failed_task_are_reported_in_klings_words() {
     let dir = tempfile::tempdir().unwrap();

@@ -188,23 +188,6 @@ fn request(origin: &str) -> ShotRequest {
     r
 }
 
-/// A standard base64 data URI's bytes.
-fn data_uri_bytes(uri: &str) -> Vec<u8> {
-    let text = uri.split_once(',').unwrap().1.trim_end_matches('=');
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let (mut acc, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.bytes() {
-        acc = acc << 6 | A.iter().position(|&a| a == c).unwrap() as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
 fn png_size(png: &[u8]) -> (u32, u32) {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
@@ -230,7 +213,7 @@ fn first_and_last_frames_go_as_positions_and_a_rate_limit_is_waited_out() {
     let images = body["promptImage"].as_array().unwrap();
     assert_eq!((images[0]["position"].as_str(), images[1]["position"].as_str()), (Some("first"), Some("last")));
     for image in images {
-        assert_eq!(png_size(&data_uri_bytes(image["uri"].as_str().unwrap())), (40, 30));
+        assert_eq!(png_size(&vendor::data_uri_bytes(image["uri"].as_str().unwrap())), (40, 30));
     }
     assert!(!s.cdn_saw_auth, "the key never goes to where videos are served");
     assert_eq!(take.frames, 120, "5 s at 24 fps");
@@ -255,7 +238,7 @@ fn gen4_drops_the_last_frame_and_a_large_frame_is_shrunk_to_fit() {
     assert_eq!(body["duration"], 10);
     let uri = body["promptImage"].as_str().expect("one image, no positions");
     assert!(uri.len() <= 5_000_000);
-    assert_eq!(png_size(&data_uri_bytes(uri)), (960, 540));
+    assert_eq!(png_size(&vendor::data_uri_bytes(uri)), (960, 540));
     let field = |f: Field| take.deviations.iter().find(|d| d.field == f).unwrap_or_else(|| panic!("{f:?}"));
     assert_eq!(field(Field::LastFrame).kind, DeviationKind::Dropped);
     assert!(field(Field::FirstFrame).note.contains("960x540"), "{}", field(Field::FirstFrame).note);

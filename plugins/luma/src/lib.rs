@@ -191,11 +191,7 @@ impl Adapter for Luma {
     }
 
     fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
-        if !has_secret("LUMAAI_API_KEY") {
-            return Err(GenerateError::InvalidRequest(
-                "set MATTEBOX_SECRET_LUMAAI_API_KEY to a Luma API key (lumalabs.ai/dream-machine/api/keys)".into(),
-            ));
-        }
+        require_secret("LUMAAI_API_KEY", "a Luma API key (lumalabs.ai/dream-machine/api/keys)")?;
         let api = extra(&request, "api")
             .unwrap_or("https://api.lumalabs.ai/dream-machine/v1")
             .trim_end_matches('/')

@@ -79,24 +79,6 @@ fn ratio(model: &str, width: u32, height: u32) -> &'static str {
         .unwrap_or("1280:720")
 }
 
-/// `image` as a data URI within Runway's 5 MB (shrunk when it must be).
-fn data_uri(image: &Image, notes: &mut Vec<Deviation>, field: Field) -> String {
-    let uri = png_data_uri(image);
-    if uri.len() <= MAX_DATA_URI {
-        return uri;
-    }
-    // An uncompressed PNG in base64 is about 5.4 bytes a pixel.
-    let smaller = shrink(image, (MAX_DATA_URI as u64 * 10) / 55);
-    notes.push(approximated(
-        field,
-        &format!(
-            "sent at {}x{}: Runway takes images up to 5 MB inline ({} was {}x{})",
-            smaller.width, smaller.height, image.label, image.width, image.height
-        ),
-    ));
-    png_data_uri(&smaller)
-}
-
 impl Adapter for Runway {
     fn describe() -> AdapterInfo {
         info(
@@ -117,11 +99,7 @@ impl Adapter for Runway {
     }
 
     fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
-        if !has_secret("RUNWAYML_API_SECRET") {
-            return Err(GenerateError::InvalidRequest(
-                "set MATTEBOX_SECRET_RUNWAYML_API_SECRET to a Runway API key (dev.runwayml.com)".into(),
-            ));
-        }
+        require_secret("RUNWAYML_API_SECRET", "a Runway API key (dev.runwayml.com)")?;
         let api = extra(&request, "api").unwrap_or("https://api.dev.runwayml.com").trim_end_matches('/').to_owned();
         let model = extra(&request, "model").unwrap_or("gen4_turbo").to_owned();
         let mut notes = Vec::new();
@@ -150,10 +128,10 @@ impl Adapter for Runway {
                 &format!("Runway's image to video cannot {}", role_name(video.role)),
             ));
         }
-        let first_uri = data_uri(first, &mut notes, Field::FirstFrame);
+        let first_uri = png_data_uri_within(first, MAX_DATA_URI, "Runway", Field::FirstFrame, &mut notes);
         let prompt_image = match &request.last_frame {
             Some(last) if model == "gen3a_turbo" => {
-                let last_uri = data_uri(last, &mut notes, Field::LastFrame);
+                let last_uri = png_data_uri_within(last, MAX_DATA_URI, "Runway", Field::LastFrame, &mut notes);
                 json!([{ "uri": first_uri, "position": "first" }, { "uri": last_uri, "position": "last" }])
             }
             Some(_) => {

@@ -155,6 +155,47 @@ pub fn png_data_uri(image: &Image) -> String {
     format!("data:image/png;base64,{}", base64::encode(&png::encode_rgba8(image.width, image.height, &image.rgba8)))
 }
 
+/// `image` as a PNG data URI of at most `max_bytes` (an API's cap on an
+/// inline image), shrunk to fit when it must be; the shrinking is noted
+/// as an approximation of `field` in `notes`, naming `vendor`.
+pub fn png_data_uri_within(
+    image: &Image,
+    max_bytes: usize,
+    vendor: &str,
+    field: Field,
+    notes: &mut Vec<Deviation>,
+) -> String {
+    let uri = png_data_uri(image);
+    if uri.len() <= max_bytes {
+        return uri;
+    }
+    // An uncompressed PNG in base64 is about 5.4 bytes a pixel.
+    let smaller = shrink(image, (max_bytes as u64 * 10) / 55);
+    notes.push(approximated(
+        field,
+        &format!(
+            "sent at {}x{}: {vendor} takes images up to {} MB inline ({} was {}x{})",
+            smaller.width,
+            smaller.height,
+            max_bytes / 1_000_000,
+            image.label,
+            image.width,
+            image.height
+        ),
+    ));
+    png_data_uri(&smaller)
+}
+
+/// Fails the take with `how` (where to get one, which variable to set)
+/// unless the user configured secret `name`.
+pub fn require_secret(name: &str, how: &str) -> Result<(), GenerateError> {
+    if has_secret(name) {
+        Ok(())
+    } else {
+        Err(GenerateError::InvalidRequest(format!("set MATTEBOX_SECRET_{name} to {how}")))
+    }
+}
+
 /// Frames the request asks for: duration x fps, rounded, at least 1.
 pub fn frame_count(request: &ShotRequest) -> u32 {
     let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;

@@ -40,6 +40,8 @@ pub(crate) struct Guests {
     pub(crate) runway: PathBuf,
     /// The Luma adapter's component.
     pub(crate) luma: PathBuf,
+    /// The MiniMax adapter's component.
+    pub(crate) minimax: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -65,6 +67,7 @@ pub(crate) fn guests() -> &'static Guests {
             kling: wasm("kling"),
             runway: wasm("runway"),
             luma: wasm("luma"),
+            minimax: wasm("minimax"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),

@@ -102,3 +102,32 @@ pub(crate) fn cancel_once(job: &GenerationJob, started: impl Fn() -> bool) {
     }
     assert_eq!(job.status()[0].stage, TakeStage::Cancelled);
 }
+
+/// Base64 in either alphabet (standard or URL-safe), padded or not; None
+/// when it is not base64. Vendor servers read what adapters send with it.
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let (mut acc, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in text.trim_end_matches('=').bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = acc << 6 | value as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// The bytes of a base64 `data:` URI.
+pub(crate) fn data_uri_bytes(uri: &str) -> Vec<u8> {
+    base64_decode(uri.split_once(',').expect("a data URI").1).expect("base64")
+}
