@@ -219,8 +219,7 @@ impl Adapter for Luma {
             }
             (None, Some(video)) => match &video.vendor_generation {
                 Some(id) => {
-                    parent_seconds =
-                        Some(video.frame_count as f64 * video.fps.den as f64 / video.fps.num.max(1) as f64);
+                    parent_seconds = Some(source_seconds(video));
                     Some(json!({ "type": "generation", "id": id }))
                 }
                 None => {
@@ -365,15 +364,7 @@ impl Adapter for Luma {
         };
         let video = http::download(VENDOR, &video_url)?;
         progress(0.95);
-        // An extension may come back whole, its parent first: keep what follows it.
-        let whole = parent_seconds.filter(|parent| mp4::seconds(&video).is_some_and(|s| s > parent + 2.0));
-        match whole {
-            Some(parent) => {
-                let start = Rational { num: (parent * 1000.0).round() as i64, den: 1000 };
-                emit_file_from("luma.mp4", &video, start).map_err(GenerateError::Other)?;
-            }
-            None => emit_file("luma.mp4", &video).map_err(GenerateError::Other)?,
-        }
+        emit_continuation("luma.mp4", &video, parent_seconds)?;
         Ok(report_with_id(notes, &id))
     }
 }

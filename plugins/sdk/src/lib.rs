@@ -113,6 +113,28 @@ pub fn role_name(role: VideoRole) -> &'static str {
     }
 }
 
+/// How long a source video is, in seconds.
+pub fn source_seconds(video: &SourceVideo) -> f64 {
+    video.frame_count as f64 * video.fps.den as f64 / video.fps.num.max(1) as f64
+}
+
+/// Hands over the video of a continuation of a source `source_seconds`
+/// long. Vendors that extend a video often return the source and the new
+/// part as one file: when the file is longer than the source by more than
+/// two seconds, the take keeps what follows the source; otherwise (or
+/// without a source) all of it.
+pub fn emit_continuation(name: &str, bytes: &[u8], source_seconds: Option<f64>) -> Result<(), GenerateError> {
+    let whole = source_seconds.filter(|source| mp4::seconds(bytes).is_some_and(|s| s > source + 2.0));
+    match whole {
+        Some(source) => {
+            let start = Rational { num: (source * 1000.0).round() as i64, den: 1000 };
+            emit_file_from(name, bytes, start)
+        }
+        None => emit_file(name, bytes),
+    }
+    .map_err(GenerateError::Other)
+}
+
 /// The request's audio input of `role`, if it has one.
 pub fn audio_of(request: &ShotRequest, role: AudioRole) -> Option<&AudioInput> {
     request.audio.iter().find(|a| a.role == role)

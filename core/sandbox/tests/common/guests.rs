@@ -42,6 +42,8 @@ pub(crate) struct Guests {
     pub(crate) luma: PathBuf,
     /// The MiniMax adapter's component.
     pub(crate) minimax: PathBuf,
+    /// The Veo adapter's component.
+    pub(crate) veo: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -68,6 +70,7 @@ pub(crate) fn guests() -> &'static Guests {
             runway: wasm("runway"),
             luma: wasm("luma"),
             minimax: wasm("minimax"),
+            veo: wasm("veo"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),
