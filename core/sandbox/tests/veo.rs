@@ -274,22 +274,6 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// `video` with a 440 Hz tone as its sound track, as Veo 3 delivers.
-fn with_tone(dir: &Path, video: &[u8], name: &str) -> Vec<u8> {
-    let (v, out) = (dir.join(format!("{name}-v.mp4")), dir.join(format!("{name}.mp4")));
-    std::fs::write(&v, video).unwrap();
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(&v)
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-shortest"])
-        .args(["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(&out).unwrap()
-}
-
 struct Setup {
     state: Arc<Mutex<VeoState>>,
     origin: String,
@@ -298,9 +282,9 @@ struct Setup {
 
 fn setup(dir: &Path, key: &str) -> Setup {
     let six = vendor::counting_video(dir, 144, 24, 64, 36);
-    let video = with_tone(dir, &six, "six");
+    let video = vendor::with_tone(dir, &six, "six");
     let thirteen = vendor::counting_video(dir, 312, 24, 64, 36);
-    let extended = with_tone(dir, &thirteen, "thirteen");
+    let extended = vendor::with_tone(dir, &thirteen, "thirteen");
     let private = dir.join("key.pem");
     let public = dir.join("key.pub");
     let made = std::process::Command::new("openssl")

@@ -330,38 +330,34 @@ impl Adapter for Luma {
         log(LogLevel::Info, &format!("Luma generation {id} created"));
         let url = format!("{api}/generations/{}", http::encode_component(&id));
         let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
-        let polled = poll(interval, Duration::from_secs(1700), |_| {
-            let response = call("GET", &url, None)?;
-            if response.status != 200 {
-                return Err(vendor(format!(
-                    "asking about generation {id}: HTTP {}: {}",
-                    response.status,
-                    refusal(&response)
-                )));
-            }
-            let generation = response.json()?;
-            match generation["state"].as_str() {
-                Some("completed") => {
-                    let video = generation["assets"]["video"].as_str();
-                    Ok(Some(video.ok_or_else(|| vendor("the generation completed without a video"))?.to_owned()))
+        let video_url = poll_or_stop(
+            interval,
+            Duration::from_secs(1700),
+            |_| {
+                let response = call("GET", &url, None)?;
+                if response.status != 200 {
+                    return Err(vendor(format!(
+                        "asking about generation {id}: HTTP {}: {}",
+                        response.status,
+                        refusal(&response)
+                    )));
                 }
-                Some("failed") => Err(vendor(format!(
-                    "Luma could not make the video: {}",
-                    generation["failure_reason"].as_str().unwrap_or("no reason given")
-                ))),
-                Some("queued" | "dreaming") => Ok(None),
-                other => Err(vendor(format!("generation {id} is in a state Luma does not document: {other:?}"))),
-            }
-        });
-        let video_url = match polled {
-            Ok(video_url) => video_url,
-            Err(GenerateError::Cancelled) => {
-                // Stop paying for it.
-                let _ = http::fetch("DELETE", &url, &[("authorization", AUTH)], &[]);
-                return Err(GenerateError::Cancelled);
-            }
-            Err(e) => return Err(e),
-        };
+                let generation = response.json()?;
+                match generation["state"].as_str() {
+                    Some("completed") => {
+                        let video = generation["assets"]["video"].as_str();
+                        Ok(Some(video.ok_or_else(|| vendor("the generation completed without a video"))?.to_owned()))
+                    }
+                    Some("failed") => Err(vendor(format!(
+                        "Luma could not make the video: {}",
+                        generation["failure_reason"].as_str().unwrap_or("no reason given")
+                    ))),
+                    Some("queued" | "dreaming") => Ok(None),
+                    other => Err(vendor(format!("generation {id} is in a state Luma does not document: {other:?}"))),
+                }
+            },
+            || drop(http::fetch("DELETE", &url, &[("authorization", AUTH)], &[])),
+        )?;
         let video = http::download(VENDOR, &video_url)?;
         progress(0.95);
         emit_continuation("luma.mp4", &video, parent_seconds)?;

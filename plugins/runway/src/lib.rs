@@ -199,53 +199,50 @@ impl Adapter for Runway {
         let task_url = format!("{api}/v1/tasks/{}", http::encode_component(&id));
         let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
         let mut throttled = false;
-        let polled = poll(interval, Duration::from_secs(1700), |_| {
-            let response = call("GET", &task_url, None)?;
-            if response.status != 200 {
-                return Err(vendor(format!(
-                    "asking about task {id}: HTTP {}: {}",
-                    response.status,
-                    refusal(&response)
-                )));
-            }
-            let task = response.json()?;
-            match task["status"].as_str() {
-                Some("SUCCEEDED") => {
-                    let url = task["output"][0].as_str().ok_or_else(|| vendor("the task succeeded without output"))?;
-                    Ok(Some(url.to_owned()))
+        let url = poll_or_stop(
+            interval,
+            Duration::from_secs(1700),
+            |_| {
+                let response = call("GET", &task_url, None)?;
+                if response.status != 200 {
+                    return Err(vendor(format!(
+                        "asking about task {id}: HTTP {}: {}",
+                        response.status,
+                        refusal(&response)
+                    )));
                 }
-                Some("FAILED") => Err(vendor(format!(
-                    "Runway could not make the video: {} ({})",
-                    task["failure"].as_str().unwrap_or("no reason given"),
-                    task["failureCode"].as_str().unwrap_or("no code")
-                ))),
-                Some("CANCELLED") => Err(vendor(format!("task {id} was cancelled on Runway's side"))),
-                Some("THROTTLED") => {
-                    if !throttled {
-                        throttled = true;
-                        log(LogLevel::Info, "Runway is holding the task until the account's other tasks finish");
+                let task = response.json()?;
+                match task["status"].as_str() {
+                    Some("SUCCEEDED") => {
+                        let url =
+                            task["output"][0].as_str().ok_or_else(|| vendor("the task succeeded without output"))?;
+                        Ok(Some(url.to_owned()))
                     }
-                    Ok(None)
-                }
-                Some("RUNNING") => {
-                    if let Some(p) = task["progress"].as_f64() {
-                        progress(0.05 + 0.85 * p.clamp(0.0, 1.0) as f32);
+                    Some("FAILED") => Err(vendor(format!(
+                        "Runway could not make the video: {} ({})",
+                        task["failure"].as_str().unwrap_or("no reason given"),
+                        task["failureCode"].as_str().unwrap_or("no code")
+                    ))),
+                    Some("CANCELLED") => Err(vendor(format!("task {id} was cancelled on Runway's side"))),
+                    Some("THROTTLED") => {
+                        if !throttled {
+                            throttled = true;
+                            log(LogLevel::Info, "Runway is holding the task until the account's other tasks finish");
+                        }
+                        Ok(None)
                     }
-                    Ok(None)
+                    Some("RUNNING") => {
+                        if let Some(p) = task["progress"].as_f64() {
+                            progress(0.05 + 0.85 * p.clamp(0.0, 1.0) as f32);
+                        }
+                        Ok(None)
+                    }
+                    Some("PENDING") => Ok(None),
+                    other => Err(vendor(format!("task {id} has a status Runway does not document: {other:?}"))),
                 }
-                Some("PENDING") => Ok(None),
-                other => Err(vendor(format!("task {id} has a status Runway does not document: {other:?}"))),
-            }
-        });
-        let url = match polled {
-            Ok(url) => url,
-            Err(GenerateError::Cancelled) => {
-                // Stop paying for it: Runway cancels (or deletes) the task.
-                let _ = http::fetch("DELETE", &task_url, &headers(), &[]);
-                return Err(GenerateError::Cancelled);
-            }
-            Err(e) => return Err(e),
-        };
+            },
+            || drop(http::fetch("DELETE", &task_url, &headers(), &[])),
+        )?;
         let video = http::download("Runway", &url)?;
         progress(0.95);
         emit_file("runway.mp4", &video).map_err(GenerateError::Other)?;

@@ -295,3 +295,18 @@ pub fn poll<T>(
         std::thread::sleep(interval);
     }
 }
+
+/// [`poll`], and when the user cancels, `stop` first: tell the vendor to
+/// drop the job (and stop billing for it) before the take ends.
+pub fn poll_or_stop<T>(
+    interval: std::time::Duration,
+    timeout: std::time::Duration,
+    step: impl FnMut(u32) -> Result<Option<T>, GenerateError>,
+    stop: impl FnOnce(),
+) -> Result<T, GenerateError> {
+    let polled = poll(interval, timeout, step);
+    if matches!(polled, Err(GenerateError::Cancelled)) {
+        stop();
+    }
+    polled
+}

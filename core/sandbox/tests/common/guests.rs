@@ -44,6 +44,8 @@ pub(crate) struct Guests {
     pub(crate) minimax: PathBuf,
     /// The Veo adapter's component.
     pub(crate) veo: PathBuf,
+    /// The Seedance adapter's component.
+    pub(crate) seedance: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -71,6 +73,7 @@ pub(crate) fn guests() -> &'static Guests {
             luma: wasm("luma"),
             minimax: wasm("minimax"),
             veo: wasm("veo"),
+            seedance: wasm("seedance"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),

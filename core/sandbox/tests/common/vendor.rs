@@ -131,3 +131,20 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
 pub(crate) fn data_uri_bytes(uri: &str) -> Vec<u8> {
     base64_decode(uri.split_once(',').expect("a data URI").1).expect("base64")
 }
+
+/// `video` with a 440 Hz tone as its sound track, as vendors that make
+/// sound deliver it (`name` keeps the scratch files apart).
+pub(crate) fn with_tone(dir: &Path, video: &[u8], name: &str) -> Vec<u8> {
+    let (v, out) = (dir.join(format!("{name}-v.mp4")), dir.join(format!("{name}.mp4")));
+    std::fs::write(&v, video).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&v)
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-shortest"])
+        .args(["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(&out).unwrap()
+}
