@@ -46,6 +46,8 @@ pub(crate) struct Guests {
     pub(crate) veo: PathBuf,
     /// The Seedance adapter's component.
     pub(crate) seedance: PathBuf,
+    /// The Jimeng adapter's component.
+    pub(crate) jimeng: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -74,6 +76,7 @@ pub(crate) fn guests() -> &'static Guests {
             minimax: wasm("minimax"),
             veo: wasm("veo"),
             seedance: wasm("seedance"),
+            jimeng: wasm("jimeng"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),
