@@ -153,33 +153,6 @@ fn upload(server: &Server, image: &Image) -> Result<String, GenerateError> {
     })
 }
 
-/// Replaces placeholders in every string of `value`, noting which were used.
-fn substitute(value: &mut Value, values: &[(String, Value)], used: &mut BTreeSet<String>) {
-    match value {
-        Value::String(text) => {
-            for (name, v) in values {
-                let token = format!("{{{{{name}}}}}");
-                if *text == token {
-                    used.insert(name.clone());
-                    *value = v.clone();
-                    return;
-                }
-                if text.contains(&token) {
-                    used.insert(name.clone());
-                    let plain = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    *text = text.replace(&token, &plain);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, values, used)),
-        Value::Object(map) => map.values_mut().for_each(|v| substitute(v, values, used)),
-        _ => {}
-    }
-}
-
 /// One error as ComfyUI words it: message, details, and the input at fault.
 fn error_text(e: &Value) -> String {
     let mut text = e["message"].as_str().unwrap_or("error").to_owned();
@@ -527,7 +500,7 @@ impl Adapter for ComfyUi {
         .collect();
         values.extend(images);
         let mut used = BTreeSet::new();
-        substitute(&mut workflow, &values, &mut used);
+        template::substitute(&mut workflow, &values, &mut used);
         progress(0.02);
 
         // The WebSocket first, so no message of this prompt is missed.

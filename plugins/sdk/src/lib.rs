@@ -50,6 +50,7 @@ pub mod base64;
 pub mod http;
 pub mod mp4;
 pub mod png;
+pub mod template;
 pub mod websocket;
 
 pub use bindings::Guest as Adapter;

@@ -48,6 +48,8 @@ pub(crate) struct Guests {
     pub(crate) seedance: PathBuf,
     /// The Jimeng adapter's component.
     pub(crate) jimeng: PathBuf,
+    /// The fal adapter's component.
+    pub(crate) fal: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -77,6 +79,7 @@ pub(crate) fn guests() -> &'static Guests {
             veo: wasm("veo"),
             seedance: wasm("seedance"),
             jimeng: wasm("jimeng"),
+            fal: wasm("fal"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),
