@@ -49,7 +49,11 @@ fn check_install_list_and_generate_with_an_adapter() {
         })
         .collect();
     let ids: Vec<&str> = shipped.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["comfyui", "fal", "jimeng", "kling", "luma", "minimax", "runway", "seedance", "veo"], "{listed}");
+    assert_eq!(
+        ids,
+        ["comfyui", "fal", "jimeng", "kling", "luma", "minimax", "replicate", "runway", "seedance", "veo"],
+        "{listed}"
+    );
     assert!(shipped.iter().all(|(_, v)| !v.is_empty()));
     json_ok(&mattebox(home.path(), &["plugin", "install", example]));
     let again = mattebox(home.path(), &["plugin", "install", example]);

@@ -74,7 +74,8 @@ pub fn request_values(
         ("height", json!(request.height)),
         ("frames", json!(frame_count(request))),
         ("fps", json!(fps)),
-        ("seconds", json!(seconds)),
+        // Whole seconds as an integer: most models' schemas want one.
+        ("seconds", if seconds.fract() == 0.0 { json!(seconds as i64) } else { json!(seconds) }),
         ("aspect_ratio", json!(aspect_ratio(request.width, request.height))),
     ]
     .into_iter()

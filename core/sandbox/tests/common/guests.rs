@@ -50,6 +50,8 @@ pub(crate) struct Guests {
     pub(crate) jimeng: PathBuf,
     /// The fal adapter's component.
     pub(crate) fal: PathBuf,
+    /// The Replicate adapter's component.
+    pub(crate) replicate: PathBuf,
     /// Components whose `describe()` probes the network and secrets, sleeps
     /// for an hour, or answers with 32 MiB.
     pub(crate) describe_probe: PathBuf,
@@ -80,6 +82,7 @@ pub(crate) fn guests() -> &'static Guests {
             seedance: wasm("seedance"),
             jimeng: wasm("jimeng"),
             fal: wasm("fal"),
+            replicate: wasm("replicate"),
             describe_probe: wasm("describe_probe"),
             describe_sleep: wasm("describe_sleep"),
             describe_huge: wasm("describe_huge"),
