@@ -184,15 +184,28 @@ fn handle(state: &Mutex<KlingState>, request: Request) -> Response {
             if !s.made.iter().any(|m| Some(m.as_str()) == input["video_id"].as_str()) {
                 return invalid("video_id is invalid or the video has expired");
             }
-            if input["mode"] != "audio2video" || input["audio_type"] != "file" {
-                return invalid("this server takes mode audio2video with audio_type file");
-            }
-            let line = input["audio_file"].as_str().and_then(vendor::base64_decode);
-            let Some(line) = line.filter(|l| l.len() <= 5_000_000 && sound_type(l).is_some()) else {
-                return invalid("audio_file must be an mp3, wav, m4a or aac file of at most 5 MB, in base64");
-            };
             let id = format!("task-{}", s.tasks.len() + 1);
-            s.lines.insert(id.clone(), line);
+            match (input["mode"].as_str(), input["audio_type"].as_str()) {
+                (Some("audio2video"), Some("file")) => {
+                    let line = input["audio_file"].as_str().and_then(vendor::base64_decode);
+                    let Some(line) = line.filter(|l| l.len() <= 5_000_000 && sound_type(l).is_some()) else {
+                        return invalid("audio_file must be an mp3, wav, m4a or aac file of at most 5 MB, in base64");
+                    };
+                    s.lines.insert(id.clone(), line);
+                }
+                (Some("text2video"), _) => {
+                    let text_ok = input["text"].as_str().is_some_and(|t| !t.is_empty() && t.chars().count() <= 120);
+                    let voice_ok = input["voice_id"].as_str().is_some_and(|v| !v.is_empty())
+                        && matches!(input["voice_language"].as_str(), Some("zh" | "en"))
+                        && input["voice_speed"].as_f64().is_some_and(|v| (0.8..=2.0).contains(&v));
+                    if !text_ok || !voice_ok {
+                        return invalid(
+                            "text2video takes text (1-120 characters), voice_id, voice_language zh or en, voice_speed 0.8-2",
+                        );
+                    }
+                }
+                _ => return invalid("mode must be text2video, or audio2video with audio_type file or url"),
+            }
             s.tasks.insert(id.clone(), ("lip-sync".to_string(), body, 0));
             reply(
                 200,
@@ -504,4 +517,36 @@ fn a_bad_token_and_a_failed_task_are_reported_in_klings_words() {
     state.lock().unwrap().fail_with = Some("content moderation".into());
     let err = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap_err();
     assert!(err.to_string().contains("Kling could not make the video: content moderation"), "{err}");
+}
+
+/// A Kling take lip-synced to words Kling voices itself: the words and the
+/// voice go as `text2video`; without a voice, the take says how to name one.
+#[test]
+fn a_kling_take_is_lip_synced_to_words_in_a_kling_voice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(SECRET, dir.path());
+    let first = generations.submit("kling", request(&origin), 1).unwrap().results().remove(0).unwrap();
+    let source = VideoInput::new("take-1", VideoRole::Lipsync, first.fps, first.frames, vec![flat(0.3)], None)
+        .unwrap()
+        .with_vendor(first.vendor_source().unwrap());
+    let mut talk = request(&origin);
+    talk.prompt = String::new();
+    talk.source_video = Some(source);
+    talk.extras.insert("text".into(), "Meet me at the pier at midnight.".into());
+    let err = generations.submit("kling", talk.clone(), 1).unwrap().results().remove(0).unwrap_err();
+    assert!(err.to_string().contains("--extra voice_id="), "{err}");
+    talk.extras.insert("voice_id".into(), "genshin_vindi2".into());
+    talk.extras.insert("voice_speed".into(), "3".into());
+    let take = generations.submit("kling", talk, 1).unwrap().results().remove(0).unwrap();
+    let s = state.lock().unwrap();
+    let (kind, body, _) = &s.tasks["task-2"];
+    assert_eq!(kind, "lip-sync");
+    let input = &body["input"];
+    assert_eq!(
+        (input["mode"].as_str(), input["text"].as_str()),
+        (Some("text2video"), Some("Meet me at the pier at midnight."))
+    );
+    assert_eq!((input["voice_id"].as_str(), input["voice_language"].as_str()), (Some("genshin_vindi2"), Some("en")));
+    assert_eq!(input["voice_speed"], 2.0, "held to Kling's range");
+    assert!(take.deviations.iter().any(|d| d.field == Field::Extras && d.note.contains("voice_speed 3")));
 }

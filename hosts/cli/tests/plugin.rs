@@ -179,10 +179,12 @@ fn a_take_keeps_its_sound_and_its_vendor_id_for_the_next_shot() {
     let doc = json_ok(&mattebox(home.path(), &cue));
     let seen = doc["takes"][0]["take"]["vendor_generation"].as_str().unwrap().to_owned();
     assert!(seen.starts_with("seen no-source sound reference "), "{seen}");
-    // --lipsync without the line is a usage error that names --audio.
+    // --lipsync without the line is a usage error that names --audio and --say.
     let alone = [&base[..], &["--lipsync", after.to_str().unwrap(), "-o", talk.to_str().unwrap()]].concat();
     let refused = mattebox(home.path(), &alone);
-    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("--audio"));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("--audio") && said.contains("--say"), "{said}");
 }
 
 #[test]

@@ -286,7 +286,7 @@ fn lip_sync(request: &ShotRequest, api: &str, video: &SourceVideo) -> Result<Tak
         )));
     };
     let Some(line) = audio_of(request, AudioRole::Dialogue) else {
-        return Err(GenerateError::InvalidRequest("lip-sync needs the dialogue line: give it with --audio".into()));
+        return lip_sync_text(request, api, video_id);
     };
     // Kling takes .mp3, .wav, .m4a or .aac, up to 5 MB and 2-60 s.
     let seconds = line.duration.num as f64 / line.duration.den.max(1) as f64;
@@ -323,7 +323,63 @@ fn lip_sync(request: &ShotRequest, api: &str, video: &SourceVideo) -> Result<Tak
         "audio_file": base64::encode(sent),
     } });
     log(LogLevel::Info, &format!("lip-syncing Kling video {video_id} to {}", line.label));
-    let (bytes, new_id, _) = run_task(request, api, "lip-sync", &body)?;
+    finish_lip_sync(request, api, &body, notes)
+}
+
+/// Kling's lip-sync to words it voices itself (`text2video`): the words in
+/// extra `text` (`mattebox generate --say`), a Kling voice in `voice_id`.
+fn lip_sync_text(request: &ShotRequest, api: &str, video_id: &str) -> Result<TakeReport, GenerateError> {
+    let Some(text) = extra(request, "text").filter(|t| !t.trim().is_empty()) else {
+        return Err(GenerateError::InvalidRequest(
+            "lip-sync needs the dialogue line: give it with --audio, or the words with --say and a Kling voice with \
+             --extra voice_id=..."
+                .into(),
+        ));
+    };
+    let Some(voice) = extra(request, "voice_id") else {
+        return Err(GenerateError::InvalidRequest(
+            "Kling voices the words with one of its voices: name it with --extra voice_id=... (and \
+             voice_language=zh for Chinese)"
+                .into(),
+        ));
+    };
+    if text.chars().count() > 120 {
+        return Err(GenerateError::InvalidRequest(format!(
+            "Kling voices at most 120 characters; these words are {}: give the line as a sound with --audio",
+            text.chars().count()
+        )));
+    }
+    let mut notes = Vec::new();
+    let language = extra(request, "voice_language").unwrap_or("en");
+    let asked = extra(request, "voice_speed").and_then(|v| v.parse::<f64>().ok()).unwrap_or(1.0);
+    let speed = asked.clamp(0.8, 2.0);
+    if speed != asked {
+        notes.push(approximated(
+            Field::Extras,
+            &format!("Kling voices at 0.8 to 2 times; voice_speed {asked} became {speed}"),
+        ));
+    }
+    let body = json!({ "input": {
+        "video_id": video_id,
+        "mode": "text2video",
+        "text": text,
+        "voice_id": voice,
+        "voice_language": language,
+        "voice_speed": speed,
+    } });
+    log(LogLevel::Info, &format!("lip-syncing Kling video {video_id} to words in voice {voice}"));
+    finish_lip_sync(request, api, &body, notes)
+}
+
+/// Runs a lip-sync task and hands its video over, with what a lip-sync
+/// leaves of the request said.
+fn finish_lip_sync(
+    request: &ShotRequest,
+    api: &str,
+    body: &Value,
+    mut notes: Vec<Deviation>,
+) -> Result<TakeReport, GenerateError> {
+    let (bytes, new_id, _) = run_task(request, api, "lip-sync", body)?;
     progress(0.9);
     emit_file("kling.mp4", &bytes).map_err(GenerateError::Other)?;
     notes.push(approximated(Field::Duration, "a lip-synced take is as long as its video"));

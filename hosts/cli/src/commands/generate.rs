@@ -36,8 +36,9 @@ Examples:
 generators that can continue a video (the built-in one, vendors' extend) go on
 with its motion; with --camera, the built-in one makes that move instead.
 --extend asks for the continuation alone. --lipsync re-renders a take's mouth
-to the dialogue line given with --audio (a vendor's lip-sync; Kling's needs a
-take Kling made). A take's sound, when its generator gives one, is in its
+to the dialogue line given with --audio, or to words a vendor voices itself
+given with --say (Kling: --extra voice_id=...); Kling's needs a take Kling
+made. A take's sound, when its generator gives one, is in its
 video, or beside a PNG sequence as take-N.wav.
 
 Camera amounts run from -1 to 1 per axis: horizontal (truck), vertical
@@ -66,9 +67,12 @@ pub(crate) struct GenerateArgs {
     /// The next shot of a chain: --extend CLIP, and CLIP's last frame as the first frame.
     #[arg(long, value_name = "CLIP", conflicts_with = "first_frame")]
     after: Option<PathBuf>,
-    /// Re-render the mouth in this take or clip to the --audio line.
-    #[arg(long, value_name = "CLIP", conflicts_with_all = ["extend", "after"], requires = "audio")]
+    /// Re-render the mouth in this take or clip to the --audio line (or the --say words).
+    #[arg(long, value_name = "CLIP", conflicts_with_all = ["extend", "after"])]
     lipsync: Option<PathBuf>,
+    /// With --lipsync: the words, for generators that voice them (Kling, with --extra voice_id=...).
+    #[arg(long, value_name = "WORDS", requires = "lipsync", conflicts_with = "audio")]
+    say: Option<String>,
     /// The dialogue line (wav, mp3, m4a, aac, ogg, flac, or a video's sound track).
     #[arg(long, value_name = "SOUND")]
     audio: Option<PathBuf>,
@@ -146,6 +150,14 @@ fn request_of(ctx: &Ctx, args: &GenerateArgs) -> Result<ShotRequest, CliError> {
         let (k, v) =
             extra.split_once('=').ok_or_else(|| CliError::usage(format!("--extra {extra:?} is not KEY=VALUE")))?;
         request.extras.insert(k.trim().to_owned(), extra_value(k.trim(), v)?);
+    }
+    if let Some(words) = &args.say {
+        request.extras.insert("text".into(), words.clone());
+    }
+    if args.lipsync.is_some() && args.audio.is_none() && args.say.is_none() {
+        return Err(CliError::usage(
+            "--lipsync needs the line: --audio LINE, or --say WORDS for a generator that voices them",
+        ));
     }
     request.check().map_err(CliError::usage_from)?;
     request.first_frame = args.first_frame.as_deref().map(|p| load_image(ctx, p)).transpose()?;
