@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 10)
+#define MB_ABI_VERSION ((1 << 16) | 11)
 
 // `mb_key_options` clip black or clip white: set from the noise of the
 // screen, as measured on the plate.
@@ -920,6 +920,25 @@ enum mb_result mb_generation_submit(const struct mb_generations *generations,
                                     const struct mb_shot_request *request,
                                     uint32_t takes,
                                     struct mb_generation **out);
+
+// Writes the take-cache key of take `take` (0-based) of `request` from the
+// generator `generator` into `buf`, NUL-terminated, at most `capacity`
+// bytes: the key the take has in the take cache once made, read as
+// `mb_generation_submit` reads the request (its source video and sound
+// decoded, the user's adapter settings applied). For a host that keeps
+// takes by key but cannot decode a request's inputs itself. A buffer too
+// small is `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs;
+// an unknown generator `MB_RESULT_NOT_FOUND`. ABI 1.11.
+//
+// # Safety
+// As `mb_generation_submit` for `generations`, `generator` and `request`;
+// `buf` must have `capacity` writable bytes.
+enum mb_result mb_generation_take_key(const struct mb_generations *generations,
+                                      const char *generator,
+                                      const struct mb_shot_request *request,
+                                      uint32_t take,
+                                      char *buf,
+                                      size_t capacity);
 
 // The number of takes the job asked for.
 //

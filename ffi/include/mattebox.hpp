@@ -358,6 +358,16 @@ public:
         return Generation(raw);
     }
 
+    // The take-cache key take `take` of `request` from `generator` has once
+    // made, read as `submit` reads the request. ABI 1.11.
+    Result<std::string> take_key(const std::string& generator, const mb_shot_request& request, uint32_t take) const {
+        std::string key(256, '\0');
+        mb_result code = mb_generation_take_key(raw_.get(), generator.c_str(), &request, take, key.data(), key.size());
+        if (code != MB_RESULT_OK) return Error::from_last(code);
+        key.resize(std::strlen(key.c_str()));
+        return key;
+    }
+
 private:
     explicit Generations(mb_generations* raw) : raw_(raw) {}
     detail::Handle<mb_generations, mb_generations_free> raw_;

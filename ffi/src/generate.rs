@@ -509,6 +509,46 @@ pub unsafe extern "C" fn mb_generation_submit(
     })
 }
 
+/// Writes the take-cache key of take `take` (0-based) of `request` from the
+/// generator `generator` into `buf`, NUL-terminated, at most `capacity`
+/// bytes: the key the take has in the take cache once made, read as
+/// `mb_generation_submit` reads the request (its source video and sound
+/// decoded, the user's adapter settings applied). For a host that keeps
+/// takes by key but cannot decode a request's inputs itself. A buffer too
+/// small is `MB_RESULT_INVALID_ARGUMENT` saying how many bytes it needs;
+/// an unknown generator `MB_RESULT_NOT_FOUND`. ABI 1.11.
+///
+/// # Safety
+/// As `mb_generation_submit` for `generations`, `generator` and `request`;
+/// `buf` must have `capacity` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_generation_take_key(
+    generations: *const mb_generations,
+    generator: *const c_char,
+    request: *const mb_shot_request,
+    take: u32,
+    buf: *mut c_char,
+    capacity: usize,
+) -> mb_result {
+    guard("mb_generation_take_key", || {
+        // SAFETY: checked for null; validity is the host's contract.
+        let generations = unsafe { arg_ref(generations, "generations")? };
+        // SAFETY: as above; only `struct_size` bytes are read.
+        let request = unsafe { read_request(request)? };
+        if generator.is_null() {
+            return Err(FfiError::null("generator"));
+        }
+        if buf.is_null() {
+            return Err(FfiError::null("buf"));
+        }
+        let id = text(generator, "generator")?;
+        let request = request_of(&request, &generations.runtime)?;
+        let key = generations.inner.take_key(&id, request, take)?;
+        // SAFETY: `capacity` writable bytes at `buf`, per the contract.
+        unsafe { write_text(&key, buf, capacity, &format!("take {take}'s key")) }
+    })
+}
+
 fn stage_code(stage: TakeStage) -> mb_take_stage {
     match stage {
         TakeStage::Queued => MB_TAKE_QUEUED,

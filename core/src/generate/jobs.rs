@@ -177,12 +177,25 @@ impl Generations {
         &self.inner.cache
     }
 
-    /// Starts a job for `takes` takes of `request` from `generator`; it
-    /// runs on threads of its own. The user's settings for an adapter
-    /// ([`super::AdapterSettings`]) fill the extras the request lacks first.
-    /// Fails at once on an unknown generator or a bad request.
-    pub fn submit(&self, generator: &str, request: ShotRequest, takes: u32) -> Result<GenerationJob> {
-        let mut request = request;
+    /// The take-cache key take `take` of `request` from `generator` has (or
+    /// will have once made): what a host that cannot decode the request's
+    /// inputs itself asks, to find the takes a job made.
+    pub fn take_key(&self, generator: &str, request: ShotRequest, take: u32) -> Result<String> {
+        let request = self.with_settings(generator, request)?;
+        let registered = self
+            .inner
+            .generators
+            .read()
+            .get(generator)
+            .cloned()
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no generator {generator:?} is loaded")))?;
+        let info = registered.generator.info();
+        Ok(request.take_key(&info.id, &info.version, take))
+    }
+
+    /// `request` with the user's settings for adapter `generator` filling
+    /// the extras it lacks, checked.
+    fn with_settings(&self, generator: &str, mut request: ShotRequest) -> Result<ShotRequest> {
         if generator != "builtin"
             && super::check_adapter_id(generator).is_ok()
             && let Some(dir) = self.inner.settings_dir.read().as_deref()
@@ -191,6 +204,15 @@ impl Generations {
             super::AdapterSettings::load(dir, generator)?.apply(&mut request)?;
         }
         request.check()?;
+        Ok(request)
+    }
+
+    /// Starts a job for `takes` takes of `request` from `generator`; it
+    /// runs on threads of its own. The user's settings for an adapter
+    /// ([`super::AdapterSettings`]) fill the extras the request lacks first.
+    /// Fails at once on an unknown generator or a bad request.
+    pub fn submit(&self, generator: &str, request: ShotRequest, takes: u32) -> Result<GenerationJob> {
+        let request = self.with_settings(generator, request)?;
         if takes == 0 || takes > MAX_TAKES {
             return Err(Error::invalid_argument(format!("{takes} takes asked for; ask for 1 to {MAX_TAKES}")));
         }

@@ -732,6 +732,20 @@ int main(int argc, char **argv) {
     EXPECT(mb_generation_take_audio(job, 0, dir, 4), MB_RESULT_INVALID_ARGUMENT, "holds 4 bytes");
     EXPECT(mb_generation_take_audio(job, 0, dir, sizeof dir), MB_RESULT_OK, NULL);
     {
+        /* The key (ABI 1.11) a host that cannot decode the line asks for: the take's own. */
+        char key[128];
+        EXPECT(mb_generation_take_key(NULL, "hostile", &req, 0, key, sizeof key), MB_RESULT_NULL_POINTER, "generations");
+        EXPECT(mb_generation_take_key(gens, NULL, &req, 0, key, sizeof key), MB_RESULT_NULL_POINTER, "generator");
+        EXPECT(mb_generation_take_key(gens, "hostile", &req, 0, NULL, sizeof key), MB_RESULT_NULL_POINTER, "buf");
+        EXPECT(mb_generation_take_key(gens, "hostile", &req, 0, key, 8), MB_RESULT_INVALID_ARGUMENT, "holds 8 bytes");
+        EXPECT(mb_generation_take_key(gens, "nothing-here", &req, 0, key, sizeof key), MB_RESULT_NOT_FOUND, "nothing-here");
+        EXPECT(mb_generation_take_key(gens, "hostile", &req, 0, key, sizeof key), MB_RESULT_OK, NULL);
+        CHECK(strlen(key) == 64 && strstr(dir, key) != NULL);
+        char other[128];
+        EXPECT(mb_generation_take_key(gens, "hostile", &req, 1, other, sizeof other), MB_RESULT_OK, NULL);
+        CHECK(strcmp(key, other) != 0);
+    }
+    {
         FILE *f = fopen(dir, "rb");
         char riff[12] = {0};
         CHECK(f != NULL && fread(riff, 1, sizeof riff, f) == sizeof riff && memcmp(riff, "RIFF", 4) == 0 &&

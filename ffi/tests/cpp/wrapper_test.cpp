@@ -155,6 +155,10 @@ int main() {
             }
             auto dir = job->take_dir(0);
             CHECK(dir.ok() && dir->find("/takes/") != std::string::npos && dir->size() == std::strlen(dir->c_str()));
+            // The take's key, as a host that keeps takes by key asks for it.
+            auto key = generations->take_key("builtin", request, 0);
+            CHECK(key.ok() && key->size() == 64 && dir.ok() && dir->find(*key) != std::string::npos);
+            CHECK(!generations->take_key("nothing-here", request, 0).ok());
             CHECK(!job->take_dir(5).ok() && job->take_dir(5).error().code() == MB_RESULT_INVALID_ARGUMENT);
             // The built-in generator makes no sound.
             CHECK(!job->take_audio(0).ok() && job->take_audio(0).error().code() == MB_RESULT_NOT_FOUND);

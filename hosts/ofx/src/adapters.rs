@@ -79,6 +79,23 @@ const ABI_WITH_SOUND: u32 = (1 << 16) | 10;
 const MB_VIDEO_ROLE_EXTEND: u32 = 1;
 /// `MB_SOUND_ROLE_DIALOGUE`, the role `mb_shot_request_init` sets.
 const MB_SOUND_ROLE_DIALOGUE: u32 = 1;
+/// The first ABI that gives a request's take keys: 1.11.
+const ABI_WITH_TAKE_KEY: u32 = (1 << 16) | 11;
+
+/// What of a request the bundle cannot read itself (it has no decoder):
+/// files the Mattebox library reads, by path, with their roles as the C
+/// ABI numbers them (`MB_VIDEO_ROLE_*`, `MB_SOUND_ROLE_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct LibraryInputs {
+    pub(crate) source_video: Option<(String, u32)>,
+    pub(crate) sound: Option<(String, u32)>,
+}
+
+impl LibraryInputs {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.source_video.is_none() && self.sound.is_none()
+    }
+}
 
 type Status = u32;
 
@@ -98,7 +115,12 @@ struct Library {
     submit: unsafe extern "C" fn(*const c_void, *const c_char, *const MbShotRequest, u32, *mut *mut c_void) -> Status,
     status: unsafe extern "C" fn(*const c_void, u32, *mut MbTakeStatus) -> Status,
     generation_free: unsafe extern "C" fn(*mut c_void),
+    /// `mb_generation_take_key`, from ABI 1.11.
+    take_key: Option<TakeKeyFn>,
 }
+
+type TakeKeyFn =
+    unsafe extern "C" fn(*const c_void, *const c_char, *const MbShotRequest, u32, *mut c_char, usize) -> Status;
 
 static LIBRARY: OnceLock<Result<Library, String>> = OnceLock::new();
 
@@ -140,6 +162,7 @@ fn library() -> OfxResult<&'static Library> {
                 submit: sym!(b"mb_generation_submit\0"),
                 status: sym!(b"mb_generation_status\0"),
                 generation_free: sym!(b"mb_generation_free\0"),
+                take_key: if abi >= ABI_WITH_TAKE_KEY { Some(sym!(b"mb_generation_take_key\0")) } else { None },
                 abi,
                 _lib: lib,
             })
@@ -202,12 +225,108 @@ fn image_of(frame: &Frame) -> MbImage {
     }
 }
 
+/// Calls `f` with `request` (and `inputs`) as an `mb_shot_request`, its
+/// strings and images alive for the call; an older library is handed only
+/// the struct it knows, and inputs it cannot take are refused.
+fn with_raw_request<R>(
+    lib: &Library,
+    request: &ShotRequest,
+    inputs: &LibraryInputs,
+    f: impl FnOnce(&MbShotRequest) -> OfxResult<R>,
+) -> OfxResult<R> {
+    let stills: Vec<Frame> = [&request.first_frame, &request.last_frame]
+        .into_iter()
+        .map(|i| i.as_ref().map(|i| i.frame().to_format(PixelFormat::Rgba8)).transpose())
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut images = stills.iter().map(image_of);
+    let first = request.first_frame.as_ref().and_then(|_| images.next());
+    let last = request.last_frame.as_ref().and_then(|_| images.next());
+    let text = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+    let (prompt, negative) = (text(&request.prompt), text(&request.negative_prompt));
+    let path = |p: &Option<(String, u32)>| p.as_ref().map(|(p, role)| (text(p), *role));
+    let (source, sound) = (path(&inputs.source_video), path(&inputs.sound));
+    if (source.is_some() && lib.abi < ABI_WITH_SOURCE_VIDEO) || (sound.is_some() && lib.abi < ABI_WITH_SOUND) {
+        return Err(OfxError::failed(format!(
+            "the Mattebox library speaks ABI {}.{}: a Source video needs 1.9, a Sound 1.10; update it",
+            lib.abi >> 16,
+            lib.abi & 0xffff
+        )));
+    }
+    let c = &request.camera;
+    // An older library reads only the struct it knows.
+    let struct_size = if lib.abi >= ABI_WITH_SOUND {
+        std::mem::size_of::<MbShotRequest>()
+    } else if lib.abi >= ABI_WITH_SOURCE_VIDEO {
+        std::mem::offset_of!(MbShotRequest, audio)
+    } else {
+        std::mem::offset_of!(MbShotRequest, source_video)
+    };
+    let raw = MbShotRequest {
+        struct_size: struct_size as u32,
+        prompt: prompt.as_ptr(),
+        negative_prompt: negative.as_ptr(),
+        first_frame: first.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
+        last_frame: last.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
+        camera: [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom],
+        duration_num: request.duration.num(),
+        duration_den: request.duration.den(),
+        fps_num: request.fps.num(),
+        fps_den: request.fps.den(),
+        width: request.width,
+        height: request.height,
+        seed: request.seed,
+        extras: std::ptr::null(),
+        extras_count: 0,
+        source_video: source.as_ref().map_or(std::ptr::null(), |(p, _)| p.as_ptr()),
+        source_role: source.as_ref().map_or(MB_VIDEO_ROLE_EXTEND, |(_, r)| *r),
+        audio: sound.as_ref().map_or(std::ptr::null(), |(p, _)| p.as_ptr()),
+        audio_role: sound.as_ref().map_or(MB_SOUND_ROLE_DIALOGUE, |(_, r)| *r),
+    };
+    f(&raw)
+}
+
+/// The take-cache keys of takes `0..count` of `request` with `inputs` from
+/// `id`, as the Mattebox library reads the request (the bundle cannot
+/// decode a source video or a sound to key it itself).
+pub(crate) fn library_keys(
+    id: &str,
+    request: &ShotRequest,
+    inputs: &LibraryInputs,
+    count: u32,
+) -> OfxResult<Vec<String>> {
+    let session = AdapterJob::session(id)?;
+    let lib = session.lib;
+    let take_key = lib.take_key.ok_or_else(|| {
+        OfxError::failed(format!(
+            "the Mattebox library speaks ABI {}.{}: a Source video or a Sound needs 1.11 to find its takes; update it",
+            lib.abi >> 16,
+            lib.abi & 0xffff
+        ))
+    })?;
+    let id_c = CString::new(id).map_err(|_| OfxError::failed("the adapter id holds a NUL byte"))?;
+    with_raw_request(lib, request, inputs, |raw| {
+        (0..count)
+            .map(|take| {
+                let mut buf = [0 as c_char; 128];
+                // SAFETY: a live service, a request valid for the call, and a buffer of the size given.
+                let status =
+                    unsafe { take_key(session.service, id_c.as_ptr(), raw, take, buf.as_mut_ptr(), buf.len()) };
+                lib.check(status, &format!("the key of take {}", take + 1))?;
+                // SAFETY: the library wrote a NUL-terminated string into `buf`.
+                Ok(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned())
+            })
+            .collect()
+    })
+}
+
 impl AdapterJob {
-    /// Loads the adapter installed as `id` (in the library's plugin
-    /// directory, the same `default_plugin_dir` as ours) and starts `takes`
-    /// takes of `request` with it.
-    pub(crate) fn submit(id: &str, request: &ShotRequest, takes: u32) -> OfxResult<AdapterJob> {
-        mattebox_core::generate::check_adapter_id(id)?;
+    /// The library's runtime and service with the generator `id` ready
+    /// (`builtin` is always there; an adapter is loaded from the library's
+    /// plugin directory, the same `default_plugin_dir` as ours).
+    fn session(id: &str) -> OfxResult<AdapterJob> {
         let lib = library()?;
         let mut job =
             AdapterJob { lib, runtime: std::ptr::null_mut(), service: std::ptr::null_mut(), job: std::ptr::null_mut() };
@@ -215,56 +334,30 @@ impl AdapterJob {
         lib.check(unsafe { (lib.runtime_new)(std::ptr::null(), &mut job.runtime) }, "starting the Mattebox library")?;
         // SAFETY: a runtime the library just made.
         lib.check(unsafe { (lib.generations_new)(job.runtime, &mut job.service) }, "starting generation")?;
+        if id != "builtin" {
+            mattebox_core::generate::check_adapter_id(id)?;
+            let id_c = CString::new(id).map_err(|_| OfxError::failed("the adapter id holds a NUL byte"))?;
+            // SAFETY: a live service and a NUL-terminated id.
+            lib.check(unsafe { (lib.load_installed)(job.service, id_c.as_ptr()) }, &format!("loading adapter {id:?}"))?;
+        }
+        Ok(job)
+    }
+
+    /// Starts `takes` takes of `request` (with `inputs`, read by the
+    /// library) from `id`: an installed adapter, or `builtin` for a
+    /// request whose inputs only the library can read.
+    pub(crate) fn submit(id: &str, request: &ShotRequest, inputs: &LibraryInputs, takes: u32) -> OfxResult<AdapterJob> {
+        let mut job = AdapterJob::session(id)?;
+        let (lib, service) = (job.lib, job.service);
         let id_c = CString::new(id).map_err(|_| OfxError::failed("the adapter id holds a NUL byte"))?;
-        // SAFETY: a live service and a NUL-terminated id.
-        lib.check(unsafe { (lib.load_installed)(job.service, id_c.as_ptr()) }, &format!("loading adapter {id:?}"))?;
-        let stills: Vec<Frame> = [&request.first_frame, &request.last_frame]
-            .into_iter()
-            .map(|i| i.as_ref().map(|i| i.frame().to_format(PixelFormat::Rgba8)).transpose())
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        let mut images = stills.iter().map(image_of);
-        let first = request.first_frame.as_ref().and_then(|_| images.next());
-        let last = request.last_frame.as_ref().and_then(|_| images.next());
-        let text = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
-        let (prompt, negative) = (text(&request.prompt), text(&request.negative_prompt));
-        let c = &request.camera;
-        // An older library reads only the struct it knows.
-        let struct_size = if lib.abi >= ABI_WITH_SOUND {
-            std::mem::size_of::<MbShotRequest>()
-        } else if lib.abi >= ABI_WITH_SOURCE_VIDEO {
-            std::mem::offset_of!(MbShotRequest, audio)
-        } else {
-            std::mem::offset_of!(MbShotRequest, source_video)
-        };
-        let raw = MbShotRequest {
-            struct_size: struct_size as u32,
-            prompt: prompt.as_ptr(),
-            negative_prompt: negative.as_ptr(),
-            first_frame: first.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
-            last_frame: last.as_ref().map_or(std::ptr::null(), |i| i as *const MbImage),
-            camera: [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom],
-            duration_num: request.duration.num(),
-            duration_den: request.duration.den(),
-            fps_num: request.fps.num(),
-            fps_den: request.fps.den(),
-            width: request.width,
-            height: request.height,
-            seed: request.seed,
-            extras: std::ptr::null(),
-            extras_count: 0,
-            source_video: std::ptr::null(),
-            source_role: MB_VIDEO_ROLE_EXTEND,
-            audio: std::ptr::null(),
-            audio_role: MB_SOUND_ROLE_DIALOGUE,
-        };
-        let id_c = text(id);
-        // SAFETY: a live service; the request and every buffer it points to
-        // outlive the call, which copies what it keeps.
-        let submitted = unsafe { (lib.submit)(job.service, id_c.as_ptr(), &raw, takes, &mut job.job) };
-        lib.check(submitted, &format!("starting adapter {id:?}"))?;
+        let mut out = std::ptr::null_mut();
+        with_raw_request(lib, request, inputs, |raw| {
+            // SAFETY: a live service; the request and every buffer it points
+            // to outlive the call, which copies what it keeps.
+            let submitted = unsafe { (lib.submit)(service, id_c.as_ptr(), raw, takes, &mut out) };
+            lib.check(submitted, &format!("starting {id:?}"))
+        })?;
+        job.job = out;
         Ok(job)
     }
 

@@ -101,6 +101,11 @@ pub(crate) fn string(effect: &Effect, (name, label, hint): (&CStr, &CStr, &CStr)
     Ok(p)
 }
 
+/// A string parameter holding a file's path (the host offers a file browser).
+pub(crate) fn file_path(effect: &Effect, param: (&CStr, &CStr, &CStr)) -> OfxResult<()> {
+    string(effect, param)?.set_string(kOfxParamPropStringMode, 0, kOfxParamStringIsFilePath)
+}
+
 /// A string the effect keeps in the project file, never shown: what it
 /// learnt that a later session needs.
 pub(crate) fn kept_string(effect: &Effect, param: (&CStr, &CStr, &CStr)) -> OfxResult<()> {

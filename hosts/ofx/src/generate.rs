@@ -28,7 +28,7 @@ use mattebox_core::shot::{CameraMotion, ImageInput, ShotRequest};
 use mattebox_core::{Frame, PixelFormat, Rational};
 use parking_lot::Mutex;
 
-use crate::adapters::{AdapterJob, installed_version};
+use crate::adapters::{AdapterJob, LibraryInputs, installed_version, library_keys};
 use crate::describe;
 use crate::host::{Effect, OfxError, OfxResult, Props, RenderScale};
 use crate::plugin::Plugin;
@@ -47,6 +47,10 @@ const GENERATE: &CStr = c"generate";
 const TAKE_KEYS: &CStr = c"takeKeys";
 const EPISODE: &CStr = c"episode";
 const EPISODE_SHOT: &CStr = c"episodeShot";
+const SOURCE_VIDEO: &CStr = c"sourceVideo";
+const SOURCE_ROLE: &CStr = c"sourceRole";
+const SOUND: &CStr = c"sound";
+const SOUND_ROLE: &CStr = c"soundRole";
 /// The most takes the Takes parameter asks for.
 const MAX_TAKES: u32 = 8;
 /// Camera parameters, in `CameraMotion::AXES` order.
@@ -68,6 +72,9 @@ pub(crate) struct GenerateInstance {
     service: Generations,
     job: Mutex<Option<(Vec<String>, Job)>>,
     keys: Mutex<HashMap<String, Vec<String>>>,
+    /// Keys the Mattebox library gave for requests with a Source video or a
+    /// Sound, by the request's identity (its files' paths, sizes and times).
+    library_keys: Mutex<HashMap<String, Vec<String>>>,
 }
 
 /// A job of the built-in generator (in the bundle) or of an adapter (in
@@ -115,6 +122,27 @@ fn parse_kept(value: &str) -> Option<(&str, Vec<String>)> {
 }
 
 impl GenerateInstance {
+    /// The keys of every take Generate may make of `request`: computed
+    /// here, or, when the request has files only the Mattebox library can
+    /// read, asked of it (once per request and files).
+    fn keys_of(
+        &self,
+        request: &ShotRequest,
+        inputs: &LibraryInputs,
+        generator: &(String, String),
+    ) -> OfxResult<Vec<String>> {
+        if inputs.is_empty() {
+            return Ok(all_keys(request, generator));
+        }
+        let identity = format!("{} {}", key_of(request, 0, generator), inputs_identity(inputs));
+        if let Some(keys) = self.library_keys.lock().get(&identity) {
+            return Ok(keys.clone());
+        }
+        let keys = library_keys(&generator.0, request, inputs, MAX_TAKES)?;
+        self.library_keys.lock().insert(identity, keys.clone());
+        Ok(keys)
+    }
+
     /// The cache key of take `index` as the request at full size has it;
     /// `Err` says why it cannot be known at this render scale.
     fn key_for(
@@ -124,17 +152,19 @@ impl GenerateInstance {
         generator: &(String, String),
         scale: RenderScale,
     ) -> OfxResult<Result<String, String>> {
+        let inputs = inputs_of(effect)?;
+        let pick = |keys: &[String]| keys.get(index as usize).cloned();
         if !uses_stills(effect) {
-            return Ok(Ok(key_of(&request_of(effect, false)?, index, generator)));
+            let keys = self.keys_of(&request_of(effect, false)?, &inputs, generator)?;
+            return Ok(Ok(pick(&keys).unwrap_or_else(|| keys[0].clone())));
         }
-        let still_free = key_of(&request_of(effect, false)?, 0, generator);
+        let still_free = still_free_key(effect, &inputs, generator)?;
         if scale.is_full() {
-            let keys = all_keys(&request_of(effect, true)?, generator);
-            let key = keys.get(index as usize).cloned().unwrap_or_else(|| keys[0].clone());
+            let keys = self.keys_of(&request_of(effect, true)?, &inputs, generator)?;
+            let key = pick(&keys).unwrap_or_else(|| keys[0].clone());
             self.keys.lock().insert(still_free, keys);
             return Ok(Ok(key));
         }
-        let pick = |keys: &[String]| keys.get(index as usize).cloned();
         if let Some(key) = self.keys.lock().get(&still_free).and_then(|k| pick(k)) {
             return Ok(Ok(key));
         }
@@ -149,6 +179,50 @@ impl GenerateInstance {
             scale.x
         )))
     }
+}
+
+/// The key that names a request with stills by everything but the stills
+/// (its files included), for proxy renders.
+fn still_free_key(effect: &Effect, inputs: &LibraryInputs, generator: &(String, String)) -> OfxResult<String> {
+    let mut request = request_of(effect, false)?;
+    if !inputs.is_empty() {
+        request.extras.insert("mattebox.ofx.inputs".into(), inputs_identity(inputs));
+    }
+    Ok(key_of(&request, 0, generator))
+}
+
+/// The Source video and Sound parameters: files the Mattebox library reads.
+fn inputs_of(effect: &Effect) -> OfxResult<LibraryInputs> {
+    let file = |name: &CStr| -> OfxResult<Option<String>> {
+        let path = effect.string_at(name, 0.0)?.trim().to_owned();
+        Ok((!path.is_empty()).then_some(path))
+    };
+    // Choice indices follow MB_VIDEO_ROLE_* and MB_SOUND_ROLE_*, which start at 1.
+    let source_role = effect.int_at(SOURCE_ROLE, 0.0)?.clamp(0, 2) as u32 + 1;
+    let sound_role = effect.int_at(SOUND_ROLE, 0.0)?.clamp(0, 1) as u32 + 1;
+    Ok(LibraryInputs {
+        source_video: file(SOURCE_VIDEO)?.map(|p| (p, source_role)),
+        sound: file(SOUND)?.map(|p| (p, sound_role)),
+    })
+}
+
+/// What names the inputs' content without reading it: each file's path,
+/// role, size and modification time (a file written again is a new input).
+fn inputs_identity(inputs: &LibraryInputs) -> String {
+    let stamp = |(path, role): &(String, u32)| {
+        let meta = std::fs::metadata(path).ok();
+        let modified = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        format!("{path}|{role}|{}|{modified}", meta.map_or(0, |m| m.len()))
+    };
+    [&inputs.source_video, &inputs.sound]
+        .iter()
+        .map(|i| i.as_ref().map(stamp).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn clip_still(effect: &Effect, clip: &CStr, label: &str) -> OfxResult<Option<ImageInput>> {
@@ -331,6 +405,31 @@ impl Plugin for Generate {
             ),
         )?;
         describe::string(effect, (EPISODE_SHOT, c"Episode shot", c"The id of a shot of the Episode file."))?;
+        describe::file_path(
+            effect,
+            (
+                SOURCE_VIDEO,
+                c"Source video",
+                c"A clip or a take's folder the shot continues (Extend), re-mouths to the Sound (Lip-sync) or \
+                  restyles; read by the Mattebox library (MATTEBOX_LIBRARY).",
+            ),
+        )?;
+        describe::choice(
+            effect,
+            (SOURCE_ROLE, c"Source role", c"What the Source video is for."),
+            &[c"Extend", c"Lip-sync", c"Restyle"],
+            0,
+        )?;
+        describe::file_path(
+            effect,
+            (
+                SOUND,
+                c"Sound",
+                c"A sound file (wav, mp3, m4a, aac, ogg, flac, or a video's sound track): the dialogue line a \
+                  lip-sync follows, or a sound the shot follows; read by the Mattebox library.",
+            ),
+        )?;
+        describe::choice(effect, (SOUND_ROLE, c"Sound role", c"What the Sound is."), &[c"Dialogue", c"Reference"], 0)?;
         describe::kept_string(
             effect,
             (TAKE_KEYS, c"Take keys", c"The takes of the request at full size, for proxy renders (kept, not shown)."),
@@ -339,7 +438,12 @@ impl Plugin for Generate {
 
     fn create(_: &Effect) -> OfxResult<GenerateInstance> {
         let service = Generations::new(crate::host::runtime()?)?;
-        Ok(GenerateInstance { service, job: Mutex::new(None), keys: Mutex::new(HashMap::new()) })
+        Ok(GenerateInstance {
+            service,
+            job: Mutex::new(None),
+            keys: Mutex::new(HashMap::new()),
+            library_keys: Mutex::new(HashMap::new()),
+        })
     }
 
     fn time_domain(instance: &GenerateInstance, effect: &Effect, out: &Props) -> OfxResult<bool> {
@@ -432,19 +536,22 @@ impl Plugin for Generate {
             )));
         }
         let request = request_of(effect, true)?;
+        let inputs = inputs_of(effect)?;
         let takes = effect.int_at(TAKES, 0.0)?.clamp(1, MAX_TAKES as i32) as u32;
         let generator = generator_of(effect)?;
-        let keys = all_keys(&request, &generator);
+        let keys = instance.keys_of(&request, &inputs, &generator)?;
         if uses_stills(effect) {
-            let still_free = key_of(&request_of(effect, false)?, 0, &generator);
+            let still_free = still_free_key(effect, &inputs, &generator)?;
             effect.set_string_param(TAKE_KEYS, &kept_value(&still_free, &keys))?;
             instance.keys.lock().insert(still_free, keys.clone());
         }
         let builtin = BuiltinGenerator::default();
-        let job = if generator.0 == builtin.info().id {
+        // The bundle's own generator takes what it can read; files only the
+        // library decodes send even the built-in generator there.
+        let job = if generator.0 == builtin.info().id && inputs.is_empty() {
             Job::Builtin(instance.service.submit(&generator.0, request, takes)?)
         } else {
-            Job::Adapter(AdapterJob::submit(&generator.0, &request, takes)?)
+            Job::Adapter(AdapterJob::submit(&generator.0, &request, &inputs, takes)?)
         };
         // A new job replaces the old one, which is cancelled as it drops.
         let old = instance.job.lock().replace((keys, job));

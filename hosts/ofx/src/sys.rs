@@ -332,6 +332,8 @@ ofx_strings! {
     kOfxParamPropDisplayMax = c"OfxParamPropDisplayMax";
     kOfxParamPropAnimates = c"OfxParamPropAnimates";
     kOfxParamPropSecret = c"OfxParamPropSecret";
+    kOfxParamPropStringMode = c"OfxParamPropStringMode";
+    kOfxParamStringIsFilePath = c"OfxParamStringIsFilePath";
     // Messages.
     kOfxMessageError = c"OfxMessageError";
     kOfxMessageWarning = c"OfxMessageWarning";

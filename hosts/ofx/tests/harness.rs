@@ -712,6 +712,63 @@ fn generate_with_an_adapter_through_the_mattebox_library() {
     }
 }
 
+/// A Source video (a take's folder) the shot continues: the bundle cannot
+/// decode it, so the Mattebox library keys the request and makes its takes,
+/// and Generate shows the same continuation `mattebox generate --extend`
+/// made; a Sound that is not there is an error naming the file.
+#[test]
+fn generate_continues_a_source_video_through_the_mattebox_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let cache = dir.path().join("cache");
+    let cli_cmd = || {
+        let mut cmd = Command::new(cli());
+        cmd.arg("--cache-dir").arg(&cache).arg("-q");
+        cmd
+    };
+    let (source, next) = (dir.path().join("source"), dir.path().join("next"));
+    ok(cli_cmd()
+        .args(["generate", "--prompt", "dusk", "--seed", "7", "--size", &format!("{W}x{H}")])
+        .args(["--duration", "0.25", "--camera", "pan=0.4", "--format", "png", "-o"])
+        .arg(&source));
+    let source_take = source.join("take-1");
+    ok(cli_cmd()
+        .args(["generate", "--extend"])
+        .arg(&source_take)
+        .args(["--size", &format!("{W}x{H}"), "--duration", "0.25", "--format", "png", "-o"])
+        .arg(&next));
+    let cli_frames = sorted_pngs(&next.join("take-1"));
+    assert_eq!(cli_frames.len(), 6);
+    let library = built_library("libmattebox.so", "cargo build --release -p mattebox-ffi");
+    let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
+    let source_param = format!("sourceVideo={}", source_take.display());
+    let render = |out: &Path, extra: &[&str]| {
+        let mut cmd = generate_render(&exe, &bundle, &cache, &input, out);
+        cmd.env("MATTEBOX_LIBRARY", &library)
+            .args(["--threads", "2", "duration=0.25", source_param.as_str()])
+            .args(extra);
+        run(&mut cmd)
+    };
+    let out = dir.path().join("continued");
+    let done = render(&out, &[]);
+    let said = format!("{}\n{}", String::from_utf8_lossy(&done.stdout), String::from_utf8_lossy(&done.stderr));
+    assert!(done.status.success(), "{said}");
+    for (i, cli) in cli_frames.iter().enumerate() {
+        let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "frame {i} differs from the command line's continuation by {worst}");
+    }
+    // Pressing Generate sends even the built-in generator to the library.
+    let pressed = render(&dir.path().join("pressed"), &["seed=4", "--press-first", "generate"]);
+    let text = String::from_utf8_lossy(&pressed.stdout);
+    assert!(pressed.status.success(), "{text}\n{}", String::from_utf8_lossy(&pressed.stderr));
+    assert!(text.contains("generating 1 take(s) in the background"), "{text}");
+    let missing = render(&dir.path().join("no-sound"), &["sound=/nonexistent/line.wav"]);
+    let text = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(1), "{text}");
+    assert!(text.contains("/nonexistent/line.wav"), "{text}");
+}
+
 /// The report Consistency writes scores the shot as `mattebox score` does:
 /// the six in-shot scores agree to the report's two decimals (the host's
 /// frames are floats made from the same 8-bit pixels).
