@@ -200,6 +200,13 @@ fn kling_inputs() -> Value {
             "negative_prompt": "{{negative_prompt}}", "duration": "5" })
 }
 
+/// Every placeholder a mapping may use, each in an input of its own.
+fn every_field() -> Value {
+    json!({ "prompt": "{{prompt}}", "image_url": "{{first_frame}}", "negative_prompt": "{{negative_prompt}}",
+            "seed": "{{seed}}", "size": "{{width}}x{{height}}", "frames": "{{frames}}", "fps": "{{fps}}",
+            "seconds": "{{seconds}}", "aspect_ratio": "{{aspect_ratio}}", "reference": "{{reference_1}}" })
+}
+
 fn take_of(generations: &Generations, r: ShotRequest) -> mattebox_core::Result<mattebox_core::shot::Take> {
     generations.submit("fal", r, 1).unwrap().results().remove(0)
 }
@@ -300,4 +307,30 @@ fn a_cancelled_take_cancels_its_fal_request() {
     let job = generations.submit("fal", r, 1).unwrap();
     vendor::cancel_once(&job, || state.lock().unwrap().requests.values().any(|(_, _, polls)| *polls >= 3));
     assert_eq!(state.lock().unwrap().cancelled.len(), 1, "fal was told to cancel");
+}
+
+/// What a mapping can take of a shot arrives as the server reads it: each
+/// value with its type, a reference image as a data URI, and the take says
+/// nothing of the fields the mapping took.
+#[test]
+fn every_placeholder_arrives_with_its_type() {
+    use mattebox_core::shot::{Reference, ReferenceKind};
+    let dir = tempfile::tempdir().unwrap();
+    let (state, origin, generations) = setup(dir.path(), KEY);
+    let mut r = request(&origin, KLING, every_field());
+    r.first_frame = Some(still(1.0));
+    (r.seed, r.negative_prompt) = (42, "rain".into());
+    r.references = vec![Reference { kind: ReferenceKind::Character, name: "Mei".into(), image: still(0.25) }];
+    let take = take_of(&generations, r).unwrap();
+    let s = state.lock().unwrap();
+    let inputs = &s.requests.values().next().unwrap().1;
+    assert_eq!((inputs["seed"].as_u64(), inputs["negative_prompt"].as_str()), (Some(42), Some("rain")));
+    assert_eq!((inputs["size"].as_str(), inputs["frames"].as_u64()), (Some("64x36"), Some(120)));
+    assert_eq!((inputs["fps"].as_f64(), inputs["seconds"].as_u64()), (Some(24.0), Some(5)));
+    assert_eq!(inputs["aspect_ratio"], "16:9");
+    assert!(vendor::data_uri_bytes(inputs["reference"].as_str().unwrap()).starts_with(b"\x89PNG"));
+    let fields: Vec<Field> = take.deviations.iter().map(|d| d.field).collect();
+    for honoured in [Field::Seed, Field::NegativePrompt, Field::References, Field::Duration, Field::Fps, Field::Size] {
+        assert!(!fields.contains(&honoured), "{honoured:?} was taken: {:?}", take.deviations);
+    }
 }

@@ -274,6 +274,7 @@ fn first_and_last_frames_go_signed_to_the_first_tail_model_and_a_rate_limit_is_w
     assert_eq!(s.submits, 2, "50429 was asked again");
     let (id, (body, _)) = s.tasks.iter().next().unwrap();
     assert_eq!(body["req_key"], "jimeng_i2v_first_tail_v30");
+    assert_eq!(body["prompt"], "lanterns rise over a river at night");
     assert_eq!((body["frames"].as_u64(), body["seed"].as_i64()), (Some(121), Some(11)));
     assert!(body.get("aspect_ratio").is_none(), "the frames set the shape");
     let first = vendor::base64_decode(body["binary_data_base64"][0].as_str().unwrap()).unwrap();
