@@ -48,6 +48,12 @@ const TAKE_KEYS: &CStr = c"takeKeys";
 const EPISODE: &CStr = c"episode";
 const EPISODE_SHOT: &CStr = c"episodeShot";
 const SOURCE_VIDEO: &CStr = c"sourceVideo";
+/// The input clip a shot continues (general context), and where its frames
+/// were last written for the library to read.
+const SOURCE: &CStr = c"Source";
+const SOURCE_FOLDER: &CStr = c"sourceFolder";
+/// The longest Source clip Generate writes out (five minutes at 24 fps).
+const MAX_SOURCE_FRAMES: u64 = 7200;
 const SOURCE_ROLE: &CStr = c"sourceRole";
 const SOUND: &CStr = c"sound";
 const SOUND_ROLE: &CStr = c"soundRole";
@@ -152,6 +158,9 @@ impl GenerateInstance {
         generator: &(String, String),
         scale: RenderScale,
     ) -> OfxResult<Result<String, String>> {
+        if let Some(Err(why)) = clip_source(effect)? {
+            return Ok(Err(format!("take {}: {why}", index + 1)));
+        }
         let inputs = inputs_of(effect)?;
         let pick = |keys: &[String]| keys.get(index as usize).cloned();
         if !uses_stills(effect) {
@@ -200,10 +209,80 @@ fn inputs_of(effect: &Effect) -> OfxResult<LibraryInputs> {
     // Choice indices follow MB_VIDEO_ROLE_* and MB_SOUND_ROLE_*, which start at 1.
     let source_role = effect.int_at(SOURCE_ROLE, 0.0)?.clamp(0, 2) as u32 + 1;
     let sound_role = effect.int_at(SOUND_ROLE, 0.0)?.clamp(0, 1) as u32 + 1;
-    Ok(LibraryInputs {
-        source_video: file(SOURCE_VIDEO)?.map(|p| (p, source_role)),
-        sound: file(SOUND)?.map(|p| (p, sound_role)),
-    })
+    let source = match file(SOURCE_VIDEO)? {
+        Some(path) => Some(path),
+        None => clip_source(effect)?.and_then(Result::ok),
+    };
+    Ok(LibraryInputs { source_video: source.map(|p| (p, source_role)), sound: file(SOUND)?.map(|p| (p, sound_role)) })
+}
+
+/// The Source clip's frames as the last Generate wrote them, when the clip
+/// is connected and no Source video file is named: `Err` when they have
+/// not been written yet (renders cannot read a whole clip).
+fn clip_source(effect: &Effect) -> OfxResult<Option<Result<String, String>>> {
+    if !effect.string_at(SOURCE_VIDEO, 0.0)?.trim().is_empty() || !effect.connected(SOURCE) {
+        return Ok(None);
+    }
+    let kept = effect.string_at(SOURCE_FOLDER, 0.0)?;
+    Ok(Some(if !kept.is_empty() && std::path::Path::new(&kept).is_dir() {
+        Ok(kept)
+    } else {
+        Err("the Source clip has not been read yet: press Generate and its frames are kept for the takes".to_owned())
+    }))
+}
+
+/// Writes the Source clip's frames (8-bit PNG, at the clip's rate) into a
+/// folder of the take cache named by their content, and keeps its path in
+/// the project: the Mattebox library reads it as the request's source.
+fn write_clip_source(instance: &GenerateInstance, effect: &Effect) -> OfxResult<()> {
+    use std::hash::{Hash, Hasher};
+    let clip = effect.clip(SOURCE)?;
+    let (first, last) = clip.frame_range()?;
+    let count = (last - first).round().max(0.0) as u64 + 1;
+    if count > MAX_SOURCE_FRAMES {
+        return Err(OfxError::failed(format!(
+            "the Source clip is {count} frames; Generate reads at most {MAX_SOURCE_FRAMES}: trim it, or name a file \
+             with Source video"
+        )));
+    }
+    let rate = clip.frame_rate().unwrap_or(24.0);
+    let rate =
+        format!("{rate:.6}").parse::<Rational>().map_err(|e| OfxError::failed(format!("Source rate {rate}: {e}")))?;
+    let sources = instance.service.cache().dir().join("ofx-sources");
+    std::fs::create_dir_all(&sources).map_err(|e| OfxError::failed(format!("{}: {e}", sources.display())))?;
+    let staging = sources.join(format!("partial-{}-{:x}", std::process::id(), first.to_bits() ^ count));
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut writer: Option<mattebox_core::media::MediaWriter> = None;
+    let mut content = std::collections::hash_map::DefaultHasher::new();
+    for n in 0..count {
+        let time = first + n as f64;
+        let frame = clip
+            .image(time)?
+            .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}")))?
+            .to_frame()?
+            .to_format(PixelFormat::Rgba8)?;
+        ImageInput::new("", frame.clone()).digest().hash(&mut content);
+        if writer.is_none() {
+            let options = mattebox_core::media::WriteOptions::new(rate);
+            let folder = staging.join("");
+            writer = Some(mattebox_core::media::MediaWriter::create(
+                &folder,
+                frame.width(),
+                frame.height(),
+                PixelFormat::Rgba8,
+                &options,
+            )?);
+        }
+        writer.as_mut().expect("made above").write_frame(&frame.view())?;
+    }
+    writer.ok_or_else(|| OfxError::failed("the Source clip has no frames"))?.finish()?;
+    let folder = sources.join(format!("{:016x}-{count}", content.finish()));
+    if folder.is_dir() {
+        let _ = std::fs::remove_dir_all(&staging);
+    } else {
+        std::fs::rename(&staging, &folder).map_err(|e| OfxError::failed(format!("{}: {e}", folder.display())))?;
+    }
+    effect.set_string_param(SOURCE_FOLDER, &folder.display().to_string())
 }
 
 /// What names the inputs' content without reading it: each file's path,
@@ -368,6 +447,7 @@ impl Plugin for Generate {
 
     fn describe_in_context(effect: &Effect, context: &str) -> OfxResult<()> {
         if context.as_bytes() == kOfxImageEffectContextGeneral.to_bytes() {
+            describe::input(effect, SOURCE, true)?;
             describe::input(effect, FIRST_FRAME, true)?;
             describe::input(effect, LAST_FRAME, true)?;
         }
@@ -411,7 +491,8 @@ impl Plugin for Generate {
                 SOURCE_VIDEO,
                 c"Source video",
                 c"A clip or a take's folder the shot continues (Extend), re-mouths to the Sound (Lip-sync) or \
-                  restyles; read by the Mattebox library (MATTEBOX_LIBRARY).",
+                  restyles, read by the Mattebox library (MATTEBOX_LIBRARY); without one, the Source input clip \
+                  (general context) is written out when Generate is pressed.",
             ),
         )?;
         describe::choice(
@@ -430,6 +511,10 @@ impl Plugin for Generate {
             ),
         )?;
         describe::choice(effect, (SOUND_ROLE, c"Sound role", c"What the Sound is."), &[c"Dialogue", c"Reference"], 0)?;
+        describe::kept_string(
+            effect,
+            (SOURCE_FOLDER, c"Source frames", c"Where Generate wrote the Source clip's frames (kept, not shown)."),
+        )?;
         describe::kept_string(
             effect,
             (TAKE_KEYS, c"Take keys", c"The takes of the request at full size, for proxy renders (kept, not shown)."),
@@ -534,6 +619,9 @@ impl Plugin for Generate {
                  (render scale {}); switch to full resolution and press Generate again",
                 scale.x
             )));
+        }
+        if clip_source(effect)?.is_some() {
+            write_clip_source(instance, effect)?;
         }
         let request = request_of(effect, true)?;
         let inputs = inputs_of(effect)?;

@@ -769,6 +769,68 @@ fn generate_continues_a_source_video_through_the_mattebox_library() {
     assert!(text.contains("/nonexistent/line.wav"), "{text}");
 }
 
+/// The Source input clip (general context) continued: pressing Generate
+/// writes its frames into the take cache and keeps where in the project;
+/// the take made from them is the one `mattebox generate --extend` makes of
+/// that folder. Before Generate has read the clip, a render shows the
+/// placeholder and says to press it.
+#[test]
+fn generate_continues_its_source_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let cache = dir.path().join("cache");
+    let library = built_library("libmattebox.so", "cargo build --release -p mattebox-ffi");
+    let input = raw_frames(&clip(dir.path()), &dir.path().join("in"));
+    let project = dir.path().join("project.params");
+    let render = |out: &Path, extra: &[&str]| {
+        std::fs::create_dir_all(out).unwrap();
+        let mut cmd = host_cmd(&exe, &bundle);
+        cmd.env("MATTEBOX_CACHE_DIR", &cache)
+            .env("MATTEBOX_LIBRARY", &library)
+            .args(["render", "io.mattebox.Generate", "OfxImageEffectContextGeneral"])
+            .arg(&input)
+            .args([&FRAMES.to_string(), &W.to_string(), &H.to_string()])
+            .arg(out)
+            .args(["--threads", "2", "duration=0.25"])
+            .args(extra);
+        run(&mut cmd)
+    };
+    let unread = render(&dir.path().join("unread"), &[]);
+    let text = String::from_utf8_lossy(&unread.stdout);
+    assert!(unread.status.success() && text.contains("press Generate"), "{text}");
+    let project_arg = project.display().to_string();
+    let pressed = render(&dir.path().join("pressed"), &["--press-first", "generate", "--save-params", &project_arg]);
+    let text = String::from_utf8_lossy(&pressed.stdout);
+    assert!(pressed.status.success(), "{text}\n{}", String::from_utf8_lossy(&pressed.stderr));
+    let saved = std::fs::read_to_string(&project).unwrap();
+    let folder = saved
+        .lines()
+        .find_map(|l| l.strip_prefix("sourceFolder="))
+        .unwrap_or_else(|| panic!("the project keeps where the frames are: {saved}"))
+        .trim()
+        .to_owned();
+    assert!(folder.starts_with(cache.to_str().unwrap()), "{folder}");
+    assert_eq!(sorted_pngs(Path::new(&folder)).len(), FRAMES as usize, "every frame of the clip");
+    // The command line continues the same folder into the shared cache...
+    let next = dir.path().join("next");
+    ok(Command::new(cli())
+        .arg("--cache-dir")
+        .arg(&cache)
+        .args(["-q", "generate", "--extend", &folder, "--size", &format!("{W}x{H}"), "--duration", "0.25"])
+        .args(["--format", "png", "-o"])
+        .arg(&next));
+    let cli_frames = sorted_pngs(&next.join("take-1"));
+    // ...and the project, opened again, shows that take.
+    let out = dir.path().join("continued");
+    let shown = render(&out, &["--load-params", &project_arg]);
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stdout));
+    for (i, cli) in cli_frames.iter().enumerate() {
+        let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-6, "frame {i} differs from the command line's continuation by {worst}");
+    }
+}
+
 /// The report Consistency writes scores the shot as `mattebox score` does:
 /// the six in-shot scores agree to the report's two decimals (the host's
 /// frames are floats made from the same 8-bit pixels).
