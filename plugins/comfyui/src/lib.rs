@@ -106,7 +106,7 @@ impl Server {
             match self.once(method, path, body) {
                 Err(GenerateError::Network(why)) if started.elapsed() < RETRY_FOR && retryable(&why) => {
                     log(LogLevel::Warn, &format!("ComfyUI did not answer ({why}); trying again in {wait:?}"));
-                    if !progress(0.0) {
+                    if cancelled() {
                         return Err(GenerateError::Cancelled);
                     }
                     std::thread::sleep(wait);

@@ -129,7 +129,7 @@ pub fn send_when(
             crate::LogLevel::Info,
             &format!("{vendor} answered HTTP {}; trying again in {} s", response.status, pause.as_secs()),
         );
-        if !crate::progress(0.0) {
+        if crate::cancelled() {
             return Err(GenerateError::Cancelled);
         }
         std::thread::sleep(pause);

@@ -242,6 +242,11 @@ pub fn progress(fraction: f32) -> bool {
     host::progress(fraction)
 }
 
+/// Whether the user cancelled the take, asked without moving its progress.
+pub fn cancelled() -> bool {
+    !host::progress(f32::NAN)
+}
+
 /// Appends a frame of `width * height * 4` RGBA8 bytes to the take.
 pub fn emit_frame(width: u32, height: u32, rgba8: &[u8]) -> Result<(), String> {
     host::emit_frame(width, height, rgba8)
