@@ -71,24 +71,7 @@ fn ours(api: &str, answer: &Value, key: &str) -> Result<String, GenerateError> {
 
 impl Adapter for Fal {
     fn describe() -> AdapterInfo {
-        info(
-            "fal",
-            "fal (any hosted model)",
-            "0.1.0",
-            &[
-                Field::Prompt,
-                Field::NegativePrompt,
-                Field::FirstFrame,
-                Field::LastFrame,
-                Field::References,
-                Field::Seed,
-                Field::Duration,
-                Field::Size,
-                Field::Extras,
-                Field::SourceVideo,
-                Field::Audio,
-            ],
-        )
+        info("fal", "fal (any hosted model)", "0.1.0", template::FIELDS)
     }
 
     fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
@@ -101,31 +84,9 @@ impl Adapter for Fal {
                     .into(),
             )
         })?;
-        let text = extra(&request, "inputs").unwrap_or(DEFAULT_INPUTS);
-        let mut inputs: Value = json::from_str(text).map_err(|e| {
-            GenerateError::InvalidRequest(format!(
-                "the inputs are not JSON ({e}); give the model's input object with {{{{placeholders}}}}"
-            ))
-        })?;
-        if !inputs.is_object() {
-            return Err(GenerateError::InvalidRequest("the inputs must be a JSON object of the model's inputs".into()));
-        }
-        let wanted = template::placeholders(text);
-        let values = template::request_values(&request, &wanted, &mut |_, mime, bytes| {
+        let (inputs, notes) = template::mapped(&request, DEFAULT_INPUTS, &mut |_, mime, bytes| {
             Ok(format!("data:{mime};base64,{}", base64::encode(bytes)))
         })?;
-        let used = template::fill(&mut inputs, &values)?;
-        let mut notes = template::unused(&request, &used, "the mapping");
-        if let Some(video) = &request.source_video {
-            match (video.role, used.contains("source_video"), used.contains("first_frame")) {
-                (_, true, _) => {}
-                (VideoRole::Extend, false, true) if request.first_frame.is_none() => notes.push(approximated(
-                    Field::SourceVideo,
-                    "the mapping took the source's last frame as its {{first_frame}}; it gets no video",
-                )),
-                _ => notes.push(dropped(Field::SourceVideo, "the mapping has no {{source_video}} placeholder")),
-            }
-        }
 
         let submitted = call("POST", &format!("{api}/{model}"), Some(&inputs))?;
         let answer = match submitted.status {

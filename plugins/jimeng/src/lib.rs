@@ -86,20 +86,7 @@ fn png_base64(image: &Image) -> String {
 
 /// The nearest of Jimeng's aspect ratios (text to video).
 fn aspect_ratio(width: u32, height: u32) -> &'static str {
-    let offered = [
-        ("16:9", 16.0 / 9.0),
-        ("4:3", 4.0 / 3.0),
-        ("1:1", 1.0),
-        ("3:4", 0.75),
-        ("9:16", 9.0 / 16.0),
-        ("21:9", 21.0 / 9.0),
-    ];
-    let r = (width as f64 / height.max(1) as f64).ln();
-    offered
-        .iter()
-        .min_by(|a, b| (f64::ln(a.1) - r).abs().total_cmp(&(f64::ln(b.1) - r).abs()))
-        .map(|a| a.0)
-        .unwrap_or("16:9")
+    nearest_ratio(width, height, &["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"])
 }
 
 impl Adapter for Jimeng {

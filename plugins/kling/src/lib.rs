@@ -68,12 +68,7 @@ fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response,
 
 /// The closest aspect ratio Kling offers.
 fn aspect(width: u32, height: u32) -> &'static str {
-    let r = width as f64 / height as f64;
-    [("16:9", 16.0 / 9.0), ("9:16", 9.0 / 16.0), ("1:1", 1.0)]
-        .iter()
-        .min_by(|a, b| (a.1 - r).abs().total_cmp(&(b.1 - r).abs()))
-        .map(|a| a.0)
-        .unwrap_or("16:9")
+    nearest_ratio(width, height, &["16:9", "9:16", "1:1"])
 }
 
 impl Adapter for Kling {

@@ -72,21 +72,7 @@ fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response,
 
 /// The aspect ratio nearest `width:height` among Luma's.
 fn aspect_ratio(width: u32, height: u32) -> &'static str {
-    let offered = [
-        ("16:9", 16.0 / 9.0),
-        ("9:16", 9.0 / 16.0),
-        ("1:1", 1.0),
-        ("4:3", 4.0 / 3.0),
-        ("3:4", 0.75),
-        ("21:9", 21.0 / 9.0),
-        ("9:21", 9.0 / 21.0),
-    ];
-    let r = (width as f64 / height.max(1) as f64).ln();
-    offered
-        .iter()
-        .min_by(|a, b| (f64::ln(a.1) - r).abs().total_cmp(&(f64::ln(b.1) - r).abs()))
-        .map(|a| a.0)
-        .unwrap_or("16:9")
+    nearest_ratio(width, height, &["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21"])
 }
 
 /// The smallest resolution Luma offers that covers the shot's short side.

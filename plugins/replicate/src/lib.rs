@@ -86,24 +86,7 @@ fn ours(api: &str, url: Option<&str>, what: &str) -> Result<String, GenerateErro
 
 impl Adapter for Replicate {
     fn describe() -> AdapterInfo {
-        info(
-            "replicate",
-            "Replicate (any hosted model)",
-            "0.1.0",
-            &[
-                Field::Prompt,
-                Field::NegativePrompt,
-                Field::FirstFrame,
-                Field::LastFrame,
-                Field::References,
-                Field::Seed,
-                Field::Duration,
-                Field::Size,
-                Field::Extras,
-                Field::SourceVideo,
-                Field::Audio,
-            ],
-        )
+        info("replicate", "Replicate (any hosted model)", "0.1.0", template::FIELDS)
     }
 
     fn generate(request: ShotRequest) -> Result<TakeReport, GenerateError> {
@@ -116,32 +99,8 @@ impl Adapter for Replicate {
                     .into(),
             )
         })?;
-        let text = extra(&request, "inputs").unwrap_or(DEFAULT_INPUTS);
-        let mut inputs: Value = json::from_str(text).map_err(|e| {
-            GenerateError::InvalidRequest(format!(
-                "the inputs are not JSON ({e}); give the model's input object with {{{{placeholders}}}}"
-            ))
-        })?;
-        if !inputs.is_object() {
-            return Err(GenerateError::InvalidRequest("the inputs must be a JSON object of the model's inputs".into()));
-        }
-        let wanted = template::placeholders(text);
-        let values =
-            template::request_values(&request, &wanted, &mut |name, mime, bytes| file_value(&api, name, mime, bytes))?;
-        let used = template::fill(&mut inputs, &values)?;
-        let mut notes = template::unused(&request, &used, "the mapping");
-        if request.source_video.is_some() && !used.contains("source_video") {
-            let extend =
-                extend_source(&request).is_some() && request.first_frame.is_none() && used.contains("first_frame");
-            notes.push(if extend {
-                approximated(
-                    Field::SourceVideo,
-                    "the mapping took the source's last frame as its {{first_frame}}; it gets no video",
-                )
-            } else {
-                dropped(Field::SourceVideo, "the mapping has no {{source_video}} placeholder")
-            });
-        }
+        let (inputs, notes) =
+            template::mapped(&request, DEFAULT_INPUTS, &mut |name, mime, bytes| file_value(&api, name, mime, bytes))?;
 
         let (url, body) = match model.split_once(':') {
             Some((_, version)) => (format!("{api}/v1/predictions"), json!({ "version": version, "input": inputs })),

@@ -59,24 +59,12 @@ fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response,
 
 /// The ratio nearest `width:height` among those `model` offers.
 fn ratio(model: &str, width: u32, height: u32) -> &'static str {
-    let offered: &[(&str, f64)] = if model == "gen3a_turbo" {
-        &[("1280:768", 1280.0 / 768.0), ("768:1280", 768.0 / 1280.0)]
+    let offered: &[&'static str] = if model == "gen3a_turbo" {
+        &["1280:768", "768:1280"]
     } else {
-        &[
-            ("1280:720", 1280.0 / 720.0),
-            ("720:1280", 720.0 / 1280.0),
-            ("1104:832", 1104.0 / 832.0),
-            ("832:1104", 832.0 / 1104.0),
-            ("960:960", 1.0),
-            ("1584:672", 1584.0 / 672.0),
-        ]
+        &["1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"]
     };
-    let r = (width as f64 / height as f64).ln();
-    offered
-        .iter()
-        .min_by(|a, b| (a.1.ln() - r).abs().total_cmp(&(b.1.ln() - r).abs()))
-        .map(|a| a.0)
-        .unwrap_or("1280:720")
+    nearest_ratio(width, height, offered)
 }
 
 impl Adapter for Runway {

@@ -219,6 +219,24 @@ pub fn require_secret(name: &str, how: &str) -> Result<(), GenerateError> {
     }
 }
 
+/// Of the ratios `offered` ("16:9", "9:21"...), the nearest to
+/// `width:height` (by the ratio of ratios, so 2:1 is as far from 1:1 as
+/// 1:2); the first when none parses.
+pub fn nearest_ratio(width: u32, height: u32, offered: &[&'static str]) -> &'static str {
+    let value = |r: &str| {
+        let (w, h) = r.split_once(':')?;
+        Some(w.trim().parse::<f64>().ok()? / h.trim().parse::<f64>().ok()?)
+    };
+    let wanted = (width.max(1) as f64 / height.max(1) as f64).ln();
+    offered
+        .iter()
+        .filter_map(|r| value(r).filter(|v| *v > 0.0).map(|v| (*r, (v.ln() - wanted).abs())))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(r, _)| r)
+        .or(offered.first().copied())
+        .unwrap_or("16:9")
+}
+
 /// Frames the request asks for: duration x fps, rounded, at least 1.
 pub fn frame_count(request: &ShotRequest) -> u32 {
     let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;

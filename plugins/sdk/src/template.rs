@@ -15,7 +15,8 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::{
-    AudioRole, Deviation, Field, GenerateError, ShotRequest, approximated, dropped, extend_source, frame_count, png,
+    AudioRole, Deviation, Field, GenerateError, ShotRequest, approximated, dropped, extend_source, extra, frame_count,
+    png,
 };
 
 /// Names a placeholder may have besides `reference_N`.
@@ -105,20 +106,58 @@ pub fn request_values(
 
 /// The nearest of the common ratios, as hosted models spell them.
 pub fn aspect_ratio(width: u32, height: u32) -> &'static str {
-    let offered = [
-        ("16:9", 16.0 / 9.0),
-        ("9:16", 9.0 / 16.0),
-        ("1:1", 1.0),
-        ("4:3", 4.0 / 3.0),
-        ("3:4", 0.75),
-        ("21:9", 21.0 / 9.0),
-    ];
-    let r = (width as f64 / height.max(1) as f64).ln();
-    offered
-        .iter()
-        .min_by(|a, b| (f64::ln(a.1) - r).abs().total_cmp(&(f64::ln(b.1) - r).abs()))
-        .map(|a| a.0)
-        .unwrap_or("16:9")
+    crate::nearest_ratio(width, height, &["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"])
+}
+
+/// The fields a mapping can take: an adapter of hosted models honours
+/// what its user's mapping takes, and reports the rest on each take.
+pub const FIELDS: &[Field] = &[
+    Field::Prompt,
+    Field::NegativePrompt,
+    Field::FirstFrame,
+    Field::LastFrame,
+    Field::References,
+    Field::Seed,
+    Field::Duration,
+    Field::Size,
+    Field::Extras,
+    Field::SourceVideo,
+    Field::Audio,
+];
+
+/// The request mapped onto a hosted model's inputs: the user's `inputs`
+/// extra (else `default`), filled with the shot's values (files given to
+/// `encode`), and what of the shot the mapping did not take, as
+/// deviations.
+pub fn mapped(
+    request: &ShotRequest,
+    default: &str,
+    encode: &mut Encode<'_>,
+) -> Result<(Value, Vec<Deviation>), GenerateError> {
+    let text = extra(request, "inputs").unwrap_or(default);
+    let mut inputs: Value = serde_json::from_str(text).map_err(|e| {
+        GenerateError::InvalidRequest(format!(
+            "the inputs are not JSON ({e}); give the model's input object with {{{{placeholders}}}}"
+        ))
+    })?;
+    if !inputs.is_object() {
+        return Err(GenerateError::InvalidRequest("the inputs must be a JSON object of the model's inputs".into()));
+    }
+    let values = request_values(request, &placeholders(text), encode)?;
+    let used = fill(&mut inputs, &values)?;
+    let mut notes = unused(request, &used, "the mapping");
+    if request.source_video.is_some() && !used.contains("source_video") {
+        let extends = extend_source(request).is_some() && request.first_frame.is_none() && used.contains("first_frame");
+        notes.push(if extends {
+            approximated(
+                Field::SourceVideo,
+                "the mapping took the source's last frame as its {{first_frame}}; it gets no video",
+            )
+        } else {
+            dropped(Field::SourceVideo, "the mapping has no {{source_video}} placeholder")
+        });
+    }
+    Ok((inputs, notes))
 }
 
 /// Replaces placeholders in every string of `value`, noting which were used.
@@ -239,6 +278,18 @@ pub fn unused(request: &ShotRequest, used: &BTreeSet<String>, what: &str) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nearest_ratio_is_nearest_by_proportion() {
+        assert_eq!(aspect_ratio(1920, 1080), "16:9");
+        assert_eq!(aspect_ratio(1080, 1920), "9:16");
+        assert_eq!(aspect_ratio(1000, 1000), "1:1");
+        assert_eq!(aspect_ratio(2560, 1080), "21:9");
+        // 3:2 lies between 4:3 and 16:9; by proportion it is nearer 4:3.
+        assert_eq!(crate::nearest_ratio(1500, 1000, &["16:9", "4:3"]), "4:3");
+        assert_eq!(crate::nearest_ratio(64, 36, &["1280:768", "768:1280"]), "1280:768");
+        assert_eq!(crate::nearest_ratio(64, 36, &["wide", "16:9"]), "16:9", "what does not parse is skipped");
+    }
 
     #[test]
     fn whole_placeholders_keep_their_type_and_unfilled_inputs_are_left_out() {
