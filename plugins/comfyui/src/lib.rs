@@ -531,7 +531,7 @@ impl Adapter for ComfyUi {
         }
         log(LogLevel::Info, &format!("ComfyUI queued prompt {id}"));
 
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(1000));
+        let interval = poll_interval(&request, 1000);
         let entry = match follow(&server, socket.as_ref(), &id, nodes, interval) {
             Ok(entry) => entry,
             Err(GenerateError::Cancelled) => {
@@ -611,8 +611,7 @@ impl Adapter for ComfyUi {
         if !(used.contains("width") && used.contains("height")) {
             notes.push(approximated(Field::Size, "the workflow sets its own size; the host fits its frames"));
         }
-        let c = request.camera;
-        if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
+        if camera_moves(&request) {
             notes.push(dropped(Field::Camera, "ComfyUI workflows take no camera move from Mattebox"));
         }
         if unused_references > 0 {

@@ -29,27 +29,9 @@ fn vendor(message: impl Into<String>) -> GenerateError {
     GenerateError::Vendor(message.into())
 }
 
-/// fal's words: `detail`, a string or a list of `{loc, msg}`.
+/// fal's words for a refused call.
 fn refusal(response: &http::Response) -> String {
-    let body: Value = json::from_slice(&response.body).unwrap_or(Value::Null);
-    let detail = match &body["detail"] {
-        Value::String(text) => text.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| {
-                let at: Vec<String> = i["loc"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| p.as_str().map(str::to_owned).unwrap_or_else(|| p.to_string()))
-                    .collect();
-                format!("{}: {}", at.join("."), i["msg"].as_str().unwrap_or("?"))
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => String::from_utf8_lossy(&response.body).chars().take(300).collect(),
-    };
-    format!("HTTP {}: {detail}", response.status)
+    format!("HTTP {}: {}", response.status, response.detail())
 }
 
 fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response, GenerateError> {
@@ -113,7 +95,7 @@ impl Adapter for Fal {
             ours(&api, &answer, "cancel_url")?,
         );
         log(LogLevel::Info, &format!("fal request {id} queued for {model}"));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(2000));
+        let interval = poll_interval(&request, 2000);
         poll_or_stop(
             interval,
             Duration::from_secs(3500),

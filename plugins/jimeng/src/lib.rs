@@ -116,23 +116,7 @@ impl Adapter for Jimeng {
         let api = extra(&request, "api").unwrap_or("https://visual.volcengineapi.com").trim_end_matches('/').to_owned();
         let mut notes = Vec::new();
 
-        let first = match (&request.first_frame, extend_source(&request)) {
-            (Some(first), _) => Some(first),
-            (None, Some(video)) => {
-                notes.push(approximated(
-                    Field::SourceVideo,
-                    &format!(
-                        "Jimeng continues no video: the shot starts on {}'s last frame, without its motion",
-                        video.label
-                    ),
-                ));
-                Some(&video.last_frame)
-            }
-            (None, None) => None,
-        };
-        if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
-            notes.push(dropped(Field::SourceVideo, &format!("Jimeng video 3.0 cannot {}", role_name(video.role))));
-        }
+        let first = first_or_source_end(&request, "Jimeng", "Jimeng video 3.0", &mut notes);
         let short = request.width.min(request.height);
         let full_hd = extra(&request, "resolution").map(|r| r == "1080p").unwrap_or(short > 720);
         let template = extra(&request, "template");
@@ -196,7 +180,7 @@ impl Adapter for Jimeng {
                  robo_arm, dynamic_orbit, central_orbit, crane_push, quick_pull_back, handheld, ...)",
             ));
         }
-        let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let seconds = seconds(&request);
         let made = if seconds <= 7.5 { 5 } else { 10 };
         body["frames"] = json!(if made == 5 { 121 } else { 241 });
         if (seconds - made as f64).abs() > 1e-6 {
@@ -228,7 +212,7 @@ impl Adapter for Jimeng {
         let submitted = call(&api, "CVSync2AsyncSubmitTask", &body)?;
         let id = submitted["data"]["task_id"].as_str().ok_or_else(|| vendor("Jimeng gave no task_id"))?.to_owned();
         log(LogLevel::Info, &format!("Jimeng task {id} submitted ({req_key})"));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+        let interval = poll_interval(&request, 5000);
         let query = json!({ "req_key": req_key, "task_id": id });
         let url = poll(interval, Duration::from_secs(1700), |_| {
             let answer = call(&api, "CVSync2AsyncGetResult", &query)?;

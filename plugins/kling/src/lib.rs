@@ -113,7 +113,7 @@ impl Adapter for Kling {
             body["cfg_scale"] = json!(cfg.clamp(0.0, 1.0));
         }
         // Kling makes 5 or 10 second clips.
-        let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let seconds = seconds(&request);
         let duration = if seconds <= 5.0 { 5 } else { 10 };
         body["duration"] = json!(duration.to_string());
         if (seconds - duration as f64).abs() > 1e-6 {
@@ -242,7 +242,7 @@ fn run_task(request: &ShotRequest, api: &str, kind: &str, body: &Value) -> Resul
     let id = task["data"]["task_id"].as_str().ok_or_else(|| vendor(format!("no task_id in {task}")))?.to_owned();
     log(LogLevel::Info, &format!("Kling task {id} submitted"));
 
-    let interval = Duration::from_millis(extra(request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+    let interval = poll_interval(request, 5000);
     let (url, video_id, skip) = poll(interval, Duration::from_secs(1700), |_| {
         let response = call("GET", &format!("{api}/v1/videos/{kind}/{}", http::encode_component(&id)), None)?;
         let status = answer(&response, "asking about the task")?;
@@ -384,8 +384,7 @@ fn finish_lip_sync(
     if request.first_frame.is_some() || request.last_frame.is_some() {
         notes.push(dropped(Field::FirstFrame, "a lip-sync keeps its video's frames"));
     }
-    let c = request.camera;
-    if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
+    if camera_moves(request) {
         notes.push(dropped(Field::Camera, "a lip-sync keeps its video's camera"));
     }
     Ok(match new_id {

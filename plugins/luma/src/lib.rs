@@ -38,29 +38,6 @@ fn vendor(message: impl Into<String>) -> GenerateError {
     GenerateError::Vendor(message.into())
 }
 
-/// Luma's words for a refused call: `detail`, a string or (for a body its
-/// schema refuses) a list of `{loc, msg}`.
-fn refusal(response: &http::Response) -> String {
-    let body: Value = json::from_slice(&response.body).unwrap_or(Value::Null);
-    match &body["detail"] {
-        Value::String(text) => text.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| {
-                let at: Vec<String> = item["loc"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|p| p.as_str().map(str::to_owned).unwrap_or_else(|| p.to_string()))
-                    .collect();
-                format!("{}: {}", at.join("."), item["msg"].as_str().unwrap_or("?"))
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => String::from_utf8_lossy(&response.body).chars().take(300).collect(),
-    }
-}
-
 /// One call to Luma's API, asked again while it is busy.
 fn call(method: &str, url: &str, body: Option<&Value>) -> Result<http::Response, GenerateError> {
     let auth = [("authorization", AUTH)];
@@ -222,10 +199,7 @@ impl Adapter for Luma {
             },
             (None, None) => None,
         };
-        if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
-            notes
-                .push(dropped(Field::SourceVideo, &format!("this adapter cannot {} with Luma", role_name(video.role))));
-        }
+        note_other_roles(&request, "Luma", &mut notes);
         let frame1 = match &request.last_frame {
             Some(last) => Some(image_keyframe(&host, last, "last frame")?),
             None => None,
@@ -246,7 +220,7 @@ impl Adapter for Luma {
         }
 
         // What Luma makes: 5 or 9 s at 24 fps in its resolutions (ray-1-6: 5 s, its own size).
-        let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let seconds = seconds(&request);
         let made = if model == "ray-1-6" || seconds <= 7.0 { 5 } else { 9 };
         if model != "ray-1-6" {
             body["duration"] = json!(format!("{made}s"));
@@ -304,18 +278,15 @@ impl Adapter for Luma {
                 .map(str::to_owned)
                 .ok_or_else(|| vendor("Luma answered without an id"))?,
             400 | 422 => {
-                return Err(GenerateError::InvalidRequest(format!(
-                    "Luma refused the request: {}",
-                    refusal(&submitted)
-                )));
+                return Err(GenerateError::InvalidRequest(format!("Luma refused the request: {}", submitted.detail())));
             }
-            401 | 403 => return Err(vendor(format!("Luma refused the API key: {}", refusal(&submitted)))),
-            402 => return Err(vendor(format!("Luma wants credits: {}", refusal(&submitted)))),
-            status => return Err(vendor(format!("creating the generation: HTTP {status}: {}", refusal(&submitted)))),
+            401 | 403 => return Err(vendor(format!("Luma refused the API key: {}", submitted.detail()))),
+            402 => return Err(vendor(format!("Luma wants credits: {}", submitted.detail()))),
+            status => return Err(vendor(format!("creating the generation: HTTP {status}: {}", submitted.detail()))),
         };
         log(LogLevel::Info, &format!("Luma generation {id} created"));
         let url = format!("{api}/generations/{}", http::encode_component(&id));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+        let interval = poll_interval(&request, 5000);
         let video_url = poll_or_stop(
             interval,
             Duration::from_secs(1700),
@@ -325,7 +296,7 @@ impl Adapter for Luma {
                     return Err(vendor(format!(
                         "asking about generation {id}: HTTP {}: {}",
                         response.status,
-                        refusal(&response)
+                        response.detail()
                     )));
                 }
                 let generation = response.json()?;

@@ -142,26 +142,7 @@ impl Adapter for MiniMax {
         }
 
         // The first frame: given, or a continued clip's last frame.
-        let first = match (&request.first_frame, extend_source(&request)) {
-            (Some(first), _) => Some(first),
-            (None, Some(video)) => {
-                notes.push(approximated(
-                    Field::SourceVideo,
-                    &format!(
-                        "MiniMax continues no video: the shot starts on {}'s last frame, without its motion",
-                        video.label
-                    ),
-                ));
-                Some(&video.last_frame)
-            }
-            (None, None) => None,
-        };
-        if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
-            notes.push(dropped(
-                Field::SourceVideo,
-                &format!("MiniMax's video generation cannot {}", role_name(video.role)),
-            ));
-        }
+        let first = first_or_source_end(&request, "MiniMax", "MiniMax's video generation", &mut notes);
         if let Some(first) = first {
             body["first_frame_image"] =
                 json!(png_data_uri_within(first, MAX_DATA_URI, VENDOR, Field::FirstFrame, &mut notes));
@@ -209,7 +190,7 @@ impl Adapter for MiniMax {
 
         // Length and size: the Hailuo models make 6 or 10 s at 512P, 768P or 1080P (10 s not at 1080P).
         let hailuo = model.starts_with("MiniMax-Hailuo");
-        let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let seconds = seconds(&request);
         let mut made = if hailuo && seconds > 8.0 { 10 } else { 6 };
         if hailuo {
             let short = request.width.min(request.height);
@@ -265,7 +246,7 @@ impl Adapter for MiniMax {
         let id = task["task_id"].as_str().filter(|t| !t.is_empty()).ok_or_else(|| vendor("MiniMax gave no task_id"))?;
         let id = id.to_owned();
         log(LogLevel::Info, &format!("MiniMax task {id} created"));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(10_000));
+        let interval = poll_interval(&request, 10_000);
         let query = format!("{api}/v1/query/video_generation?task_id={}", http::encode_component(&id));
         let file_id = poll(interval, Duration::from_secs(1700), |_| {
             let status = answer(&get(&query)?, "asking about the task")?;

@@ -135,7 +135,7 @@ impl Adapter for Replicate {
         let get = ours(&api, prediction["urls"]["get"].as_str(), "get")?;
         let cancel = ours(&api, prediction["urls"]["cancel"].as_str(), "cancel")?;
         log(LogLevel::Info, &format!("Replicate prediction {id} created for {model}"));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(2000));
+        let interval = poll_interval(&request, 2000);
         let output = poll_or_stop(
             interval,
             Duration::from_secs(3500),

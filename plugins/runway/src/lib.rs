@@ -93,29 +93,12 @@ impl Adapter for Runway {
         let mut notes = Vec::new();
         // A continuation starts on its source's last frame: Runway's API
         // continues no video.
-        let first = match (&request.first_frame, extend_source(&request)) {
-            (Some(first), _) => first,
-            (None, Some(video)) => {
-                notes.push(approximated(
-                    Field::SourceVideo,
-                    "Runway continues no video: the shot starts on the source's last frame, without its motion",
-                ));
-                &video.last_frame
-            }
-            (None, None) => {
-                return Err(GenerateError::InvalidRequest(
-                    "Runway makes video from an image: give a first frame (--first-frame), or continue a take \
-                     (--after)"
-                        .into(),
-                ));
-            }
-        };
-        if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
-            notes.push(dropped(
-                Field::SourceVideo,
-                &format!("Runway's image to video cannot {}", role_name(video.role)),
+        let Some(first) = first_or_source_end(&request, "Runway", "Runway's image to video", &mut notes) else {
+            return Err(GenerateError::InvalidRequest(
+                "Runway makes video from an image: give a first frame (--first-frame), or continue a take (--after)"
+                    .into(),
             ));
-        }
+        };
         let first_uri = png_data_uri_within(first, MAX_DATA_URI, "Runway", Field::FirstFrame, &mut notes);
         let prompt_image = match &request.last_frame {
             Some(last) if model == "gen3a_turbo" => {
@@ -128,7 +111,7 @@ impl Adapter for Runway {
             }
             None => json!(first_uri),
         };
-        let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let seconds = seconds(&request);
         let duration = if seconds <= 5.0 { 5 } else { 10 };
         if (seconds - duration as f64).abs() > 1e-6 {
             notes.push(approximated(
@@ -157,8 +140,7 @@ impl Adapter for Runway {
         if !request.negative_prompt.is_empty() {
             notes.push(dropped(Field::NegativePrompt, "Runway takes no negative prompt"));
         }
-        let c = request.camera;
-        if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
+        if camera_moves(&request) {
             notes.push(dropped(Field::Camera, "Runway's API takes no camera move; describe it in the prompt"));
         }
         if !request.references.is_empty() {
@@ -185,7 +167,7 @@ impl Adapter for Runway {
         };
         log(LogLevel::Info, &format!("Runway task {id} submitted"));
         let task_url = format!("{api}/v1/tasks/{}", http::encode_component(&id));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+        let interval = poll_interval(&request, 5000);
         let mut throttled = false;
         let url = poll_or_stop(
             interval,

@@ -44,6 +44,30 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| GenerateError::Vendor(format!("the response is not JSON: {e}")))
     }
 
+    /// The `detail` of an error answer from a service built the FastAPI
+    /// way (Luma, fal): a string, or a list of `{loc, msg}` said as
+    /// `body.field: msg`; else the start of the body as it came.
+    pub fn detail(&self) -> String {
+        let body: serde_json::Value = serde_json::from_slice(&self.body).unwrap_or_default();
+        match &body["detail"] {
+            serde_json::Value::String(text) => text.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    let at: Vec<String> = item["loc"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p.as_str().map(str::to_owned).unwrap_or_else(|| p.to_string()))
+                        .collect();
+                    format!("{}: {}", at.join("."), item["msg"].as_str().unwrap_or("?"))
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            _ => String::from_utf8_lossy(&self.body).chars().take(300).collect(),
+        }
+    }
+
     /// A header's first value (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())

@@ -136,6 +136,58 @@ pub fn emit_continuation(name: &str, bytes: &[u8], source_seconds: Option<f64>) 
     .map_err(GenerateError::Other)
 }
 
+/// The shot's length in seconds.
+pub fn seconds(request: &ShotRequest) -> f64 {
+    request.duration.num as f64 / request.duration.den.max(1) as f64
+}
+
+/// Whether the request asks for a camera move on any axis.
+pub fn camera_moves(request: &ShotRequest) -> bool {
+    let c = request.camera;
+    [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0)
+}
+
+/// How often to ask about a vendor's job: the `poll_ms` extra (tests set
+/// it short), else `default_ms`.
+pub fn poll_interval(request: &ShotRequest, default_ms: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(extra(request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(default_ms))
+}
+
+/// The frame the shot starts on, for a vendor that continues no video: the
+/// request's first frame, else a continued source's last frame (noted as
+/// an approximation naming `vendor`). A source for another role (lip-sync,
+/// restyle) is noted as dropped: `what` cannot do it.
+pub fn first_or_source_end<'a>(
+    request: &'a ShotRequest,
+    vendor: &str,
+    what: &str,
+    notes: &mut Vec<Deviation>,
+) -> Option<&'a Image> {
+    note_other_roles(request, what, notes);
+    match (&request.first_frame, extend_source(request)) {
+        (Some(first), _) => Some(first),
+        (None, Some(video)) => {
+            notes.push(approximated(
+                Field::SourceVideo,
+                &format!(
+                    "{vendor} continues no video: the shot starts on {}'s last frame, without its motion",
+                    video.label
+                ),
+            ));
+            Some(&video.last_frame)
+        }
+        (None, None) => None,
+    }
+}
+
+/// Notes a source video whose role is not `extend` as dropped: `what`
+/// cannot lip-sync or restyle.
+pub fn note_other_roles(request: &ShotRequest, what: &str, notes: &mut Vec<Deviation>) {
+    if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
+        notes.push(dropped(Field::SourceVideo, &format!("{what} cannot {}", role_name(video.role))));
+    }
+}
+
 /// The request's audio input of `role`, if it has one.
 pub fn audio_of(request: &ShotRequest, role: AudioRole) -> Option<&AudioInput> {
     request.audio.iter().find(|a| a.role == role)
@@ -239,7 +291,7 @@ pub fn nearest_ratio(width: u32, height: u32, offered: &[&'static str]) -> &'sta
 
 /// Frames the request asks for: duration x fps, rounded, at least 1.
 pub fn frame_count(request: &ShotRequest) -> u32 {
-    let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+    let seconds = seconds(request);
     let fps = request.fps.num as f64 / request.fps.den.max(1) as f64;
     ((seconds * fps).round() as u32).max(1)
 }

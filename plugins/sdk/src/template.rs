@@ -66,7 +66,7 @@ pub fn request_values(
     encode: &mut Encode<'_>,
 ) -> Result<Vec<(String, Value)>, GenerateError> {
     let fps = request.fps.num as f64 / request.fps.den.max(1) as f64;
-    let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+    let seconds = crate::seconds(request);
     let mut values: Vec<(String, Value)> = [
         ("prompt", json!(request.prompt)),
         ("negative_prompt", json!(request.negative_prompt)),
@@ -259,8 +259,7 @@ pub fn unused(request: &ShotRequest, used: &BTreeSet<String>, what: &str) -> Vec
             &format!("{unused_references} reference image(s) had no {{{{reference_N}}}} placeholder in {what}"),
         ));
     }
-    let c = request.camera;
-    if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
+    if crate::camera_moves(request) {
         notes.push(dropped(Field::Camera, &format!("{what} takes no camera move; describe it in the prompt")));
     }
     if let Some(sound) = request.audio.first()

@@ -147,12 +147,7 @@ impl Adapter for Seedance {
                 }
             }
         }
-        if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
-            notes.push(dropped(
-                Field::SourceVideo,
-                &format!("this adapter cannot {} with Seedance", role_name(video.role)),
-            ));
-        }
+        note_other_roles(&request, "Seedance", &mut notes);
         if let Some(first) = first {
             content.push(image_item(first, "first_frame", Field::FirstFrame, &mut notes));
         }
@@ -194,7 +189,7 @@ impl Adapter for Seedance {
         }
 
         // The prompt and its text commands.
-        let seconds = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let seconds = seconds(&request);
         let (shortest, longest) = if second { (4, 15) } else { (3, 12) };
         let made = (seconds.round() as i64).clamp(shortest, longest);
         if (seconds - made as f64).abs() > 1e-6 {
@@ -218,8 +213,7 @@ impl Adapter for Seedance {
         }
         let mut commands =
             format!(" --resolution {resolution} --ratio {ratio} --duration {made} --seed {seed} --watermark false");
-        let c = request.camera;
-        let moving = [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0);
+        let moving = camera_moves(&request);
         if extra(&request, "camera_fixed") == Some("true") {
             commands.push_str(" --camerafixed true");
             if moving {
@@ -261,7 +255,7 @@ impl Adapter for Seedance {
         };
         log(LogLevel::Info, &format!("Seedance task {id} created"));
         let url = format!("{tasks}/{}", http::encode_component(&id));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+        let interval = poll_interval(&request, 5000);
         let video_url = poll_or_stop(
             interval,
             Duration::from_secs(1700),

@@ -199,9 +199,7 @@ impl Adapter for Veo {
                 }
             }
         }
-        if let Some(video) = request.source_video.as_ref().filter(|v| v.role != VideoRole::Extend) {
-            notes.push(dropped(Field::SourceVideo, &format!("Veo cannot {}", role_name(video.role))));
-        }
+        note_other_roles(&request, "Veo", &mut notes);
         let extending = parent_seconds.is_some();
         if let Some(first) = &request.first_frame {
             if extending {
@@ -238,7 +236,7 @@ impl Adapter for Veo {
         }
 
         // Length, size, seed, and the rest.
-        let asked = request.duration.num as f64 / request.duration.den.max(1) as f64;
+        let asked = seconds(&request);
         let short = request.width.min(request.height);
         let resolution = extra(&request, "resolution").unwrap_or(if short > 720 { "1080p" } else { "720p" });
         // Veo makes 1080p at 8 s only.
@@ -285,8 +283,7 @@ impl Adapter for Veo {
         if vertex && model.starts_with("veo-3") {
             parameters["generateAudio"] = json!(extra(&request, "audio") != Some("false"));
         }
-        let c = request.camera;
-        if [c.horizontal, c.vertical, c.pan, c.tilt, c.roll, c.zoom].iter().any(|a| *a != 0.0) {
+        if camera_moves(&request) {
             notes.push(dropped(Field::Camera, "Veo's API takes no camera move; describe it in the prompt"));
         }
         if let Some(sound) = request.audio.first() {
@@ -307,7 +304,7 @@ impl Adapter for Veo {
             _ => return Err(vendor(format!("starting the generation: {}", refusal(&started)))),
         };
         log(LogLevel::Info, &format!("Veo operation {name} started"));
-        let interval = Duration::from_millis(extra(&request, "poll_ms").and_then(|v| v.parse().ok()).unwrap_or(10_000));
+        let interval = poll_interval(&request, 10_000);
         let done = poll(interval, Duration::from_secs(1700), |_| {
             let operation = backend.operation(&model, &name)?;
             if operation["done"].as_bool() != Some(true) {
