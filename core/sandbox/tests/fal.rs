@@ -15,9 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use mattebox_core::generate::Generations;
-use mattebox_core::shot::{
-    DeviationKind, EncodedFile, Field, ImageInput, ShotRequest, SoundRole, VideoInput, VideoRole,
-};
+use mattebox_core::shot::{DeviationKind, EncodedFile, Field, ShotRequest, SoundRole, VideoInput, VideoRole};
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational};
 use serde_json::{Value, json};
 
@@ -179,12 +177,6 @@ fn setup(dir: &Path, key: &str) -> (Arc<Mutex<FalState>>, String, Generations) {
     (state, origin, generations)
 }
 
-fn still(red: f32) -> ImageInput {
-    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
-    ImageInput::new(format!("still-{red}.png"), f)
-}
-
 fn request(origin: &str, model: &str, inputs: Value) -> ShotRequest {
     let mut r = ShotRequest::new("a cyclist weaves through a night market");
     (r.width, r.height, r.fps, r.duration) = (64, 36, Rational::integer(24), Rational::integer(5));
@@ -217,7 +209,7 @@ fn the_users_mapping_fills_a_hosted_kling_and_unfilled_inputs_are_left_out() {
     let (state, origin, generations) = setup(dir.path(), KEY);
     state.lock().unwrap().busy = 1;
     let mut r = request(&origin, KLING, kling_inputs());
-    r.first_frame = Some(still(1.0));
+    r.first_frame = Some(vendor::still(1.0));
     let take = take_of(&generations, r).unwrap();
     let s = state.lock().unwrap();
     assert_eq!(s.posts, 2, "the 429 was asked again");
@@ -243,12 +235,7 @@ fn a_hosted_lip_sync_model_gets_the_clip_and_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let (state, origin, generations) = setup(dir.path(), KEY);
     let line = dir.path().join("line.wav");
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=16000:duration=2"])
-        .arg(&line)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    vendor::tone_file(&line, 300, 16000, 2);
     let clip = vendor::counting_video(dir.path(), 48, 24, 64, 36);
     let mut r = request(&origin, LATENTSYNC, json!({ "video_url": "{{source_video}}", "audio_url": "{{dialogue}}" }));
     r.source_video = Some(
@@ -292,7 +279,7 @@ fn a_typo_a_model_that_refuses_its_inputs_and_a_bad_key_are_said_before_or_in_fa
     let dir = tempfile::tempdir().unwrap();
     let (_, origin, generations) = setup(dir.path(), "wrong-key:000000000");
     let mut r = request(&origin, KLING, kling_inputs());
-    r.first_frame = Some(still(0.5));
+    r.first_frame = Some(vendor::still(0.5));
     let err = take_of(&generations, r).unwrap_err();
     assert!(err.to_string().contains("refused the key") && !err.to_string().contains("wrong-key"), "{err}");
 }
@@ -303,7 +290,7 @@ fn a_cancelled_take_cancels_its_fal_request() {
     let (state, origin, generations) = setup(dir.path(), KEY);
     state.lock().unwrap().hold = true;
     let mut r = request(&origin, KLING, kling_inputs());
-    r.first_frame = Some(still(0.5));
+    r.first_frame = Some(vendor::still(0.5));
     let job = generations.submit("fal", r, 1).unwrap();
     vendor::cancel_once(&job, || state.lock().unwrap().requests.values().any(|(_, _, polls)| *polls >= 3));
     assert_eq!(state.lock().unwrap().cancelled.len(), 1, "fal was told to cancel");
@@ -318,9 +305,9 @@ fn every_placeholder_arrives_with_its_type() {
     let dir = tempfile::tempdir().unwrap();
     let (state, origin, generations) = setup(dir.path(), KEY);
     let mut r = request(&origin, KLING, every_field());
-    r.first_frame = Some(still(1.0));
+    r.first_frame = Some(vendor::still(1.0));
     (r.seed, r.negative_prompt) = (42, "rain".into());
-    r.references = vec![Reference { kind: ReferenceKind::Character, name: "Mei".into(), image: still(0.25) }];
+    r.references = vec![Reference { kind: ReferenceKind::Character, name: "Mei".into(), image: vendor::still(0.25) }];
     let take = take_of(&generations, r).unwrap();
     let s = state.lock().unwrap();
     let inputs = &s.requests.values().next().unwrap().1;

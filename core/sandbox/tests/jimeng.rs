@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use hmac::{Hmac, Mac};
 use mattebox_core::generate::Generations;
-use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ImageInput, ShotRequest, VideoInput, VideoRole};
-use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational};
+use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ShotRequest, VideoInput, VideoRole};
+use mattebox_core::{ErrorKind, Rational};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -243,12 +243,6 @@ fn setup(dir: &Path, secret: &str) -> (Arc<Mutex<VisualState>>, String, Generati
     (state, origin, generations)
 }
 
-fn still(red: f32) -> ImageInput {
-    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
-    ImageInput::new(format!("still-{red}.png"), f)
-}
-
 fn request(origin: &str) -> ShotRequest {
     let mut r = ShotRequest::new("lanterns rise over a river at night");
     (r.width, r.height, r.fps, r.duration, r.seed) = (64, 36, Rational::integer(24), Rational::integer(5), 11);
@@ -267,8 +261,8 @@ fn first_and_last_frames_go_signed_to_the_first_tail_model_and_a_rate_limit_is_w
     let (state, origin, generations) = setup(dir.path(), SECRET);
     state.lock().unwrap().rate_limited = 1;
     let mut r = request(&origin);
-    r.first_frame = Some(still(1.0));
-    r.last_frame = Some(still(0.0));
+    r.first_frame = Some(vendor::still(1.0));
+    r.last_frame = Some(vendor::still(0.0));
     let take = take_of(&generations, r).unwrap();
     let s = state.lock().unwrap();
     assert_eq!(s.submits, 2, "50429 was asked again");
@@ -292,7 +286,7 @@ fn a_camera_template_goes_with_the_moves_strength_and_text_goes_at_1080p() {
     let dir = tempfile::tempdir().unwrap();
     let (state, origin, generations) = setup(dir.path(), SECRET);
     let mut r = request(&origin);
-    r.first_frame = Some(still(0.5));
+    r.first_frame = Some(vendor::still(0.5));
     r.camera = CameraMotion { zoom: 0.8, pan: 0.1, ..Default::default() };
     r.extras.insert("template".into(), "robo_arm".into());
     let take = take_of(&generations, r).unwrap();
@@ -313,7 +307,7 @@ fn a_camera_template_goes_with_the_moves_strength_and_text_goes_at_1080p() {
             VideoRole::Extend,
             Rational::integer(24),
             48,
-            vec![still(0.25).frame().clone()],
+            vec![vendor::still(0.25).frame().clone()],
             None,
         )
         .unwrap(),

@@ -487,12 +487,7 @@ fn a_kling_take_is_lip_synced_to_a_dialogue_line_by_its_video_id() {
     assert!(err.to_string().contains("only videos it made"), "{err}");
     // A line Kling refuses (under 2 s).
     let short = dir.path().join("short.wav");
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:duration=1"])
-        .arg(&short)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    vendor::tone_file(&short, 220, 16000, 1);
     talk.source_video = Some(
         VideoInput::new("take-1", VideoRole::Lipsync, first.fps, first.frames, vec![flat(0.3)], None)
             .unwrap()

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use mattebox_core::generate::Generations;
-use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ImageInput, ShotRequest, VideoInput, VideoRole};
+use mattebox_core::shot::{CameraMotion, DeviationKind, Field, ShotRequest, VideoInput, VideoRole};
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational};
 use serde_json::{Value, json};
 
@@ -260,12 +260,6 @@ fn setup(dir: &Path, key: &str, with_upload: bool) -> Setup {
     Setup { state, origin, generations }
 }
 
-fn still(red: f32) -> ImageInput {
-    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
-    ImageInput::new(format!("still-{red}.png"), f)
-}
-
 fn request(origin: &str) -> ShotRequest {
     let mut r = ShotRequest::new("a lantern drifts over a night market");
     (r.width, r.height, r.fps, r.duration) = (64, 36, Rational::integer(24), Rational::integer(5));
@@ -284,8 +278,8 @@ fn keyframes_go_to_the_users_server_and_the_camera_becomes_concepts() {
     let Setup { state, origin, generations } = setup(dir.path(), KEY, true);
     state.lock().unwrap().rate_limited = 1;
     let mut r = request(&origin);
-    r.first_frame = Some(still(1.0));
-    r.last_frame = Some(still(0.0));
+    r.first_frame = Some(vendor::still(1.0));
+    r.last_frame = Some(vendor::still(0.0));
     r.duration = Rational::integer(9);
     r.camera = CameraMotion { pan: -0.5, zoom: 0.2, ..Default::default() };
     r.extras.insert("loop".into(), "true".into());
@@ -326,7 +320,7 @@ fn frames_without_an_upload_server_are_refused_with_the_command_that_names_one()
     let dir = tempfile::tempdir().unwrap();
     let Setup { state, origin, generations } = setup(dir.path(), KEY, false);
     let mut r = request(&origin);
-    r.first_frame = Some(still(1.0));
+    r.first_frame = Some(vendor::still(1.0));
     let err = take_of(&generations, r).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("mattebox plugin config luma upload="), "{err}");

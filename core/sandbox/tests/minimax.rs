@@ -220,12 +220,6 @@ fn setup(dir: &Path, key: &str) -> (Arc<Mutex<MiniMaxState>>, String, Generation
     (state, origin, generations)
 }
 
-fn still(red: f32) -> ImageInput {
-    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
-    ImageInput::new(format!("still-{red}.png"), f)
-}
-
 fn half_red() -> Frame {
     let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
     f.view_mut().fill([0.5, 0.2, 0.8, 1.0]);
@@ -256,8 +250,8 @@ fn first_and_last_frames_and_camera_commands_go_out_and_a_rate_limit_is_waited_o
     let (state, origin, generations) = setup(dir.path(), KEY);
     state.lock().unwrap().rate_limited = 2;
     let mut r = request(&origin);
-    r.first_frame = Some(still(1.0));
-    r.last_frame = Some(still(0.0));
+    r.first_frame = Some(vendor::still(1.0));
+    r.last_frame = Some(vendor::still(0.0));
     r.camera = CameraMotion { pan: -0.6, zoom: 0.3, horizontal: 0.2, vertical: 0.1, roll: 0.1, ..Default::default() };
     let take = take_of(&generations, r).unwrap();
     let s = state.lock().unwrap();

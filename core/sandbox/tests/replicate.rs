@@ -280,12 +280,7 @@ fn a_version_pinned_lip_sync_model_gets_the_clip_and_the_line_and_its_list_outpu
     let dir = tempfile::tempdir().unwrap();
     let (state, origin, generations) = setup(dir.path(), TOKEN);
     let line = dir.path().join("line.wav");
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=8000:duration=1"])
-        .arg(&line)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    vendor::tone_file(&line, 300, 8000, 1);
     let clip = vendor::counting_video(dir.path(), 24, 24, 64, 36);
     let model = format!("bytedance/latentsync:{LATENTSYNC_VERSION}");
     let mut r = request(&origin, &model, json!({ "video": "{{source_video}}", "audio": "{{dialogue}}" }));

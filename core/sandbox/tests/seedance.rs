@@ -21,8 +21,7 @@ use std::sync::{Arc, Mutex};
 
 use mattebox_core::generate::Generations;
 use mattebox_core::shot::{
-    CameraMotion, DeviationKind, Field, ImageInput, Reference, ReferenceKind, ShotRequest, SoundRole, VideoInput,
-    VideoRole,
+    CameraMotion, DeviationKind, Field, Reference, ReferenceKind, ShotRequest, SoundRole, VideoInput, VideoRole,
 };
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational};
 use serde_json::{Value, json};
@@ -237,12 +236,6 @@ fn setup(dir: &Path, key: &str) -> (Arc<Mutex<ArkState>>, String, Generations) {
     (state, origin, generations)
 }
 
-fn still(red: f32) -> ImageInput {
-    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
-    ImageInput::new(format!("still-{red}.png"), f)
-}
-
 fn request(origin: &str) -> ShotRequest {
     let mut r = ShotRequest::new("a paper boat rides a gutter stream");
     (r.width, r.height, r.fps, r.duration, r.seed) = (64, 36, Rational::integer(24), Rational::integer(5), 11);
@@ -265,8 +258,8 @@ fn frames_and_text_commands_go_out_the_rate_limit_is_waited_out_and_the_sound_ke
     let (state, origin, generations) = setup(dir.path(), KEY);
     state.lock().unwrap().rate_limited = 1;
     let mut r = request(&origin);
-    r.first_frame = Some(still(1.0));
-    r.last_frame = Some(still(0.0));
+    r.first_frame = Some(vendor::still(1.0));
+    r.last_frame = Some(vendor::still(0.0));
     r.camera = CameraMotion { pan: 0.4, ..Default::default() };
     let take = take_of(&generations, r).unwrap();
     let s = state.lock().unwrap();
@@ -300,16 +293,15 @@ fn seedance_2_takes_references_a_line_and_continues_its_own_take() {
     let dir = tempfile::tempdir().unwrap();
     let (state, origin, generations) = setup(dir.path(), KEY);
     let line_path = dir.path().join("line.wav");
-    let made = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=16000:duration=2"])
-        .arg(&line_path)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    vendor::tone_file(&line_path, 220, 16000, 2);
     let mut r = request(&origin);
     r.extras.insert("model".into(), "dreamina-seedance-2-0-260128".into());
     r.references = (0..10)
-        .map(|n| Reference { kind: ReferenceKind::Character, name: format!("r{n}"), image: still(n as f32 / 10.0) })
+        .map(|n| Reference {
+            kind: ReferenceKind::Character,
+            name: format!("r{n}"),
+            image: vendor::still(n as f32 / 10.0),
+        })
         .collect();
     r.audio = vec![mattebox_core::generate::read_sound(&line_path, SoundRole::Dialogue).unwrap()];
     let first = take_of(&generations, r.clone()).unwrap();
@@ -357,8 +349,8 @@ fn refusals_a_spent_quota_and_a_failed_task_are_said_in_modelarks_words() {
     // Seedance 1 with references and a first frame: the references are dropped, and the take says so.
     let mut both = request(&origin);
     both.extras.insert("model".into(), "seedance-1-0-pro-250528".into());
-    both.first_frame = Some(still(0.5));
-    both.references = vec![Reference { kind: ReferenceKind::Location, name: "yard".into(), image: still(0.1) }];
+    both.first_frame = Some(vendor::still(0.5));
+    both.references = vec![Reference { kind: ReferenceKind::Location, name: "yard".into(), image: vendor::still(0.1) }];
     let take = take_of(&generations, both).unwrap();
     assert_eq!(take.deviations.iter().find(|d| d.field == Field::References).unwrap().kind, DeviationKind::Dropped);
     {

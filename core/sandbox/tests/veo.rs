@@ -20,9 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use mattebox_core::generate::Generations;
-use mattebox_core::shot::{
-    DeviationKind, Field, ImageInput, Reference, ReferenceKind, ShotRequest, VideoInput, VideoRole,
-};
+use mattebox_core::shot::{DeviationKind, Field, Reference, ReferenceKind, ShotRequest, VideoInput, VideoRole};
 use mattebox_core::{ErrorKind, Frame, PixelFormat, Rational};
 use serde_json::{Value, json};
 
@@ -327,12 +325,6 @@ fn setup(dir: &Path, key: &str) -> Setup {
     Setup { state, origin, generations }
 }
 
-fn still(red: f32) -> ImageInput {
-    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
-    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
-    ImageInput::new(format!("still-{red}.png"), f)
-}
-
 fn request(origin: &str) -> ShotRequest {
     let mut r = ShotRequest::new("rain beads on a neon sign");
     (r.width, r.height, r.fps, r.duration, r.seed) = (64, 36, Rational::integer(24), Rational::integer(5), 11);
@@ -351,11 +343,15 @@ fn gemini_gets_the_frames_references_and_parameters_and_the_take_keeps_veos_soun
     let Setup { state, origin, generations } = setup(dir.path(), KEY);
     state.lock().unwrap().quota_exhausted = 1;
     let mut r = request(&origin);
-    r.first_frame = Some(still(1.0));
-    r.last_frame = Some(still(0.0));
+    r.first_frame = Some(vendor::still(1.0));
+    r.last_frame = Some(vendor::still(0.0));
     r.negative_prompt = "blur".into();
     r.references = (0..4)
-        .map(|n| Reference { kind: ReferenceKind::Character, name: format!("ref{n}"), image: still(n as f32 / 4.0) })
+        .map(|n| Reference {
+            kind: ReferenceKind::Character,
+            name: format!("ref{n}"),
+            image: vendor::still(n as f32 / 4.0),
+        })
         .collect();
     let take = take_of(&generations, r).unwrap();
     let s = state.lock().unwrap();

@@ -261,7 +261,6 @@ fn write_clip_source(instance: &GenerateInstance, effect: &Effect) -> OfxResult<
             .ok_or_else(|| OfxError::failed(format!("the host gave no Source frame at {time}")))?
             .to_frame()?
             .to_format(PixelFormat::Rgba8)?;
-        ImageInput::new("", frame.clone()).digest().hash(&mut content);
         if writer.is_none() {
             let options = mattebox_core::media::WriteOptions::new(rate);
             let folder = staging.join("");
@@ -274,6 +273,8 @@ fn write_clip_source(instance: &GenerateInstance, effect: &Effect) -> OfxResult<
             )?);
         }
         writer.as_mut().expect("made above").write_frame(&frame.view())?;
+        // Written, the frame moves into its digest: no copy of it is made.
+        ImageInput::new("", frame).digest().hash(&mut content);
     }
     writer.ok_or_else(|| OfxError::failed("the Source clip has no frames"))?.finish()?;
     let folder = sources.join(format!("{:016x}-{count}", content.finish()));

@@ -148,3 +148,23 @@ pub(crate) fn with_tone(dir: &Path, video: &[u8], name: &str) -> Vec<u8> {
     assert!(status.success());
     std::fs::read(&out).unwrap()
 }
+
+/// A 40x30 still of one colour, its red channel `red`: the first and last
+/// frames the vendor tests send.
+pub(crate) fn still(red: f32) -> mattebox_core::shot::ImageInput {
+    let mut f = Frame::new(40, 30, PixelFormat::Rgba8).unwrap();
+    f.view_mut().fill([red, 0.2, 0.8, 1.0]);
+    mattebox_core::shot::ImageInput::new(format!("still-{red}.png"), f)
+}
+
+/// A `seconds`-long sine of `hz` at `rate` Hz written to `path` (its
+/// container from the extension) by ffmpeg: a line of dialogue.
+pub(crate) fn tone_file(path: &Path, hz: u32, rate: u32, seconds: u32) {
+    let source = format!("sine=frequency={hz}:sample_rate={rate}:duration={seconds}");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", &source])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "ffmpeg made no {}", path.display());
+}
