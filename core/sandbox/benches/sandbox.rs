@@ -26,7 +26,7 @@ fn install(dir: &Path, wasm: &Path) {
     std::fs::copy(wasm, dir.join("hostile.wasm")).unwrap();
     std::fs::write(
         dir.join("adapter.toml"),
-        "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.0\"\n\
+        "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.1\"\n\
          component = \"hostile.wasm\"\nsecrets = [{ name = \"TOKEN\", origins = [\"https://example.com\"] }]\n\
          [network]\norigins = [\"https://example.com\"]\n[limits]\nmemory_mib = 512\n",
     )

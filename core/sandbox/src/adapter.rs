@@ -545,6 +545,7 @@ impl WasmAdapter {
                 version: manifest.version.clone(),
                 honours: Vec::new(),
                 max_concurrent: l.concurrent.min(policy.max_concurrent).max(1),
+                takes_per_call: l.takes_per_call.clamp(1, mattebox_core::generate::MAX_TAKES),
             },
             manifest,
             world,
@@ -597,6 +598,7 @@ impl WasmAdapter {
             concurrent: self.info.max_concurrent,
             response_mib: l.response_bytes >> 20,
             log_kib: (l.log_bytes >> 10) as u64,
+            takes_per_call: self.info.takes_per_call,
         }
     }
 
@@ -629,6 +631,9 @@ impl WasmAdapter {
             log_capped: false,
             fps: take.fps,
             frames_left: take.frames,
+            frames_per_take: take.frames,
+            takes_wanted: take.takes,
+            takes_made: 0,
             max_file_pixels: take.max_file_pixels,
             max_audio_seconds: take.max_audio_seconds,
             sockets: Vec::new(),
@@ -661,6 +666,7 @@ impl WasmAdapter {
             frames: 0,
             max_file_pixels: 0,
             max_audio_seconds: 0.0,
+            takes: 1,
         };
         let mut store = self.store(
             events,
@@ -705,6 +711,8 @@ struct TakeShape {
     max_file_pixels: u64,
     /// Longest sound, in seconds, the adapter may hand over.
     max_audio_seconds: f64,
+    /// Takes the call may make (`takes-wanted`).
+    takes: u32,
 }
 
 /// Runs `call` on the adapter thread's `runtime` until it ends, or until
@@ -807,6 +815,7 @@ impl Generator for WasmAdapter {
             frames: frame_quota(cx.request()).saturating_add(1).min(self.limits.frames),
             max_file_pixels: max_file_pixels(cx.request()),
             max_audio_seconds: sound_quota_seconds(cx.request()),
+            takes: cx.takes_wanted(),
         };
         let mut store = self.store(events, stop.clone(), cancel.clone(), deadline, shape, self.fetcher.clone())?;
         let pre = self.pre.clone();
@@ -868,6 +877,20 @@ impl Generator for WasmAdapter {
                 Ok(Event::Progress(p)) => {
                     cx.progress(p);
                 }
+                Ok(Event::NextTake(report)) => {
+                    let mut notes = deviations_of(&id, report.deviations, &host_notes);
+                    if let Some(vendor) = &report.vendor_generation
+                        && let Err(e) = cx.set_vendor_generation(vendor)
+                    {
+                        notes.push(Deviation::approximated(Field::Extras, format!("the vendor id was not kept: {e}")));
+                    }
+                    if let Err(e) = cx.next_take(notes) {
+                        reason = if e.kind() == ErrorKind::Cancelled { Stopped::Cancelled } else { Stopped::HostError };
+                        host_error = Some(e);
+                        stop.store(true, Ordering::SeqCst);
+                        receiving = None;
+                    }
+                }
                 Ok(Event::Audio(wav)) => {
                     if let Err(e) = cx.emit_audio(wav) {
                         reason = if e.kind() == ErrorKind::Cancelled { Stopped::Cancelled } else { Stopped::HostError };
@@ -908,21 +931,7 @@ impl Generator for WasmAdapter {
                 {
                     tracing::warn!(adapter = %id, "the adapter reported a vendor id that is not kept: {e}");
                 }
-                let mut notes: Vec<Deviation> = report
-                    .deviations
-                    .into_iter()
-                    .map(|d| Deviation {
-                        field: field_of(d.field),
-                        kind: match d.kind {
-                            wit::DeviationKind::Dropped => DeviationKind::Dropped,
-                            wit::DeviationKind::Approximated => DeviationKind::Approximated,
-                        },
-                        note: d.note,
-                    })
-                    .collect();
-                notes.truncate(64);
-                notes.extend(host_notes);
-                Ok(notes)
+                Ok(deviations_of(&id, report.deviations, &host_notes))
             }
             (Stopped::Running, Ok(Err(e))) => Err(match e {
                 wit::GenerateError::InvalidRequest(m) => Error::invalid_argument(format!("adapter {id}: {m}")),
@@ -944,6 +953,28 @@ impl Generator for WasmAdapter {
             }
         }
     }
+}
+
+/// A take's report in the host's terms (at most 64 of the adapter's own),
+/// with what the host noted of the request.
+fn deviations_of(id: &str, reported: Vec<wit::Deviation>, host_notes: &[Deviation]) -> Vec<Deviation> {
+    if reported.len() > 64 {
+        tracing::warn!(adapter = %id, "the adapter reported {} deviations; the first 64 are kept", reported.len());
+    }
+    let mut notes: Vec<Deviation> = reported
+        .into_iter()
+        .take(64)
+        .map(|d| Deviation {
+            field: field_of(d.field),
+            kind: match d.kind {
+                wit::DeviationKind::Dropped => DeviationKind::Dropped,
+                wit::DeviationKind::Approximated => DeviationKind::Approximated,
+            },
+            note: d.note,
+        })
+        .collect();
+    notes.extend_from_slice(host_notes);
+    notes
 }
 
 /// What contract 0.1 cannot carry, said for a 0.1 adapter (which never saw it).

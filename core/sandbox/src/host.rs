@@ -48,6 +48,8 @@ pub(crate) enum Event {
     Progress(f32),
     /// The take's sound, decoded into a WAV by the host.
     Audio(Vec<u8>),
+    /// The take so far is done, with this report; the call's next begins.
+    NextTake(crate::bindings::v0_2::mattebox::generator::types::TakeReport),
 }
 
 /// The store's data for one take.
@@ -70,6 +72,11 @@ pub(crate) struct HostState {
     /// Frames the take may still hand over (the request's quota and the
     /// user's ceiling, the lower).
     pub(crate) frames_left: u64,
+    /// What `frames_left` starts at for each take of the call.
+    pub(crate) frames_per_take: u64,
+    /// Takes the call may make, and those handed over with `next-take`.
+    pub(crate) takes_wanted: u32,
+    pub(crate) takes_made: u32,
     /// Largest frame, in pixels, a file handed over may hold.
     pub(crate) max_file_pixels: u64,
     /// Longest sound, in seconds, the take may be given.
@@ -285,6 +292,31 @@ impl host::Host for HostState {
         let result = self.emit_audio_file(&name, bytes);
         self.check_running()?;
         Ok(result)
+    }
+
+    fn takes_wanted(&mut self) -> wasmtime::Result<u32> {
+        self.check_running()?;
+        Ok(self.takes_wanted)
+    }
+
+    fn next_take(
+        &mut self,
+        report: crate::bindings::v0_2::mattebox::generator::types::TakeReport,
+    ) -> wasmtime::Result<Result<(), String>> {
+        self.check_running()?;
+        if self.takes_made + 1 >= self.takes_wanted {
+            return Ok(Err(format!(
+                "next-take: this call may make {} take(s) (takes-wanted); hand the last over by returning",
+                self.takes_wanted
+            )));
+        }
+        if self.frames_left == self.frames_per_take {
+            return Ok(Err("next-take: the take has no frames yet".into()));
+        }
+        self.send(Event::NextTake(report))?;
+        self.takes_made += 1;
+        self.frames_left = self.frames_per_take;
+        Ok(Ok(()))
     }
 
     fn http_fetch(&mut self, request: HttpRequest) -> wasmtime::Result<Result<HttpResponse, String>> {

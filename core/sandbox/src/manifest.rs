@@ -35,11 +35,12 @@ pub const MAX_MANIFEST_BYTES: u64 = 64 << 10;
 
 /// The WIT package this host implements; adapters built for 0.1.x run
 /// unchanged (the host implements that world too).
-pub const WIT_PACKAGE: &str = "mattebox:generator@0.2.0";
+pub const WIT_PACKAGE: &str = "mattebox:generator@0.2.1";
 /// [`WIT_PACKAGE`]'s version.
-pub(crate) const WIT_VERSION: &str = "0.2.0";
+pub(crate) const WIT_VERSION: &str = "0.2.1";
 /// The WIT packages an adapter's manifest may name.
-const WIT_ACCEPTED: [&str; 3] = ["mattebox:generator@0.1.0", "mattebox:generator@0.1.1", "mattebox:generator@0.2.0"];
+const WIT_ACCEPTED: [&str; 4] =
+    ["mattebox:generator@0.1.0", "mattebox:generator@0.1.1", "mattebox:generator@0.2.0", "mattebox:generator@0.2.1"];
 /// The manifest's file name.
 pub const MANIFEST_NAME: &str = "adapter.toml";
 
@@ -90,11 +91,23 @@ pub struct Limits {
     pub response_mib: u64,
     /// Log bytes per take.
     pub log_kib: u64,
+    /// Takes one `generate` call may make (a vendor's samples of one
+    /// request, handed over with `next-take`; contract 0.2.1), at most
+    /// [`mattebox_core::generate::MAX_TAKES`]. The deadline and memory are
+    /// the call's.
+    pub takes_per_call: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_mib: 256, deadline_seconds: 600, concurrent: 2, response_mib: 256, log_kib: 256 }
+        Limits {
+            memory_mib: 256,
+            deadline_seconds: 600,
+            concurrent: 2,
+            response_mib: 256,
+            log_kib: 256,
+            takes_per_call: 1,
+        }
     }
 }
 
@@ -249,6 +262,24 @@ impl Manifest {
         let l = &self.limits;
         if l.memory_mib == 0 || l.deadline_seconds == 0 || l.concurrent == 0 || l.response_mib == 0 {
             return Err(bad(here, "limits must be above zero"));
+        }
+        let most = mattebox_core::generate::MAX_TAKES;
+        if l.takes_per_call == 0 || l.takes_per_call > most {
+            return Err(bad(here, format!("limits.takes_per_call must be 1 to {most}")));
+        }
+        if l.takes_per_call > 1
+            && matches!(
+                self.wit.as_str(),
+                "mattebox:generator@0.1.0" | "mattebox:generator@0.1.1" | "mattebox:generator@0.2.0"
+            )
+        {
+            return Err(bad(
+                here,
+                format!(
+                    "limits.takes_per_call needs contract 0.2.1 (next-take); {} has no way to hand over a second take",
+                    self.wit
+                ),
+            ));
         }
         Ok(())
     }

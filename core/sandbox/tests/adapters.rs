@@ -49,7 +49,7 @@ fn hostile(dir: &Path, origins: &[String]) -> PathBuf {
         format!("secrets = [{{ name = \"TOKEN\", origins = [{}] }}]\n", origins.join(", "))
     };
     let manifest = format!(
-        "id = \"hostile\"\nname = \"Hostile\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.0\"\n\
+        "id = \"hostile\"\nname = \"Hostile\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.1\"\n\
          component = \"hostile.wasm\"\n{secrets}[network]\norigins = [{}]\n\
          [limits]\nmemory_mib = 64\ndeadline_seconds = 3\nconcurrent = 4\nresponse_mib = 1\nlog_kib = 64\n",
         origins.join(", ")

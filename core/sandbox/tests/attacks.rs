@@ -49,7 +49,7 @@ fn manifest(id: &str, component: &str, origins: &[String], token_origins: &[Stri
         format!("secrets = [{{ name = \"TOKEN\", origins = [{}] }}]\n", list(token_origins))
     };
     format!(
-        "id = {id:?}\nname = \"Test\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.0\"\n\
+        "id = {id:?}\nname = \"Test\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.1\"\n\
          component = {component:?}\n{secrets}[network]\norigins = [{}]\n[limits]\nmemory_mib = 64\n\
          deadline_seconds = 5\n{limits}",
         list(origins),

@@ -27,17 +27,23 @@ fn policy(dir: &Path) -> SandboxPolicy {
 
 /// `wasm` installed in `dir` as adapter `id` built for `wit`, with `memory_mib`.
 fn install(dir: &Path, wasm: &Path, id: &str, version: &str, wit: &str, memory_mib: u64) -> WasmAdapter {
+    WasmAdapter::load(&write_manifest(dir, wasm, id, version, wit, &format!("memory_mib = {memory_mib}")), &policy(dir))
+        .unwrap()
+}
+
+/// `wasm` and a manifest for it in `dir`, with `limits` (TOML lines).
+fn write_manifest(dir: &Path, wasm: &Path, id: &str, version: &str, wit: &str, limits: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::copy(wasm, dir.join("a.wasm")).unwrap();
     std::fs::write(
         dir.join("adapter.toml"),
         format!(
             "id = \"{id}\"\nname = \"T\"\nversion = \"{version}\"\nwit = \"mattebox:generator@{wit}\"\n\
-             component = \"a.wasm\"\n[limits]\nmemory_mib = {memory_mib}\ndeadline_seconds = 20\n"
+             component = \"a.wasm\"\n[limits]\ndeadline_seconds = 20\n{limits}\n"
         ),
     )
     .unwrap();
-    WasmAdapter::load(dir, &policy(dir)).unwrap()
+    dir.to_owned()
 }
 
 fn generations(dir: &Path, adapter: WasmAdapter) -> Generations {
@@ -81,8 +87,8 @@ fn red_of_first_frame(take: &mattebox_core::shot::Take) -> f32 {
 #[test]
 fn a_0_2_adapter_is_given_the_source_video_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.0", 64);
-    assert_eq!(adapter.world(), "mattebox:generator@0.2.0");
+    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.1", 64);
+    assert_eq!(adapter.world(), "mattebox:generator@0.2.1");
     let generations = generations(dir.path(), adapter);
     let bytes = clip(dir.path());
     let len = bytes.len();
@@ -124,7 +130,7 @@ fn a_0_2_adapter_is_given_the_source_video_whole() {
 #[test]
 fn a_source_file_too_large_for_the_adapter_is_left_out_and_said() {
     let dir = tempfile::tempdir().unwrap();
-    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.0", 32);
+    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.1", 32);
     let generations = generations(dir.path(), adapter);
     // 9 MiB is more than a quarter of 32 MiB: the adapter gets the last frame only.
     let file = EncodedFile::new("big.mov", vec![0u8; 9 << 20]);
@@ -143,7 +149,7 @@ fn a_source_file_too_large_for_the_adapter_is_left_out_and_said() {
 #[test]
 fn sound_an_adapter_hands_over_is_kept_with_the_take() {
     let dir = tempfile::tempdir().unwrap();
-    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.0", 64);
+    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.1", 64);
     let generations = generations(dir.path(), adapter);
     let take = generations.submit("hostile", request("sound"), 1).unwrap().results().remove(0).unwrap();
     let wav = std::fs::read(take.audio_file().expect("the take has sound")).unwrap();
@@ -206,12 +212,65 @@ fn a_0_1_1_adapter_runs_through_the_0_1_world_with_every_host_call() {
     assert_eq!(note.kind, DeviationKind::Dropped, "{}", note.note);
 }
 
+/// An adapter built for 0.2.0 runs unchanged in a 0.2.1 host: its frames,
+/// its sound and its vendor id come through.
+#[test]
+fn an_adapter_built_for_0_2_0_runs_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let adapter = install(&dir.path().join("a"), &guests().contract_0_2_0, "contract-0-2-0", "0.2.0", "0.2.0", 32);
+    assert_eq!(adapter.world(), "mattebox:generator@0.2.0");
+    let generations = generations(dir.path(), adapter);
+    let takes = generations.submit("contract-0-2-0", request("ok"), 2).unwrap().results();
+    for (n, take) in takes.into_iter().enumerate() {
+        let take = take.unwrap();
+        assert_eq!((take.frames, take.vendor_generation.as_deref()), (20, Some(format!("old-{n}").as_str())));
+        assert!(take.audio.is_some());
+    }
+}
+
+/// Contract 0.2.1: an adapter whose manifest allows several takes a call
+/// makes them in one call, each its own take with its own frames (the
+/// frame quota counts per take); a `next-take` before any frame, or past
+/// `takes-wanted`, is refused without ending the call.
+#[test]
+fn several_takes_come_from_one_call_and_next_take_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder =
+        write_manifest(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.1", "takes_per_call = 3");
+    let adapter = WasmAdapter::load(&folder, &policy(dir.path())).unwrap();
+    assert_eq!(adapter.limits().takes_per_call, 3);
+    let generations = generations(dir.path(), adapter);
+    let takes: Vec<_> =
+        generations.submit("hostile", request("takes"), 3).unwrap().results().into_iter().map(|t| t.unwrap()).collect();
+    assert!(takes.iter().all(|t| t.frames == 20), "{:?}", takes.iter().map(|t| t.frames).collect::<Vec<_>>());
+    assert_eq!(takes[0].vendor_generation.as_deref(), Some("sample-0"));
+    assert_eq!(takes[1].vendor_generation.as_deref(), Some("sample-1"));
+    let said = takes[2].vendor_generation.as_deref().unwrap();
+    assert!(said.starts_with("wanted 3;") && said.contains("no frames yet") && said.contains("takes-wanted"), "{said}");
+    assert!(takes[1].deviations.iter().any(|d| d.field == Field::Seed), "{:?}", takes[1].deviations);
+
+    // One take asked: one wanted.
+    let mut one = request("takes");
+    one.seed = 99;
+    let take = generations.submit("hostile", one, 1).unwrap().results().remove(0).unwrap();
+    assert!(take.vendor_generation.as_deref().unwrap().starts_with("wanted 1;"));
+
+    // A manifest for 0.2.0, or a count out of range, is refused.
+    for (wit, limit, said) in
+        [("0.2.0", "takes_per_call = 2", "needs contract 0.2.1"), ("0.2.1", "takes_per_call = 0", "1 to 16")]
+    {
+        let folder = write_manifest(&dir.path().join("b"), &guests().hostile, "hostile", "0.1.0", wit, limit);
+        let err = WasmAdapter::load(&folder, &policy(dir.path())).unwrap_err().to_string();
+        assert!(err.contains(said), "{err}");
+    }
+}
+
 #[test]
 fn a_manifest_must_name_the_contract_its_component_was_built_for() {
     let dir = tempfile::tempdir().unwrap();
     let install_dir = dir.path().join("a");
     std::fs::create_dir_all(&install_dir).unwrap();
-    for (wasm, wit, built) in [(&guests().hostile, "0.1.1", "0.2.0"), (&guests().contract_0_1_0, "0.2.0", "0.1.0")] {
+    for (wasm, wit, built) in [(&guests().hostile, "0.1.1", "0.2.1"), (&guests().contract_0_1_0, "0.2.1", "0.1.0")] {
         std::fs::copy(wasm, install_dir.join("a.wasm")).unwrap();
         std::fs::write(
             install_dir.join("adapter.toml"),
@@ -247,7 +306,7 @@ fn line(dir: &Path, name: &str, seconds: u32, channels: u32) -> mattebox_core::s
 #[test]
 fn a_0_2_adapter_is_given_the_sound_as_a_wav_and_as_given() {
     let dir = tempfile::tempdir().unwrap();
-    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.0", 32);
+    let adapter = install(&dir.path().join("a"), &guests().hostile, "hostile", "0.1.0", "0.2.1", 32);
     let generations = generations(dir.path(), adapter);
     let sound = line(dir.path(), "line.mp3", 2, 1);
     let d = sound.duration();

@@ -20,7 +20,7 @@ fn install(dir: &Path) {
     std::fs::copy(&guests::guests().hostile, dir.join("hostile.wasm")).unwrap();
     std::fs::write(
         dir.join("adapter.toml"),
-        "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.0\"\n\
+        "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.1\"\n\
          component = \"hostile.wasm\"\nsecrets = [{ name = \"TOKEN\", to_user_servers = true }]\n\
          [network]\nserver_extras = [\"url\"]\n",
     )

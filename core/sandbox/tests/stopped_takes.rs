@@ -28,7 +28,7 @@ fn a_take_past_its_deadline_releases_its_memory_even_in_a_wasi_sleep() {
     std::fs::copy(&guests::guests().hostile, dir.path().join("hostile.wasm")).unwrap();
     std::fs::write(
         dir.path().join("adapter.toml"),
-        "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.0\"\n\
+        "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.1\"\n\
          component = \"hostile.wasm\"\n[limits]\nmemory_mib = 256\ndeadline_seconds = 2\n",
     )
     .unwrap();

@@ -46,7 +46,7 @@ fn generations(origins: &[String], allow_loopback: bool) -> (tempfile::TempDir, 
     std::fs::write(
         dir.path().join("adapter.toml"),
         format!(
-            "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.0\"\n\
+            "id = \"hostile\"\nname = \"H\"\nversion = \"0.1.0\"\nwit = \"mattebox:generator@0.2.1\"\n\
              component = \"hostile.wasm\"\nsecrets = [{{ name = \"TOKEN\", origins = [{}] }}]\n\
              [network]\norigins = [{}]\n[limits]\nresponse_mib = 1\ndeadline_seconds = 20\n",
             list[..1].join(", "),

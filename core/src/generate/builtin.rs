@@ -54,6 +54,7 @@ impl Default for BuiltinGenerator {
                 ],
                 // Each take already uses every core of the runtime.
                 max_concurrent: 2,
+                takes_per_call: 1,
             },
         }
     }

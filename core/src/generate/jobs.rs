@@ -11,10 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use super::cache::TakeCache;
-use super::{BuiltinGenerator, Generator, GeneratorInfo, TakeContext};
+use super::cache::{TakeCache, TakeWriter};
+use super::{BuiltinGenerator, FrameSink, Generator, GeneratorInfo, TakeContext};
 use crate::error::{Error, ErrorKind, Result};
+use crate::frame::Frame;
 use crate::runtime::Runtime;
+use crate::shot::{Deviation, Field};
 use crate::shot::{ShotRequest, Take, TakeTimings};
 
 /// Most takes one job may ask for.
@@ -235,11 +237,12 @@ impl Generations {
             .name(format!("mattebox-generate-{generator}"))
             .spawn(move || {
                 inner.runtime.in_logging(|| {
+                    let groups = missing_groups(&inner, &registered, &request, takes, &job);
                     std::thread::scope(|scope| {
-                        for index in 0..takes {
+                        for group in &groups {
                             let (inner, job, registered, request) = (&inner, &job, &registered, &request);
                             scope.spawn(move || {
-                                inner.runtime.in_logging(|| run_take(inner, registered, request, index, job))
+                                inner.runtime.in_logging(|| run_group(inner, registered, request, group, job))
                             });
                         }
                     })
@@ -260,6 +263,28 @@ struct JobShared {
 }
 
 impl JobShared {
+    /// Records how take `index` ended.
+    fn settle(&self, index: u32, outcome: Result<Take>) {
+        self.update(index, |status| match outcome {
+            Ok(take) => {
+                status.stage = TakeStage::Done;
+                status.fraction = 1.0;
+                status.take = Some(take);
+            }
+            Err(err) => {
+                status.stage =
+                    if err.kind() == ErrorKind::Cancelled { TakeStage::Cancelled } else { TakeStage::Failed };
+                // The caller reports it (the status carries it): logged once, quietly.
+                tracing::debug!(take = index + 1, error = %err, "take did not finish");
+                status.error = Some((err.kind(), format!("take {}: {err}", index + 1)));
+            }
+        });
+    }
+
+    fn is_final(&self, index: u32) -> bool {
+        self.statuses.lock().get(index as usize).is_none_or(|s| s.stage.is_final())
+    }
+
     fn update(&self, index: u32, f: impl FnOnce(&mut TakeStatus)) {
         if let Some(status) = self.statuses.lock().get_mut(index as usize) {
             f(status);
@@ -267,86 +292,200 @@ impl JobShared {
     }
 }
 
-fn run_take(inner: &Inner, registered: &Registered, request: &ShotRequest, index: u32, job: &JobShared) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| generate_take(inner, registered, request, index, job)))
+/// Serves the takes the cache has, and groups the others into calls of at
+/// most the generator's `takes_per_call` takes each.
+fn missing_groups(
+    inner: &Inner,
+    registered: &Registered,
+    request: &ShotRequest,
+    takes: u32,
+    job: &JobShared,
+) -> Vec<Vec<u32>> {
+    let info = registered.generator.info();
+    let mut missing = Vec::new();
+    for index in 0..takes {
+        match inner.cache.lookup(&request.take_key(&info.id, &info.version, index)) {
+            Ok(Some(take)) => {
+                tracing::info!(take = index + 1, key = %&take.key[..12.min(take.key.len())], "served from the take cache");
+                job.settle(index, Ok(Take { index, ..take }));
+            }
+            Ok(None) => missing.push(index),
+            Err(err) => job.settle(index, Err(err)),
+        }
+    }
+    missing.chunks(info.takes_per_call.max(1) as usize).map(<[u32]>::to_vec).collect()
+}
+
+/// Makes the takes `group` in one call of the generator; the takes it
+/// did not make then run one call each.
+fn run_group(inner: &Inner, registered: &Registered, request: &ShotRequest, group: &[u32], job: &JobShared) {
+    let outcome = catch_unwind(AssertUnwindSafe(|| generate_group(inner, registered, request, group, job)))
         .unwrap_or_else(|_| Err(Error::internal(format!("generator {} panicked", registered.generator.info().id))));
-    job.update(index, |status| match outcome {
-        Ok(take) => {
-            status.stage = TakeStage::Done;
-            status.fraction = 1.0;
-            status.take = Some(take);
+    match outcome {
+        Ok(left) if group.len() > 1 && !left.is_empty() => {
+            tracing::info!(takes = left.len(), "the call made fewer takes than asked; the rest are asked one by one");
+            std::thread::scope(|scope| {
+                for index in &left {
+                    let group = std::slice::from_ref(index);
+                    scope.spawn(move || inner.runtime.in_logging(|| run_group(inner, registered, request, group, job)));
+                }
+            })
+        }
+        Ok(left) => {
+            let id = &registered.generator.info().id;
+            for index in left {
+                job.settle(index, Err(Error::media(format!("generator {id} produced no frames"))));
+            }
         }
         Err(err) => {
-            status.stage = if err.kind() == ErrorKind::Cancelled { TakeStage::Cancelled } else { TakeStage::Failed };
-            // The caller reports it (the status carries it): logged once, quietly.
-            tracing::debug!(take = index + 1, error = %err, "take did not finish");
-            status.error = Some((err.kind(), format!("take {}: {err}", index + 1)));
+            for &index in group {
+                if !job.is_final(index) {
+                    job.settle(index, Err(Error::new(err.kind(), err.to_string())));
+                }
+            }
         }
-    });
+    }
 }
 
 fn cancelled(index: u32) -> Error {
     Error::new(ErrorKind::Cancelled, format!("take {} was cancelled", index + 1))
 }
 
-fn generate_take(
+/// Where a call's frames go: each take of the call into its own staged
+/// cache entry, in turn.
+struct CallSink<'a> {
+    writers: Vec<TakeWriter<'a>>,
+    current: usize,
+}
+
+impl FrameSink for CallSink<'_> {
+    fn accept(&mut self, frame: Frame) -> Result<()> {
+        match self.writers.get_mut(self.current) {
+            Some(writer) => writer.accept(frame),
+            None => Err(Error::internal("a frame for a take this call does not make")),
+        }
+    }
+
+    fn next_take(&mut self) -> Result<()> {
+        if self.current + 1 >= self.writers.len() {
+            return Err(Error::internal("no further take in this call"));
+        }
+        self.current += 1;
+        Ok(())
+    }
+}
+
+/// Runs one call for the takes of `group` not yet in the cache, settling
+/// each take it makes (or finds made meanwhile). Returns the takes the
+/// call did not make.
+fn generate_group(
     inner: &Inner,
     registered: &Registered,
     request: &ShotRequest,
-    index: u32,
+    group: &[u32],
     job: &JobShared,
-) -> Result<Take> {
+) -> Result<Vec<u32>> {
     let info = registered.generator.info();
-    let key = request.take_key(&info.id, &info.version, index);
-    if let Some(take) = inner.cache.lookup(&key)? {
-        tracing::info!(take = index + 1, key = %&key[..12], "served from the take cache");
-        return Ok(Take { index, ..take });
-    }
-    let _slot = registered.slots.acquire(&job.cancel).ok_or_else(|| cancelled(index))?;
+    let first = *group.first().ok_or_else(|| Error::internal("an empty group of takes"))?;
+    let _slot = registered.slots.acquire(&job.cancel).ok_or_else(|| cancelled(first))?;
     if job.cancel.load(Ordering::Relaxed) {
-        return Err(cancelled(index));
+        return Err(cancelled(first));
     }
-    // An identical take may have finished while this one waited for a slot.
-    if let Some(take) = inner.cache.lookup(&key)? {
-        return Ok(Take { index, ..take });
+    // An identical take may have finished while this one waited for a
+    // slot, or be being made by another job just now.
+    let (mut takes, mut keys, mut writers) = (Vec::new(), Vec::new(), Vec::new());
+    for &index in group {
+        let key = request.take_key(&info.id, &info.version, index);
+        if let Some(take) = inner.cache.lookup(&key)? {
+            job.settle(index, Ok(Take { index, ..take }));
+            continue;
+        }
+        match inner.cache.begin(&key, request.fps, &inner.runtime) {
+            Ok(writer) => {
+                takes.push(index);
+                keys.push(key);
+                writers.push(writer);
+            }
+            Err(err) => job.settle(index, inner.cache.lookup(&key)?.map(|take| Take { index, ..take }).ok_or(err)),
+        }
     }
-    job.update(index, |s| s.stage = TakeStage::Running);
+    if takes.is_empty() {
+        return Ok(Vec::new());
+    }
+    for &index in &takes {
+        job.update(index, |s| s.stage = TakeStage::Running);
+    }
     let started = Instant::now();
-    let mut writer = match inner.cache.begin(&key, request.fps, &inner.runtime) {
-        Ok(writer) => writer,
-        // ...or just now, between the lookup and here.
-        Err(err) => return inner.cache.lookup(&key)?.map(|take| Take { index, ..take }).ok_or(err),
+    let mut sink = CallSink { writers, current: 0 };
+    let progress = |fraction: f32| {
+        for &index in &takes {
+            job.update(index, |s| {
+                if !s.stage.is_final() {
+                    s.fraction = fraction.min(0.99)
+                }
+            });
+        }
     };
-    let progress = |fraction: f32| job.update(index, |s| s.fraction = fraction.min(0.99));
-    let mut cx = TakeContext::new(request, index, &inner.runtime, &mut writer, &job.cancel, &progress);
-    let mut deviations = registered.generator.generate(&mut cx)?;
-    deviations.extend(cx.observed_deviations());
-    let (seed, emitted) = (cx.seed(), cx.frames_emitted());
-    let (audio, vendor_generation) = cx.take_extras();
-    if emitted == 0 {
-        return Err(Error::media(format!("generator {} produced no frames", info.id)));
+    let mut cx =
+        TakeContext::new(request, takes[0], &inner.runtime, &mut sink, &job.cancel, &progress).for_takes(&takes);
+    let outcome = registered.generator.generate(&mut cx);
+    let seed = cx.seed();
+    let (last, failure) = match outcome {
+        Ok(deviations) => (Some(cx.close(deviations)), None),
+        Err(err) => (None, Some(err)),
+    };
+    let mut made = cx.take_made();
+    made.extend(last);
+    drop(cx);
+    let generate_seconds = started.elapsed().as_secs_f64();
+    let shared = made.len() > 1;
+    let mut writers = sink.writers.into_iter();
+    let (mut position, count) = (0, made.len());
+    for (made, key) in made.into_iter().zip(keys) {
+        let writer = writers.next().ok_or_else(|| Error::internal("a take without its writer"))?;
+        position += 1;
+        if made.frames == 0 {
+            continue; // the call's last take, with nothing in it: not made
+        }
+        let mut deviations = made.deviations;
+        if shared && made.take != takes[0] {
+            deviations.push(Deviation::approximated(
+                Field::Seed,
+                format!(
+                    "made in one call with take {} as the vendor's sample {position} of {count}; the generator was \
+                     given that take's seed {seed}, not this take's own ({})",
+                    takes[0] + 1,
+                    request.seed.wrapping_add(made.take as u64)
+                ),
+            ));
+        }
+        let store_seconds = writer.store_seconds();
+        let take = Take {
+            key,
+            index: made.take,
+            generator: info.id.clone(),
+            generator_version: info.version.clone(),
+            seed,
+            request: request.record(),
+            media: Default::default(),
+            frames: made.frames,
+            fps: request.fps,
+            width: request.width,
+            height: request.height,
+            deviations,
+            timings: TakeTimings { generate_seconds: generate_seconds - store_seconds, store_seconds },
+            created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+            audio: None,
+            vendor_generation: made.vendor_generation,
+            from_cache: false,
+        };
+        job.settle(made.take, writer.finish(take, made.audio.as_deref(), &inner.cache));
     }
-    let store_seconds = writer.store_seconds();
-    let take = Take {
-        key,
-        index,
-        generator: info.id.clone(),
-        generator_version: info.version.clone(),
-        seed,
-        request: request.record(),
-        media: Default::default(),
-        frames: emitted,
-        fps: request.fps,
-        width: request.width,
-        height: request.height,
-        deviations,
-        timings: TakeTimings { generate_seconds: started.elapsed().as_secs_f64() - store_seconds, store_seconds },
-        created_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-        audio: None,
-        vendor_generation,
-        from_cache: false,
-    };
-    writer.finish(take, audio.as_deref(), &inner.cache)
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    // Takes the call did not reach; their staged entries go with their writers.
+    Ok(takes.into_iter().filter(|&index| !job.is_final(index)).collect())
 }
 
 /// A running request for takes. Dropping it cancels what has not finished

@@ -103,6 +103,11 @@ pub struct GeneratorInfo {
     pub honours: Vec<Field>,
     /// Takes it may run at once, across all jobs.
     pub max_concurrent: usize,
+    /// Takes one call of [`Generator::generate`] may make: more than 1 for
+    /// vendors that make several samples from one request (Veo's
+    /// `sampleCount`). A job then hands it up to this many missing takes at
+    /// once ([`TakeContext::takes_wanted`], [`TakeContext::next_take`]).
+    pub takes_per_call: u32,
 }
 
 /// A source of shots. Implementations must be deterministic for a given
@@ -115,12 +120,23 @@ pub trait Generator: Send + Sync + fmt::Debug {
     /// frames in order through `cx`. Returns the fields it dropped or
     /// approximated. Must return promptly with [`ErrorKind::Cancelled`] once
     /// `cx` says the take is cancelled.
+    ///
+    /// A generator whose [`GeneratorInfo::takes_per_call`] is above 1 may
+    /// make up to [`TakeContext::takes_wanted`] takes in this one call,
+    /// ending each but the last with [`TakeContext::next_take`]; what it
+    /// returns is the last one's deviations. Takes it did not make are run
+    /// later, one call each.
     fn generate(&self, cx: &mut TakeContext<'_>) -> Result<Vec<Deviation>>;
 }
 
 /// Where emitted frames go.
 pub(crate) trait FrameSink {
     fn accept(&mut self, frame: Frame) -> Result<()>;
+
+    /// Frames from now on belong to the call's next take.
+    fn next_take(&mut self) -> Result<()> {
+        Err(Error::internal("this take's frames have nowhere to go for a second take"))
+    }
 }
 
 impl FrameSink for Vec<Frame> {
@@ -144,11 +160,25 @@ pub fn sound_quota_seconds(request: &ShotRequest) -> f64 {
     request.duration.to_f64() * 4.0 + 10.0
 }
 
-/// What a generator sees while it renders one take.
+/// A take a call made, handed over with [`TakeContext::next_take`] or by
+/// returning.
+pub(crate) struct MadeTake {
+    pub(crate) take: u32,
+    pub(crate) deviations: Vec<Deviation>,
+    pub(crate) frames: u64,
+    pub(crate) audio: Option<Vec<u8>>,
+    pub(crate) vendor_generation: Option<String>,
+}
+
+/// What a generator sees while it renders one take (or, for a generator
+/// that makes several from one call, each take of the call in turn).
 pub struct TakeContext<'a> {
     request: &'a ShotRequest,
     seed: u64,
-    take: u32,
+    /// The takes this call may make, in order; the current one is
+    /// `takes[made.len()]`.
+    takes: Vec<u32>,
+    made: Vec<MadeTake>,
     runtime: &'a Runtime,
     sink: &'a mut dyn FrameSink,
     cancel: &'a AtomicBool,
@@ -161,7 +191,7 @@ pub struct TakeContext<'a> {
 
 impl fmt::Debug for TakeContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TakeContext").field("take", &self.take).field("seed", &self.seed).finish()
+        f.debug_struct("TakeContext").field("take", &self.take()).field("seed", &self.seed).finish()
     }
 }
 
@@ -178,7 +208,8 @@ impl<'a> TakeContext<'a> {
         TakeContext {
             request,
             seed,
-            take,
+            takes: vec![take],
+            made: Vec::new(),
             runtime,
             sink,
             cancel,
@@ -190,19 +221,79 @@ impl<'a> TakeContext<'a> {
         }
     }
 
+    /// Lets this call make `takes` (the first being the context's own
+    /// take), one after another.
+    pub(crate) fn for_takes(mut self, takes: &[u32]) -> TakeContext<'a> {
+        if takes.first() == self.takes.first() {
+            self.takes = takes.to_vec();
+        }
+        self
+    }
+
     /// The request.
     pub fn request(&self) -> &ShotRequest {
         self.request
     }
 
-    /// This take's seed (`request.seed + take`).
+    /// This take's seed (`request.seed + take`); in a call that makes
+    /// several takes, the first one's, which the vendor was given.
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
-    /// Which take this is (0-based).
+    /// Which take this is (0-based); after [`TakeContext::next_take`], the
+    /// one being made now.
     pub fn take(&self) -> u32 {
-        self.take
+        self.takes.get(self.made.len()).copied().unwrap_or(u32::MAX)
+    }
+
+    /// How many takes this call may make, counting the first: 1 unless the
+    /// generator's [`GeneratorInfo::takes_per_call`] is higher and the job
+    /// wants more than one take not yet in the cache.
+    pub fn takes_wanted(&self) -> u32 {
+        self.takes.len() as u32
+    }
+
+    /// Ends the take made so far (its frames, its sound and vendor id, and
+    /// `deviations`) and starts the next one the call makes: what is
+    /// emitted afterwards belongs to it. Fails past
+    /// [`TakeContext::takes_wanted`], and for a take without frames.
+    pub fn next_take(&mut self, deviations: Vec<Deviation>) -> Result<()> {
+        self.check_cancelled()?;
+        let wanted = self.takes.len();
+        if self.made.len() + 1 >= wanted {
+            return Err(Error::invalid_argument(format!(
+                "this call may make {wanted} take{}; the generator handed over more",
+                if wanted == 1 { "" } else { "s" }
+            )));
+        }
+        if self.emitted == 0 {
+            return Err(Error::invalid_argument(format!("take {} was handed over without frames", self.take() + 1)));
+        }
+        self.sink.next_take()?;
+        let made = self.close(deviations);
+        self.made.push(made);
+        Ok(())
+    }
+
+    /// The current take as it stands, with `deviations` and what the
+    /// context observed; the context then starts afresh.
+    pub(crate) fn close(&mut self, mut deviations: Vec<Deviation>) -> MadeTake {
+        deviations.extend(self.observed_deviations());
+        let made = MadeTake {
+            take: self.take(),
+            deviations,
+            frames: self.emitted,
+            audio: self.audio.take(),
+            vendor_generation: self.vendor_generation.take(),
+        };
+        (self.emitted, self.resized) = (0, false);
+        made
+    }
+
+    /// The takes handed over with [`TakeContext::next_take`] so far.
+    pub(crate) fn take_made(&mut self) -> Vec<MadeTake> {
+        std::mem::take(&mut self.made)
     }
 
     /// The runtime: run parallel work inside [`Runtime::install`].
@@ -218,7 +309,7 @@ impl<'a> TakeContext<'a> {
     /// An error if the take has been cancelled.
     pub fn check_cancelled(&self) -> Result<()> {
         if self.is_cancelled() {
-            return Err(Error::new(ErrorKind::Cancelled, format!("take {} was cancelled", self.take + 1)));
+            return Err(Error::new(ErrorKind::Cancelled, format!("take {} was cancelled", self.take() + 1)));
         }
         Ok(())
     }
@@ -291,11 +382,6 @@ impl<'a> TakeContext<'a> {
         }
         self.vendor_generation = Some(id.to_owned());
         Ok(())
-    }
-
-    /// The sound and vendor id the generator gave, taken out of the context.
-    pub(crate) fn take_extras(&mut self) -> (Option<Vec<u8>>, Option<String>) {
-        (self.audio.take(), self.vendor_generation.take())
     }
 
     fn check_room(&self) -> Result<()> {

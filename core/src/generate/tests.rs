@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use super::*;
 use crate::frame::{Frame, PixelFormat};
 use crate::runtime::{Runtime, RuntimeConfig};
-use crate::shot::{Field, ShotRequest};
+use crate::shot::{Field, ShotRequest, Take};
 use crate::{ErrorKind, Rational};
 
 /// What a test generator does for each take.
@@ -23,6 +23,13 @@ enum Behaviour {
     Block,
     /// Emits frames of twice the requested size.
     Oversize,
+    /// Makes every take the call may make (as a vendor's samples), each
+    /// red by its position in the call.
+    Samples,
+    /// Makes only the call's first take, whatever it may make.
+    OneSample,
+    /// Makes the call's first take, then fails.
+    SampleThenFail,
 }
 
 #[derive(Debug)]
@@ -37,6 +44,10 @@ struct Probe {
 
 impl Probe {
     fn new(id: &str, behaviour: Behaviour, max_concurrent: usize) -> Arc<Probe> {
+        Probe::batching(id, behaviour, max_concurrent, 1)
+    }
+
+    fn batching(id: &str, behaviour: Behaviour, max_concurrent: usize, takes_per_call: u32) -> Arc<Probe> {
         Arc::new(Probe {
             info: GeneratorInfo {
                 id: id.into(),
@@ -44,6 +55,7 @@ impl Probe {
                 version: "1".into(),
                 honours: vec![Field::Seed],
                 max_concurrent,
+                takes_per_call,
             },
             behaviour,
             calls: AtomicUsize::new(0),
@@ -63,7 +75,10 @@ impl Generator for Probe {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_running.fetch_max(now, Ordering::SeqCst);
-        let result = self.frames(cx);
+        let result = match self.behaviour {
+            Behaviour::Samples | Behaviour::OneSample | Behaviour::SampleThenFail => self.samples(cx),
+            _ => self.frames(cx),
+        };
         if self.behaviour == Behaviour::Solid {
             cx.set_vendor_generation(&format!("probe-{}", cx.seed()))?;
         }
@@ -73,6 +88,29 @@ impl Generator for Probe {
 }
 
 impl Probe {
+    /// One call's samples: sample k is red k/8 and its vendor id says which.
+    fn samples(&self, cx: &mut TakeContext<'_>) -> Result<()> {
+        let (w, h) = (cx.request().width, cx.request().height);
+        let mut frame = Frame::new(w, h, PixelFormat::Rgba8)?;
+        let samples = if self.behaviour == Behaviour::Samples { cx.takes_wanted() } else { 1 };
+        for k in 0..samples {
+            if k > 0 {
+                cx.next_take(vec![crate::shot::Deviation::dropped(Field::Prompt, format!("ends sample {}", k - 1))])?;
+            }
+            frame.view_mut().fill([k as f32 / 8.0, 0.5, 0.25, 1.0]);
+            for _ in 0..cx.request().frame_count() {
+                cx.emit(&frame.view())?;
+            }
+            cx.set_vendor_generation(&format!("call-{}-sample-{k}", cx.seed()))?;
+        }
+        if self.behaviour == Behaviour::SampleThenFail && cx.takes_wanted() > 1 {
+            cx.next_take(Vec::new())?;
+            cx.emit(&frame.view())?;
+            return Err(Error::media("the vendor stopped after one sample"));
+        }
+        Ok(())
+    }
+
     fn frames(&self, cx: &mut TakeContext<'_>) -> Result<()> {
         let (w, h) = (cx.request().width, cx.request().height);
         let scale = if self.behaviour == Behaviour::Oversize { 2 } else { 1 };
@@ -91,7 +129,7 @@ impl Probe {
                         }
                         return cx.check_cancelled();
                     }
-                    Behaviour::Solid | Behaviour::Oversize => {}
+                    _ => {}
                 }
             }
         }
@@ -149,6 +187,96 @@ fn takes_are_cached_and_served_again_without_the_generator() {
     assert_eq!(probe.calls.load(Ordering::SeqCst), 4);
     assert!(more[3].as_ref().is_ok_and(|t| !t.from_cache) && more[0].as_ref().is_ok_and(|t| t.from_cache));
     assert_eq!(again.cache().list().unwrap().len(), 4);
+}
+
+/// The red of a take's first frame, as stored (8-bit).
+fn first_red(take: &Take) -> f32 {
+    let mut reader = crate::media::MediaReader::open(&take.media, &Default::default()).unwrap();
+    reader.read_frame(0).unwrap().pixel_f32(0, 0)[0]
+}
+
+fn eighths(k: u32) -> f32 {
+    (k as f32 / 8.0 * 255.0).round() / 255.0
+}
+
+#[test]
+fn a_generator_that_makes_several_takes_per_call_is_asked_for_them_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Probe::batching("samples", Behaviour::Samples, 2, 3);
+    let generations = service(dir.path());
+    generations.register(probe.clone());
+    let takes: Vec<Take> =
+        generations.submit("samples", small_request(), 5).unwrap().results().into_iter().map(|t| t.unwrap()).collect();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 2, "takes 1-3 in one call, 4-5 in another");
+    // Each take holds its own sample, its own vendor id and its own key.
+    let reds: Vec<f32> = takes.iter().map(first_red).collect();
+    assert_eq!(reds, [eighths(0), eighths(1), eighths(2), eighths(0), eighths(1)]);
+    let ids: Vec<&str> = takes.iter().map(|t| t.vendor_generation.as_deref().unwrap()).collect();
+    assert_eq!(ids, ["call-0-sample-0", "call-0-sample-1", "call-0-sample-2", "call-3-sample-0", "call-3-sample-1"]);
+    assert!(takes.iter().all(|t| t.frames == 10 && !t.from_cache));
+    // The vendor was given the call's first seed; the later samples say so.
+    assert_eq!(takes.iter().map(|t| t.seed).collect::<Vec<_>>(), [0, 0, 0, 3, 3]);
+    let seed_notes: Vec<usize> =
+        takes.iter().map(|t| t.deviations.iter().filter(|d| d.field == Field::Seed).count()).collect();
+    assert_eq!(seed_notes, [0, 1, 1, 0, 1]);
+    let note = &takes[2].deviations.iter().find(|d| d.field == Field::Seed).unwrap().note;
+    assert!(note.contains("sample 3 of 3") && note.contains("take 1") && note.contains("(2)"), "{note}");
+    // What the generator said of a take stays with that take.
+    assert!(takes[1].deviations.iter().any(|d| d.note == "ends sample 1"), "{:?}", takes[1].deviations);
+    assert!(!takes[2].deviations.iter().any(|d| d.note == "ends sample 1"), "{:?}", takes[2].deviations);
+
+    // Each is cached under its own take's key: take 2 alone comes back
+    // without a call, and a missing take in the middle is asked with the
+    // other missing one, in one call.
+    std::fs::remove_dir_all(dir.path().join("takes").join(&takes[1].key)).unwrap();
+    std::fs::remove_dir_all(dir.path().join("takes").join(&takes[3].key)).unwrap();
+    let again: Vec<Take> =
+        generations.submit("samples", small_request(), 5).unwrap().results().into_iter().map(|t| t.unwrap()).collect();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 3);
+    let fresh: Vec<u32> = again.iter().filter(|t| !t.from_cache).map(|t| t.index).collect();
+    assert_eq!(fresh, [1, 3]);
+    assert_eq!((first_red(&again[1]), first_red(&again[3])), (eighths(0), eighths(1)));
+    assert_eq!(cache_entries(dir.path()).len(), 5);
+}
+
+#[test]
+fn takes_a_call_did_not_make_are_asked_for_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Probe::batching("one", Behaviour::OneSample, 4, 4);
+    let generations = service(dir.path());
+    generations.register(probe.clone());
+    let takes: Vec<Take> =
+        generations.submit("one", small_request(), 3).unwrap().results().into_iter().map(|t| t.unwrap()).collect();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 3, "one call for three, then one each for the two it skipped");
+    assert_eq!(takes.iter().map(|t| t.seed).collect::<Vec<_>>(), [0, 1, 2], "each asked with its own seed");
+    assert!(takes.iter().all(|t| t.deviations.iter().all(|d| d.field != Field::Seed)));
+}
+
+#[test]
+fn a_call_that_fails_keeps_the_takes_it_finished_and_nothing_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Probe::batching("fails-late", Behaviour::SampleThenFail, 1, 3);
+    let generations = service(dir.path());
+    generations.register(probe.clone());
+    let results = generations.submit("fails-late", small_request(), 3).unwrap().results();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 1);
+    assert!(results[0].as_ref().is_ok_and(|t| t.frames == 10), "{:?}", results[0]);
+    for result in &results[1..] {
+        let err = result.as_ref().unwrap_err();
+        assert!(err.to_string().contains("stopped after one sample"), "{err}");
+    }
+    let entries = cache_entries(dir.path());
+    assert_eq!(entries, [results[0].as_ref().unwrap().key.clone()], "only the finished take");
+
+    // A context refuses a second take where one was asked, and a take with no frames.
+    let runtime = Runtime::new(RuntimeConfig { threads: 1, ..Default::default() }).unwrap();
+    let request = small_request();
+    let cancel = AtomicBool::new(false);
+    let mut sink: Vec<Frame> = Vec::new();
+    let mut cx = TakeContext::new(&request, 0, &runtime, &mut sink, &cancel, &|_| {});
+    assert!(cx.next_take(Vec::new()).unwrap_err().to_string().contains("may make 1 take;"));
+    let mut cx = cx.for_takes(&[0, 1]);
+    assert!(cx.next_take(Vec::new()).unwrap_err().to_string().contains("without frames"));
 }
 
 #[test]

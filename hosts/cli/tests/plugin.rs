@@ -35,7 +35,7 @@ fn check_install_list_and_generate_with_an_adapter() {
     let example = example.to_str().unwrap();
     let checked = json_ok(&mattebox(home.path(), &["plugin", "check", example]));
     assert_eq!(checked["adapter"]["manifest"]["id"], "sweep");
-    assert_eq!(checked["adapter"]["world"], "mattebox:generator@0.2.0", "the check names the contract");
+    assert_eq!(checked["adapter"]["world"], "mattebox:generator@0.2.1", "the check names the contract");
     assert!(checked["adapter"]["honours"].as_array().unwrap().iter().any(|f| f == "seed"));
     // A fresh machine has the adapters Mattebox ships; a check installs nothing.
     let listed = json_ok(&mattebox(home.path(), &["plugin", "list"]));

@@ -342,6 +342,21 @@ pub fn emit_audio(name: &str, bytes: &[u8]) -> Result<(), String> {
     host::emit_audio(name, bytes)
 }
 
+/// How many takes this call may make, counting the request's own: above 1
+/// only when the manifest's `limits.takes_per_call` is, and the user asked
+/// for more takes than the cache holds. Ask the vendor for that many
+/// samples and hand each but the last over with [`next_take`].
+pub fn takes_wanted() -> u32 {
+    host::takes_wanted()
+}
+
+/// Ends the take made so far with `report` and starts the call's next:
+/// what is emitted from now on belongs to it. The last take is handed over
+/// by returning its report from `generate`.
+pub fn next_take(report: TakeReport) -> Result<(), GenerateError> {
+    host::next_take(&report).map_err(GenerateError::Other)
+}
+
 /// Whether the user configured the secret `name` (declared in the manifest).
 pub fn has_secret(name: &str) -> bool {
     host::has_secret(name)

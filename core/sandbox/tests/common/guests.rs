@@ -61,6 +61,8 @@ pub(crate) struct Guests {
     pub(crate) contract_0_1_0: PathBuf,
     /// A component built against contract 0.1.1 (`plugins/wit-0.1`).
     pub(crate) contract_0_1_1: PathBuf,
+    /// A component built against the frozen 0.2.0 contract.
+    pub(crate) contract_0_2_0: PathBuf,
 }
 
 /// Builds every guest once.
@@ -88,6 +90,7 @@ pub(crate) fn guests() -> &'static Guests {
             describe_huge: wasm("describe_huge"),
             contract_0_1_0: wasm("contract_0_1_0"),
             contract_0_1_1: wasm("contract_0_1_1"),
+            contract_0_2_0: wasm("contract_0_2_0"),
         }
     })
 }

@@ -329,6 +329,25 @@ impl Adapter for Hostile {
                 std::hint::black_box(hits);
                 emit_all(&request)?;
             }
+            "takes" => {
+                // Not quite hostile: a vendor's samples, one take each, with
+                // a next-take too early and one too many on the way; what
+                // the host answered is the last take's vendor id.
+                let said = |r: Result<(), GenerateError>| match r {
+                    Ok(()) => "accepted".to_string(),
+                    Err(e) => format!("{e:?}").chars().take(110).collect(),
+                };
+                let early = said(next_take(report(Vec::new())));
+                let wanted = takes_wanted();
+                for k in 0..wanted {
+                    if k > 0 {
+                        next_take(report_with_id(Vec::new(), &format!("sample-{}", k - 1)))?;
+                    }
+                    emit_all(&request)?;
+                }
+                let late = said(next_take(report(Vec::new())));
+                return Ok(report_with_id(Vec::new(), &format!("wanted {wanted}; early {early}; late {late}")));
+            }
             "source" => return echo_source(&request),
             "sound" => {
                 // Not hostile: a take with sound (a 440 Hz tone, or what `sound` names).
