@@ -13,7 +13,9 @@
 //! token from the service account's `token_uri` (a JWT-bearer grant whose
 //! RS256 signature is checked with the account's public key),
 //! `generateAudio` required for Veo 3, `fetchPredictOperation`, the video
-//! inline as base64. Google's servers cannot be reached here.
+//! inline as base64. Both make `sampleCount` videos of one request (Vertex
+//! 1-4, the Gemini API 1-2 for Veo 2 and 1 for Veo 3), fewer when the
+//! safety filter withholds some. Google's servers cannot be reached here.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,11 @@ struct VeoState {
     /// 6 s of video with a tone, and 13 s for an extension (the source's 6 s first).
     video: Vec<u8>,
     extended: Vec<u8>,
+    /// Samples 2-4 of a request: 5, 4 and 3 s long, so that each take
+    /// shows which sample it holds.
+    samples: Vec<Vec<u8>>,
+    /// Samples the safety filter withholds from the next answer.
+    withhold: usize,
     /// Files this server generated (their URIs).
     files: Vec<String>,
     storage_auth: Vec<Option<String>>,
@@ -96,6 +103,10 @@ fn check_body(s: &VeoState, body: &Value, vertex: bool, model: &str) -> Result<(
         if parameters.get("durationSeconds").is_some() {
             return bad("durationSeconds cannot be set when extending a video");
         }
+    } else if model.starts_with("veo-2") {
+        if !matches!(parameters["durationSeconds"].as_u64(), Some(5..=8)) {
+            return bad("durationSeconds must be between 5 and 8 for Veo 2");
+        }
     } else if !matches!(parameters["durationSeconds"].as_u64(), Some(4 | 6 | 8)) {
         return bad("durationSeconds must be 4, 6 or 8");
     }
@@ -106,6 +117,14 @@ fn check_body(s: &VeoState, body: &Value, vertex: bool, model: &str) -> Result<(
         Some("720p") => {}
         Some("1080p") if extending || parameters["durationSeconds"] == 8 => {}
         _ => return bad("resolution must be 720p, or 1080p with 8 s"),
+    }
+    let most = match (vertex, model.starts_with("veo-2")) {
+        (true, _) => 4,
+        (false, true) => 2,
+        (false, false) => 1,
+    };
+    if parameters["sampleCount"].as_u64().is_none_or(|n| n == 0 || n > most) {
+        return bad(&format!("sampleCount must be between 1 and {most} for {model}"));
     }
     if parameters["seed"].as_u64().is_none_or(|seed| seed > u32::MAX as u64) {
         return bad("seed must be an unsigned 32-bit integer");
@@ -164,7 +183,13 @@ fn handle(state: &Mutex<VeoState>, request: Request) -> Response {
     }
     if let Some(file) = path.strip_prefix("/storage/") {
         s.storage_auth.push(request.header("x-goog-api-key").map(str::to_owned));
-        return (200, vec![], if file.starts_with("ext-") { s.extended.clone() } else { s.video.clone() });
+        let sample = file.trim_end_matches(".mp4").rsplit_once("-s").and_then(|(_, k)| k.parse::<usize>().ok());
+        let bytes = match sample {
+            Some(k) if k > 0 => s.samples[k - 1].clone(),
+            _ if file.starts_with("ext-") => s.extended.clone(),
+            _ => s.video.clone(),
+        };
+        return (200, vec![], bytes);
     }
     let vertex = path.starts_with("/v1/projects/");
     let authorised = if vertex {
@@ -203,7 +228,7 @@ fn handle(state: &Mutex<VeoState>, request: Request) -> Response {
             ("POST", "fetchPredictOperation") if vertex => {
                 let asked: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                 let name = asked["operationName"].as_str().unwrap_or_default().to_owned();
-                let (video, extended) = (s.video.clone(), s.extended.clone());
+                let (video, extended, samples) = (s.video.clone(), s.extended.clone(), s.samples.clone());
                 let Some((_, body, polls)) = s.operations.get_mut(&name) else {
                     return google_error(404, "NOT_FOUND", "Operation not found");
                 };
@@ -211,13 +236,20 @@ fn handle(state: &Mutex<VeoState>, request: Request) -> Response {
                 if *polls < 2 {
                     return reply(200, json!({ "name": name }));
                 }
-                let bytes = if body["instances"][0].get("video").is_some() { extended } else { video };
+                let first = if body["instances"][0].get("video").is_some() { extended } else { video };
+                let count = body["parameters"]["sampleCount"].as_u64().unwrap_or(1) as usize;
+                let withheld = std::mem::take(&mut s.withhold).min(count);
+                let videos: Vec<Value> = std::iter::once(&first)
+                    .chain(&samples)
+                    .take(count - withheld)
+                    .map(|bytes| json!({ "bytesBase64Encoded": base64(bytes), "mimeType": "video/mp4" }))
+                    .collect();
                 return reply(
                     200,
                     json!({ "name": name, "done": true, "response": {
                     "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
-                    "raiMediaFilteredCount": 0,
-                    "videos": [{ "bytesBase64Encoded": base64(&bytes), "mimeType": "video/mp4" }] } }),
+                    "raiMediaFilteredCount": withheld,
+                    "videos": videos } }),
                 );
             }
             ("GET", "download") => {
@@ -246,15 +278,20 @@ fn handle(state: &Mutex<VeoState>, request: Request) -> Response {
             );
         }
         let id = format!("{}{}", if extending { "ext-" } else { "" }, name.rsplit('-').next().unwrap_or("0"));
-        let uri = format!("{origin}/v1beta/files/{id}:download?alt=media");
-        if !s.files.contains(&uri) {
-            s.files.push(uri.clone());
+        let count = body["parameters"]["sampleCount"].as_u64().unwrap_or(1) as usize;
+        let uris: Vec<String> =
+            (0..count).map(|k| format!("{origin}/v1beta/files/{id}-s{k}:download?alt=media")).collect();
+        for uri in &uris {
+            if !s.files.contains(uri) {
+                s.files.push(uri.clone());
+            }
         }
+        let samples: Vec<Value> = uris.iter().map(|uri| json!({ "video": { "uri": uri } })).collect();
         return reply(
             200,
             json!({ "name": name, "done": true, "response": {
             "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
-            "generateVideoResponse": { "generatedSamples": [{ "video": { "uri": uri } }] } } }),
+            "generateVideoResponse": { "generatedSamples": samples } } }),
         );
     }
     google_error(404, "NOT_FOUND", "Requested entity was not found.")
@@ -301,7 +338,9 @@ fn setup(dir: &Path, key: &str) -> Setup {
     assert!(made.success());
     let scratch = dir.join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
-    let state = Arc::new(Mutex::new(VeoState { video, extended, public_key: public, scratch, ..Default::default() }));
+    let samples = (1..4).map(|k| vendor::counting_video(dir, 144 - 24 * k, 24, 64, 36)).collect();
+    let state =
+        Arc::new(Mutex::new(VeoState { video, extended, samples, public_key: public, scratch, ..Default::default() }));
     let server_state = state.clone();
     let origin = serve(move |r| handle(&server_state, r));
     state.lock().unwrap().origin = origin.clone();
@@ -335,6 +374,17 @@ fn request(origin: &str) -> ShotRequest {
 
 fn take_of(generations: &Generations, r: ShotRequest) -> mattebox_core::Result<mattebox_core::shot::Take> {
     generations.submit("veo", r, 1).unwrap().results().remove(0)
+}
+
+fn takes_of(generations: &Generations, r: ShotRequest, takes: u32) -> Vec<mattebox_core::shot::Take> {
+    generations.submit("veo", r, takes).unwrap().results().into_iter().map(|t| t.unwrap()).collect()
+}
+
+/// The sample counts of the requests the server was sent, in order.
+fn sample_counts(s: &VeoState) -> Vec<u64> {
+    let mut operations: Vec<(&String, &(String, Value, u32))> = s.operations.iter().collect();
+    operations.sort_by_key(|(name, _)| name.rsplit('-').next().and_then(|n| n.parse::<u32>().ok()));
+    operations.iter().map(|(_, (_, body, _))| body["parameters"]["sampleCount"].as_u64().unwrap_or(0)).collect()
 }
 
 #[test]
@@ -430,6 +480,62 @@ fn vertex_is_reached_with_a_token_the_host_signs_for() {
     assert_eq!(body["parameters"]["aspectRatio"], "9:16");
     assert_eq!((take.frames, again.frames), (144, 144));
     assert!(take.vendor_generation.as_deref().unwrap().starts_with("projects/studio/locations/us-central1/"));
+}
+
+/// Four takes on Vertex are one request's four samples, each kept as a
+/// take of its own (the vendor's sample k in take k), cached under its own
+/// key; a sample the safety filter withheld is asked for again alone.
+#[test]
+fn takes_asked_together_are_one_requests_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let Setup { state, origin, generations } = setup(dir.path(), "unused-gemini-key");
+    let mut r = request(&origin);
+    r.extras.insert("project".into(), "studio".into());
+    let takes = takes_of(&generations, r.clone(), 4);
+    {
+        let s = state.lock().unwrap();
+        assert_eq!(sample_counts(&s), [4], "one request for four takes");
+    }
+    assert_eq!(takes.iter().map(|t| t.frames).collect::<Vec<_>>(), [144, 120, 96, 72], "sample k is take k");
+    assert!(takes.iter().all(|t| t.seed == 11), "Veo was given the first take's seed");
+    let ids: Vec<&str> = takes.iter().map(|t| t.vendor_generation.as_deref().unwrap()).collect();
+    assert!(ids[0].ends_with("op-1") && ids[3].ends_with("op-1#3"), "{ids:?}");
+    for take in &takes[1..] {
+        let note = take.deviations.iter().find(|d| d.field == Field::Seed).expect("the seed is said");
+        assert!(note.note.contains("take 1") && note.note.contains("seed 11"), "{}", note.note);
+    }
+    // What the adapter said of the request is said of every sample.
+    assert!(takes.iter().all(|t| t.deviations.iter().any(|d| d.field == Field::Duration)), "{:?}", takes[3]);
+    assert!(takes[0].audio.is_some() && takes[1].audio.is_none(), "each take keeps its own sample's sound");
+    let again = takes_of(&generations, r.clone(), 4);
+    assert!(again.iter().all(|t| t.from_cache), "each sample is cached under its take's key");
+
+    // The filter withholds one of three: that take is asked for alone.
+    r.prompt = "hail on the sign".into();
+    state.lock().unwrap().withhold = 1;
+    let takes = takes_of(&generations, r, 3);
+    let s = state.lock().unwrap();
+    assert_eq!(sample_counts(&s), [4, 3, 1]);
+    assert_eq!(takes.iter().map(|t| t.frames).collect::<Vec<_>>(), [144, 120, 144]);
+    assert!(takes[2].deviations.iter().all(|d| d.field != Field::Seed), "asked alone, with its own seed");
+    assert_eq!(takes[2].seed, 13);
+}
+
+/// On the Gemini API, Veo 3 makes one video a request and Veo 2 two.
+#[test]
+fn gemini_asks_for_as_many_samples_as_the_model_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let Setup { state, origin, generations } = setup(dir.path(), KEY);
+    let takes = takes_of(&generations, request(&origin), 2);
+    assert_eq!(sample_counts(&state.lock().unwrap()), [1, 1]);
+    assert!(takes.iter().all(|t| t.frames == 144 && t.deviations.iter().all(|d| d.field != Field::Seed)));
+    let mut two = request(&origin);
+    two.extras.insert("model".into(), "veo-2.0-generate-001".into());
+    let takes = takes_of(&generations, two, 3);
+    let s = state.lock().unwrap();
+    assert_eq!(sample_counts(&s), [1, 1, 2, 1], "three takes: two samples, then one more");
+    assert_eq!(takes.iter().map(|t| t.frames).collect::<Vec<_>>(), [144, 120, 144]);
+    assert_ne!(takes[0].vendor_generation, takes[1].vendor_generation);
 }
 
 #[test]

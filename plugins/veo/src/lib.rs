@@ -8,7 +8,9 @@
 //! sends the video back (`video`: on Gemini the generated file's URI, which
 //! the take keeps as its vendor id; on Vertex the clip's bytes), and of the
 //! combined video Veo returns the take keeps what follows the source. Veo 3
-//! videos carry sound; it becomes the take's.
+//! videos carry sound; it becomes the take's. Takes asked together go as
+//! one request's `sampleCount` (Vertex up to 4; the Gemini API 2 with Veo 2,
+//! else 1), each sample a take of its own.
 //!
 //! Extras: `model` (default `veo-3.1-generate-preview`), `project` (Vertex:
 //! a Google Cloud project; without one the Gemini API is used), `location`
@@ -167,7 +169,15 @@ impl Adapter for Veo {
         let model = extra(&request, "model").unwrap_or("veo-3.1-generate-preview").to_owned();
         let mut notes = Vec::new();
         let mut instance = json!({ "prompt": request.prompt });
-        let mut parameters = json!({ "sampleCount": 1 });
+        // Several takes asked at once become one request's samples (Vertex
+        // makes up to 4, the Gemini API 2 with Veo 2 and 1 with Veo 3).
+        let most = match (&backend, model.starts_with("veo-2")) {
+            (Backend::Vertex { .. }, _) => 4,
+            (Backend::Gemini { .. }, true) => 2,
+            (Backend::Gemini { .. }, false) => 1,
+        };
+        let samples = takes_wanted().clamp(1, most);
+        let mut parameters = json!({ "sampleCount": samples });
 
         // A continuation: the Veo video itself, or else the clip's last frame.
         let mut parent_seconds = None;
@@ -316,25 +326,45 @@ impl Adapter for Veo {
             Ok(Some(operation["response"].clone()))
         })?;
 
-        // Gemini: a file URI to download with the key; Vertex: the bytes.
-        let (video, id) = match &backend {
-            Backend::Gemini { .. } => {
-                let answer = &done["generateVideoResponse"];
-                let Some(uri) = answer["generatedSamples"][0]["video"]["uri"].as_str() else {
-                    return Err(filtered(answer));
-                };
-                (download_gemini(uri)?, uri.to_owned())
+        // Gemini: file URIs to download with the key; Vertex: the bytes.
+        let made: Vec<&Value> = match &backend {
+            Backend::Gemini { .. } => done["generateVideoResponse"]["generatedSamples"].as_array(),
+            Backend::Vertex { .. } => done["videos"].as_array(),
+        }
+        // More than asked would be takes nobody wanted.
+        .map(|returned| returned.iter().take(samples as usize).collect())
+        .unwrap_or_default();
+        if made.is_empty() {
+            return Err(filtered(if vertex { &done } else { &done["generateVideoResponse"] }));
+        }
+        if made.len() < samples as usize {
+            log(
+                LogLevel::Info,
+                &format!("Veo made {} of {samples} samples (its safety filter withheld the rest)", made.len()),
+            );
+        }
+        // Each sample is a take of its own; the last is handed over by returning.
+        let mut id = String::new();
+        for (k, sample) in made.iter().enumerate() {
+            if k > 0 {
+                next_take(report_with_id(notes.clone(), &id))?;
             }
-            Backend::Vertex { .. } => {
-                let Some(bytes) = done["videos"][0]["bytesBase64Encoded"].as_str() else {
-                    return Err(filtered(&done));
-                };
-                let bytes = base64::decode(bytes).ok_or_else(|| vendor("the video's bytes are not base64"))?;
-                (bytes, name.clone())
-            }
-        };
-        progress(0.95);
-        emit_continuation("veo.mp4", &video, parent_seconds)?;
+            let video = match &backend {
+                Backend::Gemini { .. } => {
+                    let uri = sample["video"]["uri"].as_str().ok_or_else(|| vendor("a sample without its file"))?;
+                    id = uri.to_owned();
+                    download_gemini(uri)?
+                }
+                Backend::Vertex { .. } => {
+                    let bytes =
+                        sample["bytesBase64Encoded"].as_str().ok_or_else(|| vendor("a sample without bytes"))?;
+                    id = if k == 0 { name.clone() } else { format!("{name}#{k}") };
+                    base64::decode(bytes).ok_or_else(|| vendor("the video's bytes are not base64"))?
+                }
+            };
+            progress(0.9 + 0.1 * (k + 1) as f32 / made.len() as f32);
+            emit_continuation("veo.mp4", &video, parent_seconds)?;
+        }
         Ok(report_with_id(notes, &id))
     }
 }
