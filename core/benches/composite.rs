@@ -29,7 +29,9 @@
 //! within 3 px of a true alpha strictly between 0.02 and 0.98), where a
 //! still scene's matte should not change at all.
 //! `MB_BENCH_ONLY=quality|speed` runs one part; `MB_BENCH_PLATES=text` keys
-//! only the shots whose name contains `text`.
+//! only the shots whose name contains `text`; `MB_BENCH_DUMP=DIR` writes
+//! each shot's first-frame mattes (the truth, Mattebox's, ffmpeg's, side by
+//! side) into DIR as PNG, to see where a keyer goes wrong.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,7 +39,7 @@ use std::time::Instant;
 
 use mattebox_core::composite::{CompositeOptions, KeyOptions, MatteFrom};
 use mattebox_core::composite::{ShotCompositor, ShotOutput};
-use mattebox_core::media::{MediaReader, OpenOptions, read_image};
+use mattebox_core::media::{MediaReader, OpenOptions, read_image, write_image};
 use mattebox_core::pixels::color::{linear_to_srgb, srgb_to_linear};
 use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
 
@@ -349,6 +351,9 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         let ff_alphas: Vec<Vec<f32>> = keyed.iter().map(|(a, _)| a.clone()).collect();
         let ff_composites: Vec<Vec<f32>> = keyed.iter().map(|(a, rgb)| over(rgb, a, &bg_rgb)).collect();
         let theirs = scores(&ff_alphas, &ff_composites, &truth, &truth_composite, w, h);
+        if let Some(out) = std::env::var_os("MB_BENCH_DUMP") {
+            dump_mattes(Path::new(&out), &info.name, [&truth, &alphas[0], &ff_alphas[0]], w, h);
+        }
 
         let cell = |a: f64, b: f64, lower: bool| {
             let ours_better = if lower { a < b } else { a > b };
@@ -394,6 +399,23 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         println!("Short of a target: {}.", failures.join(", "));
     }
     println!();
+}
+
+/// `mattes` side by side as one grey PNG, `DIR/NAME.png`.
+fn dump_mattes(dir: &Path, name: &str, mattes: [&[f32]; 3], w: usize, h: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut frame = Frame::new(3 * w as u32, h as u32, PixelFormat::Rgba8).unwrap();
+    let bytes = frame.as_bytes_mut();
+    for y in 0..h {
+        for (i, matte) in mattes.iter().enumerate() {
+            for x in 0..w {
+                let v = (matte[y * w + x].clamp(0.0, 1.0) * 255.0).round() as u8;
+                let at = (y * 3 * w + i * w + x) * 4;
+                bytes[at..at + 4].copy_from_slice(&[v, v, v, 255]);
+            }
+        }
+    }
+    write_image(&dir.join(format!("{name}.png")), &frame.view(), true).unwrap();
 }
 
 fn matte_error_sad(alpha: &[f32], truth: &[f32]) -> f64 {

@@ -319,35 +319,69 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
     let channel = screen.channel;
     let (wu, hu) = (w as usize, h as usize);
     let (qw, qh) = (wu.div_ceil(ESTIMATE_SCALE), hu.div_ceil(ESTIMATE_SCALE));
-    let (local, noise) = local_screen(plate, screen);
+    let measured = local_screen(plate, screen);
+    let (local, noise) = (&measured.cells, measured.noise);
+    // Foreground whose hue is near the screen's (a blue shirt on blue) has
+    // a small colour difference and keys partly clear. Away from the
+    // screen, where no edge can be, a chromaticity clearly off the local
+    // screen's (beyond what the screen's own noise reaches) is foreground,
+    // whatever its colour difference says.
+    let guard_start = GUARD_NOISE * measured.chroma_noise + GUARD_MARGIN;
+    let screen_sum = screen.linear.iter().sum::<f32>();
     // One pass over the plate: the raw colour-difference key (unclipped, so
     // that smoothing averages the screen's noise to zero), and the sums of
     // solid foreground colour (and counts) per cell of a coarse grid, each
     // band of ESTIMATE_SCALE rows filling its own grid row.
     let mut cells = vec![[0.0f32; 4]; qw * qh];
-    matte.values_mut().par_chunks_mut(wu * ESTIMATE_SCALE).zip(cells.par_chunks_mut(qw)).enumerate().for_each_init(
-        || vec![0.0f32; wu * 4],
-        |line, (qy, (band, cell_row))| {
-            let screens = &local[qy * qw..(qy + 1) * qw];
-            for (dy, dst) in band.chunks_mut(wu).enumerate() {
-                decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
-                for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
-                    let ds = screens[x / ESTIMATE_SCALE][3];
-                    *a = (1.0 - difference([p[0], p[1], p[2]], channel) / ds).clamp(RAW_MIN, RAW_MAX);
-                    if *a >= SOLID {
-                        let cell = &mut cell_row[x / ESTIMATE_SCALE];
-                        cell[0] += p[0];
-                        cell[1] += p[1];
-                        cell[2] += p[2];
-                        cell[3] += 1.0;
+    // The guard's own values, applied after the edges are refined (a
+    // projection on the nearby foreground's colour would undo them).
+    let mut guard = vec![0.0f32; wu * hu];
+    matte
+        .values_mut()
+        .par_chunks_mut(wu * ESTIMATE_SCALE)
+        .zip(guard.par_chunks_mut(wu * ESTIMATE_SCALE))
+        .zip(cells.par_chunks_mut(qw))
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f32; wu * 4],
+            |line, (qy, ((band, guard_band), cell_row))| {
+                let screens = &local[qy * qw..(qy + 1) * qw];
+                let near = &measured.near_screen[qy * qw..(qy + 1) * qw];
+                for (dy, (dst, guarded)) in band.chunks_mut(wu).zip(guard_band.chunks_mut(wu)).enumerate() {
+                    decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
+                    for (x, ((a, g), p)) in dst.iter_mut().zip(guarded.iter_mut()).zip(line.chunks_exact(4)).enumerate()
+                    {
+                        let q = x / ESTIMATE_SCALE;
+                        let ds = screens[q][3];
+                        let rgb = [p[0], p[1], p[2]];
+                        *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
+                        if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
+                            let s = screens[q];
+                            let off = chroma_distance(rgb, chromaticity([s[0], s[1], s[2]]));
+                            *g = ((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0);
+                        }
+                        if *a >= SOLID {
+                            let cell = &mut cell_row[x / ESTIMATE_SCALE];
+                            cell[0] += p[0];
+                            cell[1] += p[1];
+                            cell[2] += p[2];
+                            cell[3] += 1.0;
+                        }
                     }
                 }
-            }
-        },
-    );
+            },
+        );
     // Values the screen's noise alone reaches are left to smoothing: to
     // project them would cost time and refine nothing.
-    refine_edges(plate, &local, &mut matte, &cells, (2.0 * noise).max(0.02));
+    refine_edges(plate, local, &mut matte, &cells, (2.0 * noise).max(0.02));
+    // Only where the guard spoke: elsewhere the raw key keeps its values
+    // below 0, which smoothing needs to average the screen's noise away.
+    matte
+        .values_mut()
+        .par_iter_mut()
+        .zip(guard.par_iter())
+        .filter(|(_, g)| **g > 0.0)
+        .for_each(|(a, g)| *a = a.max(*g));
     Ok(RawKey { values: matte, noise })
 }
 
@@ -415,6 +449,21 @@ const ESTIMATE_RADIUS: usize = 4;
 /// an edge pixel may lie and still be refined by projection onto it.
 const MIX_TOLERANCE: f32 = 0.25;
 
+/// Cells (of ESTIMATE_SCALE px) within this many of a screen sample count
+/// as near the screen: edges (a motion blur's too), where the chroma guard
+/// stays off.
+const GUARD_REACH: usize = 4;
+/// The guard starts this many times the screen's chromaticity spread, plus
+/// GUARD_MARGIN, from the local screen's chromaticity...
+const GUARD_NOISE: f32 = 4.0;
+const GUARD_MARGIN: f32 = 0.03;
+/// ...and reaches solid foreground this much further.
+const GUARD_RAMP: f32 = 0.15;
+/// Pixels darker than this share of the screen's brightness are left to
+/// the colour difference (their chromaticity is mostly noise, and the
+/// colour difference already keys dark detail solid).
+const GUARD_MIN_BRIGHTNESS: f32 = 0.2;
+
 /// Reach of the local screen estimate, in cells (32 px full size).
 const SCREEN_RADIUS: usize = 8;
 /// Weight of the global screen colour where little screen is near (as a
@@ -429,7 +478,7 @@ const SCREEN_PRIOR: f32 = 0.05;
 /// neighbourhood and falling back to the global colour where no screen is.
 /// Also returns the key's noise: the robust spread of 1 - D(p) / D(S) over
 /// the sampled screen pixels, against their local screen colour.
-fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> (Vec<[f32; 4]>, f32) {
+fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> LocalScreen {
     let (w, h) = (plate.width() as usize, plate.height() as usize);
     let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
     let s = screen.linear;
@@ -480,7 +529,66 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> (Vec<[f32; 4]>, f32) 
     // (less of a codec's, whose noise is smooth). A clean, smoothly lit
     // plate reads as clean; a noisy one by its spread.
     let noise = robust_sigma(&mut residuals).min(2.0 * robust_sigma(&mut steps) / std::f32::consts::SQRT_2);
-    (local, noise)
+    // How far the screen's own chromaticity strays from the local screen's.
+    let mut strays: Vec<f32> = samples
+        .iter()
+        .zip(&local)
+        .filter(|(p, _)| p[3] > 0.0)
+        .map(|(p, l)| chroma_distance([p[0], p[1], p[2]], chromaticity([l[0], l[1], l[2]])))
+        .collect();
+    let chroma_noise = if strays.is_empty() { 0.0 } else { median(&mut strays) + robust_sigma(&mut strays) };
+    let screen_cells: Vec<bool> = samples.iter().map(|p| p[3] > 0.0).collect();
+    let near_screen = near_cells(&screen_cells, qw, qh, GUARD_REACH);
+    LocalScreen { cells: local, noise, chroma_noise, near_screen }
+}
+
+/// What [`local_screen`] measures of a frame's screen.
+struct LocalScreen {
+    /// The screen colour around each cell, and its D(S).
+    cells: Vec<[f32; 4]>,
+    /// The key's noise on the screen.
+    noise: f32,
+    /// A high-end spread of the screen's chromaticity about the local
+    /// screen's (median plus a robust sigma of the distance).
+    chroma_noise: f32,
+    /// Cells within [`GUARD_REACH`] cells of a screen sample: where edges
+    /// (mixes of foreground and screen) can be.
+    near_screen: Vec<bool>,
+}
+
+/// Chromaticity: `rgb` over its sum.
+#[inline]
+fn chromaticity(rgb: [f32; 3]) -> [f32; 3] {
+    let sum = (rgb[0] + rgb[1] + rgb[2]).max(1e-6);
+    rgb.map(|v| v / sum)
+}
+
+#[inline]
+fn chroma_distance(rgb: [f32; 3], reference: [f32; 3]) -> f32 {
+    let c = chromaticity(rgb);
+    ((c[0] - reference[0]).powi(2) + (c[1] - reference[1]).powi(2) + (c[2] - reference[2]).powi(2)).sqrt()
+}
+
+fn median(values: &mut [f32]) -> f32 {
+    let mid = values.len() / 2;
+    *values.select_nth_unstable_by(mid, f32::total_cmp).1
+}
+
+/// Whether each cell of a `qw` x `qh` grid is within `reach` cells of a
+/// `screen` one.
+fn near_cells(screen: &[bool], qw: usize, qh: usize, reach: usize) -> Vec<bool> {
+    let rows: Vec<bool> = (0..qw * qh)
+        .map(|q| {
+            let (x, y) = (q % qw, q / qw);
+            (x.saturating_sub(reach)..=(x + reach).min(qw - 1)).any(|xx| screen[y * qw + xx])
+        })
+        .collect();
+    (0..qw * qh)
+        .map(|q| {
+            let (x, y) = (q % qw, q / qw);
+            (y.saturating_sub(reach)..=(y + reach).min(qh - 1)).any(|yy| rows[yy * qw + x])
+        })
+        .collect()
 }
 
 /// Replaces edge values (between `floor` and SOLID) by the projection of
@@ -694,6 +802,67 @@ mod tests {
         // Green spill on an opaque pixel is pulled down to the larger other channel.
         let spilled = foreground([0.3, 0.5, 0.1], 1.0, Some(&screen), 1.0);
         assert_eq!(spilled, [0.3, 0.3, 0.1]);
+    }
+
+    /// A grey disc on a blue screen, soft at its rim, with a purple-blue
+    /// badge inside (a hue near the screen's: its colour difference alone
+    /// keys it 0.6) and a hole through which the screen shows.
+    fn badge_plate(sigma: f32) -> (Frame, Vec<f32>, [usize; 2]) {
+        use crate::composite::background::grain_noise;
+        let (w, h) = (200u32, 160u32);
+        let (screen, grey, badge) = ([0.0f32, 0.28, 0.73], [0.6f32, 0.6, 0.6], [0.45f32, 0.38, 0.65]);
+        let lin = |c: [f32; 3]| c.map(crate::pixels::color::srgb_to_linear);
+        let (screen, grey, badge) = (lin(screen), lin(grey), lin(badge));
+        let mut truth = vec![0.0; (w * h) as usize];
+        let mut frame = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+        let mut view = frame.view_mut();
+        let (badge_at, hole_at) = ([100usize, 60usize], [100usize, 110usize]);
+        for y in 0..h {
+            let row: Vec<f32> = (0..w)
+                .flat_map(|x| {
+                    let from =
+                        |p: [usize; 2]| ((x as f32 - p[0] as f32).powi(2) + (y as f32 - p[1] as f32).powi(2)).sqrt();
+                    let rim = (1.0 - (from([100, 80]) - 60.0) / 4.0).clamp(0.0, 1.0);
+                    let a = if from(hole_at) < 8.0 { 0.0 } else { rim };
+                    truth[(y * w + x) as usize] = a;
+                    let fg = if from(badge_at) < 16.0 { badge } else { grey };
+                    let mix: [f32; 3] = std::array::from_fn(|c| a * fg[c] + (1.0 - a) * screen[c]);
+                    let i = ((y * w + x) * 3) as u64;
+                    let s = mix.map(crate::pixels::color::linear_to_srgb);
+                    let n = |c: u64| sigma * grain_noise(i + c, 5);
+                    [s[0] + n(0), s[1] + n(1), s[2] + n(2), 1.0]
+                })
+                .collect();
+            view.write_row_f32(y, &row);
+        }
+        (frame, truth, [badge_at[1] * w as usize + badge_at[0], hole_at[1] * w as usize + hole_at[0]])
+    }
+
+    /// Foreground of a hue near the screen's keys solid away from the
+    /// screen; a hole shows the screen; the rim stays soft.
+    #[test]
+    fn foreground_near_the_screen_hue_stays_solid_away_from_the_screen() {
+        for sigma in [0.0, 4.0 / 255.0, 8.0 / 255.0] {
+            let (frame, truth, [badge, hole]) = badge_plate(sigma);
+            let screen = find_screen(&frame.view(), ScreenChoice::Auto).unwrap();
+            let d = |c: [f32; 3]| difference(c.map(crate::pixels::color::srgb_to_linear), 2);
+            let alone = 1.0 - d([0.45, 0.38, 0.65]) / screen.difference();
+            assert!(alone < 0.75, "the colour difference alone keys the badge {alone}");
+            let (matte, _) = key(&frame.view(), &KeyOptions::default()).unwrap();
+            let a = matte.values();
+            let w = 200;
+            let around = |at: usize| -> f32 {
+                let (x, y) = (at % w, at / w);
+                (y - 3..=y + 3).flat_map(|yy| (x - 3..=x + 3).map(move |xx| yy * w + xx)).map(|i| a[i]).sum::<f32>()
+                    / 49.0
+            };
+            let (badge_mean, hole_mean) = (around(badge), around(hole));
+            assert!(badge_mean > 0.97, "sigma {sigma}: the badge keys {badge_mean}");
+            assert!(hole_mean < 0.03, "sigma {sigma}: the hole keys {hole_mean}");
+            let rim: Vec<usize> = (0..a.len()).filter(|&i| truth[i] > 0.1 && truth[i] < 0.9).collect();
+            let rim_error = rim.iter().map(|&i| (a[i] - truth[i]).abs()).sum::<f32>() / rim.len() as f32;
+            assert!(rim_error < 0.12, "sigma {sigma}: the rim is off by {rim_error} on average");
+        }
     }
 
     #[test]
