@@ -333,55 +333,38 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
     // solid foreground colour (and counts) per cell of a coarse grid, each
     // band of ESTIMATE_SCALE rows filling its own grid row.
     let mut cells = vec![[0.0f32; 4]; qw * qh];
-    // The guard's own values, applied after the edges are refined (a
-    // projection on the nearby foreground's colour would undo them).
-    let mut guard = vec![0.0f32; wu * hu];
-    matte
-        .values_mut()
-        .par_chunks_mut(wu * ESTIMATE_SCALE)
-        .zip(guard.par_chunks_mut(wu * ESTIMATE_SCALE))
-        .zip(cells.par_chunks_mut(qw))
-        .enumerate()
-        .for_each_init(
-            || vec![0.0f32; wu * 4],
-            |line, (qy, ((band, guard_band), cell_row))| {
-                let screens = &local[qy * qw..(qy + 1) * qw];
-                let near = &measured.near_screen[qy * qw..(qy + 1) * qw];
-                for (dy, (dst, guarded)) in band.chunks_mut(wu).zip(guard_band.chunks_mut(wu)).enumerate() {
-                    decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
-                    for (x, ((a, g), p)) in dst.iter_mut().zip(guarded.iter_mut()).zip(line.chunks_exact(4)).enumerate()
-                    {
-                        let q = x / ESTIMATE_SCALE;
-                        let ds = screens[q][3];
-                        let rgb = [p[0], p[1], p[2]];
-                        *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
-                        if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
-                            let s = screens[q];
-                            let off = chroma_distance(rgb, chromaticity([s[0], s[1], s[2]]));
-                            *g = ((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0);
-                        }
-                        if *a >= SOLID {
-                            let cell = &mut cell_row[x / ESTIMATE_SCALE];
-                            cell[0] += p[0];
-                            cell[1] += p[1];
-                            cell[2] += p[2];
-                            cell[3] += 1.0;
-                        }
+    matte.values_mut().par_chunks_mut(wu * ESTIMATE_SCALE).zip(cells.par_chunks_mut(qw)).enumerate().for_each_init(
+        || vec![0.0f32; wu * 4],
+        |line, (qy, (band, cell_row))| {
+            let screens = &local[qy * qw..(qy + 1) * qw];
+            let near = &measured.near_screen[qy * qw..(qy + 1) * qw];
+            for (dy, dst) in band.chunks_mut(wu).enumerate() {
+                decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
+                for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
+                    let q = x / ESTIMATE_SCALE;
+                    let ds = screens[q][3];
+                    let rgb = [p[0], p[1], p[2]];
+                    *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
+                    if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
+                        let s = screens[q];
+                        let off = chroma_distance(rgb, chromaticity([s[0], s[1], s[2]]));
+                        *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
+                    }
+                    if *a >= SOLID {
+                        let cell = &mut cell_row[q];
+                        cell[0] += p[0];
+                        cell[1] += p[1];
+                        cell[2] += p[2];
+                        cell[3] += 1.0;
                     }
                 }
-            },
-        );
+            }
+        },
+    );
     // Values the screen's noise alone reaches are left to smoothing: to
-    // project them would cost time and refine nothing.
-    refine_edges(plate, local, &mut matte, &cells, (2.0 * noise).max(0.02));
-    // Only where the guard spoke: elsewhere the raw key keeps its values
-    // below 0, which smoothing needs to average the screen's noise away.
-    matte
-        .values_mut()
-        .par_iter_mut()
-        .zip(guard.par_iter())
-        .filter(|(_, g)| **g > 0.0)
-        .for_each(|(a, g)| *a = a.max(*g));
+    // project them would cost time and refine nothing. Edges are near the
+    // screen; away from it the guard's values stand.
+    refine_edges(plate, local, &measured.near_screen, &mut matte, &cells, (2.0 * noise).max(0.02));
     Ok(RawKey { values: matte, noise })
 }
 
@@ -450,9 +433,9 @@ const ESTIMATE_RADIUS: usize = 4;
 const MIX_TOLERANCE: f32 = 0.25;
 
 /// Cells (of ESTIMATE_SCALE px) within this many of a screen sample count
-/// as near the screen: edges (a motion blur's too), where the chroma guard
-/// stays off.
-const GUARD_REACH: usize = 4;
+/// as near the screen: edges, where the chroma guard stays off and the
+/// projection refines.
+const GUARD_REACH: usize = 2;
 /// The guard starts this many times the screen's chromaticity spread, plus
 /// GUARD_MARGIN, from the local screen's chromaticity...
 const GUARD_NOISE: f32 = 4.0;
@@ -593,8 +576,15 @@ fn near_cells(screen: &[bool], qw: usize, qh: usize, reach: usize) -> Vec<bool> 
 
 /// Replaces edge values (between `floor` and SOLID) by the projection of
 /// I - S on F - S, with F the mean colour of solid foreground nearby (from
-/// the grid `cells` of colour sums and counts).
-fn refine_edges(plate: &FrameView<'_>, local: &[[f32; 4]], matte: &mut Matte, cells: &[[f32; 4]], floor: f32) {
+/// the grid `cells` of colour sums and counts), in the cells `near_screen`.
+fn refine_edges(
+    plate: &FrameView<'_>,
+    local: &[[f32; 4]],
+    near_screen: &[bool],
+    matte: &mut Matte,
+    cells: &[[f32; 4]],
+    floor: f32,
+) {
     let (w, h) = (plate.width() as usize, plate.height() as usize);
     let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
     let refine = cells.iter().any(|c| c[3] > 0.0);
@@ -610,6 +600,9 @@ fn refine_edges(plate: &FrameView<'_>, local: &[[f32; 4]], matte: &mut Matte, ce
                 continue;
             }
             let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
+            if !near_screen[q] {
+                continue; // no screen near: no edge to refine
+            }
             let n = planes[3][q];
             if n < 1e-3 {
                 continue; // no solid foreground near: keep the colour difference
