@@ -346,8 +346,7 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
                     let rgb = [p[0], p[1], p[2]];
                     *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
                     if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
-                        let s = screens[q];
-                        let off = chroma_distance(rgb, chromaticity([s[0], s[1], s[2]]));
+                        let off = chroma_distance(rgb, measured.chroma[qy * qw + q]);
                         *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
                     }
                     if *a >= SOLID {
@@ -513,22 +512,24 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> LocalScreen {
     // plate reads as clean; a noisy one by its spread.
     let noise = robust_sigma(&mut residuals).min(2.0 * robust_sigma(&mut steps) / std::f32::consts::SQRT_2);
     // How far the screen's own chromaticity strays from the local screen's.
+    let chroma: Vec<[f32; 3]> = local.iter().map(|l| chromaticity([l[0], l[1], l[2]])).collect();
     let mut strays: Vec<f32> = samples
         .iter()
-        .zip(&local)
+        .zip(&chroma)
         .filter(|(p, _)| p[3] > 0.0)
-        .map(|(p, l)| chroma_distance([p[0], p[1], p[2]], chromaticity([l[0], l[1], l[2]])))
+        .map(|(p, c)| chroma_distance([p[0], p[1], p[2]], *c))
         .collect();
     let chroma_noise = if strays.is_empty() { 0.0 } else { median(&mut strays) + robust_sigma(&mut strays) };
-    let screen_cells: Vec<bool> = samples.iter().map(|p| p[3] > 0.0).collect();
-    let near_screen = near_cells(&screen_cells, qw, qh, GUARD_REACH);
-    LocalScreen { cells: local, noise, chroma_noise, near_screen }
+    let near_screen = near_cells(&samples, qw, qh, GUARD_REACH);
+    LocalScreen { cells: local, chroma, noise, chroma_noise, near_screen }
 }
 
 /// What [`local_screen`] measures of a frame's screen.
 struct LocalScreen {
     /// The screen colour around each cell, and its D(S).
     cells: Vec<[f32; 4]>,
+    /// Its chromaticity, per cell (the chroma guard's reference).
+    chroma: Vec<[f32; 3]>,
     /// The key's noise on the screen.
     noise: f32,
     /// A high-end spread of the screen's chromaticity about the local
@@ -557,13 +558,13 @@ fn median(values: &mut [f32]) -> f32 {
     *values.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
-/// Whether each cell of a `qw` x `qh` grid is within `reach` cells of a
-/// `screen` one.
-fn near_cells(screen: &[bool], qw: usize, qh: usize, reach: usize) -> Vec<bool> {
+/// Whether each cell of a `qw` x `qh` grid is within `reach` cells of one
+/// whose sample (fourth value) looks like the screen.
+fn near_cells(samples: &[[f32; 4]], qw: usize, qh: usize, reach: usize) -> Vec<bool> {
     let rows: Vec<bool> = (0..qw * qh)
         .map(|q| {
             let (x, y) = (q % qw, q / qw);
-            (x.saturating_sub(reach)..=(x + reach).min(qw - 1)).any(|xx| screen[y * qw + xx])
+            (x.saturating_sub(reach)..=(x + reach).min(qw - 1)).any(|xx| samples[y * qw + xx][3] > 0.0)
         })
         .collect();
     (0..qw * qh)

@@ -438,23 +438,20 @@ fn generate_group(
     made.extend(last);
     drop(cx);
     let generate_seconds = started.elapsed().as_secs_f64();
-    let shared = made.len() > 1;
-    let mut writers = sink.writers.into_iter();
-    let (mut position, count) = (0, made.len());
-    for (made, key) in made.into_iter().zip(keys) {
-        let writer = writers.next().ok_or_else(|| Error::internal("a take without its writer"))?;
-        position += 1;
+    let count = made.len();
+    for (position, (made, (key, writer))) in made.into_iter().zip(keys.into_iter().zip(sink.writers)).enumerate() {
         if made.frames == 0 {
             continue; // the call's last take, with nothing in it: not made
         }
         let mut deviations = made.deviations;
-        if shared && made.take != takes[0] {
+        if position > 0 {
             deviations.push(Deviation::approximated(
                 Field::Seed,
                 format!(
-                    "made in one call with take {} as the vendor's sample {position} of {count}; the generator was \
-                     given that take's seed {seed}, not this take's own ({})",
+                    "made in one call with take {} as the vendor's sample {} of {count}; the generator was given \
+                     that take's seed {seed}, not this take's own ({})",
                     takes[0] + 1,
+                    position + 1,
                     request.seed.wrapping_add(made.take as u64)
                 ),
             ));
