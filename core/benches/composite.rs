@@ -31,7 +31,9 @@
 //! `MB_BENCH_ONLY=quality|speed` runs one part; `MB_BENCH_PLATES=text` keys
 //! only the shots whose name contains `text`; `MB_BENCH_DUMP=DIR` writes
 //! each shot's first-frame mattes (the truth, Mattebox's, ffmpeg's, side by
-//! side) into DIR as PNG, to see where a keyer goes wrong.
+//! side) into DIR as PNG, to see where a keyer goes wrong. For profiling
+//! the speed part, `MB_BENCH_CASE=text` times only the cases whose name
+//! starts with `text` and `MB_BENCH_THREADS=1,2` says with how many threads.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -53,7 +55,11 @@ fn main() {
         println!("## Speed: key + composite at 1920x1080, RGBA8\n");
         println!("| threads | plate, options | fps | ms per frame |");
         println!("|---|---|---|---|");
-        for threads in [1, 2] {
+        let threads: Vec<usize> = match std::env::var("MB_BENCH_THREADS") {
+            Ok(t) => t.split(',').map(|n| n.trim().parse().expect("MB_BENCH_THREADS: numbers")).collect(),
+            Err(_) => vec![1, 2],
+        };
+        for threads in threads {
             let runtime = Runtime::new(RuntimeConfig { threads, ..Default::default() }).unwrap();
             speed(&runtime);
         }
@@ -472,17 +478,23 @@ fn with_noise(plate: &Frame, sigma: f32, seed: u64) -> Frame {
 fn speed(runtime: &Runtime) {
     let (w, h) = (1920, 1080);
     let (clean, bg) = synthetic_plate(w, h);
-    let noisy: Vec<Frame> = (0..8).map(|seed| with_noise(&clean, 4.0, seed)).collect();
+    let wanted = |name: &str| std::env::var("MB_BENCH_CASE").map_or(true, |case| name.starts_with(&case));
+    // Only when timed: making them takes longer than timing a case.
+    let noisy: Vec<Frame> =
+        if wanted("noise") { (0..8).map(|seed| with_noise(&clean, 4.0, seed)).collect() } else { Vec::new() };
     let mut out = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
     for (name, options, plates) in [
-        ("defaults", CompositeOptions::default(), std::slice::from_ref(&clean)),
-        ("defaults, noise 4/255", CompositeOptions::default(), &noisy[..]),
+        ("clean, defaults", CompositeOptions::default(), std::slice::from_ref(&clean)),
+        ("noise 4/255, defaults", CompositeOptions::default(), &noisy[..]),
         (
-            "colour match + light wrap",
+            "clean, colour match + light wrap",
             CompositeOptions { match_colour: 0.5, light_wrap: 0.5, ..Default::default() },
             std::slice::from_ref(&clean),
         ),
     ] {
+        if !wanted(name) {
+            continue;
+        }
         // As every host runs it: the shot's compositor, frames in order
         // (the key remembers the frames before each one).
         let mut shot = ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), options, false).unwrap();

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::matte::blur_rgba;
-use super::matte::{Matte, blurred_planes};
+use super::matte::{Matte, blurred_cells};
 use super::measure::ColourTransfer;
 use crate::error::Result;
 use crate::frame::{FrameView, PixelFormat, Row};
@@ -122,13 +122,13 @@ pub(super) fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32) -> Re
         }
     });
     let r = ((radius / scale as f32).round() as usize).max(1);
-    let planes = blurred_planes(&cells, w, h, r);
-    let rgb = (0..w * h)
-        .map(|i| {
-            let coverage = planes[3][i].max(1e-6);
+    let rgb = blurred_cells(&cells, w, h, r)
+        .iter()
+        .map(|sum| {
+            let coverage = sum[3].max(1e-6);
             // Light present where background was open nearby, at its own brightness.
-            let reach = (planes[3][i] / (scale * scale) as f32).min(1.0);
-            std::array::from_fn(|c| planes[c][i] / coverage * reach)
+            let reach = (sum[3] / (scale * scale) as f32).min(1.0);
+            std::array::from_fn(|c| sum[c] / coverage * reach)
         })
         .collect();
     Ok(Wrap { scale, width: w, height: h, rgb })

@@ -30,7 +30,7 @@
 
 use rayon::prelude::*;
 
-use super::matte::{Cleanup, Matte, blurred_planes, clean, window_mean};
+use super::matte::{Cleanup, Matte, blur_cells, clean, window_mean};
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Row};
 use crate::pixels::color::decode_row;
@@ -281,7 +281,7 @@ fn screen_noise(plate: &FrameView<'_>, linear: [f32; 3], step: usize) -> [f32; 3
 /// noise smoothed, clipped and cleaned up as `options` say.
 pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) -> Result<Matte> {
     check_clips(options)?;
-    let mut raw = raw_key(plate, screen)?;
+    let mut raw = raw_key(plate, screen, &mut KeyScratch::default())?;
     if raw.noise > SMOOTH_ABOVE {
         smooth_noise(&mut raw.values, raw.noise);
     }
@@ -312,15 +312,65 @@ pub(crate) struct RawKey {
     pub noise: f32,
 }
 
+/// Grids a frame's key works in, kept from frame to frame: allocating
+/// them afresh for every frame costs more than filling them, because the
+/// system hands back new pages (zeroed on first touch) for buffers this
+/// size. Each compositor (and each copy of one) has its own.
+#[derive(Default)]
+pub(crate) struct KeyScratch {
+    /// One plate sample per cell when it looks like the screen (RGB, 1).
+    samples: Vec<[f32; 4]>,
+    /// D of each sample's right-hand neighbour, when it too is screen.
+    neighbours: Vec<f32>,
+    /// The local screen colour per cell, and its D(S).
+    local: Vec<[f32; 4]>,
+    /// Its chromaticity, per cell (the chroma guard's reference).
+    chroma: Vec<[f32; 3]>,
+    /// Cells within [`GUARD_REACH`] cells of a screen sample: where edges
+    /// (mixes of foreground and screen) can be.
+    near_screen: Vec<bool>,
+    /// Per screen sample: its key against the local screen, its step to
+    /// the next pixel, its chromaticity's distance from the local screen's.
+    measures: Vec<[f32; 3]>,
+    /// Sums of solid foreground colour and counts per cell, then blurred.
+    solid: Vec<[f32; 4]>,
+    /// The blur's second buffer.
+    blur: Vec<[f32; 4]>,
+    /// Order statistics' working copies.
+    values: [Vec<f32>; 3],
+    /// Within-a-cell-row scratch for [`near_cells`].
+    rows: Vec<bool>,
+}
+
+impl Clone for KeyScratch {
+    /// A copy starts empty: the grids are scratch, not state.
+    fn clone(&self) -> Self {
+        KeyScratch::default()
+    }
+}
+
+impl std::fmt::Debug for KeyScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyScratch")
+    }
+}
+
+/// `buffer` as `n` copies of `fill`, reusing its allocation.
+fn refill<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {
+    buffer.clear();
+    buffer.resize(n, fill);
+    buffer
+}
+
 /// The raw key of `plate` against `screen`.
-pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> {
+pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen, scratch: &mut KeyScratch) -> Result<RawKey> {
     let (w, h) = (plate.width(), plate.height());
     let mut matte = Matte::filled(w, h, 0.0)?;
     let channel = screen.channel;
     let (wu, hu) = (w as usize, h as usize);
     let (qw, qh) = (wu.div_ceil(ESTIMATE_SCALE), hu.div_ceil(ESTIMATE_SCALE));
-    let measured = local_screen(plate, screen);
-    let (local, noise) = (&measured.cells, measured.noise);
+    let measured = local_screen(plate, screen, scratch);
+    let noise = measured.noise;
     // Foreground whose hue is near the screen's (a blue shirt on blue) has
     // a small colour difference and keys partly clear. Away from the
     // screen, where no edge can be, a chromaticity clearly off the local
@@ -332,12 +382,15 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
     // that smoothing averages the screen's noise to zero), and the sums of
     // solid foreground colour (and counts) per cell of a coarse grid, each
     // band of ESTIMATE_SCALE rows filling its own grid row.
-    let mut cells = vec![[0.0f32; 4]; qw * qh];
+    let KeyScratch { local, chroma, near_screen, solid, blur, .. } = scratch;
+    let cells = refill(solid, qw * qh, [0.0f32; 4]);
+    let (local, chroma, near_screen) = (&local[..], &chroma[..], &near_screen[..]);
     matte.values_mut().par_chunks_mut(wu * ESTIMATE_SCALE).zip(cells.par_chunks_mut(qw)).enumerate().for_each_init(
         || vec![0.0f32; wu * 4],
         |line, (qy, (band, cell_row))| {
             let screens = &local[qy * qw..(qy + 1) * qw];
-            let near = &measured.near_screen[qy * qw..(qy + 1) * qw];
+            let near = &near_screen[qy * qw..(qy + 1) * qw];
+            let chroma = &chroma[qy * qw..(qy + 1) * qw];
             for (dy, dst) in band.chunks_mut(wu).enumerate() {
                 decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
                 for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
@@ -346,7 +399,7 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
                     let rgb = [p[0], p[1], p[2]];
                     *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
                     if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
-                        let off = chroma_distance(rgb, measured.chroma[qy * qw + q]);
+                        let off = chroma_distance(rgb, chroma[q]);
                         *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
                     }
                     if *a >= SOLID {
@@ -363,7 +416,11 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen) -> Result<RawKey> 
     // Values the screen's noise alone reaches are left to smoothing: to
     // project them would cost time and refine nothing. Edges are near the
     // screen; away from it the guard's values stand.
-    refine_edges(plate, local, &measured.near_screen, &mut matte, &cells, (2.0 * noise).max(0.02));
+    if cells.iter().any(|c| c[3] > 0.0) {
+        // Mean solid colour per cell, spread to neighbouring cells.
+        blur_cells(cells, qw, qh, ESTIMATE_RADIUS, blur);
+        refine_edges(plate, local, near_screen, &mut matte, cells, (2.0 * noise).max(0.02));
+    }
     Ok(RawKey { values: matte, noise })
 }
 
@@ -460,14 +517,14 @@ const SCREEN_PRIOR: f32 = 0.05;
 /// neighbourhood and falling back to the global colour where no screen is.
 /// Also returns the key's noise: the robust spread of 1 - D(p) / D(S) over
 /// the sampled screen pixels, against their local screen colour.
-fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> LocalScreen {
+fn local_screen(plate: &FrameView<'_>, screen: &Screen, scratch: &mut KeyScratch) -> LocalScreen {
     let (w, h) = (plate.width() as usize, plate.height() as usize);
     let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
     let s = screen.linear;
     let s_norm = (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt().max(1e-6);
-    let mut samples = vec![[0.0f32; 4]; qw * qh];
-    // D of the sample's right-hand neighbour, when it too looks like screen.
-    let mut neighbours = vec![f32::NAN; qw * qh];
+    let KeyScratch { samples, neighbours, local, chroma, near_screen, measures, blur, values, rows, .. } = scratch;
+    refill(samples, qw * qh, [0.0f32; 4]);
+    refill(neighbours, qw * qh, f32::NAN);
     samples.par_chunks_mut(qw).zip(neighbours.par_chunks_mut(qw)).enumerate().for_each(|(qy, (cells, next))| {
         let row = plate.row(((qy * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(h - 1)) as u32);
         for (qx, (cell, next)) in cells.iter_mut().zip(next.iter_mut()).enumerate() {
@@ -482,62 +539,59 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen) -> LocalScreen {
             }
         }
     });
-    let planes = blurred_planes(&samples, qw, qh, SCREEN_RADIUS);
     let global_difference = screen.difference();
-    let local: Vec<[f32; 4]> = (0..qw * qh)
-        .map(|q| {
-            let n = planes[3][q] + SCREEN_PRIOR;
-            let rgb: [f32; 3] = std::array::from_fn(|c| (planes[c][q] + SCREEN_PRIOR * s[c]) / n);
-            // Never key against less than a third of the screen's own lead.
-            let d = difference(rgb, screen.channel).max(global_difference / 3.0);
-            [rgb[0], rgb[1], rgb[2], d]
-        })
-        .collect();
-    let mut residuals: Vec<f32> = samples
-        .iter()
-        .zip(&local)
-        .filter(|(p, _)| p[3] > 0.0)
-        .map(|(p, l)| 1.0 - difference([p[0], p[1], p[2]], screen.channel) / l[3])
-        .collect();
-    let mut steps: Vec<f32> = samples
-        .iter()
-        .zip(&neighbours)
-        .zip(&local)
-        .filter(|((p, next), _)| p[3] > 0.0 && !next.is_nan())
-        .map(|((p, next), l)| (difference([p[0], p[1], p[2]], screen.channel) - next) / l[3])
-        .collect();
+    local.clone_from(samples);
+    blur_cells(local, qw, qh, SCREEN_RADIUS, blur);
+    refill(chroma, qw * qh, [0.0; 3]);
+    local.par_iter_mut().zip(chroma.par_iter_mut()).for_each(|(cell, chroma)| {
+        let n = cell[3] + SCREEN_PRIOR;
+        let rgb: [f32; 3] = std::array::from_fn(|c| (cell[c] + SCREEN_PRIOR * s[c]) / n);
+        // Never key against less than a third of the screen's own lead.
+        let d = difference(rgb, screen.channel).max(global_difference / 3.0);
+        *cell = [rgb[0], rgb[1], rgb[2], d];
+        *chroma = chromaticity(rgb);
+    });
+    // Per screen sample: the key against the local screen, the step to the
+    // next pixel (NaN when that is not screen), and how far its
+    // chromaticity strays from the local screen's (all NaN off the screen).
+    refill(measures, qw * qh, [f32::NAN; 3]);
+    measures.par_iter_mut().zip(&*samples).zip(&*neighbours).zip(&*local).zip(&*chroma).for_each(
+        |((((m, p), next), l), c)| {
+            if p[3] > 0.0 {
+                let rgb = [p[0], p[1], p[2]];
+                let d = difference(rgb, screen.channel);
+                *m = [1.0 - d / l[3], (d - next) / l[3], chroma_distance(rgb, *c)];
+            }
+        },
+    );
+    // Only order statistics are taken, so the values' order is free.
+    let [residuals, steps, strays] = values;
+    for (k, list) in [&mut *residuals, &mut *steps, &mut *strays].into_iter().enumerate() {
+        list.clear();
+        list.extend(measures.iter().map(|m| m[k]).filter(|v| !v.is_nan()));
+    }
     // The spread against the local colour also holds what the light does
     // within a cell's reach; the step to the next pixel holds only noise
     // (less of a codec's, whose noise is smooth). A clean, smoothly lit
-    // plate reads as clean; a noisy one by its spread.
-    let noise = robust_sigma(&mut residuals).min(2.0 * robust_sigma(&mut steps) / std::f32::consts::SQRT_2);
-    // How far the screen's own chromaticity strays from the local screen's.
-    let chroma: Vec<[f32; 3]> = local.iter().map(|l| chromaticity([l[0], l[1], l[2]])).collect();
-    let mut strays: Vec<f32> = samples
-        .iter()
-        .zip(&chroma)
-        .filter(|(p, _)| p[3] > 0.0)
-        .map(|(p, c)| chroma_distance([p[0], p[1], p[2]], *c))
-        .collect();
-    let chroma_noise = if strays.is_empty() { 0.0 } else { median(&mut strays) + robust_sigma(&mut strays) };
-    let near_screen = near_cells(&samples, qw, qh, GUARD_REACH);
-    LocalScreen { cells: local, chroma, noise, chroma_noise, near_screen }
+    // plate reads as clean; a noisy one by its spread. The screen's own
+    // chromaticity strays from the local screen's by the guard's noise.
+    let ((spread, step), chroma_noise) = rayon::join(
+        || rayon::join(|| robust_sigma(residuals), || robust_sigma(steps)),
+        || if strays.is_empty() { 0.0 } else { median(strays) + robust_sigma(strays) },
+    );
+    let noise = spread.min(2.0 * step / std::f32::consts::SQRT_2);
+    near_cells(samples, qw, qh, GUARD_REACH, rows, near_screen);
+    LocalScreen { noise, chroma_noise }
 }
 
-/// What [`local_screen`] measures of a frame's screen.
+/// What [`local_screen`] measures of a frame's screen, besides the grids
+/// it leaves in the scratch.
 struct LocalScreen {
-    /// The screen colour around each cell, and its D(S).
-    cells: Vec<[f32; 4]>,
-    /// Its chromaticity, per cell (the chroma guard's reference).
-    chroma: Vec<[f32; 3]>,
     /// The key's noise on the screen.
     noise: f32,
     /// A high-end spread of the screen's chromaticity about the local
     /// screen's (median plus a robust sigma of the distance).
     chroma_noise: f32,
-    /// Cells within [`GUARD_REACH`] cells of a screen sample: where edges
-    /// (mixes of foreground and screen) can be.
-    near_screen: Vec<bool>,
 }
 
 /// Chromaticity: `rgb` over its sum.
@@ -559,41 +613,35 @@ fn median(values: &mut [f32]) -> f32 {
 }
 
 /// Whether each cell of a `qw` x `qh` grid is within `reach` cells of one
-/// whose sample (fourth value) looks like the screen.
-fn near_cells(samples: &[[f32; 4]], qw: usize, qh: usize, reach: usize) -> Vec<bool> {
-    let rows: Vec<bool> = (0..qw * qh)
-        .map(|q| {
-            let (x, y) = (q % qw, q / qw);
-            (x.saturating_sub(reach)..=(x + reach).min(qw - 1)).any(|xx| samples[y * qw + xx][3] > 0.0)
-        })
-        .collect();
-    (0..qw * qh)
-        .map(|q| {
-            let (x, y) = (q % qw, q / qw);
-            (y.saturating_sub(reach)..=(y + reach).min(qh - 1)).any(|yy| rows[yy * qw + x])
-        })
-        .collect()
+/// whose sample (fourth value) looks like the screen, into `near`.
+fn near_cells(samples: &[[f32; 4]], qw: usize, qh: usize, reach: usize, rows: &mut Vec<bool>, near: &mut Vec<bool>) {
+    refill(rows, qw * qh, false).par_chunks_mut(qw).enumerate().for_each(|(y, row)| {
+        for (x, r) in row.iter_mut().enumerate() {
+            *r = (x.saturating_sub(reach)..=(x + reach).min(qw - 1)).any(|xx| samples[y * qw + xx][3] > 0.0);
+        }
+    });
+    let rows = &rows[..];
+    refill(near, qw * qh, false).par_chunks_mut(qw).enumerate().for_each(|(y, row)| {
+        for (x, n) in row.iter_mut().enumerate() {
+            *n = (y.saturating_sub(reach)..=(y + reach).min(qh - 1)).any(|yy| rows[yy * qw + x]);
+        }
+    });
 }
 
 /// Replaces edge values (between `floor` and SOLID) by the projection of
 /// I - S on F - S, with F the mean colour of solid foreground nearby (from
-/// the grid `cells` of colour sums and counts), in the cells `near_screen`.
+/// the grid `solid` of blurred colour sums and counts), in the cells
+/// `near_screen`.
 fn refine_edges(
     plate: &FrameView<'_>,
     local: &[[f32; 4]],
     near_screen: &[bool],
     matte: &mut Matte,
-    cells: &[[f32; 4]],
+    solid: &[[f32; 4]],
     floor: f32,
 ) {
-    let (w, h) = (plate.width() as usize, plate.height() as usize);
-    let (qw, qh) = (w.div_ceil(ESTIMATE_SCALE), h.div_ceil(ESTIMATE_SCALE));
-    let refine = cells.iter().any(|c| c[3] > 0.0);
-    // Mean solid colour per cell, spread to neighbouring cells.
-    if !refine {
-        return;
-    }
-    let planes = blurred_planes(cells, qw, qh, ESTIMATE_RADIUS);
+    let w = plate.width() as usize;
+    let qw = w.div_ceil(ESTIMATE_SCALE);
     matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
         let row = plate.row(y as u32);
         for (x, a) in dst.iter_mut().enumerate() {
@@ -604,12 +652,12 @@ fn refine_edges(
             if !near_screen[q] {
                 continue; // no screen near: no edge to refine
             }
-            let n = planes[3][q];
+            let n = solid[q][3];
             if n < 1e-3 {
                 continue; // no solid foreground near: keep the colour difference
             }
             let s = &local[q];
-            let f: [f32; 3] = std::array::from_fn(|c| planes[c][q] / n);
+            let f: [f32; 3] = std::array::from_fn(|c| solid[q][c] / n);
             let e: [f32; 3] = std::array::from_fn(|c| f[c] - s[c]);
             let ee = e[0] * e[0] + e[1] * e[1] + e[2] * e[2];
             if ee < 1e-4 {

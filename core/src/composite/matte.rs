@@ -177,12 +177,12 @@ pub(crate) fn blur(matte: &mut Matte, radius: f32) {
     blur_plane(&mut matte.data, w, h, r);
 }
 
-/// Splits a coarse grid of four-value cells (colour sums and a count, say)
-/// into four planes and blurs each with [`blur_plane`], in parallel.
-pub(crate) fn blurred_planes(cells: &[[f32; 4]], w: usize, h: usize, r: usize) -> Vec<Vec<f32>> {
-    let mut planes: Vec<Vec<f32>> = (0..4).map(|c| cells.iter().map(|cell| cell[c]).collect()).collect();
-    planes.par_iter_mut().for_each(|plane| blur_plane(plane, w, h, r));
-    planes
+/// A blurred copy of a coarse grid of four-value cells (colour sums and a
+/// count, say): see [`blur_cells`].
+pub(crate) fn blurred_cells(cells: &[[f32; 4]], w: usize, h: usize, r: usize) -> Vec<[f32; 4]> {
+    let mut blurred = cells.to_vec();
+    blur_cells(&mut blurred, w, h, r, &mut Vec::new());
+    blurred
 }
 
 /// The mean of every 5 x 5 window of `values` (edges repeated), and, given
@@ -242,45 +242,110 @@ pub(crate) fn window_mean(values: &mut [f32], w: usize, h: usize, flat: Option<f
 
 /// Three box blurs of half-width `r` along rows, then along columns.
 pub(crate) fn blur_plane(data: &mut [f32], w: usize, h: usize, r: usize) {
-    let box_pass = |line: &mut [f32], scratch: &mut Vec<f32>| {
-        let n = line.len();
-        scratch.clear();
-        scratch.extend_from_slice(line);
-        // Window [x - r, x + r], clamped to the line's ends.
-        let mut sum: f32 = (0..=r.min(n - 1)).map(|i| scratch[i]).sum::<f32>()
-            + r as f32 * scratch[0]
-            + r.saturating_sub(n - 1) as f32 * scratch[n - 1];
-        for x in 0..n {
-            line[x] = sum / (2 * r + 1) as f32;
-            let add = scratch[(x + r + 1).min(n - 1)];
-            let drop = scratch[x.saturating_sub(r)];
-            sum += add - drop;
+    let cells: &mut [[f32; 1]] = bytemuck::cast_slice_mut(data);
+    blur_cells(cells, w, h, r, &mut Vec::new());
+}
+
+/// Box passes: three make the box about Gaussian.
+const BOX_PASSES: usize = 3;
+/// Rows per band of the column passes: each band starts its running sums
+/// afresh (2r + 1 rows read), so bands much taller than that waste little.
+const COLUMN_BAND: usize = 32;
+
+/// Three box blurs of half-width `r` along rows, then along columns, of a
+/// `w` x `h` grid of cells of `L` values each (edges repeated). The values
+/// of a cell are blurred side by side: along a row the running sum is a
+/// serial chain, and `L` lanes ride it for the price of one; down the
+/// columns a whole row of running sums moves at once, which vectorises.
+/// `other` is the second buffer the column passes go back and forth with
+/// (given, so that a caller blurring every frame keeps it).
+pub(crate) fn blur_cells<const L: usize>(
+    data: &mut [[f32; L]],
+    w: usize,
+    h: usize,
+    r: usize,
+    other: &mut Vec<[f32; L]>,
+) {
+    if w == 0 || h == 0 || r == 0 || data.len() != w * h {
+        return;
+    }
+    let scale = 1.0 / (2 * r + 1) as f32;
+    data.par_chunks_mut(w).for_each_init(
+        || Vec::with_capacity(w),
+        |scratch, row| {
+            for _ in 0..BOX_PASSES {
+                scratch.clear();
+                scratch.extend_from_slice(row);
+                box_line(scratch, row, r, scale);
+            }
+        },
+    );
+    // Down the columns, back and forth between the data and the other.
+    other.clear();
+    other.resize(data.len(), [0.0; L]);
+    for pass in 0..BOX_PASSES {
+        if pass % 2 == 0 {
+            box_columns(data, other, w, h, r, scale);
+        } else {
+            box_columns(other, data, w, h, r, scale);
         }
+    }
+    if BOX_PASSES % 2 == 1 {
+        data.copy_from_slice(other);
+    }
+}
+
+/// One box pass along a line: `out[x]` is the mean of `line` over
+/// `x - r ..= x + r`, the ends repeated.
+fn box_line<const L: usize>(line: &[[f32; L]], out: &mut [[f32; L]], r: usize, scale: f32) {
+    let n = line.len();
+    let at = |i: isize| line[i.clamp(0, n as isize - 1) as usize];
+    let mut sum = [0.0f32; L];
+    for k in -(r as isize)..=r as isize {
+        let v = at(k);
+        for c in 0..L {
+            sum[c] += v[c];
+        }
+    }
+    for (x, o) in out.iter_mut().enumerate() {
+        let (add, drop) = (at(x as isize + r as isize + 1), at(x as isize - r as isize));
+        for c in 0..L {
+            o[c] = sum[c] * scale;
+            sum[c] += add[c] - drop[c];
+        }
+    }
+}
+
+/// One box pass down the columns of `source` into `out`, in bands of rows.
+fn box_columns<const L: usize>(source: &[[f32; L]], out: &mut [[f32; L]], w: usize, h: usize, r: usize, scale: f32) {
+    let row = |y: isize| {
+        let y = y.clamp(0, h as isize - 1) as usize;
+        &source[y * w..(y + 1) * w]
     };
-    data.par_chunks_mut(w).for_each(|row| {
-        let mut scratch = Vec::with_capacity(w);
-        for _ in 0..3 {
-            box_pass(row, &mut scratch);
-        }
-    });
-    // Columns: transpose, blur rows, transpose back.
-    let mut t = vec![0.0f32; w * h];
-    t.par_chunks_mut(h).enumerate().for_each(|(x, col)| {
-        for (y, v) in col.iter_mut().enumerate() {
-            *v = data[y * w + x];
-        }
-    });
-    t.par_chunks_mut(h).for_each(|col| {
-        let mut scratch = Vec::with_capacity(h);
-        for _ in 0..3 {
-            box_pass(col, &mut scratch);
-        }
-    });
-    data.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
-        for (x, v) in row.iter_mut().enumerate() {
-            *v = t[x * h + y];
-        }
-    });
+    out.par_chunks_mut(w * COLUMN_BAND).enumerate().for_each_init(
+        || vec![[0.0f32; L]; w],
+        |sums, (band, rows)| {
+            let y0 = (band * COLUMN_BAND) as isize;
+            sums.fill([0.0; L]);
+            for k in -(r as isize)..=r as isize {
+                for (s, v) in sums.iter_mut().zip(row(y0 + k)) {
+                    for c in 0..L {
+                        s[c] += v[c];
+                    }
+                }
+            }
+            for (i, dst) in rows.chunks_mut(w).enumerate() {
+                let y = y0 + i as isize;
+                let (add, drop) = (row(y + r as isize + 1), row(y - r as isize));
+                for (((o, s), a), d) in dst.iter_mut().zip(sums.iter_mut()).zip(add).zip(drop) {
+                    for c in 0..L {
+                        o[c] = s[c] * scale;
+                        s[c] += a[c] - d[c];
+                    }
+                }
+            }
+        },
+    );
 }
 
 /// Sets to 1 every pixel below 0.5 that no path of such pixels connects to
@@ -339,13 +404,8 @@ pub(crate) fn fill_holes(matte: &mut Matte) {
 /// Blurs each channel of a float RGBA frame by `radius`, in place.
 pub(super) fn blur_rgba(frame: &mut Frame, radius: usize) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let samples: &mut [f32] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
-    let mut plane = vec![0.0f32; w * h];
-    for c in 0..4 {
-        plane.iter_mut().zip(samples.chunks_exact(4)).for_each(|(p, s)| *p = s[c]);
-        blur_plane(&mut plane, w, h, radius);
-        samples.chunks_exact_mut(4).zip(&plane).for_each(|(s, p)| s[c] = *p);
-    }
+    let pixels: &mut [[f32; 4]] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
+    blur_cells(pixels, w, h, radius, &mut Vec::new());
 }
 
 #[cfg(test)]
@@ -405,6 +465,53 @@ mod tests {
         let kept = (values[5 * w + 9] - before[5 * w + 9]).abs();
         assert!(kept < 0.05, "the edge pixel moved by {kept}");
         assert!(values[5 * w + 3].abs() < 0.02, "flat noise smoothed: {}", values[5 * w + 3]);
+    }
+
+    /// Three box passes each way, written out plainly: the reference the
+    /// running sums must match.
+    fn blur_by_definition<const L: usize>(data: &[[f32; L]], w: usize, h: usize, r: usize) -> Vec<[f32; L]> {
+        let mut cur = data.to_vec();
+        let clamp = |i: isize, n: usize| i.clamp(0, n as isize - 1) as usize;
+        for (along_rows, passes) in [(true, 3), (false, 3)] {
+            for _ in 0..passes {
+                let prev = cur.clone();
+                for y in 0..h {
+                    for x in 0..w {
+                        let mut sum = [0.0f32; L];
+                        for k in -(r as isize)..=r as isize {
+                            let (xx, yy) =
+                                if along_rows { (clamp(x as isize + k, w), y) } else { (x, clamp(y as isize + k, h)) };
+                            for c in 0..L {
+                                sum[c] += prev[yy * w + xx][c];
+                            }
+                        }
+                        cur[y * w + x] = sum.map(|v| v / (2 * r + 1) as f32);
+                    }
+                }
+            }
+        }
+        cur
+    }
+
+    #[test]
+    fn running_sums_blur_as_the_definition_says() {
+        for (w, h, r) in [(1, 1, 2), (3, 2, 5), (7, 40, 3), (70, 35, 8), (33, 70, 1)] {
+            let cells: Vec<[f32; 4]> =
+                (0..w * h).map(|i| std::array::from_fn(|c| ((i * 37 + c * 11) % 23) as f32 / 7.0)).collect();
+            let mut fast = cells.clone();
+            blur_cells(&mut fast, w, h, r, &mut Vec::new());
+            let slow = blur_by_definition(&cells, w, h, r);
+            for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                for c in 0..4 {
+                    assert!((a[c] - b[c]).abs() < 1e-4, "{w}x{h} r {r}, cell {i} lane {c}: {} vs {}", a[c], b[c]);
+                }
+            }
+            let mut plane: Vec<f32> = cells.iter().map(|c| c[2]).collect();
+            blur_plane(&mut plane, w, h, r);
+            for (i, (a, b)) in plane.iter().zip(&slow).enumerate() {
+                assert!((a - b[2]).abs() < 1e-4, "{w}x{h} r {r}, plane value {i}: {a} vs {}", b[2]);
+            }
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use crate::composite::camera::{CameraMove, CameraTracker, move_background};
 use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground};
 use crate::composite::key::{
-    KeyOptions, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
+    KeyOptions, KeyScratch, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
 };
 use crate::composite::matte::{Matte, window_mean};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
@@ -102,6 +102,8 @@ pub struct ShotCompositor {
     history: KeyHistory,
     /// The key's noise on the first frame keyed.
     noise: Option<f32>,
+    /// The key's grids, kept from frame to frame (a copy starts empty).
+    scratch: KeyScratch,
 }
 
 impl ShotCompositor {
@@ -118,6 +120,7 @@ impl ShotCompositor {
             primed: false,
             history: KeyHistory::default(),
             noise: None,
+            scratch: KeyScratch::default(),
         })
     }
 
@@ -150,7 +153,7 @@ impl ShotCompositor {
     /// with. Samples the screen on this frame if none was yet.
     fn key_frame(&mut self, index: u64, plate: &FrameView<'_>) -> Result<(Matte, Option<KeyedFrame>, f32)> {
         self.sample_screen(plate)?;
-        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"))?;
+        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch)?;
         let noise = self.shot_noise(raw.noise);
         let (values, frame) = prepared(index, plate, raw.values, noise);
         Ok((values, frame, noise))
