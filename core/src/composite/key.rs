@@ -30,7 +30,7 @@
 
 use rayon::prelude::*;
 
-use super::matte::{Cleanup, Matte, blur_cells, clean, window_mean};
+use super::matte::{Cleanup, Matte, blur_cells, clean, lee_filter};
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Row};
 use crate::pixels::color::decode_row;
@@ -281,9 +281,10 @@ fn screen_noise(plate: &FrameView<'_>, linear: [f32; 3], step: usize) -> [f32; 3
 /// noise smoothed, clipped and cleaned up as `options` say.
 pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) -> Result<Matte> {
     check_clips(options)?;
-    let mut raw = raw_key(plate, screen, &mut KeyScratch::default())?;
+    let mut scratch = KeyScratch::default();
+    let mut raw = raw_key(plate, screen, &mut scratch, false)?;
     if raw.noise > SMOOTH_ABOVE {
-        smooth_noise(&mut raw.values, raw.noise);
+        smooth_noise(&mut raw.values, raw.noise, &mut scratch);
     }
     finish_key(raw.values, raw.noise, options)
 }
@@ -340,6 +341,13 @@ pub(crate) struct KeyScratch {
     values: [Vec<f32>; 3],
     /// Within-a-cell-row scratch for [`near_cells`].
     rows: Vec<bool>,
+    /// The plain colour-difference key of the frame (before the edge
+    /// projection and the chroma guard), when asked for: its noise is the
+    /// screen's everywhere, so stillness is judged on it.
+    pub(crate) plain: Vec<f32>,
+    /// Window means of a frame's key, and the copy the Lee filter reads.
+    pub(crate) mean: Vec<f32>,
+    copy: Vec<f32>,
 }
 
 impl Clone for KeyScratch {
@@ -362,8 +370,14 @@ fn refill<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {
     buffer
 }
 
-/// The raw key of `plate` against `screen`.
-pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen, scratch: &mut KeyScratch) -> Result<RawKey> {
+/// The raw key of `plate` against `screen`; with `keep_plain`, the plain
+/// colour-difference key is left in `scratch.plain` too.
+pub(crate) fn raw_key(
+    plate: &FrameView<'_>,
+    screen: &Screen,
+    scratch: &mut KeyScratch,
+    keep_plain: bool,
+) -> Result<RawKey> {
     let (w, h) = (plate.width(), plate.height());
     let mut matte = Matte::filled(w, h, 0.0)?;
     let channel = screen.channel;
@@ -382,37 +396,51 @@ pub(crate) fn raw_key(plate: &FrameView<'_>, screen: &Screen, scratch: &mut KeyS
     // that smoothing averages the screen's noise to zero), and the sums of
     // solid foreground colour (and counts) per cell of a coarse grid, each
     // band of ESTIMATE_SCALE rows filling its own grid row.
-    let KeyScratch { local, chroma, near_screen, solid, blur, .. } = scratch;
+    let KeyScratch { local, chroma, near_screen, solid, blur, plain, .. } = scratch;
     let cells = refill(solid, qw * qh, [0.0f32; 4]);
     let (local, chroma, near_screen) = (&local[..], &chroma[..], &near_screen[..]);
-    matte.values_mut().par_chunks_mut(wu * ESTIMATE_SCALE).zip(cells.par_chunks_mut(qw)).enumerate().for_each_init(
-        || vec![0.0f32; wu * 4],
-        |line, (qy, (band, cell_row))| {
-            let screens = &local[qy * qw..(qy + 1) * qw];
-            let near = &near_screen[qy * qw..(qy + 1) * qw];
-            let chroma = &chroma[qy * qw..(qy + 1) * qw];
-            for (dy, dst) in band.chunks_mut(wu).enumerate() {
-                decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
-                for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
-                    let q = x / ESTIMATE_SCALE;
-                    let ds = screens[q][3];
-                    let rgb = [p[0], p[1], p[2]];
-                    *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
-                    if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
-                        let off = chroma_distance(rgb, chroma[q]);
-                        *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
-                    }
-                    if *a >= SOLID {
-                        let cell = &mut cell_row[q];
-                        cell[0] += p[0];
-                        cell[1] += p[1];
-                        cell[2] += p[2];
-                        cell[3] += 1.0;
+    let plain = refill(plain, if keep_plain { wu * hu } else { 0 }, 0.0);
+    let no_plain = if keep_plain { 0 } else { qh };
+    let plain_bands =
+        plain.par_chunks_mut(wu * ESTIMATE_SCALE).map(Some).chain((0..no_plain).into_par_iter().map(|_| None));
+    matte
+        .values_mut()
+        .par_chunks_mut(wu * ESTIMATE_SCALE)
+        .zip(cells.par_chunks_mut(qw))
+        .zip(plain_bands)
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f32; wu * 4],
+            |line, (qy, ((band, cell_row), mut plain_band))| {
+                let screens = &local[qy * qw..(qy + 1) * qw];
+                let near = &near_screen[qy * qw..(qy + 1) * qw];
+                let chroma = &chroma[qy * qw..(qy + 1) * qw];
+                for (dy, dst) in band.chunks_mut(wu).enumerate() {
+                    decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
+                    let mut plain_row = plain_band.as_mut().map(|b| &mut b[dy * wu..(dy + 1) * wu]);
+                    for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
+                        let q = x / ESTIMATE_SCALE;
+                        let ds = screens[q][3];
+                        let rgb = [p[0], p[1], p[2]];
+                        *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
+                        if let Some(plain) = plain_row.as_mut() {
+                            plain[x] = *a;
+                        }
+                        if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
+                            let off = chroma_distance(rgb, chroma[q]);
+                            *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
+                        }
+                        if *a >= SOLID {
+                            let cell = &mut cell_row[q];
+                            cell[0] += p[0];
+                            cell[1] += p[1];
+                            cell[2] += p[2];
+                            cell[3] += 1.0;
+                        }
                     }
                 }
-            }
-        },
-    );
+            },
+        );
     // Values the screen's noise alone reaches are left to smoothing: to
     // project them would cost time and refine nothing. Edges are near the
     // screen; away from it the guard's values stand.
@@ -454,10 +482,10 @@ pub(crate) fn auto_clip_black(noise: f32) -> f32 {
 /// result is the mean (a fifth of the noise); across a real edge the
 /// variance is far above the noise's and the value is kept. A linear ramp
 /// (a motion-blurred edge) is its own mean, so it is kept either way.
-/// Returns the 5 x 5 mean of the raw key.
-pub(crate) fn smooth_noise(matte: &mut Matte, noise: f32) -> Vec<f32> {
+/// Its buffers are `scratch`'s.
+pub(crate) fn smooth_noise(matte: &mut Matte, noise: f32, scratch: &mut KeyScratch) {
     let (w, h) = (matte.width() as usize, matte.height() as usize);
-    window_mean(matte.values_mut(), w, h, Some(FLAT_VARIANCE * noise * noise))
+    lee_filter(matte.values_mut(), w, h, FLAT_VARIANCE * noise * noise, &mut scratch.copy, &mut scratch.mean);
 }
 
 /// The raw key is kept in this range before clipping: wide enough that

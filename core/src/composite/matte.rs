@@ -185,21 +185,50 @@ pub(crate) fn blurred_cells(cells: &[[f32; 4]], w: usize, h: usize, r: usize) ->
     blurred
 }
 
-/// The mean of every 5 x 5 window of `values` (edges repeated), and, given
-/// `flat`, a Lee filter in place: each value moves towards its window's
-/// mean by the share of the window's variance that `flat` (the variance
-/// noise alone gives) explains. One pass over bands of rows, each summing
-/// its rows and two either side along rows, then down the columns.
-pub(crate) fn window_mean(values: &mut [f32], w: usize, h: usize, flat: Option<f32>) -> Vec<f32> {
+/// The mean of every 5 x 5 window of `values` (edges repeated) into `mean`
+/// (resized to fit).
+pub(crate) fn window_means(values: &[f32], w: usize, h: usize, mean: &mut Vec<f32>) {
+    window_stats(values, w, h, mean, None);
+}
+
+/// A Lee filter in place: each value moves towards its 5 x 5 window's mean
+/// by the share of the window's variance that `flat` (the variance noise
+/// alone gives) explains. The window means are left in `mean`; `copy`
+/// holds the values as they were (both resized to fit, so that a caller
+/// filtering every frame keeps them).
+pub(crate) fn lee_filter(values: &mut [f32], w: usize, h: usize, flat: f32, copy: &mut Vec<f32>, mean: &mut Vec<f32>) {
+    copy.clear();
+    copy.extend_from_slice(values);
+    window_stats(copy, w, h, mean, Some((values, flat)));
+}
+
+/// One pass over bands of rows, each summing its rows and two either side
+/// along rows, then down the columns: the window means of `src`, and with
+/// `lee` the filtered values written into its slice.
+fn window_stats(src: &[f32], w: usize, h: usize, mean: &mut Vec<f32>, lee: Option<(&mut [f32], f32)>) {
     const R: usize = 2;
     const BAND: usize = 16;
     const N: f32 = ((2 * R + 1) * (2 * R + 1)) as f32;
-    let src = values.to_vec();
-    let mut mean = vec![0.0f32; w * h];
-    values.par_chunks_mut(w * BAND).zip(mean.par_chunks_mut(w * BAND)).enumerate().for_each_init(
+    mean.clear();
+    mean.resize(w * h, 0.0);
+    if w == 0 || h == 0 {
+        return;
+    }
+    let (filtered, flat) = match lee {
+        Some((values, flat)) => (Some(values), flat),
+        None => (None, 0.0),
+    };
+    // A band of filtered values per band of means, or none at all.
+    let (filtered, unfiltered_bands) = match filtered {
+        Some(values) => (values, 0),
+        None => (&mut [][..], h.div_ceil(BAND)),
+    };
+    let filtered_bands =
+        filtered.par_chunks_mut(w * BAND).map(Some).chain((0..unfiltered_bands).into_par_iter().map(|_| None));
+    mean.par_chunks_mut(w * BAND).zip(filtered_bands).enumerate().for_each_init(
         || (vec![0.0f32; w * (BAND + 2 * R)], vec![0.0f32; w * (BAND + 2 * R)]),
-        |(sums, squares), (band, (out, means))| {
-            let rows = out.len() / w;
+        |(sums, squares), (band, (means, mut out))| {
+            let rows = means.len() / w;
             for i in 0..rows + 2 * R {
                 let y = (band * BAND + i).saturating_sub(R).min(h - 1);
                 let line = &src[y * w..(y + 1) * w];
@@ -219,7 +248,9 @@ pub(crate) fn window_mean(values: &mut [f32], w: usize, h: usize, flat: Option<f
                     q[x] = window.map(|v| v * v).sum();
                 }
             }
-            for (i, (dst, m)) in out.chunks_mut(w).zip(means.chunks_mut(w)).enumerate() {
+            for (i, m) in means.chunks_mut(w).enumerate() {
+                let y = band * BAND + i;
+                let mut dst = out.as_mut().map(|o| &mut o[i * w..(i + 1) * w]);
                 for x in 0..w {
                     let (mut s, mut q) = (0.0f32, 0.0f32);
                     for k in 0..=2 * R {
@@ -228,16 +259,15 @@ pub(crate) fn window_mean(values: &mut [f32], w: usize, h: usize, flat: Option<f
                     }
                     let mu = s / N;
                     m[x] = mu;
-                    if let Some(flat) = flat {
+                    if let Some(dst) = dst.as_mut() {
                         let variance = (q / N - mu * mu).max(0.0);
                         let gain = if variance > flat { (variance - flat) / variance } else { 0.0 };
-                        dst[x] = mu + gain * (dst[x] - mu);
+                        dst[x] = mu + gain * (src[y * w + x] - mu);
                     }
                 }
             }
         },
     );
-    mean
 }
 
 /// Three box blurs of half-width `r` along rows, then along columns.
@@ -438,10 +468,10 @@ mod tests {
     #[test]
     fn window_means_repeat_the_edges_and_the_lee_filter_keeps_edges() {
         for (w, h) in [(1, 1), (3, 2), (7, 5), (40, 19)] {
-            let mut values: Vec<f32> = (0..w * h).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
+            let values: Vec<f32> = (0..w * h).map(|i| ((i * 37) % 11) as f32 / 10.0).collect();
             let src = values.clone();
-            let mean = window_mean(&mut values, w, h, None);
-            assert_eq!(values, src, "no filter asked: untouched");
+            let mut mean = Vec::new();
+            window_means(&values, w, h, &mut mean);
             for y in 0..h {
                 for x in 0..w {
                     let mut sum = 0.0;
@@ -461,7 +491,7 @@ mod tests {
         let mut values: Vec<f32> =
             (0..w * h).map(|i| if i % w < 10 { 0.03 * ((i * 7 % 5) as f32 - 2.0) } else { 1.0 }).collect();
         let before = values.clone();
-        window_mean(&mut values, w, h, Some(2.0 * 0.06 * 0.06));
+        lee_filter(&mut values, w, h, 2.0 * 0.06 * 0.06, &mut Vec::new(), &mut Vec::new());
         let kept = (values[5 * w + 9] - before[5 * w + 9]).abs();
         assert!(kept < 0.05, "the edge pixel moved by {kept}");
         assert!(values[5 * w + 3].abs() < 0.02, "flat noise smoothed: {}", values[5 * w + 3]);

@@ -28,7 +28,7 @@ use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground
 use crate::composite::key::{
     KeyOptions, KeyScratch, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
 };
-use crate::composite::matte::{Matte, window_mean};
+use crate::composite::matte::{Matte, window_means};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
@@ -57,22 +57,24 @@ pub enum MatteFrom {
 const NOISE_CHANGE: f32 = 0.25;
 
 /// Frame `index`'s raw key, smoothed when noisy, and the frame to remember
-/// when its noise would make a still edge boil.
-fn prepared(index: u64, plate: &FrameView<'_>, mut raw: Matte, noise: f32) -> (Matte, Option<KeyedFrame>) {
-    let smoothed = noise > SMOOTH_ABOVE;
-    if noise < TEMPORAL_ABOVE {
-        if smoothed {
-            smooth_noise(&mut raw, noise);
-        }
+/// when its noise would make a still edge boil (with the 5 x 5 mean of the
+/// plain colour-difference key in `scratch`, on which stillness is judged).
+fn prepared(
+    index: u64,
+    plate: &FrameView<'_>,
+    mut raw: Matte,
+    noise: f32,
+    scratch: &mut KeyScratch,
+) -> (Matte, Option<KeyedFrame>) {
+    if noise > SMOOTH_ABOVE {
+        smooth_noise(&mut raw, noise, scratch);
+    }
+    if noise < TEMPORAL_ABOVE || scratch.plain.len() != raw.values().len() {
         return (raw, None);
     }
-    let mean = if smoothed {
-        smooth_noise(&mut raw, noise)
-    } else {
-        let (w, h) = (raw.width() as usize, raw.height() as usize);
-        window_mean(raw.values_mut(), w, h, None)
-    };
-    let frame = KeyedFrame::new(index, plate, &raw, &mean);
+    let (w, h) = (raw.width() as usize, raw.height() as usize);
+    window_means(&scratch.plain, w, h, &mut scratch.mean);
+    let frame = KeyedFrame::new(index, plate, &raw, &scratch.mean);
     (raw, Some(frame))
 }
 
@@ -153,9 +155,11 @@ impl ShotCompositor {
     /// with. Samples the screen on this frame if none was yet.
     fn key_frame(&mut self, index: u64, plate: &FrameView<'_>) -> Result<(Matte, Option<KeyedFrame>, f32)> {
         self.sample_screen(plate)?;
-        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch)?;
+        // The plain key is kept unless the shot is known to be clean.
+        let keep_plain = self.noise.is_none_or(|n| n >= TEMPORAL_ABOVE);
+        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch, keep_plain)?;
         let noise = self.shot_noise(raw.noise);
-        let (values, frame) = prepared(index, plate, raw.values, noise);
+        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch);
         Ok((values, frame, noise))
     }
 
@@ -468,6 +472,59 @@ mod tests {
             }
         }
         sum / n as f32
+    }
+
+    /// A still 96 x 64 shot: a bar of skin on green whose sides are ramps
+    /// 24 px wide (motion blur), with sensor noise of sigma 6/255 drawn
+    /// afresh for each `seed`.
+    fn blurred_bar(seed: u64) -> Frame {
+        use crate::composite::background::grain_noise;
+        use crate::pixels::color::{linear_to_srgb, srgb_to_linear};
+        let (screen, skin) = ([0.1f32, 0.8, 0.2], [0.95f32, 0.8, 0.75]);
+        let mut f = Frame::new(96, 64, PixelFormat::Rgba8).unwrap();
+        for (i, px) in f.as_bytes_mut().chunks_exact_mut(4).enumerate() {
+            let x = (i % 96) as f32;
+            let a = ((x - 12.0) / 24.0).min((84.0 - x) / 24.0).clamp(0.0, 1.0);
+            for c in 0..3 {
+                let v = linear_to_srgb(a * srgb_to_linear(skin[c]) + (1.0 - a) * srgb_to_linear(screen[c]));
+                let noise = 6.0 * grain_noise((i * 4 + c) as u64, seed);
+                px[c] = (v * 255.0 + noise).round().clamp(0.0, 255.0) as u8;
+            }
+            px[3] = 255;
+        }
+        f
+    }
+
+    #[test]
+    fn a_still_motion_blurred_edge_does_not_boil() {
+        let mut sky = Frame::new(96, 64, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
+        let key = MatteFrom::Key(KeyOptions::default());
+        let shot = || ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let frames: Vec<Frame> = (0..10).map(blurred_bar).collect();
+        let mut out = Frame::new(96, 64, PixelFormat::Rgba8).unwrap();
+        let mut render = |shot: &mut ShotCompositor, k: usize| {
+            shot.render(k as u64, &frames[k].view(), None, &sky.view(), ShotOutput::Composite, &mut out.view_mut())
+                .unwrap()
+        };
+        let mut sequence = shot();
+        let averaged: Vec<Matte> = (0..frames.len()).map(|k| render(&mut sequence, k)).collect();
+        let alone: Vec<Matte> = (0..frames.len()).map(|k| render(&mut shot(), k)).collect();
+        // The ramps, away from the frame's top and bottom rows.
+        let flicker = |mattes: &[Matte]| {
+            let (mut sum, mut n) = (0.0, 0);
+            for pair in mattes.windows(2) {
+                for y in 4..60 {
+                    for x in (13..36).chain(61..84) {
+                        sum += (pair[0].at(x, y) - pair[1].at(x, y)).abs();
+                        n += 1;
+                    }
+                }
+            }
+            sum / n as f32
+        };
+        let (with, without) = (flicker(&averaged[5..]), flicker(&alone[5..]));
+        assert!(with < 0.4 * without, "flicker {with} with the frames before, {without} alone");
     }
 
     #[test]

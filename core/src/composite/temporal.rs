@@ -7,8 +7,11 @@
 //! host can fill it: the command line renders in order, an OpenFX host
 //! fetches the earlier frames, a frei0r host plays forward. Whether a
 //! pixel is still between two frames is judged on the 5 x 5 means of their
-//! raw keys, whose noise is a fifth of the key's: a moving edge changes
-//! the mean by far more. On a still edge the average over n frames has a
+//! plain colour-difference keys (before the edge projection and the chroma
+//! guard, which amplify noise where they act: the projection by the
+//! screen's lead over the foreground's, the guard by its steep ramp), whose
+//! noise is the screen's everywhere and a fifth of it after the mean: a
+//! moving edge changes the mean by far more. On a still edge the average over n frames has a
 //! 1/sqrt(n) of the noise, and consecutive frames share all but one frame
 //! of their windows, so the matte changes from one to the next by about
 //! 1/n of what it did.
@@ -32,7 +35,7 @@ pub(super) const WINDOW: u64 = 8;
 /// Key noise (standard deviation) below which frames are keyed alone: a
 /// clean plate (rendered, or a well-lit low-ISO camera) does not boil.
 pub(super) const TEMPORAL_ABOVE: f32 = 0.005;
-/// A pixel is still between two frames when the means of their raw keys
+/// A pixel is still between two frames when the means of their plain keys
 /// differ by less than this many times the key's noise (the means' noise is
 /// a fifth of white noise's, more of a codec's, and more again at edges,
 /// where the key's noise is the foreground's as well as the screen's)...
@@ -43,8 +46,9 @@ const STILL_FLOOR: f32 = 0.01;
 const REMEMBERED: usize = 12;
 
 /// One frame's key, as remembered: each pixel's unclipped value and the
-/// 5 x 5 mean of its raw key, 16 bits each over RAW_MIN..RAW_MAX, packed into one word so that
-/// averaging reads one stream per earlier frame (it is bound by memory).
+/// 5 x 5 mean of its plain key, 16 bits each over RAW_MIN..RAW_MAX, packed
+/// into one word so that averaging reads one stream per earlier frame (it
+/// is bound by memory).
 #[derive(Debug)]
 pub(super) struct KeyedFrame {
     pub(super) index: u64,
@@ -70,7 +74,7 @@ fn value(q: u32) -> f32 {
 
 impl KeyedFrame {
     /// Frame `index` of `plate`: its raw key (smoothed or not) and the 5 x 5
-    /// mean of the raw key before smoothing.
+    /// mean of its plain colour-difference key.
     pub(super) fn new(index: u64, plate: &FrameView<'_>, raw: &Matte, mean: &[f32]) -> KeyedFrame {
         let (w, h) = (raw.width(), raw.height());
         let values = raw.values();
