@@ -65,6 +65,7 @@ fn prepared(
     mut raw: Matte,
     noise: f32,
     scratch: &mut KeyScratch,
+    history: &KeyHistory,
 ) -> (Matte, Option<KeyedFrame>) {
     if noise > SMOOTH_ABOVE {
         smooth_noise(&mut raw, noise, scratch);
@@ -74,7 +75,7 @@ fn prepared(
     }
     let (w, h) = (raw.width() as usize, raw.height() as usize);
     window_means(&scratch.plain, w, h, &mut scratch.mean);
-    let frame = KeyedFrame::new(index, plate, &raw, &scratch.mean);
+    let frame = KeyedFrame::new(index, plate, &raw, &scratch.mean, history.spare());
     (raw, Some(frame))
 }
 
@@ -159,7 +160,7 @@ impl ShotCompositor {
         let keep_plain = self.noise.is_none_or(|n| n >= TEMPORAL_ABOVE);
         let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch, keep_plain)?;
         let noise = self.shot_noise(raw.noise);
-        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch);
+        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch, &self.history);
         Ok((values, frame, noise))
     }
 

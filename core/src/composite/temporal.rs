@@ -75,10 +75,14 @@ fn value(q: u32) -> f32 {
 impl KeyedFrame {
     /// Frame `index` of `plate`: its raw key (smoothed or not) and the 5 x 5
     /// mean of its plain colour-difference key.
-    pub(super) fn new(index: u64, plate: &FrameView<'_>, raw: &Matte, mean: &[f32]) -> KeyedFrame {
+    /// `buffer` is reused for the packed words (a forgotten frame's, from
+    /// [`KeyHistory::spare`]).
+    pub(super) fn new(index: u64, plate: &FrameView<'_>, raw: &Matte, mean: &[f32], buffer: Vec<u32>) -> KeyedFrame {
         let (w, h) = (raw.width(), raw.height());
         let values = raw.values();
-        let mut packed = vec![0u32; values.len()];
+        let mut packed = buffer;
+        packed.clear();
+        packed.resize(values.len(), 0);
         packed.par_chunks_mut(w as usize).zip(values.par_chunks(w as usize)).zip(mean.par_chunks(w as usize)).for_each(
             |((dst, v), m)| {
                 for x in 0..dst.len() {
@@ -94,6 +98,9 @@ impl KeyedFrame {
 #[derive(Clone, Debug, Default)]
 pub(super) struct KeyHistory {
     frames: Arc<Mutex<Vec<Arc<KeyedFrame>>>>,
+    /// The packed words of a forgotten frame, for the next frame to reuse:
+    /// a frame-size buffer taken afresh every frame costs its pages.
+    spare: Arc<Mutex<Option<Vec<u32>>>>,
 }
 
 impl KeyHistory {
@@ -117,8 +124,16 @@ impl KeyHistory {
         frames.push(frame);
         while frames.len() > REMEMBERED {
             let farthest = (0..frames.len()).max_by_key(|&i| frames[i].index.abs_diff(index)).expect("not empty");
-            frames.swap_remove(farthest);
+            // Still held elsewhere (a copy averaging with it): left to it.
+            if let Ok(forgotten) = Arc::try_unwrap(frames.swap_remove(farthest)) {
+                *self.spare.lock() = Some(forgotten.packed);
+            }
         }
+    }
+
+    /// A forgotten frame's buffer, or an empty one.
+    pub(super) fn spare(&self) -> Vec<u32> {
+        self.spare.lock().take().unwrap_or_default()
     }
 
     /// The remembered frames in the window before `frame`, of its size,
@@ -211,4 +226,36 @@ fn fingerprint(plate: &FrameView<'_>) -> u64 {
         }
     }
     hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Frame, PixelFormat};
+
+    #[test]
+    fn a_forgotten_frames_buffer_is_handed_to_the_next() {
+        let plate = Frame::new(4, 4, PixelFormat::Rgba8).unwrap();
+        let raw = Matte::filled(4, 4, 0.5).unwrap();
+        let history = KeyHistory::default();
+        let mean = vec![0.5; 16];
+        for index in 0..REMEMBERED as u64 {
+            history.remember(Arc::new(KeyedFrame::new(index, &plate.view(), &raw, &mean, history.spare())));
+            assert!(history.spare().is_empty(), "nothing forgotten by frame {index}");
+        }
+        // Held elsewhere, the frame about to be forgotten keeps its words.
+        let held = history.before(&KeyedFrame::new(8, &plate.view(), &raw, &mean, Vec::new()));
+        assert_eq!(held.last().map(|f| f.index), Some(0));
+        let next = KeyedFrame::new(REMEMBERED as u64, &plate.view(), &raw, &mean, history.spare());
+        history.remember(Arc::new(next));
+        assert!(history.spare().is_empty(), "frame 0 is still held");
+        drop(held);
+        let next = KeyedFrame::new(REMEMBERED as u64 + 1, &plate.view(), &raw, &mean, history.spare());
+        history.remember(Arc::new(next));
+        let spare = history.spare();
+        assert_eq!(spare.len(), 16, "frame 1's words, for the next frame");
+        let reused = KeyedFrame::new(REMEMBERED as u64 + 2, &plate.view(), &raw, &mean, spare);
+        let fresh = KeyedFrame::new(REMEMBERED as u64 + 2, &plate.view(), &raw, &mean, Vec::new());
+        assert_eq!(reused.packed, fresh.packed);
+    }
 }
