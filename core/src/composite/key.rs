@@ -30,7 +30,7 @@
 
 use rayon::prelude::*;
 
-use super::matte::{Cleanup, Matte, blur_cells, clean, lee_filter};
+use super::matte::{Cleanup, Matte, blur_cells, clean, lee_filter, optional_bands, refill};
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Row};
 use crate::pixels::color::decode_row;
@@ -282,7 +282,7 @@ fn screen_noise(plate: &FrameView<'_>, linear: [f32; 3], step: usize) -> [f32; 3
 pub fn key_with(plate: &FrameView<'_>, screen: &Screen, options: &KeyOptions) -> Result<Matte> {
     check_clips(options)?;
     let mut scratch = KeyScratch::default();
-    let mut raw = raw_key(plate, screen, &mut scratch, false)?;
+    let mut raw = raw_key(plate, screen, &mut scratch, |_| false)?;
     if raw.noise > SMOOTH_ABOVE {
         smooth_noise(&mut raw.values, raw.noise, &mut scratch);
     }
@@ -363,20 +363,14 @@ impl std::fmt::Debug for KeyScratch {
     }
 }
 
-/// `buffer` as `n` copies of `fill`, reusing its allocation.
-fn refill<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {
-    buffer.clear();
-    buffer.resize(n, fill);
-    buffer
-}
-
-/// The raw key of `plate` against `screen`; with `keep_plain`, the plain
-/// colour-difference key is left in `scratch.plain` too.
+/// The raw key of `plate` against `screen`; when `keep_plain` holds for the
+/// frame's key noise, the plain colour-difference key is left in
+/// `scratch.plain` too (else that is emptied).
 pub(crate) fn raw_key(
     plate: &FrameView<'_>,
     screen: &Screen,
     scratch: &mut KeyScratch,
-    keep_plain: bool,
+    keep_plain: impl Fn(f32) -> bool,
 ) -> Result<RawKey> {
     let (w, h) = (plate.width(), plate.height());
     let mut matte = Matte::filled(w, h, 0.0)?;
@@ -385,6 +379,7 @@ pub(crate) fn raw_key(
     let (qw, qh) = (wu.div_ceil(ESTIMATE_SCALE), hu.div_ceil(ESTIMATE_SCALE));
     let measured = local_screen(plate, screen, scratch);
     let noise = measured.noise;
+    let keep_plain = keep_plain(noise);
     // Foreground whose hue is near the screen's (a blue shirt on blue) has
     // a small colour difference and keys partly clear. Away from the
     // screen, where no edge can be, a chromaticity clearly off the local
@@ -400,9 +395,7 @@ pub(crate) fn raw_key(
     let cells = refill(solid, qw * qh, [0.0f32; 4]);
     let (local, chroma, near_screen) = (&local[..], &chroma[..], &near_screen[..]);
     let plain = refill(plain, if keep_plain { wu * hu } else { 0 }, 0.0);
-    let no_plain = if keep_plain { 0 } else { qh };
-    let plain_bands =
-        plain.par_chunks_mut(wu * ESTIMATE_SCALE).map(Some).chain((0..no_plain).into_par_iter().map(|_| None));
+    let plain_bands = optional_bands(keep_plain.then_some(plain), wu * ESTIMATE_SCALE, qh);
     matte
         .values_mut()
         .par_chunks_mut(wu * ESTIMATE_SCALE)

@@ -185,6 +185,29 @@ pub(crate) fn blurred_cells(cells: &[[f32; 4]], w: usize, h: usize, r: usize) ->
     blurred
 }
 
+/// `buffer` as `n` copies of `fill`, reusing its allocation: buffers this
+/// size taken afresh every frame come back from the system as new pages.
+pub(crate) fn refill<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {
+    buffer.clear();
+    buffer.resize(n, fill);
+    buffer
+}
+
+/// `buffer` in bands of `band` values when given, else `bands` times
+/// `None`: to zip beside another buffer's bands, so that one loop serves
+/// frames with and without it.
+pub(crate) fn optional_bands<T: Send>(
+    buffer: Option<&mut [T]>,
+    band: usize,
+    bands: usize,
+) -> impl IndexedParallelIterator<Item = Option<&mut [T]>> {
+    let (given, absent) = match buffer {
+        Some(buffer) => (buffer, 0),
+        None => (&mut [][..], bands),
+    };
+    given.par_chunks_mut(band.max(1)).map(Some).chain((0..absent).into_par_iter().map(|_| None))
+}
+
 /// The mean of every 5 x 5 window of `values` (edges repeated) into `mean`
 /// (resized to fit).
 pub(crate) fn window_means(values: &[f32], w: usize, h: usize, mean: &mut Vec<f32>) {
@@ -209,8 +232,7 @@ fn window_stats(src: &[f32], w: usize, h: usize, mean: &mut Vec<f32>, lee: Optio
     const R: usize = 2;
     const BAND: usize = 16;
     const N: f32 = ((2 * R + 1) * (2 * R + 1)) as f32;
-    mean.clear();
-    mean.resize(w * h, 0.0);
+    let mean = refill(mean, w * h, 0.0);
     if w == 0 || h == 0 {
         return;
     }
@@ -218,13 +240,7 @@ fn window_stats(src: &[f32], w: usize, h: usize, mean: &mut Vec<f32>, lee: Optio
         Some((values, flat)) => (Some(values), flat),
         None => (None, 0.0),
     };
-    // A band of filtered values per band of means, or none at all.
-    let (filtered, unfiltered_bands) = match filtered {
-        Some(values) => (values, 0),
-        None => (&mut [][..], h.div_ceil(BAND)),
-    };
-    let filtered_bands =
-        filtered.par_chunks_mut(w * BAND).map(Some).chain((0..unfiltered_bands).into_par_iter().map(|_| None));
+    let filtered_bands = optional_bands(filtered, w * BAND, h.div_ceil(BAND));
     mean.par_chunks_mut(w * BAND).zip(filtered_bands).enumerate().for_each_init(
         || (vec![0.0f32; w * (BAND + 2 * R)], vec![0.0f32; w * (BAND + 2 * R)]),
         |(sums, squares), (band, (means, mut out))| {
@@ -311,8 +327,7 @@ pub(crate) fn blur_cells<const L: usize>(
         },
     );
     // Down the columns, back and forth between the data and the other.
-    other.clear();
-    other.resize(data.len(), [0.0; L]);
+    let other = refill(other, data.len(), [0.0; L]);
     for pass in 0..BOX_PASSES {
         if pass % 2 == 0 {
             box_columns(data, other, w, h, r, scale);

@@ -56,6 +56,17 @@ pub enum MatteFrom {
 /// frame's own: the light or the camera's gain changed.
 const NOISE_CHANGE: f32 = 0.25;
 
+/// The key noise to key a frame with whose own is `frame`, in a shot whose
+/// first frame's was `shot`: the shot's, unless this frame's is clearly
+/// another. Clip points and smoothing that moved with each frame's
+/// estimate would make the edge flicker themselves.
+fn noise_for(shot: Option<f32>, frame: f32) -> f32 {
+    match shot {
+        Some(shot) if (frame / shot.max(1e-6) - 1.0).abs() <= NOISE_CHANGE => shot,
+        _ => frame,
+    }
+}
+
 /// Frame `index`'s raw key, smoothed when noisy, and the frame to remember
 /// when its noise would make a still edge boil (with the 5 x 5 mean of the
 /// plain colour-difference key in `scratch`, on which stillness is judged).
@@ -66,17 +77,22 @@ fn prepared(
     noise: f32,
     scratch: &mut KeyScratch,
     history: &KeyHistory,
-) -> (Matte, Option<KeyedFrame>) {
+) -> Result<(Matte, Option<KeyedFrame>)> {
     if noise > SMOOTH_ABOVE {
         smooth_noise(&mut raw, noise, scratch);
     }
-    if noise < TEMPORAL_ABOVE || scratch.plain.len() != raw.values().len() {
-        return (raw, None);
+    if noise < TEMPORAL_ABOVE {
+        return Ok((raw, None));
+    }
+    if scratch.plain.len() != raw.values().len() {
+        return Err(Error::internal(format!(
+            "frame {index} is noisy enough to average over time, but its plain key was not kept"
+        )));
     }
     let (w, h) = (raw.width() as usize, raw.height() as usize);
     window_means(&scratch.plain, w, h, &mut scratch.mean);
     let frame = KeyedFrame::new(index, plate, &raw, &scratch.mean, history.spare());
-    (raw, Some(frame))
+    Ok((raw, Some(frame)))
 }
 
 /// What a render writes.
@@ -156,24 +172,15 @@ impl ShotCompositor {
     /// with. Samples the screen on this frame if none was yet.
     fn key_frame(&mut self, index: u64, plate: &FrameView<'_>) -> Result<(Matte, Option<KeyedFrame>, f32)> {
         self.sample_screen(plate)?;
-        // The plain key is kept unless the shot is known to be clean.
-        let keep_plain = self.noise.is_none_or(|n| n >= TEMPORAL_ABOVE);
-        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch, keep_plain)?;
-        let noise = self.shot_noise(raw.noise);
-        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch, &self.history);
+        // The plain key is kept when this frame will be averaged over time,
+        // which its own noise (measured before the pass that keys it) says.
+        let shot = self.noise;
+        let averaged = |frame: f32| noise_for(shot, frame) >= TEMPORAL_ABOVE;
+        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch, averaged)?;
+        let noise = noise_for(shot, raw.noise);
+        self.noise.get_or_insert(raw.noise);
+        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch, &self.history)?;
         Ok((values, frame, noise))
-    }
-
-    /// The key noise to key a frame with whose own is `frame_noise`: the
-    /// shot's (its first frame's), unless this frame's is clearly another.
-    /// Clip points and smoothing that moved with each frame's estimate
-    /// would make the edge flicker themselves.
-    fn shot_noise(&mut self, frame_noise: f32) -> f32 {
-        match self.noise {
-            Some(shot) if (frame_noise / shot.max(1e-6) - 1.0).abs() <= NOISE_CHANGE => shot,
-            Some(_) => frame_noise,
-            None => *self.noise.insert(frame_noise),
-        }
     }
 
     /// The screen the shot is keyed against, once sampled.
@@ -555,6 +562,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn frames_noisier_than_a_clean_first_frame_are_averaged() {
+        // The light dims or the gain rises after a clean first frame: the
+        // later frames' own noise decides that they are averaged.
+        let mut sky = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
+        let key = MatteFrom::Key(KeyOptions::default());
+        let shot = || ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let frames: Vec<Frame> = std::iter::once(plate(0)).chain((1..9).map(|seed| noisy(0, seed))).collect();
+        let averaged = mattes(&mut shot(), &frames, &sky);
+        let alone: Vec<Matte> =
+            frames.iter().map(|f| mattes(&mut shot(), std::slice::from_ref(f), &sky).remove(0)).collect();
+        let (with, without) = (edge_flicker(&averaged[5..]), edge_flicker(&alone[5..]));
+        assert!(with < 0.5 * without, "flicker {with} after a clean first frame, {without} alone");
     }
 
     #[test]

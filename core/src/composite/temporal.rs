@@ -27,7 +27,7 @@ use parking_lot::Mutex;
 use rayon::prelude::*;
 
 use super::key::{RAW_MAX, RAW_MIN, auto_clip_black};
-use super::matte::Matte;
+use super::matte::{Matte, refill};
 use crate::frame::{FrameView, Row};
 
 /// Earlier frames averaged with each frame.
@@ -81,8 +81,7 @@ impl KeyedFrame {
         let (w, h) = (raw.width(), raw.height());
         let values = raw.values();
         let mut packed = buffer;
-        packed.clear();
-        packed.resize(values.len(), 0);
+        refill(&mut packed, values.len(), 0);
         packed.par_chunks_mut(w as usize).zip(values.par_chunks(w as usize)).zip(mean.par_chunks(w as usize)).for_each(
             |((dst, v), m)| {
                 for x in 0..dst.len() {
