@@ -45,6 +45,10 @@ use mattebox_core::media::{MediaReader, OpenOptions, read_image, write_image};
 use mattebox_core::pixels::color::{linear_to_srgb, srgb_to_linear};
 use mattebox_core::{Frame, PixelFormat, Runtime, RuntimeConfig};
 
+#[path = "support/keying.rs"]
+mod keying;
+use keying::keying_plates;
+
 fn main() {
     let only = std::env::var("MB_BENCH_ONLY").unwrap_or_default();
     if only.is_empty() || only == "quality" {
@@ -83,16 +87,7 @@ struct PlateInfo {
 /// Builds the plates once (Python, see keying_plates.py) and lists them.
 fn plates() -> (PathBuf, Vec<PlateInfo>) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let dir = repo.join("target/bench-data/keying");
-    std::fs::create_dir_all(&dir).unwrap();
-    let ok = Command::new("python3")
-        .arg(repo.join("core/benches/keying_plates.py"))
-        .arg(&dir)
-        .arg(repo.join("../shared"))
-        .status()
-        .expect("python3 is needed to build the keying plates")
-        .success();
-    assert!(ok, "keying_plates.py failed");
+    let dir = keying_plates(repo);
     let list: Vec<PlateInfo> = serde_json::from_slice(&std::fs::read(dir.join("grid.json")).unwrap()).unwrap();
     let only = std::env::var("MB_BENCH_PLATES").unwrap_or_default();
     (dir, list.into_iter().filter(|p| p.name.contains(&only)).collect())

@@ -230,7 +230,8 @@ pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen
         }
         return Err(Error::invalid_argument(format!(
             "no {name} screen found: only {:.1}% of the plate's pixels are {name}; key the other screen \
-             colour, give the screen's colour, or give a matte",
+             colour, give the screen's colour, or give a matte; with no screen at all, find the person \
+             with the segmentation model (--key person)",
             coverage * 100.0
         )));
     }

@@ -3,7 +3,8 @@
 //! A host composites a shot through one [`ShotCompositor`]: it samples the
 //! screen on the first frame, keys every frame (averaging each still
 //! pixel's key with the frames before it, so that noise does not boil on a
-//! still edge) or takes the host's [`MatteFrom`] matte, cleans the matte ([`Cleanup`]), tracks the camera
+//! still edge), finds the person with a [`PersonModel`] where there is no
+//! screen, or takes the host's [`MatteFrom`] matte, cleans the matte ([`Cleanup`]), tracks the camera
 //! ([`CameraTracker`]) and moves the background with it, matches the
 //! background's colour, softness and grain to the plate and composites in
 //! linear light ([`CompositeOptions`]). The parts are public for hosts that
@@ -32,6 +33,7 @@ pub(crate) mod integrate;
 pub(crate) mod key;
 pub(crate) mod matte;
 mod measure;
+pub(crate) mod person;
 pub(crate) mod shot;
 mod temporal;
 
@@ -40,4 +42,5 @@ pub use camera::{CameraMove, CameraTracker};
 pub use integrate::{CompositeOptions, Compositor, Defocus};
 pub use key::{CLIP_BLACK, CLIP_WHITE, KeyOptions, Screen, ScreenChoice, find_screen, key, key_with};
 pub use matte::{Cleanup, Matte};
+pub use person::{PERSON_WIDTH, PersonKey, PersonModel};
 pub use shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};

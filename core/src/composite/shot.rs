@@ -4,7 +4,8 @@
 //!
 //! What it decides, once for the shot:
 //! - the matte's source: keyed against a screen sampled on the shot's first
-//!   frame, or the host's matte (its alpha or its luma);
+//!   frame, a person found by a segmentation model (`person.rs`), or the
+//!   host's matte (its alpha or its luma);
 //! - the compositor's measurements (colour transfer, defocus, grain),
 //!   made on the first frame it renders or primes on;
 //! - the camera path, tracked frame to frame when asked (frames then come
@@ -12,8 +13,8 @@
 //!   moves it, so the move is in the plate's pixels whatever the
 //!   background's size.
 //!
-//! A keyed frame is averaged with the frames before it where the key is
-//! still (see `temporal.rs`), so a frame's matte depends on up to
+//! A keyed frame (and a person matte's small probability) is averaged with
+//! the frames before it where it is still (see `temporal.rs`), so a frame's matte depends on up to
 //! [`ShotCompositor::FRAMES_BEFORE`] earlier plate frames. Rendered in order, the compositor remembers them;
 //! hosts that render frames in any order, on several threads, prime one
 //! compositor on the shot's first frames, render each frame with a copy
@@ -28,7 +29,8 @@ use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground
 use crate::composite::key::{
     KeyOptions, KeyScratch, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
 };
-use crate::composite::matte::{Matte, window_means};
+use crate::composite::matte::{Matte, clean, window_means};
+use crate::composite::person::{PersonKey, STILL_NOISE, guided_upsample, segment, stillness_means};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
@@ -44,10 +46,12 @@ pub enum MatteChannel {
 }
 
 /// Where a shot's matte comes from.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum MatteFrom {
     /// Key each plate frame against the screen sampled on the first.
     Key(KeyOptions),
+    /// Find the person in each plate frame (no screen needed).
+    Person(PersonKey),
     /// The host gives a matte image with every frame.
     Host(MatteChannel),
 }
@@ -151,18 +155,27 @@ impl ShotCompositor {
     /// keyed, and its plate noisy enough to be averaged over time (known once
     /// a frame is rendered or primed).
     pub fn needs_earlier_frames(&self) -> bool {
-        matches!(self.matte, MatteFrom::Key(_)) && !self.history.is_empty()
+        !matches!(self.matte, MatteFrom::Host(_)) && !self.history.is_empty()
     }
 
     /// Remembers frame `index`'s plate for the frames after it, as if it
     /// had been rendered; does nothing when this plate is remembered already
     /// (by this compositor or any copy), or when the matte is not keyed.
     pub fn remember(&mut self, index: u64, plate: &FrameView<'_>) -> Result<()> {
-        if !matches!(self.matte, MatteFrom::Key(_)) || self.history.holds(index, plate) {
+        if self.history.holds(index, plate) {
             return Ok(());
         }
-        if let (_, Some(frame), _) = self.key_frame(index, plate)? {
-            self.history.remember(Arc::new(frame));
+        match self.matte.clone() {
+            MatteFrom::Key(_) => {
+                if let (_, Some(frame), _) = self.key_frame(index, plate)? {
+                    self.history.remember(Arc::new(frame));
+                }
+            }
+            MatteFrom::Person(person) => {
+                let (_, frame) = self.person_frame(index, plate, &person)?;
+                self.history.remember(Arc::new(frame));
+            }
+            MatteFrom::Host(_) => {}
         }
         Ok(())
     }
@@ -181,6 +194,16 @@ impl ShotCompositor {
         self.noise.get_or_insert(raw.noise);
         let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch, &self.history)?;
         Ok((values, frame, noise))
+    }
+
+    /// Frame `index`'s small copy, and the model's probability on it as
+    /// the frame to remember (with the means its stillness is judged on).
+    fn person_frame(&mut self, index: u64, plate: &FrameView<'_>, person: &PersonKey) -> Result<(Frame, KeyedFrame)> {
+        let (small, probability) = segment(plate, person.model.as_ref())?;
+        let mut luma = Vec::new();
+        stillness_means(&small, &mut luma, &mut self.scratch.mean);
+        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.mean, self.history.spare());
+        Ok((small, frame))
     }
 
     /// The screen the shot is keyed against, once sampled.
@@ -244,7 +267,7 @@ impl ShotCompositor {
     /// remembered frames before it where still, or the host's `host_matte`.
     pub fn matte(&mut self, index: u64, plate: &FrameView<'_>, host_matte: Option<&FrameView<'_>>) -> Result<Matte> {
         self.sample_screen(plate)?;
-        match (self.matte, host_matte) {
+        match (self.matte.clone(), host_matte) {
             (MatteFrom::Key(options), _) => {
                 check_clips(&options)?;
                 let (values, frame, noise) = self.key_frame(index, plate)?;
@@ -256,6 +279,16 @@ impl ShotCompositor {
                 let averaged = average_still(&frame, &earlier, noise);
                 self.history.remember(frame);
                 finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)
+            }
+            (MatteFrom::Person(person), _) => {
+                let (small, frame) = self.person_frame(index, plate, &person)?;
+                let frame = Arc::new(frame);
+                let earlier = self.history.before(&frame);
+                let averaged = average_still(&frame, &earlier, STILL_NOISE);
+                self.history.remember(frame);
+                let mut matte = guided_upsample(&small, &averaged, plate)?;
+                clean(&mut matte, &person.cleanup);
+                Ok(matte)
             }
             (MatteFrom::Host(channel), Some(m)) => {
                 if (m.width(), m.height()) != (plate.width(), plate.height()) {
@@ -341,7 +374,7 @@ impl ShotCompositor {
         let matte = self.matte(index, plate, host_matte)?;
         let screen = match self.matte {
             MatteFrom::Key(_) => self.screen,
-            MatteFrom::Host(_) => None,
+            MatteFrom::Person(_) | MatteFrom::Host(_) => None,
         };
         match output {
             ShotOutput::Matte => {
@@ -440,11 +473,16 @@ mod tests {
 
     /// `plate(shift)` with sensor noise (sigma 10/255 per channel) seeded by `seed`.
     fn noisy(shift: u32, seed: u64) -> Frame {
+        noisy_by(10.0, shift, seed)
+    }
+
+    /// `plate(shift)` with sensor noise of sigma `sigma`/255 per channel.
+    fn noisy_by(sigma: f32, shift: u32, seed: u64) -> Frame {
         use crate::composite::background::grain_noise;
         let mut f = plate(shift);
         for (i, v) in f.as_bytes_mut().iter_mut().enumerate() {
             if i % 4 != 3 {
-                *v = (*v as f32 + 10.0 * grain_noise(i as u64, seed)).round().clamp(0.0, 255.0) as u8;
+                *v = (*v as f32 + sigma * grain_noise(i as u64, seed)).round().clamp(0.0, 255.0) as u8;
             }
         }
         f
@@ -508,7 +546,7 @@ mod tests {
         let mut sky = Frame::new(96, 64, PixelFormat::Rgba8).unwrap();
         sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
         let key = MatteFrom::Key(KeyOptions::default());
-        let shot = || ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let shot = || ShotCompositor::new(key.clone(), CompositeOptions::default(), false).unwrap();
         let frames: Vec<Frame> = (0..10).map(blurred_bar).collect();
         let mut out = Frame::new(96, 64, PixelFormat::Rgba8).unwrap();
         let mut render = |shot: &mut ShotCompositor, k: usize| {
@@ -541,7 +579,7 @@ mod tests {
         sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
         let key = MatteFrom::Key(KeyOptions::default());
         let still: Vec<Frame> = (0..8).map(|seed| noisy(0, seed)).collect();
-        let shot = || ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let shot = || ShotCompositor::new(key.clone(), CompositeOptions::default(), false).unwrap();
         let averaged = mattes(&mut shot(), &still, &sky);
         // Each frame keyed on its own: a fresh compositor per frame.
         let alone: Vec<Matte> =
@@ -571,7 +609,7 @@ mod tests {
         let mut sky = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
         sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
         let key = MatteFrom::Key(KeyOptions::default());
-        let shot = || ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let shot = || ShotCompositor::new(key.clone(), CompositeOptions::default(), false).unwrap();
         let frames: Vec<Frame> = std::iter::once(plate(0)).chain((1..9).map(|seed| noisy(0, seed))).collect();
         let averaged = mattes(&mut shot(), &frames, &sky);
         let alone: Vec<Matte> =
@@ -586,9 +624,9 @@ mod tests {
         sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
         let key = MatteFrom::Key(KeyOptions::default());
         let frames: Vec<Frame> = (0..7).map(|k| noisy(k / 3, k as u64)).collect();
-        let mut sequential = ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let mut sequential = ShotCompositor::new(key.clone(), CompositeOptions::default(), false).unwrap();
         let expected = mattes(&mut sequential, &frames, &sky);
-        let mut primed = ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let mut primed = ShotCompositor::new(key.clone(), CompositeOptions::default(), false).unwrap();
         primed.prime(&frames[0].view(), None, &sky.view()).unwrap();
         assert!(primed.needs_earlier_frames());
         let mut out = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
@@ -603,12 +641,86 @@ mod tests {
             assert_eq!(differing, 0, "frame {k}: {differing} matte values differ from the sequential render");
         }
         // Without them a copy keys its frame alone, and differs.
-        let mut fresh = ShotCompositor::new(key, CompositeOptions::default(), false).unwrap();
+        let mut fresh = ShotCompositor::new(key.clone(), CompositeOptions::default(), false).unwrap();
         fresh.prime(&frames[0].view(), None, &sky.view()).unwrap();
         let view = frames[3].view();
         let alone =
             fresh.for_frame(3).unwrap().render(3, &view, None, &sky.view(), ShotOutput::Composite, &mut out.view_mut());
         assert!(alone.unwrap() != expected[3], "a copy without the earlier frames rendered the sequence's matte");
+    }
+
+    /// Person where the plate is grey (the square of `plate`), wavering as
+    /// a model's answer does from frame to frame: by up to 0.15 a pixel,
+    /// drawn from the small copy's bytes (so the same plate, the same answer).
+    #[derive(Debug)]
+    struct WaveringModel;
+
+    impl crate::composite::PersonModel for WaveringModel {
+        fn person_probability(&self, small: &Frame) -> Result<Vec<f32>> {
+            use crate::composite::background::grain_noise;
+            let seed = small.as_bytes().iter().fold(7u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64));
+            let bytes = small.as_bytes().chunks_exact(4);
+            Ok(bytes
+                .enumerate()
+                .map(|(i, p)| {
+                    let grey = 1.0 - ((p[1] as f32 - p[0] as f32) / 180.0).clamp(0.0, 1.0);
+                    (grey + 0.15 * grain_noise(i as u64, seed)).clamp(0.0, 1.0)
+                })
+                .collect())
+        }
+    }
+
+    fn person() -> MatteFrom {
+        MatteFrom::Person(PersonKey { model: Arc::new(WaveringModel), cleanup: Default::default() })
+    }
+
+    #[test]
+    fn a_still_persons_matte_does_not_waver_and_a_moving_one_leaves_no_trail() {
+        let mut sky = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
+        let shot = || ShotCompositor::new(person(), CompositeOptions::default(), false).unwrap();
+        // A quiet plate: its own noise passes through the guided filter at
+        // the edge (as a key's does, frame by frame); what the history
+        // steadies is the model's wavering.
+        let still: Vec<Frame> = (0..8).map(|seed| noisy_by(0.5, 0, seed)).collect();
+        let averaged = mattes(&mut shot(), &still, &sky);
+        let alone: Vec<Matte> =
+            still.iter().map(|f| mattes(&mut shot(), std::slice::from_ref(f), &sky).remove(0)).collect();
+        let (with, without) = (edge_flicker(&averaged[4..]), edge_flicker(&alone[4..]));
+        assert!(with < 0.5 * without, "flicker {with} with the frames before, {without} alone");
+        // The square is the person, the screen is not.
+        assert!(averaged[7].at(28, 24) > 0.9 && averaged[7].at(5, 5) < 0.1);
+        let moving: Vec<Frame> = (0..6).map(|k| noisy(3 * k, k as u64)).collect();
+        let last = mattes(&mut shot(), &moving, &sky).pop().unwrap();
+        let alone = mattes(&mut shot(), &moving[5..], &sky).pop().unwrap();
+        for y in 18..30 {
+            for x in [20, 21, 22, 35 + 15, 36 + 15] {
+                let (a, b) = (last.at(x, y), alone.at(x, y));
+                assert!((a - b).abs() < 0.05, "({x},{y}): {a} after the moving frames, {b} alone");
+            }
+        }
+    }
+
+    #[test]
+    fn a_person_matte_renders_the_same_from_copies_handed_the_earlier_frames() {
+        let mut sky = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.3, 0.5, 0.9, 1.0]);
+        let frames: Vec<Frame> = (0..7).map(|k| noisy(k / 3, k as u64)).collect();
+        let expected =
+            mattes(&mut ShotCompositor::new(person(), CompositeOptions::default(), false).unwrap(), &frames, &sky);
+        let mut primed = ShotCompositor::new(person(), CompositeOptions::default(), false).unwrap();
+        primed.prime(&frames[0].view(), None, &sky.view()).unwrap();
+        assert!(primed.needs_earlier_frames());
+        let mut out = Frame::new(64, 48, PixelFormat::Rgba8).unwrap();
+        for k in [6u64, 2, 5] {
+            let mut copy = primed.for_frame(k).unwrap();
+            for back in 1..=k.min(ShotCompositor::FRAMES_BEFORE) {
+                copy.remember(k - back, &frames[(k - back) as usize].view()).unwrap();
+            }
+            let view = frames[k as usize].view();
+            let matte = copy.render(k, &view, None, &sky.view(), ShotOutput::Composite, &mut out.view_mut()).unwrap();
+            assert!(matte == expected[k as usize], "frame {k} differs from the sequential render");
+        }
     }
 
     #[test]

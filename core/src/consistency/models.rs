@@ -3,7 +3,8 @@
 //! `onnxruntime` wheel carries it), never linked.
 //!
 //! - **Person segmentation** (MediaPipe selfie, `selfie.onnx`): the subject
-//!   region becomes the person instead of the middle of the frame.
+//!   region becomes the person instead of the middle of the frame. Loaded
+//!   alone ([`PersonSegmenter`]) it is the compositor's person matte.
 //! - **Face detection** (MediaPipe BlazeFace, back-camera variant,
 //!   `blazeface.onnx`): the face (with hair) is described on its own and
 //!   counts in character match.
@@ -21,6 +22,7 @@ use ort::value::Tensor;
 use parking_lot::Mutex;
 
 use super::ANALYSIS_WIDTH;
+use crate::composite::PersonModel;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, FrameView};
 use crate::pixels::plane::Plane;
@@ -80,11 +82,60 @@ struct Embedder {
     side: usize,
 }
 
+/// The person segmentation model alone: what a person matte needs.
+/// Calls from several threads take turns.
+#[derive(Debug)]
+pub struct PersonSegmenter {
+    session: Mutex<Session>,
+    input: String,
+}
+
+impl PersonSegmenter {
+    /// Loads ONNX Runtime (`library`, else as [`ModelFiles::library`] says)
+    /// and the selfie segmentation model at `model`, checking its input.
+    pub fn load(library: Option<&Path>, model: &Path) -> Result<PersonSegmenter> {
+        let env = crate::onnx::environment(library)?;
+        let side = SIDE as i64;
+        let (session, input) = crate::onnx::open(env, "person segmentation", model, &[1, side, side, 3], 1)?;
+        Ok(PersonSegmenter { session: Mutex::new(session), input })
+    }
+
+    /// The person probability (0..1) at every pixel of `small`.
+    fn mask(&self, small: &Frame) -> Result<Plane> {
+        let (input, fit) = letterbox(small, |v| v)?;
+        let mut session = self.session.lock();
+        let outputs = session
+            .run(ort::inputs![self.input.as_str() => input])
+            .map_err(|e| Error::media(format!("person segmentation failed: {e}")))?;
+        let (_, mask) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| Error::media(format!("person segmentation gave no float mask: {e}")))?;
+        if mask.len() != SIDE * SIDE {
+            return Err(Error::media(format!("person segmentation gave {} values, not {}", mask.len(), SIDE * SIDE)));
+        }
+        let (w, h) = (small.width() as usize, small.height() as usize);
+        let mut out = Plane::new(w, h)?;
+        for y in 0..h {
+            for x in 0..w {
+                let (sx, sy) = fit.frame_to_square(x as f32 + 0.5, y as f32 + 0.5);
+                let (ix, iy) = ((sx as usize).min(SIDE - 1), (sy as usize).min(SIDE - 1));
+                out.data[y * w + x] = mask[iy * SIDE + ix].clamp(0.0, 1.0);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl PersonModel for PersonSegmenter {
+    fn person_probability(&self, small: &Frame) -> Result<Vec<f32>> {
+        Ok(self.mask(small)?.data)
+    }
+}
+
 /// Loaded models. Calls from several threads take turns per model.
 #[derive(Debug)]
 pub struct ModelBackend {
-    segmentation: Mutex<Session>,
-    segmentation_input: String,
+    segmentation: PersonSegmenter,
     faces: Mutex<Session>,
     faces_input: String,
     embedder: Option<Embedder>,
@@ -99,8 +150,7 @@ impl ModelBackend {
         // models run side by side on rayon instead.
         let threads = 1;
         let side = SIDE as i64;
-        let (segmentation, segmentation_input) =
-            crate::onnx::open(env, "person segmentation", &files.segmentation, &[1, side, side, 3], threads)?;
+        let segmentation = PersonSegmenter::load(files.library.as_deref(), &files.segmentation)?;
         let (faces, faces_input) =
             crate::onnx::open(env, "face detection", &files.faces, &[1, side, side, 3], threads)?;
         let embedder = match &files.embedding {
@@ -121,13 +171,7 @@ impl ModelBackend {
             }
             None => None,
         };
-        Ok(ModelBackend {
-            segmentation: Mutex::new(segmentation),
-            segmentation_input,
-            faces: Mutex::new(faces),
-            faces_input,
-            embedder,
-        })
+        Ok(ModelBackend { segmentation, faces: Mutex::new(faces), faces_input, embedder })
     }
 
     /// The most confident face in `frame` (any size and format), in its
@@ -159,27 +203,7 @@ impl ModelBackend {
 
     /// The person probability (0..1) at every pixel of `small`.
     pub(crate) fn person_mask(&self, small: &Frame) -> Result<Plane> {
-        let (input, fit) = letterbox(small, |v| v)?;
-        let mut session = self.segmentation.lock();
-        let outputs = session
-            .run(ort::inputs![self.segmentation_input.as_str() => input])
-            .map_err(|e| Error::media(format!("person segmentation failed: {e}")))?;
-        let (_, mask) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| Error::media(format!("person segmentation gave no float mask: {e}")))?;
-        if mask.len() != SIDE * SIDE {
-            return Err(Error::media(format!("person segmentation gave {} values, not {}", mask.len(), SIDE * SIDE)));
-        }
-        let (w, h) = (small.width() as usize, small.height() as usize);
-        let mut out = Plane::new(w, h)?;
-        for y in 0..h {
-            for x in 0..w {
-                let (sx, sy) = fit.frame_to_square(x as f32 + 0.5, y as f32 + 0.5);
-                let (ix, iy) = ((sx as usize).min(SIDE - 1), (sy as usize).min(SIDE - 1));
-                out.data[y * w + x] = mask[iy * SIDE + ix].clamp(0.0, 1.0);
-            }
-        }
-        Ok(out)
+        self.segmentation.mask(small)
     }
 
     /// The most confident face in `small`, if any.

@@ -17,8 +17,9 @@ use serde::Serialize;
 use crate::composite::camera::CameraMove;
 use crate::composite::integrate::CompositeOptions;
 use crate::composite::key::KeyOptions;
+use crate::composite::person::PersonKey;
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};
 use crate::media::{
     AudioMode, AudioReport, MediaInfo, MediaReader, MediaWriter, OpenOptions, SequenceChunk, VideoCodec, WriteOptions,
@@ -36,8 +37,8 @@ pub enum MatteSource {
     Key(KeyOptions),
     /// A grey matte (white = foreground), one frame per plate frame (or a still).
     File(PathBuf),
-    /// A person matte from a segmentation model (needs the model backend).
-    Person,
+    /// A person matte from a segmentation model, no screen needed.
+    Person(PersonKey),
 }
 
 /// What to do when the background has fewer frames than the plate needs.
@@ -371,13 +372,7 @@ fn matte_of(runtime: &Runtime, job: &CompositeJob, plate: &MediaInfo) -> Result<
             }
             (Some(reader), MatteFrom::Host(MatteChannel::Luma))
         }
-        MatteSource::Person => {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "Mattebox cannot make a person matte yet (a plate without a screen); key a green or blue \
-                 screen (--key green|blue|auto) or give a matte (--matte FILE)",
-            ));
-        }
+        MatteSource::Person(person) => (None, MatteFrom::Person(person.clone())),
         MatteSource::Key(options) => (None, MatteFrom::Key(*options)),
     })
 }

@@ -168,15 +168,16 @@ fn a_plate_without_a_screen_fails_clearly_and_leaves_nothing() {
         let err = String::from_utf8_lossy(&run.stderr);
         assert!(err.contains("no-screen.mkv") && err.contains("screen found"), "--key {key}: {err}");
         assert!(err.contains("give a matte") && err.contains("give the screen's colour"), "says what to do: {err}");
+        assert!(err.contains("--key person"), "names the person matte: {err}");
     }
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 2, "nothing but the inputs is left: {left:?}");
 }
 
-/// A screen colour the plate lacks, and a person matte (not built yet):
-/// each refused before anything is written, saying what to do instead.
+/// A screen colour the plate lacks: refused before anything is written,
+/// saying what to do instead.
 #[test]
-fn a_wrong_screen_colour_and_a_person_matte_are_refused_with_what_to_do() {
+fn a_wrong_screen_colour_is_refused_with_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let plate = plate(dir.path(), 3);
     let bg = background(dir.path(), "bg.mkv", "160x96", "30");
@@ -185,10 +186,103 @@ fn a_wrong_screen_colour_and_a_person_matte_are_refused_with_what_to_do() {
     let err = String::from_utf8_lossy(&blue.stderr);
     assert_eq!(blue.status.code(), Some(1), "{err}");
     assert!(err.contains("#0047BB is in only 0.0% of the plate's pixels") && err.contains("screen reads #"), "{err}");
-    let person = composite(&plate, &bg, &out, &["--key", "person"]);
-    let err = String::from_utf8_lossy(&person.stderr);
-    assert_eq!(person.status.code(), Some(1), "{err}");
-    assert!(err.contains("cannot make a person matte yet") && err.contains("--matte FILE"), "{err}");
+    assert!(!out.exists(), "nothing is written");
+}
+
+/// The shared MediaPipe selfie model and the wheel's ONNX Runtime.
+fn person_args(models: &Path) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let library = root.join("target/tools/onnxruntime/libonnxruntime.so");
+    ["--key", "person", "--models", models.to_str().unwrap(), "--onnxruntime", library.to_str().unwrap()]
+        .map(String::from)
+        .to_vec()
+}
+
+/// A still shot of a real person with no screen behind her (scikit-image's
+/// astronaut, with sensor noise drawn afresh each frame), keyed with
+/// `--key person`: she is kept, the room behind her is replaced.
+#[test]
+fn a_person_with_no_screen_is_keyed_by_the_segmentation_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::calibration_photo("astronaut.png");
+    let plate = dir.path().join("astronaut.mkv");
+    let photo = photo.to_str().unwrap();
+    let plate_arg = plate.to_str().unwrap();
+    ffmpeg(
+        &["-loop", "1", "-framerate", "30", "-i", photo, "-vf", "noise=alls=8:allf=t", "-frames:v", "4"]
+            .iter()
+            .copied()
+            .chain(["-c:v", "ffv1", plate_arg])
+            .collect::<Vec<_>>(),
+    );
+    let bg = background(dir.path(), "bg.mkv", "512x512", "30");
+    let (out, matte) = (dir.path().join("out.mkv"), dir.path().join("matte.mkv"));
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models");
+    let mut args = person_args(&models);
+    args.extend(["--matte-out".into(), matte.to_str().unwrap().into()]);
+    let run = composite(&plate, &bg, &out, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let raw = |video: &Path, format: &str| {
+        ffmpeg(&["-i", video.to_str().unwrap(), "-f", "rawvideo", "-pix_fmt", format, "-"])
+    };
+    let mattes: Vec<Vec<u8>> = raw(&matte, "gray").chunks(512 * 512).map(<[u8]>::to_vec).collect();
+    assert_eq!(mattes.len(), 4);
+    for (k, m) in mattes.iter().enumerate() {
+        let at = |x: f32, y: f32| m[(y * 512.0) as usize * 512 + (x * 512.0) as usize];
+        // Her face and her suit are the person; the top-right corner of the
+        // room and the flag at the left are not.
+        assert!(at(0.46, 0.25) > 240 && at(0.5, 0.8) > 240, "frame {k}: {} {}", at(0.46, 0.25), at(0.5, 0.8));
+        assert!(at(0.95, 0.05) < 15 && at(0.05, 0.3) < 15, "frame {k}: {} {}", at(0.95, 0.05), at(0.05, 0.3));
+    }
+    // Where the matte is clear the first background frame (red) shows.
+    let composite = raw(&out, "rgb24");
+    let i = (25 * 512 + 486) * 3;
+    let corner = [composite[i], composite[i + 1], composite[i + 2]];
+    assert!(near(corner, RED, 40), "{corner:?}");
+}
+
+/// --key person without its model, with a model missing, or with a model
+/// of another shape: refused with what to do, nothing written.
+#[test]
+fn a_person_matte_without_its_model_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let plate = plate(dir.path(), 3);
+    let bg = background(dir.path(), "bg.mkv", "160x96", "30");
+    let out = dir.path().join("out.mkv");
+    let run = Command::new(env!("CARGO_BIN_EXE_mattebox"))
+        .args(["composite", "--key", "person", "--plate"])
+        .arg(&plate)
+        .arg("--background")
+        .arg(&bg)
+        .arg("-o")
+        .arg(&out)
+        .env_remove("MATTEBOX_MODELS")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("--models DIR") && err.contains("selfie.onnx"), "{err}");
+    // A directory without the model.
+    let empty = dir.path().join("models");
+    std::fs::create_dir(&empty).unwrap();
+    let args = person_args(&empty);
+    let run = composite(&plate, &bg, &out, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("selfie.onnx") && err.contains("person segmentation"), "{err}");
+    // The face detector where the segmentation model should be.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models");
+    std::fs::copy(shared.join("blazeface.onnx"), empty.join("selfie.onnx")).unwrap();
+    let run = composite(&plate, &bg, &out, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("person segmentation gave"), "{err}");
+    // Flags of a screen key make no sense without a screen.
+    let mut args = person_args(&shared);
+    args.extend(["--clip-black".into(), "0.1".into()]);
+    let run = composite(&plate, &bg, &out, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--key person has no screen"));
     assert!(!out.exists(), "nothing is written");
 }
 

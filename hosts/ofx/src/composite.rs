@@ -179,7 +179,7 @@ impl CompositeInstance {
         };
         let mut shots = Vec::with_capacity(pieces.plates.len());
         for (k, plate) in pieces.plates.iter().enumerate() {
-            let mut shot = ShotCompositor::new(matte, settings.options, false)?;
+            let mut shot = ShotCompositor::new(matte.clone(), settings.options, false)?;
             crate::host::runtime()?.install(|| {
                 shot.prime(
                     &plate.view(),

@@ -2,9 +2,13 @@
 
 use std::fmt::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use mattebox_core::composite::{Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, ScreenChoice};
+use mattebox_core::composite::{
+    Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, PersonKey, PersonModel, ScreenChoice,
+};
+use mattebox_core::consistency::models::PersonSegmenter;
 use mattebox_core::media::{OpenOptions, VideoCodec};
 use mattebox_core::pipeline::composite::{CompositeJob, MatteSource, WhenShorter};
 use serde_json::json;
@@ -17,7 +21,8 @@ enum KeyKind {
     Auto,
     Green,
     Blue,
-    /// A person matte from a segmentation model (needs the model backend).
+    /// The person, found by a segmentation model (no screen needed; needs
+    /// --models and ONNX Runtime).
     Person,
 }
 
@@ -35,6 +40,8 @@ Examples:
   mattebox composite --plate plate.mp4 --background generated.mp4 -o out.mp4 \\
       --match-colour 0.6 --light-wrap 0.4 --track-camera --camera-out camera.json
   mattebox composite --plate plate/ --matte matte/ --background sky.exr -o comp/
+  mattebox composite --plate interview.mp4 --background set.png -o out.mp4 \
+      --key person --models ../shared/models --onnxruntime target/tools/onnxruntime/libonnxruntime.so
 
 The background is fitted to the plate (--fit, default cover: scaled to fill,
 centred, overflow cropped) and played at its own frame rate; when it runs out
@@ -58,6 +65,13 @@ pub(crate) struct CompositeArgs {
     /// Use this grey matte (white = foreground) instead of keying.
     #[arg(long, value_name = "MATTE")]
     matte: Option<PathBuf>,
+    /// For --key person: the directory with selfie.onnx [default: $MATTEBOX_MODELS].
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// For --key person: the ONNX Runtime library [default: $MATTEBOX_ONNXRUNTIME, else
+    /// libonnxruntime.so on the loader path].
+    #[arg(long, value_name = "FILE")]
+    onnxruntime: Option<PathBuf>,
     /// Raw key values at or below this become background [default: set from
     /// the screen's noise, at least 0.06].
     #[arg(long, value_name = "V")]
@@ -122,6 +136,20 @@ pub(crate) struct CompositeArgs {
     sound: super::AudioArgs,
 }
 
+/// The person segmentation model --key person asks for.
+fn person_model(ctx: &Ctx, args: &CompositeArgs) -> Result<Arc<dyn PersonModel>, CliError> {
+    let dir = args.models.clone().or_else(|| std::env::var_os("MATTEBOX_MODELS").map(PathBuf::from));
+    let Some(dir) = dir else {
+        return Err(CliError::usage(
+            "--key person needs the person segmentation model: --models DIR (the directory with selfie.onnx), \
+             or $MATTEBOX_MODELS",
+        ));
+    };
+    let model = dir.join("selfie.onnx");
+    let segmenter = ctx.runtime.install(|| PersonSegmenter::load(args.onnxruntime.as_deref(), &model))?;
+    Ok(Arc::new(segmenter))
+}
+
 fn parse_hex(text: &str) -> Result<[f32; 3], String> {
     let hex = text.trim_start_matches('#');
     let bad = || format!("{text:?} is not a colour like #1CB34A");
@@ -146,15 +174,22 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
         (None, KeyKind::Blue) => ScreenChoice::Blue,
         (None, _) => ScreenChoice::Auto,
     };
+    let cleanup = Cleanup { grow: args.grow, blur: args.soften, fill_holes: args.fill_holes };
+    let person = matches!(args.key, KeyKind::Person) && args.matte.is_none();
+    if !person && (args.models.is_some() || args.onnxruntime.is_some()) {
+        return Err(CliError::usage("--models and --onnxruntime are for --key person"));
+    }
+    if person && (args.screen_colour.is_some() || args.clip_black.is_some() || args.clip_white.is_some()) {
+        return Err(CliError::usage(
+            "--screen-colour, --clip-black and --clip-white are for a screen key; --key person has no screen",
+        ));
+    }
     let matte = match (&args.matte, args.key) {
         (Some(path), _) => MatteSource::File(path.clone()),
-        (None, KeyKind::Person) => MatteSource::Person,
-        (None, _) => MatteSource::Key(KeyOptions {
-            screen,
-            clip_black: args.clip_black,
-            clip_white: args.clip_white,
-            cleanup: Cleanup { grow: args.grow, blur: args.soften, fill_holes: args.fill_holes },
-        }),
+        (None, KeyKind::Person) => MatteSource::Person(PersonKey { model: person_model(ctx, &args)?, cleanup }),
+        (None, _) => {
+            MatteSource::Key(KeyOptions { screen, clip_black: args.clip_black, clip_white: args.clip_white, cleanup })
+        }
     };
     let fit = match args.fit {
         FitArg::Cover => Fit::Cover,
