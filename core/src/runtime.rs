@@ -162,6 +162,15 @@ fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("mattebox-cache")
 }
 
+/// Mattebox's data folder `name` (`plugins`, `models`):
+/// `$XDG_DATA_HOME/mattebox/NAME`, else `~/.local/share/mattebox/NAME`, where
+/// plugin hosts without an environment of their own look.
+pub(crate) fn data_dir(name: &str) -> Option<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = env("XDG_DATA_HOME").or_else(|| env("HOME").map(|h| h.join(".local").join("share")))?;
+    Some(home.join("mattebox").join(name))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 11)
+#define MB_ABI_VERSION ((1 << 16) | 12)
 
 // `mb_key_options` clip black or clip white: set from the noise of the
 // screen, as measured on the plate.
@@ -450,6 +450,14 @@ typedef struct mb_runtime_options {
 // The sRGB colour in `mb_key_options.screen_colour`, sampled by hand.
 #define MB_SCREEN_COLOUR 4
 
+// No screen: the person, found by the person segmentation model
+// (`selfie.onnx` in `$MATTEBOX_MODELS`, else in
+// `$XDG_DATA_HOME/mattebox/models`; ONNX Runtime from
+// `$MATTEBOX_ONNXRUNTIME`, else the loader path). The clip points must be
+// `MB_CLIP_AUTO`; grow, blur and fill_holes clean the matte. Needs the
+// `onnx` feature (on by default). ABI 1.12.
+#define MB_SCREEN_PERSON 5
+
 // Scale to cover the plate and crop the overflow, centred.
 #define MB_FIT_COVER 1
 
@@ -649,7 +657,8 @@ enum mb_result mb_composite_options_init(struct mb_composite_options *options);
 // matte into `matte_out` (grey in the colour channels and in alpha; any
 // format, the plate's size). `screen_out`, when not NULL, receives the
 // screen found. For a shot, use an `mb_compositor` so the screen is sampled
-// once and not per frame.
+// once and not per frame. With `MB_SCREEN_PERSON` the matte is the
+// person's, and there is no screen: `screen_out` must be NULL.
 //
 // # Safety
 // `runtime` must come from `mb_runtime_new`; the images must describe

@@ -1,5 +1,6 @@
-//! Keying and compositing host frames: a matte from a green or blue screen,
-//! and a plate composited over a background, per shot.
+//! Keying and compositing host frames: a matte from a green or blue screen
+//! (or, with no screen, the person a segmentation model finds), and a plate
+//! composited over a background, per shot.
 
 use mattebox_core::composite::{
     Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, Screen, ScreenChoice, ShotCompositor,
@@ -22,6 +23,13 @@ pub const MB_SCREEN_GREEN: mb_screen = 2;
 pub const MB_SCREEN_BLUE: mb_screen = 3;
 /// The sRGB colour in `mb_key_options.screen_colour`, sampled by hand.
 pub const MB_SCREEN_COLOUR: mb_screen = 4;
+/// No screen: the person, found by the person segmentation model
+/// (`selfie.onnx` in `$MATTEBOX_MODELS`, else in
+/// `$XDG_DATA_HOME/mattebox/models`; ONNX Runtime from
+/// `$MATTEBOX_ONNXRUNTIME`, else the loader path). The clip points must be
+/// `MB_CLIP_AUTO`; grow, blur and fill_holes clean the matte. Needs the
+/// `onnx` feature (on by default). ABI 1.12.
+pub const MB_SCREEN_PERSON: mb_screen = 5;
 
 /// A background fitting policy: one of the `MB_FIT_*` constants.
 #[allow(non_camel_case_types)]
@@ -116,7 +124,38 @@ pub struct mb_screen_info {
 const KEY_OPTIONS_SIZE: u32 = std::mem::size_of::<mb_key_options>() as u32;
 const COMPOSITE_OPTIONS_SIZE: u32 = std::mem::size_of::<mb_composite_options>() as u32;
 
-fn key_options(raw: &mb_key_options) -> FfiResult<KeyOptions> {
+/// What key options ask for: a screen key, or a person matte cleaned up so.
+enum Keying {
+    Screen(KeyOptions),
+    Person(Cleanup),
+}
+
+impl Keying {
+    /// The matte source for a shot.
+    fn matte_from(self) -> FfiResult<MatteFrom> {
+        Ok(match self {
+            Keying::Screen(options) => MatteFrom::Key(options),
+            Keying::Person(cleanup) => MatteFrom::Person(person_key(cleanup)?),
+        })
+    }
+}
+
+#[cfg(feature = "onnx")]
+fn person_key(cleanup: Cleanup) -> FfiResult<mattebox_core::composite::PersonKey> {
+    use mattebox_core::consistency::models::PersonSegmenter;
+    let model = PersonSegmenter::shared(&PersonSegmenter::find(None)?, None)?;
+    Ok(mattebox_core::composite::PersonKey { model, cleanup })
+}
+
+#[cfg(not(feature = "onnx"))]
+fn person_key(_: Cleanup) -> FfiResult<mattebox_core::composite::PersonKey> {
+    Err(FfiError {
+        code: mb_result::Unsupported,
+        message: "MB_SCREEN_PERSON needs ONNX Runtime: this library was built without the `onnx` feature".into(),
+    })
+}
+
+fn key_options(raw: &mb_key_options) -> FfiResult<Keying> {
     if raw.struct_size < KEY_OPTIONS_SIZE {
         return Err(FfiError::invalid(format!(
             "key options struct_size is {} but must be at least {KEY_OPTIONS_SIZE} (sizeof(mb_key_options)); \
@@ -137,10 +176,11 @@ fn key_options(raw: &mb_key_options) -> FfiResult<KeyOptions> {
             }
             ScreenChoice::Colour(raw.screen_colour)
         }
+        MB_SCREEN_PERSON => ScreenChoice::Auto,
         other => {
             return Err(FfiError {
                 code: mb_result::Unsupported,
-                message: format!("key options screen {other} is not one of MB_SCREEN_AUTO (1) to MB_SCREEN_COLOUR (4)"),
+                message: format!("key options screen {other} is not one of MB_SCREEN_AUTO (1) to MB_SCREEN_PERSON (5)"),
             });
         }
     };
@@ -163,12 +203,17 @@ fn key_options(raw: &mb_key_options) -> FfiResult<KeyOptions> {
             raw.grow, raw.blur
         )));
     }
-    Ok(KeyOptions {
-        screen,
-        clip_black: black,
-        clip_white: white,
-        cleanup: Cleanup { grow: raw.grow, blur: raw.blur, fill_holes: raw.fill_holes != 0 },
-    })
+    let cleanup = Cleanup { grow: raw.grow, blur: raw.blur, fill_holes: raw.fill_holes != 0 };
+    if raw.screen == MB_SCREEN_PERSON {
+        if black.is_some() || white.is_some() {
+            return Err(FfiError::invalid(
+                "key options clip_black and clip_white must be MB_CLIP_AUTO with MB_SCREEN_PERSON: there is no \
+                 screen to key",
+            ));
+        }
+        return Ok(Keying::Person(cleanup));
+    }
+    Ok(Keying::Screen(KeyOptions { screen, clip_black: black, clip_white: white, cleanup }))
 }
 
 fn composite_options(raw: &mb_composite_options) -> FfiResult<(CompositeOptions, bool, mb_matte_channel)> {
@@ -285,7 +330,8 @@ pub unsafe extern "C" fn mb_composite_options_init(options: *mut mb_composite_op
 /// matte into `matte_out` (grey in the colour channels and in alpha; any
 /// format, the plate's size). `screen_out`, when not NULL, receives the
 /// screen found. For a shot, use an `mb_compositor` so the screen is sampled
-/// once and not per frame.
+/// once and not per frame. With `MB_SCREEN_PERSON` the matte is the
+/// person's, and there is no screen: `screen_out` must be NULL.
 ///
 /// # Safety
 /// `runtime` must come from `mb_runtime_new`; the images must describe
@@ -308,7 +354,7 @@ pub unsafe extern "C" fn mb_key(
                 arg_ref(matte_out, "matte_out")?,
             )
         };
-        let options = key_options(options)?;
+        let keying = key_options(options)?;
         // SAFETY: the host promises the buffer for the call.
         let view = unsafe { image_view(plate, "plate")? };
         if overlaps(matte_out, plate) {
@@ -317,6 +363,20 @@ pub unsafe extern "C" fn mb_key(
         // SAFETY: as above; `matte_out` does not overlap `plate`.
         let mut out = unsafe { image_view_mut(matte_out, "matte_out")? };
         check_plate_size((out.width(), out.height()), (view.width(), view.height()), "matte_out")?;
+        let options = match keying {
+            Keying::Screen(options) => options,
+            person => {
+                if !screen_out.is_null() {
+                    return Err(FfiError::invalid(
+                        "MB_SCREEN_PERSON finds a person, not a screen; pass NULL `screen_out`",
+                    ));
+                }
+                let mut shot = ShotCompositor::new(person.matte_from()?, CompositeOptions::default(), false)?;
+                // The plate stands in for the background a matte output never reads.
+                runtime.inner.install(|| shot.render(0, &view, None, &view, ShotOutput::Matte, &mut out))?;
+                return Ok(());
+            }
+        };
         let screen = runtime.inner.install(|| -> mattebox_core::Result<Screen> {
             let (matte, screen) = key(&view, &options)?;
             matte.write_grey(&mut out)?;
@@ -383,13 +443,14 @@ pub unsafe extern "C" fn mb_compositor_new(
             // SAFETY: non-null; validity is the host's contract.
             Some(key_options(unsafe { &*key })?)
         };
+        let keyed = key.is_some();
         let matte = match key {
-            Some(options) => MatteFrom::Key(options),
+            Some(keying) => keying.matte_from()?,
             None if matte_channel == MB_MATTE_LUMA => MatteFrom::Host(MatteChannel::Luma),
             None => MatteFrom::Host(MatteChannel::Alpha),
         };
         let shot = ShotCompositor::new(matte, options, track_camera)?;
-        *out = mb_compositor { shot, keyed: key.is_some(), next: 0 }.into_raw();
+        *out = mb_compositor { shot, keyed, next: 0 }.into_raw();
         Ok(())
     })
 }
@@ -476,10 +537,10 @@ pub unsafe extern "C" fn mb_compositor_screen(compositor: *const mb_compositor, 
                 *out = screen_info(screen);
                 Ok(())
             }
-            None => Err(FfiError::invalid(if state.keyed {
-                "the compositor has not keyed a frame yet; call mb_compositor_render first"
-            } else {
-                "the compositor was made without key options; it uses the host's matte"
+            None => Err(FfiError::invalid(match state.shot.matte_from() {
+                MatteFrom::Key(_) => "the compositor has not keyed a frame yet; call mb_compositor_render first",
+                MatteFrom::Person(_) => "the compositor finds a person (MB_SCREEN_PERSON); there is no screen",
+                MatteFrom::Host(_) => "the compositor was made without key options; it uses the host's matte",
             })),
         }
     })

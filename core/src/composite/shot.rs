@@ -14,8 +14,9 @@
 //!   background's size.
 //!
 //! A keyed frame (and a person matte's small probability) is averaged with
-//! the frames before it where it is still (see `temporal.rs`), so a frame's matte depends on up to
-//! [`ShotCompositor::FRAMES_BEFORE`] earlier plate frames. Rendered in order, the compositor remembers them;
+//! the frames before it where it is still (see `temporal.rs`), so a
+//! frame's matte depends on up to [`ShotCompositor::FRAMES_BEFORE`] earlier
+//! plate frames. Rendered in order, the compositor remembers them;
 //! hosts that render frames in any order, on several threads, prime one
 //! compositor on the shot's first frames, render each frame with a copy
 //! ([`ShotCompositor::for_frame`]) and hand it the earlier plate frames
@@ -152,15 +153,15 @@ impl ShotCompositor {
     pub const FRAMES_BEFORE: u64 = WINDOW;
 
     /// Whether frames' mattes depend on earlier plate frames: the shot is
-    /// keyed, and its plate noisy enough to be averaged over time (known once
-    /// a frame is rendered or primed).
+    /// keyed and its plate noisy enough to be averaged over time, or its
+    /// matte is a person's (known once a frame is rendered or primed).
     pub fn needs_earlier_frames(&self) -> bool {
         !matches!(self.matte, MatteFrom::Host(_)) && !self.history.is_empty()
     }
 
     /// Remembers frame `index`'s plate for the frames after it, as if it
     /// had been rendered; does nothing when this plate is remembered already
-    /// (by this compositor or any copy), or when the matte is not keyed.
+    /// (by this compositor or any copy), or when the matte is the host's.
     pub fn remember(&mut self, index: u64, plate: &FrameView<'_>) -> Result<()> {
         if self.history.holds(index, plate) {
             return Ok(());
@@ -204,6 +205,11 @@ impl ShotCompositor {
         stillness_means(&small, &mut luma, &mut self.scratch.mean);
         let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.mean, self.history.spare());
         Ok((small, frame))
+    }
+
+    /// Where the shot's matte comes from.
+    pub fn matte_from(&self) -> &MatteFrom {
+        &self.matte
     }
 
     /// The screen the shot is keyed against, once sampled.

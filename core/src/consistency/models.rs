@@ -16,6 +16,7 @@
 //! that square so faces keep their shape.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ort::session::Session;
 use ort::value::Tensor;
@@ -82,22 +83,64 @@ struct Embedder {
     side: usize,
 }
 
+/// The person segmentation model's file name, as the models directory
+/// holds it.
+pub const PERSON_MODEL: &str = "selfie.onnx";
+
 /// The person segmentation model alone: what a person matte needs.
 /// Calls from several threads take turns.
 #[derive(Debug)]
 pub struct PersonSegmenter {
+    path: PathBuf,
     session: Mutex<Session>,
     input: String,
 }
 
 impl PersonSegmenter {
+    /// The person model's file: [`PERSON_MODEL`] in `dir` when given, else
+    /// in `$MATTEBOX_MODELS`, else in `$XDG_DATA_HOME/mattebox/models`
+    /// (`~/.local/share/mattebox/models`, where plugin hosts without an
+    /// environment of their own look) if it is there; an error saying
+    /// where to put it otherwise.
+    pub fn find(dir: Option<&Path>) -> Result<PathBuf> {
+        if let Some(dir) = dir {
+            return Ok(dir.join(PERSON_MODEL));
+        }
+        if let Some(dir) = std::env::var_os("MATTEBOX_MODELS").filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(dir).join(PERSON_MODEL));
+        }
+        let default = crate::runtime::data_dir("models").map(|d| d.join(PERSON_MODEL));
+        match default {
+            Some(path) if path.is_file() => Ok(path),
+            _ => Err(Error::unsupported(format!(
+                "a person matte needs the person segmentation model ({PERSON_MODEL}, MediaPipe's selfie \
+                 segmentation as ONNX; the shared models directory has it): name its directory with \
+                 `--models DIR` on the command line or MATTEBOX_MODELS, or copy it to {}",
+                default.map(|p| p.display().to_string()).unwrap_or_else(|| "~/.local/share/mattebox/models/".into())
+            ))),
+        }
+    }
+
+    /// The model at `model`, loaded once per process (hosts make a
+    /// compositor per shot, and plugin hosts one per instance).
+    pub fn shared(model: &Path, library: Option<&Path>) -> Result<Arc<PersonSegmenter>> {
+        static LOADED: Mutex<Vec<Arc<PersonSegmenter>>> = Mutex::new(Vec::new());
+        let mut loaded = LOADED.lock();
+        if let Some(segmenter) = loaded.iter().find(|s| s.path == model) {
+            return Ok(segmenter.clone());
+        }
+        let segmenter = Arc::new(PersonSegmenter::load(library, model)?);
+        loaded.push(segmenter.clone());
+        Ok(segmenter)
+    }
+
     /// Loads ONNX Runtime (`library`, else as [`ModelFiles::library`] says)
     /// and the selfie segmentation model at `model`, checking its input.
     pub fn load(library: Option<&Path>, model: &Path) -> Result<PersonSegmenter> {
         let env = crate::onnx::environment(library)?;
         let side = SIDE as i64;
         let (session, input) = crate::onnx::open(env, "person segmentation", model, &[1, side, side, 3], 1)?;
-        Ok(PersonSegmenter { session: Mutex::new(session), input })
+        Ok(PersonSegmenter { path: model.to_path_buf(), session: Mutex::new(session), input })
     }
 
     /// The person probability (0..1) at every pixel of `small`.

@@ -52,13 +52,7 @@ pub fn default_plugin_dir() -> std::path::PathBuf {
     if let Some(dir) = env("MATTEBOX_PLUGIN_DIR") {
         return dir;
     }
-    if let Some(dir) = env("XDG_DATA_HOME") {
-        return dir.join("mattebox").join("plugins");
-    }
-    if let Some(home) = env("HOME") {
-        return home.join(".local").join("share").join("mattebox").join("plugins");
-    }
-    std::env::temp_dir().join("mattebox-plugins")
+    crate::runtime::data_dir("plugins").unwrap_or_else(|| std::env::temp_dir().join("mattebox-plugins"))
 }
 
 /// Checks that `id` is an adapter id (1-64 lowercase letters, digits or

@@ -51,11 +51,7 @@ impl NeuralSettings {
         if let Some(path) = std::env::var_os("MATTEBOX_RIFE_MODEL").filter(|v| !v.is_empty()) {
             return Ok(PathBuf::from(path));
         }
-        let data_home = std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
-        let default = data_home.map(|d| d.join("mattebox/models").join(DEFAULT_MODEL));
+        let default = crate::runtime::data_dir("models").map(|d| d.join(DEFAULT_MODEL));
         match default {
             Some(path) if path.is_file() => Ok(path),
             _ => Err(Error::unsupported(format!(

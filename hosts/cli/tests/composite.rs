@@ -257,11 +257,15 @@ fn a_person_matte_without_its_model_is_refused_with_what_to_do() {
         .arg("-o")
         .arg(&out)
         .env_remove("MATTEBOX_MODELS")
+        .env("XDG_DATA_HOME", dir.path().join("data"))
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{err}");
-    assert!(err.contains("--models DIR") && err.contains("selfie.onnx"), "{err}");
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("--models DIR") && err.contains("selfie.onnx") && err.contains("data/mattebox/models"),
+        "{err}"
+    );
     // A directory without the model.
     let empty = dir.path().join("models");
     std::fs::create_dir(&empty).unwrap();

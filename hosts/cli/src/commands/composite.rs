@@ -138,16 +138,9 @@ pub(crate) struct CompositeArgs {
 
 /// The person segmentation model --key person asks for.
 fn person_model(ctx: &Ctx, args: &CompositeArgs) -> Result<Arc<dyn PersonModel>, CliError> {
-    let dir = args.models.clone().or_else(|| std::env::var_os("MATTEBOX_MODELS").map(PathBuf::from));
-    let Some(dir) = dir else {
-        return Err(CliError::usage(
-            "--key person needs the person segmentation model: --models DIR (the directory with selfie.onnx), \
-             or $MATTEBOX_MODELS",
-        ));
-    };
-    let model = dir.join("selfie.onnx");
-    let segmenter = ctx.runtime.install(|| PersonSegmenter::load(args.onnxruntime.as_deref(), &model))?;
-    Ok(Arc::new(segmenter))
+    let model = PersonSegmenter::find(args.models.as_deref())?;
+    let segmenter = ctx.runtime.install(|| PersonSegmenter::shared(&model, args.onnxruntime.as_deref()))?;
+    Ok(segmenter)
 }
 
 fn parse_hex(text: &str) -> Result<[f32; 3], String> {
