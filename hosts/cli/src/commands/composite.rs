@@ -40,8 +40,9 @@ Examples:
   mattebox composite --plate plate.mp4 --background generated.mp4 -o out.mp4 \\
       --match-colour 0.6 --light-wrap 0.4 --track-camera --camera-out camera.json
   mattebox composite --plate plate/ --matte matte/ --background sky.exr -o comp/
-  mattebox composite --plate interview.mp4 --background set.png -o out.mp4 \
-      --key person --models ../shared/models --onnxruntime target/tools/onnxruntime/libonnxruntime.so
+  mattebox composite --plate interview.mp4 --background set.png -o out.mp4 \\
+      --key person --models ../shared/models \\
+      --onnxruntime target/tools/onnxruntime/libonnxruntime.so
 
 The background is fitted to the plate (--fit, default cover: scaled to fill,
 centred, overflow cropped) and played at its own frame rate; when it runs out
@@ -65,7 +66,8 @@ pub(crate) struct CompositeArgs {
     /// Use this grey matte (white = foreground) instead of keying.
     #[arg(long, value_name = "MATTE")]
     matte: Option<PathBuf>,
-    /// For --key person: the directory with selfie.onnx [default: $MATTEBOX_MODELS].
+    /// For --key person: the directory with selfie.onnx [default: $MATTEBOX_MODELS, else
+    /// ~/.local/share/mattebox/models].
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
     /// For --key person: the ONNX Runtime library [default: $MATTEBOX_ONNXRUNTIME, else
