@@ -351,19 +351,6 @@ pub(crate) struct KeyScratch {
     copy: Vec<f32>,
 }
 
-impl Clone for KeyScratch {
-    /// A copy starts empty: the grids are scratch, not state.
-    fn clone(&self) -> Self {
-        KeyScratch::default()
-    }
-}
-
-impl std::fmt::Debug for KeyScratch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyScratch")
-    }
-}
-
 /// The raw key of `plate` against `screen`; when `keep_plain` holds for the
 /// frame's key noise, the plain colour-difference key is left in
 /// `scratch.plain` too (else that is emptied).

@@ -107,27 +107,42 @@ pub(crate) fn stillness_means(small: &Frame, luma: &mut Vec<f32>, mean: &mut Vec
 /// I (3), p, the six products I_i I_j, and the three I_i p.
 type Moments = [f32; 13];
 
+/// The person matte's grids, kept from frame to frame so that a frame
+/// takes no fresh pages for them (about 2.5 MB at 720p).
+#[derive(Default)]
+pub(crate) struct PersonScratch {
+    /// The small copy's luma, for its stillness means.
+    pub(crate) luma: Vec<f32>,
+    moments: Vec<Moments>,
+    moments_blur: Vec<Moments>,
+    fits: Vec<[f32; 4]>,
+    fits_blur: Vec<[f32; 4]>,
+}
+
 /// `probability` (on `small`, the area-averaged copy of `plate`) brought to
 /// `plate`'s size by a guided filter on the plate's colour.
-pub(crate) fn guided_upsample(small: &Frame, probability: &[f32], plate: &FrameView<'_>) -> Result<Matte> {
+pub(crate) fn guided_upsample(
+    small: &Frame,
+    probability: &[f32],
+    plate: &FrameView<'_>,
+    scratch: &mut PersonScratch,
+) -> Result<Matte> {
     let (sw, sh) = (small.width() as usize, small.height() as usize);
     let (w, h) = (plate.width() as usize, plate.height() as usize);
     if sw == 0 || sh == 0 || probability.len() != sw * sh {
         return Err(Error::internal("guided upsampling needs one probability per pixel of the small copy"));
     }
     // Local means of the moments, then each neighbourhood's linear fit.
-    let mut moments: Vec<Moments> = small
-        .as_bytes()
-        .chunks_exact(4)
-        .zip(probability)
-        .map(|(px, &p)| {
-            let [r, g, b] = [px[0], px[1], px[2]].map(|v| v as f32 * (1.0 / 255.0));
-            [r, g, b, p, r * r, r * g, r * b, g * g, g * b, b * b, r * p, g * p, b * p]
-        })
-        .collect();
-    blur_cells(&mut moments, sw, sh, GUIDE_RADIUS, &mut Vec::new());
-    let mut fits: Vec<[f32; 4]> = moments.par_iter().map(linear_fit).collect();
-    blur_cells(&mut fits, sw, sh, GUIDE_RADIUS, &mut Vec::new());
+    let moments = refill(&mut scratch.moments, sw * sh, [0.0; 13]);
+    for ((m, px), &p) in moments.iter_mut().zip(small.as_bytes().chunks_exact(4)).zip(probability) {
+        let [r, g, b] = [px[0], px[1], px[2]].map(|v| v as f32 * (1.0 / 255.0));
+        *m = [r, g, b, p, r * r, r * g, r * b, g * g, g * b, b * b, r * p, g * p, b * p];
+    }
+    blur_cells(moments, sw, sh, GUIDE_RADIUS, &mut scratch.moments_blur);
+    let fits = refill(&mut scratch.fits, sw * sh, [0.0; 4]);
+    fits.par_iter_mut().zip(moments.par_iter()).for_each(|(fit, m)| *fit = linear_fit(m));
+    blur_cells(fits, sw, sh, GUIDE_RADIUS, &mut scratch.fits_blur);
+    let fits = &*fits;
     // The copy's pixel sx covers the plate's columns sx * f .. (sx + 1) * f.
     let f = w.div_ceil(sw) as f32;
     let at = |x: usize, n: usize| {
@@ -235,7 +250,7 @@ mod tests {
         let p = plate(203);
         let (small, probability) = segment(&p.view(), &RedIsPerson).unwrap();
         assert_eq!(small.width(), 200);
-        let matte = guided_upsample(&small, probability.values(), &p.view()).unwrap();
+        let matte = guided_upsample(&small, probability.values(), &p.view(), &mut PersonScratch::default()).unwrap();
         for y in [0, 60, 119] {
             assert!(matte.at(202, y) > 0.9 && matte.at(203, y) < 0.1, "{} {}", matte.at(202, y), matte.at(203, y));
         }
@@ -259,7 +274,7 @@ mod tests {
         let mut p = Frame::new(300, 90, PixelFormat::Rgba8).unwrap();
         p.view_mut().fill([0.4, 0.5, 0.6, 1.0]);
         let (small, probability) = segment(&p.view(), &Unsure).unwrap();
-        let matte = guided_upsample(&small, probability.values(), &p.view()).unwrap();
+        let matte = guided_upsample(&small, probability.values(), &p.view(), &mut PersonScratch::default()).unwrap();
         let want = (0.7 - CLIP_BLACK) / (CLIP_WHITE - CLIP_BLACK);
         assert!(matte.values().iter().all(|&a| (a - want).abs() < 1e-3), "{:?}", &matte.values()[..4]);
     }

@@ -31,7 +31,7 @@ use crate::composite::key::{
     KeyOptions, KeyScratch, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
 };
 use crate::composite::matte::{Matte, clean, window_means};
-use crate::composite::person::{PersonKey, STILL_NOISE, guided_upsample, segment, stillness_means};
+use crate::composite::person::{PersonKey, PersonScratch, STILL_NOISE, guided_upsample, segment, stillness_means};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
@@ -126,8 +126,27 @@ pub struct ShotCompositor {
     history: KeyHistory,
     /// The key's noise on the first frame keyed.
     noise: Option<f32>,
-    /// The key's grids, kept from frame to frame (a copy starts empty).
-    scratch: KeyScratch,
+    scratch: Scratch,
+}
+
+/// The grids a frame's matte is made in, kept from frame to frame.
+#[derive(Default)]
+struct Scratch {
+    key: KeyScratch,
+    person: PersonScratch,
+}
+
+impl Clone for Scratch {
+    /// A copy starts empty: the grids are scratch, not state.
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
+    }
 }
 
 impl ShotCompositor {
@@ -144,7 +163,7 @@ impl ShotCompositor {
             primed: false,
             history: KeyHistory::default(),
             noise: None,
-            scratch: KeyScratch::default(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -163,7 +182,7 @@ impl ShotCompositor {
     /// had been rendered; does nothing when this plate is remembered already
     /// (by this compositor or any copy), or when the matte is the host's.
     pub fn remember(&mut self, index: u64, plate: &FrameView<'_>) -> Result<()> {
-        if self.history.holds(index, plate) {
+        if matches!(self.matte, MatteFrom::Host(_)) || self.history.holds(index, plate) {
             return Ok(());
         }
         match self.matte.clone() {
@@ -190,10 +209,10 @@ impl ShotCompositor {
         // which its own noise (measured before the pass that keys it) says.
         let shot = self.noise;
         let averaged = |frame: f32| noise_for(shot, frame) >= TEMPORAL_ABOVE;
-        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch, averaged)?;
+        let raw = raw_key(plate, self.screen.as_ref().expect("sampled above"), &mut self.scratch.key, averaged)?;
         let noise = noise_for(shot, raw.noise);
         self.noise.get_or_insert(raw.noise);
-        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch, &self.history)?;
+        let (values, frame) = prepared(index, plate, raw.values, noise, &mut self.scratch.key, &self.history)?;
         Ok((values, frame, noise))
     }
 
@@ -201,9 +220,8 @@ impl ShotCompositor {
     /// the frame to remember (with the means its stillness is judged on).
     fn person_frame(&mut self, index: u64, plate: &FrameView<'_>, person: &PersonKey) -> Result<(Frame, KeyedFrame)> {
         let (small, probability) = segment(plate, person.model.as_ref())?;
-        let mut luma = Vec::new();
-        stillness_means(&small, &mut luma, &mut self.scratch.mean);
-        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.mean, self.history.spare());
+        stillness_means(&small, &mut self.scratch.person.luma, &mut self.scratch.key.mean);
+        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.key.mean, self.history.spare());
         Ok((small, frame))
     }
 
@@ -292,7 +310,7 @@ impl ShotCompositor {
                 let earlier = self.history.before(&frame);
                 let averaged = average_still(&frame, &earlier, STILL_NOISE);
                 self.history.remember(frame);
-                let mut matte = guided_upsample(&small, &averaged, plate)?;
+                let mut matte = guided_upsample(&small, &averaged, plate, &mut self.scratch.person)?;
                 clean(&mut matte, &person.cleanup);
                 Ok(matte)
             }
