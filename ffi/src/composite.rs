@@ -163,10 +163,11 @@ fn key_options(raw: &mb_key_options) -> FfiResult<Keying> {
             raw.struct_size
         )));
     }
+    // None: no screen, a person matte.
     let screen = match raw.screen {
-        MB_SCREEN_AUTO => ScreenChoice::Auto,
-        MB_SCREEN_GREEN => ScreenChoice::Green,
-        MB_SCREEN_BLUE => ScreenChoice::Blue,
+        MB_SCREEN_AUTO => Some(ScreenChoice::Auto),
+        MB_SCREEN_GREEN => Some(ScreenChoice::Green),
+        MB_SCREEN_BLUE => Some(ScreenChoice::Blue),
         MB_SCREEN_COLOUR => {
             if !raw.screen_colour.iter().all(|c| (0.0..=1.0).contains(c)) {
                 return Err(FfiError::invalid(format!(
@@ -174,9 +175,9 @@ fn key_options(raw: &mb_key_options) -> FfiResult<Keying> {
                     raw.screen_colour
                 )));
             }
-            ScreenChoice::Colour(raw.screen_colour)
+            Some(ScreenChoice::Colour(raw.screen_colour))
         }
-        MB_SCREEN_PERSON => ScreenChoice::Auto,
+        MB_SCREEN_PERSON => None,
         other => {
             return Err(FfiError {
                 code: mb_result::Unsupported,
@@ -204,16 +205,14 @@ fn key_options(raw: &mb_key_options) -> FfiResult<Keying> {
         )));
     }
     let cleanup = Cleanup { grow: raw.grow, blur: raw.blur, fill_holes: raw.fill_holes != 0 };
-    if raw.screen == MB_SCREEN_PERSON {
-        if black.is_some() || white.is_some() {
-            return Err(FfiError::invalid(
-                "key options clip_black and clip_white must be MB_CLIP_AUTO with MB_SCREEN_PERSON: there is no \
-                 screen to key",
-            ));
-        }
-        return Ok(Keying::Person(cleanup));
+    match screen {
+        Some(screen) => Ok(Keying::Screen(KeyOptions { screen, clip_black: black, clip_white: white, cleanup })),
+        None if black.is_some() || white.is_some() => Err(FfiError::invalid(
+            "key options clip_black and clip_white must be MB_CLIP_AUTO with MB_SCREEN_PERSON: there is no \
+             screen to key",
+        )),
+        None => Ok(Keying::Person(cleanup)),
     }
-    Ok(Keying::Screen(KeyOptions { screen, clip_black: black, clip_white: white, cleanup }))
 }
 
 fn composite_options(raw: &mb_composite_options) -> FfiResult<(CompositeOptions, bool, mb_matte_channel)> {
