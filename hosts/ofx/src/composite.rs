@@ -1,5 +1,6 @@
 //! Mattebox Composite (general context): a live-action Plate keyed (or cut
-//! out by a host Matte) over an AI Background, with spill suppression,
+//! out by a host Matte, or a person found with no screen) over an AI
+//! Background, with spill suppression,
 //! colour match, light wrap, defocus and grain match, as `mattebox
 //! composite` does.
 //!
@@ -17,8 +18,10 @@
 use std::ffi::CStr;
 
 use mattebox_core::composite::{
-    CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, ScreenChoice, ShotCompositor, ShotOutput,
+    CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, PersonKey, ScreenChoice, ShotCompositor,
+    ShotOutput,
 };
+use mattebox_core::consistency::models::PersonSegmenter;
 use mattebox_core::{Frame, PixelFormat};
 use parking_lot::Mutex;
 
@@ -60,20 +63,32 @@ pub(crate) struct CompositeInstance {
     primed: Mutex<Option<std::sync::Arc<Primed>>>,
 }
 
+/// Where the foreground comes from (the Key parameter).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Key {
+    Screen(ScreenChoice),
+    /// The Matte clip's luma.
+    MatteClip,
+    /// The person segmentation model, with no screen.
+    Person,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Settings {
-    /// None: the Matte clip gives the foreground.
-    key: Option<ScreenChoice>,
+    key: Key,
     options: CompositeOptions,
     matte_out: bool,
 }
 
 fn settings(effect: &Effect, time: f64, scale: RenderScale) -> OfxResult<Settings> {
+    // Options are only ever added at the end: projects store the index.
     let key = match effect.int_at(KEY, time)? {
-        0 => Some(ScreenChoice::Auto),
-        1 => Some(ScreenChoice::Green),
-        2 => Some(ScreenChoice::Blue),
-        _ => None,
+        0 => Key::Screen(ScreenChoice::Auto),
+        1 => Key::Screen(ScreenChoice::Green),
+        2 => Key::Screen(ScreenChoice::Blue),
+        3 => Key::MatteClip,
+        4 => Key::Person,
+        other => return Err(OfxError::failed(format!("Key option {other} is not one this version knows (0 to 4)"))),
     };
     let options = CompositeOptions {
         spill: effect.double_at(SPILL, time)? as f32,
@@ -96,7 +111,7 @@ fn settings(effect: &Effect, time: f64, scale: RenderScale) -> OfxResult<Setting
 /// The Matte clip's frame for `time` when the Key parameter asks for it
 /// (host I/O, on the host's thread).
 fn matte_frame(effect: &Effect, settings: &Settings, plate: &Frame, time: f64) -> OfxResult<Option<Frame>> {
-    if settings.key.is_some() {
+    if settings.key != Key::MatteClip {
         return Ok(None);
     }
     if !effect.clip(MATTE)?.connected() {
@@ -174,8 +189,13 @@ impl CompositeInstance {
         let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
         let pieces = Pieces::of(plate, background, matte_frame, &settings, order)?;
         let matte = match settings.key {
-            Some(screen) => MatteFrom::Key(KeyOptions { screen, ..KeyOptions::default() }),
-            None => MatteFrom::Host(MatteChannel::Luma),
+            Key::Screen(screen) => MatteFrom::Key(KeyOptions { screen, ..KeyOptions::default() }),
+            Key::MatteClip => MatteFrom::Host(MatteChannel::Luma),
+            // Found as the C ABI finds it: a plugin host passes no options.
+            Key::Person => MatteFrom::Person(PersonKey {
+                model: PersonSegmenter::shared(&PersonSegmenter::find(None)?, None)?,
+                cleanup: Default::default(),
+            }),
         };
         let mut shots = Vec::with_capacity(pieces.plates.len());
         for (k, plate) in pieces.plates.iter().enumerate() {
@@ -203,8 +223,8 @@ impl Plugin for Composite {
         describe::effect(
             effect,
             c"Mattebox Composite",
-            c"A green- or blue-screen Plate (or one cut out by a Matte) over an AI Background: key, spill, \
-              colour match, light wrap, defocus and grain match.",
+            c"A green- or blue-screen Plate (or one cut out by a Matte, or a person with no screen) over an AI \
+              Background: key, spill, colour match, light wrap, defocus and grain match.",
             &[kOfxImageEffectContextGeneral],
         )
     }
@@ -219,9 +239,12 @@ impl Plugin for Composite {
             (
                 KEY,
                 c"Key",
-                c"Auto: green or blue, whichever the plate shows. Matte clip: the Matte input's luma is the foreground.",
+                c"Auto: green or blue, whichever the plate shows. Matte clip: the Matte input's luma is the \
+                  foreground. Person: no screen; a segmentation model finds the person (selfie.onnx in \
+                  $MATTEBOX_MODELS or ~/.local/share/mattebox/models, ONNX Runtime in $MATTEBOX_ONNXRUNTIME or on \
+                  the loader path).",
             ),
-            &[c"Auto", c"Green", c"Blue", c"Matte clip"],
+            &[c"Auto", c"Green", c"Blue", c"Matte clip", c"Person"],
             0,
         )?;
         describe::double(
@@ -286,7 +309,8 @@ impl Plugin for Composite {
     fn frames_needed(_: &CompositeInstance, effect: &Effect, args: &Props, out: &Props) -> OfxResult<bool> {
         let time = effect.held_time(PLATE, args.double(kOfxPropTime, 0)?)?;
         let plate_first = effect.first_time(PLATE)?;
-        // The key averages each frame with the frames before it.
+        // The key (and a person matte) averages each frame with the frames
+        // before it.
         let earliest = (time - ShotCompositor::FRAMES_BEFORE as f64).max(plate_first);
         out.set_doubles(c"OfxImageClipPropFrameRange_Plate", &[plate_first, plate_first, earliest, time])?;
         let bg_first = effect.first_time(BACKGROUND)?;

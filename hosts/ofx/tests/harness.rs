@@ -436,6 +436,94 @@ fn composite_with_a_host_matte_and_without_a_background_says_why() {
     assert!(text.contains("Background"), "{text}");
 }
 
+/// Key: Person on a real person with no screen (scikit-image's astronaut
+/// with sensor noise drawn afresh each frame), rendered on three threads
+/// (frames out of order, each averaged with the frames before it, which the
+/// effect fetches), with the model found as a plugin finds it
+/// (`$MATTEBOX_MODELS`): every frame equals `mattebox composite --key
+/// person`'s, and the matte keeps her and clears the room. Without the model
+/// the render fails saying where to put it.
+#[test]
+fn key_person_matches_the_command_line_and_names_a_missing_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bundle, exe) = (bundle(dir.path()), host(dir.path()));
+    let (side, frames) = (384u32, 4u64);
+    let photo = root().join("target/tools/calibration/astronaut.png");
+    assert!(photo.exists(), "{} is missing: run `bash .ci/setup`", photo.display());
+    let plate = dir.path().join("astronaut.mkv");
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-loop", "1", "-framerate", "24", "-i"])
+        .arg(&photo)
+        .args(["-vf", &format!("scale={side}:{side},noise=alls=8:allf=t,format=rgb24")])
+        .args(["-frames:v", &frames.to_string(), "-c:v", "ffv1"])
+        .arg(&plate));
+    let background = dir.path().join("background.mkv");
+    ok(Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={side}x{side}:rate=24,format=rgb24"))
+        .args(["-frames:v", &frames.to_string(), "-c:v", "ffv1"])
+        .arg(&background));
+    let plate_raw = raw_frames_n(&plate, &dir.path().join("plate_raw"), frames);
+    let bg_raw = raw_frames_n(&background, &dir.path().join("bg_raw"), frames);
+    let tools = root().join("target/tools");
+    let models = root().join("../shared/models");
+    let cli_out = dir.path().join("cli");
+    ok(Command::new(cli())
+        .args(["composite", "--key", "person", "--models"])
+        .arg(&models)
+        .arg("--onnxruntime")
+        .arg(tools.join("onnxruntime/libonnxruntime.so"))
+        .arg("--plate")
+        .arg(&plate)
+        .arg("--background")
+        .arg(&background)
+        .arg("-o")
+        .arg(&cli_out)
+        .args(["--light-wrap", "0.3", "-q"]));
+    let cli_frames = sorted_pngs(&cli_out);
+    assert_eq!(cli_frames.len(), frames as usize);
+    let render = |out: &Path, models: &Path, extra: &[&str]| {
+        std::fs::create_dir_all(out).unwrap();
+        run(host_cmd(&exe, &bundle)
+            .env("MATTEBOX_MODELS", models)
+            .env("MATTEBOX_ONNXRUNTIME", tools.join("onnxruntime/libonnxruntime.so"))
+            .args(["render", "io.mattebox.Composite", "OfxImageEffectContextGeneral"])
+            .arg(&plate_raw)
+            .args([&frames.to_string(), &side.to_string(), &side.to_string()])
+            .arg(out)
+            .args(["--main-clip", "Plate", "--clip"])
+            .arg(format!("Background={}", bg_raw.display()))
+            .args(["--threads", "3", "--depth", "byte", "key=4", "lightWrap=0.3"])
+            .args(extra))
+    };
+    let out = dir.path().join("ofx");
+    let said = |o: &std::process::Output| {
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    };
+    let rendered = render(&out, &models, &[]);
+    assert!(rendered.status.success(), "{}", said(&rendered));
+    for (i, cli) in cli_frames.iter().enumerate() {
+        let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 0.5 / 255.0, "frame {i}: {} steps from the command line's", worst * 255.0);
+    }
+    let matte_out = dir.path().join("matte");
+    let rendered = render(&matte_out, &models, &["result=1"]);
+    assert!(rendered.status.success(), "{}", said(&rendered));
+    let matte = read_raw(&matte_out.join("frame_0003.raw"));
+    let at = |x: f32, y: f32| matte[(((y * side as f32) as u32 * side + (x * side as f32) as u32) * 4) as usize];
+    // Her face and her suit; the room's top-right corner and the flag.
+    assert!(at(0.46, 0.25) > 0.95 && at(0.5, 0.8) > 0.95, "{} {}", at(0.46, 0.25), at(0.5, 0.8));
+    assert!(at(0.95, 0.05) < 0.05 && at(0.05, 0.3) < 0.05, "{} {}", at(0.95, 0.05), at(0.05, 0.3));
+
+    let empty = dir.path().join("no-models");
+    std::fs::create_dir_all(&empty).unwrap();
+    let missing = render(&dir.path().join("missing"), &empty, &[]);
+    let text = said(&missing);
+    assert_eq!(missing.status.code(), Some(1), "{text}");
+    assert!(text.contains(&empty.join("selfie.onnx").display().to_string()), "names the missing model: {text}");
+}
+
 /// Reads the overlay's bar for score `row` of an output frame: how much of
 /// the bar is filled, and whether it is green (passing) or red.
 fn bar(frame: &[f32], row: usize) -> (f32, bool) {
