@@ -1,17 +1,20 @@
 //! The effect both Mattebox frei0r plugins run: key a green or blue screen
-//! plate and composite it over a background (a file or colour for the
-//! filter, the second track for the mixer).
+//! plate (or find the person on a plate with no screen) and composite it
+//! over a background (a file or colour for the filter, the second track for
+//! the mixer).
 //!
 //! frei0r doubles are 0..1; where a parameter means something else, its
 //! explanation says how 0..1 maps (and `hosts/frei0r/README.md` lists all).
 //! Values outside 0..1 are clamped. A plate with no screen in it passes
-//! through unchanged.
+//! through unchanged. Parameters are only ever added at the end: ffmpeg
+//! and saved projects name them by index.
 
 use std::sync::OnceLock;
 
 use mattebox_core::composite::{
-    Cleanup, CompositeOptions, Fit, KeyOptions, MatteFrom, ScreenChoice, ShotCompositor, ShotOutput,
+    Cleanup, CompositeOptions, Fit, KeyOptions, MatteFrom, PersonKey, ScreenChoice, ShotCompositor, ShotOutput,
 };
+use mattebox_core::consistency::models::PersonSegmenter;
 use mattebox_core::pixels::fit_background;
 use mattebox_core::{Frame, FrameView, FrameViewMut, PixelFormat, Runtime, RuntimeConfig};
 
@@ -70,8 +73,22 @@ const COMMON: [ParamSpec; 10] = [
     },
 ];
 
-/// Parameters of the filter: the common ones and where the background comes from.
-const FILTER_PARAMS: [ParamSpec; 12] = [
+/// The last parameter of both: a person matte instead of a screen key.
+const PERSON: ParamSpec = ParamSpec {
+    name: c"person",
+    kind: ParamKind::Bool,
+    explanation: c"No screen: find the person with the segmentation model (selfie.onnx in $MATTEBOX_MODELS or ~/.local/share/mattebox/models; ONNX Runtime in $MATTEBOX_ONNXRUNTIME or on the loader path); screen and clip points are then unused",
+};
+
+/// Parameters of the mixer: the common ones and the person switch.
+const MIXER_PARAMS: [ParamSpec; 11] = [
+    COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], COMMON[5], COMMON[6], COMMON[7], COMMON[8], COMMON[9],
+    PERSON,
+];
+
+/// Parameters of the filter: the common ones, where the background comes
+/// from, and the person switch.
+const FILTER_PARAMS: [ParamSpec; 13] = [
     COMMON[0],
     COMMON[1],
     COMMON[2],
@@ -92,6 +109,7 @@ const FILTER_PARAMS: [ParamSpec; 12] = [
         kind: ParamKind::Color,
         explanation: c"Colour behind the foreground when no background image is set; default black",
     },
+    PERSON,
 ];
 
 /// The shared effect state.
@@ -99,7 +117,8 @@ const FILTER_PARAMS: [ParamSpec; 12] = [
 pub struct KeyComposite {
     width: u32,
     height: u32,
-    values: [f64; 10],
+    /// The common parameters' values, then the person switch's.
+    values: [f64; 11],
     background_path: String,
     background_colour: [f32; 3],
     /// The filter's background, fitted to the frame (taken out while rendering).
@@ -114,7 +133,9 @@ pub struct KeyComposite {
     frames: u64,
 }
 
-const DEFAULTS: [f64; 10] = [0.0, 0.0, 1.0, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0];
+const DEFAULTS: [f64; 11] = [0.0, 0.0, 1.0, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+/// Where the person switch's value is kept.
+const PERSON_VALUE: usize = 10;
 
 impl KeyComposite {
     fn new(width: u32, height: u32) -> Self {
@@ -145,6 +166,23 @@ impl KeyComposite {
         }
     }
 
+    fn cleanup(&self) -> Cleanup {
+        let v = &self.values;
+        Cleanup { grow: ((v[4] - 0.5) * 20.0).round() as i32, blur: (v[5] * 20.0) as f32, fill_holes: v[6] > 0.5 }
+    }
+
+    /// Where the matte comes from: the screen key, or the person model
+    /// (found as the C ABI finds it; a plugin host passes no options).
+    fn matte_from(&self) -> Result<MatteFrom, String> {
+        if self.values[PERSON_VALUE] > 0.5 {
+            let model = PersonSegmenter::find(None)
+                .and_then(|path| PersonSegmenter::shared(&path, None))
+                .map_err(|e| e.to_string())?;
+            return Ok(MatteFrom::Person(PersonKey { model, cleanup: self.cleanup() }));
+        }
+        Ok(MatteFrom::Key(self.key_options()))
+    }
+
     fn key_options(&self) -> KeyOptions {
         let v = &self.values;
         let screen = match v[0] {
@@ -162,16 +200,7 @@ impl KeyComposite {
             (Some(b), w) => (Some(b.min(0.98)), w),
             other => other,
         };
-        KeyOptions {
-            screen,
-            clip_black,
-            clip_white,
-            cleanup: Cleanup {
-                grow: ((v[4] - 0.5) * 20.0).round() as i32,
-                blur: (v[5] * 20.0) as f32,
-                fill_holes: v[6] > 0.5,
-            },
-        }
+        KeyOptions { screen, clip_black, clip_white, cleanup: self.cleanup() }
     }
 
     fn output(&self) -> ShotOutput {
@@ -225,8 +254,8 @@ impl KeyComposite {
         let mut out_view = FrameViewMut::new(bytemuck::cast_slice_mut(out), w, h, stride, PixelFormat::Rgba8)
             .map_err(|e| e.to_string())?;
         if self.shot.is_none() {
-            let mut shot = ShotCompositor::new(MatteFrom::Key(self.key_options()), self.composite_options(), false)
-                .map_err(|e| e.to_string())?;
+            let mut shot =
+                ShotCompositor::new(self.matte_from()?, self.composite_options(), false).map_err(|e| e.to_string())?;
             // No screen in the plate: documented pass-through, not an error per frame.
             self.shot = Some(shot.sample_screen(&plate_view).ok().map(|()| shot));
         }
@@ -251,8 +280,8 @@ impl Plugin for KeyFilter {
     const DESCRIPTION: PluginDescription = PluginDescription {
         name: c"Mattebox Key",
         plugin_type: TYPE_FILTER,
-        explanation: c"Keys a green or blue screen (colour-difference key refined at the edges, spill suppression, matte clean-up) and composites the foreground over an image or a colour in linear light, with colour match and light wrap",
-        version: (0, 2),
+        explanation: c"Keys a green or blue screen (colour-difference key refined at the edges, spill suppression, matte clean-up), or finds the person on a plate with no screen, and composites the foreground over an image or a colour in linear light, with colour match and light wrap",
+        version: (0, 3),
     };
     const PARAMS: &'static [ParamSpec] = &FILTER_PARAMS;
 
@@ -264,6 +293,7 @@ impl Plugin for KeyFilter {
         let e = &mut self.0;
         match (index, value) {
             (0..=9, ParamValue::Number(v)) => e.set_number(index, v),
+            (12, ParamValue::Number(v)) => e.set_number(PERSON_VALUE, v),
             (10, ParamValue::Text(path)) if path != e.background_path => {
                 e.background_path = path;
                 e.background = None;
@@ -283,7 +313,8 @@ impl Plugin for KeyFilter {
         match index {
             10 => ParamValue::Text(self.0.background_path.clone()),
             11 => ParamValue::Color(self.0.background_colour),
-            i => ParamValue::Number(self.0.values.get(i).copied().unwrap_or(0.0)),
+            12 => ParamValue::Number(self.0.values[PERSON_VALUE]),
+            i => ParamValue::Number(self.0.values[..PERSON_VALUE].get(i).copied().unwrap_or(0.0)),
         }
     }
 
@@ -304,17 +335,18 @@ impl Plugin for OverMixer {
     const DESCRIPTION: PluginDescription = PluginDescription {
         name: c"Mattebox Over",
         plugin_type: TYPE_MIXER2,
-        explanation: c"Keys a green or blue screen on the first track (the actor plate) and composites it over the second track (the background) in linear light, with spill suppression, colour match and light wrap",
-        version: (0, 2),
+        explanation: c"Keys a green or blue screen on the first track (the actor plate), or finds the person on a plate with no screen, and composites it over the second track (the background) in linear light, with spill suppression, colour match and light wrap",
+        version: (0, 3),
     };
-    const PARAMS: &'static [ParamSpec] = &COMMON;
+    const PARAMS: &'static [ParamSpec] = &MIXER_PARAMS;
 
     fn new(width: u32, height: u32) -> Self {
         OverMixer(KeyComposite::new(width, height))
     }
 
     fn set(&mut self, index: usize, value: ParamValue) {
-        if let (0..=9, ParamValue::Number(v)) = (index, value) {
+        // The person switch is the mixer's index 10, and kept there too.
+        if let (0..=10, ParamValue::Number(v)) = (index, value) {
             self.0.set_number(index, v);
         }
     }

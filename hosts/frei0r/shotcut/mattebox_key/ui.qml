@@ -13,8 +13,8 @@ Item {
     Component.onCompleted: {
         if (filter.isNew) {
             filter.set("screen", 0);
-            filter.set("clip black", 0.06);
-            filter.set("clip white", 0.9);
+            filter.set("clip black", 0);
+            filter.set("clip white", 1);
             filter.set("spill", 0.8);
             filter.set("grow", 0.5);
             filter.set("soften", 0);
@@ -24,12 +24,13 @@ Item {
             filter.set("output", 0);
             filter.set("background", "");
             filter.set("background colour", "#000000");
+            filter.set("person", 0);
         }
         setControls();
     }
 
     function setControls() {
-        screenCombo.currentIndex = Math.round(filter.getDouble("screen") * 2);
+        screenCombo.currentIndex = filter.getDouble("person") > 0.5 ? 3 : Math.round(filter.getDouble("screen") * 2);
         clipBlack.value = filter.getDouble("clip black") * 100;
         clipWhite.value = filter.getDouble("clip white") * 100;
         spill.value = filter.getDouble("spill") * 100;
@@ -50,14 +51,19 @@ Item {
         Label { text: qsTr("Screen"); Layout.alignment: Qt.AlignRight }
         ComboBox {
             id: screenCombo
-            model: [qsTr("Auto"), qsTr("Green"), qsTr("Blue")]
-            onActivated: filter.set("screen", currentIndex / 2)
+            // Person: no screen; the segmentation model finds the person.
+            model: [qsTr("Auto"), qsTr("Green"), qsTr("Blue"), qsTr("Person (no screen)")]
+            onActivated: {
+                filter.set("person", currentIndex === 3 ? 1 : 0);
+                if (currentIndex < 3)
+                    filter.set("screen", currentIndex / 2);
+            }
         }
 
-        Label { text: qsTr("Clip black"); Layout.alignment: Qt.AlignRight }
+        Label { text: qsTr("Clip black (0: auto)"); Layout.alignment: Qt.AlignRight }
         Shotcut.SliderSpinner { id: clipBlack; minimumValue: 0; maximumValue: 100; suffix: " %"; onValueChanged: filter.set("clip black", value / 100) }
 
-        Label { text: qsTr("Clip white"); Layout.alignment: Qt.AlignRight }
+        Label { text: qsTr("Clip white (100: auto)"); Layout.alignment: Qt.AlignRight }
         Shotcut.SliderSpinner { id: clipWhite; minimumValue: 0; maximumValue: 100; suffix: " %"; onValueChanged: filter.set("clip white", value / 100) }
 
         Label { text: qsTr("Spill"); Layout.alignment: Qt.AlignRight }

@@ -364,8 +364,9 @@ fn plugins_describe_themselves_and_take_abuse_and_match_the_ui_files() {
     let dir = plugin_dir(tmp.path());
     let key = probe(&dir.join("mattebox_key.so"), 0);
     let over = probe(&dir.join("mattebox_over.so"), 2);
-    assert_eq!(key.len(), 12);
-    assert_eq!(over, key[..10], "the mixer has the filter's parameters but the background ones");
+    assert_eq!(key.len(), 13);
+    assert_eq!(over[..10], key[..10], "the mixer has the filter's parameters but the background ones");
+    assert_eq!((over.len(), &over[10], &key[12]), (11, &"person".to_owned(), &"person".to_owned()), "added at the end");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
     let kdenlive_key = std::fs::read_to_string(root.join("kdenlive/effects/frei0r_mattebox_key.xml")).unwrap();
     let kdenlive_over = std::fs::read_to_string(root.join("kdenlive/transitions/frei0r_mattebox_over.xml")).unwrap();
@@ -391,13 +392,14 @@ fn cli() -> PathBuf {
 
 /// `plate` over `background` by `mattebox composite` (into `cli.0` with
 /// the settings `cli.1`) and by the frei0r filter in ffmpeg (into `ours.0`
-/// with the parameters `ours.1` and the output options `ours.2`).
+/// with the parameters `ours.1` and the output options `ours.2`, in the
+/// environment `ours.3`).
 fn both_composite(
     plugins: &Path,
     plate: &Path,
     background: &Path,
     cli_run: (&Path, &[&str]),
-    ours: (&Path, &str, &[&str]),
+    ours: (&Path, &str, &[&str], &[(&str, &Path)]),
 ) {
     run(Command::new(cli())
         .args(["composite", "--plate"])
@@ -410,6 +412,7 @@ fn both_composite(
         .arg("-q"));
     run(Command::new("ffmpeg")
         .env("FREI0R_PATH", plugins)
+        .envs(ours.3.iter().copied())
         .args(["-hide_banner", "-v", "error", "-y", "-i"])
         .arg(plate)
         .args(["-vf", &format!("frei0r=filter_name=mattebox_key:filter_params={}", ours.1)])
@@ -431,7 +434,7 @@ fn the_filter_in_ffmpeg_matches_the_command_line() {
     let settings = ["--clip-black", "0.08", "--clip-white", "0.85", "--match-colour", "0.5", "--light-wrap", "0.3"];
     let out = tmp.path().join("frei0r.png");
     let params = format!("0|0.08|0.85|0.8|0.5|0|n|0.5|0.3|0|{}", background.display());
-    both_composite(&dir, &plate, &background, (&cli_out, &settings), (&out, &params, &[]));
+    both_composite(&dir, &plate, &background, (&cli_out, &settings), (&out, &params, &[], &[]));
     let (ours, theirs) = (rgb(&out), rgb(&cli_out));
     let differing = ours.iter().zip(&theirs).filter(|(a, b)| a != b).count();
     assert_eq!(differing, 0, "{differing} bytes of the frei0r composite differ from the command line's");
@@ -477,7 +480,7 @@ fn a_noisy_clip_keys_in_ffmpeg_as_on_the_command_line_frame_for_frame() {
     let cli_out = tmp.path().join("cli.mkv");
     let out = tmp.path().join("frei0r.mkv");
     let params = format!("0|0|1|0.8|0.5|0|n|0|0|0|{}", background.display());
-    both_composite(&dir, &plate, &background, (&cli_out, &[]), (&out, &params, &["-c:v", "ffv1"]));
+    both_composite(&dir, &plate, &background, (&cli_out, &[]), (&out, &params, &["-c:v", "ffv1"], &[]));
     let (ours, theirs) = (all_frames(&out), all_frames(&cli_out));
     assert_eq!((ours.len(), theirs.len()), (12, 12));
     for (k, (a, b)) in ours.iter().zip(&theirs).enumerate() {
@@ -488,5 +491,115 @@ fn a_noisy_clip_keys_in_ffmpeg_as_on_the_command_line_frame_for_frame() {
     let plates = all_frames(&plate);
     for (k, (frame, plate)) in ours.iter().zip(&plates).enumerate() {
         assert_ne!(pixel(frame, 20, 20), pixel(plate, 20, 20), "frame {k} kept the screen");
+    }
+}
+
+/// The shared models (MediaPipe's selfie segmentation) and ONNX Runtime as
+/// `.ci/setup` fetches it.
+fn person_model_paths() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    (root.join("../shared/models"), root.join("target/tools/onnxruntime/libonnxruntime.so"))
+}
+
+/// A real person with no screen behind her (scikit-image's astronaut,
+/// cropped to 320x180, with sensor noise drawn afresh each frame).
+fn person_plate(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let photo = root.join("target/tools/calibration/astronaut.png");
+    assert!(photo.exists(), "{} is missing: run `bash .ci/setup`", photo.display());
+    let plate = dir.join("astronaut.mkv");
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "25",
+        "-i",
+        photo.to_str().unwrap(),
+        "-vf",
+        "scale=320:320,crop=320:180:0:10,noise=alls=8:allf=t,format=bgr0",
+        "-frames:v",
+        "6",
+        "-c:v",
+        "ffv1",
+        plate.to_str().unwrap(),
+    ]);
+    plate
+}
+
+/// The person switch (the filter's last parameter) in ffmpeg: every frame
+/// equals `mattebox composite --key person`'s, her face and suit are kept
+/// and the wall and the model rocket behind her replaced. Without the model the filter
+/// says where to put it, once, and passes the plate through.
+#[test]
+fn the_person_switch_in_ffmpeg_matches_the_command_line_and_says_when_its_model_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    let plate = person_plate(tmp.path());
+    let background = tmp.path().join("red.png");
+    ffmpeg(&["-f", "lavfi", "-i", "color=c=0xFF0000:s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
+    let (models, library) = person_model_paths();
+    let cli_args =
+        ["--key", "person", "--models", models.to_str().unwrap(), "--onnxruntime", library.to_str().unwrap()];
+    let (cli_out, out) = (tmp.path().join("cli.mkv"), tmp.path().join("frei0r.mkv"));
+    let params = format!("0|0|1|0.8|0.5|0|n|0|0|0|{}|0/0/0|y", background.display());
+    let env = [("MATTEBOX_MODELS", models.as_path()), ("MATTEBOX_ONNXRUNTIME", library.as_path())];
+    both_composite(&dir, &plate, &background, (&cli_out, &cli_args), (&out, &params, &["-c:v", "ffv1"], &env));
+    let (ours, theirs, plates) = (all_frames(&out), all_frames(&cli_out), all_frames(&plate));
+    assert_eq!((ours.len(), theirs.len()), (6, 6));
+    for (k, ((a, b), p)) in ours.iter().zip(&theirs).zip(&plates).enumerate() {
+        let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
+        assert_eq!(differing, 0, "frame {k}: {differing} bytes of the frei0r composite differ from the command line's");
+        // Face and suit kept; the wall beside her hair and the rocket red
+        // (the flag at the left, half in this crop, the model keeps).
+        close(pixel(a, 140, 60), pixel(p, 140, 60), 12, "her face");
+        close(pixel(a, 100, 160), pixel(p, 100, 160), 12, "her suit");
+        close(pixel(a, 205, 25), RED, 12, "the wall");
+        close(pixel(a, 250, 100), RED, 12, "the model rocket");
+    }
+
+    let empty = tmp.path().join("no-models");
+    std::fs::create_dir_all(&empty).unwrap();
+    let passed = tmp.path().join("passed.mkv");
+    let said = run(Command::new("ffmpeg")
+        .env("FREI0R_PATH", &dir)
+        .env("MATTEBOX_MODELS", &empty)
+        .env("MATTEBOX_ONNXRUNTIME", &library)
+        .args(["-hide_banner", "-v", "error", "-y", "-i"])
+        .arg(&plate)
+        .args(["-vf", &format!("frei0r=filter_name=mattebox_key:filter_params={params}"), "-c:v", "ffv1"])
+        .arg(&passed));
+    let text = String::from_utf8_lossy(&said.stderr);
+    let missing = empty.join("selfie.onnx").display().to_string();
+    assert_eq!(text.matches(&missing).count(), 1, "the missing model is named once: {text}");
+    assert_eq!(all_frames(&passed), plates, "the plate passes through");
+}
+
+/// The mixer's person switch in melt (its last parameter, by name): the
+/// person over the lower track.
+#[test]
+fn the_person_switch_in_the_melt_transition_puts_her_over_the_lower_track() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    let plate = person_plate(tmp.path());
+    let (_, background) = make_inputs(tmp.path());
+    let profile = profile(tmp.path());
+    let (models, library) = person_model_paths();
+    let out = tmp.path().join("mix.mkv");
+    let (p, bg, prof) = (plate.to_str().unwrap(), background.to_str().unwrap(), profile.to_str().unwrap());
+    run(Command::new("melt")
+        .env("MLT_FREI0R_PLUGIN_PATH", &dir)
+        .env("MATTEBOX_MODELS", &models)
+        .env("MATTEBOX_ONNXRUNTIME", &library)
+        .args(["-profile", prof, bg, "out=2", "-track", p, "out=2"])
+        .args(["-transition", "frei0r.mattebox_over", "in=0", "out=2", "a_track=1", "b_track=0", "person=1"])
+        .arg("-consumer")
+        .arg(format!("avformat:{}", out.display()))
+        .arg("vcodec=ffv1"));
+    let (mixed, plates) = (all_frames(&out), all_frames(&plate));
+    assert_eq!(mixed.len(), 3);
+    for (k, (m, p)) in mixed.iter().zip(&plates).enumerate() {
+        close(pixel(m, 140, 60), pixel(p, 140, 60), 16, &format!("frame {k}: her face"));
+        close(pixel(m, 205, 25), RED, 16, &format!("frame {k}: the wall"));
+        close(pixel(m, 250, 100), RED, 16, &format!("frame {k}: the model rocket"));
     }
 }
