@@ -137,6 +137,9 @@ impl PersonSegmenter {
     /// Loads ONNX Runtime (`library`, else as [`ModelFiles::library`] says)
     /// and the selfie segmentation model at `model`, checking its input.
     pub fn load(library: Option<&Path>, model: &Path) -> Result<PersonSegmenter> {
+        // A missing model is said before the runtime is looked for: a user
+        // with neither learns of the model first, not after fixing the other.
+        std::fs::metadata(model).map_err(|e| Error::io(model, "read the person segmentation model", e))?;
         let env = crate::onnx::environment(library)?;
         let side = SIDE as i64;
         let (session, input) = crate::onnx::open(env, "person segmentation", model, &[1, side, side, 3], 1)?;
