@@ -408,7 +408,6 @@ fn check_plate_size(size: (u32, u32), plate: (u32, u32), name: &str) -> FfiResul
 #[derive(Debug)]
 pub struct mb_compositor {
     shot: ShotCompositor,
-    keyed: bool,
     /// The index of the next frame rendered.
     next: u64,
 }
@@ -442,14 +441,13 @@ pub unsafe extern "C" fn mb_compositor_new(
             // SAFETY: non-null; validity is the host's contract.
             Some(key_options(unsafe { &*key })?)
         };
-        let keyed = key.is_some();
         let matte = match key {
             Some(keying) => keying.matte_from()?,
             None if matte_channel == MB_MATTE_LUMA => MatteFrom::Host(MatteChannel::Luma),
             None => MatteFrom::Host(MatteChannel::Alpha),
         };
         let shot = ShotCompositor::new(matte, options, track_camera)?;
-        *out = mb_compositor { shot, keyed, next: 0 }.into_raw();
+        *out = mb_compositor { shot, next: 0 }.into_raw();
         Ok(())
     })
 }
@@ -487,7 +485,7 @@ pub unsafe extern "C" fn mb_compositor_render(
         };
         // SAFETY: the host promises the buffers for the call.
         let (plate_view, bg_view) = unsafe { (image_view(plate, "plate")?, image_view(background, "background")?) };
-        let host_matte = if state.keyed {
+        let host_matte = if !matches!(state.shot.matte_from(), MatteFrom::Host(_)) {
             None
         } else if matte.is_null() {
             return Err(FfiError::null("matte (the compositor was made without key options, so it needs a matte)"));
