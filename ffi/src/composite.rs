@@ -143,7 +143,7 @@ impl Keying {
 #[cfg(feature = "onnx")]
 fn person_key(cleanup: Cleanup) -> FfiResult<mattebox_core::composite::PersonKey> {
     use mattebox_core::consistency::models::PersonSegmenter;
-    let model = PersonSegmenter::shared(&PersonSegmenter::find(None)?, None)?;
+    let model = PersonSegmenter::found(None, None)?;
     Ok(mattebox_core::composite::PersonKey { model, cleanup })
 }
 

@@ -121,6 +121,14 @@ impl PersonSegmenter {
         }
     }
 
+    /// The model [`PersonSegmenter::find`] names for `dir`, loaded once per
+    /// process ([`PersonSegmenter::shared`]) with ONNX Runtime from
+    /// `library` (else as [`ModelFiles::library`] says): what every host's
+    /// person matte uses.
+    pub fn found(dir: Option<&Path>, library: Option<&Path>) -> Result<Arc<PersonSegmenter>> {
+        PersonSegmenter::shared(&PersonSegmenter::find(dir)?, library)
+    }
+
     /// The model at `model`, loaded once per process (hosts make a
     /// compositor per shot, and plugin hosts one per instance).
     pub fn shared(model: &Path, library: Option<&Path>) -> Result<Arc<PersonSegmenter>> {

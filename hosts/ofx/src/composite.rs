@@ -192,10 +192,9 @@ impl CompositeInstance {
             Key::Screen(screen) => MatteFrom::Key(KeyOptions { screen, ..KeyOptions::default() }),
             Key::MatteClip => MatteFrom::Host(MatteChannel::Luma),
             // Found as the C ABI finds it: a plugin host passes no options.
-            Key::Person => MatteFrom::Person(PersonKey {
-                model: PersonSegmenter::shared(&PersonSegmenter::find(None)?, None)?,
-                cleanup: Default::default(),
-            }),
+            Key::Person => {
+                MatteFrom::Person(PersonKey { model: PersonSegmenter::found(None, None)?, cleanup: Default::default() })
+            }
         };
         let mut shots = Vec::with_capacity(pieces.plates.len());
         for (k, plate) in pieces.plates.iter().enumerate() {

@@ -140,9 +140,7 @@ pub(crate) struct CompositeArgs {
 
 /// The person segmentation model --key person asks for.
 fn person_model(ctx: &Ctx, args: &CompositeArgs) -> Result<Arc<dyn PersonModel>, CliError> {
-    let model = PersonSegmenter::find(args.models.as_deref())?;
-    let segmenter = ctx.runtime.install(|| PersonSegmenter::shared(&model, args.onnxruntime.as_deref()))?;
-    Ok(segmenter)
+    Ok(ctx.runtime.install(|| PersonSegmenter::found(args.models.as_deref(), args.onnxruntime.as_deref()))?)
 }
 
 fn parse_hex(text: &str) -> Result<[f32; 3], String> {

@@ -175,9 +175,7 @@ impl KeyComposite {
     /// (found as the C ABI finds it; a plugin host passes no options).
     fn matte_from(&self) -> Result<MatteFrom, String> {
         if self.values[PERSON_VALUE] > 0.5 {
-            let model = PersonSegmenter::find(None)
-                .and_then(|path| PersonSegmenter::shared(&path, None))
-                .map_err(|e| e.to_string())?;
+            let model = PersonSegmenter::found(None, None).map_err(|e| e.to_string())?;
             return Ok(MatteFrom::Person(PersonKey { model, cleanup: self.cleanup() }));
         }
         Ok(MatteFrom::Key(self.key_options()))
