@@ -30,7 +30,7 @@ use crate::composite::integrate::{CompositeOptions, Compositor, keyed_foreground
 use crate::composite::key::{
     KeyOptions, KeyScratch, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
 };
-use crate::composite::matte::{Matte, clean, window_means};
+use crate::composite::matte::{Matte, clean, grow, window_means};
 use crate::composite::person::{PersonKey, PersonScratch, STILL_NOISE, guided_upsample, segment, stillness_means};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
 use crate::error::{Error, ErrorKind, Result};
@@ -60,6 +60,11 @@ pub enum MatteFrom {
 /// A frame's key noise this far (relative) from the shot's first is the
 /// frame's own: the light or the camera's gain changed.
 const NOISE_CHANGE: f32 = 0.25;
+
+/// A kept person's matte is shrunk by this many pixels per 512 of the
+/// plate's width before it holds the key solid: the model's edge is
+/// coarse (it sees a 256-pixel copy), the key's is not.
+const KEEP_INSIDE: u32 = 8;
 
 /// The key noise to key a frame with whose own is `frame`, in a shot whose
 /// first frame's was `shot`: the shot's, unless this frame's is clearly
@@ -126,6 +131,10 @@ pub struct ShotCompositor {
     history: KeyHistory,
     /// The key's noise on the first frame keyed.
     noise: Option<f32>,
+    /// A person model whose sure interior the key keeps solid, and its
+    /// frames' history.
+    keep_person: Option<PersonKey>,
+    kept_history: KeyHistory,
     scratch: Scratch,
 }
 
@@ -163,6 +172,8 @@ impl ShotCompositor {
             primed: false,
             history: KeyHistory::default(),
             noise: None,
+            keep_person: None,
+            kept_history: KeyHistory::default(),
             scratch: Scratch::default(),
         })
     }
@@ -175,25 +186,33 @@ impl ShotCompositor {
     /// keyed and its plate noisy enough to be averaged over time, or its
     /// matte is a person's (known once a frame is rendered or primed).
     pub fn needs_earlier_frames(&self) -> bool {
-        !matches!(self.matte, MatteFrom::Host(_)) && !self.history.is_empty()
+        let remembered = !self.history.is_empty() || !self.kept_history.is_empty();
+        !matches!(self.matte, MatteFrom::Host(_)) && remembered
     }
 
     /// Remembers frame `index`'s plate for the frames after it, as if it
     /// had been rendered; does nothing when this plate is remembered already
     /// (by this compositor or any copy), or when the matte is the host's.
     pub fn remember(&mut self, index: u64, plate: &FrameView<'_>) -> Result<()> {
-        if matches!(self.matte, MatteFrom::Host(_)) || self.history.holds(index, plate) {
-            return Ok(());
-        }
         match self.matte.clone() {
             MatteFrom::Key(_) => {
-                if let (_, Some(frame), _) = self.key_frame(index, plate)? {
+                if !self.history.holds(index, plate)
+                    && let (_, Some(frame), _) = self.key_frame(index, plate)?
+                {
                     self.history.remember(Arc::new(frame));
+                }
+                if let Some(person) = self.keep_person.clone()
+                    && !self.kept_history.holds(index, plate)
+                {
+                    let (_, frame) = self.person_frame(index, plate, &person, true)?;
+                    self.kept_history.remember(Arc::new(frame));
                 }
             }
             MatteFrom::Person(person) => {
-                let (_, frame) = self.person_frame(index, plate, &person)?;
-                self.history.remember(Arc::new(frame));
+                if !self.history.holds(index, plate) {
+                    let (_, frame) = self.person_frame(index, plate, &person, false)?;
+                    self.history.remember(Arc::new(frame));
+                }
             }
             MatteFrom::Host(_) => {}
         }
@@ -218,11 +237,45 @@ impl ShotCompositor {
 
     /// Frame `index`'s small copy, and the model's probability on it as
     /// the frame to remember (with the means its stillness is judged on).
-    fn person_frame(&mut self, index: u64, plate: &FrameView<'_>, person: &PersonKey) -> Result<(Frame, KeyedFrame)> {
+    /// `kept`: for the person a key keeps solid, whose frames have a
+    /// history of their own.
+    fn person_frame(
+        &mut self,
+        index: u64,
+        plate: &FrameView<'_>,
+        person: &PersonKey,
+        kept: bool,
+    ) -> Result<(Frame, KeyedFrame)> {
         let (small, probability) = segment(plate, person.model.as_ref())?;
         stillness_means(&small, &mut self.scratch.person.luma, &mut self.scratch.key.mean);
-        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.key.mean, self.history.spare());
+        let history = if kept { &self.kept_history } else { &self.history };
+        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.key.mean, history.spare());
         Ok((small, frame))
+    }
+
+    /// The interior of the kept person's matte on frame `index` (averaged
+    /// with earlier frames where still, like a person matte): the matte
+    /// shrunk by [`KEEP_INSIDE`], so that edges stay the key's.
+    fn person_core(&mut self, index: u64, plate: &FrameView<'_>, person: &PersonKey) -> Result<Matte> {
+        let (small, frame) = self.person_frame(index, plate, person, true)?;
+        let frame = Arc::new(frame);
+        let earlier = self.kept_history.before(&frame);
+        let averaged = average_still(&frame, &earlier, STILL_NOISE);
+        self.kept_history.remember(frame);
+        // Shrunk on the small copy (the same reach in plate pixels, at a
+        // fraction of the cost), then brought to full size.
+        let inside = (KEEP_INSIDE * plate.width().div_ceil(512)) as usize;
+        let reach = (inside * small.width() as usize).div_ceil(plate.width() as usize);
+        let mut probability = Matte::from_values(small.width(), small.height(), averaged)?;
+        grow(&mut probability, -(reach as i32));
+        guided_upsample(&small, probability.values(), plate, &mut self.scratch.person)
+    }
+
+    /// Keeps solid what `person`'s model is sure is a person (its matte's
+    /// interior), whatever the key says: foreground the colour of the
+    /// screen (a navy shirt on blue). Edges stay the key's.
+    pub fn keep_person(&mut self, person: PersonKey) {
+        self.keep_person = Some(person);
     }
 
     /// Where the shot's matte comes from.
@@ -295,17 +348,26 @@ impl ShotCompositor {
             (MatteFrom::Key(options), _) => {
                 check_clips(&options)?;
                 let (values, frame, noise) = self.key_frame(index, plate)?;
-                let Some(frame) = frame else {
-                    return finish_key(values, noise, &options);
+                let mut matte = match frame {
+                    None => finish_key(values, noise, &options)?,
+                    Some(frame) => {
+                        let frame = Arc::new(frame);
+                        let earlier = self.history.before(&frame);
+                        let averaged = average_still(&frame, &earlier, noise);
+                        self.history.remember(frame);
+                        finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)?
+                    }
                 };
-                let frame = Arc::new(frame);
-                let earlier = self.history.before(&frame);
-                let averaged = average_still(&frame, &earlier, noise);
-                self.history.remember(frame);
-                finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)
+                if let Some(person) = self.keep_person.clone() {
+                    let core = self.person_core(index, plate, &person)?;
+                    for (a, c) in matte.values_mut().iter_mut().zip(core.values()) {
+                        *a = a.max(*c);
+                    }
+                }
+                Ok(matte)
             }
             (MatteFrom::Person(person), _) => {
-                let (small, frame) = self.person_frame(index, plate, &person)?;
+                let (small, frame) = self.person_frame(index, plate, &person, false)?;
                 let frame = Arc::new(frame);
                 let earlier = self.history.before(&frame);
                 let averaged = average_still(&frame, &earlier, STILL_NOISE);
@@ -673,6 +735,45 @@ mod tests {
         assert!(alone.unwrap() != expected[3], "a copy without the earlier frames rendered the sequence's matte");
     }
 
+    #[test]
+    fn copies_handed_the_earlier_frames_keep_the_person_as_the_sequence_does() {
+        let keeping = || {
+            let mut shot =
+                ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
+            shot.keep_person(PersonKey { model: Arc::new(RectangleModel { waver: 0.2 }), cleanup: Default::default() });
+            shot
+        };
+        let mut sky = Frame::new(128, 96, PixelFormat::Rgba8).unwrap();
+        sky.view_mut().fill([0.9, 0.6, 0.3, 1.0]);
+        let frames: Vec<Frame> = (0..5).map(|k| navy_on_blue(3.0, k)).collect();
+        let mut out = Frame::new(128, 96, PixelFormat::Rgba8).unwrap();
+        let mut render = |shot: &mut ShotCompositor, k: usize| {
+            shot.render(k as u64, &frames[k].view(), None, &sky.view(), ShotOutput::Composite, &mut out.view_mut())
+                .unwrap()
+        };
+        let mut sequential = keeping();
+        let expected: Vec<Matte> = (0..5).map(|k| render(&mut sequential, k)).collect();
+        let mut primed = keeping();
+        primed.prime(&frames[0].view(), None, &sky.view()).unwrap();
+        assert!(primed.needs_earlier_frames());
+        for k in [4usize, 2, 3] {
+            let mut copy = primed.for_frame(k as u64).unwrap();
+            for back in 1..=k {
+                copy.remember((k - back) as u64, &frames[k - back].view()).unwrap();
+            }
+            assert!(render(&mut copy, k) == expected[k], "frame {k} differs from the sequential render");
+        }
+        // Without them the kept person's wavering is not averaged away (a
+        // fresh compositor: copies share what any of them remembered).
+        let mut fresh = keeping();
+        fresh.prime(&frames[0].view(), None, &sky.view()).unwrap();
+        let mut alone = fresh.for_frame(4).unwrap();
+        assert!(
+            render(&mut alone, 4) != expected[4],
+            "a copy without the earlier frames rendered the sequence's matte"
+        );
+    }
+
     /// Person where the plate is grey (the square of `plate`), wavering as
     /// a model's answer does from frame to frame: by up to 0.15 a pixel,
     /// drawn from the small copy's bytes (so the same plate, the same answer).
@@ -691,6 +792,90 @@ mod tests {
                     (grey + 0.15 * grain_noise(i as u64, seed)).clamp(0.0, 1.0)
                 })
                 .collect())
+        }
+    }
+
+    /// A model that takes a rectangle for the person: the plate's pixels
+    /// 28..100 by 12..96 of a 128 x 96 plate (a coarse model's margin of
+    /// 4 px round the subject at 32..96 by 16..96), whatever their colour;
+    /// with `waver`, each answer inside `1 - waver` give or take `waver`
+    /// times a noise (drawn from the copy's bytes: the same plate, the same
+    /// answer).
+    #[derive(Debug)]
+    struct RectangleModel {
+        waver: f32,
+    }
+
+    impl crate::composite::PersonModel for RectangleModel {
+        fn person_probability(&self, small: &Frame) -> Result<Vec<f32>> {
+            use crate::composite::background::grain_noise;
+            let seed = small.as_bytes().iter().fold(7u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64));
+            let (w, h) = (small.width() as f32, small.height() as f32);
+            Ok((0..small.height())
+                .flat_map(|y| (0..small.width()).map(move |x| (x, y)))
+                .enumerate()
+                .map(|(i, (x, y))| {
+                    let (px, py) = ((x as f32 + 0.5) * 128.0 / w, (y as f32 + 0.5) * 96.0 / h);
+                    let inside = if (28.0..100.0).contains(&px) && py >= 12.0 { 1.0 } else { 0.0 };
+                    (inside * (1.0 - self.waver + self.waver * grain_noise(i as u64, seed))).clamp(0.0, 1.0)
+                })
+                .collect())
+        }
+    }
+
+    /// A grey subject on blue (32..96 by 16..96 of 128 x 96), wearing a
+    /// patch (56..72 by 40..60) of the screen's own hue, darker: no colour
+    /// key can call it foreground. With sensor noise of `sigma` / 255.
+    fn navy_on_blue(sigma: f32, seed: u64) -> Frame {
+        use crate::composite::background::grain_noise;
+        let mut plate = Frame::new(128, 96, PixelFormat::Rgba8).unwrap();
+        let bytes = plate.as_bytes_mut();
+        for y in 0..96 {
+            for x in 0..128 {
+                let subject = (32..96).contains(&x) && y >= 16;
+                let navy = (56..72).contains(&x) && (40..60).contains(&y);
+                let colour: [u8; 3] = match (subject, navy) {
+                    (_, true) => [18, 45, 143],
+                    (true, false) => [140, 130, 120],
+                    (false, _) => [26, 64, 204],
+                };
+                let i = (y * 128 + x) * 4;
+                for c in 0..3 {
+                    let n = sigma * grain_noise((i + c) as u64, seed);
+                    bytes[i + c] = (colour[c] as f32 + n).round().clamp(0.0, 255.0) as u8;
+                }
+                bytes[i + 3] = 255;
+            }
+        }
+        plate
+    }
+
+    #[test]
+    fn a_kept_person_holds_clothes_the_screen_s_colour_and_leaves_screen_and_edges_to_the_key() {
+        let plate = navy_on_blue(0.0, 1);
+        let matte = |keep: bool| {
+            let mut shot =
+                ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
+            if keep {
+                shot.keep_person(PersonKey {
+                    model: Arc::new(RectangleModel { waver: 0.0 }),
+                    cleanup: Default::default(),
+                });
+            }
+            shot.matte(0, &plate.view(), None).unwrap()
+        };
+        let (keyed, kept) = (matte(false), matte(true));
+        assert!(keyed.at(64, 50) < 0.8, "the key alone keeps the patch at {}", keyed.at(64, 50));
+        assert!(kept.at(64, 50) > 0.99, "the kept person's patch is {}", kept.at(64, 50));
+        // The model's margin is screen, and stays the key's.
+        for (x, y) in [(29, 50), (98, 50), (64, 13), (5, 5)] {
+            assert!(kept.at(x, y) < 0.02, "screen at ({x},{y}) keyed {}", kept.at(x, y));
+        }
+        // The subject's edges are the key's.
+        for y in 20..90 {
+            for x in [31, 32, 95, 96] {
+                assert_eq!(kept.at(x, y), keyed.at(x, y), "edge at ({x},{y})");
+            }
         }
     }
 

@@ -39,6 +39,9 @@ pub enum MatteSource {
     File(PathBuf),
     /// A person matte from a segmentation model, no screen needed.
     Person(PersonKey),
+    /// Key the plate, keeping solid what the person model is sure is a
+    /// person whatever its colour (see [`ShotCompositor::keep_person`]).
+    KeyKeepingPerson(KeyOptions, PersonKey),
 }
 
 /// What to do when the background has fewer frames than the plate needs.
@@ -373,7 +376,7 @@ fn matte_of(runtime: &Runtime, job: &CompositeJob, plate: &MediaInfo) -> Result<
             (Some(reader), MatteFrom::Host(MatteChannel::Luma))
         }
         MatteSource::Person(person) => (None, MatteFrom::Person(person.clone())),
-        MatteSource::Key(options) => (None, MatteFrom::Key(*options)),
+        MatteSource::Key(options) | MatteSource::KeyKeepingPerson(options, _) => (None, MatteFrom::Key(*options)),
     })
 }
 
@@ -392,6 +395,9 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
     let (mut matte_reader, matte_from) = matte_of(runtime, job, &pinfo)?;
     let tracking = job.track_camera || job.camera_track.is_some();
     let mut shot = ShotCompositor::new(matte_from, job.options, tracking)?;
+    if let MatteSource::KeyKeepingPerson(_, person) = &job.matte {
+        shot.keep_person(person.clone());
+    }
     // The shot's camera path, given or tracked once over the whole plate
     // (a chunk needs all of it; a whole run tracks as it renders).
     let mut plate = plate;

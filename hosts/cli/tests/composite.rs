@@ -241,6 +241,81 @@ fn a_person_with_no_screen_is_keyed_by_the_segmentation_model() {
     assert!(near(corner, RED, 40), "{corner:?}");
 }
 
+/// `--keep-person` on a real person on a blue screen wearing a patch of
+/// the screen's own hue (scikit-image's astronaut, matted by the model and
+/// laid over the screen, a darker screen-blue painted on her suit): the
+/// key alone sees through the patch, keeping the person holds it, and the
+/// screen is keyed clear either way.
+#[test]
+fn keeping_the_person_holds_clothes_the_colour_of_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = common::calibration_photo("astronaut.png");
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models");
+    let person = person_args(&models);
+    let (still, bg) = (dir.path().join("still.mkv"), background(dir.path(), "bg.mkv", "512x512", "30"));
+    let still_arg = still.to_str().unwrap();
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-framerate",
+        "30",
+        "-i",
+        photo.to_str().unwrap(),
+        "-frames:v",
+        "2",
+        "-c:v",
+        "ffv1",
+        still_arg,
+    ]);
+    let her = dir.path().join("her.mkv");
+    let mut args = person.clone();
+    args.extend(["--matte-out".into(), her.to_str().unwrap().into()]);
+    let run =
+        composite(&still, &bg, &dir.path().join("unused.mkv"), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let plate = dir.path().join("on_blue.mkv");
+    ffmpeg(&[
+        "-i",
+        still_arg,
+        "-i",
+        her.to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x1A40CC:s=512x512:r=30",
+        "-filter_complex",
+        "[0]format=gbrp,drawbox=x=215:y=360:w=80:h=70:color=0x10287A:t=fill[fg];\
+         [1]format=gray,format=gbrp[mask];[2]format=gbrp[screen];[screen][fg][mask]maskedmerge,format=rgb24",
+        "-frames:v",
+        "2",
+        "-c:v",
+        "ffv1",
+        plate.to_str().unwrap(),
+    ]);
+    let matte_of = |keep: bool| {
+        let (out, matte) = (dir.path().join(format!("out{keep}.mkv")), dir.path().join(format!("matte{keep}.mkv")));
+        let mut args: Vec<String> = vec!["--key".into(), "blue".into()];
+        if keep {
+            args.push("--keep-person".into());
+            args.extend(person[2..].iter().cloned());
+        }
+        args.extend(["--matte-out".into(), matte.to_str().unwrap().into()]);
+        let run = composite(&plate, &bg, &out, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        ffmpeg(&["-i", matte.to_str().unwrap(), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"])
+    };
+    let (keyed, kept) = (matte_of(false), matte_of(true));
+    let at = |m: &[u8], x: usize, y: usize| m[y * 512 + x];
+    assert!(at(&keyed, 255, 395) < 230, "the key alone holds the patch at {}", at(&keyed, 255, 395));
+    assert!(at(&kept, 255, 395) > 245, "the kept person's patch is {}", at(&kept, 255, 395));
+    for m in [&keyed, &kept] {
+        assert!(at(m, 486, 25) < 15 && at(m, 235, 128) > 240, "screen {}, face {}", at(m, 486, 25), at(m, 235, 128));
+    }
+    // Keeping the person is for a screen key.
+    let run = composite(&plate, &bg, &dir.path().join("x.mkv"), &["--key", "person", "--keep-person"]);
+    assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
 /// --key person without its model, with a model missing, or with a model
 /// of another shape: refused with what to do, nothing written.
 #[test]

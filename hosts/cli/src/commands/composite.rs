@@ -66,12 +66,18 @@ pub(crate) struct CompositeArgs {
     /// Use this grey matte (white = foreground) instead of keying.
     #[arg(long, value_name = "MATTE")]
     matte: Option<PathBuf>,
-    /// For --key person: the directory with selfie.onnx [default: $MATTEBOX_MODELS, else
-    /// ~/.local/share/mattebox/models].
+    /// Keep solid what the person model is sure is a person, whatever its
+    /// colour: foreground the colour of the screen (a navy shirt on blue)
+    /// that no colour key separates. Edges stay the key's. Needs the
+    /// person model, as --key person does.
+    #[arg(long, conflicts_with = "matte")]
+    keep_person: bool,
+    /// For --key person and --keep-person: the directory with selfie.onnx [default:
+    /// $MATTEBOX_MODELS, else ~/.local/share/mattebox/models].
     #[arg(long, value_name = "DIR")]
     models: Option<PathBuf>,
-    /// For --key person: the ONNX Runtime library [default: $MATTEBOX_ONNXRUNTIME, else
-    /// libonnxruntime.so on the loader path].
+    /// For --key person and --keep-person: the ONNX Runtime library [default:
+    /// $MATTEBOX_ONNXRUNTIME, else libonnxruntime.so on the loader path].
     #[arg(long, value_name = "FILE")]
     onnxruntime: Option<PathBuf>,
     /// Raw key values at or below this become background [default: set from
@@ -169,8 +175,11 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
     };
     let cleanup = Cleanup { grow: args.grow, blur: args.soften, fill_holes: args.fill_holes };
     let person = matches!(args.key, KeyKind::Person) && args.matte.is_none();
-    if !person && (args.models.is_some() || args.onnxruntime.is_some()) {
-        return Err(CliError::usage("--models and --onnxruntime are for --key person"));
+    if !person && !args.keep_person && (args.models.is_some() || args.onnxruntime.is_some()) {
+        return Err(CliError::usage("--models and --onnxruntime are for --key person and --keep-person"));
+    }
+    if person && args.keep_person {
+        return Err(CliError::usage("--keep-person is for a screen key; --key person is the person's matte already"));
     }
     if person && (args.screen_colour.is_some() || args.clip_black.is_some() || args.clip_white.is_some()) {
         return Err(CliError::usage(
@@ -181,7 +190,13 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
         (Some(path), _) => MatteSource::File(path.clone()),
         (None, KeyKind::Person) => MatteSource::Person(PersonKey { model: person_model(ctx, &args)?, cleanup }),
         (None, _) => {
-            MatteSource::Key(KeyOptions { screen, clip_black: args.clip_black, clip_white: args.clip_white, cleanup })
+            let key = KeyOptions { screen, clip_black: args.clip_black, clip_white: args.clip_white, cleanup };
+            if args.keep_person {
+                let model = person_model(ctx, &args)?;
+                MatteSource::KeyKeepingPerson(key, PersonKey { model, cleanup: Cleanup::default() })
+            } else {
+                MatteSource::Key(key)
+            }
         }
     };
     let fit = match args.fit {
