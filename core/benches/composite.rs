@@ -322,6 +322,20 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         let count = reader.info().frame_count;
         let mut shot =
             ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
+        // MB_BENCH_KEEP_PERSON=1: keyed keeping the person solid
+        // (`--keep-person`), with the shared selfie.onnx.
+        if std::env::var_os("MB_BENCH_KEEP_PERSON").is_some() {
+            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            let model = mattebox_core::consistency::models::PersonSegmenter::load(
+                Some(&repo.join("target/tools/onnxruntime/libonnxruntime.so")),
+                &repo.join("../shared/models/selfie.onnx"),
+            )
+            .unwrap();
+            shot.keep_person(mattebox_core::composite::PersonKey {
+                model: std::sync::Arc::new(model),
+                cleanup: Default::default(),
+            });
+        }
         let (mut alphas, mut composites) = (Vec::new(), Vec::new());
         for i in 0..count {
             let plate = reader.read_frame(i).unwrap();
