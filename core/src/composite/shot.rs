@@ -273,7 +273,10 @@ impl ShotCompositor {
 
     /// Keeps solid what `person`'s model is sure is a person (its matte's
     /// interior), whatever the key says: foreground the colour of the
-    /// screen (a navy shirt on blue). Edges stay the key's.
+    /// screen (a navy shirt on blue). Edges stay the key's. Only a keyed
+    /// shot uses it (a person's or the host's matte has nothing to hold),
+    /// and `person`'s clean-up is not applied (the key options' clean-up
+    /// acts on the key, before the person is kept).
     pub fn keep_person(&mut self, person: PersonKey) {
         self.keep_person = Some(person);
     }
