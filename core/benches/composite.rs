@@ -309,6 +309,17 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
     // Per shot: [SAD, MSE, gradient, PSNR, flicker] met (lower error, higher PSNR, flicker at most half).
     let mut met = [0usize; 5];
     let mut failures = Vec::new();
+    // MB_BENCH_KEEP_PERSON=1: keyed keeping the person solid
+    // (`--keep-person`), with the shared selfie.onnx, loaded once.
+    let keep_person = std::env::var_os("MB_BENCH_KEEP_PERSON").map(|_| {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let model = mattebox_core::consistency::models::PersonSegmenter::load(
+            Some(&repo.join("target/tools/onnxruntime/libonnxruntime.so")),
+            &repo.join("../shared/models/selfie.onnx"),
+        )
+        .unwrap();
+        mattebox_core::composite::PersonKey { model: std::sync::Arc::new(model), cleanup: Default::default() }
+    });
     for info in plates {
         let (w, h) = (info.width as usize, info.height as usize);
         let plate_path = dir.join(&info.file);
@@ -322,19 +333,8 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         let count = reader.info().frame_count;
         let mut shot =
             ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
-        // MB_BENCH_KEEP_PERSON=1: keyed keeping the person solid
-        // (`--keep-person`), with the shared selfie.onnx.
-        if std::env::var_os("MB_BENCH_KEEP_PERSON").is_some() {
-            let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-            let model = mattebox_core::consistency::models::PersonSegmenter::load(
-                Some(&repo.join("target/tools/onnxruntime/libonnxruntime.so")),
-                &repo.join("../shared/models/selfie.onnx"),
-            )
-            .unwrap();
-            shot.keep_person(mattebox_core::composite::PersonKey {
-                model: std::sync::Arc::new(model),
-                cleanup: Default::default(),
-            });
+        if let Some(person) = &keep_person {
+            shot.keep_person(person.clone());
         }
         let (mut alphas, mut composites) = (Vec::new(), Vec::new());
         for i in 0..count {

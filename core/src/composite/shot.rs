@@ -32,7 +32,7 @@ use crate::composite::key::{
 };
 use crate::composite::matte::{Matte, clean, grow, window_means};
 use crate::composite::person::{PersonKey, PersonScratch, STILL_NOISE, guided_upsample, segment, stillness_means};
-use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW, average_still};
+use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
 use crate::pixels::fit_background;
@@ -204,13 +204,13 @@ impl ShotCompositor {
                 if let Some(person) = self.keep_person.clone()
                     && !self.kept_history.holds(index, plate)
                 {
-                    let (_, frame) = self.person_frame(index, plate, &person, true)?;
+                    let (_, frame) = self.person_frame(index, plate, &person, self.kept_history.spare())?;
                     self.kept_history.remember(Arc::new(frame));
                 }
             }
             MatteFrom::Person(person) => {
                 if !self.history.holds(index, plate) {
-                    let (_, frame) = self.person_frame(index, plate, &person, false)?;
+                    let (_, frame) = self.person_frame(index, plate, &person, self.history.spare())?;
                     self.history.remember(Arc::new(frame));
                 }
             }
@@ -236,20 +236,18 @@ impl ShotCompositor {
     }
 
     /// Frame `index`'s small copy, and the model's probability on it as
-    /// the frame to remember (with the means its stillness is judged on).
-    /// `kept`: for the person a key keeps solid, whose frames have a
-    /// history of their own.
+    /// the frame to remember (with the means its stillness is judged on),
+    /// packed into `buffer` (the spare of the history it will join).
     fn person_frame(
         &mut self,
         index: u64,
         plate: &FrameView<'_>,
         person: &PersonKey,
-        kept: bool,
+        buffer: Vec<u32>,
     ) -> Result<(Frame, KeyedFrame)> {
         let (small, probability) = segment(plate, person.model.as_ref())?;
         stillness_means(&small, &mut self.scratch.person.luma, &mut self.scratch.key.mean);
-        let history = if kept { &self.kept_history } else { &self.history };
-        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.key.mean, history.spare());
+        let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.key.mean, buffer);
         Ok((small, frame))
     }
 
@@ -257,11 +255,8 @@ impl ShotCompositor {
     /// with earlier frames where still, like a person matte): the matte
     /// shrunk by [`KEEP_INSIDE`], so that edges stay the key's.
     fn person_core(&mut self, index: u64, plate: &FrameView<'_>, person: &PersonKey) -> Result<Matte> {
-        let (small, frame) = self.person_frame(index, plate, person, true)?;
-        let frame = Arc::new(frame);
-        let earlier = self.kept_history.before(&frame);
-        let averaged = average_still(&frame, &earlier, STILL_NOISE);
-        self.kept_history.remember(frame);
+        let (small, frame) = self.person_frame(index, plate, person, self.kept_history.spare())?;
+        let averaged = self.kept_history.averaged(frame, STILL_NOISE);
         // Shrunk on the small copy (the same reach in plate pixels, at a
         // fraction of the cost), then brought to full size.
         let inside = (KEEP_INSIDE * plate.width().div_ceil(512)) as usize;
@@ -354,10 +349,7 @@ impl ShotCompositor {
                 let mut matte = match frame {
                     None => finish_key(values, noise, &options)?,
                     Some(frame) => {
-                        let frame = Arc::new(frame);
-                        let earlier = self.history.before(&frame);
-                        let averaged = average_still(&frame, &earlier, noise);
-                        self.history.remember(frame);
+                        let averaged = self.history.averaged(frame, noise);
                         finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)?
                     }
                 };
@@ -370,11 +362,8 @@ impl ShotCompositor {
                 Ok(matte)
             }
             (MatteFrom::Person(person), _) => {
-                let (small, frame) = self.person_frame(index, plate, &person, false)?;
-                let frame = Arc::new(frame);
-                let earlier = self.history.before(&frame);
-                let averaged = average_still(&frame, &earlier, STILL_NOISE);
-                self.history.remember(frame);
+                let (small, frame) = self.person_frame(index, plate, &person, self.history.spare())?;
+                let averaged = self.history.averaged(frame, STILL_NOISE);
                 let mut matte = guided_upsample(&small, &averaged, plate, &mut self.scratch.person)?;
                 clean(&mut matte, &person.cleanup);
                 Ok(matte)
@@ -777,6 +766,12 @@ mod tests {
         );
     }
 
+    /// A test model's noise seed, drawn from the small copy's bytes: the
+    /// same plate, the same answer.
+    fn seed_of(small: &Frame) -> u64 {
+        small.as_bytes().iter().fold(7u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64))
+    }
+
     /// Person where the plate is grey (the square of `plate`), wavering as
     /// a model's answer does from frame to frame: by up to 0.15 a pixel,
     /// drawn from the small copy's bytes (so the same plate, the same answer).
@@ -786,7 +781,7 @@ mod tests {
     impl crate::composite::PersonModel for WaveringModel {
         fn person_probability(&self, small: &Frame) -> Result<Vec<f32>> {
             use crate::composite::background::grain_noise;
-            let seed = small.as_bytes().iter().fold(7u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64));
+            let seed = seed_of(small);
             let bytes = small.as_bytes().chunks_exact(4);
             Ok(bytes
                 .enumerate()
@@ -812,7 +807,7 @@ mod tests {
     impl crate::composite::PersonModel for RectangleModel {
         fn person_probability(&self, small: &Frame) -> Result<Vec<f32>> {
             use crate::composite::background::grain_noise;
-            let seed = small.as_bytes().iter().fold(7u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64));
+            let seed = seed_of(small);
             let (w, h) = (small.width() as f32, small.height() as f32);
             Ok((0..small.height())
                 .flat_map(|y| (0..small.width()).map(move |x| (x, y)))

@@ -135,6 +135,15 @@ impl KeyHistory {
         self.spare.lock().take().unwrap_or_default()
     }
 
+    /// `frame`'s key averaged with the remembered frames before it where
+    /// still (for a key of this `noise`), `frame` then remembered.
+    pub(super) fn averaged(&self, frame: KeyedFrame, noise: f32) -> Vec<f32> {
+        let frame = Arc::new(frame);
+        let values = average_still(&frame, &self.before(&frame), noise);
+        self.remember(frame);
+        values
+    }
+
     /// The remembered frames in the window before `frame`, of its size,
     /// nearest first (a fixed order: sums come out the same to the bit
     /// however the frames were remembered).
