@@ -14,7 +14,7 @@
 // Version of the ABI described by this header: (major << 16) | minor. A
 // host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 // minor versions only add.
-#define MB_ABI_VERSION ((1 << 16) | 12)
+#define MB_ABI_VERSION ((1 << 16) | 13)
 
 // `mb_key_options` clip black or clip white: set from the noise of the
 // screen, as measured on the plate.
@@ -698,6 +698,20 @@ enum mb_result mb_compositor_render(const struct mb_runtime *runtime,
                                     const struct mb_image *matte,
                                     const struct mb_image *background,
                                     const struct mb_image *out);
+
+// Keeps solid what the person segmentation model is sure is a person
+// (the inside of its matte) in a compositor that keys a screen, whatever
+// the key says: clothes the colour of the screen (a navy shirt on blue)
+// no longer turn transparent. Edges stay the key's. The model is found as
+// for `MB_SCREEN_PERSON`; a missing one fails with where to put it. For
+// the shots that need it: on others the model can take screen between
+// limbs for person. Call it after `mb_compositor_new`, before the first
+// `mb_compositor_render`. ABI 1.13.
+//
+// # Safety
+// `compositor` must come from `mb_compositor_new`; no other thread may use
+// it during the call.
+enum mb_result mb_compositor_keep_person(struct mb_compositor *compositor);
 
 // The screen the compositor keyed against, once it has rendered a frame.
 // Fails when it has not keyed yet or was made without key options.

@@ -468,6 +468,9 @@ public:
     // Uses the matte the host passes to each render.
     static Result<Compositor> with_host_matte(const mb_composite_options& options) { return make(nullptr, options); }
 
+    // Keeps the person solid inside the screen key (the model found as for
+    // MB_SCREEN_PERSON); before the first render. ABI 1.13.
+    Error keep_person() { return Error::from_last(mb_compositor_keep_person(raw_.get())); }
 
     // The next frame: `plate` (with `matte`, or null when keyed) over `background` into `out`.
     Error render(const Runtime& runtime, const mb_image& plate, const mb_image* matte, const mb_image& background,

@@ -135,23 +135,25 @@ impl Keying {
     fn matte_from(self) -> FfiResult<MatteFrom> {
         Ok(match self {
             Keying::Screen(options) => MatteFrom::Key(options),
-            Keying::Person(cleanup) => MatteFrom::Person(person_key(cleanup)?),
+            Keying::Person(cleanup) => MatteFrom::Person(person_key(cleanup, "MB_SCREEN_PERSON")?),
         })
     }
 }
 
+/// The person model found as `MB_SCREEN_PERSON` documents, with `cleanup`;
+/// `asked` names what needed it, for the error without the `onnx` feature.
 #[cfg(feature = "onnx")]
-fn person_key(cleanup: Cleanup) -> FfiResult<mattebox_core::composite::PersonKey> {
+fn person_key(cleanup: Cleanup, _asked: &str) -> FfiResult<mattebox_core::composite::PersonKey> {
     use mattebox_core::consistency::models::PersonSegmenter;
     let model = PersonSegmenter::found(None, None)?;
     Ok(mattebox_core::composite::PersonKey { model, cleanup })
 }
 
 #[cfg(not(feature = "onnx"))]
-fn person_key(_: Cleanup) -> FfiResult<mattebox_core::composite::PersonKey> {
+fn person_key(_: Cleanup, asked: &str) -> FfiResult<mattebox_core::composite::PersonKey> {
     Err(FfiError {
         code: mb_result::Unsupported,
-        message: "MB_SCREEN_PERSON needs ONNX Runtime: this library was built without the `onnx` feature".into(),
+        message: format!("{asked} needs ONNX Runtime: this library was built without the `onnx` feature"),
     })
 }
 
@@ -515,6 +517,50 @@ pub unsafe extern "C" fn mb_compositor_render(
             state.shot.render(index, &plate_view, host_matte.as_ref(), &bg_view, ShotOutput::Composite, &mut out_view)
         })?;
         state.next += 1;
+        Ok(())
+    })
+}
+
+/// Keeps solid what the person segmentation model is sure is a person
+/// (the inside of its matte) in a compositor that keys a screen, whatever
+/// the key says: clothes the colour of the screen (a navy shirt on blue)
+/// no longer turn transparent. Edges stay the key's. The model is found as
+/// for `MB_SCREEN_PERSON`; a missing one fails with where to put it. For
+/// the shots that need it: on others the model can take screen between
+/// limbs for person. Call it after `mb_compositor_new`, before the first
+/// `mb_compositor_render`. ABI 1.13.
+///
+/// # Safety
+/// `compositor` must come from `mb_compositor_new`; no other thread may use
+/// it during the call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mb_compositor_keep_person(compositor: *mut mb_compositor) -> mb_result {
+    guard("mb_compositor_keep_person", || {
+        // SAFETY: checked for null; validity and exclusive use are the host's contract.
+        let state = unsafe { arg_mut(compositor, "compositor")? };
+        match state.shot.matte_from() {
+            MatteFrom::Key(_) => {}
+            MatteFrom::Person(_) => {
+                return Err(FfiError::invalid(
+                    "the compositor finds a person (MB_SCREEN_PERSON) already; keeping the person is for a \
+                     screen key",
+                ));
+            }
+            MatteFrom::Host(_) => {
+                return Err(FfiError::invalid(
+                    "the compositor was made without key options and uses the host's matte; keeping the person is \
+                     for a screen key",
+                ));
+            }
+        }
+        if state.next > 0 {
+            return Err(FfiError::invalid(format!(
+                "the compositor has rendered {} frames already; call mb_compositor_keep_person before the first \
+                 mb_compositor_render, so that every frame of the shot keeps the person",
+                state.next
+            )));
+        }
+        state.shot.keep_person(person_key(Cleanup::default(), "mb_compositor_keep_person")?);
         Ok(())
     })
 }

@@ -39,7 +39,7 @@ pub use runtime::*;
 /// Version of the ABI described by this header: (major << 16) | minor. A
 /// host checks `mb_abi_version() >> 16 == MB_ABI_VERSION >> 16` at load time;
 /// minor versions only add.
-pub const MB_ABI_VERSION: u32 = (1 << 16) | 12;
+pub const MB_ABI_VERSION: u32 = (1 << 16) | 13;
 
 /// The ABI version of the loaded library; see `MB_ABI_VERSION`.
 #[unsafe(no_mangle)]

@@ -547,6 +547,8 @@ int main(int argc, char **argv) {
     /* A background of another size and format is fitted (cover). */
     EXPECT(mb_compositor_render(rt, comp_state, &iplate, NULL, &ibig, &icomp), MB_RESULT_OK, NULL);
     CHECK(in_bg[0] == 0 && in_bg[1] == 0 && in_bg[2] == 255);
+    EXPECT(mb_compositor_keep_person(NULL), MB_RESULT_NULL_POINTER, "compositor");
+    EXPECT(mb_compositor_keep_person(comp_state), MB_RESULT_INVALID_ARGUMENT, "before the first");
     mb_compositor_free(NULL);
     mb_compositor_free(comp_state);
 
@@ -556,6 +558,7 @@ int main(int argc, char **argv) {
     EXPECT(mb_compositor_render(rt, comp_state, &iplate, &io, &iback, &icomp), MB_RESULT_INVALID_ARGUMENT, "32x16");
     EXPECT(mb_compositor_render(rt, comp_state, &iplate, &icomp, &iback, &icomp), MB_RESULT_INVALID_ARGUMENT, "overlaps");
     EXPECT(mb_compositor_screen(comp_state, &si), MB_RESULT_INVALID_ARGUMENT, "host's matte");
+    EXPECT(mb_compositor_keep_person(comp_state), MB_RESULT_INVALID_ARGUMENT, "host's matte");
     EXPECT(mb_compositor_render(rt, comp_state, &iplate, &imatte, &iback, &icomp), MB_RESULT_OK, NULL);
     CHECK(in_bg[0] == 200 && in_bg[1] == 20 && in_bg[2] == 220);
     CHECK(in_sq[0] > 120 && in_sq[1] < 170);

@@ -119,6 +119,8 @@ int main() {
         mattebox::Error missing = host_matte->render(*runtime, ip, nullptr, ir, ic);
         CHECK(missing && missing.code() == MB_RESULT_NULL_POINTER);
         CHECK(!host_matte->render(*runtime, ip, &im, ir, ic));
+        mattebox::Error kept = host_matte->keep_person();
+        CHECK(kept && kept.code() == MB_RESULT_INVALID_ARGUMENT && kept.message().find("screen key") != std::string::npos);
     }
     mb_composite_options wrong = mattebox::composite_options();
     wrong.spill = 3.0f;
