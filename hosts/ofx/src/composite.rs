@@ -37,6 +37,7 @@ const MATTE: &CStr = c"Matte";
 const OUTPUT: &CStr = c"Output";
 
 const KEY: &CStr = c"key";
+const KEEP_PERSON: &CStr = c"keepPerson";
 const SPILL: &CStr = c"spill";
 const MATCH_COLOUR: &CStr = c"matchColour";
 const LIGHT_WRAP: &CStr = c"lightWrap";
@@ -76,6 +77,8 @@ enum Key {
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Settings {
     key: Key,
+    /// Keep the person solid inside a screen key.
+    keep_person: bool,
     options: CompositeOptions,
     matte_out: bool,
 }
@@ -105,7 +108,12 @@ fn settings(effect: &Effect, time: f64, scale: RenderScale) -> OfxResult<Setting
             _ => Fit::Cover,
         },
     };
-    Ok(Settings { key, options, matte_out: effect.int_at(RESULT, time)? == 1 })
+    Ok(Settings {
+        key,
+        keep_person: effect.int_at(KEEP_PERSON, time)? != 0,
+        options,
+        matte_out: effect.int_at(RESULT, time)? == 1,
+    })
 }
 
 /// The Matte clip's frame for `time` when the Key parameter asks for it
@@ -196,9 +204,20 @@ impl CompositeInstance {
                 MatteFrom::Person(PersonKey { model: PersonSegmenter::found(None, None)?, cleanup: Default::default() })
             }
         };
+        // Only a screen key has a person to keep; with another key the
+        // switch does nothing.
+        let keep = match settings.key {
+            Key::Screen(_) if settings.keep_person => {
+                Some(PersonKey { model: PersonSegmenter::found(None, None)?, cleanup: Default::default() })
+            }
+            _ => None,
+        };
         let mut shots = Vec::with_capacity(pieces.plates.len());
         for (k, plate) in pieces.plates.iter().enumerate() {
             let mut shot = ShotCompositor::new(matte.clone(), settings.options, false)?;
+            if let Some(person) = &keep {
+                shot.keep_person(person.clone());
+            }
             crate::host::runtime()?.install(|| {
                 shot.prime(
                     &plate.view(),
@@ -246,6 +265,17 @@ impl Plugin for Composite {
             &[c"Auto", c"Green", c"Blue", c"Matte clip", c"Person"],
             0,
         )?;
+        let keep = effect.define_param(
+            kOfxParamTypeBoolean,
+            KEEP_PERSON,
+            c"Keep person",
+            c"With a screen key (Auto, Green, Blue): keep solid what the person model is sure is the person, so \
+              clothes the colour of the screen are not keyed out; edges stay the key's. For the shots that need \
+              it: the model can take screen between arms and legs for person. The model is found as for Key: \
+              Person.",
+        )?;
+        keep.set_int(kOfxParamPropDefault, 0, 0)?;
+        keep.set_int(kOfxParamPropAnimates, 0, 0)?;
         describe::double(
             effect,
             (SPILL, c"Spill", c"How much screen spill to pull out of the foreground."),

@@ -24,7 +24,7 @@ use sys::{OfxHost, OfxPlugin, OfxPropertySetHandle, OfxStatus};
 /// Bumped whenever an effect's description changes: hosts cache
 /// descriptions by identifier and version.
 const VERSION_MAJOR: u32 = 1;
-const VERSION_MINOR: u32 = 6;
+const VERSION_MINOR: u32 = 7;
 
 unsafe extern "C" fn set_host(host: *mut OfxHost) {
     host::set_host(host);

@@ -482,31 +482,14 @@ fn key_person_matches_the_command_line_and_names_a_missing_model() {
         .args(["--light-wrap", "0.3", "-q"]));
     let cli_frames = sorted_pngs(&cli_out);
     assert_eq!(cli_frames.len(), frames as usize);
+    let clips = PersonClips { exe, bundle, plate_raw, bg_raw, frames, side };
     let render = |out: &Path, models: &Path, extra: &[&str]| {
-        std::fs::create_dir_all(out).unwrap();
-        run(host_cmd(&exe, &bundle)
-            .env("MATTEBOX_MODELS", models)
-            .env("MATTEBOX_ONNXRUNTIME", tools.join("onnxruntime/libonnxruntime.so"))
-            .args(["render", "io.mattebox.Composite", "OfxImageEffectContextGeneral"])
-            .arg(&plate_raw)
-            .args([&frames.to_string(), &side.to_string(), &side.to_string()])
-            .arg(out)
-            .args(["--main-clip", "Plate", "--clip"])
-            .arg(format!("Background={}", bg_raw.display()))
-            .args(["--threads", "3", "--depth", "byte", "key=4", "lightWrap=0.3"])
-            .args(extra))
+        clips.render(out, models, &[&["key=4", "lightWrap=0.3"], extra].concat())
     };
     let out = dir.path().join("ofx");
-    let said = |o: &std::process::Output| {
-        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-    };
     let rendered = render(&out, &models, &[]);
     assert!(rendered.status.success(), "{}", said(&rendered));
-    for (i, cli) in cli_frames.iter().enumerate() {
-        let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
-        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-        assert!(worst <= 0.5 / 255.0, "frame {i}: {} steps from the command line's", worst * 255.0);
-    }
+    assert_same_frames(&out, &cli_frames);
     let matte_out = dir.path().join("matte");
     let rendered = render(&matte_out, &models, &["result=1"]);
     assert!(rendered.status.success(), "{}", said(&rendered));
@@ -519,6 +502,162 @@ fn key_person_matches_the_command_line_and_names_a_missing_model() {
     let empty = dir.path().join("no-models");
     std::fs::create_dir_all(&empty).unwrap();
     let missing = render(&dir.path().join("missing"), &empty, &[]);
+    let text = said(&missing);
+    assert_eq!(missing.status.code(), Some(1), "{text}");
+    assert!(text.contains(&empty.join("selfie.onnx").display().to_string()), "names the missing model: {text}");
+}
+
+/// What the host said, stdout then stderr.
+fn said(o: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Every rendered frame in `out` within half a step of the command line's.
+fn assert_same_frames(out: &Path, cli_frames: &[PathBuf]) {
+    for (i, cli) in cli_frames.iter().enumerate() {
+        let (ofx, cli) = (read_raw(&out.join(format!("frame_{i:04}.raw"))), png_floats(cli));
+        let worst = ofx.iter().zip(&cli).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst <= 0.5 / 255.0, "frame {i}: {} steps from the command line's", worst * 255.0);
+    }
+}
+
+/// The harness, the bundle and a plate and background as raw frames, for
+/// Composite renders that find the person model as a plugin does.
+struct PersonClips {
+    exe: PathBuf,
+    bundle: PathBuf,
+    plate_raw: PathBuf,
+    bg_raw: PathBuf,
+    frames: u64,
+    side: u32,
+}
+
+impl PersonClips {
+    /// Renders every frame into `out` on three threads, out of order, 8
+    /// bits a channel, the model looked for in `models`.
+    fn render(&self, out: &Path, models: &Path, params: &[&str]) -> std::process::Output {
+        std::fs::create_dir_all(out).unwrap();
+        run(host_cmd(&self.exe, &self.bundle)
+            .env("MATTEBOX_MODELS", models)
+            .env("MATTEBOX_ONNXRUNTIME", root().join("target/tools/onnxruntime/libonnxruntime.so"))
+            .args(["render", "io.mattebox.Composite", "OfxImageEffectContextGeneral"])
+            .arg(&self.plate_raw)
+            .args([&self.frames.to_string(), &self.side.to_string(), &self.side.to_string()])
+            .arg(out)
+            .args(["--main-clip", "Plate", "--clip"])
+            .arg(format!("Background={}", self.bg_raw.display()))
+            .args(["--threads", "3", "--depth", "byte"])
+            .args(params))
+    }
+}
+
+/// Keep person on a real person on a blue screen wearing a patch of the
+/// screen's own hue (scikit-image's astronaut matted by the model, laid
+/// over the screen with sensor noise drawn afresh each frame, a darker
+/// screen-blue painted on her suit), rendered out of order on three
+/// threads: every frame equals `mattebox composite --keep-person`'s; the
+/// matte holds the patch that the key alone sees through; without the
+/// model the render fails saying where to put it.
+#[test]
+fn keep_person_matches_the_command_line_and_holds_what_the_key_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (side, frames) = (512u32, 4u64);
+    let photo = root().join("target/tools/calibration/astronaut.png");
+    assert!(photo.exists(), "{} is missing: run `bash .ci/setup`", photo.display());
+    let ffmpeg = |args: &[&str], out: &Path| {
+        ok(Command::new("ffmpeg").args(["-hide_banner", "-v", "error", "-y"]).args(args).arg(out));
+    };
+    let n = frames.to_string();
+    let still = dir.path().join("still.mkv");
+    ffmpeg(&["-loop", "1", "-framerate", "24", "-i", photo.to_str().unwrap(), "-frames:v", &n, "-c:v", "ffv1"], &still);
+    let background = dir.path().join("background.mkv");
+    let source = format!("testsrc2=size={side}x{side}:rate=24,format=rgb24");
+    ffmpeg(&["-f", "lavfi", "-i", &source, "-frames:v", &n, "-c:v", "ffv1"], &background);
+    let models = root().join("../shared/models");
+    // The command line with the person model, as a user passes it.
+    let with_model = || {
+        let mut c = Command::new(cli());
+        c.arg("composite").arg("--models").arg(&models);
+        c.arg("--onnxruntime").arg(root().join("target/tools/onnxruntime/libonnxruntime.so"));
+        c
+    };
+    let her = dir.path().join("her.mkv");
+    ok(with_model()
+        .args(["--key", "person", "-q", "--plate"])
+        .arg(&still)
+        .arg("--background")
+        .arg(&background)
+        .arg("--matte-out")
+        .arg(&her)
+        .arg("-o")
+        .arg(dir.path().join("unused.mkv")));
+    let plate = dir.path().join("on_blue.mkv");
+    let screen = format!("color=c=0x1A40CC:s={side}x{side}:r=24");
+    ffmpeg(
+        &[
+            "-i",
+            still.to_str().unwrap(),
+            "-i",
+            her.to_str().unwrap(),
+            "-f",
+            "lavfi",
+            "-i",
+            &screen,
+            "-filter_complex",
+            "[0]format=gbrp,drawbox=x=215:y=360:w=80:h=70:color=0x10287A:t=fill[fg];\
+             [1]format=gray,format=gbrp[mask];[2]format=gbrp[screen];[screen][fg][mask]maskedmerge,\
+             noise=alls=6:allf=t,format=rgb24",
+            "-frames:v",
+            &n,
+            "-c:v",
+            "ffv1",
+        ],
+        &plate,
+    );
+    let cli_out = dir.path().join("cli");
+    ok(with_model()
+        .args(["--key", "blue", "--keep-person", "-q", "--plate"])
+        .arg(&plate)
+        .arg("--background")
+        .arg(&background)
+        .arg("-o")
+        .arg(&cli_out));
+    let cli_frames = sorted_pngs(&cli_out);
+    assert_eq!(cli_frames.len(), frames as usize);
+    let clips = PersonClips {
+        exe: host(dir.path()),
+        bundle: bundle(dir.path()),
+        plate_raw: raw_frames_n(&plate, &dir.path().join("plate_raw"), frames),
+        bg_raw: raw_frames_n(&background, &dir.path().join("bg_raw"), frames),
+        frames,
+        side,
+    };
+    let out = dir.path().join("ofx");
+    let rendered = clips.render(&out, &models, &["key=2", "keepPerson=1"]);
+    assert!(rendered.status.success(), "{}", said(&rendered));
+    assert_same_frames(&out, &cli_frames);
+
+    // The patch's matte on the last frame, kept and not; her face and the
+    // screen's corner either way.
+    let matte_at = |keep: &str| {
+        let out = dir.path().join(format!("matte{keep}"));
+        let rendered = clips.render(&out, &models, &["key=2", "result=1", &format!("keepPerson={keep}")]);
+        assert!(rendered.status.success(), "{}", said(&rendered));
+        let matte = read_raw(&out.join("frame_0003.raw"));
+        let at = |x: u32, y: u32| matte[((y * side + x) * 4) as usize];
+        (at(255, 395), at(235, 128), at(486, 25))
+    };
+    let ((alone, face, corner), (kept, kept_face, kept_corner)) = (matte_at("0"), matte_at("1"));
+    assert!(alone < 0.9, "the key alone holds the patch at {alone}");
+    assert!(kept > 0.97, "the kept person's patch is {kept}");
+    assert!(
+        face > 0.95 && kept_face > 0.95 && corner < 0.05 && kept_corner < 0.05,
+        "{face} {kept_face} {corner} {kept_corner}"
+    );
+
+    let empty = dir.path().join("no-models");
+    std::fs::create_dir_all(&empty).unwrap();
+    let missing = clips.render(&dir.path().join("missing"), &empty, &["key=2", "keepPerson=1"]);
     let text = said(&missing);
     assert_eq!(missing.status.code(), Some(1), "{text}");
     assert!(text.contains(&empty.join("selfie.onnx").display().to_string()), "names the missing model: {text}");
