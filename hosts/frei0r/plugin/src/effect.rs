@@ -80,25 +80,32 @@ const PERSON: ParamSpec = ParamSpec {
     explanation: c"No screen: find the person with the segmentation model (selfie.onnx in $MATTEBOX_MODELS or ~/.local/share/mattebox/models; ONNX Runtime in $MATTEBOX_ONNXRUNTIME or on the loader path); screen and clip points are then unused",
 };
 
-/// Parameters of the mixer: the common ones and the person switch.
-const MIXER_PARAMS: [ParamSpec; 11] = [
-    COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], COMMON[5], COMMON[6], COMMON[7], COMMON[8], COMMON[9],
-    PERSON,
-];
+/// After it: keep the person solid inside a screen key.
+const KEEP_PERSON: ParamSpec = ParamSpec {
+    name: c"keep person",
+    kind: ParamKind::Bool,
+    explanation: c"With a screen key: keep solid what the person model is sure is the person, so clothes the colour of the screen stay; edges stay the key's. For the shots that need it (the model can take screen between arms and legs for person); the model is found as for person",
+};
+
+/// The common parameters followed by `tail`: a host sees them in this
+/// order, and saved projects keep the index.
+const fn common_then<const N: usize>(tail: &[ParamSpec]) -> [ParamSpec; N] {
+    assert!(N == COMMON.len() + tail.len(), "N counts the common parameters and the tail");
+    let mut out = [COMMON[0]; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < COMMON.len() { COMMON[i] } else { tail[i - COMMON.len()] };
+        i += 1;
+    }
+    out
+}
+
+/// Parameters of the mixer: the common ones and the person switches.
+const MIXER_PARAMS: [ParamSpec; 12] = common_then(&[PERSON, KEEP_PERSON]);
 
 /// Parameters of the filter: the common ones, where the background comes
-/// from, and the person switch.
-const FILTER_PARAMS: [ParamSpec; 13] = [
-    COMMON[0],
-    COMMON[1],
-    COMMON[2],
-    COMMON[3],
-    COMMON[4],
-    COMMON[5],
-    COMMON[6],
-    COMMON[7],
-    COMMON[8],
-    COMMON[9],
+/// from, and the person switches.
+const FILTER_PARAMS: [ParamSpec; 14] = common_then(&[
     ParamSpec {
         name: c"background",
         kind: ParamKind::String,
@@ -110,15 +117,16 @@ const FILTER_PARAMS: [ParamSpec; 13] = [
         explanation: c"Colour behind the foreground when no background image is set; default black",
     },
     PERSON,
-];
+    KEEP_PERSON,
+]);
 
 /// The shared effect state.
 #[derive(Debug)]
 pub struct KeyComposite {
     width: u32,
     height: u32,
-    /// The common parameters' values, then the person switch's.
-    values: [f64; 11],
+    /// The common parameters' values, then the person switches'.
+    values: [f64; 12],
     background_path: String,
     background_colour: [f32; 3],
     /// The filter's background, fitted to the frame (taken out while rendering).
@@ -133,9 +141,11 @@ pub struct KeyComposite {
     frames: u64,
 }
 
-const DEFAULTS: [f64; 11] = [0.0, 0.0, 1.0, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+const DEFAULTS: [f64; 12] = [0.0, 0.0, 1.0, 0.8, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
 /// Where the person switch's value is kept.
 const PERSON_VALUE: usize = 10;
+/// Where the keep-person switch's value is kept.
+const KEEP_PERSON_VALUE: usize = 11;
 
 impl KeyComposite {
     fn new(width: u32, height: u32) -> Self {
@@ -171,14 +181,24 @@ impl KeyComposite {
         Cleanup { grow: ((v[4] - 0.5) * 20.0).round() as i32, blur: (v[5] * 20.0) as f32, fill_holes: v[6] > 0.5 }
     }
 
-    /// Where the matte comes from: the screen key, or the person model
-    /// (found as the C ABI finds it; a plugin host passes no options).
-    fn matte_from(&self) -> Result<MatteFrom, String> {
-        if self.values[PERSON_VALUE] > 0.5 {
+    /// The shot's compositor: the screen key (keeping the person when
+    /// asked), or the person model (found as the C ABI finds it; a plugin
+    /// host passes no options).
+    fn compositor(&self) -> Result<ShotCompositor, String> {
+        let found = |cleanup| {
             let model = PersonSegmenter::found(None, None).map_err(|e| e.to_string())?;
-            return Ok(MatteFrom::Person(PersonKey { model, cleanup: self.cleanup() }));
+            Ok::<_, String>(PersonKey { model, cleanup })
+        };
+        let matte = match self.values[PERSON_VALUE] > 0.5 {
+            true => MatteFrom::Person(found(self.cleanup())?),
+            false => MatteFrom::Key(self.key_options()),
+        };
+        let keep = self.values[KEEP_PERSON_VALUE] > 0.5 && matches!(matte, MatteFrom::Key(_));
+        let mut shot = ShotCompositor::new(matte, self.composite_options(), false).map_err(|e| e.to_string())?;
+        if keep {
+            shot.keep_person(found(Cleanup::default())?);
         }
-        Ok(MatteFrom::Key(self.key_options()))
+        Ok(shot)
     }
 
     fn key_options(&self) -> KeyOptions {
@@ -252,8 +272,7 @@ impl KeyComposite {
         let mut out_view = FrameViewMut::new(bytemuck::cast_slice_mut(out), w, h, stride, PixelFormat::Rgba8)
             .map_err(|e| e.to_string())?;
         if self.shot.is_none() {
-            let mut shot =
-                ShotCompositor::new(self.matte_from()?, self.composite_options(), false).map_err(|e| e.to_string())?;
+            let mut shot = self.compositor()?;
             // No screen in the plate: documented pass-through, not an error per frame.
             self.shot = Some(shot.sample_screen(&plate_view).ok().map(|()| shot));
         }
@@ -279,7 +298,7 @@ impl Plugin for KeyFilter {
         name: c"Mattebox Key",
         plugin_type: TYPE_FILTER,
         explanation: c"Keys a green or blue screen (colour-difference key refined at the edges, spill suppression, matte clean-up), or finds the person on a plate with no screen, and composites the foreground over an image or a colour in linear light, with colour match and light wrap",
-        version: (0, 3),
+        version: (0, 4),
     };
     const PARAMS: &'static [ParamSpec] = &FILTER_PARAMS;
 
@@ -292,6 +311,7 @@ impl Plugin for KeyFilter {
         match (index, value) {
             (0..=9, ParamValue::Number(v)) => e.set_number(index, v),
             (12, ParamValue::Number(v)) => e.set_number(PERSON_VALUE, v),
+            (13, ParamValue::Number(v)) => e.set_number(KEEP_PERSON_VALUE, v),
             (10, ParamValue::Text(path)) if path != e.background_path => {
                 e.background_path = path;
                 e.background = None;
@@ -312,6 +332,7 @@ impl Plugin for KeyFilter {
             10 => ParamValue::Text(self.0.background_path.clone()),
             11 => ParamValue::Color(self.0.background_colour),
             12 => ParamValue::Number(self.0.values[PERSON_VALUE]),
+            13 => ParamValue::Number(self.0.values[KEEP_PERSON_VALUE]),
             i => ParamValue::Number(self.0.values[..PERSON_VALUE].get(i).copied().unwrap_or(0.0)),
         }
     }
@@ -334,7 +355,7 @@ impl Plugin for OverMixer {
         name: c"Mattebox Over",
         plugin_type: TYPE_MIXER2,
         explanation: c"Keys a green or blue screen on the first track (the actor plate), or finds the person on a plate with no screen, and composites it over the second track (the background) in linear light, with spill suppression, colour match and light wrap",
-        version: (0, 3),
+        version: (0, 4),
     };
     const PARAMS: &'static [ParamSpec] = &MIXER_PARAMS;
 
@@ -343,8 +364,9 @@ impl Plugin for OverMixer {
     }
 
     fn set(&mut self, index: usize, value: ParamValue) {
-        // The person switch is the mixer's index 10, and kept there too.
-        if let (0..=10, ParamValue::Number(v)) = (index, value) {
+        // The person switches are the mixer's indices 10 and 11, and kept
+        // there too.
+        if let (0..=11, ParamValue::Number(v)) = (index, value) {
             self.0.set_number(index, v);
         }
     }

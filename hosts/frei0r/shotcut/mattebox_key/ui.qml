@@ -8,7 +8,7 @@ import Shotcut.Controls as Shotcut
 
 Item {
     width: 350
-    height: 330
+    height: 360
 
     Component.onCompleted: {
         if (filter.isNew) {
@@ -25,6 +25,7 @@ Item {
             filter.set("background", "");
             filter.set("background colour", "#000000");
             filter.set("person", 0);
+            filter.set("keep person", 0);
         }
         setControls();
     }
@@ -37,6 +38,8 @@ Item {
         grow.value = (filter.getDouble("grow") - 0.5) * 20;
         soften.value = filter.getDouble("soften") * 20;
         fillHoles.checked = filter.getDouble("fill holes") > 0.5;
+        keepPerson.checked = filter.getDouble("keep person") > 0.5;
+        keepPerson.enabled = screenCombo.currentIndex < 3;
         matchColour.value = filter.getDouble("match colour") * 100;
         lightWrap.value = filter.getDouble("light wrap") * 100;
         outputCombo.currentIndex = Math.round(filter.getDouble("output") * 2);
@@ -57,8 +60,14 @@ Item {
                 filter.set("person", currentIndex === 3 ? 1 : 0);
                 if (currentIndex < 3)
                     filter.set("screen", currentIndex / 2);
+                keepPerson.enabled = currentIndex < 3;
             }
         }
+
+        // With a screen: the model holds the person solid (clothes the
+        // screen's colour); edges stay the key's.
+        Label { text: qsTr("Keep person"); Layout.alignment: Qt.AlignRight }
+        CheckBox { id: keepPerson; onClicked: filter.set("keep person", checked ? 1 : 0) }
 
         Label { text: qsTr("Clip black (0: auto)"); Layout.alignment: Qt.AlignRight }
         Shotcut.SliderSpinner { id: clipBlack; minimumValue: 0; maximumValue: 100; suffix: " %"; onValueChanged: filter.set("clip black", value / 100) }

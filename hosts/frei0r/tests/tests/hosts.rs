@@ -364,9 +364,14 @@ fn plugins_describe_themselves_and_take_abuse_and_match_the_ui_files() {
     let dir = plugin_dir(tmp.path());
     let key = probe(&dir.join("mattebox_key.so"), 0);
     let over = probe(&dir.join("mattebox_over.so"), 2);
-    assert_eq!(key.len(), 13);
+    assert_eq!(key.len(), 14);
     assert_eq!(over[..10], key[..10], "the mixer has the filter's parameters but the background ones");
-    assert_eq!((over.len(), &over[10], &key[12]), (11, &"person".to_owned(), &"person".to_owned()), "added at the end");
+    assert_eq!(over.len(), 12);
+    assert_eq!(
+        (&over[10..], &key[12..]),
+        (&key[12..], &["person", "keep person"].map(String::from)[..]),
+        "added at the end"
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned();
     let kdenlive_key = std::fs::read_to_string(root.join("kdenlive/effects/frei0r_mattebox_key.xml")).unwrap();
     let kdenlive_over = std::fs::read_to_string(root.join("kdenlive/transitions/frei0r_mattebox_over.xml")).unwrap();
@@ -526,8 +531,46 @@ fn person_plate(dir: &Path) -> PathBuf {
     plate
 }
 
-/// The person switch (the filter's last parameter) in ffmpeg: every frame
-/// equals `mattebox composite --key person`'s, her face and suit are kept
+/// `plates.0` over `plates.1` by `mattebox composite` with `cli_args` (and
+/// the person model, when they ask for it), and by the filter in ffmpeg with `params` (the model
+/// found from the environment, as a plugin finds it), both into `work`:
+/// every frame the same bytes. The filter's frames.
+fn both_with_model(
+    plugins: &Path,
+    work: &Path,
+    plates: (&Path, &Path),
+    cli_args: &[&str],
+    params: &str,
+) -> Vec<Vec<u8>> {
+    let (models, library) = person_model_paths();
+    let model_args = ["--models", models.to_str().unwrap(), "--onnxruntime", library.to_str().unwrap()];
+    // The command line refuses them when it runs no model.
+    let runs_model = cli_args.contains(&"person") || cli_args.contains(&"--keep-person");
+    let cli_args = [cli_args, if runs_model { &model_args } else { &[] }].concat();
+    let (cli_out, out) = (work.join("cli.mkv"), work.join("frei0r.mkv"));
+    let env = [("MATTEBOX_MODELS", models.as_path()), ("MATTEBOX_ONNXRUNTIME", library.as_path())];
+    both_composite(plugins, plates.0, plates.1, (&cli_out, &cli_args), (&out, params, &["-c:v", "ffv1"], &env));
+    let (ours, theirs) = (all_frames(&out), all_frames(&cli_out));
+    assert_eq!((ours.len(), theirs.len()), (6, 6));
+    for (k, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+        let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
+        assert_eq!(
+            differing, 0,
+            "{params}, frame {k}: {differing} bytes of the frei0r composite differ from the command line's"
+        );
+    }
+    ours
+}
+
+/// A red still of the plates' size, behind the person.
+fn red_background(dir: &Path) -> PathBuf {
+    let background = dir.join("red.png");
+    ffmpeg(&["-f", "lavfi", "-i", "color=c=0xFF0000:s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
+    background
+}
+
+/// The person switch (the filter's second last parameter) in ffmpeg: every
+/// frame equals `mattebox composite --key person`'s, her face and suit are kept
 /// and the wall and the model rocket behind her replaced. Without the model
 /// (and with no runtime named) the filter names the model it looked for,
 /// once, and passes the plate through.
@@ -536,26 +579,17 @@ fn the_person_switch_in_ffmpeg_matches_the_command_line_and_says_when_its_model_
     let tmp = tempfile::tempdir().unwrap();
     let dir = plugin_dir(tmp.path());
     let plate = person_plate(tmp.path());
-    let background = tmp.path().join("red.png");
-    ffmpeg(&["-f", "lavfi", "-i", "color=c=0xFF0000:s=320x180", "-frames:v", "1", background.to_str().unwrap()]);
-    let (models, library) = person_model_paths();
-    let cli_args =
-        ["--key", "person", "--models", models.to_str().unwrap(), "--onnxruntime", library.to_str().unwrap()];
-    let (cli_out, out) = (tmp.path().join("cli.mkv"), tmp.path().join("frei0r.mkv"));
+    let background = red_background(tmp.path());
     let params = format!("0|0|1|0.8|0.5|0|n|0|0|0|{}|0/0/0|y", background.display());
-    let env = [("MATTEBOX_MODELS", models.as_path()), ("MATTEBOX_ONNXRUNTIME", library.as_path())];
-    both_composite(&dir, &plate, &background, (&cli_out, &cli_args), (&out, &params, &["-c:v", "ffv1"], &env));
-    let (ours, theirs, plates) = (all_frames(&out), all_frames(&cli_out), all_frames(&plate));
-    assert_eq!((ours.len(), theirs.len()), (6, 6));
-    for (k, ((a, b), p)) in ours.iter().zip(&theirs).zip(&plates).enumerate() {
-        let differing = a.iter().zip(b).filter(|(x, y)| x != y).count();
-        assert_eq!(differing, 0, "frame {k}: {differing} bytes of the frei0r composite differ from the command line's");
+    let ours = both_with_model(&dir, tmp.path(), (&plate, &background), &["--key", "person"], &params);
+    let plates = all_frames(&plate);
+    for (k, (a, p)) in ours.iter().zip(&plates).enumerate() {
         // Face and suit kept; the wall beside her hair and the rocket red
         // (the flag at the left, half in this crop, the model keeps).
-        close(pixel(a, 140, 60), pixel(p, 140, 60), 12, "her face");
-        close(pixel(a, 100, 160), pixel(p, 100, 160), 12, "her suit");
-        close(pixel(a, 205, 25), RED, 12, "the wall");
-        close(pixel(a, 250, 100), RED, 12, "the model rocket");
+        close(pixel(a, 140, 60), pixel(p, 140, 60), 12, &format!("frame {k}: her face"));
+        close(pixel(a, 100, 160), pixel(p, 100, 160), 12, &format!("frame {k}: her suit"));
+        close(pixel(a, 205, 25), RED, 12, &format!("frame {k}: the wall"));
+        close(pixel(a, 250, 100), RED, 12, &format!("frame {k}: the model rocket"));
     }
 
     let empty = tmp.path().join("no-models");
@@ -573,6 +607,99 @@ fn the_person_switch_in_ffmpeg_matches_the_command_line_and_says_when_its_model_
     let missing = empty.join("selfie.onnx").display().to_string();
     assert_eq!(text.matches(&missing).count(), 1, "the missing model is named once: {text}");
     assert_eq!(all_frames(&passed), plates, "the plate passes through");
+}
+
+/// `person_plate`'s astronaut laid on a blue screen by her model matte,
+/// with a patch of darker screen blue painted on her suit (which no colour
+/// key can call foreground) and sensor noise drawn afresh each frame.
+fn person_on_blue(dir: &Path) -> PathBuf {
+    let (models, library) = person_model_paths();
+    let (still, her) = (dir.join("still.mkv"), dir.join("her.mkv"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let photo = root.join("target/tools/calibration/astronaut.png");
+    let crop = "scale=320:320,crop=320:180:0:10,drawbox=x=80:y=130:w=50:h=40:color=0x10287A:t=fill,format=bgr0";
+    let photo = photo.to_str().unwrap();
+    let still_arg = still.to_str().unwrap();
+    ffmpeg(&["-loop", "1", "-framerate", "25", "-i", photo, "-vf", crop, "-frames:v", "6", "-c:v", "ffv1", still_arg]);
+    run(Command::new(cli())
+        .args(["composite", "--key", "person", "-q", "--models"])
+        .arg(&models)
+        .arg("--onnxruntime")
+        .arg(&library)
+        .arg("--plate")
+        .arg(&still)
+        .arg("--background")
+        .arg(&still)
+        .arg("--matte-out")
+        .arg(&her)
+        .arg("-o")
+        .arg(dir.join("unused.mkv")));
+    let plate = dir.join("on_blue.mkv");
+    ffmpeg(&[
+        "-i",
+        still_arg,
+        "-i",
+        her.to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x1A40CC:s=320x180:r=25",
+        "-filter_complex",
+        "[0]format=gbrp[fg];[1]format=gray,format=gbrp[mask];[2]format=gbrp[screen];\
+         [screen][fg][mask]maskedmerge,noise=alls=6:allf=t,format=bgr0",
+        "-frames:v",
+        "6",
+        "-c:v",
+        "ffv1",
+        plate.to_str().unwrap(),
+    ]);
+    plate
+}
+
+/// Keep person (the filter's last parameter) in ffmpeg on a blue screen
+/// whose actor wears the screen's colour: every frame equals `mattebox
+/// composite --keep-person`'s, and the patch the key alone replaces is
+/// kept; the mixer in melt keeps it too (its last parameter, by name).
+#[test]
+fn keep_person_in_ffmpeg_and_melt_holds_what_the_key_cannot_as_the_command_line_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    let plate = person_on_blue(tmp.path());
+    let background = red_background(tmp.path());
+    let filtered = |keep: &str| {
+        let params = format!("1|0|1|0.8|0.5|0|n|0|0|0|{}|0/0/0|n|{keep}", background.display());
+        let cli_args: &[&str] = if keep == "y" { &["--key", "blue", "--keep-person"] } else { &["--key", "blue"] };
+        let dir_for = tmp.path().join(format!("keep-{keep}"));
+        std::fs::create_dir_all(&dir_for).unwrap();
+        both_with_model(&dir, &dir_for, (&plate, &background), cli_args, &params)
+    };
+    let (alone, kept, plates) = (filtered("n"), filtered("y"), all_frames(&plate));
+    for (k, ((a, kept), p)) in alone.iter().zip(&kept).zip(&plates).enumerate() {
+        assert!(pixel(a, 105, 150)[0] > 120, "frame {k}: the key alone kept the patch: {:?}", pixel(a, 105, 150));
+        assert!(pixel(kept, 105, 150)[0] < 60, "frame {k}: the patch went: {:?}", pixel(kept, 105, 150));
+        close(pixel(kept, 140, 60), pixel(p, 140, 60), 16, "her face");
+        close(pixel(kept, 300, 20), RED, 12, "the screen");
+    }
+
+    let (models, library) = person_model_paths();
+    let profile = profile(tmp.path());
+    let out = tmp.path().join("mix.mkv");
+    let (p, bg, prof) = (plate.to_str().unwrap(), background.to_str().unwrap(), profile.to_str().unwrap());
+    run(Command::new("melt")
+        .env("MLT_FREI0R_PLUGIN_PATH", &dir)
+        .env("MATTEBOX_MODELS", &models)
+        .env("MATTEBOX_ONNXRUNTIME", &library)
+        .args(["-profile", prof, bg, "out=2", "-track", p, "out=2"])
+        .args(["-transition", "frei0r.mattebox_over", "in=0", "out=2", "a_track=1", "b_track=0", "screen=1"])
+        .arg("keep person=1")
+        .arg("-consumer")
+        .arg(format!("avformat:{}", out.display()))
+        .arg("vcodec=ffv1"));
+    let mixed = all_frames(&out);
+    assert_eq!(mixed.len(), 3);
+    for (k, m) in mixed.iter().enumerate() {
+        assert!(pixel(m, 105, 150)[0] < 60, "frame {k}: the mixer lost the patch: {:?}", pixel(m, 105, 150));
+    }
 }
 
 /// The mixer's person switch in melt (its last parameter, by name): the
