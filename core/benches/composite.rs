@@ -465,6 +465,20 @@ fn synthetic_plate(w: u32, h: u32) -> (Frame, Frame) {
     (plate, bg)
 }
 
+/// `plate` moved `dx` pixels right (the left edge repeated), as a pan.
+fn panned(plate: &Frame, dx: usize) -> Frame {
+    let mut moved = plate.clone();
+    let row_bytes = plate.width() as usize * 4;
+    let dx = dx.min(plate.width() as usize - 1) * 4;
+    for (dst, src) in moved.as_bytes_mut().chunks_exact_mut(row_bytes).zip(plate.as_bytes().chunks_exact(row_bytes)) {
+        dst[dx..].copy_from_slice(&src[..row_bytes - dx]);
+        for px in dst[..dx].chunks_exact_mut(4) {
+            px.copy_from_slice(&src[..4]);
+        }
+    }
+    moved
+}
+
 /// The plate with sensor noise of `sigma` code values per channel (a
 /// cheap hash, different for every `seed`).
 fn with_noise(plate: &Frame, sigma: f32, seed: u64) -> Frame {
@@ -491,10 +505,18 @@ fn speed(runtime: &Runtime) {
     // Only when timed: making them takes longer than timing a case.
     let noisy: Vec<Frame> =
         if wanted("noise") { (0..8).map(|seed| with_noise(&clean, 4.0, seed)).collect() } else { Vec::new() };
+    // The camera pans 2 px a frame: every frame measures its move from the
+    // frames before it.
+    let panning: Vec<Frame> = if wanted("pan") {
+        (0..41).map(|k| with_noise(&panned(&clean, 2 * k), 4.0, k as u64)).collect()
+    } else {
+        Vec::new()
+    };
     let mut out = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
     for (name, options, plates) in [
         ("clean, defaults", CompositeOptions::default(), std::slice::from_ref(&clean)),
         ("noise 4/255, defaults", CompositeOptions::default(), &noisy[..]),
+        ("pan 2 px a frame, noise 4/255, defaults", CompositeOptions::default(), &panning[..]),
         (
             "clean, colour match + light wrap",
             CompositeOptions { match_colour: 0.5, light_wrap: 0.5, ..Default::default() },

@@ -16,6 +16,13 @@
 //! of their windows, so the matte changes from one to the next by about
 //! 1/n of what it did.
 //!
+//! When the camera moves, no edge is still in place, and a slow move (a
+//! pixel a frame at high noise) changes the means by less than the still
+//! limit, so it would be averaged misplaced: each earlier frame's move to
+//! this one is measured in whole pixels on the means at this frame's
+//! edges, and a pixel is averaged with where it came from or with the same
+//! place (a static part of the shot), whichever matches more closely.
+//!
 //! The history is shared by every copy of a shot's compositor (hosts that
 //! render on several threads), keyed by frame index and checked against a
 //! fingerprint of the plate, so that a plate that changed upstream is keyed
@@ -171,7 +178,8 @@ pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noi
     let limit = ((STILL * noise + STILL_FLOOR) * SCALE) as i32;
     let flat_screen = quantise(FLAT_SCREEN * auto_clip_black(noise));
     let flat_foreground = quantise(FLAT_FOREGROUND);
-    let w = frame.width as usize;
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let shifts = shifts_from(frame, earlier, limit);
     let mut values: Vec<f32> = frame.packed.par_iter().map(|&q| value(q & 0xFFFF)).collect();
     values.par_chunks_mut(w).enumerate().for_each_init(
         || vec![0u8; w],
@@ -189,13 +197,35 @@ pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noi
                 let end = start + segment.len();
                 let (row, count) = (&mut row[start..end], &mut count[start..end]);
                 count.fill(1);
-                for e in earlier {
+                for (e, &(dx, dy)) in earlier.iter().zip(&shifts) {
                     let theirs = &e.packed[span.start + start..span.start + end];
-                    // Branch-free, so that it vectorises: a moving pixel adds zero.
+                    let from_y = y as isize - dy;
+                    if (dx, dy) == (0, 0) || !(0..h as isize).contains(&from_y) {
+                        // Branch-free, so that it vectorises: a moving pixel adds zero.
+                        for x in 0..segment.len() {
+                            let still = ((segment[x] >> 16) as i32 - (theirs[x] >> 16) as i32).abs() < limit;
+                            row[x] += if still { value(theirs[x] & 0xFFFF) } else { 0.0 };
+                            count[x] += still as u8;
+                        }
+                        continue;
+                    }
+                    // The content moved: a pixel is averaged with where it
+                    // came from, or with the same place (a static part of
+                    // the shot), whichever matches it more closely.
+                    let moved = &e.packed[from_y as usize * w..(from_y as usize + 1) * w];
                     for x in 0..segment.len() {
-                        let still = ((segment[x] >> 16) as i32 - (theirs[x] >> 16) as i32).abs() < limit;
-                        row[x] += if still { value(theirs[x] & 0xFFFF) } else { 0.0 };
-                        count[x] += still as u8;
+                        let mean = (segment[x] >> 16) as i32;
+                        let apart = |q: u32| (mean - (q >> 16) as i32).abs();
+                        let from_x = (start + x) as isize - dx;
+                        let came_from = (0..w as isize).contains(&from_x).then(|| moved[from_x as usize]);
+                        let closer = match came_from {
+                            Some(q) if apart(q) <= apart(theirs[x]) => q,
+                            _ => theirs[x],
+                        };
+                        if apart(closer) < limit {
+                            row[x] += value(closer & 0xFFFF);
+                            count[x] += 1;
+                        }
                     }
                 }
                 for (v, &n) in row.iter_mut().zip(count.iter()) {
@@ -206,6 +236,122 @@ pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noi
     );
     values
 }
+
+/// How far the content moved from each of the `earlier` frames (nearest
+/// first) to `frame`, in whole pixels: a camera's pan or drift, found by
+/// matching the plain keys' means where they have edges (the screen is
+/// flat), or no move where nothing moved or nothing says. Judged on the two
+/// frames alone, so copies of a shot's compositor agree.
+fn shifts_from(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], limit: i32) -> Vec<(isize, isize)> {
+    let samples = edge_samples(frame, limit);
+    if samples.len() < MIN_EDGE_SAMPLES {
+        return vec![(0, 0); earlier.len()];
+    }
+    // The nearest frame is searched widely; the farther ones near where
+    // its move, kept up, would put them.
+    let mut velocity: Option<(f32, f32)> = None;
+    earlier
+        .iter()
+        .map(|e| {
+            let gap = frame.index.saturating_sub(e.index).max(1) as f32;
+            let (centre, reach) = match velocity {
+                Some((vx, vy)) => (((vx * gap).round() as isize, (vy * gap).round() as isize), FOLLOW_REACH),
+                None => ((0, 0), SHIFT_REACH),
+            };
+            let shift = best_shift(frame, e, &samples, (centre, reach), limit);
+            velocity.get_or_insert((shift.0 as f32 / gap, shift.1 as f32 / gap));
+            shift
+        })
+        .collect()
+}
+
+/// Where `frame`'s plain-key means change across a sample grid by clearly
+/// more than noise: the edges a move can be measured on, at most
+/// MAX_EDGE_SAMPLES of them.
+fn edge_samples(frame: &KeyedFrame, limit: i32) -> Vec<(usize, usize)> {
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let mean = |x: usize, y: usize| (frame.packed[y * w + x] >> 16) as i32;
+    // Denser on small frames (a person model's copy), so that a few
+    // edges still give enough samples.
+    let step = (w.min(h) / 48).clamp(1, EDGE_STEP);
+    let mut samples = Vec::new();
+    for y in (1..h.saturating_sub(1)).step_by(step) {
+        for x in (1..w.saturating_sub(1)).step_by(step) {
+            let change = (mean(x + 1, y) - mean(x - 1, y)).abs() + (mean(x, y + 1) - mean(x, y - 1)).abs();
+            if change > limit {
+                samples.push((x, y));
+            }
+        }
+    }
+    let keep_every = samples.len().div_ceil(MAX_EDGE_SAMPLES).max(1);
+    samples.into_iter().step_by(keep_every).collect()
+}
+
+/// The whole-pixel move within `reach` of `centre` that best matches the
+/// means of `frame` at `samples` with `earlier`'s where they came from;
+/// no move unless it matches clearly better than no move does, and no
+/// search when no move matches within noise (a still shot: most of them).
+fn best_shift(
+    frame: &KeyedFrame,
+    earlier: &KeyedFrame,
+    samples: &[(usize, usize)],
+    (centre, reach): ((isize, isize), isize),
+    limit: i32,
+) -> (isize, isize) {
+    let (w, h) = (frame.width as isize, frame.height as isize);
+    if (earlier.width, earlier.height) != (frame.width, frame.height) {
+        return (0, 0);
+    }
+    // Mean |difference| over the samples whose source is inside the frame;
+    // None when too few are.
+    let cost = |(dx, dy): (isize, isize)| {
+        let (mut sum, mut n) = (0i64, 0usize);
+        for &(x, y) in samples {
+            let (fx, fy) = (x as isize - dx, y as isize - dy);
+            if (0..w).contains(&fx) && (0..h).contains(&fy) {
+                let ours = (frame.packed[y * w as usize + x] >> 16) as i64;
+                let theirs = (earlier.packed[fy as usize * w as usize + fx as usize] >> 16) as i64;
+                sum += (ours - theirs).abs();
+                n += 1;
+            }
+        }
+        (2 * n >= samples.len()).then(|| sum as f64 / n as f64)
+    };
+    let still = cost((0, 0)).unwrap_or(f64::INFINITY);
+    // The means' own noise gives a mean difference of about a tenth of
+    // the still limit; a 1 px move of an edge gives most of it.
+    if still <= STILL_ENOUGH * limit as f64 {
+        return (0, 0);
+    }
+    let mut best = ((0, 0), still);
+    for dy in centre.1 - reach..=centre.1 + reach {
+        for dx in centre.0 - reach..=centre.0 + reach {
+            if let Some(c) = cost((dx, dy))
+                && c < best.1
+            {
+                best = ((dx, dy), c);
+            }
+        }
+    }
+    if best.1 < MOVED_BELOW * still { best.0 } else { (0, 0) }
+}
+
+/// Sample grid spacing for measuring a move, in pixels, at most.
+const EDGE_STEP: usize = 8;
+/// Fewer edge samples than this say nothing about a move.
+const MIN_EDGE_SAMPLES: usize = 16;
+/// More than this are thinned out (the search's cost is in them).
+const MAX_EDGE_SAMPLES: usize = 2048;
+/// How far (each way, in pixels) the move from the nearest earlier frame
+/// is searched...
+const SHIFT_REACH: isize = 8;
+/// ...and how far around the nearest's move, kept up, for the others.
+const FOLLOW_REACH: isize = 3;
+/// Edges that differ in place by at most this share of the still limit,
+/// on average, did not move.
+const STILL_ENOUGH: f64 = 0.25;
+/// A move is taken when it matches at this share of no move's difference.
+const MOVED_BELOW: f64 = 0.5;
 
 /// Runs of this many pixels (a cache line of packed words) are averaged or
 /// skipped together.
