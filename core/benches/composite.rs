@@ -34,6 +34,9 @@
 //! side) into DIR as PNG, to see where a keyer goes wrong. For profiling
 //! the speed part, `MB_BENCH_CASE=text` times only the cases whose name
 //! starts with `text` and `MB_BENCH_THREADS=1,2` says with how many threads.
+//! `MB_BENCH_PAN=1` keys the lossless shots as a camera panning a pixel a
+//! frame along each (cut by ffmpeg's crop), scored in the scene's
+//! coordinates.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -307,7 +310,7 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
     let scratch = dir.join("scratch");
     std::fs::create_dir_all(&scratch).unwrap();
     // Per shot: [SAD, MSE, gradient, PSNR, flicker] met (lower error, higher PSNR, flicker at most half).
-    let mut met = [0usize; 5];
+    let (mut met, mut scored) = ([0usize; 5], 0);
     let mut failures = Vec::new();
     // MB_BENCH_KEEP_PERSON=1: keyed keeping the person solid
     // (`--keep-person`), with the shared selfie.onnx, loaded once.
@@ -320,17 +323,32 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         .unwrap();
         mattebox_core::composite::PersonKey { model: std::sync::Arc::new(model), cleanup: Default::default() }
     });
-    for info in plates {
+    // MB_BENCH_PAN=1: each lossless shot as a camera panning along it, the
+    // window on the scene moving a pixel a frame (cut from the still shot
+    // by ffmpeg's crop; the background moves with it), scored in the
+    // scene's coordinates on the columns every frame shows.
+    let pan = std::env::var_os("MB_BENCH_PAN").is_some();
+    for info in plates.iter().filter(|info| !pan || info.codec == "lossless") {
         let (w, h) = (info.width as usize, info.height as usize);
-        let plate_path = dir.join(&info.file);
+        let still_path = dir.join(&info.file);
         let background = read_image(&dir.join(format!("{}.background.png", info.base))).unwrap();
         let truth = read_f32(&dir.join(format!("{}.alpha.f32", info.base)));
         let truth_composite = read_f32(&dir.join(format!("{}.composite.f32", info.base)));
         assert_eq!(truth.len(), w * h);
+        let count = MediaReader::open(&still_path, &OpenOptions::default()).unwrap().info().frame_count;
+        // How far the window travels; frame n's plate column x is the
+        // scene's column x + travel - n, and columns travel..w - travel
+        // are on every frame.
+        let travel = if pan { count as usize - 1 } else { 0 };
+        let plate_path = if pan { panned_plate(&still_path, travel, &scratch) } else { still_path };
+        let (pw, sw) = (w - travel, w - 2 * travel);
+        let offset = |n: u64| if pan { n as usize } else { 0 };
+        let scene =
+            |data: &[f32], width: usize, channels: usize, x0: usize| columns(data, (width, h, channels), x0, sw);
+        let (truth_scene, truth_composite_scene) = (scene(&truth, w, 1, travel), scene(&truth_composite, w, 3, travel));
 
         // Mattebox, defaults, as hosts run it.
         let mut reader = MediaReader::open(&plate_path, &OpenOptions::default()).unwrap();
-        let count = reader.info().frame_count;
         let mut shot =
             ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
         if let Some(person) = &keep_person {
@@ -339,17 +357,17 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         let (mut alphas, mut composites) = (Vec::new(), Vec::new());
         for i in 0..count {
             let plate = reader.read_frame(i).unwrap();
-            let mut out = Frame::new(info.width, info.height, plate.format()).unwrap();
+            let window = if pan { Some(frame_columns(&background, travel - offset(i), pw)) } else { None };
+            let bg = window.as_ref().unwrap_or(&background);
+            let mut out = Frame::new(pw as u32, info.height, plate.format()).unwrap();
             let matte = runtime
-                .install(|| {
-                    shot.render(i, &plate.view(), None, &background.view(), ShotOutput::Composite, &mut out.view_mut())
-                })
+                .install(|| shot.render(i, &plate.view(), None, &bg.view(), ShotOutput::Composite, &mut out.view_mut()))
                 .unwrap();
-            alphas.push(matte.values().to_vec());
-            composites.push(rgb_of(&out));
+            alphas.push(scene(matte.values(), pw, 1, offset(i)));
+            composites.push(scene(&rgb_of(&out), pw, 3, offset(i)));
         }
         let screen = *shot.screen().unwrap();
-        let ours = scores(&alphas, &composites, &truth, &truth_composite, w, h);
+        let ours = scores(&alphas, &composites, &truth_scene, &truth_composite_scene, sw, h);
 
         // ffmpeg, the best grid setting by SAD on the first frame, given our screen colour.
         let srgb = screen.linear.map(|v| (linear_to_srgb(v) * 255.0).round() as u8);
@@ -357,17 +375,26 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         let screen_name = if screen.channel == 2 { "blue" } else { "green" };
         assert_eq!(screen_name, info.screen, "{}: found the wrong screen", info.name);
         let first = ffmpeg_alphas(&plate_path, &colour, &settings, &scratch);
+        let first_truth = columns(&truth, (w, h, 1), travel, pw);
         let best = (0..settings.len())
-            .min_by(|&a, &b| matte_error_sad(&first[a], &truth).total_cmp(&matte_error_sad(&first[b], &truth)))
+            .min_by(|&a, &b| {
+                matte_error_sad(&first[a], &first_truth).total_cmp(&matte_error_sad(&first[b], &first_truth))
+            })
             .unwrap();
         let (s, b) = settings[best];
-        let keyed = ffmpeg_key(&plate_path, w * h, &colour, (s, b), screen_name);
-        let bg_rgb = rgb_of(&background);
-        let ff_alphas: Vec<Vec<f32>> = keyed.iter().map(|(a, _)| a.clone()).collect();
-        let ff_composites: Vec<Vec<f32>> = keyed.iter().map(|(a, rgb)| over(rgb, a, &bg_rgb)).collect();
-        let theirs = scores(&ff_alphas, &ff_composites, &truth, &truth_composite, w, h);
+        let keyed = ffmpeg_key(&plate_path, pw * h, &colour, (s, b), screen_name);
+        let bg_rgb = scene(&rgb_of(&background), w, 3, travel);
+        let ff_alphas: Vec<Vec<f32>> =
+            keyed.iter().enumerate().map(|(n, (a, _))| scene(a, pw, 1, offset(n as u64))).collect();
+        let ff_composites: Vec<Vec<f32>> = keyed
+            .iter()
+            .zip(&ff_alphas)
+            .enumerate()
+            .map(|(n, ((_, rgb), a))| over(&scene(rgb, pw, 3, offset(n as u64)), a, &bg_rgb))
+            .collect();
+        let theirs = scores(&ff_alphas, &ff_composites, &truth_scene, &truth_composite_scene, sw, h);
         if let Some(out) = std::env::var_os("MB_BENCH_DUMP") {
-            dump_mattes(Path::new(&out), &info.name, [&truth, &alphas[0], &ff_alphas[0]], w, h);
+            dump_mattes(Path::new(&out), &info.name, [&truth_scene, &alphas[0], &ff_alphas[0]], sw, h);
         }
 
         let cell = |a: f64, b: f64, lower: bool| {
@@ -375,10 +402,11 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
             if ours_better { format!("**{a:.2}** / {b:.2}") } else { format!("{a:.2} / **{b:.2}**") }
         };
         let label = format!(
-            "{} ({}{})",
+            "{} ({}{}{})",
             info.base.split('_').next().unwrap(),
             info.screen,
-            if info.motion_blur > 0 { format!(", {} px blur", info.motion_blur) } else { String::new() }
+            if info.motion_blur > 0 { format!(", {} px blur", info.motion_blur) } else { String::new() },
+            if pan { ", panning 1 px a frame" } else { "" }
         );
         println!(
             "| {label} | {} | {} | {} | {} | {} | {} | {} | {s}, {b} |",
@@ -397,6 +425,7 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
             ours.psnr > theirs.psnr,
             ours.flicker <= 0.5 * theirs.flicker,
         ];
+        scored += 1;
         for (m, ok) in met.iter_mut().zip(checks) {
             *m += ok as usize;
         }
@@ -404,7 +433,7 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
             failures.push(info.name.clone());
         }
     }
-    let n = plates.len();
+    let n = scored;
     println!(
         "\nOf {n} shots, Mattebox has the lower SAD on {}, the lower MSE on {}, a gradient error no higher on {}, \
          the better composite on {}, and at most half ffmpeg's flicker on {}.",
@@ -414,6 +443,39 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         println!("Short of a target: {}.", failures.join(", "));
     }
     println!();
+}
+
+/// Columns `x0..x0 + width` of `data` (`size`: width, height, channels).
+fn columns(data: &[f32], (w, h, channels): (usize, usize, usize), x0: usize, width: usize) -> Vec<f32> {
+    (0..h).flat_map(|y| &data[(y * w + x0) * channels..(y * w + x0 + width) * channels]).copied().collect()
+}
+
+/// Columns `x0..x0 + width` of `frame`, as RGBA8.
+fn frame_columns(frame: &Frame, x0: usize, width: usize) -> Frame {
+    let rgba = frame.to_format(PixelFormat::Rgba8).unwrap();
+    let mut out = Frame::new(width as u32, frame.height(), PixelFormat::Rgba8).unwrap();
+    let (from, to) = (frame.width() as usize * 4, width * 4);
+    for (dst, src) in out.as_bytes_mut().chunks_exact_mut(to).zip(rgba.as_bytes().chunks_exact(from)) {
+        dst.copy_from_slice(&src[x0 * 4..x0 * 4 + to]);
+    }
+    out
+}
+
+/// `plate` as a camera panning along it: frame n is its columns
+/// `travel - n ..` (`travel` fewer than it has), the scene moving a pixel
+/// right each frame; written losslessly into `scratch`.
+fn panned_plate(plate: &Path, travel: usize, scratch: &Path) -> PathBuf {
+    let out = scratch.join("panned.mkv");
+    let crop = format!("crop=iw-{travel}:ih:{travel}-n:0");
+    let run = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-y", "-i"])
+        .arg(plate)
+        .args(["-vf", &crop, "-c:v", "ffv1", "-pix_fmt", "bgr0"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&run.stderr));
+    out
 }
 
 /// `mattes` side by side as one grey PNG, `DIR/NAME.png`.

@@ -278,7 +278,8 @@ fn edge_samples(frame: &KeyedFrame, limit: i32) -> Vec<(usize, usize)> {
     for y in (1..h.saturating_sub(1)).step_by(step) {
         for x in (1..w.saturating_sub(1)).step_by(step) {
             let change = (mean(x + 1, y) - mean(x - 1, y)).abs() + (mean(x, y + 1) - mean(x, y - 1)).abs();
-            if change > limit {
+            // The means' noise is about a tenth of the still limit.
+            if 2 * change > limit {
                 samples.push((x, y));
             }
         }
@@ -318,8 +319,9 @@ fn best_shift(
         (2 * n >= samples.len()).then(|| sum as f64 / n as f64)
     };
     let still = cost((0, 0)).unwrap_or(f64::INFINITY);
-    // The means' own noise gives a mean difference of about a tenth of
-    // the still limit; a 1 px move of an edge gives most of it.
+    // The means' own noise gives a mean difference of about an eighth of
+    // the still limit; at high noise a 1 px move of the edges sampled
+    // gives little more than twice that.
     if still <= STILL_ENOUGH * limit as f64 {
         return (0, 0);
     }
@@ -339,7 +341,7 @@ fn best_shift(
 /// Sample grid spacing for measuring a move, in pixels, at most.
 const EDGE_STEP: usize = 8;
 /// Fewer edge samples than this say nothing about a move.
-const MIN_EDGE_SAMPLES: usize = 16;
+const MIN_EDGE_SAMPLES: usize = 8;
 /// More than this are thinned out (the search's cost is in them).
 const MAX_EDGE_SAMPLES: usize = 2048;
 /// How far (each way, in pixels) the move from the nearest earlier frame
@@ -349,7 +351,7 @@ const SHIFT_REACH: isize = 8;
 const FOLLOW_REACH: isize = 3;
 /// Edges that differ in place by at most this share of the still limit,
 /// on average, did not move.
-const STILL_ENOUGH: f64 = 0.25;
+const STILL_ENOUGH: f64 = 0.15;
 /// A move is taken when it matches at this share of no move's difference.
 const MOVED_BELOW: f64 = 0.5;
 
