@@ -143,7 +143,8 @@ impl KeyHistory {
     }
 
     /// `frame`'s key averaged with the remembered frames before it where
-    /// still (for a key of this `noise`), `frame` then remembered.
+    /// still, in place or along the camera's move (for a key of this
+    /// `noise`), `frame` then remembered.
     pub(super) fn averaged(&self, frame: KeyedFrame, noise: f32) -> Vec<f32> {
         let frame = Arc::new(frame);
         let values = average_still(&frame, &self.before(&frame), noise);
@@ -170,9 +171,10 @@ impl KeyHistory {
 }
 
 /// `frame`'s key averaged, pixel by pixel, with the keys of the `earlier`
-/// frames where it is still (for a key of this `noise`). Values come from
-/// the packed words of every frame alike, so a frame averages the same
-/// whoever keyed it.
+/// frames where it is still (for a key of this `noise`): in place, or
+/// where it came from when the camera moved. Values come from the packed
+/// words of every frame alike, so a frame averages the same whoever keyed
+/// it.
 pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noise: f32) -> Vec<f32> {
     // In quantised steps of the means.
     let limit = ((STILL * noise + STILL_FLOOR) * SCALE) as i32;
@@ -278,7 +280,7 @@ fn edge_samples(frame: &KeyedFrame, limit: i32) -> Vec<(usize, usize)> {
     for y in (1..h.saturating_sub(1)).step_by(step) {
         for x in (1..w.saturating_sub(1)).step_by(step) {
             let change = (mean(x + 1, y) - mean(x - 1, y)).abs() + (mean(x, y + 1) - mean(x, y - 1)).abs();
-            // The means' noise is about a tenth of the still limit.
+            // The means' noise is about an eighth of the still limit.
             if 2 * change > limit {
                 samples.push((x, y));
             }
