@@ -321,7 +321,8 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
             &repo.join("../shared/models/selfie.onnx"),
         )
         .unwrap();
-        mattebox_core::composite::PersonKey { model: std::sync::Arc::new(model), cleanup: Default::default() }
+        let model: std::sync::Arc<dyn mattebox_core::composite::PersonModel> = std::sync::Arc::new(model);
+        model
     });
     // MB_BENCH_PAN=1: each lossless shot as a camera panning along it, the
     // window on the scene moving a pixel a frame (cut from the still shot
@@ -351,8 +352,8 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
         let mut reader = MediaReader::open(&plate_path, &OpenOptions::default()).unwrap();
         let mut shot =
             ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
-        if let Some(person) = &keep_person {
-            shot.keep_person(person.clone());
+        if let Some(model) = &keep_person {
+            shot.keep_person(model.clone());
         }
         let (mut alphas, mut composites) = (Vec::new(), Vec::new());
         for i in 0..count {

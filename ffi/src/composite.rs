@@ -2,9 +2,11 @@
 //! (or, with no screen, the person a segmentation model finds), and a plate
 //! composited over a background, per shot.
 
+use std::sync::Arc;
+
 use mattebox_core::composite::{
-    Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, Screen, ScreenChoice, ShotCompositor,
-    ShotOutput, key,
+    Cleanup, CompositeOptions, Defocus, Fit, KeyOptions, MatteChannel, MatteFrom, PersonKey, PersonModel, Screen,
+    ScreenChoice, ShotCompositor, ShotOutput, key,
 };
 use mattebox_core::pixels::color::linear_to_srgb;
 
@@ -135,22 +137,24 @@ impl Keying {
     fn matte_from(self) -> FfiResult<MatteFrom> {
         Ok(match self {
             Keying::Screen(options) => MatteFrom::Key(options),
-            Keying::Person(cleanup) => MatteFrom::Person(person_key(cleanup, "MB_SCREEN_PERSON")?),
+            Keying::Person(cleanup) => {
+                MatteFrom::Person(PersonKey { model: person_model("MB_SCREEN_PERSON")?, cleanup })
+            }
         })
     }
 }
 
-/// The person model found as `MB_SCREEN_PERSON` documents, with `cleanup`;
-/// `asked` names what needed it, for the error without the `onnx` feature.
+/// The person model found as `MB_SCREEN_PERSON` documents; `asked` names
+/// what needed it, for the error without the `onnx` feature.
 #[cfg(feature = "onnx")]
-fn person_key(cleanup: Cleanup, _asked: &str) -> FfiResult<mattebox_core::composite::PersonKey> {
+fn person_model(_asked: &str) -> FfiResult<Arc<dyn PersonModel>> {
     use mattebox_core::consistency::models::PersonSegmenter;
-    let model = PersonSegmenter::found(None, None)?;
-    Ok(mattebox_core::composite::PersonKey { model, cleanup })
+    let model: Arc<dyn PersonModel> = PersonSegmenter::found(None, None)?;
+    Ok(model)
 }
 
 #[cfg(not(feature = "onnx"))]
-fn person_key(_: Cleanup, asked: &str) -> FfiResult<mattebox_core::composite::PersonKey> {
+fn person_model(asked: &str) -> FfiResult<Arc<dyn PersonModel>> {
     Err(FfiError {
         code: mb_result::Unsupported,
         message: format!("{asked} needs ONNX Runtime: this library was built without the `onnx` feature"),
@@ -560,7 +564,7 @@ pub unsafe extern "C" fn mb_compositor_keep_person(compositor: *mut mb_composito
                 state.next
             )));
         }
-        state.shot.keep_person(person_key(Cleanup::default(), "mb_compositor_keep_person")?);
+        state.shot.keep_person(person_model("mb_compositor_keep_person")?);
         Ok(())
     })
 }

@@ -170,10 +170,7 @@ fn a_host_gets_the_person_matte_from_the_environment() {
         // The same bytes as the core's compositor keeping the same model's person.
         let mut core =
             ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
-        core.keep_person(PersonKey {
-            model: PersonSegmenter::shared(&models.join("selfie.onnx"), Some(&library)).unwrap(),
-            cleanup: Default::default(),
-        });
+        core.keep_person(PersonSegmenter::shared(&models.join("selfie.onnx"), Some(&library)).unwrap());
         for (k, (plate, out)) in on_blue.iter().zip(&kept).enumerate() {
             let mut expected = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
             core.render(k as u64, &plate.view(), None, &red.view(), ShotOutput::Composite, &mut expected.view_mut())

@@ -31,7 +31,9 @@ use crate::composite::key::{
     KeyOptions, KeyScratch, SMOOTH_ABOVE, Screen, check_clips, find_screen, finish_key, raw_key, smooth_noise,
 };
 use crate::composite::matte::{Matte, clean, grow, window_means};
-use crate::composite::person::{PersonKey, PersonScratch, STILL_NOISE, guided_upsample, segment, stillness_means};
+use crate::composite::person::{
+    PersonKey, PersonModel, PersonScratch, STILL_NOISE, guided_upsample, segment, stillness_means,
+};
 use crate::composite::temporal::{KeyHistory, KeyedFrame, TEMPORAL_ABOVE, WINDOW};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, FrameView, FrameViewMut};
@@ -133,7 +135,7 @@ pub struct ShotCompositor {
     noise: Option<f32>,
     /// A person model whose sure interior the key keeps solid, and its
     /// frames' history.
-    keep_person: Option<PersonKey>,
+    keep_person: Option<Arc<dyn PersonModel>>,
     kept_history: KeyHistory,
     scratch: Scratch,
 }
@@ -204,13 +206,13 @@ impl ShotCompositor {
                 if let Some(person) = self.keep_person.clone()
                     && !self.kept_history.holds(index, plate)
                 {
-                    let (_, frame) = self.person_frame(index, plate, &person, self.kept_history.spare())?;
+                    let (_, frame) = self.person_frame(index, plate, person.as_ref(), self.kept_history.spare())?;
                     self.kept_history.remember(Arc::new(frame));
                 }
             }
             MatteFrom::Person(person) => {
                 if !self.history.holds(index, plate) {
-                    let (_, frame) = self.person_frame(index, plate, &person, self.history.spare())?;
+                    let (_, frame) = self.person_frame(index, plate, person.model.as_ref(), self.history.spare())?;
                     self.history.remember(Arc::new(frame));
                 }
             }
@@ -242,10 +244,10 @@ impl ShotCompositor {
         &mut self,
         index: u64,
         plate: &FrameView<'_>,
-        person: &PersonKey,
+        model: &dyn PersonModel,
         buffer: Vec<u32>,
     ) -> Result<(Frame, KeyedFrame)> {
-        let (small, probability) = segment(plate, person.model.as_ref())?;
+        let (small, probability) = segment(plate, model)?;
         stillness_means(&small, &mut self.scratch.person.luma, &mut self.scratch.key.mean);
         let frame = KeyedFrame::new(index, plate, &probability, &self.scratch.key.mean, buffer);
         Ok((small, frame))
@@ -254,8 +256,8 @@ impl ShotCompositor {
     /// The interior of the kept person's matte on frame `index` (averaged
     /// with earlier frames where still, like a person matte): the matte
     /// shrunk by [`KEEP_INSIDE`], so that edges stay the key's.
-    fn person_core(&mut self, index: u64, plate: &FrameView<'_>, person: &PersonKey) -> Result<Matte> {
-        let (small, frame) = self.person_frame(index, plate, person, self.kept_history.spare())?;
+    fn person_core(&mut self, index: u64, plate: &FrameView<'_>, model: &dyn PersonModel) -> Result<Matte> {
+        let (small, frame) = self.person_frame(index, plate, model, self.kept_history.spare())?;
         let averaged = self.kept_history.averaged(frame, STILL_NOISE);
         // Shrunk on the small copy (the same reach in plate pixels, at a
         // fraction of the cost), then brought to full size.
@@ -266,14 +268,13 @@ impl ShotCompositor {
         guided_upsample(&small, probability.values(), plate, &mut self.scratch.person)
     }
 
-    /// Keeps solid what `person`'s model is sure is a person (its matte's
+    /// Keeps solid what `model` is sure is a person (its matte's
     /// interior), whatever the key says: foreground the colour of the
-    /// screen (a navy shirt on blue). Edges stay the key's. Only a keyed
-    /// shot uses it (a person's or the host's matte has nothing to hold),
-    /// and `person`'s clean-up is not applied (the key options' clean-up
-    /// acts on the key, before the person is kept).
-    pub fn keep_person(&mut self, person: PersonKey) {
-        self.keep_person = Some(person);
+    /// screen (a navy shirt on blue). Edges stay the key's, cleaned up by
+    /// the key options before the person is kept. Only a keyed shot uses
+    /// it (a person's or the host's matte has nothing to hold).
+    pub fn keep_person(&mut self, model: Arc<dyn PersonModel>) {
+        self.keep_person = Some(model);
     }
 
     /// Where the shot's matte comes from.
@@ -353,8 +354,8 @@ impl ShotCompositor {
                         finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)?
                     }
                 };
-                if let Some(person) = self.keep_person.clone() {
-                    let core = self.person_core(index, plate, &person)?;
+                if let Some(model) = self.keep_person.clone() {
+                    let core = self.person_core(index, plate, model.as_ref())?;
                     for (a, c) in matte.values_mut().iter_mut().zip(core.values()) {
                         *a = a.max(*c);
                     }
@@ -362,7 +363,7 @@ impl ShotCompositor {
                 Ok(matte)
             }
             (MatteFrom::Person(person), _) => {
-                let (small, frame) = self.person_frame(index, plate, &person, self.history.spare())?;
+                let (small, frame) = self.person_frame(index, plate, person.model.as_ref(), self.history.spare())?;
                 let averaged = self.history.averaged(frame, STILL_NOISE);
                 let mut matte = guided_upsample(&small, &averaged, plate, &mut self.scratch.person)?;
                 clean(&mut matte, &person.cleanup);
@@ -773,7 +774,7 @@ mod tests {
         let keeping = || {
             let mut shot =
                 ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
-            shot.keep_person(PersonKey { model: Arc::new(RectangleModel { waver: 0.2 }), cleanup: Default::default() });
+            shot.keep_person(Arc::new(RectangleModel { waver: 0.2 }));
             shot
         };
         let mut sky = Frame::new(128, 96, PixelFormat::Rgba8).unwrap();
@@ -896,10 +897,7 @@ mod tests {
             let mut shot =
                 ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), CompositeOptions::default(), false).unwrap();
             if keep {
-                shot.keep_person(PersonKey {
-                    model: Arc::new(RectangleModel { waver: 0.0 }),
-                    cleanup: Default::default(),
-                });
+                shot.keep_person(Arc::new(RectangleModel { waver: 0.0 }));
             }
             shot.matte(0, &plate.view(), None).unwrap()
         };

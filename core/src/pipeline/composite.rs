@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::composite::camera::CameraMove;
 use crate::composite::integrate::CompositeOptions;
 use crate::composite::key::KeyOptions;
-use crate::composite::person::PersonKey;
+use crate::composite::person::{PersonKey, PersonModel};
 use crate::composite::shot::{MatteChannel, MatteFrom, ShotCompositor, ShotOutput};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, PixelFormat};
@@ -41,7 +41,7 @@ pub enum MatteSource {
     Person(PersonKey),
     /// Key the plate, keeping solid what the person model is sure is a
     /// person whatever its colour (see [`ShotCompositor::keep_person`]).
-    KeyKeepingPerson(KeyOptions, PersonKey),
+    KeyKeepingPerson(KeyOptions, Arc<dyn PersonModel>),
 }
 
 /// What to do when the background has fewer frames than the plate needs.
@@ -395,8 +395,8 @@ fn render(runtime: &Runtime, job: &CompositeJob, progress: &mut dyn FnMut(Progre
     let (mut matte_reader, matte_from) = matte_of(runtime, job, &pinfo)?;
     let tracking = job.track_camera || job.camera_track.is_some();
     let mut shot = ShotCompositor::new(matte_from, job.options, tracking)?;
-    if let MatteSource::KeyKeepingPerson(_, person) = &job.matte {
-        shot.keep_person(person.clone());
+    if let MatteSource::KeyKeepingPerson(_, model) = &job.matte {
+        shot.keep_person(model.clone());
     }
     // The shot's camera path, given or tracked once over the whole plate
     // (a chunk needs all of it; a whole run tracks as it renders).

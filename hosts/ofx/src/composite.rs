@@ -196,27 +196,24 @@ impl CompositeInstance {
         let background = effect.frame(BACKGROUND, effect.first_time(BACKGROUND)?)?;
         let matte_frame = matte_frame(effect, &settings, &plate, plate_time)?;
         let pieces = Pieces::of(plate, background, matte_frame, &settings, order)?;
+        // Found as the C ABI finds it: a plugin host passes no options.
+        let model = || PersonSegmenter::found(None, None);
         let matte = match settings.key {
             Key::Screen(screen) => MatteFrom::Key(KeyOptions { screen, ..KeyOptions::default() }),
             Key::MatteClip => MatteFrom::Host(MatteChannel::Luma),
-            // Found as the C ABI finds it: a plugin host passes no options.
-            Key::Person => {
-                MatteFrom::Person(PersonKey { model: PersonSegmenter::found(None, None)?, cleanup: Default::default() })
-            }
+            Key::Person => MatteFrom::Person(PersonKey { model: model()?, cleanup: Default::default() }),
         };
         // Only a screen key has a person to keep; with another key the
         // switch does nothing.
         let keep = match settings.key {
-            Key::Screen(_) if settings.keep_person => {
-                Some(PersonKey { model: PersonSegmenter::found(None, None)?, cleanup: Default::default() })
-            }
+            Key::Screen(_) if settings.keep_person => Some(model()?),
             _ => None,
         };
         let mut shots = Vec::with_capacity(pieces.plates.len());
         for (k, plate) in pieces.plates.iter().enumerate() {
             let mut shot = ShotCompositor::new(matte.clone(), settings.options, false)?;
-            if let Some(person) = &keep {
-                shot.keep_person(person.clone());
+            if let Some(model) = &keep {
+                shot.keep_person(model.clone());
             }
             crate::host::runtime()?.install(|| {
                 shot.prime(

@@ -192,8 +192,7 @@ pub(crate) fn run(ctx: &Ctx, args: CompositeArgs) -> Result<Report, CliError> {
         (None, _) => {
             let key = KeyOptions { screen, clip_black: args.clip_black, clip_white: args.clip_white, cleanup };
             if args.keep_person {
-                let model = person_model(ctx, &args)?;
-                MatteSource::KeyKeepingPerson(key, PersonKey { model, cleanup: Cleanup::default() })
+                MatteSource::KeyKeepingPerson(key, person_model(ctx, &args)?)
             } else {
                 MatteSource::Key(key)
             }

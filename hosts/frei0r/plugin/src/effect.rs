@@ -185,18 +185,15 @@ impl KeyComposite {
     /// asked), or the person model (found as the C ABI finds it; a plugin
     /// host passes no options).
     fn compositor(&self) -> Result<ShotCompositor, String> {
-        let found = |cleanup| {
-            let model = PersonSegmenter::found(None, None).map_err(|e| e.to_string())?;
-            Ok::<_, String>(PersonKey { model, cleanup })
-        };
+        let found = || PersonSegmenter::found(None, None).map_err(|e| e.to_string());
         let matte = match self.values[PERSON_VALUE] > 0.5 {
-            true => MatteFrom::Person(found(self.cleanup())?),
+            true => MatteFrom::Person(PersonKey { model: found()?, cleanup: self.cleanup() }),
             false => MatteFrom::Key(self.key_options()),
         };
         let keep = self.values[KEEP_PERSON_VALUE] > 0.5 && matches!(matte, MatteFrom::Key(_));
         let mut shot = ShotCompositor::new(matte, self.composite_options(), false).map_err(|e| e.to_string())?;
         if keep {
-            shot.keep_person(found(Cleanup::default())?);
+            shot.keep_person(found()?);
         }
         Ok(shot)
     }
