@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{ffmpeg, json_ok};
+use on_blue::{OnBlue, person_on_blue};
 
 mod common;
+#[path = "../../../core/tests/support/on_blue.rs"]
+mod on_blue;
 
 /// `mattebox composite --plate PLATE --background BG -o OUT EXTRA...`.
 fn composite(plate: &Path, background: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -267,31 +270,10 @@ fn keeping_the_person_holds_clothes_the_colour_of_the_screen() {
         "ffv1",
         still_arg,
     ]);
-    let her = dir.path().join("her.mkv");
-    let mut args = person.clone();
-    args.extend(["--matte-out".into(), her.to_str().unwrap().into()]);
-    let run =
-        composite(&still, &bg, &dir.path().join("unused.mkv"), &args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let plate = dir.path().join("on_blue.mkv");
-    ffmpeg(&[
-        "-i",
-        still_arg,
-        "-i",
-        her.to_str().unwrap(),
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=0x1A40CC:s=512x512:r=30",
-        "-filter_complex",
-        "[0]format=gbrp,drawbox=x=215:y=360:w=80:h=70:color=0x10287A:t=fill[fg];\
-         [1]format=gray,format=gbrp[mask];[2]format=gbrp[screen];[screen][fg][mask]maskedmerge,format=rgb24",
-        "-frames:v",
-        "2",
-        "-c:v",
-        "ffv1",
-        plate.to_str().unwrap(),
-    ]);
+    let library = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/tools/onnxruntime/libonnxruntime.so");
+    let shot = OnBlue { person: &still, size: (512, 512), rate: 30, frames: 2, noise: 0, patch: [215, 360, 80, 70] };
+    person_on_blue(Path::new(env!("CARGO_BIN_EXE_mattebox")), &models, &library, &shot, &plate);
     let matte_of = |keep: bool| {
         let (out, matte) = (dir.path().join(format!("out{keep}.mkv")), dir.path().join(format!("matte{keep}.mkv")));
         let mut args: Vec<String> = vec!["--key".into(), "blue".into()];

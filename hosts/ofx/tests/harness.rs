@@ -13,8 +13,11 @@ use mattebox_core::media::{MediaReader, OpenOptions};
 mod cut_clip;
 #[path = "../../../core/sandbox/tests/common/guests.rs"]
 mod guests;
+#[path = "../../../core/tests/support/on_blue.rs"]
+mod on_blue;
 mod support;
 use mattebox_core::{Frame, PixelFormat};
+use on_blue::{OnBlue, person_on_blue};
 use support::*;
 
 /// The command line's 2x slow motion of `clip` in quality mode, as a PNG
@@ -573,47 +576,24 @@ fn keep_person_matches_the_command_line_and_holds_what_the_key_cannot() {
     let background = dir.path().join("background.mkv");
     let source = format!("testsrc2=size={side}x{side}:rate=24,format=rgb24");
     ffmpeg(&["-f", "lavfi", "-i", &source, "-frames:v", &n, "-c:v", "ffv1"], &background);
-    let models = root().join("../shared/models");
+    let (models, library) =
+        (root().join("../shared/models"), root().join("target/tools/onnxruntime/libonnxruntime.so"));
     // The command line with the person model, as a user passes it.
     let with_model = || {
         let mut c = Command::new(cli());
-        c.arg("composite").arg("--models").arg(&models);
-        c.arg("--onnxruntime").arg(root().join("target/tools/onnxruntime/libonnxruntime.so"));
+        c.arg("composite").arg("--models").arg(&models).arg("--onnxruntime").arg(&library);
         c
     };
-    let her = dir.path().join("her.mkv");
-    ok(with_model()
-        .args(["--key", "person", "-q", "--plate"])
-        .arg(&still)
-        .arg("--background")
-        .arg(&background)
-        .arg("--matte-out")
-        .arg(&her)
-        .arg("-o")
-        .arg(dir.path().join("unused.mkv")));
     let plate = dir.path().join("on_blue.mkv");
-    let screen = format!("color=c=0x1A40CC:s={side}x{side}:r=24");
-    ffmpeg(
-        &[
-            "-i",
-            still.to_str().unwrap(),
-            "-i",
-            her.to_str().unwrap(),
-            "-f",
-            "lavfi",
-            "-i",
-            &screen,
-            "-filter_complex",
-            "[0]format=gbrp,drawbox=x=215:y=360:w=80:h=70:color=0x10287A:t=fill[fg];\
-             [1]format=gray,format=gbrp[mask];[2]format=gbrp[screen];[screen][fg][mask]maskedmerge,\
-             noise=alls=6:allf=t,format=rgb24",
-            "-frames:v",
-            &n,
-            "-c:v",
-            "ffv1",
-        ],
-        &plate,
-    );
+    let shot = OnBlue {
+        person: &still,
+        size: (side, side),
+        rate: 24,
+        frames: frames as u32,
+        noise: 6,
+        patch: [215, 360, 80, 70],
+    };
+    person_on_blue(&cli(), &models, &library, &shot, &plate);
     let cli_out = dir.path().join("cli");
     ok(with_model()
         .args(["--key", "blue", "--keep-person", "-q", "--plate"])

@@ -26,8 +26,11 @@ fn plugin_dir(tmp: &Path) -> PathBuf {
     dir
 }
 
+#[path = "../../../../core/tests/support/on_blue.rs"]
+mod on_blue;
 #[path = "../../../../core/tests/support/process.rs"]
 mod process;
+use on_blue::{OnBlue, person_on_blue};
 use process::ok as run;
 
 fn ffmpeg(args: &[&str]) -> Output {
@@ -612,47 +615,18 @@ fn the_person_switch_in_ffmpeg_matches_the_command_line_and_says_when_its_model_
 /// `person_plate`'s astronaut laid on a blue screen by her model matte,
 /// with a patch of darker screen blue painted on her suit (which no colour
 /// key can call foreground) and sensor noise drawn afresh each frame.
-fn person_on_blue(dir: &Path) -> PathBuf {
+fn astronaut_on_blue(dir: &Path) -> PathBuf {
     let (models, library) = person_model_paths();
-    let (still, her) = (dir.join("still.mkv"), dir.join("her.mkv"));
+    let still = dir.join("still.mkv");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
     let photo = root.join("target/tools/calibration/astronaut.png");
-    let crop = "scale=320:320,crop=320:180:0:10,drawbox=x=80:y=130:w=50:h=40:color=0x10287A:t=fill,format=bgr0";
-    let photo = photo.to_str().unwrap();
+    let crop = "scale=320:320,crop=320:180:0:10,format=bgr0";
     let still_arg = still.to_str().unwrap();
+    let photo = photo.to_str().unwrap();
     ffmpeg(&["-loop", "1", "-framerate", "25", "-i", photo, "-vf", crop, "-frames:v", "6", "-c:v", "ffv1", still_arg]);
-    run(Command::new(cli())
-        .args(["composite", "--key", "person", "-q", "--models"])
-        .arg(&models)
-        .arg("--onnxruntime")
-        .arg(&library)
-        .arg("--plate")
-        .arg(&still)
-        .arg("--background")
-        .arg(&still)
-        .arg("--matte-out")
-        .arg(&her)
-        .arg("-o")
-        .arg(dir.join("unused.mkv")));
     let plate = dir.join("on_blue.mkv");
-    ffmpeg(&[
-        "-i",
-        still_arg,
-        "-i",
-        her.to_str().unwrap(),
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=0x1A40CC:s=320x180:r=25",
-        "-filter_complex",
-        "[0]format=gbrp[fg];[1]format=gray,format=gbrp[mask];[2]format=gbrp[screen];\
-         [screen][fg][mask]maskedmerge,noise=alls=6:allf=t,format=bgr0",
-        "-frames:v",
-        "6",
-        "-c:v",
-        "ffv1",
-        plate.to_str().unwrap(),
-    ]);
+    let shot = OnBlue { person: &still, size: (320, 180), rate: 25, frames: 6, noise: 6, patch: [80, 130, 50, 40] };
+    person_on_blue(&cli(), &models, &library, &shot, &plate);
     plate
 }
 
@@ -664,7 +638,7 @@ fn person_on_blue(dir: &Path) -> PathBuf {
 fn keep_person_in_ffmpeg_and_melt_holds_what_the_key_cannot_as_the_command_line_does() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = plugin_dir(tmp.path());
-    let plate = person_on_blue(tmp.path());
+    let plate = astronaut_on_blue(tmp.path());
     let background = red_background(tmp.path());
     let filtered = |keep: &str| {
         let params = format!("1|0|1|0.8|0.5|0|n|0|0|0|{}|0/0/0|n|{keep}", background.display());
