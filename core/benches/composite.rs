@@ -314,16 +314,7 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
     let mut failures = Vec::new();
     // MB_BENCH_KEEP_PERSON=1: keyed keeping the person solid
     // (`--keep-person`), with the shared selfie.onnx, loaded once.
-    let keep_person = std::env::var_os("MB_BENCH_KEEP_PERSON").map(|_| {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let model = mattebox_core::consistency::models::PersonSegmenter::load(
-            Some(&repo.join("target/tools/onnxruntime/libonnxruntime.so")),
-            &repo.join("../shared/models/selfie.onnx"),
-        )
-        .unwrap();
-        let model: std::sync::Arc<dyn mattebox_core::composite::PersonModel> = std::sync::Arc::new(model);
-        model
-    });
+    let keep_person = std::env::var_os("MB_BENCH_KEEP_PERSON").map(|_| person_model());
     // MB_BENCH_PAN=1: each lossless shot as a camera panning along it, the
     // window on the scene moving a pixel a frame (cut from the still shot
     // by ffmpeg's crop; the background moves with it), scored in the
@@ -528,6 +519,20 @@ fn synthetic_plate(w: u32, h: u32) -> (Frame, Frame) {
     (plate, bg)
 }
 
+/// A sharp, colourful background (small checks under a gradient), its
+/// checks moved `k` pixels right.
+fn sharp_background(w: u32, h: u32, k: usize) -> Frame {
+    let mut bg = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
+    for (y, row) in bg.as_bytes_mut().chunks_exact_mut(w as usize * 4).enumerate() {
+        for (x, px) in row.chunks_exact_mut(4).enumerate() {
+            let check = ((x + k) / 6 + y / 6).is_multiple_of(2);
+            let v = if check { 200 } else { 40 };
+            px.copy_from_slice(&[v, (x * 255 / w as usize) as u8, (255 - v as usize * y / h as usize) as u8, 255]);
+        }
+    }
+    bg
+}
+
 /// `plate` moved `dx` pixels right (the left edge repeated), as a pan.
 fn panned(plate: &Frame, dx: usize) -> Frame {
     let mut moved = plate.clone();
@@ -561,6 +566,23 @@ fn with_noise(plate: &Frame, sigma: f32, seed: u64) -> Frame {
     noisy
 }
 
+/// The shared selfie.onnx, for `MB_BENCH_KEEP_PERSON`.
+#[cfg(feature = "onnx")]
+fn person_model() -> std::sync::Arc<dyn mattebox_core::composite::PersonModel> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let model = mattebox_core::consistency::models::PersonSegmenter::load(
+        Some(&repo.join("target/tools/onnxruntime/libonnxruntime.so")),
+        &repo.join("../shared/models/selfie.onnx"),
+    )
+    .unwrap();
+    std::sync::Arc::new(model)
+}
+
+#[cfg(not(feature = "onnx"))]
+fn person_model() -> std::sync::Arc<dyn mattebox_core::composite::PersonModel> {
+    panic!("MB_BENCH_KEEP_PERSON runs the person model: add `--features media,onnx`")
+}
+
 fn speed(runtime: &Runtime) {
     let (w, h) = (1920, 1080);
     let (clean, bg) = synthetic_plate(w, h);
@@ -575,15 +597,27 @@ fn speed(runtime: &Runtime) {
     } else {
         Vec::new()
     };
+    // A sharp background that changes every frame, as a generated shot
+    // does: nothing prepared from it can be kept from frame to frame.
+    let moving: Vec<Frame> =
+        if wanted("clean, moving") { (0..8).map(|k| sharp_background(w, h, k)).collect() } else { Vec::new() };
+    let still = std::slice::from_ref(&bg);
     let mut out = Frame::new(w, h, PixelFormat::Rgba8).unwrap();
-    for (name, options, plates) in [
-        ("clean, defaults", CompositeOptions::default(), std::slice::from_ref(&clean)),
-        ("noise 4/255, defaults", CompositeOptions::default(), &noisy[..]),
-        ("pan 2 px a frame, noise 4/255, defaults", CompositeOptions::default(), &panning[..]),
+    for (name, options, plates, backgrounds) in [
+        ("clean, defaults", CompositeOptions::default(), std::slice::from_ref(&clean), still),
+        ("noise 4/255, defaults", CompositeOptions::default(), &noisy[..], still),
+        ("pan 2 px a frame, noise 4/255, defaults", CompositeOptions::default(), &panning[..], still),
+        (
+            "clean, moving sharp background, defaults",
+            CompositeOptions::default(),
+            std::slice::from_ref(&clean),
+            &moving[..],
+        ),
         (
             "clean, colour match + light wrap",
             CompositeOptions { match_colour: 0.5, light_wrap: 0.5, ..Default::default() },
             std::slice::from_ref(&clean),
+            still,
         ),
     ] {
         if !wanted(name) {
@@ -592,15 +626,20 @@ fn speed(runtime: &Runtime) {
         // As every host runs it: the shot's compositor, frames in order
         // (the key remembers the frames before each one).
         let mut shot = ShotCompositor::new(MatteFrom::Key(KeyOptions::default()), options, false).unwrap();
+        let background = |k: u64| backgrounds[k as usize % backgrounds.len()].view();
         runtime
-            .install(|| shot.render(0, &plates[0].view(), None, &bg.view(), ShotOutput::Composite, &mut out.view_mut()))
+            .install(|| {
+                shot.render(0, &plates[0].view(), None, &background(0), ShotOutput::Composite, &mut out.view_mut())
+            })
             .unwrap();
         let frames = 40;
         let start = Instant::now();
         for k in 1..=frames {
             let plate = &plates[k as usize % plates.len()];
             runtime
-                .install(|| shot.render(k, &plate.view(), None, &bg.view(), ShotOutput::Composite, &mut out.view_mut()))
+                .install(|| {
+                    shot.render(k, &plate.view(), None, &background(k), ShotOutput::Composite, &mut out.view_mut())
+                })
                 .unwrap();
         }
         let secs = start.elapsed().as_secs_f64();
