@@ -134,9 +134,10 @@ const DOMINANCE: f32 = 1.4;
 /// bright. Screens are lit unevenly; foreground is another hue.
 #[inline]
 fn looks_like(p: [f32; 3], s: [f32; 3], s_norm: f32) -> bool {
-    let norm = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]).sqrt();
-    let cosine = (p[0] * s[0] + p[1] * s[1] + p[2] * s[2]) / (norm * s_norm).max(1e-9);
-    cosine > 0.985 && (0.3..2.0).contains(&(norm / s_norm))
+    // Compared squared: no root or division per pixel.
+    let (norm2, s_norm2) = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2], s_norm * s_norm);
+    let dot = p[0] * s[0] + p[1] * s[1] + p[2] * s[2];
+    dot > 0.0 && dot * dot > 0.985 * 0.985 * norm2 * s_norm2 && norm2 >= 0.09 * s_norm2 && norm2 < 4.0 * s_norm2
 }
 
 /// Linear RGB as `#RRGGBB` (sRGB), for messages.
@@ -398,26 +399,37 @@ pub(crate) fn raw_key(
                 let chroma = &chroma[qy * qw..(qy + 1) * qw];
                 for (dy, dst) in band.chunks_mut(wu).enumerate() {
                     decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
-                    let mut plain_row = plain_band.as_mut().map(|b| &mut b[dy * wu..(dy + 1) * wu]);
-                    for (x, (a, p)) in dst.iter_mut().zip(line.chunks_exact(4)).enumerate() {
-                        let q = x / ESTIMATE_SCALE;
-                        let ds = screens[q][3];
-                        let rgb = [p[0], p[1], p[2]];
-                        *a = (1.0 - difference(rgb, channel) / ds).clamp(RAW_MIN, RAW_MAX);
-                        if let Some(plain) = plain_row.as_mut() {
-                            plain[x] = *a;
+                    // The plain key first, branch-free, a cell's screen at a time.
+                    let cells = dst.chunks_mut(ESTIMATE_SCALE).zip(line.chunks(4 * ESTIMATE_SCALE));
+                    for ((values, pixels), screen) in cells.zip(screens) {
+                        for (a, p) in values.iter_mut().zip(pixels.chunks_exact(4)) {
+                            *a = (1.0 - difference([p[0], p[1], p[2]], channel) / screen[3]).clamp(RAW_MIN, RAW_MAX);
                         }
-                        if !near[q] && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
-                            let off = chroma_distance(rgb, chroma[q]);
-                            *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
+                    }
+                    if let Some(plain) = plain_band.as_mut() {
+                        plain[dy * wu..(dy + 1) * wu].copy_from_slice(dst);
+                    }
+                    // Then the guard and the solid colour's sums, a cell at a
+                    // time: its sums gather in registers (a pixel adding to
+                    // memory its neighbour just added to would wait on it).
+                    let cells = dst.chunks_mut(ESTIMATE_SCALE).zip(line.chunks(4 * ESTIMATE_SCALE));
+                    for (q, ((values, pixels), cell)) in cells.zip(cell_row.iter_mut()).enumerate() {
+                        let (guarded, reference) = (!near[q], chroma[q]);
+                        let mut sum = *cell;
+                        for (a, p) in values.iter_mut().zip(pixels.chunks_exact(4)) {
+                            let rgb = [p[0], p[1], p[2]];
+                            if guarded && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
+                                let off = chroma_distance(rgb, reference);
+                                *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
+                            }
+                            if *a >= SOLID {
+                                sum[0] += p[0];
+                                sum[1] += p[1];
+                                sum[2] += p[2];
+                                sum[3] += 1.0;
+                            }
                         }
-                        if *a >= SOLID {
-                            let cell = &mut cell_row[q];
-                            cell[0] += p[0];
-                            cell[1] += p[1];
-                            cell[2] += p[2];
-                            cell[3] += 1.0;
-                        }
+                        *cell = sum;
                     }
                 }
             },
@@ -653,11 +665,11 @@ fn refine_edges(
     let qw = w.div_ceil(ESTIMATE_SCALE);
     matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
         let row = plate.row(y as u32);
-        for (x, a) in dst.iter_mut().enumerate() {
-            if *a <= floor || *a >= SOLID {
-                continue;
+        let cells = (y / ESTIMATE_SCALE) * qw..;
+        for ((k, values), q) in dst.chunks_mut(ESTIMATE_SCALE).enumerate().zip(cells) {
+            if !values.iter().any(|&a| a > floor && a < SOLID) {
+                continue; // no edge value in this cell's pixels
             }
-            let q = (y / ESTIMATE_SCALE) * qw + x / ESTIMATE_SCALE;
             if !near_screen[q] {
                 continue; // no screen near: no edge to refine
             }
@@ -672,15 +684,21 @@ fn refine_edges(
             if ee < 1e-4 {
                 continue; // foreground the colour of the screen: nothing to project on
             }
-            let p = linear_at(&row, x);
-            let d: [f32; 3] = std::array::from_fn(|c| p[c] - s[c]);
-            let t = (d[0] * e[0] + d[1] * e[1] + d[2] * e[2]) / ee;
-            // Trust the projection only for a pixel that is a mix of the
-            // two: one far off the line from S to F (a dark or differently
-            // coloured detail) keeps its colour-difference value.
-            let off: f32 = (0..3).map(|c| (d[c] - t * e[c]).powi(2)).sum();
-            if off <= MIX_TOLERANCE * MIX_TOLERANCE * ee {
-                *a = t.clamp(RAW_MIN, RAW_MAX);
+            for (i, a) in values.iter_mut().enumerate() {
+                if *a <= floor || *a >= SOLID {
+                    continue;
+                }
+                let p = linear_at(&row, k * ESTIMATE_SCALE + i);
+                let d: [f32; 3] = std::array::from_fn(|c| p[c] - s[c]);
+                let t = (d[0] * e[0] + d[1] * e[1] + d[2] * e[2]) / ee;
+                // Trust the projection only for a pixel that is a mix of the
+                // two: one far off the line from S to F (a dark or
+                // differently coloured detail) keeps its colour-difference
+                // value.
+                let off: f32 = (0..3).map(|c| (d[c] - t * e[c]).powi(2)).sum();
+                if off <= MIX_TOLERANCE * MIX_TOLERANCE * ee {
+                    *a = t.clamp(RAW_MIN, RAW_MAX);
+                }
             }
         }
     });

@@ -299,12 +299,12 @@ const BOX_PASSES: usize = 3;
 const COLUMN_BAND: usize = 32;
 
 /// Three box blurs of half-width `r` along rows, then along columns, of a
-/// `w` x `h` grid of cells of `L` values each (edges repeated). The values
-/// of a cell are blurred side by side: along a row the running sum is a
-/// serial chain, and `L` lanes ride it for the price of one; down the
-/// columns a whole row of running sums moves at once, which vectorises.
-/// `other` is the second buffer the column passes go back and forth with
-/// (given, so that a caller blurring every frame keeps it).
+/// `w` x `h` grid of cells of `L` values each (edges repeated). Down the
+/// columns a whole row of running sums moves at once, which vectorises;
+/// along a row the running sum would be one serial chain, so the rows are
+/// blurred as the columns of the transposed grid. `other` is the second
+/// buffer the passes go back and forth with (given, so that a caller
+/// blurring every frame keeps it).
 pub(crate) fn blur_cells<const L: usize>(
     data: &mut [[f32; L]],
     w: usize,
@@ -316,77 +316,70 @@ pub(crate) fn blur_cells<const L: usize>(
         return;
     }
     let scale = 1.0 / (2 * r + 1) as f32;
-    data.par_chunks_mut(w).for_each_init(
-        || Vec::with_capacity(w),
-        |scratch, row| {
-            for _ in 0..BOX_PASSES {
-                scratch.clear();
-                scratch.extend_from_slice(row);
-                box_line(scratch, row, r, scale);
-            }
-        },
-    );
-    // Down the columns, back and forth between the data and the other.
     let other = refill(other, data.len(), [0.0; L]);
-    for pass in 0..BOX_PASSES {
-        if pass % 2 == 0 {
-            box_columns(data, other, w, h, r, scale);
-        } else {
-            box_columns(other, data, w, h, r, scale);
+    // Each pass reads one buffer and writes the other, so an odd count of
+    // passes leaves the result in the buffer the direction did not start in.
+    const { assert!(BOX_PASSES % 2 == 1) };
+    let passes = |from: &mut [[f32; L]], to: &mut [[f32; L]], w: usize, h: usize| {
+        for pass in 0..BOX_PASSES {
+            if pass % 2 == 0 {
+                box_columns(from, to, w, h, r, scale);
+            } else {
+                box_columns(to, from, w, h, r, scale);
+            }
         }
-    }
-    if BOX_PASSES % 2 == 1 {
-        data.copy_from_slice(other);
-    }
+    };
+    // Along the rows: the transposed grid (h wide, w tall) in `other`,
+    // blurred into `data`, transposed back into `other`; then down the
+    // columns from `other` into `data`.
+    transpose(data, other, w, h);
+    passes(other, data, h, w);
+    transpose(data, other, h, w);
+    passes(other, data, w, h);
 }
 
-/// One box pass along a line: `out[x]` is the mean of `line` over
-/// `x - r ..= x + r`, the ends repeated.
-fn box_line<const L: usize>(line: &[[f32; L]], out: &mut [[f32; L]], r: usize, scale: f32) {
-    let n = line.len();
-    let at = |i: isize| line[i.clamp(0, n as isize - 1) as usize];
-    let mut sum = [0.0f32; L];
-    for k in -(r as isize)..=r as isize {
-        let v = at(k);
-        for c in 0..L {
-            sum[c] += v[c];
+/// `source`, a `w` x `h` grid, transposed into `out` (`h` x `w`), in tiles
+/// that stay in cache.
+fn transpose<T: Copy + Send + Sync>(source: &[T], out: &mut [T], w: usize, h: usize) {
+    const TILE: usize = 32;
+    out.par_chunks_mut(h * TILE).enumerate().for_each(|(band, rows)| {
+        let x0 = band * TILE;
+        for y0 in (0..h).step_by(TILE) {
+            for (i, dst) in rows.chunks_mut(h).enumerate() {
+                let x = x0 + i;
+                for y in y0..(y0 + TILE).min(h) {
+                    dst[y] = source[y * w + x];
+                }
+            }
         }
-    }
-    for (x, o) in out.iter_mut().enumerate() {
-        let (add, drop) = (at(x as isize + r as isize + 1), at(x as isize - r as isize));
-        for c in 0..L {
-            o[c] = sum[c] * scale;
-            sum[c] += add[c] - drop[c];
-        }
-    }
+    });
 }
 
 /// One box pass down the columns of `source` into `out`, in bands of rows.
 fn box_columns<const L: usize>(source: &[[f32; L]], out: &mut [[f32; L]], w: usize, h: usize, r: usize, scale: f32) {
+    // As flat values: a row of sums is one long line of independent lanes.
+    let (source, out): (&[f32], &mut [f32]) = (source.as_flattened(), out.as_flattened_mut());
+    let wl = w * L;
     let row = |y: isize| {
         let y = y.clamp(0, h as isize - 1) as usize;
-        &source[y * w..(y + 1) * w]
+        &source[y * wl..(y + 1) * wl]
     };
-    out.par_chunks_mut(w * COLUMN_BAND).enumerate().for_each_init(
-        || vec![[0.0f32; L]; w],
+    out.par_chunks_mut(wl * COLUMN_BAND).enumerate().for_each_init(
+        || vec![0.0f32; wl],
         |sums, (band, rows)| {
             let y0 = (band * COLUMN_BAND) as isize;
-            sums.fill([0.0; L]);
+            sums.fill(0.0);
             for k in -(r as isize)..=r as isize {
                 for (s, v) in sums.iter_mut().zip(row(y0 + k)) {
-                    for c in 0..L {
-                        s[c] += v[c];
-                    }
+                    *s += v;
                 }
             }
-            for (i, dst) in rows.chunks_mut(w).enumerate() {
+            for (i, dst) in rows.chunks_mut(wl).enumerate() {
                 let y = y0 + i as isize;
                 let (add, drop) = (row(y + r as isize + 1), row(y - r as isize));
                 for (((o, s), a), d) in dst.iter_mut().zip(sums.iter_mut()).zip(add).zip(drop) {
-                    for c in 0..L {
-                        o[c] = s[c] * scale;
-                        s[c] += a[c] - d[c];
-                    }
+                    *o = *s * scale;
+                    *s += a - d;
                 }
             }
         },
