@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::background::{Prepared, light_wrap_source, prepare_background};
-use super::key::{Screen, foreground, linear_at};
+use super::key::{LinearRow, Screen, foreground};
 use super::matte::Matte;
 use super::measure::{ColourTransfer, auto_defocus, colour_stats, noise_sigma};
 use crate::error::{Error, Result};
@@ -305,12 +305,12 @@ pub(crate) fn keyed_foreground(
     }
     let wu = w as usize;
     out.par_rows_mut(|y, dst| {
-        let row = plate.row(y);
+        let row = LinearRow::new(plate.row(y));
         let alphas = &matte.values()[y as usize * wu..(y as usize + 1) * wu];
         let mut line = vec![0.0f32; wu * 4];
         for x in 0..wu {
             let a = alphas[x];
-            let fg = foreground(linear_at(&row, x), a, screen, spill);
+            let fg = foreground(row.at(x), a, screen, spill);
             for c in 0..3 {
                 line[x * 4 + c] = if a > 1e-4 { encode(fg[c] / a) } else { 0.0 };
             }

@@ -112,16 +112,41 @@ fn difference(rgb: [f32; 3], channel: usize) -> f32 {
     rgb[channel] - others
 }
 
-/// Reads pixel `x` of a row as linear RGB.
-#[inline]
-pub(crate) fn linear_at(row: &Row<'_>, x: usize) -> [f32; 3] {
-    match row {
-        Row::U8(r) => {
-            let lut = linear_of_u8();
-            [lut[r[x * 4] as usize], lut[r[x * 4 + 1] as usize], lut[r[x * 4 + 2] as usize]]
+/// A row of a frame read pixel by pixel as linear RGB. The 8-bit table is
+/// found once for the row and the deeper formats are read out of line:
+/// found per pixel and inlined, they cost the loops that sample a plate
+/// (the local screen, the edge refinement) half their time.
+#[derive(Clone, Copy)]
+pub(crate) struct LinearRow<'a> {
+    row: Row<'a>,
+    table: &'static [f32; 256],
+}
+
+impl<'a> LinearRow<'a> {
+    #[inline]
+    pub(crate) fn new(row: Row<'a>) -> LinearRow<'a> {
+        LinearRow { row, table: linear_of_u8() }
+    }
+
+    /// Pixel `x`.
+    #[inline]
+    pub(crate) fn at(&self, x: usize) -> [f32; 3] {
+        match self.row {
+            Row::U8(r) => {
+                [self.table[r[x * 4] as usize], self.table[r[x * 4 + 1] as usize], self.table[r[x * 4 + 2] as usize]]
+            }
+            _ => self.deep_at(x),
         }
-        Row::U16(r) => std::array::from_fn(|c| crate::pixels::color::decode(r[x * 4 + c] as f32 / 65535.0)),
-        Row::F32(r) => std::array::from_fn(|c| crate::pixels::color::decode(r[x * 4 + c])),
+    }
+
+    #[inline(never)]
+    fn deep_at(&self, x: usize) -> [f32; 3] {
+        use crate::pixels::color::decode;
+        match self.row {
+            Row::U8(_) => self.at(x),
+            Row::U16(r) => std::array::from_fn(|c| decode(r[x * 4 + c] as f32 / 65535.0)),
+            Row::F32(r) => std::array::from_fn(|c| decode(r[x * 4 + c])),
+        }
     }
 }
 
@@ -169,10 +194,10 @@ pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen
         let norm = (linear[0] * linear[0] + linear[1] * linear[1] + linear[2] * linear[2]).sqrt();
         let (mut alike, mut total) = (0usize, 0usize);
         for y in (0..h).step_by(step) {
-            let row = plate.row(y as u32);
+            let row = LinearRow::new(plate.row(y as u32));
             for x in (0..w).step_by(step) {
                 total += 1;
-                alike += looks_like(linear_at(&row, x), linear, norm) as usize;
+                alike += looks_like(row.at(x), linear, norm) as usize;
             }
         }
         screen.coverage = alike as f32 / total.max(1) as f32;
@@ -193,10 +218,10 @@ pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen
     let mut candidates: [Vec<[f32; 3]>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     let (mut total, mut clipped) = (0usize, 0usize);
     for y in (0..h).step_by(step) {
-        let row = plate.row(y as u32);
+        let row = LinearRow::new(plate.row(y as u32));
         for x in (0..w).step_by(step) {
             total += 1;
-            let p = linear_at(&row, x);
+            let p = row.at(x);
             clipped += (p[0].min(p[1]).min(p[2]) >= CLIPPED) as usize;
             for ch in [1, 2] {
                 let others = if ch == 1 { p[0].max(p[2]) } else { p[0].max(p[1]) };
@@ -266,9 +291,9 @@ fn screen_noise(plate: &FrameView<'_>, linear: [f32; 3], step: usize) -> [f32; 3
     let norm = (linear[0] * linear[0] + linear[1] * linear[1] + linear[2] * linear[2]).sqrt();
     let mut diffs: [Vec<f32>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for y in (0..h).step_by(step) {
-        let row = plate.row(y as u32);
+        let row = LinearRow::new(plate.row(y as u32));
         for x in (0..w.saturating_sub(1)).step_by(step) {
-            let (p, q) = (linear_at(&row, x), linear_at(&row, x + 1));
+            let (p, q) = (row.at(x), row.at(x + 1));
             if looks_like(p, linear, norm) && looks_like(q, linear, norm) {
                 for c in 0..3 {
                     diffs[c].push(255.0 * (linear_to_srgb(p[c]) - linear_to_srgb(q[c])));
@@ -547,13 +572,13 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen, scratch: &mut KeyScratch
     refill(samples, qw * qh, [0.0f32; 4]);
     refill(neighbours, qw * qh, f32::NAN);
     samples.par_chunks_mut(qw).zip(neighbours.par_chunks_mut(qw)).enumerate().for_each(|(qy, (cells, next))| {
-        let row = plate.row(((qy * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(h - 1)) as u32);
+        let row = LinearRow::new(plate.row(((qy * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(h - 1)) as u32));
         for (qx, (cell, next)) in cells.iter_mut().zip(next.iter_mut()).enumerate() {
             let x = (qx * ESTIMATE_SCALE + ESTIMATE_SCALE / 2).min(w - 1);
-            let p = linear_at(&row, x);
+            let p = row.at(x);
             if looks_like(p, s, s_norm) {
                 *cell = [p[0], p[1], p[2], 1.0];
-                let q = linear_at(&row, (x + 1).min(w - 1));
+                let q = row.at((x + 1).min(w - 1));
                 if looks_like(q, s, s_norm) {
                     *next = difference(q, screen.channel);
                 }
@@ -664,7 +689,7 @@ fn refine_edges(
     let w = plate.width() as usize;
     let qw = w.div_ceil(ESTIMATE_SCALE);
     matte.values_mut().par_chunks_mut(w).enumerate().for_each(|(y, dst)| {
-        let row = plate.row(y as u32);
+        let row = LinearRow::new(plate.row(y as u32));
         let cells = (y / ESTIMATE_SCALE) * qw..;
         for ((k, values), q) in dst.chunks_mut(ESTIMATE_SCALE).enumerate().zip(cells) {
             if !values.iter().any(|&a| a > floor && a < SOLID) {
@@ -688,7 +713,7 @@ fn refine_edges(
                 if *a <= floor || *a >= SOLID {
                     continue;
                 }
-                let p = linear_at(&row, k * ESTIMATE_SCALE + i);
+                let p = row.at(k * ESTIMATE_SCALE + i);
                 let d: [f32; 3] = std::array::from_fn(|c| p[c] - s[c]);
                 let t = (d[0] * e[0] + d[1] * e[1] + d[2] * e[2]) / ee;
                 // Trust the projection only for a pixel that is a mix of the

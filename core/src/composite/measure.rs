@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::key::linear_at;
+use super::key::LinearRow;
 use super::matte::Matte;
 use super::matte::blur_rgba;
 use crate::error::Result;
@@ -27,13 +27,13 @@ pub(crate) fn colour_stats(frame: &FrameView<'_>, weights: Option<&Matte>) -> Co
     let step = ((w * h / 20_000) as f64).sqrt().max(1.0) as usize;
     let (mut sum, mut sq, mut total) = ([0.0f64; 3], [0.0f64; 3], 0.0f64);
     for y in (0..h).step_by(step) {
-        let row = frame.row(y as u32);
+        let row = LinearRow::new(frame.row(y as u32));
         for x in (0..w).step_by(step) {
             let weight = weights.map(|m| m.at(x as u32, y as u32)).unwrap_or(1.0) as f64;
             if weight <= 0.0 {
                 continue;
             }
-            let lab = linear_to_oklab(linear_at(&row, x));
+            let lab = linear_to_oklab(row.at(x));
             for c in 0..3 {
                 sum[c] += weight * lab[c] as f64;
                 sq[c] += weight * (lab[c] as f64).powi(2);
