@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use super::matte::{Cleanup, Matte, blur_cells, clean, lee_filter, optional_bands, refill};
 use crate::error::{Error, Result};
 use crate::frame::{FrameView, Row};
-use crate::pixels::color::decode_row;
+use crate::pixels::color::decode_row_planes;
 use crate::pixels::color::linear_of_u8;
 
 /// Which screen to key.
@@ -270,16 +270,18 @@ pub fn find_screen(plate: &FrameView<'_>, choice: ScreenChoice) -> Result<Screen
     Ok(Screen { linear, channel, coverage, noise: screen_noise(plate, linear, step) })
 }
 
-/// 1.4826 x the median absolute deviation: the standard deviation of
-/// normal data, unmoved by a minority of outliers (edges, details).
-fn robust_sigma(values: &mut [f32]) -> f32 {
+/// The median of `values`, and 1.4826 x their median absolute deviation:
+/// the standard deviation of normal data, unmoved by a minority of
+/// outliers (edges, details). `values` are left as their deviations from
+/// the median. Zeros when there are none.
+fn median_and_sigma(values: &mut [f32]) -> (f32, f32) {
     if values.is_empty() {
-        return 0.0;
+        return (0.0, 0.0);
     }
     let mid = values.len() / 2;
     let median = *values.select_nth_unstable_by(mid, f32::total_cmp).1;
     values.iter_mut().for_each(|v| *v = (*v - median).abs());
-    1.4826 * *values.select_nth_unstable_by(mid, f32::total_cmp).1
+    (median, 1.4826 * *values.select_nth_unstable_by(mid, f32::total_cmp).1)
 }
 
 /// Per-channel noise of the screen in 8-bit sRGB code values, from the
@@ -301,7 +303,7 @@ fn screen_noise(plate: &FrameView<'_>, linear: [f32; 3], step: usize) -> [f32; 3
             }
         }
     }
-    diffs.map(|mut d| robust_sigma(&mut d) / std::f32::consts::SQRT_2)
+    diffs.map(|mut d| median_and_sigma(&mut d).1 / std::f32::consts::SQRT_2)
 }
 
 /// Keys `plate` against `screen`: the raw colour-difference matte, its
@@ -417,19 +419,31 @@ pub(crate) fn raw_key(
         .zip(plain_bands)
         .enumerate()
         .for_each_init(
-            || vec![0.0f32; wu * 4],
-            |line, (qy, ((band, cell_row), mut plain_band))| {
+            || (vec![0.0f32; wu * 3], vec![0.0f32; wu]),
+            |(planes, divisors), (qy, ((band, cell_row), mut plain_band))| {
                 let screens = &local[qy * qw..(qy + 1) * qw];
                 let near = &near_screen[qy * qw..(qy + 1) * qw];
                 let chroma = &chroma[qy * qw..(qy + 1) * qw];
+                // Each pixel's D(S), its cell's, so that the plain key below
+                // is one flat loop over the row.
+                for (d, screen) in divisors.chunks_mut(ESTIMATE_SCALE).zip(screens) {
+                    d.fill(screen[3]);
+                }
                 for (dy, dst) in band.chunks_mut(wu).enumerate() {
-                    decode_row(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), line);
-                    // The plain key first, branch-free, a cell's screen at a time.
-                    let cells = dst.chunks_mut(ESTIMATE_SCALE).zip(line.chunks(4 * ESTIMATE_SCALE));
-                    for ((values, pixels), screen) in cells.zip(screens) {
-                        for (a, p) in values.iter_mut().zip(pixels.chunks_exact(4)) {
-                            *a = (1.0 - difference([p[0], p[1], p[2]], channel) / screen[3]).clamp(RAW_MIN, RAW_MAX);
-                        }
+                    let (red, rest) = planes.split_at_mut(wu);
+                    let (green, blue) = rest.split_at_mut(wu);
+                    decode_row_planes(&plate.row((qy * ESTIMATE_SCALE + dy) as u32), [red, green, blue]);
+                    let (red, green, blue) = (&*red, &*green, &*blue);
+                    // The plain key, branch-free over planes: it runs in
+                    // vector lanes (interleaved pixels did not).
+                    let (lead, first, second) = match channel {
+                        0 => (red, green, blue),
+                        1 => (green, red, blue),
+                        _ => (blue, red, green),
+                    };
+                    let pixels = lead.iter().zip(first).zip(second).zip(&divisors[..]);
+                    for (a, (((&lead, &first), &second), &d)) in dst.iter_mut().zip(pixels) {
+                        *a = (1.0 - (lead - first.max(second)) / d).clamp(RAW_MIN, RAW_MAX);
                     }
                     if let Some(plain) = plain_band.as_mut() {
                         plain[dy * wu..(dy + 1) * wu].copy_from_slice(dst);
@@ -437,22 +451,27 @@ pub(crate) fn raw_key(
                     // Then the guard and the solid colour's sums, a cell at a
                     // time: its sums gather in registers (a pixel adding to
                     // memory its neighbour just added to would wait on it).
-                    let cells = dst.chunks_mut(ESTIMATE_SCALE).zip(line.chunks(4 * ESTIMATE_SCALE));
-                    for (q, ((values, pixels), cell)) in cells.zip(cell_row.iter_mut()).enumerate() {
-                        let (guarded, reference) = (!near[q], chroma[q]);
+                    for (q, cell) in cell_row.iter_mut().enumerate() {
+                        let span = q * ESTIMATE_SCALE..((q + 1) * ESTIMATE_SCALE).min(wu);
+                        let (values, red, green, blue) =
+                            (&mut dst[span.clone()], &red[span.clone()], &green[span.clone()], &blue[span]);
+                        if !near[q] {
+                            for (i, a) in values.iter_mut().enumerate() {
+                                let rgb = [red[i], green[i], blue[i]];
+                                if *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
+                                    let off = chroma_distance(rgb, chroma[q]);
+                                    *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
+                                }
+                            }
+                        }
+                        // Branch-free: adding zero leaves a sum as it was.
                         let mut sum = *cell;
-                        for (a, p) in values.iter_mut().zip(pixels.chunks_exact(4)) {
-                            let rgb = [p[0], p[1], p[2]];
-                            if guarded && *a < 1.0 && rgb[0] + rgb[1] + rgb[2] >= GUARD_MIN_BRIGHTNESS * screen_sum {
-                                let off = chroma_distance(rgb, reference);
-                                *a = a.max(((off - guard_start) / GUARD_RAMP).clamp(0.0, 1.0));
-                            }
-                            if *a >= SOLID {
-                                sum[0] += p[0];
-                                sum[1] += p[1];
-                                sum[2] += p[2];
-                                sum[3] += 1.0;
-                            }
+                        for (i, &a) in values.iter().enumerate() {
+                            let solid = a >= SOLID;
+                            sum[0] += if solid { red[i] } else { 0.0 };
+                            sum[1] += if solid { green[i] } else { 0.0 };
+                            sum[2] += if solid { blue[i] } else { 0.0 };
+                            sum[3] += if solid { 1.0 } else { 0.0 };
                         }
                         *cell = sum;
                     }
@@ -610,21 +629,26 @@ fn local_screen(plate: &FrameView<'_>, screen: &Screen, scratch: &mut KeyScratch
             }
         },
     );
-    // Only order statistics are taken, so the values' order is free.
+    // Each measure's values gathered (their order is free: only order
+    // statistics are taken) and its median and spread found, side by side.
     let [residuals, steps, strays] = values;
-    for (k, list) in [&mut *residuals, &mut *steps, &mut *strays].into_iter().enumerate() {
-        list.clear();
-        list.extend(measures.iter().map(|m| m[k]).filter(|v| !v.is_nan()));
-    }
+    let [(_, spread), (_, step), (stray, stray_spread)] = {
+        let measures = &measures[..];
+        let statistics = |k: usize, list: &mut Vec<f32>| {
+            list.clear();
+            list.extend(measures.iter().map(|m| m[k]).filter(|v| !v.is_nan()));
+            median_and_sigma(list)
+        };
+        let ((spread, step), stray) =
+            rayon::join(|| rayon::join(|| statistics(0, residuals), || statistics(1, steps)), || statistics(2, strays));
+        [spread, step, stray]
+    };
     // The spread against the local colour also holds what the light does
     // within a cell's reach; the step to the next pixel holds only noise
     // (less of a codec's, whose noise is smooth). A clean, smoothly lit
     // plate reads as clean; a noisy one by its spread. The screen's own
     // chromaticity strays from the local screen's by the guard's noise.
-    let ((spread, step), chroma_noise) = rayon::join(
-        || rayon::join(|| robust_sigma(residuals), || robust_sigma(steps)),
-        || if strays.is_empty() { 0.0 } else { median(strays) + robust_sigma(strays) },
-    );
+    let chroma_noise = stray + stray_spread;
     let noise = spread.min(2.0 * step / std::f32::consts::SQRT_2);
     near_cells(samples, qw, qh, GUARD_REACH, rows, near_screen);
     LocalScreen { noise, chroma_noise }
@@ -651,11 +675,6 @@ fn chromaticity(rgb: [f32; 3]) -> [f32; 3] {
 fn chroma_distance(rgb: [f32; 3], reference: [f32; 3]) -> f32 {
     let c = chromaticity(rgb);
     ((c[0] - reference[0]).powi(2) + (c[1] - reference[1]).powi(2) + (c[2] - reference[2]).powi(2)).sqrt()
-}
-
-fn median(values: &mut [f32]) -> f32 {
-    let mid = values.len() / 2;
-    *values.select_nth_unstable_by(mid, f32::total_cmp).1
 }
 
 /// Whether each cell of a `qw` x `qh` grid is within `reach` cells of one

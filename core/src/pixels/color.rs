@@ -99,6 +99,38 @@ pub(crate) fn decode_row(row: &Row<'_>, out: &mut [f32]) {
     }
 }
 
+/// Decodes a row of sRGB-encoded RGBA into three planes of linear light,
+/// red, green and blue, alpha dropped: the values [`decode_row`] gives, laid
+/// out so that a loop over whole planes runs in vector lanes.
+pub(crate) fn decode_row_planes(row: &Row<'_>, [red, green, blue]: [&mut [f32]; 3]) {
+    let planes = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
+    match row {
+        Row::U8(r) => {
+            let lut = linear_of_u8();
+            for (((red, green), blue), p) in planes.zip(r.as_chunks::<4>().0) {
+                let p = u32::from_le_bytes(*p) as usize;
+                *red = lut[p & 0xff];
+                *green = lut[(p >> 8) & 0xff];
+                *blue = lut[(p >> 16) & 0xff];
+            }
+        }
+        Row::U16(r) => {
+            for (((red, green), blue), p) in planes.zip(r.chunks_exact(4)) {
+                *red = decode(p[0] as f32 * (1.0 / 65535.0));
+                *green = decode(p[1] as f32 * (1.0 / 65535.0));
+                *blue = decode(p[2] as f32 * (1.0 / 65535.0));
+            }
+        }
+        Row::F32(r) => {
+            for (((red, green), blue), p) in planes.zip(r.chunks_exact(4)) {
+                *red = decode(p[0]);
+                *green = decode(p[1]);
+                *blue = decode(p[2]);
+            }
+        }
+    }
+}
+
 /// Encodes a row of linear-light RGBA (alpha 0..1) into `dst` as sRGB in
 /// its own format; 8-bit output goes through one table lookup per sample.
 pub(crate) fn encode_row(line: &[f32], dst: RowMut<'_>) {
@@ -215,6 +247,25 @@ mod tests {
         encode_row(&linear, RowMut::U16(&mut wide));
         for (c, w) in codes.iter().zip(&wide) {
             assert!((*c as f32 / 255.0 - *w as f32 / 65535.0).abs() < 2e-4, "{c} -> {w}");
+        }
+    }
+
+    #[test]
+    fn planes_hold_what_the_interleaved_decode_gives() {
+        let codes: Vec<u8> = (0..=255u8).flat_map(|v| [v, 255 - v, v / 3, 255]).collect();
+        let wide: Vec<u16> = codes.iter().enumerate().map(|(i, &c)| c as u16 * 257 + (i % 7) as u16).collect();
+        let float: Vec<f32> =
+            codes.iter().enumerate().map(|(i, &c)| c as f32 / 251.0 - (i % 3) as f32 * 0.01).collect();
+        for row in [Row::U8(&codes), Row::U16(&wide), Row::F32(&float)] {
+            let mut interleaved = vec![0.0f32; codes.len()];
+            decode_row(&row, &mut interleaved);
+            let mut planes = vec![-1.0f32; codes.len() / 4 * 3];
+            let (red, rest) = planes.split_at_mut(codes.len() / 4);
+            let (green, blue) = rest.split_at_mut(codes.len() / 4);
+            decode_row_planes(&row, [red, green, blue]);
+            for (x, p) in interleaved.chunks_exact(4).enumerate() {
+                assert_eq!([red[x], green[x], blue[x]], [p[0], p[1], p[2]], "pixel {x}");
+            }
         }
     }
 
