@@ -347,9 +347,10 @@ fn quality(runtime: &Runtime, (dir, plates): &(PathBuf, Vec<PlateInfo>)) {
             shot.keep_person(model.clone());
         }
         let (mut alphas, mut composites) = (Vec::new(), Vec::new());
+        let panned_background = pan.then(|| background.to_format(PixelFormat::Rgba8).unwrap());
         for i in 0..count {
             let plate = reader.read_frame(i).unwrap();
-            let window = if pan { Some(frame_columns(&background, travel - offset(i), pw)) } else { None };
+            let window = panned_background.as_ref().map(|rgba| frame_columns(rgba, travel - offset(i), pw));
             let bg = window.as_ref().unwrap_or(&background);
             let mut out = Frame::new(pw as u32, info.height, plate.format()).unwrap();
             let matte = runtime
@@ -442,11 +443,11 @@ fn columns(data: &[f32], (w, h, channels): (usize, usize, usize), x0: usize, wid
     (0..h).flat_map(|y| &data[(y * w + x0) * channels..(y * w + x0 + width) * channels]).copied().collect()
 }
 
-/// Columns `x0..x0 + width` of `frame`, as RGBA8.
-fn frame_columns(frame: &Frame, x0: usize, width: usize) -> Frame {
-    let rgba = frame.to_format(PixelFormat::Rgba8).unwrap();
-    let mut out = Frame::new(width as u32, frame.height(), PixelFormat::Rgba8).unwrap();
-    let (from, to) = (frame.width() as usize * 4, width * 4);
+/// Columns `x0..x0 + width` of `rgba`, an RGBA8 frame.
+fn frame_columns(rgba: &Frame, x0: usize, width: usize) -> Frame {
+    assert_eq!(rgba.format(), PixelFormat::Rgba8);
+    let mut out = Frame::new(width as u32, rgba.height(), PixelFormat::Rgba8).unwrap();
+    let (from, to) = (rgba.width() as usize * 4, width * 4);
     for (dst, src) in out.as_bytes_mut().chunks_exact_mut(to).zip(rgba.as_bytes().chunks_exact(from)) {
         dst.copy_from_slice(&src[x0 * 4..x0 * 4 + to]);
     }

@@ -203,10 +203,10 @@ impl ShotCompositor {
                 {
                     self.history.remember(Arc::new(frame));
                 }
-                if let Some(person) = self.keep_person.clone()
+                if let Some(model) = self.keep_person.clone()
                     && !self.kept_history.holds(index, plate)
                 {
-                    let (_, frame) = self.person_frame(index, plate, person.as_ref(), self.kept_history.spare())?;
+                    let (_, frame) = self.person_frame(index, plate, model.as_ref(), self.kept_history.spare())?;
                     self.kept_history.remember(Arc::new(frame));
                 }
             }
