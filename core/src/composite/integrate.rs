@@ -483,6 +483,49 @@ mod tests {
     }
 
     #[test]
+    fn where_the_matte_is_clear_only_the_background_shows_whatever_the_plate_has_there() {
+        // A 16-bit plate (the general path): its left half screen, lit
+        // unevenly and noisy, matte 0; its right half grey, matte 1.
+        let (w, h) = (32u32, 8u32);
+        let screen = Screen { linear: [0.05, 0.6, 0.08], channel: 1, coverage: 0.5, noise: [0.0; 3] };
+        let alphas: Vec<f32> = (0..w * h).map(|i| if i % w < w / 2 { 0.0 } else { 1.0 }).collect();
+        let matte = Matte::from_values(w, h, alphas).unwrap();
+        let plate = |uneven: bool| {
+            let mut plate = Frame::new(w, h, PixelFormat::Rgba16).unwrap();
+            let mut view = plate.view_mut();
+            for y in 0..h {
+                let row: Vec<f32> = (0..w)
+                    .flat_map(|x| {
+                        let lin = if x < w / 2 {
+                            let light = if uneven { 1.3 + 0.05 * grain_noise((y * w + x) as u64, 1) } else { 1.0 };
+                            screen.linear.map(|v| (v * light).min(1.0))
+                        } else {
+                            [0.2; 3]
+                        };
+                        let s = lin.map(crate::pixels::color::linear_to_srgb);
+                        [s[0], s[1], s[2], 1.0]
+                    })
+                    .collect();
+                view.write_row_f32(y, &row);
+            }
+            plate
+        };
+        let background = solid(w, h, [0.7, 0.2, 0.5, 1.0]);
+        for options in [CompositeOptions::default(), CompositeOptions { match_colour: 0.5, ..Default::default() }] {
+            let composite = |plate: &Frame| {
+                let mut out = Frame::new(w, h, PixelFormat::Rgba16).unwrap();
+                let mut compositor = Compositor::new(options).unwrap();
+                compositor
+                    .composite(&plate.view(), &matte, Some(&screen), &background.view(), &mut out.view_mut())
+                    .unwrap();
+                out
+            };
+            let (even, uneven) = (composite(&plate(false)), composite(&plate(true)));
+            assert_eq!(even, uneven, "{options:?}: the screen's light showed through a clear matte");
+        }
+    }
+
+    #[test]
     fn a_prepared_background_is_reused_only_while_it_is_the_same() {
         let (plate, matte, screen) = spilled_plate();
         let options = CompositeOptions { match_colour: 0.3, light_wrap: 0.5, ..Default::default() };

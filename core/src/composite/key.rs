@@ -759,6 +759,12 @@ pub fn key(plate: &FrameView<'_>, options: &KeyOptions) -> Result<(Matte, Screen
 /// `spill` (0: untouched, 1: the screen channel never exceeds the others).
 #[inline]
 pub(crate) fn foreground(pixel: [f32; 3], alpha: f32, screen: Option<&Screen>, spill: f32) -> [f32; 3] {
+    // Where the matte holds no foreground, what the plate has beyond the
+    // screen colour is the screen's own noise and uneven light: none of it
+    // belongs over the background.
+    if alpha <= 0.0 {
+        return [0.0; 3];
+    }
     let Some(screen) = screen else {
         return pixel.map(|v| v * alpha);
     };
