@@ -620,6 +620,12 @@ fn speed(runtime: &Runtime) {
             std::slice::from_ref(&clean),
             still,
         ),
+        (
+            "clean, moving sharp background, colour match + light wrap",
+            CompositeOptions { match_colour: 0.5, light_wrap: 0.5, ..Default::default() },
+            std::slice::from_ref(&clean),
+            &moving[..],
+        ),
     ] {
         if !wanted(name) {
             continue;
