@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn planes_hold_what_the_interleaved_decode_gives() {
         let codes: Vec<u8> = (0..=255u8).flat_map(|v| [v, 255 - v, v / 3, 255]).collect();
-        let wide: Vec<u16> = codes.iter().enumerate().map(|(i, &c)| c as u16 * 257 + (i % 7) as u16).collect();
+        let wide: Vec<u16> =
+            codes.iter().enumerate().map(|(i, &c)| (c as u16 * 257).saturating_sub((i % 7) as u16)).collect();
         let float: Vec<f32> =
             codes.iter().enumerate().map(|(i, &c)| c as f32 / 251.0 - (i % 3) as f32 * 0.01).collect();
         for row in [Row::U8(&codes), Row::U16(&wide), Row::F32(&float)] {
