@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::background::{Prepared, light_wrap_source, prepare_background};
-use super::key::{LinearRow, Screen, foreground};
+use super::key::{LinearRow, Screen, channel_order, foreground};
 use super::matte::Matte;
 use super::measure::{ColourTransfer, auto_defocus, colour_stats, noise_sigma};
 use crate::error::{Error, Result};
@@ -262,14 +262,7 @@ fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Scr
     // leads the others (read from the pixel's bytes as one word, so that
     // the first loop below runs branch-free in vector lanes).
     let (check, [lead, first, second]) = match screen {
-        Some(screen) if spill > 0.0 => (
-            true,
-            match screen.channel {
-                0 => [0, 8, 16],
-                1 => [8, 0, 16],
-                _ => [16, 0, 8],
-            },
-        ),
+        Some(screen) if spill > 0.0 => (true, channel_order(screen.channel).map(|c| 8 * c as u32)),
         _ => (false, [0, 8, 16]),
     };
     // Bitwise, not short-circuit: no branches in the vector loop.

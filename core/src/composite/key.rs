@@ -102,14 +102,23 @@ pub const CLIP_BLACK: f32 = 0.06;
 /// The automatic clip white on a clean plate.
 pub const CLIP_WHITE: f32 = 0.9;
 
+/// The screen channel first, then the other two in RGB order: how every
+/// pass reads a pixel against the screen (the key, the spill test on
+/// bytes, the planes of a row).
+#[inline]
+pub(super) fn channel_order(channel: usize) -> [usize; 3] {
+    match channel {
+        0 => [0, 1, 2],
+        1 => [1, 0, 2],
+        _ => [2, 0, 1],
+    }
+}
+
+/// How far the screen channel leads the larger of the other two.
 #[inline]
 fn difference(rgb: [f32; 3], channel: usize) -> f32 {
-    let others = match channel {
-        0 => rgb[1].max(rgb[2]),
-        1 => rgb[0].max(rgb[2]),
-        _ => rgb[0].max(rgb[1]),
-    };
-    rgb[channel] - others
+    let [lead, first, second] = channel_order(channel);
+    rgb[lead] - rgb[first].max(rgb[second])
 }
 
 /// A row of a frame read pixel by pixel as linear RGB. The 8-bit table is
@@ -436,11 +445,7 @@ pub(crate) fn raw_key(
                     let (red, green, blue) = (&*red, &*green, &*blue);
                     // The plain key, branch-free over planes: it runs in
                     // vector lanes (interleaved pixels did not).
-                    let (lead, first, second) = match channel {
-                        0 => (red, green, blue),
-                        1 => (green, red, blue),
-                        _ => (blue, red, green),
-                    };
+                    let [lead, first, second] = channel_order(channel).map(|c| [red, green, blue][c]);
                     let pixels = lead.iter().zip(first).zip(second).zip(&divisors[..]);
                     for (a, (((&lead, &first), &second), &d)) in dst.iter_mut().zip(pixels) {
                         *a = (1.0 - (lead - first.max(second)) / d).clamp(RAW_MIN, RAW_MAX);
