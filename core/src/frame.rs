@@ -267,10 +267,7 @@ impl<'a> FrameView<'a> {
     /// Copies the pixels into a new tightly packed [`Frame`].
     pub fn to_frame(&self) -> Result<Frame> {
         let mut frame = Frame::new(self.width, self.height, self.format)?;
-        let row_bytes = self.row_bytes();
-        for (y, dst) in frame.as_bytes_mut().chunks_exact_mut(row_bytes).enumerate() {
-            dst.copy_from_slice(self.row_bytes_at(y as u32));
-        }
+        frame.copy_from(self)?;
         Ok(frame)
     }
 
@@ -522,6 +519,21 @@ impl Frame {
     pub fn view_mut(&mut self) -> FrameViewMut<'_> {
         let (width, height, stride, format) = (self.width, self.height, self.stride(), self.format);
         FrameViewMut { data: self.as_bytes_mut(), width, height, stride, format }
+    }
+
+    /// Makes this frame a copy of `view`'s pixels, in the storage it has
+    /// when the size and format are the same (a buffer refilled every
+    /// frame is not taken afresh from the system).
+    pub(crate) fn copy_from(&mut self, view: &FrameView<'_>) -> Result<()> {
+        if (self.width, self.height, self.format) != (view.width, view.height, view.format) {
+            *self = view.to_frame()?;
+            return Ok(());
+        }
+        let row_bytes = view.row_bytes();
+        for (y, dst) in self.as_bytes_mut().chunks_exact_mut(row_bytes).enumerate() {
+            dst.copy_from_slice(view.row_bytes_at(y as u32));
+        }
+        Ok(())
     }
 
     /// A copy of this frame in another pixel format.

@@ -4,19 +4,25 @@
 
 use rayon::prelude::*;
 
-use super::matte::blur_rgba;
-use super::matte::{Matte, blurred_cells};
+use super::matte::{Matte, blur_cells, blur_rgba, optional_bands, refill};
 use super::measure::ColourTransfer;
 use crate::error::Result;
-use crate::frame::{FrameView, PixelFormat, Row};
-use crate::pixels::color::decode;
+use crate::frame::{FrameView, PixelFormat, Row, RowMut};
+use crate::pixels::color::{decode, encode_row};
 
-/// A background ready to composite: linear light, RGBA interleaved.
-#[derive(Clone)]
+/// A background ready to composite: linear light, RGBA interleaved. Its
+/// buffer is refilled in place when the background moves: taken afresh at
+/// every frame, it came back from the system as new pages (about 1,900
+/// page faults a 1080p frame).
+#[derive(Clone, Default)]
 pub(super) struct Prepared {
     pub(super) width: usize,
     pub(super) height: usize,
     pub(super) pixels: Vec<f32>,
+    /// The same, encoded as 8-bit sRGB RGBA when asked for (8-bit plates
+    /// into 8-bit outputs: pixels where only the background shows are
+    /// copied, not encoded again every frame); empty otherwise.
+    pub(super) bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -40,13 +46,17 @@ pub(crate) fn grain_noise(i: u64, frame: u64) -> f32 {
     (sum - 2.0) * 3.0f32.sqrt()
 }
 
+/// Prepares `background` into `into`, its buffers reused; `with_bytes`:
+/// its 8-bit encoding too.
 pub(super) fn prepare_background(
     background: &FrameView<'_>,
     transfer: Option<&ColourTransfer>,
     defocus: f32,
     grain: f32,
     frame_index: u64,
-) -> Result<Prepared> {
+    with_bytes: bool,
+    into: &mut Prepared,
+) -> Result<()> {
     let (w, h) = (background.width() as usize, background.height() as usize);
     let blurred;
     let source = if defocus >= 0.5 {
@@ -57,41 +67,76 @@ pub(super) fn prepare_background(
     } else {
         *background
     };
-    let mut pixels = Vec::new();
-    pixels.try_reserve_exact(w * h * 4)?;
-    pixels.resize(w * h * 4, 0.0f32);
-    pixels.par_chunks_mut(w * 4).enumerate().for_each(|(y, dst)| {
-        let row = source.row(y as u32);
-        for x in 0..w {
-            let (encoded, alpha): ([f32; 3], f32) = match &row {
-                Row::U8(r) => (std::array::from_fn(|c| r[x * 4 + c] as f32 / 255.0), r[x * 4 + 3] as f32 / 255.0),
-                Row::U16(r) => (std::array::from_fn(|c| r[x * 4 + c] as f32 / 65535.0), r[x * 4 + 3] as f32 / 65535.0),
-                Row::F32(r) => (std::array::from_fn(|c| r[x * 4 + c]), r[x * 4 + 3]),
-            };
-            let encoded = if grain > 0.0 {
-                let n = grain * grain_noise((y * w + x) as u64, frame_index);
-                encoded.map(|v| v + n)
-            } else {
-                encoded
-            };
-            let linear = match transfer {
-                Some(t) => t.apply(encoded),
-                None => encoded.map(decode),
-            };
-            dst[x * 4..x * 4 + 3].copy_from_slice(&linear);
-            dst[x * 4 + 3] = alpha.clamp(0.0, 1.0);
+    let pixels = &mut into.pixels;
+    if pixels.len() != w * h * 4 {
+        pixels.clear();
+        pixels.try_reserve_exact(w * h * 4)?;
+        pixels.resize(w * h * 4, 0.0f32);
+    }
+    let bytes = &mut into.bytes;
+    bytes.clear();
+    if with_bytes {
+        bytes.try_reserve_exact(w * h * 4)?;
+        bytes.resize(w * h * 4, 0);
+    }
+    (into.width, into.height) = (w, h);
+    let bytes = optional_bands(with_bytes.then_some(&mut bytes[..]), w * 4, h);
+    pixels.par_chunks_mut(w * 4).zip(bytes).enumerate().for_each(|(y, (dst, bytes))| {
+        match (source.row(y as u32), transfer) {
+            // The common case, an 8-bit background colour matched: each
+            // code's place in the transfer's LUT is looked up.
+            (Row::U8(r), Some(t)) if grain <= 0.0 => {
+                for (px, v) in dst.as_chunks_mut::<4>().0.iter_mut().zip(r.as_chunks::<4>().0) {
+                    let [red, green, blue] = t.apply_u8([v[0], v[1], v[2]]);
+                    *px = [red, green, blue, v[3] as f32 * (1.0 / 255.0)];
+                }
+            }
+            // Otherwise the row as encoded values first, then each pixel
+            // in place: one match a row, not a pixel.
+            (row, _) => {
+                match row {
+                    Row::U8(r) => dst.iter_mut().zip(r).for_each(|(d, &v)| *d = v as f32 * (1.0 / 255.0)),
+                    Row::U16(r) => dst.iter_mut().zip(r).for_each(|(d, &v)| *d = v as f32 * (1.0 / 65535.0)),
+                    Row::F32(r) => dst.copy_from_slice(r),
+                }
+                for (x, px) in dst.as_chunks_mut::<4>().0.iter_mut().enumerate() {
+                    let mut encoded = [px[0], px[1], px[2]];
+                    if grain > 0.0 {
+                        let n = grain * grain_noise((y * w + x) as u64, frame_index);
+                        encoded = encoded.map(|v| v + n);
+                    }
+                    let linear = match transfer {
+                        Some(t) => t.apply(encoded),
+                        None => encoded.map(decode),
+                    };
+                    *px = [linear[0], linear[1], linear[2], px[3].clamp(0.0, 1.0)];
+                }
+            }
+        }
+        if let Some(bytes) = bytes {
+            encode_row(dst, RowMut::U8(bytes));
         }
     });
-    Ok(Prepared { width: w, height: h, pixels })
+    Ok(())
 }
 
 /// The background's light just outside the foreground, blurred inwards,
-/// kept at quarter resolution (it is smooth).
+/// kept at quarter resolution (it is smooth). Its buffers are kept from
+/// frame to frame (the matte moves every frame).
+#[derive(Clone, Default)]
 pub(super) struct Wrap {
     pub(super) scale: usize,
     pub(super) width: usize,
     pub(super) height: usize,
     pub(super) rgb: Vec<[f32; 3]>,
+    cells: Vec<[f32; 4]>,
+    blur_scratch: Vec<[f32; 4]>,
+}
+
+impl std::fmt::Debug for Wrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Wrap({}x{} cells of {})", self.width, self.height, self.scale)
+    }
 }
 
 impl Wrap {
@@ -102,34 +147,36 @@ impl Wrap {
     }
 }
 
-pub(super) fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32) -> Result<Wrap> {
+/// Fills `wrap` with the light of `bg` round the foreground of `matte`.
+pub(super) fn light_wrap_source(bg: &Prepared, matte: &Matte, radius: f32, wrap: &mut Wrap) {
     let scale = 4;
     let (w, h) = (bg.width.div_ceil(scale), bg.height.div_ceil(scale));
     // Open-background light per coarse cell; each band of `scale` rows fills its own cell row.
-    let mut cells = vec![[0.0f32; 4]; w * h];
+    let cells = refill(&mut wrap.cells, w * h, [0.0f32; 4]);
     cells.par_chunks_mut(w).enumerate().for_each(|(cy, cell_row)| {
         for y in cy * scale..((cy + 1) * scale).min(bg.height) {
             let alphas = &matte.values()[y * bg.width..(y + 1) * bg.width];
             let pixels = &bg.pixels[y * bg.width * 4..(y + 1) * bg.width * 4];
-            for (x, (a, px)) in alphas.iter().zip(pixels.chunks_exact(4)).enumerate() {
-                let open = 1.0 - a;
-                let cell = &mut cell_row[x / scale];
-                for c in 0..3 {
-                    cell[c] += open * px[c];
+            // A cell's pixels of the row summed in registers, then added to it.
+            let spans = alphas.chunks(scale).zip(pixels.as_chunks::<4>().0.chunks(scale));
+            for (cell, (alphas, pixels)) in cell_row.iter_mut().zip(spans) {
+                let mut sum = [0.0f32; 4];
+                for (a, px) in alphas.iter().zip(pixels) {
+                    let open = 1.0 - a;
+                    sum = [sum[0] + open * px[0], sum[1] + open * px[1], sum[2] + open * px[2], sum[3] + open];
                 }
-                cell[3] += open;
+                *cell = std::array::from_fn(|c| cell[c] + sum[c]);
             }
         }
     });
     let r = ((radius / scale as f32).round() as usize).max(1);
-    let rgb = blurred_cells(&cells, w, h, r)
-        .iter()
-        .map(|sum| {
-            let coverage = sum[3].max(1e-6);
-            // Light present where background was open nearby, at its own brightness.
-            let reach = (sum[3] / (scale * scale) as f32).min(1.0);
-            std::array::from_fn(|c| sum[c] / coverage * reach)
-        })
-        .collect();
-    Ok(Wrap { scale, width: w, height: h, rgb })
+    blur_cells(cells, w, h, r, &mut wrap.blur_scratch);
+    wrap.rgb.clear();
+    wrap.rgb.extend(cells.iter().map(|sum| {
+        let coverage = sum[3].max(1e-6);
+        // Light present where background was open nearby, at its own brightness.
+        let reach = (sum[3] / (scale * scale) as f32).min(1.0);
+        std::array::from_fn::<f32, 3, _>(|c| sum[c] / coverage * reach)
+    }));
+    (wrap.scale, wrap.width, wrap.height) = (scale, w, h);
 }

@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::background::{Prepared, light_wrap_source, prepare_background};
+use super::background::{Prepared, Wrap, light_wrap_source, prepare_background};
 use super::key::{LinearRow, Screen, channel_order, foreground};
 use super::matte::Matte;
 use super::measure::{ColourTransfer, auto_defocus, colour_stats, noise_sigma};
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameView, FrameViewMut, Row, RowMut};
+use crate::frame::{Frame, FrameView, FrameViewMut, PixelFormat, Row, RowMut};
 use crate::pixels::color::{decode_row, encode, encode_row};
 use crate::pixels::{Fit, fit_background};
 
@@ -99,9 +99,14 @@ pub struct Compositor {
     defocus_radius: Option<f32>,
     grain_sigma: Option<f32>,
     frame_index: u64,
-    /// The last background prepared, and a copy of the frame it came from:
-    /// a still background is prepared once, not per frame.
-    prepared_cache: Option<(Option<Frame>, Prepared)>,
+    /// The background last prepared (linear light, colour matched,
+    /// defocused, grained), its buffer refilled when the background moves.
+    prepared: Prepared,
+    /// A copy of the frame `prepared` was made from, when it can be used
+    /// again (no grain): a still background is prepared once, not per frame.
+    prepared_from: Option<Frame>,
+    /// The light wrap's buffers, refilled every frame.
+    wrap: Wrap,
 }
 
 impl Compositor {
@@ -114,7 +119,9 @@ impl Compositor {
             defocus_radius: None,
             grain_sigma: None,
             frame_index: 0,
-            prepared_cache: None,
+            prepared: Prepared::default(),
+            prepared_from: None,
+            wrap: Wrap::default(),
         })
     }
 
@@ -186,18 +193,30 @@ impl Compositor {
         let needs_preparing = self.transfer.is_some() || radius >= 0.5 || grain > 0.0 || o.light_wrap > 0.0;
         // Grain differs per frame, so only grain-free preparations are reused.
         let reusable = grain <= 0.0;
-        let cached = self
-            .prepared_cache
-            .as_ref()
-            .is_some_and(|(source, _)| source.as_ref().is_some_and(|f| f.view().same_pixels(&background)));
+        // 8-bit plates into 8-bit outputs copy bytes wherever one source
+        // shows alone, the prepared background's too.
+        let with_bytes = plate.format() == PixelFormat::Rgba8 && out.format() == PixelFormat::Rgba8;
+        let cached = self.prepared_from.as_ref().is_some_and(|f| f.view().same_pixels(&background))
+            && (!with_bytes || !self.prepared.bytes.is_empty());
         if needs_preparing && !cached {
-            let prepared = prepare_background(&background, self.transfer.as_ref(), radius, grain, self.frame_index)?;
-            let source = if reusable { Some(background.to_frame()?) } else { None };
-            self.prepared_cache = Some((source, prepared));
+            // Until it is filled, `prepared` is from no frame.
+            let mut from = self.prepared_from.take();
+            let (transfer, index) = (self.transfer.as_ref(), self.frame_index);
+            prepare_background(&background, transfer, radius, grain, index, with_bytes, &mut self.prepared)?;
+            if reusable {
+                match from.as_mut() {
+                    Some(frame) => frame.copy_from(&background)?,
+                    None => from = Some(background.to_frame()?),
+                }
+                self.prepared_from = from;
+            }
         }
-        let prepared = if needs_preparing { self.prepared_cache.as_ref().map(|(_, p)| p) } else { None };
+        let prepared = needs_preparing.then_some(&self.prepared);
         let wrap = match prepared {
-            Some(prepared) if o.light_wrap > 0.0 => Some(light_wrap_source(prepared, matte, o.light_wrap_radius)?),
+            Some(prepared) if o.light_wrap > 0.0 => {
+                light_wrap_source(prepared, matte, o.light_wrap_radius, &mut self.wrap);
+                Some(&self.wrap)
+            }
             _ => None,
         };
         let wu = w as usize;
@@ -207,9 +226,17 @@ impl Compositor {
             |buffer, y, dst| {
                 let yu = y as usize;
                 let alphas = &matte.values()[yu * wu..(yu + 1) * wu];
+                let row = yu * wu * 4..(yu + 1) * wu * 4;
                 let dst = match (plate.row(y), prepared, background.row(y), dst) {
                     (Row::U8(p), None, Row::U8(b), RowMut::U8(d)) => {
-                        composite_row_u8(p, alphas, b, screen, o.spill, d);
+                        let bg = RowBackground { bytes: b, linear: None, wrap: None };
+                        composite_row_u8(p, alphas, &bg, screen, o.spill, d);
+                        return;
+                    }
+                    (Row::U8(p), Some(prepared), _, RowMut::U8(d)) if !prepared.bytes.is_empty() => {
+                        let (bytes, linear) = (&prepared.bytes[row.clone()], &prepared.pixels[row]);
+                        let bg = RowBackground { bytes, linear: Some(linear), wrap: wrap.map(|w| (w, yu, lw)) };
+                        composite_row_u8(p, alphas, &bg, screen, o.spill, d);
                         return;
                     }
                     (_, _, _, dst) => dst,
@@ -220,30 +247,16 @@ impl Compositor {
                 let (bg_line, line) = rest.split_at_mut(wu * 4);
                 decode_row(&plate.row(y), plate_line);
                 let bg: &[f32] = match prepared {
-                    Some(p) => &p.pixels[yu * wu * 4..(yu + 1) * wu * 4],
+                    Some(p) => &p.pixels[row],
                     None => {
                         decode_row(&background.row(y), bg_line);
                         bg_line
                     }
                 };
-                for x in 0..wu {
-                    let a = alphas[x];
-                    let px = &plate_line[x * 4..x * 4 + 4];
+                let pixels = line.as_chunks_mut::<4>().0.iter_mut().zip(plate_line.as_chunks::<4>().0);
+                for (x, ((out_px, px), (b, &a))) in pixels.zip(bg.as_chunks::<4>().0.iter().zip(alphas)).enumerate() {
                     let fg = foreground([px[0], px[1], px[2]], a, screen, o.spill);
-                    let b = &bg[x * 4..x * 4 + 4];
-                    let out_px = &mut line[x * 4..x * 4 + 4];
-                    for c in 0..3 {
-                        out_px[c] = fg[c] + (1.0 - a) * b[c];
-                    }
-                    if let Some(wrap) = &wrap {
-                        let glow = wrap.sample(x, yu);
-                        // Screen blend of the wrapped light onto the foreground edge.
-                        for c in 0..3 {
-                            let add = lw * a * (1.0 - a * a) * glow[c];
-                            out_px[c] = 1.0 - (1.0 - out_px[c]) * (1.0 - add);
-                        }
-                    }
-                    out_px[3] = a + (1.0 - a) * b[3];
+                    *out_px = over(fg, a, b, wrap.map(|wrap| (wrap.sample(x, yu), lw)));
                 }
                 encode_row(line, dst);
             },
@@ -253,11 +266,44 @@ impl Compositor {
     }
 }
 
-/// The composite of one 8-bit row over a plain 8-bit background. Most
+/// The foreground `fg` (linear, the screen's share removed) over the
+/// background pixel `bg` by alpha `a`, with the wrapped light `glow`
+/// screened onto the edge by `strength` when given.
+#[inline]
+fn over(fg: [f32; 3], a: f32, bg: &[f32; 4], glow: Option<([f32; 3], f32)>) -> [f32; 4] {
+    let mut out =
+        [fg[0] + (1.0 - a) * bg[0], fg[1] + (1.0 - a) * bg[1], fg[2] + (1.0 - a) * bg[2], a + (1.0 - a) * bg[3]];
+    if let Some((glow, strength)) = glow {
+        for c in 0..3 {
+            let add = strength * a * (1.0 - a * a) * glow[c];
+            out[c] = 1.0 - (1.0 - out[c]) * (1.0 - add);
+        }
+    }
+    out
+}
+
+/// The background of one row for [`composite_row_u8`]: its 8-bit bytes,
+/// and when it was prepared, its linear values (finer than the bytes) and
+/// the light wrap (the wrap, the row, its strength).
+struct RowBackground<'a> {
+    bytes: &'a [u8],
+    linear: Option<&'a [f32]>,
+    wrap: Option<(&'a Wrap, usize, f32)>,
+}
+
+/// The composite of one 8-bit row over a background with 8-bit bytes. Most
 /// pixels are pure background (alpha 0) or solid foreground without spill
-/// (alpha 1), and for those the result is exactly the source bytes, so
-/// only edge and spill pixels go through linear light.
-fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Screen>, spill: f32, out: &mut [u8]) {
+/// (alpha 1), and for those the result is exactly the source bytes (the
+/// light wrap adds nothing at either), so only edge and spill pixels go
+/// through linear light.
+fn composite_row_u8(
+    plate: &[u8],
+    alphas: &[f32],
+    bg: &RowBackground<'_>,
+    screen: Option<&Screen>,
+    spill: f32,
+    out: &mut [u8],
+) {
     // Whether a solid pixel has spill to pull down: its screen channel
     // leads the others (read from the pixel's bytes as one word, so that
     // the first loop below runs branch-free in vector lanes).
@@ -274,12 +320,12 @@ fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Scr
     // through linear light, when it has any.
     const RUN: usize = 16;
     let lut = crate::pixels::color::linear_of_u8();
-    let (plate, bg) = (plate.as_chunks::<4>().0, bg.as_chunks::<4>().0);
+    let (plate, bytes) = (plate.as_chunks::<4>().0, bg.bytes.as_chunks::<4>().0);
     let out = out.as_chunks_mut::<4>().0;
-    let runs = out.chunks_mut(RUN).zip(plate.chunks(RUN)).zip(bg.chunks(RUN)).zip(alphas.chunks(RUN));
-    for (((out, plate), bg), alphas) in runs {
+    let runs = out.chunks_mut(RUN).zip(plate.chunks(RUN)).zip(bytes.chunks(RUN)).zip(alphas.chunks(RUN));
+    for (run, (((out, plate), bytes), alphas)) in runs.enumerate() {
         let mut rest = false;
-        for (((o, p), b), &a) in out.iter_mut().zip(plate).zip(bg).zip(alphas) {
+        for (((o, p), b), &a) in out.iter_mut().zip(plate).zip(bytes).zip(alphas) {
             let (p, b) = (u32::from_le_bytes(*p), u32::from_le_bytes(*b));
             let copy = copied(a, p);
             rest |= !copy;
@@ -289,17 +335,18 @@ fn composite_row_u8(plate: &[u8], alphas: &[f32], bg: &[u8], screen: Option<&Scr
         if !rest {
             continue;
         }
-        for (((d, p), b), &a) in out.iter_mut().zip(plate).zip(bg).zip(alphas) {
+        for (i, (((d, p), b), &a)) in out.iter_mut().zip(plate).zip(bytes).zip(alphas).enumerate() {
             if copied(a, u32::from_le_bytes(*p)) {
                 continue;
             }
+            let x = run * RUN + i;
             let fg = foreground([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]], a, screen, spill);
-            let mut line = [0.0f32; 4];
-            for c in 0..3 {
-                line[c] = fg[c] + (1.0 - a) * lut[b[c] as usize];
-            }
-            line[3] = a + (1.0 - a) * b[3] as f32 * (1.0 / 255.0);
-            encode_row(&line, RowMut::U8(d));
+            let linear = match bg.linear {
+                Some(linear) => linear.as_chunks::<4>().0[x],
+                None => [lut[b[0] as usize], lut[b[1] as usize], lut[b[2] as usize], b[3] as f32 * (1.0 / 255.0)],
+            };
+            let glow = bg.wrap.map(|(wrap, y, strength)| (wrap.sample(x, y), strength));
+            encode_row(&over(fg, a, &linear, glow), RowMut::U8(d));
         }
     }
 }
@@ -433,7 +480,8 @@ mod tests {
             for y in 0..h {
                 let mut row = Vec::new();
                 for x in 0..w {
-                    let a = ((x as f32 - 8.0) / 8.0).clamp(0.0, 1.0);
+                    // The edge straddles the composite's runs of 16 pixels.
+                    let a = ((x as f32 - 10.0) / 8.0).clamp(0.0, 1.0);
                     alphas.push(a);
                     let fg = swap(if x < 20 { [0.3, 0.45, 0.2] } else { [0.4, 0.35, 0.3] });
                     let lin: [f32; 3] = std::array::from_fn(|c| a * fg[c] + (1.0 - a) * screen.linear[c]);
@@ -448,18 +496,31 @@ mod tests {
 
     #[test]
     fn the_8_bit_path_matches_the_general_path() {
-        for channel in 0..3 {
+        // A background that changes along the row, so that an edge pixel
+        // read from the wrong place shows.
+        let mut background = Frame::new(32, 16, PixelFormat::Rgba8).unwrap();
+        for y in 0..16 {
+            let row: Vec<f32> =
+                (0..32).flat_map(|x| [0.7 - 0.02 * x as f32, 0.2, 0.3 + 0.015 * x as f32, 1.0]).collect();
+            background.view_mut().write_row_f32(y, &row);
+        }
+        // Plain, and prepared (colour matched, the light wrapped round the edge).
+        let prepared =
+            CompositeOptions { match_colour: 0.5, light_wrap: 0.8, light_wrap_radius: 4.0, ..Default::default() };
+        for (channel, options) in (0..3).flat_map(|c| [(c, CompositeOptions::default()), (c, prepared)]) {
             let (plate, matte, screen) = spilled_plate_on(channel);
-            let background = solid(32, 16, [0.7, 0.2, 0.5, 1.0]);
             let mut fast = Frame::new(32, 16, PixelFormat::Rgba8).unwrap();
             let mut general = Frame::new(32, 16, PixelFormat::Rgba16).unwrap();
             for out in [&mut fast, &mut general] {
-                let mut c = Compositor::new(CompositeOptions::default()).unwrap();
+                let mut c = Compositor::new(options).unwrap();
                 c.composite(&plate.view(), &matte, Some(&screen), &background.view(), &mut out.view_mut()).unwrap();
             }
             let general = general.to_format(PixelFormat::Rgba8).unwrap();
             let diff = fast.as_bytes().iter().zip(general.as_bytes()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
-            assert!(diff <= 1, "screen channel {channel}: 8-bit and 16-bit outputs differ by {diff} codes");
+            assert!(
+                diff <= 1,
+                "screen channel {channel}, {options:?}: 8-bit and 16-bit outputs differ by {diff} codes"
+            );
             // Spill 0.8 pulls 80% of the screen channel's lead out of the
             // solid half of the screen's hue.
             let i = (8 * 32 + 18) * 4;
@@ -528,12 +589,13 @@ mod tests {
         let red = solid(32, 16, [0.8, 0.1, 0.1, 1.0]);
         let blue = solid(32, 16, [0.1, 0.1, 0.8, 1.0]);
         compositor.composite(&plate.view(), &matte, Some(&screen), &red.view(), &mut out.view_mut()).unwrap();
-        let first = at(&out);
+        let (first, whole) = (at(&out), out.clone());
         compositor.composite(&plate.view(), &matte, Some(&screen), &blue.view(), &mut out.view_mut()).unwrap();
         let second = at(&out);
         assert!(second[2] > second[0] && first[0] > first[2], "red then blue: {first:?} {second:?}");
+        // Prepared again into the buffers blue was prepared into.
         compositor.composite(&plate.view(), &matte, Some(&screen), &red.view(), &mut out.view_mut()).unwrap();
-        assert_eq!(at(&out), first, "the same background gives the same pixels again");
+        assert!(out == whole, "the same background gives the same pixels again");
     }
 
     #[test]

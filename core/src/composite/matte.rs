@@ -177,14 +177,6 @@ pub(crate) fn blur(matte: &mut Matte, radius: f32) {
     blur_plane(&mut matte.data, w, h, r);
 }
 
-/// A blurred copy of a coarse grid of four-value cells (colour sums and a
-/// count, say): see [`blur_cells`].
-pub(crate) fn blurred_cells(cells: &[[f32; 4]], w: usize, h: usize, r: usize) -> Vec<[f32; 4]> {
-    let mut blurred = cells.to_vec();
-    blur_cells(&mut blurred, w, h, r, &mut Vec::new());
-    blurred
-}
-
 /// `buffer` as `n` copies of `fill`, reusing its allocation: buffers this
 /// size taken afresh every frame come back from the system as new pages.
 pub(crate) fn refill<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> &mut [T] {

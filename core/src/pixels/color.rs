@@ -137,9 +137,17 @@ pub(crate) fn encode_row(line: &[f32], dst: RowMut<'_>) {
     match dst {
         RowMut::U8(d) => {
             let table = encode_u8_table();
+            // The nearest step found by adding 2^23, after which the
+            // float's low mantissa bits are the integer: no saturating
+            // float-to-integer conversion per sample (NaN is taken as 0).
+            let step = |v: f32| {
+                let v = if v > 0.0 { v.min(1.0) } else { 0.0 };
+                let bits = (v * ENCODE_U8_STEPS as f32 + 8_388_608.0).to_bits();
+                ((bits & 0x7f_ffff) as usize).min(ENCODE_U8_STEPS)
+            };
             for (o, p) in d.chunks_exact_mut(4).zip(line.chunks_exact(4)) {
                 for c in 0..3 {
-                    o[c] = table[(p[c].clamp(0.0, 1.0) * ENCODE_U8_STEPS as f32 + 0.5) as usize];
+                    o[c] = table[step(p[c])];
                 }
                 o[3] = (p[3].clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
             }
@@ -243,6 +251,11 @@ mod tests {
         let mut back = vec![0u8; codes.len()];
         encode_row(&linear, RowMut::U8(&mut back));
         assert_eq!(codes, back);
+        // Out of range and NaN: clamped, NaN taken as black.
+        let odd = [-0.5, 1.5, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.5, 2.0, f32::NAN];
+        let mut out = [7u8; 8];
+        encode_row(&odd, RowMut::U8(&mut out));
+        assert_eq!(out, [0, 255, 0, 255, 0, 188, 255, 0]);
         let mut wide = vec![0u16; codes.len()];
         encode_row(&linear, RowMut::U16(&mut wide));
         for (c, w) in codes.iter().zip(&wide) {
