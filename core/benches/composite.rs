@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use mattebox_core::composite::{CompositeOptions, KeyOptions, MatteFrom};
+use mattebox_core::composite::{CompositeOptions, Defocus, KeyOptions, MatteFrom};
 use mattebox_core::composite::{ShotCompositor, ShotOutput};
 use mattebox_core::media::{MediaReader, OpenOptions, read_image, write_image};
 use mattebox_core::pixels::color::{linear_to_srgb, srgb_to_linear};
@@ -594,6 +594,7 @@ fn speed(runtime: &Runtime) {
     const PANNING: &str = "pan 2 px a frame, noise 4/255, defaults";
     const MOVING: &str = "clean, moving sharp background, defaults";
     const MOVING_MATCHED: &str = "clean, moving sharp background, colour match + light wrap";
+    const MOVING_SOFTENED: &str = "clean, moving sharp background, defocus 3 + grain";
     // Only when timed: making them takes longer than timing a case.
     let noisy: Vec<Frame> =
         if wanted(NOISY) { (0..8).map(|seed| with_noise(&clean, 4.0, seed)).collect() } else { Vec::new() };
@@ -606,7 +607,7 @@ fn speed(runtime: &Runtime) {
     };
     // A sharp background that changes every frame, as a generated shot
     // does: nothing prepared from it can be kept from frame to frame.
-    let moving: Vec<Frame> = if wanted(MOVING) || wanted(MOVING_MATCHED) {
+    let moving: Vec<Frame> = if [MOVING, MOVING_MATCHED, MOVING_SOFTENED].iter().any(|name| wanted(name)) {
         (0..8).map(|k| sharp_background(w, h, k)).collect()
     } else {
         Vec::new()
@@ -627,6 +628,12 @@ fn speed(runtime: &Runtime) {
         (
             MOVING_MATCHED,
             CompositeOptions { match_colour: 0.5, light_wrap: 0.5, ..Default::default() },
+            std::slice::from_ref(&clean),
+            &moving[..],
+        ),
+        (
+            MOVING_SOFTENED,
+            CompositeOptions { defocus: Defocus::Radius(3.0), grain: 1.0, ..Default::default() },
             std::slice::from_ref(&clean),
             &moving[..],
         ),

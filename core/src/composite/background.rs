@@ -4,10 +4,10 @@
 
 use rayon::prelude::*;
 
-use super::matte::{Matte, blur_cells, blur_rgba, optional_bands, refill};
+use super::matte::{Matte, blur_cells, blur_rgba, optional_bands, refill, sized};
 use super::measure::ColourTransfer;
 use crate::error::Result;
-use crate::frame::{FrameView, PixelFormat, Row, RowMut};
+use crate::frame::{Frame, FrameView, PixelFormat, Row, RowMut, convert};
 use crate::pixels::color::{decode, encode_row};
 
 /// A background ready to composite: linear light, RGBA interleaved. Its
@@ -23,6 +23,11 @@ pub(super) struct Prepared {
     /// into 8-bit outputs: pixels where only the background shows are
     /// copied, not encoded again every frame); empty otherwise.
     pub(super) bytes: Vec<u8>,
+    /// The defocus blur's buffers, kept once the background has been
+    /// prepared twice (it moves); a still one's are let go.
+    blurred: Option<Frame>,
+    blur_scratch: Vec<[f32; 4]>,
+    preparations: u64,
 }
 
 impl std::fmt::Debug for Prepared {
@@ -58,28 +63,25 @@ pub(super) fn prepare_background(
     into: &mut Prepared,
 ) -> Result<()> {
     let (w, h) = (background.width() as usize, background.height() as usize);
-    let blurred;
+    let Prepared { width, height, pixels, bytes, blurred, blur_scratch, preparations } = into;
     let source = if defocus >= 0.5 {
-        let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
-        blur_rgba(&mut copy, defocus.round() as usize);
-        blurred = copy;
+        let blurred = match blurred {
+            Some(frame) if (frame.width(), frame.height()) == (background.width(), background.height()) => frame,
+            _ => blurred.insert(Frame::new(background.width(), background.height(), PixelFormat::Rgba32F)?),
+        };
+        convert(background, &mut blurred.view_mut())?;
+        blur_rgba(blurred, defocus.round() as usize, blur_scratch);
         blurred.view()
     } else {
         *background
     };
-    let pixels = &mut into.pixels;
-    if pixels.len() != w * h * 4 {
-        pixels.clear();
-        pixels.try_reserve_exact(w * h * 4)?;
-        pixels.resize(w * h * 4, 0.0f32);
-    }
-    let bytes = &mut into.bytes;
-    bytes.clear();
+    sized(pixels, w * h * 4, 0.0)?;
     if with_bytes {
-        bytes.try_reserve_exact(w * h * 4)?;
-        bytes.resize(w * h * 4, 0);
+        sized(bytes, w * h * 4, 0)?;
+    } else {
+        bytes.clear();
     }
-    (into.width, into.height) = (w, h);
+    (*width, *height) = (w, h);
     let bytes = optional_bands(with_bytes.then_some(&mut bytes[..]), w * 4, h);
     pixels.par_chunks_mut(w * 4).zip(bytes).enumerate().for_each(|(y, (dst, bytes))| {
         match (source.row(y as u32), transfer) {
@@ -117,6 +119,10 @@ pub(super) fn prepare_background(
             encode_row(dst, RowMut::U8(bytes));
         }
     });
+    *preparations += 1;
+    if *preparations == 1 {
+        (*blurred, *blur_scratch) = (None, Vec::new());
+    }
     Ok(())
 }
 

@@ -582,19 +582,40 @@ mod tests {
     #[test]
     fn a_prepared_background_is_reused_only_while_it_is_the_same() {
         let (plate, matte, screen) = spilled_plate();
-        let options = CompositeOptions { match_colour: 0.3, light_wrap: 0.5, ..Default::default() };
+        let matched = CompositeOptions { match_colour: 0.3, light_wrap: 0.5, ..Default::default() };
+        // Defocus keeps its blur's buffers once the background has moved.
+        let defocused = CompositeOptions { defocus: Defocus::Radius(2.0), ..matched };
+        for options in [matched, defocused] {
+            prepared_background_follows_the_background(&plate, &matte, &screen, options);
+        }
+    }
+
+    fn prepared_background_follows_the_background(
+        plate: &Frame,
+        matte: &Matte,
+        screen: &Screen,
+        options: CompositeOptions,
+    ) {
         let mut compositor = Compositor::new(options).unwrap();
         let mut out = Frame::new(32, 16, PixelFormat::Rgba8).unwrap();
         let at = |f: &Frame| f.as_bytes()[(8 * 32 + 1) * 4..(8 * 32 + 1) * 4 + 3].to_vec();
-        let red = solid(32, 16, [0.8, 0.1, 0.1, 1.0]);
-        let blue = solid(32, 16, [0.1, 0.1, 0.8, 1.0]);
-        compositor.composite(&plate.view(), &matte, Some(&screen), &red.view(), &mut out.view_mut()).unwrap();
+        // Striped, so that a blur changes them.
+        let striped = |rgb: [f32; 3]| {
+            let mut frame = Frame::new(32, 16, PixelFormat::Rgba8).unwrap();
+            let row: Vec<f32> = (0..32)
+                .flat_map(|x| if x % 4 == 0 { [0.0, 0.0, 0.0, 1.0] } else { [rgb[0], rgb[1], rgb[2], 1.0] })
+                .collect();
+            (0..16).for_each(|y| frame.view_mut().write_row_f32(y, &row));
+            frame
+        };
+        let (red, blue) = (striped([0.8, 0.1, 0.1]), striped([0.1, 0.1, 0.8]));
+        compositor.composite(&plate.view(), matte, Some(screen), &red.view(), &mut out.view_mut()).unwrap();
         let (first, whole) = (at(&out), out.clone());
-        compositor.composite(&plate.view(), &matte, Some(&screen), &blue.view(), &mut out.view_mut()).unwrap();
+        compositor.composite(&plate.view(), matte, Some(screen), &blue.view(), &mut out.view_mut()).unwrap();
         let second = at(&out);
         assert!(second[2] > second[0] && first[0] > first[2], "red then blue: {first:?} {second:?}");
         // Prepared again into the buffers blue was prepared into.
-        compositor.composite(&plate.view(), &matte, Some(&screen), &red.view(), &mut out.view_mut()).unwrap();
+        compositor.composite(&plate.view(), matte, Some(screen), &red.view(), &mut out.view_mut()).unwrap();
         assert!(out == whole, "the same background gives the same pixels again");
     }
 

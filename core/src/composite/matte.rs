@@ -185,6 +185,18 @@ pub(crate) fn refill<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> &mut [T
     buffer
 }
 
+/// `buffer` at length `n`: as it is when it already is (for values about
+/// to be overwritten), else refilled with `fill`, the memory asked for
+/// without aborting when it cannot be had.
+pub(crate) fn sized<T: Copy>(buffer: &mut Vec<T>, n: usize, fill: T) -> Result<&mut [T]> {
+    if buffer.len() != n {
+        buffer.clear();
+        buffer.try_reserve_exact(n)?;
+        buffer.resize(n, fill);
+    }
+    Ok(buffer)
+}
+
 /// `buffer` in bands of `band` values when given, else `bands` times
 /// `None`: to zip beside another buffer's bands, so that one loop serves
 /// frames with and without it.
@@ -431,11 +443,12 @@ pub(crate) fn fill_holes(matte: &mut Matte) {
     }
 }
 
-/// Blurs each channel of a float RGBA frame by `radius`, in place.
-pub(super) fn blur_rgba(frame: &mut Frame, radius: usize) {
+/// Blurs each channel of a float RGBA frame by `radius`, in place
+/// (`scratch` grown to the frame's size).
+pub(super) fn blur_rgba(frame: &mut Frame, radius: usize, scratch: &mut Vec<[f32; 4]>) {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let pixels: &mut [[f32; 4]] = bytemuck::cast_slice_mut(frame.as_bytes_mut());
-    blur_cells(pixels, w, h, radius, &mut Vec::new());
+    blur_cells(pixels, w, h, radius, scratch);
 }
 
 #[cfg(test)]

@@ -232,7 +232,7 @@ pub(super) fn auto_defocus(plate: &FrameView<'_>, weights: Option<&Matte>, backg
     for radius in 0..=8 {
         let mut copy = background.to_frame()?.to_format(PixelFormat::Rgba32F)?;
         if radius > 0 {
-            blur_rgba(&mut copy, radius as usize);
+            blur_rgba(&mut copy, radius as usize, &mut Vec::new());
         }
         let error = (sharpness(&copy.view(), None) - target).abs();
         if error < best.1 {
