@@ -268,21 +268,26 @@ fn window_stats(src: &[f32], w: usize, h: usize, mean: &mut Vec<f32>, lee: Optio
                     q[x] = window.map(|v| v * v).sum();
                 }
             }
+            // Down the columns, a row at a time over whole rows of sums (so
+            // that the loops run in vector lanes), the five rows added in
+            // order.
             for (i, m) in means.chunks_mut(w).enumerate() {
                 let y = band * BAND + i;
-                let mut dst = out.as_mut().map(|o| &mut o[i * w..(i + 1) * w]);
-                for x in 0..w {
-                    let (mut s, mut q) = (0.0f32, 0.0f32);
-                    for k in 0..=2 * R {
-                        s += sums[(i + k) * w + x];
-                        q += squares[(i + k) * w + x];
-                    }
-                    let mu = s / N;
-                    m[x] = mu;
-                    if let Some(dst) = dst.as_mut() {
+                fn rows(buffer: &[f32], i: usize, w: usize) -> [&[f32]; 2 * R + 1] {
+                    std::array::from_fn(|k| &buffer[(i + k) * w..(i + k + 1) * w])
+                }
+                let [s0, s1, s2, s3, s4] = rows(sums, i, w);
+                for (x, m) in m.iter_mut().enumerate() {
+                    *m = (s0[x] + s1[x] + s2[x] + s3[x] + s4[x]) / N;
+                }
+                if let Some(out) = out.as_mut() {
+                    let [q0, q1, q2, q3, q4] = rows(squares, i, w);
+                    let (dst, line) = (&mut out[i * w..(i + 1) * w], &src[y * w..(y + 1) * w]);
+                    for (x, ((d, &mu), &v)) in dst.iter_mut().zip(&*m).zip(line).enumerate() {
+                        let q = q0[x] + q1[x] + q2[x] + q3[x] + q4[x];
                         let variance = (q / N - mu * mu).max(0.0);
                         let gain = if variance > flat { (variance - flat) / variance } else { 0.0 };
-                        dst[x] = mu + gain * (src[y * w + x] - mu);
+                        *d = mu + gain * (v - mu);
                     }
                 }
             }
