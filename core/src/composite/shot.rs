@@ -346,14 +346,13 @@ impl ShotCompositor {
         match (self.matte.clone(), host_matte) {
             (MatteFrom::Key(options), _) => {
                 check_clips(&options)?;
-                let (values, frame, noise) = self.key_frame(index, plate)?;
-                let mut matte = match frame {
-                    None => finish_key(values, noise, &options)?,
-                    Some(frame) => {
-                        let averaged = self.history.averaged(frame, noise);
-                        finish_key(Matte::from_values(values.width(), values.height(), averaged)?, noise, &options)?
-                    }
-                };
+                let (mut values, frame, noise) = self.key_frame(index, plate)?;
+                if let Some(frame) = frame {
+                    // The raw key is in the frame's packed words now: its
+                    // buffer takes the average.
+                    self.history.average_into(frame, noise, values.values_mut());
+                }
+                let mut matte = finish_key(values, noise, &options)?;
                 if let Some(model) = self.keep_person.clone() {
                     let core = self.person_core(index, plate, model.as_ref())?;
                     for (a, c) in matte.values_mut().iter_mut().zip(core.values()) {

@@ -146,10 +146,17 @@ impl KeyHistory {
     /// still, in place or along the camera's move (for a key of this
     /// `noise`), `frame` then remembered.
     pub(super) fn averaged(&self, frame: KeyedFrame, noise: f32) -> Vec<f32> {
-        let frame = Arc::new(frame);
-        let values = average_still(&frame, &self.before(&frame), noise);
-        self.remember(frame);
+        let mut values = vec![0.0; frame.packed.len()];
+        self.average_into(frame, noise, &mut values);
         values
+    }
+
+    /// [`KeyHistory::averaged`] written into `out` (the frame's size): a
+    /// frame-size buffer taken afresh every frame costs its pages.
+    pub(super) fn average_into(&self, frame: KeyedFrame, noise: f32, out: &mut [f32]) {
+        let frame = Arc::new(frame);
+        average_still(&frame, &self.before(&frame), noise, out);
+        self.remember(frame);
     }
 
     /// The remembered frames in the window before `frame`, of its size,
@@ -174,15 +181,15 @@ impl KeyHistory {
 /// frames where it is still (for a key of this `noise`): in place, or
 /// where it came from when the camera moved. Values come from the packed
 /// words of every frame alike, so a frame averages the same whoever keyed
-/// it.
-pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noise: f32) -> Vec<f32> {
+/// it. Written into `values`, the frame's size.
+pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noise: f32, values: &mut [f32]) {
     // In quantised steps of the means.
     let limit = ((STILL * noise + STILL_FLOOR) * SCALE) as i32;
     let flat_screen = quantise(FLAT_SCREEN * auto_clip_black(noise));
     let flat_foreground = quantise(FLAT_FOREGROUND);
     let (w, h) = (frame.width as usize, frame.height as usize);
     let shifts = shifts_from(frame, earlier, limit);
-    let mut values: Vec<f32> = frame.packed.par_iter().map(|&q| value(q & 0xFFFF)).collect();
+    values.par_iter_mut().zip(&frame.packed).for_each(|(v, &q)| *v = value(q & 0xFFFF));
     values.par_chunks_mut(w).enumerate().for_each_init(
         || vec![0u8; w],
         |count, (y, row)| {
@@ -236,7 +243,6 @@ pub(super) fn average_still(frame: &KeyedFrame, earlier: &[Arc<KeyedFrame>], noi
             }
         },
     );
-    values
 }
 
 /// How far the content moved from each of the `earlier` frames (nearest
