@@ -93,14 +93,10 @@ pub(super) fn prepare_background(
                     *px = [red, green, blue, v[3] as f32 * (1.0 / 255.0)];
                 }
             }
-            // Otherwise the row as encoded values first, then each pixel
-            // in place: one match a row, not a pixel.
-            (row, _) => {
-                match row {
-                    Row::U8(r) => dst.iter_mut().zip(r).for_each(|(d, &v)| *d = v as f32 * (1.0 / 255.0)),
-                    Row::U16(r) => dst.iter_mut().zip(r).for_each(|(d, &v)| *d = v as f32 * (1.0 / 65535.0)),
-                    Row::F32(r) => dst.copy_from_slice(r),
-                }
+            // Otherwise the row read as encoded values first (the frame's
+            // own reader), then each pixel in place.
+            _ => {
+                source.read_row_f32(y as u32, dst);
                 for (x, px) in dst.as_chunks_mut::<4>().0.iter_mut().enumerate() {
                     let mut encoded = [px[0], px[1], px[2]];
                     if grain > 0.0 {
